@@ -1,0 +1,47 @@
+# GridLedger: `make run` opens the app on a demo community, `make test` runs every test.
+# Both set themselves up on a fresh Debian 12 machine (Debian packages as root, then .venv).
+
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DB ?= $(CURDIR)/demo/gridledger-demo.db
+DEMO_HOUSEHOLDS ?= 2000
+
+# Debian packages the app and the tests use (see STACK.md): Qt offscreen, a Chinese font,
+# poppler for PDF checks. Listed once; `make deps` installs the missing ones as root.
+DEB_PACKAGES := python3-venv libglib2.0-0 libegl1 libgl1 libdbus-1-3 libxkbcommon0 \
+	libfontconfig1 libfreetype6 fonts-wqy-microhei poppler-utils poppler-data
+
+.PHONY: run test bench lint deps venv clean demo
+
+deps:
+	@scripts/ensure-debs.sh $(DEB_PACKAGES)
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	@mkdir -p $(dir $(DEMO_DB))
+	@test -f $(DEMO_DB) || $(BIN)/gridledger --db $(DEMO_DB) demo --households $(DEMO_HOUSEHOLDS)
+
+run: deps venv demo
+	$(BIN)/gridledger --db $(DEMO_DB)
+
+test: deps venv
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: deps venv
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+lint: venv
+	$(BIN)/ruff check desktop ui tests benchmarks
+	$(BIN)/python -m pytest -q tests/test_architecture.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info demo

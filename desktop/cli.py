@@ -1,0 +1,268 @@
+"""Command line: gridledger [--db PATH] {init,demo,stats,search,validate,...}."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from desktop import APP_TITLE, __version__
+from desktop.db.engine import StorageError
+from desktop.paths import ENV_DB, default_db_path
+from desktop.services.errors import ServiceError
+
+
+class CliError(Exception):
+    pass
+
+
+def _store(args: argparse.Namespace, *, create: bool = False) -> Any:
+    from desktop.services.store import Store
+
+    path = Path(args.db).expanduser() if args.db else default_db_path()
+    return Store.open(path, create=create)
+
+
+def _actor(store: Any, username: str | None) -> Any:
+    from desktop.services.auth import actor_for
+    from desktop.services.store import SYSTEM
+
+    return actor_for(store, username) if username else SYSTEM
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    store = _store(args, create=True)
+    try:
+        rep = store.migration
+        print(f"数据库已就绪:{store.path}(结构版本 {rep.to_revision})")
+        if rep.backup:
+            print(f"升级前已备份到:{rep.backup}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from desktop.models import Person
+    from desktop.services.demo import generate
+
+    path = Path(args.db).expanduser() if args.db else default_db_path()
+    if path.exists() and args.replace:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    store = _store(args, create=True)
+    try:
+        with store.session() as s:
+            existing = s.scalar(select(func.count()).select_from(Person))
+        if existing:
+            raise CliError(f"数据库 {path} 中已有 {existing} 名人员;演示数据只能生成到空数据库(可加 --replace 重新生成)。")
+        rep = generate(store, households=args.households, seed=args.seed)
+    finally:
+        store.close()
+    if args.json:
+        _print_json(rep.to_dict())
+    else:
+        print(
+            f"已生成演示社区:{rep.communities} 个社区、{rep.grids} 个网格、{rep.households} 户、"
+            f"{rep.people} 人、{rep.vehicles} 辆车、{rep.visits} 条走访、{rep.events} 件事件、"
+            f"{rep.disputes} 件纠纷、{rep.users} 个用户,用时 {rep.seconds} 秒。"
+        )
+        print(f"数据库:{path};演示用户 admin / supervisor / wgy001…,密码 demo1234")
+    return 0
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:.1f}%"
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from desktop.models import Area
+    from desktop.services.stats import Period, Stats
+
+    store = _store(args)
+    try:
+        actor = _actor(store, args.user)
+        area_id = None
+        if args.area:
+            with store.session() as s:
+                area_id = s.scalar(select(Area.id).where(Area.code == args.area, Area.deleted_at.is_(None)))
+            if area_id is None:
+                raise CliError(f"找不到代码为 {args.area} 的社区或网格。")
+        today = date.today()
+        period = Period(
+            date.fromisoformat(args.date_from) if args.date_from else date(today.year, 1, 1),
+            date.fromisoformat(args.date_to) if args.date_to else today,
+        )
+        result = Stats(store, actor).compute(area_id=area_id, period=period)
+    finally:
+        store.close()
+    if args.json:
+        _print_json(result)
+        return 0
+    t = result["total"]
+    print(f"{APP_TITLE} 统计({result['period']['from']} 至 {result['period']['to']})")
+    print(f"  网格 {len(result['grids'])} 个;户 {t['households']};人口 {t['people']};房屋 {t['houses']};车辆 {t['vehicles']};单位 {t['units']}")
+    print("  人口类型:" + "、".join(f"{v['label']} {v['count']}" for v in t["people_by_type"].values()))
+    print("  房屋用途:" + "、".join(f"{v['label']} {v['count']}" for v in t["houses_by_use"].values()))
+    print("  关注人员:" + "、".join(f"{v['label']} {v['count']}" for v in t["care_marks"].values()))
+    print(f"  人房关联完善率 {_pct(t['person_house_link_rate'])};房屋住户知晓率 {_pct(t['house_occupancy_known_rate'])}")
+    print(f"  走访 {t['visits']} 次,覆盖 {t['households_visited']} 户,走访覆盖率 {_pct(t['visit_coverage'])}")
+    print(f"  事件 受理 {t['events_received']} 件,办结 {t['events_closed']} 件,办结率 {_pct(t['events_closed_rate'])},"
+          f"满意率 {_pct(t['events_satisfied_rate'])};在办 {t['events_open']} 件")
+    print(f"  矛盾纠纷 {t['disputes']} 件:" + "、".join(f"{v['label']} {v['count']}" for v in t["disputes_by_result"].values()))
+    if args.grids:
+        for g in result["grids"]:
+            print(f"  - {g['community']} {g['name']}({g['code']}):户 {g['households']},人口 {g['people']},"
+                  f"走访覆盖率 {_pct(g['visit_coverage'])},办结率 {_pct(g['events_closed_rate'])}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from desktop.services.search import Search
+
+    store = _store(args)
+    try:
+        hits = Search(store, _actor(store, args.user)).search(args.query, limit=args.limit)
+    finally:
+        store.close()
+    if args.json:
+        _print_json([h.to_dict() for h in hits])
+        return 0
+    if not hits:
+        print(f"没有找到与“{args.query}”相符的人员、户、房屋或车辆。")
+        return 0
+    from desktop.services.search import KIND_LABEL
+
+    for h in hits:
+        print(f"[{KIND_LABEL[h.kind]}] {h.title}  {h.subtitle}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from desktop.validation import check_id_number, check_phone, check_plate, check_uscc
+
+    checker = {"id": check_id_number, "plate": check_plate, "phone": check_phone, "uscc": check_uscc}[args.kind]
+    results = [checker(v) for v in args.values]
+    if args.json:
+        _print_json([r.to_dict() for r in results])
+    else:
+        for r in results:
+            mark = "有效" if r.ok else "无效"
+            print(f"{r.raw}:{mark}" + (f",规范写法 {r.normalized}" if r.normalized else ""))
+            for e in r.errors:
+                print(f"  错误:{e.message}")
+            for w in r.warnings:
+                print(f"  提示:{w.message}")
+            d = r.details
+            if args.kind == "id" and r.ok:
+                print(f"  出生日期 {d.get('birth_date')},性别 {d.get('gender_label')},"
+                      f"地区 {d.get('region_name') or '未知(' + str(d.get('region_code')) + ')'}")
+            elif args.kind == "plate" and r.ok and d.get("plate_type_label"):
+                print(f"  号牌种类 {d.get('plate_type_label')}")
+            elif args.kind == "phone" and r.ok:
+                print(f"  类型 {'手机' if d.get('kind') == 'mobile' else '固定电话'}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from desktop.db.ddl import rebuild_search_sql
+
+    store = _store(args)
+    try:
+        with store.transaction() as s:
+            conn = s.connection()
+            for stmt in rebuild_search_sql():
+                conn.exec_driver_sql(stmt)
+    finally:
+        store.close()
+    print("检索索引已重建。")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from ui.app import main as gui_main  # type: ignore[import-not-found]
+    except ImportError:
+        print("桌面界面尚未安装(需要 PySide6)。以下是当前数据库的统计:")
+        ns = argparse.Namespace(**{**vars(args), "json": False, "area": None, "date_from": None,
+                                   "date_to": None, "grids": True, "user": None})
+        return cmd_stats(ns)
+    return int(gui_main(args) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gridledger", description=f"{APP_TITLE}:一标三实与入户走访台账")
+    p.add_argument("--version", action="version", version=f"gridledger {__version__}")
+    p.add_argument("--db", help=f"数据库文件(默认:环境变量 {ENV_DB} 或用户数据目录)")
+    sub = p.add_subparsers(dest="command")
+
+    sub.add_parser("init", help="创建或升级数据库").set_defaults(func=cmd_init)
+
+    d = sub.add_parser("demo", help="生成演示社区(合成数据)")
+    d.add_argument("--households", type=int, default=300, help="户数(默认 300)")
+    d.add_argument("--seed", type=int, default=1, help="随机种子(相同种子生成相同数据)")
+    d.add_argument("--replace", action="store_true", help="删除已有数据库后重新生成")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_demo)
+
+    st = sub.add_parser("stats", help="统计数字")
+    st.add_argument("--area", help="社区或网格代码(默认全部)")
+    st.add_argument("--from", dest="date_from", help="统计期开始 YYYY-MM-DD(默认今年 1 月 1 日)")
+    st.add_argument("--to", dest="date_to", help="统计期结束 YYYY-MM-DD(默认今天)")
+    st.add_argument("--grids", action="store_true", help="逐网格列出")
+    st.add_argument("--user", help="以该用户的权限范围统计")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_stats)
+
+    se = sub.add_parser("search", help="检索人员、户、房屋、车辆")
+    se.add_argument("query")
+    se.add_argument("--limit", type=int, default=20)
+    se.add_argument("--user", help="以该用户的权限范围检索")
+    se.add_argument("--json", action="store_true")
+    se.set_defaults(func=cmd_search)
+
+    v = sub.add_parser("validate", help="校验身份证号、号牌、电话、统一社会信用代码")
+    v.add_argument("kind", choices=["id", "plate", "phone", "uscc"])
+    v.add_argument("values", nargs="+")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_validate)
+
+    sub.add_parser("reindex", help="重建检索索引").set_defaults(func=cmd_reindex)
+    sub.add_parser("gui", help="打开桌面程序(默认)").set_defaults(func=cmd_gui)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.db:
+        os.environ.setdefault(ENV_DB, args.db)
+    func = getattr(args, "func", cmd_gui)
+    try:
+        return func(args)
+    except (StorageError, ServiceError, CliError) as exc:
+        print(f"错误:{getattr(exc, 'message', None) or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已取消。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

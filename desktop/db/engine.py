@@ -1,0 +1,96 @@
+"""Engine factory. SQLite in WAL mode with foreign keys on; ready for an encryption key (SQLCipher)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.db.functions import cjk_grams
+
+
+class StorageError(Exception):
+    """A storage problem explained in Chinese for the user (missing, corrupt or locked file)."""
+
+
+def _register(dbapi_conn: Any, record: Any) -> None:
+    state = {"capture": 1}
+    record.info["capture_state"] = state
+    dbapi_conn.create_function("gl_capture", 0, lambda: state["capture"])
+    dbapi_conn.create_function("gl_grams", 1, cjk_grams, deterministic=True)
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() not in ("wal", "memory"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.execute("PRAGMA cache_size=-32000")
+    finally:
+        cur.close()
+
+
+def make_engine(path: str | Path, *, key: str | None = None, echo: bool = False) -> Engine:
+    """Engine on a local SQLite file (or ':memory:').
+
+    With `key`, the file is opened through SQLCipher (the `sqlcipher3` module) and the key is
+    applied before any other statement; everything else (pragmas, functions, triggers) is the
+    same, so the rest of the code does not change shape when encryption is switched on."""
+    database = str(path)
+    if key is None:
+        url = URL.create("sqlite", database=database)
+        engine = create_engine(url, echo=echo)
+    else:
+        try:
+            import sqlcipher3  # type: ignore[import-not-found]  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on an optional package
+            raise StorageError("无法打开加密数据库:未安装 sqlcipher3 组件。") from exc
+        # The pysqlcipher dialect escapes the key and sends PRAGMA key before anything else.
+        url = URL.create("sqlite+pysqlcipher", password=key, database=database)
+        engine = create_engine(url, echo=echo)
+
+    event.listen(engine, "connect", _register)
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def capture_suspended(session: Session) -> Iterator[None]:
+    """Apply rows without writing them to the sync outbox (used when applying pulled changes).
+
+    Only this session's connection is affected; the flag is restored even on error."""
+    conn = session.connection()
+    state = conn.connection._connection_record.info["capture_state"]  # type: ignore[union-attr]
+    state["capture"] = 0
+    try:
+        yield
+    finally:
+        state["capture"] = 1
+
+
+def check_readable(path: Path) -> None:
+    """Raise StorageError with a Chinese message if `path` is not a usable SQLite database."""
+    if not path.exists():
+        raise StorageError(f"数据库文件不存在:{path}。请先运行 gridledger init 或 gridledger demo。")
+    if path.is_dir():
+        raise StorageError(f"{path} 是一个文件夹,不是数据库文件。")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(
+            f"无法读取数据库文件 {path}:文件已损坏或不是网格台账数据库({exc})。"
+        ) from exc

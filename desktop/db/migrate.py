@@ -1,0 +1,82 @@
+"""Alembic at start-up: back the file up (SQLite online backup), then upgrade to head."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+import desktop.models
+from desktop.paths import backup_dir_for
+
+MIGRATIONS_DIR = Path(desktop.models.__file__).resolve().parent / "migrations"
+KEEP_BACKUPS = 10
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    from_revision: str | None
+    to_revision: str
+    backup: Path | None
+
+
+def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS) -> Path:
+    """Copy a live database with SQLite's online backup (safe with WAL), keeping the last `keep`."""
+    folder = backup_dir_for(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    target = folder / f"{db_path.stem}-{stamp}-{label}.db"
+    src = sqlite3.connect(str(db_path))
+    try:
+        dst = sqlite3.connect(str(target))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    old = sorted(folder.glob(f"{db_path.stem}-*.db"))
+    for stale in old[: max(0, len(old) - keep)]:
+        stale.unlink(missing_ok=True)
+    return target
+
+
+def upgrade_database(engine: Engine, *, db_path: Path | None = None) -> MigrationReport:
+    """Bring the schema to head; an existing file with an older schema is backed up first."""
+    before = current_revision(engine)
+    head = head_revision()
+    backup = None
+    if before != head and before is not None and db_path is not None and db_path.exists():
+        backup = backup_database(db_path, f"before-{head}")
+    if before != head:
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    return MigrationReport(before, head, backup)

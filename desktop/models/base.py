@@ -1,0 +1,56 @@
+"""Declarative base and the bookkeeping every synced row carries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from uuid6 import uuid7
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Columns that describe the row's bookkeeping rather than its content: they never count as
+# "changed fields" in the sync change log (the version travels as base/new version instead).
+BOOKKEEPING_COLUMNS = frozenset(
+    {"id", "version", "created_at", "created_by", "updated_at", "updated_by"}
+)
+
+
+def new_id() -> str:
+    """A UUIDv7 made on this device: time-ordered, never handed out twice by two laptops."""
+    return str(uuid7())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Synced:
+    """Mixin for every row that travels through sync: local UUIDv7 key, version, who/when, tombstone."""
+
+    __synced__ = True
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    deleted_by: Mapped[str | None] = mapped_column(String(64))
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:  # noqa: N805
+        # Optimistic locking: an UPDATE built from a stale read fails instead of overwriting.
+        return {"version_id_col": cls.version}  # type: ignore[attr-defined]

@@ -1,0 +1,108 @@
+"""Turn what a user typed (or an Excel cell held) into column values, with Chinese messages."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, Text
+from sqlalchemy.sql.type_api import TypeEngine
+
+_DATE_PATTERNS = [
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+]
+_TRUE = {"1", "true", "yes", "y", "是", "有", "已", "√", "对"}
+_FALSE = {"0", "false", "no", "n", "否", "无", "未", "×", "不"}
+
+
+class CoerceError(ValueError):
+    pass
+
+
+def normalize_text(value: str) -> str:
+    """NFKC folds full-width letters, digits and spaces; then trim."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def parse_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = normalize_text(str(value))
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            y, mo, d = (int(g) for g in m.groups())
+            try:
+                return date(y, mo, d)
+            except ValueError as exc:
+                raise CoerceError(f"“{text}”不是存在的日期") from exc
+    raise CoerceError(f"“{text}”不是有效的日期,请按 2024-03-15 的格式填写")
+
+
+def parse_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    text = normalize_text(str(value))
+    try:
+        return datetime.fromisoformat(text.replace("/", "-"))
+    except ValueError:
+        d = parse_date(text)
+        return datetime(d.year, d.month, d.day)
+
+
+def coerce(value: Any, type_: TypeEngine) -> Any:
+    """Return the column value, None for blank input; raise CoerceError with a Chinese reason."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = normalize_text(value)
+        if value == "":
+            return None
+    if isinstance(type_, Boolean):
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise CoerceError(f"“{value}”应填“是”或“否”")
+    if isinstance(type_, DateTime):
+        try:
+            return parse_datetime(value)
+        except CoerceError:
+            raise
+        except ValueError as exc:
+            raise CoerceError(f"“{value}”不是有效的时间") from exc
+    if isinstance(type_, Date):
+        return parse_date(value)
+    if isinstance(type_, Integer):
+        if isinstance(value, bool):
+            raise CoerceError(f"“{value}”不是整数")
+        try:
+            number = float(str(value).replace(",", ""))
+        except ValueError as exc:
+            raise CoerceError(f"“{value}”不是整数") from exc
+        if number != int(number):
+            raise CoerceError(f"“{value}”应为整数")
+        return int(number)
+    if isinstance(type_, Float | Numeric):
+        try:
+            return float(str(value).replace(",", ""))
+        except ValueError as exc:
+            raise CoerceError(f"“{value}”不是数字") from exc
+    if isinstance(type_, String | Text):
+        text = str(value)
+        length = getattr(type_, "length", None)
+        if length and len(text) > length:
+            raise CoerceError(f"内容过长(最多 {length} 个字,现有 {len(text)} 个)")
+        return text
+    return value

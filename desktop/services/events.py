@@ -1,0 +1,167 @@
+"""Grid events and their workflow; visits with needs (a need can be escalated into an event)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from desktop.models import EventStep, VisitNeed, utcnow
+from desktop.services.audit import write_audit
+from desktop.services.errors import IllegalTransition, ServiceError, ValidationFailed
+from desktop.services.records import Records, to_dict
+from desktop.validation import code_table
+from desktop.validation.result import Issue
+
+# 上报 → 受理 → 派遣 → 处置 → 核查 → 结案 → 评价. A grid worker may settle an accepted event
+# himself (受理 → 处置, 自办自结); a failed check sends it back (核查 → 处置).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "reported": ("accepted",),
+    "accepted": ("dispatched", "handling"),
+    "dispatched": ("handling",),
+    "handling": ("verified",),
+    "verified": ("closed", "handling"),
+    "closed": ("evaluated",),
+    "evaluated": (),
+}
+STATES = tuple(TRANSITIONS)
+
+NEED_TO_EVENT_CATEGORY = {
+    # need_category label -> event_category label (by label so the code tables stay the source)
+    "矛盾纠纷": "矛盾纠纷", "治安隐患": "治安隐患", "消防隐患": "消防安全", "环境卫生": "市容环境",
+}
+
+
+def state_label(state: str) -> str:
+    return code_table("event_state").label(state)
+
+
+def allowed_transitions(state: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(state, ())
+
+
+class Events(Records):
+    def report(self, data: dict[str, Any], *, note: str | None = None) -> dict[str, Any]:
+        with self.store.transaction() as s:
+            data = {"reported_by": self.actor.username, **data}
+            event = self._create(s, "grid_event", data)
+            self._step(s, event, "reported", note, event.reported_at)  # type: ignore[attr-defined]
+            return to_dict(event)
+
+    def _step(self, s: Any, event: Any, state: str, note: str | None, when: datetime | None = None) -> None:
+        self._create(
+            s, "event_step",
+            {"grid_id": event.grid_id, "event_id": event.id, "state": state,
+             "actor": self.actor.username, "acted_at": when or datetime.now().replace(microsecond=0), "note": note},
+        )
+
+    def advance(
+        self, event_id: str, to_state: str, *, note: str | None = None,
+        result_type: str | None = None, satisfaction: str | None = None,
+        responsible_unit: str | None = None, expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Move an event one legal step; illegal steps are refused with the allowed ones named."""
+        with self.store.transaction() as s:
+            event = self._load(s, "grid_event", event_id)
+            current = event.state  # type: ignore[attr-defined]
+            if to_state not in STATES:
+                raise IllegalTransition(f"未知的事件环节:{to_state}")
+            if to_state not in TRANSITIONS[current]:
+                allowed = "、".join(state_label(x) for x in TRANSITIONS[current]) or "无(流程已结束)"
+                raise IllegalTransition(
+                    f"事件当前为“{state_label(current)}”,不能直接转为“{state_label(to_state)}”;可选:{allowed}"
+                )
+            if expected_version is not None and event.version != expected_version:  # type: ignore[attr-defined]
+                raise ServiceError("该事件已被他人处理,请刷新后再操作")
+            changes: dict[str, Any] = {}
+            issues = []
+            if to_state == "dispatched":
+                unit = responsible_unit or event.responsible_unit  # type: ignore[attr-defined]
+                if not unit:
+                    issues.append(Issue("责任单位", "event.unit", "派遣时请填写责任单位"))
+                changes["responsible_unit"] = unit
+            if to_state == "closed":
+                rt = result_type or event.result_type  # type: ignore[attr-defined]
+                if not rt:
+                    issues.append(Issue("办结类型", "event.result", "结案时请选择办结类型(自办自结、部门办结或中心办结)"))
+                changes["result_type"] = rt
+                changes["closed_at"] = datetime.now().replace(microsecond=0)
+            if to_state == "evaluated":
+                if not satisfaction:
+                    issues.append(Issue("满意度", "event.satisfaction", "评价时请选择满意度"))
+                changes["satisfaction"] = satisfaction
+            if issues:
+                raise ValidationFailed(issues)
+            # The state is written here, below the generic hook that refuses direct state edits.
+            event.state = to_state  # type: ignore[attr-defined]
+            event.updated_at = utcnow()  # type: ignore[attr-defined]
+            event.updated_by = self.actor.username  # type: ignore[attr-defined]
+            s.flush()
+            if changes:
+                self._update(s, "grid_event", event_id, changes)
+            self._step(s, event, to_state, note)
+            write_audit(s, self.actor, "transition", "grid_event", event_id, {"from": current, "to": to_state})
+            return to_dict(self._load(s, "grid_event", event_id))
+
+    def steps(self, event_id: str) -> list[dict[str, Any]]:
+        with self.store.session() as s:
+            self._load(s, "grid_event", event_id)
+            rows = s.scalars(
+                select(EventStep).where(EventStep.event_id == event_id, EventStep.deleted_at.is_(None))
+                .order_by(EventStep.acted_at, EventStep.created_at)
+            )
+            return [to_dict(r) for r in rows]
+
+
+class Visits(Records):
+    def record(self, data: dict[str, Any], needs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A visit and its needs in one transaction."""
+        with self.store.transaction() as s:
+            visit = self._create(s, "visit", {"visitor": self.actor.username, **data})
+            out = to_dict(visit)
+            out["needs"] = []
+            issues: list[Issue] = []
+            for i, need in enumerate(needs or []):
+                try:
+                    n = self._create(s, "visit_need", {"visit_id": visit.id, **need})  # type: ignore[attr-defined]
+                    out["needs"].append(to_dict(n))
+                except ValidationFailed as exc:
+                    issues.extend(Issue(f"第{i + 1}条诉求·{x.field}", x.code, f"第{i + 1}条诉求:{x.message}") for x in exc.issues)
+            if issues:
+                raise ValidationFailed(issues)
+            return out
+
+    def escalate(self, need_id: str, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Turn a need that cannot be settled on the spot into a grid event (state 上报)."""
+        with self.store.transaction() as s:
+            need = self._load(s, "visit_need", need_id)
+            if need.status == "escalated":  # type: ignore[attr-defined]
+                raise ServiceError("该诉求已转为网格事件,不能重复转办")
+            visit = self._load(s, "visit", need.visit_id)  # type: ignore[attr-defined]
+            need_label = code_table("need_category").label(need.category)  # type: ignore[attr-defined]
+            category = code_table("event_category").code_for(NEED_TO_EVENT_CATEGORY.get(need_label, "民生服务"))
+            data = {
+                "grid_id": visit.grid_id,  # type: ignore[attr-defined]
+                "household_id": visit.household_id,  # type: ignore[attr-defined]
+                "title": f"走访诉求:{need.content[:30]}",  # type: ignore[attr-defined]
+                "category": category or "其他",
+                "source": code_table("event_source").code_for("入户走访"),
+                "description": need.content,  # type: ignore[attr-defined]
+                "reported_by": self.actor.username,
+                **(event or {}),
+            }
+            ev = self._create(s, "grid_event", data)
+            Events._step(self, s, ev, "reported", "由走访诉求转办", ev.reported_at)  # type: ignore[attr-defined, arg-type]
+            self._update(s, "visit_need", need_id, {"status": "escalated", "event_id": ev.id})  # type: ignore[attr-defined]
+            write_audit(s, self.actor, "escalate", "visit_need", need_id, {"event": ev.id})  # type: ignore[attr-defined]
+            return to_dict(ev)
+
+    def resolve_need(self, need_id: str) -> dict[str, Any]:
+        return self.update("visit_need", need_id, {"status": "resolved"})
+
+
+def open_needs(store: Any, actor: Any) -> list[dict[str, Any]]:
+    with store.session() as s:
+        q = select(VisitNeed).where(VisitNeed.status == "open", VisitNeed.deleted_at.is_(None))
+        return [to_dict(n) for n in s.scalars(q) if actor.may_access(n.grid_id)]

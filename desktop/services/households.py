@@ -1,0 +1,201 @@
+"""Household use cases: register a whole household, move a person, set the head, read a household."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desktop.models import Address, House, Household, HouseholdLedger, Person, Vehicle, Visit, VisitNeed
+from desktop.services import rules
+from desktop.services.audit import write_audit
+from desktop.services.errors import ServiceError, ValidationFailed
+from desktop.services.records import Records, to_dict
+from desktop.validation.result import Issue
+
+HEAD = "02"
+
+
+class Households(Records):
+    def register(
+        self,
+        *,
+        grid_id: str,
+        members: list[dict[str, Any]],
+        address: dict[str, Any] | None = None,
+        address_id: str | None = None,
+        house: dict[str, Any] | None = None,
+        house_id: str | None = None,
+        household: dict[str, Any] | None = None,
+        head_index: int = 0,
+        allow_duplicate: bool = False,
+    ) -> dict[str, Any]:
+        """Register address (or reuse one), house, household and every member in one transaction.
+
+        Member errors are reported with the member's position ("第2位成员 证件号码…"), and
+        nothing is written unless everything is valid."""
+        if not members:
+            raise ValidationFailed([Issue("成员", "household.members", "整户登记至少需要一名成员(户主)")])
+        if not 0 <= head_index < len(members):
+            raise ValidationFailed([Issue("户主", "household.head", "请指定哪位成员是户主")])
+        with self.store.transaction() as s:
+            if house_id is None:
+                if address_id is None:
+                    addr = self._create(s, "address", {"grid_id": grid_id, **(address or {})})
+                    address_id = addr.id  # type: ignore[attr-defined]
+                house_obj = self._create(s, "house", {"grid_id": grid_id, "address_id": address_id, **(house or {})})
+                house_id = house_obj.id  # type: ignore[attr-defined]
+            hh = self._create(s, "household", {"grid_id": grid_id, "house_id": house_id, **(household or {})})
+            person_ids: list[str] = []
+            issues: list[Issue] = []
+            for i, member in enumerate(members):
+                data = {"grid_id": grid_id, "household_id": hh.id, "house_id": house_id, **member}  # type: ignore[attr-defined]
+                if i == head_index:
+                    data["relation"] = HEAD
+                try:
+                    p = self._create(s, "person", data, allow_duplicate=allow_duplicate)
+                except ValidationFailed as exc:
+                    who = member.get("name") or ""
+                    issues.extend(
+                        Issue(f"第{i + 1}位成员{who}·{x.field}", x.code, f"第{i + 1}位成员{who}:{x.message}")
+                        for x in exc.issues
+                    )
+                    continue
+                person_ids.append(p.id)  # type: ignore[attr-defined]
+            if issues:
+                raise ValidationFailed(issues)
+            hh.head_person_id = person_ids[head_index]  # type: ignore[attr-defined]
+            s.flush()
+            rules.refresh_derived_marks(s, self.actor, household_ids={hh.id})  # type: ignore[attr-defined]
+            write_audit(s, self.actor, "register", "household", hh.id, {"members": len(person_ids)})  # type: ignore[attr-defined]
+            return self._household_view(s, hh.id)  # type: ignore[attr-defined]
+
+    def move_person(
+        self, person_id: str, *, to_household_id: str | None, relation: str | None = None,
+        to_house_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Move a person to another household (and its house), or out of any household."""
+        with self.store.transaction() as s:
+            person = self._load(s, "person", person_id)
+            old_hh = person.household_id  # type: ignore[attr-defined]
+            if old_hh:
+                old = s.get(Household, old_hh)
+                if old is not None and old.head_person_id == person_id and old_hh != to_household_id:
+                    members = s.scalar(
+                        select(Person.id).where(
+                            Person.household_id == old_hh, Person.id != person_id, Person.deleted_at.is_(None)
+                        ).limit(1)
+                    )
+                    if members:
+                        raise ServiceError("该人员是户主,原户还有其他成员:请先为原户变更户主再迁出")
+                    self._update(s, "household", old_hh, {"head_person_id": None})
+            changes: dict[str, Any] = {"household_id": to_household_id}
+            if to_household_id:
+                target = self._load(s, "household", to_household_id)
+                changes["grid_id"] = target.grid_id  # type: ignore[attr-defined]
+                changes["house_id"] = to_house_id or target.house_id  # type: ignore[attr-defined]
+            elif to_house_id:
+                changes["house_id"] = to_house_id
+            if relation is not None:
+                changes["relation"] = relation
+            self._update(s, "person", person_id, changes)
+            write_audit(s, self.actor, "move", "person", person_id, {"from": old_hh, "to": to_household_id})
+            return to_dict(self._load(s, "person", person_id))
+
+    def set_head(
+        self, household_id: str, person_id: str, *, relations: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Make a member the head; relations of the other members may be given anew (GB/T 4761)."""
+        with self.store.transaction() as s:
+            hh = self._load(s, "household", household_id)
+            person = self._load(s, "person", person_id)
+            if person.household_id != household_id:  # type: ignore[attr-defined]
+                raise ServiceError("只能把本户成员设为户主")
+            old_head = hh.head_person_id  # type: ignore[attr-defined]
+            self._update(s, "household", household_id, {"head_person_id": person_id})
+            self._update(s, "person", person_id, {"relation": HEAD})
+            for pid, rel in (relations or {}).items():
+                if pid != person_id:
+                    self._update(s, "person", pid, {"relation": rel})
+            if old_head and old_head != person_id and old_head not in (relations or {}):
+                self._update(s, "person", old_head, {"relation": None})
+            write_audit(s, self.actor, "set_head", "household", household_id)
+            return self._household_view(s, household_id)
+
+    def view(self, household_id: str) -> dict[str, Any]:
+        with self.store.session() as s:
+            self._load(s, "household", household_id)
+            return self._household_view(s, household_id)
+
+    def _household_view(self, s: Session, household_id: str) -> dict[str, Any]:
+        """Everything the household page and the archive need, as plain data."""
+        hh = to_dict(self._load(s, "household", household_id))
+        house = address = None
+        if hh["house_id"]:
+            h = s.get(House, hh["house_id"])
+            house = to_dict(h) if h else None
+            if h is not None:
+                a = s.get(Address, h.address_id)
+                address = to_dict(a) if a else None
+        members = [
+            to_dict(p)
+            for p in s.scalars(
+                select(Person).where(Person.household_id == household_id, Person.deleted_at.is_(None))
+            )
+        ]
+        members.sort(key=lambda p: (p["id"] != hh["head_person_id"], p["relation"] or "99", str(p["birth_date"])))
+        ids = [m["id"] for m in members]
+        vehicles = [
+            to_dict(v)
+            for v in s.scalars(
+                select(Vehicle).where(
+                    (Vehicle.household_id == household_id) | Vehicle.owner_person_id.in_(ids or [""]),
+                    Vehicle.deleted_at.is_(None),
+                )
+            )
+        ]
+        visits = []
+        for v in s.scalars(
+            select(Visit).where(Visit.household_id == household_id, Visit.deleted_at.is_(None))
+            .order_by(Visit.visited_on.desc())
+        ):
+            row = to_dict(v)
+            row["needs"] = [
+                to_dict(n)
+                for n in s.scalars(select(VisitNeed).where(VisitNeed.visit_id == v.id, VisitNeed.deleted_at.is_(None)))
+            ]
+            visits.append(row)
+        ledgers = [
+            to_dict(x)
+            for x in s.scalars(
+                select(HouseholdLedger).where(
+                    HouseholdLedger.household_id == household_id, HouseholdLedger.deleted_at.is_(None)
+                ).order_by(HouseholdLedger.period)
+            )
+        ]
+        return {
+            "household": hh, "house": house, "address": address, "members": members,
+            "vehicles": vehicles, "visits": visits, "ledgers": ledgers,
+            "missing": missing_data(hh, house, members),
+        }
+
+
+def missing_data(hh: dict, house: dict | None, members: list[dict]) -> list[str]:
+    """What a grid worker still has to collect for this household (Chinese, one line each)."""
+    out = []
+    if house is None:
+        out.append("未关联房屋")
+    if not hh.get("head_person_id"):
+        out.append("未指定户主")
+    for m in members:
+        who = m["name"]
+        if not m.get("cert_no"):
+            out.append(f"{who}:缺少证件号码")
+        if not m.get("phone") and m.get("id") == hh.get("head_person_id"):
+            out.append(f"{who}:缺少联系电话")
+        if not m.get("relation"):
+            out.append(f"{who}:缺少与户主关系")
+        if m.get("person_type") == "2" and not m.get("residence_reason"):
+            out.append(f"{who}:流动人口缺少居住事由")
+    return out

@@ -1,0 +1,103 @@
+"""The opened local database and the actor using it. Services take both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.db.engine import StorageError, check_readable, make_engine, session_factory
+from desktop.db.migrate import MigrationReport, upgrade_database
+from desktop.models import LocalMeta, new_id
+
+ROLES_ALL_GRIDS = frozenset({"community_admin", "supervisor"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting. `grid_ids` None means the whole community (admin, supervisor)."""
+
+    username: str
+    role: str = "supervisor"
+    grid_ids: frozenset[str] | None = None
+    device_id: str | None = None
+    display_name: str | None = None
+
+    def may_access(self, grid_id: str | None) -> bool:
+        return self.grid_ids is None or grid_id in self.grid_ids
+
+    @property
+    def may_reveal(self) -> bool:
+        return self.role in ROLES_ALL_GRIDS
+
+
+SYSTEM = Actor("system", "supervisor", None, None, "系统")
+
+
+@dataclass
+class Store:
+    engine: Engine
+    path: Path | None
+    migration: MigrationReport | None = None
+    _sessions: sessionmaker[Session] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._sessions = session_factory(self.engine)
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = False, key: str | None = None) -> Store:
+        """Open (and migrate) a database file. With `create` False, a missing file is an error."""
+        p = Path(path).expanduser()
+        if str(path) != ":memory:":
+            if p.exists() or not create:
+                check_readable(p)
+            else:
+                p.parent.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(p if str(path) != ":memory:" else ":memory:", key=key)
+        try:
+            report = upgrade_database(engine, db_path=p if p.exists() else None)
+        except StorageError:
+            engine.dispose()
+            raise
+        except Exception as exc:
+            engine.dispose()
+            raise StorageError(f"数据库升级失败:{exc}。原文件已自动备份,可从备份恢复。") from exc
+        store = cls(engine, p, report)
+        store._ensure_meta()
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as s:
+            yield s
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One use case = one transaction: committed on success, rolled back on any error."""
+        with self._sessions() as s, s.begin():
+            yield s
+
+    # --- file identity (sync notices a copied or restored file by its file id) -----------
+    def _ensure_meta(self) -> None:
+        with self.transaction() as s:
+            have = {m.key for m in s.scalars(select(LocalMeta))}
+            if "file_id" not in have:
+                s.add(LocalMeta(key="file_id", value=new_id()))
+            if "device_id" not in have:
+                s.add(LocalMeta(key="device_id", value=new_id()))
+
+    def meta(self, key: str) -> str | None:
+        with self.session() as s:
+            row = s.get(LocalMeta, key)
+            return row.value if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as s:
+            s.merge(LocalMeta(key=key, value=value))
