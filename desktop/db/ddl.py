@@ -191,7 +191,7 @@ def search_trigger_sql() -> list[str]:
 def rebuild_search_sql() -> list[str]:
     """Rebuild every search document from the entity tables (used by `gridledger reindex`)."""
     stmts = ["DELETE FROM search_doc"]
-    for kind, sql in DOC_SELECT.items():
+    for sql in DOC_SELECT.values():
         stmts.append(f"INSERT INTO search_doc(kind, ref_id, grid_id, body, grams) {sql.format(where='1')}")
     stmts.append("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
     stmts.append("INSERT INTO search_gram(search_gram) VALUES ('rebuild')")

@@ -7,7 +7,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desktop.models import Address, House, Household, HouseholdLedger, Person, Vehicle, Visit, VisitNeed
+from desktop.models import (
+    Address,
+    House,
+    Household,
+    HouseholdLedger,
+    Person,
+    Vehicle,
+    Visit,
+    VisitNeed,
+)
 from desktop.services import rules
 from desktop.services.audit import write_audit
 from desktop.services.errors import ServiceError, ValidationFailed

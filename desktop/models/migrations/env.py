@@ -11,9 +11,7 @@ _UNMODELLED_PREFIXES = ("search_", "sqlite_")
 
 
 def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
-    if type_ == "table" and name and name.startswith(_UNMODELLED_PREFIXES):
-        return False
-    return True
+    return not (type_ == "table" and name and name.startswith(_UNMODELLED_PREFIXES))
 
 
 def run_migrations() -> None:
