@@ -16,6 +16,15 @@ from sqlalchemy import Engine
 import desktop.models
 from desktop.paths import backup_dir_for
 
+# Tables the storage layer creates itself (FTS5 and its shadow tables) are not in the models.
+_UNMODELLED_PREFIXES = ("search_", "sqlite_")
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic filter: compare only the modelled tables."""
+    return not (type_ == "table" and name and name.startswith(_UNMODELLED_PREFIXES))
+
+
 MIGRATIONS_DIR = Path(desktop.models.__file__).resolve().parent / "migrations"
 KEEP_BACKUPS = 10
 

@@ -293,7 +293,7 @@ class _Generator:
                         )
                         vacant = rng.random() < 0.04
                         made += 0 if vacant else 1
-                        rented = not vacant and rng.random() < 0.2
+                        rented = not vacant and rng.random() < 0.26
                         house = self._row(
                             House, grid_id=grid["id"], address_id=addr["id"],
                             area_m2=round(rng.uniform(45, 140), 1), layout=rng.choice(("一室一厅", "两室一厅", "三室一厅", "三室两厅")),

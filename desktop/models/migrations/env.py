@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from desktop.db.migrate import include_name
 from desktop.models import Base
-
-# Tables the storage layer creates itself (FTS5 and its shadow tables) are not in the models.
-_UNMODELLED_PREFIXES = ("search_", "sqlite_")
-
-
-def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
-    return not (type_ == "table" and name and name.startswith(_UNMODELLED_PREFIXES))
 
 
 def run_migrations() -> None:

@@ -1,0 +1,87 @@
+"""The gridledger command line, run in-process and as a real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop.cli import main
+from tests.factories import id_number, years_ago
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_validate_id_reports_derived_facts_and_exit_status(capsys):
+    good = id_number(years_ago(33), "2")
+    bad = good[:17] + ("1" if good[17] != "1" else "2")
+    code, out, _ = run(capsys, "validate", "id", good, "--json")
+    assert code == 0
+    data = json.loads(out)[0]
+    assert data["ok"] and data["normalized"] == good
+    assert data["details"]["gender"] == "2" and data["details"]["region_name"] == "甘肃省兰州市西固区"
+    assert data["details"]["birth_date"] == years_ago(33).isoformat()
+    code, out, _ = run(capsys, "validate", "id", good, bad)
+    assert code == 1
+    assert "有效" in out and "无效" in out and "校验" in out
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "ok"),
+    [("plate", "甘a·12345", True), ("plate", "甘A1234I", False), ("phone", "138 1234 5678", True),
+     ("phone", "12345", False), ("uscc", "91350100M000100Y43", True), ("uscc", "91350100M000100Y44", False)],
+)
+def test_validate_other_kinds(capsys, kind, value, ok):
+    code, out, _ = run(capsys, "validate", kind, value, "--json")
+    assert code == (0 if ok else 1)
+    assert json.loads(out)[0]["ok"] is ok
+
+
+def test_demo_stats_search_end_to_end(capsys, tmp_path):
+    db = str(tmp_path / "demo.db")
+    code, out, _ = run(capsys, "--db", db, "demo", "--households", "300", "--seed", "3", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["households"] == 300 and 600 < report["people"] < 1300
+    code, out, _ = run(capsys, "--db", db, "stats", "--json")
+    stats = json.loads(out)
+    assert stats["total"]["households"] == 300 and stats["total"]["people"] == report["people"]
+    assert len(stats["grids"]) == 2
+    code, out, _ = run(capsys, "--db", db, "search", "王", "--json", "--limit", "5")
+    hits = json.loads(out)
+    assert code == 0 and hits and all("王" in h["title"] or "王" in h["subtitle"] for h in hits)
+    code, out, _ = run(capsys, "--db", db, "stats")
+    assert "人房关联完善率" in out and "办结率" in out
+    # a grid worker's stats cover their own grid only
+    code, out, _ = run(capsys, "--db", db, "stats", "--json", "--user", "wgy002")
+    assert len(json.loads(out)["grids"]) == 1
+    # generating into a database that already has people is refused
+    code, _, err = run(capsys, "--db", db, "demo", "--households", "10")
+    assert code == 2 and "已有" in err
+
+
+def test_missing_and_corrupt_database_give_chinese_errors(capsys, tmp_path):
+    code, out, err = run(capsys, "--db", str(tmp_path / "none.db"), "stats")
+    assert code == 2 and "数据库文件不存在" in err and "Traceback" not in err
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite at all" * 100)
+    code, out, err = run(capsys, "--db", str(bad), "search", "张")
+    assert code == 2 and "已损坏或不是网格台账数据库" in err
+
+
+def test_console_script_runs(tmp_path):
+    exe = Path(sys.executable).with_name("gridledger")
+    env = {**os.environ, "GRIDLEDGER_DB": str(tmp_path / "env.db")}
+    done = subprocess.run([str(exe), "init"], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "数据库已就绪" in done.stdout and (tmp_path / "env.db").exists()
+    done = subprocess.run([str(exe), "validate", "phone", "0931-8123456"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "固定电话" in done.stdout
