@@ -197,12 +197,9 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def cmd_gui(args: argparse.Namespace) -> int:
     try:
-        from ui.app import main as gui_main  # type: ignore[import-not-found]
-    except ImportError:
-        print("桌面界面尚未安装(需要 PySide6)。以下是当前数据库的统计:")
-        ns = argparse.Namespace(**{**vars(args), "json": False, "area": None, "date_from": None,
-                                   "date_to": None, "grids": True, "user": None})
-        return cmd_stats(ns)
+        from ui.app import main as gui_main
+    except ImportError as exc:
+        raise CliError(f"无法启动桌面界面:缺少组件({exc.name})。请运行 make run 安装。") from exc
     return int(gui_main(args) or 0)
 
 
@@ -244,7 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
 
     sub.add_parser("reindex", help="重建检索索引").set_defaults(func=cmd_reindex)
-    sub.add_parser("gui", help="打开桌面程序(默认)").set_defaults(func=cmd_gui)
+    g = sub.add_parser("gui", help="打开桌面程序(默认)")
+    g.add_argument("--user", help="直接以该用户登录(密码从标准输入读取,需配合 --password-stdin)")
+    g.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+    g.add_argument("--quit-after", type=int, metavar="MS", help="启动后若干毫秒自动退出(冒烟测试用)")
+    g.set_defaults(func=cmd_gui)
     return p
 
 

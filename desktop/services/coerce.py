@@ -62,6 +62,8 @@ def coerce(value: Any, type_: TypeEngine) -> Any:
     """Return the column value, None for blank input; raise CoerceError with a Chinese reason."""
     if value is None:
         return None
+    if isinstance(value, list | tuple | set):  # multi-choice fields (care marks) travel as lists
+        value = ",".join(str(v) for v in value)
     if isinstance(value, str):
         value = normalize_text(value)
         if value == "":

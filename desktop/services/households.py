@@ -132,6 +132,17 @@ class Households(Records):
             write_audit(s, self.actor, "set_head", "household", household_id)
             return self._household_view(s, household_id)
 
+    def vacant_house_at(self, address_id: str) -> str | None:
+        """A live house at the address that no live household occupies (to register into)."""
+        with self.store.session() as s:
+            for house in s.scalars(select(House).where(House.address_id == address_id, House.deleted_at.is_(None))):
+                taken = s.scalar(
+                    select(Household.id).where(Household.house_id == house.id, Household.deleted_at.is_(None)).limit(1)
+                )
+                if taken is None:
+                    return house.id
+        return None
+
     def view(self, household_id: str) -> dict[str, Any]:
         with self.store.session() as s:
             self._load(s, "household", household_id)

@@ -1,0 +1,84 @@
+"""Start the desktop app: open the database, sign in, show the main window, offer drafts back."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from desktop import APP_NAME, APP_TITLE, __version__
+from desktop.paths import default_db_path
+
+
+def _ensure_platform() -> None:
+    # No display (a server, CI, a script): use the offscreen platform instead of aborting.
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main(args: Any = None) -> int:
+    _ensure_platform()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from desktop.db.engine import StorageError
+    from desktop.services.auth import sign_in
+    from desktop.services.errors import PermissionDenied
+    from desktop.services.store import Store
+    from ui.context import AppContext, app_settings
+    from ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_TITLE)
+    app.setApplicationVersion(__version__)
+    settings = app_settings()
+    dark = settings.value("ui/dark", False, type=bool)
+    apply_theme(app, dark=dark)
+
+    db = Path(getattr(args, "db", None) or default_db_path()).expanduser()
+    try:
+        store = Store.open(db, create=True)
+    except StorageError as exc:
+        QMessageBox.critical(None, APP_TITLE, exc.message)
+        return 2
+
+    username = getattr(args, "user", None)
+    if username and getattr(args, "password_stdin", False):
+        try:
+            actor = sign_in(store, username, sys.stdin.readline().rstrip("\n"))
+        except PermissionDenied as exc:
+            print(f"错误:{exc.message}", file=sys.stderr)
+            return 2
+    else:
+        from ui.signin import SignInDialog
+
+        dialog = SignInDialog(store, settings.value("ui/last_user", None))
+        if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.actor is None:
+            store.close()
+            return 0
+        actor = dialog.actor
+    settings.setValue("ui/last_user", actor.username)
+
+    from ui.main_window import MainWindow
+
+    ctx = AppContext(store, actor, settings)
+    state = {"dark": dark}
+
+    def toggle_theme() -> None:
+        state["dark"] = not state["dark"]
+        settings.setValue("ui/dark", state["dark"])
+        apply_theme(app, dark=state["dark"])
+
+    window = MainWindow(ctx, on_toggle_theme=toggle_theme)
+    window.show()
+    from ui.drafts import offer_drafts
+
+    QTimer.singleShot(300, lambda: offer_drafts(window, ctx))
+    quit_after = getattr(args, "quit_after", None)
+    if quit_after:
+        QTimer.singleShot(int(quit_after), window.close)
+    code = app.exec()
+    store.close()
+    return int(code)

@@ -1,0 +1,321 @@
+"""A form built from a record kind's columns: labels, code-table combos, inline Chinese errors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, Text, select
+
+from desktop.models import Area
+from desktop.services.errors import ValidationFailed
+from desktop.services.fields import CODE_FIELDS, LABELS
+from desktop.services.records import model_for
+from desktop.services.rules import DERIVED_MARKS, marks_list
+from desktop.validation import code_table
+from ui.context import AppContext
+
+# Fields a form shows per kind, in order (others are set by the flow that opens the form).
+FORM_FIELDS: dict[str, list[str]] = {
+    "person": [
+        "name", "cert_type", "cert_no", "gender", "birth_date", "ethnicity", "phone", "relation",
+        "person_type", "native_region", "hukou_address", "education", "political", "marital",
+        "employment", "employer", "occupation", "health", "religion", "residence_reason", "arrived_on",
+        "intended_stay", "residence_card_no", "marks", "assistance_type", "disability_category",
+        "disability_grade", "disability_cert_no", "note",
+    ],
+    "house": [
+        "grid_id", "use", "nature", "area_m2", "layout", "built_year", "title_no", "title_date",
+        "owner_name", "owner_cert_no", "owner_phone", "tenant_name", "rent_start", "rent_months",
+        "rent_monthly", "rent_rooms", "rent_registered", "security_pledge", "note",
+    ],
+    "address": ["grid_id", "estate", "building", "unit", "room", "full_text", "code"],
+    "vehicle": ["grid_id", "plate_no", "plate_type", "vehicle_type", "brand", "colour", "vin", "parking", "note"],
+    "org_unit": ["grid_id", "name", "uscc", "kind", "legal_person", "contact_phone", "employees", "note"],
+    "dispute": [
+        "grid_id", "dispute_type", "occurred_on", "parties", "place", "people_involved", "description",
+        "mediator", "result", "agreement_form", "fulfilled", "return_visit_on", "return_visit_note",
+    ],
+    "household_ledger": [
+        "period", "income_total", "income_wage", "income_business", "income_farming", "income_transfer",
+        "farming", "breeding", "workers", "work_notes",
+    ],
+    "grid_event": [
+        "grid_id", "title", "category", "subcategory", "source", "place", "description", "deadline",
+    ],
+    "visit": [
+        "visited_on", "method", "duration_min", "companions", "situation", "actions", "follow_up_on",
+        "return_visit", "satisfaction",
+    ],
+    "household": ["hh_no", "hh_type", "phone", "note"],
+}
+# Defaults for a new record (the same as the model's column defaults, shown in the form).
+FORM_DEFAULTS: dict[str, dict[str, Any]] = {
+    "person": {"cert_type": "111", "person_type": "1", "ethnicity": "01"},
+    "house": {"use": "1"},
+    "household": {"hh_type": "1"},
+    "visit": {"method": "1"},
+}
+# The person form groups its many fields.
+PERSON_SECTIONS = [
+    ("身份信息", ["name", "cert_type", "cert_no", "gender", "birth_date", "ethnicity", "phone", "relation"]),
+    ("居住信息", ["person_type", "native_region", "hukou_address", "residence_reason", "arrived_on",
+              "intended_stay", "residence_card_no"]),
+    ("社会信息", ["education", "political", "marital", "employment", "employer", "occupation", "health", "religion"]),
+    ("关注与帮扶", ["marks", "assistance_type", "disability_category", "disability_grade", "disability_cert_no", "note"]),
+]
+
+
+def grid_choices(ctx: AppContext) -> list[tuple[str, str]]:
+    with ctx.store.session() as s:
+        rows = s.execute(
+            select(Area.id, Area.name, Area.code, Area.parent_id).where(Area.level == "grid", Area.deleted_at.is_(None))
+            .order_by(Area.code)
+        ).all()
+        names = dict(s.execute(select(Area.id, Area.name).where(Area.level == "community")).all())
+    return [(r[0], f"{names.get(r[3], '')} {r[1]}".strip()) for r in rows if ctx.actor.may_access(r[0])]
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class RecordForm(QWidget):
+    changed = Signal()
+
+    def __init__(self, ctx: AppContext, kind: str, fields: list[str] | None = None,
+                 values: dict[str, Any] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.kind = kind
+        self.fields = fields or FORM_FIELDS[kind]
+        self.table = model_for(kind).__table__  # type: ignore[attr-defined]
+        self.widgets: dict[str, QWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+        self.hints: dict[str, QLabel] = {}
+        self.initial: dict[str, Any] = {}
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        sections = PERSON_SECTIONS if kind == "person" and fields is None else [("", self.fields)]
+        for title, names in sections:
+            if title:
+                head = QLabel(title)
+                head.setProperty("role", "card-title")
+                outer.addWidget(head)
+            grid = QGridLayout()
+            grid.setHorizontalSpacing(12)
+            grid.setVerticalSpacing(2)
+            for i, name in enumerate(n for n in names if n in self.fields):
+                self._add_field(grid, i, name)
+            outer.addLayout(grid)
+        outer.addStretch(1)
+        if values:
+            self.set_values(values)
+
+    # --- construction --------------------------------------------------------------------
+    def _add_field(self, grid: QGridLayout, index: int, name: str) -> None:
+        label = QLabel(LABELS.get(self.kind, {}).get(name, name))
+        widget = self._widget_for(name)
+        widget.setObjectName(f"field_{name}")
+        label.setBuddy(widget)
+        error = QLabel("")
+        error.setProperty("role", "error")
+        error.setWordWrap(True)
+        error.hide()
+        hint = QLabel("")
+        hint.setProperty("role", "hint")
+        hint.setWordWrap(True)
+        hint.hide()
+        col = (index % 2) * 2 if self.kind != "person" or len(self.fields) > 4 else 0
+        row = (index // 2) * 3
+        grid.addWidget(label, row, col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        grid.addWidget(widget, row, col + 1)
+        grid.addWidget(error, row + 1, col + 1)
+        grid.addWidget(hint, row + 2, col + 1)
+        self.widgets[name] = widget
+        self.errors[name] = error
+        self.hints[name] = hint
+
+    def _widget_for(self, name: str) -> QWidget:
+        col = self.table.c[name]
+        code_name = CODE_FIELDS.get(self.kind, {}).get(name)
+        if name == "grid_id":
+            box = QComboBox()
+            for gid, label in grid_choices(self.ctx):
+                box.addItem(label, gid)
+            box.currentIndexChanged.connect(lambda _i: self.changed.emit())
+            return box
+        if name == "marks":
+            holder = QWidget()
+            lay = QGridLayout(holder)
+            lay.setContentsMargins(0, 0, 0, 0)
+            table = code_table("care_mark")
+            i = 0
+            for code, lbl in table.items:
+                if code in DERIVED_MARKS:
+                    continue
+                cb = QCheckBox(lbl)
+                cb.setProperty("code", code)
+                cb.toggled.connect(lambda _c: self.changed.emit())
+                lay.addWidget(cb, i // 4, i % 4)
+                i += 1
+            return holder
+        if code_name:
+            box = QComboBox()
+            box.addItem("", None)
+            for code, lbl in code_table(code_name).items:
+                box.addItem(lbl, code)
+            box.currentIndexChanged.connect(lambda _i: self.changed.emit())
+            return box
+        if isinstance(col.type, Boolean):
+            box = QComboBox()
+            for text_, val in (("", None), ("是", True), ("否", False)):
+                box.addItem(text_, val)
+            box.currentIndexChanged.connect(lambda _i: self.changed.emit())
+            return box
+        if isinstance(col.type, Text):
+            edit = QPlainTextEdit()
+            edit.setFixedHeight(56)
+            edit.setTabChangesFocus(True)
+            edit.textChanged.connect(self.changed.emit)
+            return edit
+        edit = QLineEdit()
+        if isinstance(col.type, DateTime):
+            edit.setPlaceholderText("2026-03-15 09:30")
+        elif isinstance(col.type, Date):
+            edit.setPlaceholderText("2026-03-15")
+        elif isinstance(col.type, Integer | Float | Numeric):
+            edit.setPlaceholderText("数字")
+        edit.textChanged.connect(lambda _t: self.changed.emit())
+        return edit
+
+    # --- values --------------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, w in self.widgets.items():
+            if name == "marks":
+                out[name] = [cb.property("code") for cb in w.findChildren(QCheckBox) if cb.isChecked()]
+            elif isinstance(w, QComboBox):
+                out[name] = w.currentData()
+            elif isinstance(w, QPlainTextEdit):
+                out[name] = w.toPlainText()
+            elif isinstance(w, QLineEdit):
+                out[name] = w.text()
+        return out
+
+    def changed_values(self) -> dict[str, Any]:
+        """Only what differs from the loaded record (for updates)."""
+        now = self.values()
+        return {k: v for k, v in now.items() if self._norm(v) != self._norm(self.initial.get(k))}
+
+    @staticmethod
+    def _norm(v: Any) -> Any:
+        if isinstance(v, list):
+            return ",".join(sorted(v))
+        if v is None:
+            return ""
+        return _fmt(v).strip()
+
+    def set_values(self, values: dict[str, Any], *, as_initial: bool = True) -> None:
+        for name, value in values.items():
+            w = self.widgets.get(name)
+            if w is None:
+                continue
+            w.blockSignals(True)
+            try:
+                if name == "marks":
+                    codes = value if isinstance(value, list) else marks_list(value)
+                    for cb in w.findChildren(QCheckBox):
+                        cb.setChecked(cb.property("code") in codes)
+                elif isinstance(w, QComboBox):
+                    idx = w.findData(value)
+                    w.setCurrentIndex(idx if idx >= 0 else 0)
+                elif isinstance(w, QPlainTextEdit):
+                    w.setPlainText(_fmt(value))
+                elif isinstance(w, QLineEdit):
+                    w.setText(_fmt(value))
+            finally:
+                w.blockSignals(False)
+        if as_initial:
+            self.initial = {**self.initial, **{k: (marks_list(v) if k == "marks" and not isinstance(v, list) else v)
+                                               for k, v in values.items() if k in self.widgets}}
+
+    def set_readonly(self, name: str, readonly: bool = True) -> None:
+        w = self.widgets.get(name)
+        if isinstance(w, QLineEdit):
+            w.setReadOnly(readonly)
+        elif w is not None:
+            w.setEnabled(not readonly)
+
+    # --- errors --------------------------------------------------------------------------
+    def clear_errors(self) -> None:
+        for name, label in self.errors.items():
+            label.hide()
+            label.setText("")
+            self._mark(name, False)
+
+    def set_error(self, name: str, message: str | None) -> None:
+        label = self.errors.get(name)
+        if label is None:
+            return
+        label.setText(message or "")
+        label.setVisible(bool(message))
+        self._mark(name, bool(message))
+
+    def set_hint(self, name: str, message: str | None) -> None:
+        label = self.hints.get(name)
+        if label is not None:
+            label.setText(message or "")
+            label.setVisible(bool(message))
+
+    def _mark(self, name: str, invalid: bool) -> None:
+        w = self.widgets.get(name)
+        if w is not None:
+            w.setProperty("invalid", "true" if invalid else "false")
+            w.style().unpolish(w)
+            w.style().polish(w)
+
+    def show_validation(self, exc: ValidationFailed) -> list[str]:
+        """Put each message beside its field; return the messages that have no field here."""
+        self.clear_errors()
+        by_label = {LABELS.get(self.kind, {}).get(n, n): n for n in self.widgets}
+        unplaced = []
+        grouped: dict[str, list[str]] = {}
+        for issue in exc.issues:
+            name = by_label.get(issue.field) or (issue.field if issue.field in self.widgets else None)
+            if name is None:
+                unplaced.append(issue.message)
+            else:
+                grouped.setdefault(name, []).append(issue.message)
+        for name, msgs in grouped.items():
+            self.set_error(name, ";".join(msgs))
+        if grouped:
+            first = self.widgets[next(iter(grouped))]
+            first.setFocus()
+        return unplaced
+
+
+def form_layout() -> QFormLayout:
+    lay = QFormLayout()
+    lay.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+    return lay

@@ -1,0 +1,180 @@
+"""Quick visit entry, keyboard first: household, method, situation, needs, follow-up date."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.services.errors import ServiceError, ValidationFailed
+from desktop.services.events import Visits
+from desktop.services.search import Search
+from desktop.validation import code_table
+from ui.context import AppContext
+from ui.forms.dialogs import RecordDialog
+
+
+class NeedRow(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.category = QComboBox()
+        for code, label in code_table("need_category").items:
+            self.category.addItem(label, code)
+        self.content = QLineEdit()
+        self.content.setPlaceholderText("诉求内容")
+        self.remove = QPushButton("删除")
+        lay.addWidget(self.category)
+        lay.addWidget(self.content, 1)
+        lay.addWidget(self.remove)
+
+    def value(self) -> dict[str, Any] | None:
+        if not self.content.text().strip():
+            return None
+        return {"category": self.category.currentData(), "content": self.content.text().strip()}
+
+
+class VisitDialog(RecordDialog):
+    def __init__(self, ctx: AppContext, record_id: str | None = None, **kw: Any) -> None:
+        preset = dict(kw.pop("preset", None) or {})
+        if not record_id:
+            preset.setdefault("visited_on", date.today().isoformat())
+            preset.setdefault("method", "1")
+        super().__init__(ctx, "visit", record_id, preset=preset, **kw)
+        self.visits = Visits(ctx.store, ctx.actor)
+        self.household_id = preset.get("household_id") or (self.record or {}).get("household_id")
+        self.household = QLineEdit()
+        self.household.setPlaceholderText("输入户主姓名、拼音首字母或地址后回车选户")
+        self.household.returnPressed.connect(self.pick_household)
+        self.household_label = QLabel("")
+        self.household_label.setProperty("role", "hint")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("走访户"))
+        top.addWidget(self.household, 1)
+        self.extra_top.addLayout(top)
+        self.extra_top.addWidget(self.household_label)
+        if self.household_id:
+            self._show_household()
+            self.household.setEnabled(record_id is None and not preset.get("household_id"))
+        # needs
+        self.needs_box = QVBoxLayout()
+        self.need_rows: list[NeedRow] = []
+        add = QPushButton("添加诉求 (Ctrl+N)")
+        add.clicked.connect(self.add_need)
+        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.add_need)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("群众诉求"))
+        head.addStretch(1)
+        head.addWidget(add)
+        self.layout().insertLayout(2, head)
+        self.layout().insertLayout(3, self.needs_box)
+        if record_id:
+            add.setEnabled(False)
+            self._existing_needs()
+        (self.household if not self.household_id else self.form.widgets["method"]).setFocus()
+
+    def _show_household(self) -> None:
+        from ui.pages.household import household_caption
+
+        self.household_label.setText(household_caption(self.ctx, self.household_id))
+
+    def pick_household(self) -> None:
+        hits = [h for h in Search(self.ctx.store, self.ctx.actor).search(self.household.text(), limit=10)
+                if h.household_id]
+        if not hits:
+            self.household_label.setText("没有找到这个户,请换个关键词")
+            return
+        self.household_id = hits[0].household_id
+        self._show_household()
+        self.form.widgets["method"].setFocus()
+
+    def add_need(self) -> NeedRow:
+        row = NeedRow()
+        row.remove.clicked.connect(lambda: self._remove_need(row))
+        row.content.textChanged.connect(lambda _t: self._draft_timer.start())
+        self.need_rows.append(row)
+        self.needs_box.addWidget(row)
+        row.content.setFocus()
+        return row
+
+    def _remove_need(self, row: NeedRow) -> None:
+        self.need_rows.remove(row)
+        row.setParent(None)
+        row.deleteLater()
+
+    def _existing_needs(self) -> None:
+        rec = self.visits.get("visit", self.record_id or "")
+        from sqlalchemy import select
+
+        from desktop.models import VisitNeed
+        from desktop.services.records import to_dict
+
+        with self.ctx.store.session() as s:
+            needs = [to_dict(n) for n in s.scalars(select(VisitNeed).where(
+                VisitNeed.visit_id == rec["id"], VisitNeed.deleted_at.is_(None)))]
+        cats = code_table("need_category")
+        status = {"open": "待办", "resolved": "已解决", "escalated": "已转事件"}
+        for need in needs:
+            line = QHBoxLayout()
+            line.addWidget(QLabel(f"[{cats.label(need['category'])}] {need['content']} — {status.get(need['status'])}"), 1)
+            esc = QPushButton("转为网格事件")
+            esc.setEnabled(need["status"] == "open")
+            esc.clicked.connect(lambda _c=False, nid=need["id"], b=esc: self.escalate(nid, b))
+            line.addWidget(esc)
+            self.needs_box.addLayout(line)
+
+    def escalate(self, need_id: str, button: QPushButton | None = None) -> dict[str, Any] | None:
+        try:
+            event = self.visits.escalate(need_id)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "不能转办", exc.message)
+            return None
+        if button is not None:
+            button.setEnabled(False)
+            button.setText("已转为事件")
+        self.show_message("")
+        self.message.setProperty("role", "hint")
+        self.show_message(f"已转为网格事件:{event['title']}(状态:上报)")
+        return event
+
+    def draft_meta(self) -> dict[str, Any]:
+        meta = super().draft_meta()
+        meta["preset"] = {**meta["preset"], "household_id": self.household_id}
+        return meta
+
+    def save_draft(self) -> None:
+        super().save_draft()
+
+    def save(self, *, allow_duplicate: bool = False) -> bool:
+        if self.record_id:
+            return super().save(allow_duplicate=allow_duplicate)
+        if not self.household_id:
+            self.show_message("未保存:请先选择走访户(在“走访户”框输入姓名或地址后回车)。")
+            self.household.setFocus()
+            return False
+        data = {**{k: v for k, v in self.preset.items() if k != "household_id"}, **self.form.values(),
+                "household_id": self.household_id}
+        needs = [v for v in (r.value() for r in self.need_rows) if v]
+        try:
+            rec = self.visits.record(data, needs)
+        except ValidationFailed as exc:
+            unplaced = self.form.show_validation(exc)
+            self.show_message("未保存:" + (";".join(unplaced) if unplaced else "请按红字提示修改后再保存。"))
+            return False
+        except ServiceError as exc:
+            self.show_message(f"未保存:{exc.message}")
+            return False
+        self._finish(rec)
+        return True

@@ -1,0 +1,160 @@
+"""Main window: sidebar of pages, a search box on every page, routing of 'open this record'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
+)
+
+from desktop import APP_TITLE
+from desktop.services.records import Records
+from desktop.validation import code_table
+from ui.context import AppContext
+from ui.pages.base import Page
+from ui.search_box import SearchBox
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, *, on_toggle_theme: Any = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.on_toggle_theme = on_toggle_theme
+        role = code_table("user_role").label(ctx.actor.role)
+        self.setWindowTitle(f"{APP_TITLE} — {ctx.actor.display_name or ctx.actor.username}({role})")
+        self.resize(1360, 860)
+        self.pages: dict[str, Page] = {}
+        self.sidebar = QListWidget()
+        self.sidebar.setFixedWidth(168)
+        self.sidebar.setIconSize(QSize(18, 18))
+        self.sidebar.currentRowChanged.connect(self._sidebar_changed)
+        self.stack = QStackedWidget()
+        central = QWidget()
+        lay = QHBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.sidebar)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        bar = QToolBar("搜索")
+        bar.setMovable(False)
+        self.search = SearchBox(ctx)
+        self.search.install_shortcut(self)
+        self.search.open_record.connect(self.open_record)
+        bar.addWidget(self.search)
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
+        bar.addWidget(spacer)
+        self.user_label = QLabel(f"  {ctx.actor.display_name or ctx.actor.username} · {role}  ")
+        bar.addWidget(self.user_label)
+        theme = QAction("切换深色/浅色", self)
+        theme.triggered.connect(self._toggle_theme)
+        bar.addAction(theme)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.statusBar().showMessage("就绪")
+        self._build_pages()
+
+    # --- pages ---------------------------------------------------------------------------
+    def _build_pages(self) -> None:
+        from ui.pages.areas import AreasPage
+        from ui.pages.home import HomePage
+        from ui.pages.household import HouseholdPage
+        from ui.pages.lists import ListPage
+        from ui.pages.settings import SettingsPage
+
+        self.add_page("home", HomePage(self.ctx))
+        self.add_page("areas", AreasPage(self.ctx))
+        for kind in ("person", "house", "vehicle", "org_unit", "visit", "grid_event", "dispute"):
+            self.add_page(kind, ListPage(self.ctx, kind))
+        self.add_page("settings", SettingsPage(self.ctx))
+        self.add_page("household", HouseholdPage(self.ctx), in_sidebar=False)
+        self.show_page("home")
+
+    def add_page(self, key: str, page: Page, *, in_sidebar: bool = True, before: str | None = None) -> None:
+        """Printing and sync pages slot in here without reshaping the window."""
+        self.pages[key] = page
+        self.stack.addWidget(page)
+        page.open_record.connect(self.open_record)
+        page.navigate.connect(lambda k, params: self.show_page(k, **params))
+        page.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        if in_sidebar:
+            item = QListWidgetItem(page.title)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            row = self.sidebar.count()
+            if before is not None:
+                for i in range(self.sidebar.count()):
+                    if self.sidebar.item(i).data(Qt.ItemDataRole.UserRole) == before:
+                        row = i
+                        break
+            self.sidebar.insertItem(row, item)
+
+    def show_page(self, key: str, **params: Any) -> Page:
+        page = self.pages[key]
+        self.stack.setCurrentWidget(page)
+        for i in range(self.sidebar.count()):
+            if self.sidebar.item(i).data(Qt.ItemDataRole.UserRole) == key:
+                self.sidebar.blockSignals(True)
+                self.sidebar.setCurrentRow(i)
+                self.sidebar.blockSignals(False)
+                break
+        page.activate(**params)
+        return page
+
+    def _sidebar_changed(self, row: int) -> None:
+        if row >= 0:
+            self.show_page(self.sidebar.item(row).data(Qt.ItemDataRole.UserRole))
+
+    def current_page(self) -> Page:
+        return self.stack.currentWidget()  # type: ignore[return-value]
+
+    # --- routing -------------------------------------------------------------------------
+    def open_record(self, kind: str, record_id: str) -> None:
+        from ui.forms.dialogs import open_record_dialog
+
+        records = Records(self.ctx.store, self.ctx.actor)
+        try:
+            if kind in ("household",):
+                self.show_page("household", household_id=record_id)
+                return
+            if kind == "person":
+                person = records.get("person", record_id)
+                if person["household_id"]:
+                    self.show_page("household", household_id=person["household_id"], focus_person=record_id)
+                    return
+            if kind == "house":
+                from ui.pages.household import household_of_house
+
+                hh = household_of_house(self.ctx, record_id)
+                if hh:
+                    self.show_page("household", household_id=hh)
+                    return
+            if open_record_dialog(self, self.ctx, kind, record_id):
+                self.data_changed()
+        except Exception as exc:  # noqa: BLE001 - show any failure in Chinese, keep the window
+            QMessageBox.warning(self, "无法打开", getattr(exc, "message", None) or str(exc))
+
+    def data_changed(self) -> None:
+        for page in self.pages.values():
+            page.data_changed()
+
+    def _toggle_theme(self) -> None:
+        if self.on_toggle_theme:
+            self.on_toggle_theme()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        from ui.workers import wait_all
+
+        self.search.popup.hide()
+        wait_all(5000)
+        super().closeEvent(event)

@@ -1,0 +1,133 @@
+"""首页: the core's statistics for the user's scope, with click-through to the lists."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from desktop.services.stats import Period, Stats
+from ui.context import AppContext
+from ui.pages.base import Page
+from ui.widgets.charts import BarChart, StatCard
+from ui.workers import run_job
+
+
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{x * 100:.1f}%"
+
+
+def compute_dashboard(store: Any, actor: Any, today: date) -> dict[str, Any]:
+    stats = Stats(store, actor)
+    year = stats.compute(period=Period(date(today.year, 1, 1), today))
+    month = stats.compute(period=Period(today.replace(day=1), today))
+    return {"year": year["total"], "month": month["total"], "grids": year["grids"]}
+
+
+class HomePage(Page):
+    title = "首页"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.data: dict[str, Any] | None = None
+        self.heading = QLabel("首页")
+        self.heading.setProperty("role", "page-title")
+        nav = self.navigate.emit
+        self.cards = {
+            "people": StatCard("实有人口", on_click=lambda: nav("person", {})),
+            "households": StatCard("户数", on_click=lambda: nav("areas", {})),
+            "houses": StatCard("实有房屋", on_click=lambda: nav("house", {})),
+            "vehicles": StatCard("实有车辆", on_click=lambda: nav("vehicle", {})),
+            "link": StatCard("人房关联完善率", on_click=lambda: nav("person", {})),
+            "visits": StatCard("本月走访覆盖率", on_click=lambda: nav("visit", {"date_from": date.today().replace(day=1).isoformat()})),
+            "events_open": StatCard("在办事件", on_click=lambda: nav("grid_event", {"event_state": "open"})),
+            "closed_rate": StatCard("事件办结率(今年)", on_click=lambda: nav("grid_event", {"date_from": f"{date.today().year}-01-01"})),
+            "satisfied": StatCard("满意率(今年)", on_click=lambda: nav("grid_event", {"event_state": "evaluated"})),
+        }
+        grid = QGridLayout()
+        for i, card in enumerate(self.cards.values()):
+            grid.addWidget(card, i // 5, i % 5)
+        self.types = BarChart()
+        self.types.clicked.connect(lambda key: nav("person", {"person_type": key}))
+        self.marks = BarChart()
+        self.marks.clicked.connect(lambda key: nav("person", {"care_mark": key}))
+        self.uses = BarChart()
+        self.uses.clicked.connect(lambda key: nav("house", {"house_use": key}))
+        charts = QHBoxLayout()
+        for title, chart in (("人口类型", self.types), ("关注人员", self.marks), ("房屋用途", self.uses)):
+            box = QGroupBox(title)
+            lay = QVBoxLayout(box)
+            lay.addWidget(chart)
+            lay.addStretch(1)
+            charts.addWidget(box, 1)
+        self.grid_table = QLabel("")
+        self.grid_table.setProperty("role", "hint")
+        self.grid_table.setWordWrap(True)
+        self.state = QLabel("正在统计…")
+        self.state.setProperty("role", "hint")
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.addWidget(self.heading)
+        lay.addWidget(self.state)
+        lay.addLayout(grid)
+        lay.addLayout(charts)
+        lay.addWidget(self.grid_table)
+        lay.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self._loading = False
+        self._stale = True
+
+    def activate(self, **params: Any) -> None:
+        if self._stale:
+            self.reload()
+
+    def data_changed(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.reload()
+
+    def reload(self) -> None:
+        if self._loading:
+            return
+        self._loading = True
+        self._stale = False
+        self.state.setText("正在统计…")
+        run_job(compute_dashboard, self.ctx.store, self.ctx.actor, date.today(), on_done=self.show_data,
+                on_error=self._failed, pool=self.ctx.pool)
+
+    def _failed(self, msg: str) -> None:
+        self._loading = False
+        self.state.setText(f"统计失败:{msg}")
+
+    def show_data(self, data: dict[str, Any]) -> None:
+        self._loading = False
+        self.data = data
+        y, m = data["year"], data["month"]
+        scope = "全部网格" if self.ctx.actor.grid_ids is None else f"{len(data['grids'])} 个网格"
+        self.heading.setText(f"首页 · {scope}")
+        self.state.setText(f"统计范围:{scope};截至 {date.today().isoformat()}。点击数字或图形查看明细。")
+        types = "、".join(f"{v['label']} {v['count']:,}" for v in y["people_by_type"].values())
+        self.cards["people"].set(f"{y['people']:,}", types)
+        self.cards["households"].set(f"{y['households']:,}", f"{len(data['grids'])} 个网格")
+        self.cards["houses"].set(f"{y['houses']:,}", "、".join(f"{v['label']} {v['count']:,}" for v in y["houses_by_use"].values()))
+        self.cards["vehicles"].set(f"{y['vehicles']:,}", f"单位 {y['units']:,} 家")
+        self.cards["link"].set(pct(y["person_house_link_rate"]), f"房屋住户知晓率 {pct(y['house_occupancy_known_rate'])}")
+        self.cards["visits"].set(pct(m["visit_coverage"]), f"本月走访 {m['visits']:,} 次,覆盖 {m['households_visited']:,} 户")
+        self.cards["events_open"].set(f"{y['events_open']:,}", f"今年受理 {y['events_received']:,} 件")
+        self.cards["closed_rate"].set(pct(y["events_closed_rate"]), f"办结 {y['events_closed']:,} 件")
+        self.cards["satisfied"].set(pct(y["events_satisfied_rate"]), f"已评价 {y['events_evaluated']:,} 件")
+        self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()])
+        self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]))
+        self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()])
+        if len(data["grids"]) <= 30:
+            lines = [f"{g['community']} {g['name']}:户 {g['households']},人 {g['people']},"
+                     f"走访覆盖 {pct(g['visit_coverage'])},办结率 {pct(g['events_closed_rate'])}" for g in data["grids"]]
+            self.grid_table.setText("\n".join(lines))
+        else:
+            self.grid_table.setText("")

@@ -1,0 +1,92 @@
+"""Sign-in with the local users; failures slow down so guessing is not free."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+)
+from sqlalchemy import select
+
+from desktop import APP_TITLE
+from desktop.models import User
+from desktop.services.auth import sign_in
+from desktop.services.errors import PermissionDenied
+from desktop.services.store import Actor, Store
+from desktop.validation import code_table
+
+
+def local_users(store: Store) -> list[tuple[str, str, str]]:
+    with store.session() as s:
+        rows = s.execute(
+            select(User.username, User.display_name, User.role)
+            .where(User.deleted_at.is_(None), User.active.is_(True)).order_by(User.username)
+        ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+class SignInDialog(QDialog):
+    def __init__(self, store: Store, last_user: str | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.actor: Actor | None = None
+        self.failures = 0
+        self.setWindowTitle(f"{APP_TITLE} · 登录")
+        self.setMinimumWidth(380)
+        title = QLabel(APP_TITLE)
+        title.setProperty("role", "page-title")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.user = QComboBox()
+        roles = code_table("user_role")
+        for username, display, role in local_users(store):
+            self.user.addItem(f"{display}({username} · {roles.label(role)})", username)
+        if last_user:
+            idx = self.user.findData(last_user)
+            if idx >= 0:
+                self.user.setCurrentIndex(idx)
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("密码")
+        self.error = QLabel("")
+        self.error.setProperty("role", "error")
+        self.error.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("用户", self.user)
+        form.addRow("密码", self.password)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("登录")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("退出")
+        buttons.accepted.connect(self.try_sign_in)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        lay.addWidget(buttons)
+        if self.user.count() == 0:
+            self.error.setText("本数据库中还没有用户。请先运行 gridledger demo 生成演示社区。")
+        self.password.setFocus()
+
+    def try_sign_in(self) -> None:
+        username = self.user.currentData()
+        if not username:
+            return
+        try:
+            self.actor = sign_in(self.store, username, self.password.text())
+        except PermissionDenied as exc:
+            self.failures += 1
+            # each failure waits a little longer (capped), so guessing passwords is slow
+            time.sleep(min(0.25 * 2 ** (self.failures - 1), 4.0))
+            self.error.setText(f"{exc.message}(第 {self.failures} 次)")
+            self.password.selectAll()
+            self.password.setFocus()
+            return
+        self.accept()
