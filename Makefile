@@ -13,7 +13,7 @@ DEMO_HOUSEHOLDS ?= 2000
 DEB_PACKAGES := python3-venv libglib2.0-0 libegl1 libgl1 libdbus-1-3 libxkbcommon0 \
 	libfontconfig1 libfreetype6 fonts-wqy-microhei poppler-utils poppler-data
 
-.PHONY: run test bench lint deps venv clean demo
+.PHONY: run test bench lint deps venv clean demo screenshots
 
 deps:
 	@scripts/ensure-debs.sh $(DEB_PACKAGES)
@@ -36,8 +36,15 @@ run: deps venv demo
 test: deps venv
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+BENCH_DB ?= benchmarks/out/bench.db
+
 bench: deps venv
-	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	@mkdir -p benchmarks/out
+	$(BIN)/python benchmarks/run.py --keep $(BENCH_DB) $(BENCH_ARGS)
+	$(BIN)/python benchmarks/gui_bench.py --db $(BENCH_DB)
+
+screenshots: deps venv
+	$(BIN)/python scripts/screenshots.py
 
 lint: venv
 	$(BIN)/ruff check desktop ui tests benchmarks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
@@ -35,6 +36,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_TITLE} — {ctx.actor.display_name or ctx.actor.username}({role})")
         self.resize(1360, 860)
         self.pages: dict[str, Page] = {}
+        self._factories: dict[str, Callable[[], Page]] = {}
         self.sidebar = QListWidget()
         self.sidebar.setFixedWidth(168)
         self.sidebar.setIconSize(QSize(18, 18))
@@ -70,26 +72,33 @@ class MainWindow(QMainWindow):
         from ui.pages.areas import AreasPage
         from ui.pages.home import HomePage
         from ui.pages.household import HouseholdPage
+        from ui.pages.lists import TITLES as LIST_TITLES
         from ui.pages.lists import ListPage
         from ui.pages.settings import SettingsPage
 
         self.add_page("home", HomePage(self.ctx))
-        self.add_page("areas", AreasPage(self.ctx))
+        self.add_page("areas", lambda: AreasPage(self.ctx), title=AreasPage.title)
         for kind in ("person", "house", "vehicle", "org_unit", "visit", "grid_event", "dispute"):
-            self.add_page(kind, ListPage(self.ctx, kind))
-        self.add_page("settings", SettingsPage(self.ctx))
-        self.add_page("household", HouseholdPage(self.ctx), in_sidebar=False)
+            self.add_page(kind, lambda k=kind: ListPage(self.ctx, k), title=LIST_TITLES[kind])
+        self.add_page("settings", lambda: SettingsPage(self.ctx), title=SettingsPage.title)
+        self.add_page("household", lambda: HouseholdPage(self.ctx), in_sidebar=False)
         self.show_page("home")
 
-    def add_page(self, key: str, page: Page, *, in_sidebar: bool = True, before: str | None = None) -> None:
-        """Printing and sync pages slot in here without reshaping the window."""
-        self.pages[key] = page
-        self.stack.addWidget(page)
-        page.open_record.connect(self.open_record)
-        page.navigate.connect(lambda k, params: self.show_page(k, **params))
-        page.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+    def add_page(
+        self, key: str, page: Page | Callable[[], Page], *, title: str | None = None, in_sidebar: bool = True,
+        before: str | None = None,
+    ) -> None:
+        """Printing and sync pages slot in here without reshaping the window.
+
+        `page` may be a factory: the page is then built the first time it is shown, which keeps
+        start-up fast."""
+        if isinstance(page, Page):
+            self._install(key, page)
+            title = title or page.title
+        else:
+            self._factories[key] = page
         if in_sidebar:
-            item = QListWidgetItem(page.title)
+            item = QListWidgetItem(title or key)
             item.setData(Qt.ItemDataRole.UserRole, key)
             row = self.sidebar.count()
             if before is not None:
@@ -99,8 +108,22 @@ class MainWindow(QMainWindow):
                         break
             self.sidebar.insertItem(row, item)
 
+    def _install(self, key: str, page: Page) -> Page:
+        self.pages[key] = page
+        self.stack.addWidget(page)
+        page.open_record.connect(self.open_record)
+        page.navigate.connect(lambda k, params: self.show_page(k, **params))
+        page.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        return page
+
+    def page(self, key: str) -> Page:
+        """The page for `key`, built on first use."""
+        if key not in self.pages:
+            self._install(key, self._factories.pop(key)())
+        return self.pages[key]
+
     def show_page(self, key: str, **params: Any) -> Page:
-        page = self.pages[key]
+        page = self.page(key)
         self.stack.setCurrentWidget(page)
         for i in range(self.sidebar.count()):
             if self.sidebar.item(i).data(Qt.ItemDataRole.UserRole) == key:

@@ -34,6 +34,11 @@ class SearchBox(QLineEdit):
         self.popup.setWindowFlags(Qt.WindowType.ToolTip)
         self.popup.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.popup.setMouseTracking(True)
+        self.popup.setAutoFillBackground(True)
+        self.popup.setStyleSheet(
+            "QListWidget { background-color: palette(base); border: 1px solid palette(mid); }"
+            "QListWidget::item { padding: 4px; }"
+        )
         self.popup.itemClicked.connect(self._open_item)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)

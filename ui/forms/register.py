@@ -30,6 +30,8 @@ from ui.drafts import remove_draft, save_draft
 from ui.forms.record_form import grid_choices
 
 MEMBER_FIELDS = ("name", "cert_no", "relation", "phone", "person_type")
+# column widths shared by the caption row and every member row, so they line up
+COLUMN_WIDTHS = (52, 130, 210, 150, 140, 120, 70)
 
 
 class MemberRow(QWidget):
@@ -54,10 +56,12 @@ class MemberRow(QWidget):
         self.remove = QPushButton("删除")
         self.info = QLabel("")
         self.info.setProperty("role", "hint")
-        for col, w in enumerate((self.title, self.name, self.cert_no, self.relation, self.phone, self.person_type, self.remove)):
+        widgets = (self.title, self.name, self.cert_no, self.relation, self.phone, self.person_type, self.remove)
+        for col, (w, width) in enumerate(zip(widgets, COLUMN_WIDTHS, strict=True)):
+            w.setFixedWidth(width)
             lay.addWidget(w, 0, col)
+        lay.setColumnStretch(len(widgets), 1)
         lay.addWidget(self.info, 1, 1, 1, 6)
-        lay.setColumnStretch(2, 2)
         self.cert_no.textEdited.connect(self._check_id)
         self.set_index(index)
 
@@ -134,10 +138,16 @@ class RegisterHouseholdDialog(QDialog):
             self.use.addItem(label, code)
         self.area = QLineEdit()
         self.area.setPlaceholderText("建筑面积(平方米)")
-        addr = QHBoxLayout()
-        for w in (self.grid, self.estate, self.building, self.unit, self.room, self.use, self.area):
-            addr.addWidget(w)
-        addr.setStretch(1, 2)
+        addr = QGridLayout()
+        for col, (label, w) in enumerate((("网格", self.grid), ("小区/街路巷", self.estate), ("楼栋", self.building),
+                                          ("单元", self.unit), ("户室", self.room), ("房屋用途", self.use),
+                                          ("建筑面积(㎡)", self.area))):
+            cap = QLabel(label)
+            cap.setProperty("role", "hint")
+            cap.setBuddy(w)
+            addr.addWidget(cap, 0, col)
+            addr.addWidget(w, 1, col)
+        addr.setColumnStretch(1, 2)
         self.members_box = QVBoxLayout()
         self.rows: list[MemberRow] = []
         holder = QWidget()
@@ -161,10 +171,19 @@ class RegisterHouseholdDialog(QDialog):
         lay.addWidget(QLabel("地址与房屋"))
         lay.addLayout(addr)
         head = QHBoxLayout()
-        head.addWidget(QLabel("家庭成员(第一位为户主)"))
+        head.addWidget(QLabel("家庭成员(第一位为户主;Tab 逐项填写,Ctrl+N 添加下一位)"))
         head.addStretch(1)
         head.addWidget(add)
         lay.addLayout(head)
+        captions = QHBoxLayout()
+        captions.setContentsMargins(0, 0, 0, 0)
+        for text_, width in zip(("", "姓名", "身份证号码", "与户主关系", "联系电话", "人员类型", ""), COLUMN_WIDTHS, strict=True):
+            cap = QLabel(text_)
+            cap.setProperty("role", "hint")
+            cap.setFixedWidth(width)
+            captions.addWidget(cap)
+        captions.addStretch(1)
+        lay.addLayout(captions)
         lay.addWidget(scroll, 1)
         lay.addWidget(self.message)
         lay.addWidget(buttons)

@@ -1,0 +1,129 @@
+"""Take screenshots of the main pages into docs/screenshots/ (run by `make screenshots`).
+
+Runs offscreen on a fresh demo street, signed in as a grid worker, and grabs each page the way
+a user would see it (theme applied, Chinese font from the system)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    ap.add_argument("--user", default="wgy001")
+    ap.add_argument("--households", type=int, default=400)
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="gl-shots-"))
+    os.environ["GRIDLEDGER_DATA_DIR"] = str(tmp / "data")
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    from sqlalchemy import text
+
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import generate
+    from desktop.services.store import Store
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+    from ui.theme import apply_theme
+    from ui.workers import wait_all
+
+    app = QApplication([])
+    apply_theme(app)
+    store = Store.open(tmp / "demo.db", create=True)
+    generate(store, households=args.households, seed=1)
+    ctx = AppContext(store, actor_for(store, args.user))
+    win = MainWindow(ctx)
+    win.resize(1440, 900)
+    win.show()
+
+    def settle() -> None:
+        for _ in range(5):
+            wait_all()
+            app.processEvents()
+
+    def shot(name: str, widget=None) -> None:
+        settle()
+        (widget or win).grab().save(str(out / f"{name}.png"))
+        print("saved", out / f"{name}.png")
+
+    shot("01-home")
+    areas = win.show_page("areas")
+    m = areas.model
+    idx = m.index(0, 0)
+    for _ in range(5):  # community → grid → estate → building → unit
+        areas.tree.expand(idx)
+        settle()
+        idx = m.index(0, 0, idx)
+    shot("02-areas")
+    win.show_page("person")
+    shot("03-people")
+    with store.session() as s:
+        hh = s.execute(text(
+            "SELECT household_id FROM person WHERE household_id IS NOT NULL AND grid_id IN "
+            "(SELECT grid_id FROM user_grid ug JOIN app_user u ON u.id = ug.user_id WHERE u.username = :u) "
+            "GROUP BY household_id HAVING count(*) >= 4 LIMIT 1"), {"u": args.user}).scalar()
+    win.open_record("household", hh)
+    shot("04-household")
+    win.search.setText("zh")
+    win.search._run()
+    settle()
+    # the result list is its own top-level popup: paint it onto the window picture where it shows
+    from PySide6.QtGui import QPainter
+
+    picture = win.grab()
+    painter = QPainter(picture)
+    popup = win.search.popup
+    painter.drawPixmap(win.mapFromGlobal(popup.pos()), popup.grab())
+    painter.end()
+    picture.save(str(out / "05-search.png"))
+    print("saved", out / "05-search.png")
+    popup.hide()
+    from ui.forms.dialogs import PersonDialog
+    from ui.forms.register import RegisterHouseholdDialog
+    from ui.forms.visit import VisitDialog
+
+    person = PersonDialog(ctx, preset={"household_id": hh})
+    person.form.widgets["name"].setText("新生儿")
+    person.form.widgets["cert_no"].setText("620104202603150013")
+    person._id_typed("620104202603150013")
+    person.show()
+    shot("06-person-form", person)
+    person.hide()
+    visit = VisitDialog(ctx, preset={"household_id": hh})
+    visit.form.widgets["situation"].setPlainText("老人身体欠佳,子女在外务工")
+    row = visit.add_need()
+    row.content.setText("楼道灯损坏,希望尽快维修")
+    visit.show()
+    shot("07-visit", visit)
+    visit.hide()
+    reg = RegisterHouseholdDialog(ctx)
+    reg.estate.setText("幸福小区")
+    reg.building.setText("3")
+    reg.unit.setText("2")
+    reg.room.setText("501")
+    reg.rows[0].name.setText("陈建国")
+    reg.show()
+    shot("08-register", reg)
+    reg.hide()
+    win.show_page("grid_event")
+    shot("09-events")
+    QTimer.singleShot(0, win.close)
+    settle()
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

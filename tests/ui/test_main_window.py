@@ -1,0 +1,118 @@
+"""The 'done when' walk: sign in as a grid worker, find a household by pinyin initials, add a
+newborn, record a visit with a need, escalate it, and see the dashboard change."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+from sqlalchemy import text
+
+from desktop.services.demo import generate
+from desktop.services.store import Store
+from tests.factories import id_number
+from tests.ui.conftest import type_text
+
+
+@pytest.fixture
+def demo_store(tmp_path):
+    store = Store.open(tmp_path / "demo.db", create=True)
+    generate(store, households=260, seed=4)
+    yield store
+    store.close()
+
+
+def test_sign_in(qtbot, demo_store):
+    from ui.signin import SignInDialog
+
+    dlg = SignInDialog(demo_store, "wgy001")
+    qtbot.addWidget(dlg)
+    assert dlg.user.currentData() == "wgy001" and dlg.user.count() == 4
+    dlg.password.setText("wrong")
+    dlg.try_sign_in()
+    assert dlg.actor is None and "不正确" in dlg.error.text()
+    dlg.password.setText("demo1234")
+    dlg.try_sign_in()
+    assert dlg.actor is not None and dlg.actor.role == "grid_worker" and len(dlg.actor.grid_ids) == 1
+
+
+def test_a_grid_workers_first_day(qtbot, demo_store, monkeypatch):
+    from desktop.services.auth import sign_in
+    from ui.context import AppContext
+    from ui.forms.dialogs import PersonDialog
+    from ui.forms.visit import VisitDialog
+    from ui.main_window import MainWindow
+    from ui.pages.home import compute_dashboard
+
+    actor = sign_in(demo_store, "wgy001", "demo1234")
+    ctx = AppContext(demo_store, actor)
+    win = MainWindow(ctx)
+    qtbot.addWidget(win)
+    win.show()
+    assert [win.sidebar.item(i).text() for i in range(win.sidebar.count())][:9] == [
+        "首页", "地址与网格", "人口", "房屋", "车辆", "单位", "走访台账", "网格事件", "矛盾纠纷"]
+    before = compute_dashboard(demo_store, actor, date.today())
+    # a household of the worker's grid whose head's initials are unique enough to land on it
+    with demo_store.session() as s:
+        head_id, initials, hh_id = s.execute(text(
+            "SELECT p.id, p.name_initials, p.household_id FROM person p JOIN household h ON h.head_person_id = p.id "
+            "WHERE p.grid_id IN (SELECT grid_id FROM user_grid ug JOIN app_user u ON u.id = ug.user_id "
+            "WHERE u.username = 'wgy001') AND (SELECT count(*) FROM person q WHERE q.name_initials = p.name_initials) = 1 "
+            "LIMIT 1")).one()
+    win.search.setFocus()
+    type_text(qtbot, win.search, initials)
+    qtbot.waitUntil(lambda: win.search.popup.count() > 0 and win.search._shown_seq == win.search._seq, timeout=3000)
+    qtbot.keyClick(win.search, Qt.Key.Key_Return)
+    page = win.current_page()
+    assert page is win.pages["household"] and page.household_id == hh_id
+    members_before = page.members.rowCount()
+
+    # add a newborn through the household page's button
+    newborn_id = id_number(date(date.today().year, 1, 5), "2")
+
+    def fill_person(self):
+        type_text(qtbot, self.form.widgets["name"], "新宝宝")
+        type_text(qtbot, self.form.widgets["cert_no"], newborn_id)
+        self.form.set_values({"relation": "30"}, as_initial=False)
+        assert self.save()
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(PersonDialog, "exec", fill_person)
+    page.buttons["add_member"].click()
+    assert page.members.rowCount() == members_before + 1
+    assert any(page.members.item(r, 0).text() == "新宝宝" for r in range(page.members.rowCount()))
+
+    # record a visit with a need, then escalate the need to an event
+    saved = {}
+
+    def fill_visit(self):
+        type_text(qtbot, self.form.widgets["situation"], "新生儿出生,家庭和睦")
+        row = self.add_need()
+        row.category.setCurrentIndex(row.category.findText("群众诉求"))
+        type_text(qtbot, row.content, "希望办理新生儿医保")
+        assert self.save()
+        saved["visit"] = self.result_record
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(VisitDialog, "exec", fill_visit)
+    page.buttons["visit"].click()
+    assert "希望办理新生儿医保" in page.visits.item(0).text()
+    again = VisitDialog(ctx, saved["visit"]["id"])
+    qtbot.addWidget(again)
+    event = again.escalate(saved["visit"]["needs"][0]["id"])
+    assert event["state"] == "reported"
+
+    # the dashboard follows
+    after = compute_dashboard(demo_store, actor, date.today())
+    assert after["year"]["people"] == before["year"]["people"] + 1
+    assert after["year"]["events_open"] == before["year"]["events_open"] + 1
+    assert after["month"]["visits"] == before["month"]["visits"] + 1
+    home = win.show_page("home")
+    qtbot.waitUntil(lambda: home.data is not None and home.data["year"]["people"] == after["year"]["people"], timeout=5000)
+    assert home.cards["events_open"].value.text() == f"{after['year']['events_open']:,}"
+    # click-through from the dashboard lands on the filtered list
+    home.cards["events_open"].clicked.emit()
+    assert win.current_page() is win.pages["grid_event"]
+    _ = head_id
