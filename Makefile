@@ -39,7 +39,7 @@ test: deps venv
 BENCH_DB ?= benchmarks/out/bench.db
 
 bench: deps venv
-	@mkdir -p benchmarks/out
+	@mkdir -p benchmarks/out && rm -f $(BENCH_DB) $(BENCH_DB)-wal $(BENCH_DB)-shm
 	$(BIN)/python benchmarks/run.py --keep $(BENCH_DB) $(BENCH_ARGS)
 	$(BIN)/python benchmarks/gui_bench.py --db $(BENCH_DB)
 

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed models. Import from here so every table is registered on Base.metadata."""
 
+from desktop.models.attachments import Attachment
 from desktop.models.base import BOOKKEEPING_COLUMNS, Base, Synced, new_id, utcnow
 from desktop.models.domain import (
     Address,
@@ -36,6 +37,7 @@ SYNCED_MODELS = (
     Dispute,
     User,
     UserGrid,
+    Attachment,
 )
 SYNCED_TABLES = tuple(m.__tablename__ for m in SYNCED_MODELS)
 
@@ -45,6 +47,7 @@ __all__ = [
     "SYNCED_TABLES",
     "Address",
     "Area",
+    "Attachment",
     "AuditEntry",
     "Base",
     "Dispute",
