@@ -52,3 +52,10 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info demo
+
+# One-folder bundle from build_installer.spec into dist/gridledger/ (PyInstaller is installed into
+# the venv on first use). Target Linux machines need libgl1 libegl1 (STACK.md).
+.PHONY: installer
+installer: deps venv
+	@$(BIN)/python -c 'import PyInstaller' 2>/dev/null || $(BIN)/python -m pip install --quiet 'pyinstaller>=6.0'
+	$(BIN)/python -m PyInstaller --noconfirm build_installer.spec

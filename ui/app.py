@@ -33,6 +33,13 @@ def main(args: Any = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_TITLE)
     app.setApplicationVersion(__version__)
+    from PySide6.QtGui import QIcon
+
+    from desktop.paths import resources_dir
+
+    icon = resources_dir() / "icons" / "gridledger.png"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
     settings = app_settings()
     dark = settings.value("ui/dark", False, type=bool)
     apply_theme(app, dark=dark)

@@ -115,7 +115,7 @@ KIND_LABELS = {
     "area": "区域", "address": "标准地址", "house": "房屋", "household": "户", "person": "人员",
     "vehicle": "车辆", "org_unit": "单位", "visit": "走访记录", "visit_need": "走访诉求",
     "household_ledger": "户情台账", "grid_event": "网格事件", "event_step": "事件环节",
-    "dispute": "矛盾纠纷", "app_user": "用户", "user_grid": "网格分配",
+    "dispute": "矛盾纠纷", "app_user": "用户", "user_grid": "网格分配", "attachment": "照片",
 }
 
 

@@ -396,7 +396,24 @@ def before_delete(s: Session, actor: Actor, kind: str, row: dict[str, Any]) -> N
         pass
 
 
+def _attachments_follow(s: Session, actor: Actor, kind: str, before: dict | None, after: dict[str, Any]) -> None:
+    """Photos belong to their owner's grid: when the owner moves grids, its photos move too."""
+    if before is None or before.get("grid_id") == after.get("grid_id") or not after.get("grid_id"):
+        return
+    s.flush()
+    s.execute(
+        text(
+            "UPDATE attachment SET grid_id = :g, version = version + 1, updated_at = :now, updated_by = :actor "
+            "WHERE owner_kind = :k AND owner_id = :o AND grid_id IS NOT :g"
+        ),
+        {"g": after["grid_id"], "now": str(utcnow()), "actor": actor.username, "k": kind, "o": after["id"]},
+    )
+    s.expire_all()
+
+
 def after_write(s: Session, actor: Actor, kind: str, before: dict | None, after: dict[str, Any]) -> None:
+    if kind in ("person", "house", "vehicle", "org_unit", "grid_event"):
+        _attachments_follow(s, actor, kind, before, after)
     if kind == "person":
         households = {h for h in ((before or {}).get("household_id"), after.get("household_id")) if h}
         refresh_derived_marks(s, actor, household_ids=households, person_ids={after["id"]})

@@ -87,3 +87,22 @@ def test_derived_marks_follow_the_data(store, admin, community):
     assert f["derived_marks"] == ",floating," and f["marks"] == ",assisted,key_person,"
     with pytest.raises(ValidationFailed, match="关注类别"):
         r.update("person", f["id"], {"marks": "外星人"})
+
+
+def test_photos_follow_a_person_who_moves_grids(store, admin, community, tmp_path):
+    from PIL import Image
+
+    from desktop.services.photos import Photos
+
+    h = Households(store, admin)
+    a = register(h, community, [community.member("照片人", 30)], room="301")
+    b = h.register(grid_id=community.grid2["id"], address={"estate": "乙小区", "building": "1", "room": "101"},
+                   members=[community.member("乙户主", 40)])
+    img = tmp_path / "p.png"
+    Image.new("RGB", (40, 30), "red").save(img)
+    person_id = a["members"][0]["id"]
+    photo = Photos(store, admin).attach("person", person_id, img)
+    assert photo["grid_id"] == community.grid1["id"]
+    h.move_person(person_id, to_household_id=b["household"]["id"], relation="99")
+    moved = Records(store, admin).get("attachment", photo["id"])
+    assert moved["grid_id"] == community.grid2["id"] and moved["version"] == 2

@@ -253,9 +253,9 @@ class RegisterHouseholdDialog(QDialog):
 
     def cancel(self) -> None:
         v = self.values()
-        if v["members"] or any(v["address"].values()):
-            if QMessageBox.question(self, "放弃登记", "已填写的内容还没有保存,确定放弃吗?") != QMessageBox.StandardButton.Yes:
-                return
+        typed = bool(v["members"]) or any(v["address"].values())
+        if typed and QMessageBox.question(self, "放弃登记", "已填写的内容还没有保存,确定放弃吗?") != QMessageBox.StandardButton.Yes:
+            return
         self._timer.stop()
         remove_draft(self.draft_key)
         self.reject()

@@ -1,0 +1,43 @@
+"""Full values of masked fields (ID numbers, phones), for those allowed to see them, audited.
+
+Lists and printouts show these fields masked. Revealing one is a deliberate act: only roles that
+cover the whole community may do it, only for records in their scope, and every reveal leaves an
+audit entry (which field of which record - never the value itself) in the same transaction."""
+
+from __future__ import annotations
+
+from desktop.services.audit import write_audit
+from desktop.services.errors import PermissionDenied, ServiceError
+from desktop.services.fields import KIND_LABELS, label
+from desktop.services.records import Records
+from desktop.services.store import Actor, Store
+
+SENSITIVE_FIELDS: dict[str, frozenset[str]] = {
+    "person": frozenset({"cert_no", "phone"}),
+    "house": frozenset({"owner_cert_no", "owner_phone"}),
+    "household": frozenset({"phone"}),
+    "org_unit": frozenset({"contact_phone"}),
+}
+
+
+def is_sensitive(kind: str, field: str) -> bool:
+    return field in SENSITIVE_FIELDS.get(kind, frozenset())
+
+
+def reveal(store: Store, actor: Actor, kind: str, record_id: str, field: str) -> str:
+    """The unmasked value of one sensitive field ("" when the field is empty)."""
+    if not is_sensitive(kind, field):
+        raise ServiceError(f"“{label(kind, field)}”不是需要脱敏显示的信息,无需单独查看")
+    if not actor.may_reveal:
+        raise PermissionDenied(
+            f"您没有查看完整{label(kind, field)}的权限:只有社区管理员和督导可以查看,如确有需要请联系社区管理员"
+        )
+    with store.transaction() as s:
+        # _load refuses deleted records and records outside the actor's grids
+        obj = Records(store, actor)._load(s, kind, record_id)
+        value = getattr(obj, field)
+        write_audit(
+            s, actor, "reveal", kind, record_id, {"field": field},
+            summary=f"查看完整信息:{KIND_LABELS.get(kind, kind)}的{label(kind, field)}",
+        )
+        return "" if value is None else str(value)
