@@ -11,14 +11,21 @@ from desktop import APP_NAME, APP_TITLE, __version__
 from desktop.paths import default_db_path
 
 
-def _ensure_platform() -> None:
-    # No display (a server, CI, a script): use the offscreen platform instead of aborting.
+def _display_problem() -> str | None:
+    """A Chinese explanation when there is no screen to open a window on (instead of Qt aborting)."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return None  # chosen explicitly (offscreen for tests and scripts, xcb, wayland...)
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        return ("没有检测到图形界面(未设置 DISPLAY),无法打开窗口。请在桌面环境中运行;"
+                "在服务器上可用 gridledger stats / search 等命令,或设置 QT_QPA_PLATFORM=offscreen。")
+    return None
 
 
 def main(args: Any = None) -> int:
-    _ensure_platform()
+    problem = _display_problem()
+    if problem:
+        print(f"错误:{problem}", file=sys.stderr)
+        return 2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 

@@ -132,6 +132,13 @@ class Households(Records):
             write_audit(s, self.actor, "set_head", "household", household_id)
             return self._household_view(s, household_id)
 
+    def register_house(self, *, grid_id: str | None, address: dict[str, Any], house: dict[str, Any]) -> dict[str, Any]:
+        """A standard address and its house in one transaction (a vacant or rented-out house)."""
+        with self.store.transaction() as s:
+            addr = self._create(s, "address", {"grid_id": grid_id, **address})
+            obj = self._create(s, "house", {"grid_id": grid_id, "address_id": addr.id, **house})  # type: ignore[attr-defined]
+            return to_dict(obj)
+
     def vacant_house_at(self, address_id: str) -> str | None:
         """A live house at the address that no live household occupies (to register into)."""
         with self.store.session() as s:

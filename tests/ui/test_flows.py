@@ -235,3 +235,62 @@ def test_household_page_shows_everything(qtbot, ui_ctx, store, admin, community)
     assert page.ledger.item(0, 0).text() == "2026" and page.ledger.item(0, 1).text() == "36,000"
     assert "72" in page.house_box.text()
     assert "缺少联系电话" in page.missing.text()
+
+
+def test_list_pages_create_records(qtbot, ui_ctx, store, admin, community, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from ui.forms.dialogs import HouseDialog, ReportEventDialog
+    from ui.pages.lists import ListPage
+
+    def report(self):
+        type_text(qtbot, self.form.widgets["title"], "井盖缺失")
+        self.form.set_values({"category": "01"}, as_initial=False)
+        assert self.save(), (self.message.text(), {k: v.text() for k, v in self.form.errors.items() if v.text()})
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ReportEventDialog, "exec", report)
+    page = ListPage(ui_ctx, "grid_event")
+    qtbot.addWidget(page)
+    assert page.new_record()
+    ev = Events(store, admin)
+    with store.session() as s:
+        from sqlalchemy import select
+
+        from desktop.models import GridEvent
+
+        event_id = s.scalar(select(GridEvent.id).where(GridEvent.title == "井盖缺失"))
+    assert [st["state"] for st in ev.steps(event_id)] == ["reported"]
+
+    def vacant(self):
+        type_text(qtbot, self.address_form.widgets["estate"], "丁小区")
+        type_text(qtbot, self.address_form.widgets["building"], "9")
+        type_text(qtbot, self.address_form.widgets["room"], "101")
+        self.form.set_values({"use": "3"}, as_initial=False)
+        assert self.save()
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(HouseDialog, "exec", vacant)
+    houses = ListPage(ui_ctx, "house")
+    qtbot.addWidget(houses)
+    assert houses.new_record()
+    from desktop.services.search import Search
+
+    hits = [h for h in Search(store, admin).search("丁小区") if h.kind == "house"]
+    assert hits and hits[0].title == "丁小区9栋101室" and "空置" in hits[0].subtitle
+
+
+def test_house_registration_is_one_transaction(store, admin, community):
+    from desktop.services.errors import ValidationFailed
+    from desktop.services.records import Records as R
+
+    with pytest.raises(ValidationFailed, match="建筑面积"):
+        Households(store, admin).register_house(grid_id=community.grid1["id"], address={"estate": "戊小区", "room": "1"},
+                                                house={"area_m2": "-5"})
+    from sqlalchemy import func, select
+
+    from desktop.models import Address
+
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Address)) == 0
+    _ = R

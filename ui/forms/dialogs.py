@@ -270,8 +270,11 @@ class VehicleDialog(RecordDialog):
 
 
 class HouseDialog(RecordDialog):
+    """Edit a house; a new house is registered together with its standard address."""
+
     def __init__(self, ctx: AppContext, record_id: str | None = None, **kw: Any) -> None:
         super().__init__(ctx, "house", record_id, **kw)
+        self.address_form: RecordForm | None = None
         if record_id:
             try:
                 from ui.widgets.photos import PhotoStrip
@@ -279,6 +282,60 @@ class HouseDialog(RecordDialog):
                 self.extra_top.addWidget(PhotoStrip(ctx, "house", record_id))
             except ImportError:
                 pass
+        else:
+            self.address_form = RecordForm(ctx, "address", ["estate", "building", "unit", "room"])
+            self.address_form.changed.connect(self._draft_timer.start)
+            caption = QLabel("房屋地址")
+            caption.setProperty("role", "card-title")
+            self.extra_top.addWidget(caption)
+            self.extra_top.addWidget(self.address_form)
+
+    def save(self, *, allow_duplicate: bool = False) -> bool:
+        if self.record_id or self.address_form is None:
+            return super().save(allow_duplicate=allow_duplicate)
+        from desktop.services.households import Households
+
+        self.message.hide()
+        self.form.clear_errors()
+        self.address_form.clear_errors()
+        values = self.payload()
+        try:
+            rec = Households(self.ctx.store, self.ctx.actor).register_house(
+                grid_id=values.pop("grid_id", None), address=self.address_form.values(), house=values)
+        except ValidationFailed as exc:
+            in_house = self.form.show_validation(exc)
+            in_address = self.address_form.show_validation(exc)
+            unplaced = [m for m in in_house if m in in_address]  # placed in neither form
+            self.show_message("未保存:" + (";".join(unplaced) if unplaced else "请按红字提示修改后再保存。"))
+            return False
+        except ServiceError as exc:
+            self.show_message(f"未保存:{exc.message}")
+            return False
+        self._finish(rec)
+        return True
+
+class ReportEventDialog(RecordDialog):
+    """A new grid event goes in through the workflow service, which writes the 上报 step."""
+
+    def __init__(self, ctx: AppContext, record_id: str | None = None, **kw: Any) -> None:
+        super().__init__(ctx, "grid_event", None, title="上报网格事件", **kw)
+
+    def save(self, *, allow_duplicate: bool = False) -> bool:
+        from desktop.services.events import Events
+
+        self.message.hide()
+        self.form.clear_errors()
+        try:
+            rec = Events(self.ctx.store, self.ctx.actor).report(self.payload())
+        except ValidationFailed as exc:
+            unplaced = self.form.show_validation(exc)
+            self.show_message("未上报:" + (";".join(unplaced) if unplaced else "请按红字提示修改后再上报。"))
+            return False
+        except ServiceError as exc:
+            self.show_message(f"未上报:{exc.message}")
+            return False
+        self._finish(rec)
+        return True
 
 
 DIALOGS: dict[str, type[RecordDialog]] = {"person": PersonDialog, "vehicle": VehicleDialog, "house": HouseDialog}
@@ -288,7 +345,9 @@ def record_dialog(ctx: AppContext, kind: str, record_id: str | None = None, **kw
     cls = DIALOGS.get(kind)
     if cls is not None:
         return cls(ctx, record_id, **kw)
-    if kind == "grid_event" and record_id:
+    if kind == "grid_event":
+        if not record_id:
+            return ReportEventDialog(ctx, None, **kw)
         from ui.forms.event import EventDialog
 
         return EventDialog(ctx, record_id, **kw)  # type: ignore[return-value]

@@ -44,6 +44,10 @@ TEXT_HINTS = {
     "org_unit": "单位名称、法定代表人或信用代码", "visit": "户主、地址、走访人或情况",
     "grid_event": "标题、地点或责任单位", "dispute": "当事人、地点或调解人",
 }
+NEW_LABELS = {
+    "person": "新建人员…", "house": "登记房屋…", "vehicle": "登记车辆…", "org_unit": "登记单位…",
+    "visit": "登记走访…", "grid_event": "上报事件…", "dispute": "登记纠纷…",
+}
 DATED = {"visit": "走访日期", "grid_event": "上报日期", "dispute": "发生日期"}
 NO_DATE = QDate(2000, 1, 1)  # the minimum of the date boxes, shown as 不限
 NO_AGE = -1
@@ -108,10 +112,13 @@ class ListPage(Page):
         self.count_label.setProperty("role", "hint")
         self.refresh_button = QPushButton("刷新")
         self.refresh_button.clicked.connect(self.reload)
+        self.new_button = QPushButton(NEW_LABELS[kind])
+        self.new_button.clicked.connect(self.new_record)
         top = QHBoxLayout()
         top.addWidget(self.heading)
         top.addStretch(1)
         top.addWidget(self.count_label)
+        top.addWidget(self.new_button)
         top.addWidget(self.refresh_button)
 
         self._debounce = QTimer(self)
@@ -349,6 +356,28 @@ class ListPage(Page):
         self._stale = False
         self._debounce.stop()
         self.model.set_filters(self.filters())
+
+    def new_record(self) -> bool:
+        """Open the form for a new record of this kind, in the grid chosen in the filter bar."""
+        from ui.forms.dialogs import open_record_dialog
+
+        grid = self.filters().get("grid_id") or next(iter(self._grid_ids()), None)
+        preset = {"grid_id": grid} if grid else {}
+        if self.kind == "visit":
+            preset = {}
+        ok = open_record_dialog(self.window(), self.ctx, self.kind, None, preset=preset)
+        if ok:
+            win = self.window()
+            if hasattr(win, "data_changed"):
+                win.data_changed()
+            else:
+                self.reload()
+        return ok
+
+    def _grid_ids(self) -> list[str]:
+        from ui.forms.record_form import grid_choices
+
+        return [gid for gid, _ in grid_choices(self.ctx)]
 
     # --- feedback ------------------------------------------------------------------------
     def _show_total(self, total: int) -> None:
