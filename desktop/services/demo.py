@@ -48,6 +48,11 @@ GRIDS_PER_COMMUNITY = 10
 DEMO_PASSWORD = "demo1234"
 HOME_COUNTY = "620104"  # 甘肃省兰州市西固区 (the case study's district)
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+# what kind of event each kind of need becomes (labels of need_category -> event_category)
+DEMO_EVENT_CATEGORY = {
+    "矛盾纠纷": "矛盾纠纷", "治安隐患": "治安隐患", "消防隐患": "消防安全", "环境卫生": "市容环境",
+    "群众诉求": "设施维修", "就业": "民生服务", "救助": "民生服务", "意见建议": "民生服务",
+}
 
 
 @dataclass
@@ -436,10 +441,11 @@ class _Generator:
             # every workflow state appears in every grid; most events are settled (case study 003)
             final = states[i] if i < len(states) else ("evaluated" if rng.random() < 0.8 else rng.choice(states))
             reported = datetime.combine(self.today - timedelta(days=rng.randrange(1, 300)), datetime.min.time()) + timedelta(hours=rng.randint(8, 17))
-            cat_label, content = rng.choice(N.NEEDS)
+            need_label, content = rng.choice(N.NEEDS)
+            event_label = DEMO_EVENT_CATEGORY.get(need_label, "民生服务")
             ev = self._row(
                 GridEvent, grid_id=grid["id"], address_id=None, household_id=None, title=content[:20],
-                category=rng.choice(cats), subcategory=None, source=rng.choice(sources), description=content,
+                category=code_table("event_category").code_for(event_label) or rng.choice(cats), subcategory=None, source=rng.choice(sources), description=content,
                 place=None, responsible_unit=None, deadline=(reported + timedelta(days=15)).date(), state=final,
                 result_type=None, satisfaction=None, reported_at=reported, reported_by=self.grid_workers[grid["id"]],
                 closed_at=None,
