@@ -95,9 +95,16 @@ def main() -> int:
     from ui.forms.visit import VisitDialog
 
     person = PersonDialog(ctx, preset={"household_id": hh})
+    from datetime import date
+
+    from desktop.validation import make_id_number
+
+    newborn = make_id_number("620104", date(date.today().year, 3, 15), 24)
     person.form.widgets["name"].setText("新生儿")
-    person.form.widgets["cert_no"].setText("620104202603150013")
-    person._id_typed("620104202603150013")
+    person.form.widgets["cert_no"].setText(newborn)
+    person._id_typed(newborn)
+    person.form.widgets["phone"].setText("1381234")
+    person._live_check()
     person.show()
     shot("06-person-form", person)
     person.hide()

@@ -161,11 +161,16 @@ def test_reveal_from_the_context_menu(qtbot, ui_ctx, town, community):
     page = make_page(qtbot, ui_ctx)
     loaded(qtbot, page, lambda: page.activate(text="张三丰"))
     menu = page.context_menu_for(0)
-    reveal = [a for a in menu.actions() if a.text() == "显示完整信息"][0]
-    assert reveal.isEnabled()
+    open_action, reveal = menu.actions()
+    assert reveal.text() == "显示完整信息" and reveal.isEnabled()
+    with qtbot.waitSignal(page.open_record, timeout=2000) as blocker:
+        open_action.trigger()
+    assert blocker.args == ["person", page.model.record_id(0)]
+    reveal.trigger()
+    assert page.reveal_box is not None and "13812345678" in page.reveal_box.text()
+    page.reveal_box.done(QMessageBox.StandardButton.Ok)
     values = page.reveal_row(0)
     assert values["联系电话"] == "13812345678" and len(values["证件号码"]) == 18
-    assert page.reveal_box is not None and "13812345678" in page.reveal_box.text()
     page.reveal_box.done(QMessageBox.StandardButton.Ok)
 
     worker = AppContext(ui_ctx.store, Actor("w", "grid_worker", frozenset({community.grid1["id"]})))

@@ -252,6 +252,7 @@ class PersonDialog(RecordDialog):
             if d.get("kind") == "resident" and not self.form.values().get("native_region"):
                 updates["native_region"] = d.get("region_code")
             self.form.set_values(updates, as_initial=False)
+            self._region_hint(self.form.values().get("native_region") or "")
 
 
 class VehicleDialog(RecordDialog):

@@ -68,6 +68,9 @@ FORM_DEFAULTS: dict[str, dict[str, Any]] = {
     "household": {"hh_type": "1"},
     "visit": {"method": "1"},
 }
+# Fields that take a whole row of the form.
+WIDE_FIELDS = {"marks", "note", "description", "situation", "actions", "return_visit", "parties",
+               "return_visit_note", "hukou_address", "work_notes", "farming", "breeding", "title"}
 # The person form groups its many fields.
 PERSON_SECTIONS = [
     ("身份信息", ["name", "cert_type", "cert_no", "gender", "birth_date", "ethnicity", "phone", "relation"]),
@@ -125,15 +128,18 @@ class RecordForm(QWidget):
             grid = QGridLayout()
             grid.setHorizontalSpacing(12)
             grid.setVerticalSpacing(2)
-            for i, name in enumerate(n for n in names if n in self.fields):
-                self._add_field(grid, i, name)
+            grid.setColumnStretch(1, 1)
+            grid.setColumnStretch(3, 1)
+            cursor = [0, 0]  # row, column pair (0 or 1)
+            for name in (n for n in names if n in self.fields):
+                self._add_field(grid, cursor, name)
             outer.addLayout(grid)
         outer.addStretch(1)
         if values:
             self.set_values(values)
 
     # --- construction --------------------------------------------------------------------
-    def _add_field(self, grid: QGridLayout, index: int, name: str) -> None:
+    def _add_field(self, grid: QGridLayout, cursor: list[int], name: str) -> None:
         label = QLabel(LABELS.get(self.kind, {}).get(name, name))
         widget = self._widget_for(name)
         widget.setObjectName(f"field_{name}")
@@ -146,12 +152,20 @@ class RecordForm(QWidget):
         hint.setProperty("role", "hint")
         hint.setWordWrap(True)
         hint.hide()
-        col = (index % 2) * 2 if self.kind != "person" or len(self.fields) > 4 else 0
-        row = (index // 2) * 3
-        grid.addWidget(label, row, col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        grid.addWidget(widget, row, col + 1)
-        grid.addWidget(error, row + 1, col + 1)
-        grid.addWidget(hint, row + 2, col + 1)
+        wide = name in WIDE_FIELDS
+        if wide and cursor[1] == 1:  # a wide field starts on a fresh row
+            cursor[0], cursor[1] = cursor[0] + 3, 0
+        row, col = cursor[0], cursor[1] * 2
+        span = 3 if wide else 1
+        valign = Qt.AlignmentFlag.AlignTop if wide else Qt.AlignmentFlag.AlignVCenter
+        grid.addWidget(label, row, col, Qt.AlignmentFlag.AlignRight | valign)
+        grid.addWidget(widget, row, col + 1, 1, span)
+        grid.addWidget(error, row + 1, col + 1, 1, span)
+        grid.addWidget(hint, row + 2, col + 1, 1, span)
+        if wide or cursor[1] == 1:
+            cursor[0], cursor[1] = cursor[0] + 3, 0
+        else:
+            cursor[1] = 1
         self.widgets[name] = widget
         self.errors[name] = error
         self.hints[name] = hint

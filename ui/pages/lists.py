@@ -190,7 +190,7 @@ class ListPage(Page):
         self.text_edit.textChanged.connect(self._filter_edited)
         bar.addWidget(self.text_edit, 1)
         self.reset_button = QPushButton("清除条件")
-        self.reset_button.clicked.connect(lambda: self.set_filters({}))
+        self.reset_button.clicked.connect(self.clear_filters)
         bar.addWidget(self.reset_button)
         for box in (self.grid_combo, self.type_combo, self.mark_combo, self.use_combo, self.state_combo):
             if box is not None:
@@ -316,6 +316,9 @@ class ListPage(Page):
             self._updating = False
         self._apply_filters()
 
+    def clear_filters(self) -> None:
+        self.set_filters({})
+
     def _community_changed(self) -> None:
         if self._updating:
             return
@@ -414,15 +417,17 @@ class ListPage(Page):
             self.open_record.emit(self.kind, record_id)
 
     def context_menu_for(self, row: int) -> QMenu:
+        """The row's context menu (the row becomes the current one; actions act on it)."""
+        self.view.selectRow(row)
         menu = QMenu(self)
         menu.setToolTipsVisible(True)
         open_action = menu.addAction("打开")
-        open_action.triggered.connect(lambda: self._open_index(self.model.index(row, 0)))
+        open_action.triggered.connect(self._open_current)
         if self.sensitive:
             reveal = menu.addAction("显示完整信息")
             if self.ctx.actor.may_reveal:
                 reveal.setToolTip("显示未脱敏的" + "、".join(c.title for c in self.sensitive) + "(将记入操作日志)")
-                reveal.triggered.connect(lambda: self.reveal_row(row))
+                reveal.triggered.connect(self._reveal_current)
             else:
                 reveal.setEnabled(False)
                 reveal.setToolTip(REVEAL_DENIED)
@@ -432,10 +437,16 @@ class ListPage(Page):
         index = self.view.indexAt(pos)
         if not index.isValid():
             return
-        self.view.selectRow(index.row())
         menu = self.context_menu_for(index.row())
         menu.exec(self.view.viewport().mapToGlobal(pos))
         menu.deleteLater()
+
+    def _open_current(self) -> None:
+        self._open_index(self.view.currentIndex())
+
+    def _reveal_current(self) -> None:
+        if self.view.currentIndex().isValid():
+            self.reveal_row(self.view.currentIndex().row())
 
     def reveal_row(self, row: int) -> dict[str, str]:
         """Full values of the row's masked columns, shown in a message box (and returned)."""
