@@ -5,6 +5,7 @@ call opens and closes its own session on the worker thread."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
 from collections.abc import Callable
@@ -49,23 +50,28 @@ class Job(QRunnable):
             raise Cancelled
 
     def report(self, done: int, total: int, text: str = "") -> None:
-        self.signals.progress.emit(done, total, text)
+        self._emit("progress", done, total, text)
+
+    def _emit(self, signal_name: str, *args: Any) -> None:
+        # RuntimeError: the receiver side is gone (window closed while the job ran): nothing to tell
+        with contextlib.suppress(RuntimeError):
+            getattr(self.signals, signal_name).emit(*args)
 
     def run(self) -> None:
         try:
             result = self.fn(*self.args, job=self) if self.with_job else self.fn(*self.args)
         except Cancelled:
-            self.signals.failed.emit("已取消")
+            self._emit("failed", "已取消")
             return
         except ServiceError as exc:
-            self.signals.failed.emit(exc.message)
+            self._emit("failed", exc.message)
             return
         except Exception as exc:  # a bug: keep the window alive and say what happened
             traceback.print_exc()
-            self.signals.failed.emit(f"操作失败:{exc}")
+            self._emit("failed", f"操作失败:{exc}")
             return
         if not self._cancel.is_set():
-            self.signals.finished.emit(result)
+            self._emit("finished", result)
 
 
 _live: set[Job] = set()

@@ -38,7 +38,7 @@ class Column:
     sortable: bool = True
     sensitive: bool = False  # shown masked; the full value only through privacy.reveal
     numeric: bool = False  # int / float values (right-aligned)
-    width: int = 8  # suggested width in characters
+    width: int = 6  # suggested width, in Chinese characters
 
 
 @dataclass(frozen=True)
@@ -207,17 +207,17 @@ SPECS: dict[str, _Kind] = {
     "person": _Kind(
         "person", "p",
         (
-            _c("name", "姓名", ("p.name_py", "p.name"), width=6),
-            _c("gender", "性别", "p.gender", width=3),
-            _c("birth_date", "出生日期", "p.birth_date", width=9),
+            _c("name", "姓名", ("p.name_py", "p.name"), width=5),
+            _c("gender", "性别", "p.gender", width=2),
+            _c("birth_date", "出生日期", "p.birth_date", width=6),
             _c("age", "年龄", "-p.birth_date", numeric=True, width=3),
-            _c("cert_no", "证件号码", sensitive=True, width=16),
-            _c("phone", "联系电话", sensitive=True, width=10),
-            _c("person_type", "人员类型", "p.person_type", width=6),
-            _c("relation", "与户主关系", "p.relation", width=6),
-            _c("marks", "关注标识", width=10),
-            _c("address", "现住址", "a.full_text", joins="addr", width=26),
-            _c("grid", "网格", (GRID, "p.household_id", "p.relation"), joins="grid", width=8),
+            _c("cert_no", "证件号码", sensitive=True, width=10),
+            _c("phone", "联系电话", sensitive=True, width=7),
+            _c("person_type", "人员类型", "p.person_type", width=5),
+            _c("relation", "与户主关系", "p.relation", width=5),
+            _c("marks", "关注标识", width=8),
+            _c("address", "现住址", "a.full_text", joins="addr", width=16),
+            _c("grid", "网格", (GRID, "p.household_id", "p.relation"), joins="grid", width=6),
         ),
         (GRID, "p.household_id", "p.relation"), frozenset({"grid"}),
         "SELECT p.id, p.grid_id AS grid_id, p.deleted_at AS deleted_at, p.name, p.gender, p.birth_date, p.cert_no, p.phone, p.person_type, p.relation, "
@@ -230,13 +230,13 @@ SPECS: dict[str, _Kind] = {
     "house": _Kind(
         "house", "h",
         (
-            _c("address", "地址", "a.full_text", joins="addr", width=28),
-            _c("use", "房屋用途", "h.use", width=5),
-            _c("area_m2", "面积", "h.area_m2", numeric=True, width=5),
-            _c("owner", "房主", "h.owner_name", width=6),
-            _c("tenant_name", "承租人", "h.tenant_name", width=6),
+            _c("address", "地址", "a.full_text", joins="addr", width=18),
+            _c("use", "房屋用途", "h.use", width=4),
+            _c("area_m2", "面积", "h.area_m2", numeric=True, width=4),
+            _c("owner", "房主", "h.owner_name", width=5),
+            _c("tenant_name", "承租人", "h.tenant_name", width=5),
             _c("residents", "住户数", numeric=True, width=4),
-            _c("grid", "网格", (GRID, "h.address_id"), joins="grid", width=8),
+            _c("grid", "网格", (GRID, "h.address_id"), joins="grid", width=6),
         ),
         (GRID, "h.address_id"), frozenset({"grid"}),
         "SELECT h.id, h.grid_id AS grid_id, h.deleted_at AS deleted_at, a.full_text, h.use, h.area_m2, coalesce(h.owner_name, op.name) AS owner, "
@@ -251,13 +251,13 @@ SPECS: dict[str, _Kind] = {
     "vehicle": _Kind(
         "vehicle", "v",
         (
-            _c("plate_no", "号牌号码", "v.plate_no", width=9),
-            _c("plate_type", "号牌种类", "v.plate_type", width=7),
-            _c("brand", "品牌型号", "v.brand", width=10),
-            _c("colour", "颜色", "v.colour", width=4),
-            _c("owner", "车主", "op.name", joins="owner", width=6),
-            _c("parking", "停放位置", "v.parking", width=14),
-            _c("grid", "网格", (GRID, "v.plate_no"), joins="grid", width=8),
+            _c("plate_no", "号牌号码", "v.plate_no", width=6),
+            _c("plate_type", "号牌种类", "v.plate_type", width=6),
+            _c("brand", "品牌型号", "v.brand", width=8),
+            _c("colour", "颜色", "v.colour", width=3),
+            _c("owner", "车主", "op.name", joins="owner", width=5),
+            _c("parking", "停放位置", "v.parking", width=10),
+            _c("grid", "网格", (GRID, "v.plate_no"), joins="grid", width=6),
         ),
         (GRID, "v.plate_no"), frozenset({"grid"}),
         "SELECT v.id, v.grid_id AS grid_id, v.deleted_at AS deleted_at, v.plate_no, v.plate_type, v.brand, v.colour, op.name AS owner, v.parking, "
@@ -270,13 +270,13 @@ SPECS: dict[str, _Kind] = {
     "org_unit": _Kind(
         "org_unit", "o",
         (
-            _c("name", "单位名称", "o.name", width=16),
-            _c("uscc", "统一社会信用代码", "o.uscc", width=14),
+            _c("name", "单位名称", "o.name", width=12),
+            _c("uscc", "统一社会信用代码", "o.uscc", width=11),
             _c("kind", "类型", "o.kind", width=6),
-            _c("legal_person", "法定代表人", "o.legal_person", width=6),
-            _c("contact_phone", "联系电话", sensitive=True, width=10),
+            _c("legal_person", "法定代表人", "o.legal_person", width=5),
+            _c("contact_phone", "联系电话", sensitive=True, width=7),
             _c("employees", "从业人数", "o.employees", numeric=True, width=4),
-            _c("grid", "网格", (GRID, "o.name"), joins="grid", width=8),
+            _c("grid", "网格", (GRID, "o.name"), joins="grid", width=6),
         ),
         (GRID, "o.name"), frozenset({"grid"}),
         "SELECT o.id, o.grid_id AS grid_id, o.deleted_at AS deleted_at, o.name, o.uscc, o.kind, o.legal_person, o.contact_phone, o.employees, "
@@ -288,14 +288,14 @@ SPECS: dict[str, _Kind] = {
     "visit": _Kind(
         "visit", "vi",
         (
-            _c("visited_on", "走访日期", "vi.visited_on", width=9),
-            _c("household", "户", width=26),
+            _c("visited_on", "走访日期", "vi.visited_on", width=6),
+            _c("household", "户", width=16),
             _c("method", "走访方式", "vi.method", width=4),
-            _c("visitor", "走访人", "vi.visitor", width=6),
-            _c("situation", "家庭情况", width=24),
+            _c("visitor", "走访人", "vi.visitor", width=5),
+            _c("situation", "家庭情况", width=18),
             _c("needs", "诉求数", numeric=True, width=3),
             _c("satisfaction", "满意度", "vi.satisfaction", width=4),
-            _c("grid", "网格", (GRID, "-vi.visited_on"), joins="grid", width=8),
+            _c("grid", "网格", (GRID, "-vi.visited_on"), joins="grid", width=6),
         ),
         ("-vi.visited_on",), frozenset(),
         "SELECT vi.id, vi.grid_id AS grid_id, vi.deleted_at AS deleted_at, vi.visited_on, hp.name AS head, a.full_text, vi.method, "
@@ -316,15 +316,15 @@ SPECS: dict[str, _Kind] = {
     "grid_event": _Kind(
         "grid_event", "e",
         (
-            _c("reported_at", "上报时间", "e.reported_at", width=12),
-            _c("title", "标题", "e.title", width=20),
-            _c("category", "类别", "e.category", width=6),
-            _c("source", "来源", "e.source", width=6),
-            _c("state", "状态", "e.state", width=4),
-            _c("responsible_unit", "责任单位", "e.responsible_unit", width=10),
-            _c("deadline", "期限", "e.deadline", width=9),
+            _c("reported_at", "上报时间", "e.reported_at", width=8),
+            _c("title", "标题", "e.title", width=14),
+            _c("category", "类别", "e.category", width=5),
+            _c("source", "来源", "e.source", width=5),
+            _c("state", "状态", "e.state", width=3),
+            _c("responsible_unit", "责任单位", "e.responsible_unit", width=8),
+            _c("deadline", "期限", "e.deadline", width=6),
             _c("satisfaction", "满意度", "e.satisfaction", width=4),
-            _c("grid", "网格", (GRID, "-e.reported_at"), joins="grid", width=8),
+            _c("grid", "网格", (GRID, "-e.reported_at"), joins="grid", width=6),
         ),
         ("-e.reported_at",), frozenset(),
         "SELECT e.id, e.grid_id AS grid_id, e.deleted_at AS deleted_at, e.reported_at, e.title, e.category, e.source, e.state, e.responsible_unit, "
@@ -338,12 +338,12 @@ SPECS: dict[str, _Kind] = {
     "dispute": _Kind(
         "dispute", "d",
         (
-            _c("occurred_on", "发生日期", "d.occurred_on", width=9),
-            _c("dispute_type", "纠纷类型", "d.dispute_type", width=6),
-            _c("parties", "当事人", "d.parties", width=18),
-            _c("mediator", "调解人", "d.mediator", width=6),
-            _c("result", "调解结果", "d.result", width=6),
-            _c("grid", "网格", (GRID, "-d.occurred_on"), joins="grid", width=8),
+            _c("occurred_on", "发生日期", "d.occurred_on", width=6),
+            _c("dispute_type", "纠纷类型", "d.dispute_type", width=5),
+            _c("parties", "当事人", "d.parties", width=14),
+            _c("mediator", "调解人", "d.mediator", width=5),
+            _c("result", "调解结果", "d.result", width=5),
+            _c("grid", "网格", (GRID, "-d.occurred_on"), joins="grid", width=6),
         ),
         ("-d.occurred_on",), frozenset(),
         "SELECT d.id, d.grid_id AS grid_id, d.deleted_at AS deleted_at, d.occurred_on, d.dispute_type, d.parties, d.mediator, d.result, "

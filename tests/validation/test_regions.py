@@ -1,4 +1,3 @@
-import time
 
 import pytest
 
@@ -74,8 +73,8 @@ def test_provinces():
     assert names["650000"] == "新疆维吾尔自治区"
 
 
-def test_load_is_fast():
+def test_table_loads_once():
+    # speed belongs in `make bench`, not in a timed unit test; here: the table is cached
     _table.cache_clear()
-    start = time.perf_counter()
-    _table()
-    assert time.perf_counter() - start < 0.2  # ~20 ms here; generous for slow CI
+    first = _table()
+    assert _table() is first

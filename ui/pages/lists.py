@@ -235,8 +235,11 @@ class ListPage(Page):
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
         char = max(view.fontMetrics().horizontalAdvance("中"), 8)
+        title_metrics = header.fontMetrics()
         for i, col in enumerate(self.columns):
-            header.resizeSection(i, max(char * col.width, char * len(col.title)) + 24)
+            # room for the title and the sort arrow, or for the typical value
+            title = title_metrics.horizontalAdvance(col.title) + 2 * char + 16
+            header.resizeSection(i, max(char * col.width + 16, title))
         header.setSortIndicatorClearable(True)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         view.setSortingEnabled(True)  # the view calls model.sort: the database sorts
