@@ -13,10 +13,18 @@ DEMO_HOUSEHOLDS ?= 2000
 DEB_PACKAGES := python3-venv libglib2.0-0 libegl1 libgl1 libdbus-1-3 libxkbcommon0 \
 	libfontconfig1 libfreetype6 fonts-wqy-microhei poppler-utils poppler-data
 
-.PHONY: run test bench lint deps venv clean demo screenshots
+# A real window on an X server needs Qt's xcb plugin and its libraries (STACK.md).
+GUI_DEB_PACKAGES := libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
+	libxcb-xkb1 libxkbcommon-x11-0
+
+.PHONY: run test bench lint deps deps-gui venv clean demo screenshots
 
 deps:
 	@scripts/ensure-debs.sh $(DEB_PACKAGES)
+
+deps-gui: deps
+	@scripts/ensure-debs.sh $(GUI_DEB_PACKAGES)
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,7 +38,7 @@ demo: venv
 	@mkdir -p $(dir $(DEMO_DB))
 	@test -f $(DEMO_DB) || $(BIN)/gridledger --db $(DEMO_DB) demo --households $(DEMO_HOUSEHOLDS)
 
-run: deps venv demo
+run: deps-gui venv demo
 	$(BIN)/gridledger --db $(DEMO_DB)
 
 test: deps venv
