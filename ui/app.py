@@ -89,7 +89,12 @@ def main(args: Any = None) -> int:
     window.show()
     if os.environ.get("GRIDLEDGER_REPORT_READY"):  # benchmarks: the window is up and the event loop runs
         QTimer.singleShot(0, lambda: print("GRIDLEDGER_READY", flush=True))
+    from desktop.services.maintenance import daily
     from ui.drafts import offer_drafts
+    from ui.workers import run_job
+
+    # calendar-dependent marks (独居老人 at 60) are brought up to date once a day, off the GUI thread
+    run_job(daily, store, actor, on_done=lambda n: window.data_changed() if n else None, pool=ctx.pool)
 
     QTimer.singleShot(300, lambda: offer_drafts(window, ctx))
     quit_after = getattr(args, "quit_after", None)

@@ -9,6 +9,7 @@ from desktop.models import Address, House, Household, Person
 from desktop.services.errors import ServiceError, ValidationFailed
 from desktop.services.households import Households
 from desktop.services.records import Records
+from tests.factories import id_number
 
 
 def register(h, community, members, **kw):
@@ -106,3 +107,21 @@ def test_photos_follow_a_person_who_moves_grids(store, admin, community, tmp_pat
     h.move_person(person_id, to_household_id=b["household"]["id"], relation="99")
     moved = Records(store, admin).get("attachment", photo["id"])
     assert moved["grid_id"] == community.grid2["id"] and moved["version"] == 2
+
+
+def test_daily_upkeep_marks_people_who_turned_sixty(store, admin, community):
+    from datetime import date
+
+    from desktop.services import maintenance
+
+    h = Households(store, admin)
+    birth = date(1966, 6, 15)
+    view = h.register(grid_id=community.grid1["id"], address={"estate": "庚小区", "building": "1", "room": "1"},
+                      members=[{"name": "将满六十", "cert_no": id_number(birth)}])
+    pid = view["members"][0]["id"]
+    assert Records(store, admin).get("person", pid)["derived_marks"] in ("", ",lone_elderly,")
+    assert maintenance.daily(store, admin, today=date(2026, 6, 14)) >= 0
+    assert Records(store, admin).get("person", pid)["derived_marks"] == ""
+    assert maintenance.daily(store, admin, today=date(2026, 6, 15)) == 1
+    assert Records(store, admin).get("person", pid)["derived_marks"] == ",lone_elderly,"
+    assert maintenance.daily(store, admin, today=date(2026, 6, 15)) == 0  # once a day
