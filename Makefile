@@ -50,6 +50,7 @@ bench: deps venv
 	@mkdir -p benchmarks/out && rm -f $(BENCH_DB) $(BENCH_DB)-wal $(BENCH_DB)-shm
 	$(BIN)/python benchmarks/run.py --keep $(BENCH_DB) $(BENCH_ARGS)
 	$(BIN)/python benchmarks/gui_bench.py --db $(BENCH_DB)
+	$(BIN)/python benchmarks/print_bench.py --db $(BENCH_DB)
 
 screenshots: deps venv
 	$(BIN)/python scripts/screenshots.py

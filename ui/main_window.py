@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.add_page("areas", lambda: AreasPage(self.ctx), title=AreasPage.title)
         for kind in ("person", "house", "vehicle", "org_unit", "visit", "grid_event", "dispute"):
             self.add_page(kind, lambda k=kind: ListPage(self.ctx, k), title=LIST_TITLES[kind])
+        self.add_page("print", lambda: self._print_page(), title="打印")
         self.add_page("settings", lambda: SettingsPage(self.ctx), title=SettingsPage.title)
         self.add_page("household", lambda: HouseholdPage(self.ctx), in_sidebar=False)
         self.show_page("home")
@@ -107,6 +108,25 @@ class MainWindow(QMainWindow):
                         row = i
                         break
             self.sidebar.insertItem(row, item)
+
+    def _print_page(self) -> Page:
+        from ui.pages.printing import PrintPage
+
+        return PrintPage(self.ctx)
+
+    def import_excel(self, kind: str = "person") -> bool:
+        from ui.forms.exchange import ImportWizard
+
+        wizard = ImportWizard(self.ctx, kind, parent=self)
+        done = wizard.exec() == ImportWizard.DialogCode.Accepted
+        if wizard.written is not None:
+            self.data_changed()
+        return done
+
+    def export_excel(self, kind: str = "person", grid_id: str | None = None) -> None:
+        from ui.forms.exchange import ExportDialog
+
+        ExportDialog(self.ctx, kind, grid_id=grid_id, parent=self).exec()
 
     def _install(self, key: str, page: Page) -> Page:
         self.pages[key] = page

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -74,9 +75,16 @@ class HomePage(Page):
         self.grid_table.setWordWrap(True)
         self.state = QLabel("正在统计…")
         self.state.setProperty("role", "hint")
+        tools = QHBoxLayout()
+        tools.addWidget(self.heading)
+        tools.addStretch(1)
+        for text_, slot in (("从 Excel 导入…", self._import), ("导出台账…", self._export), ("打印…", self._print)):
+            btn = QPushButton(text_)
+            btn.clicked.connect(slot)
+            tools.addWidget(btn)
         body = QWidget()
         lay = QVBoxLayout(body)
-        lay.addWidget(self.heading)
+        lay.addLayout(tools)
         lay.addWidget(self.state)
         lay.addLayout(grid)
         lay.addLayout(charts)
@@ -90,6 +98,19 @@ class HomePage(Page):
         outer.addWidget(scroll)
         self._loading = False
         self._stale = True
+
+    def _import(self) -> None:
+        win: Any = self.window()
+        if hasattr(win, "import_excel"):
+            win.import_excel("person")
+
+    def _export(self) -> None:
+        win: Any = self.window()
+        if hasattr(win, "export_excel"):
+            win.export_excel("person")
+
+    def _print(self) -> None:
+        self.navigate.emit("print", {})
 
     def activate(self, **params: Any) -> None:
         if self._stale:

@@ -126,6 +126,7 @@ class HouseholdPage(Page):
             ("edit_household", "编辑户信息", self.edit_household), ("add_member", "添加成员", self.add_member),
             ("visit", "登记走访", self.record_visit), ("ledger", "户情台账", self.add_ledger),
             ("vehicle", "添加车辆", self.add_vehicle), ("house", "编辑房屋", self.edit_house),
+            ("print", "打印户档案", self.print_archive),
         ):
             btn = QPushButton(text)
             btn.clicked.connect(slot)
@@ -410,6 +411,10 @@ class HouseholdPage(Page):
         hh = self.view["household"]
         owner = self.selected_member() or hh["head_person_id"]
         self._dialog("vehicle", preset={"household_id": hh["id"], "owner_person_id": owner, "grid_id": hh["grid_id"]})
+
+    def print_archive(self) -> None:
+        if self.household_id:
+            self.navigate.emit("print", {"household_ids": [self.household_id]})
 
     def _open_visit(self, item: QListWidgetItem) -> None:
         vid = item.data(Qt.ItemDataRole.UserRole)

@@ -48,6 +48,9 @@ NEW_LABELS = {
     "person": "新建人员…", "house": "登记房屋…", "vehicle": "登记车辆…", "org_unit": "登记单位…",
     "visit": "登记走访…", "grid_event": "上报事件…", "dispute": "登记纠纷…",
 }
+IMPORTABLE = {"person", "house", "vehicle", "org_unit", "visit"}
+EXPORTABLE = {"person": "person", "house": "house", "vehicle": "vehicle", "org_unit": "org_unit", "visit": "visit"}
+PRINTABLE = {"person": "key_persons", "house": "houses", "vehicle": "vehicles", "visit": "visits"}
 DATED = {"visit": "走访日期", "grid_event": "上报日期", "dispute": "发生日期"}
 NO_DATE = QDate(2000, 1, 1)  # the minimum of the date boxes, shown as 不限
 NO_AGE = -1
@@ -119,6 +122,17 @@ class ListPage(Page):
         top.addStretch(1)
         top.addWidget(self.count_label)
         top.addWidget(self.new_button)
+        self.import_button = QPushButton("导入…")
+        self.import_button.clicked.connect(self.import_excel)
+        self.import_button.setVisible(kind in IMPORTABLE)
+        self.export_button = QPushButton("导出…")
+        self.export_button.clicked.connect(self.export_excel)
+        self.export_button.setVisible(kind in EXPORTABLE)
+        self.print_button = QPushButton("打印…")
+        self.print_button.clicked.connect(self.print_ledger)
+        self.print_button.setVisible(kind in PRINTABLE)
+        for b in (self.import_button, self.export_button, self.print_button):
+            top.addWidget(b)
         top.addWidget(self.refresh_button)
 
         self._debounce = QTimer(self)
@@ -379,6 +393,22 @@ class ListPage(Page):
             else:
                 self.reload()
         return ok
+
+    def import_excel(self) -> None:
+        win = self.window()
+        if hasattr(win, "import_excel"):
+            win.import_excel(self.kind)
+
+    def export_excel(self) -> None:
+        win = self.window()
+        if hasattr(win, "export_excel"):
+            win.export_excel(EXPORTABLE[self.kind], self.filters().get("grid_id"))
+
+    def print_ledger(self) -> None:
+        params: dict[str, Any] = {"ledger": PRINTABLE[self.kind]}
+        if self.filters().get("grid_id"):
+            params["grid_id"] = self.filters()["grid_id"]
+        self.navigate.emit("print", params)
 
     def _grid_ids(self) -> list[str]:
         from ui.forms.record_form import grid_choices

@@ -1,0 +1,170 @@
+"""`gridledger import`, `gridledger export` and `gridledger template` (registered by desktop.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_REJECTED, EXIT_UNREADABLE = 0, 3, 2
+
+
+def register(sub: Any) -> None:
+    from desktop.exchange.export import EXPORT_KINDS
+    from desktop.exchange.importer import IMPORT_KINDS
+
+    kinds = "、".join(f"{k}({v})" for k, v in IMPORT_KINDS.items())
+    im = sub.add_parser("import", help="从 Excel(.xlsx/.xls)或 CSV 导入人员、户、房屋、车辆、单位、走访",
+                        description=f"导入类型:{kinds}")
+    im.add_argument("file", metavar="FILE", help="要导入的 .xlsx、.xls 或 .csv 文件")
+    im.add_argument("--kind", required=True, choices=list(IMPORT_KINDS), help="导入的类型")
+    im.add_argument("--grid", help="默认网格(网格代码):用于没有填写网格的行")
+    im.add_argument("--dry-run", action="store_true", help="只检查,不写入数据库")
+    im.add_argument("--report", help="把逐行结果保存为 .json 或 .xlsx(.xlsx 含需修正的行和错误原因)")
+    im.add_argument("--valid-only", action="store_true", help="有错误的行跳过,只导入正确的行")
+    im.add_argument("--on-existing", choices=["update", "skip", "ask"], default="update",
+                    help="已登记的记录:update 更新(默认)、skip 跳过、ask 标记为需确认")
+    im.add_argument("--user", help="以该用户的身份和权限导入")
+    im.add_argument("--json", action="store_true", help="以 JSON 输出汇总")
+    im.set_defaults(func=cmd_import)
+
+    ex = sub.add_parser("export", help="导出台账到 Excel",
+                        description="台账:" + "、".join(f"{k}({v})" for k, v in EXPORT_KINDS.items()))
+    ex.add_argument("kind", choices=list(EXPORT_KINDS), metavar="KIND", help="台账类型:" + "、".join(EXPORT_KINDS))
+    ex.add_argument("--out", required=True, help="保存的 .xlsx 文件")
+    ex.add_argument("--grid", help="网格或社区代码(默认:有权查看的全部网格)")
+    ex.add_argument("--from", dest="date_from", help="起始日期 YYYY-MM-DD(走访台账、户情台账)")
+    ex.add_argument("--to", dest="date_to", help="截止日期 YYYY-MM-DD")
+    ex.add_argument("--unmask", action="store_true", help="导出完整证件号码和电话(仅社区管理员、督导)")
+    ex.add_argument("--user", help="以该用户的身份和权限导出")
+    ex.set_defaults(func=cmd_export)
+
+    tp = sub.add_parser("template", help="生成空白导入模板(.xlsx)")
+    tp.add_argument("kind", choices=list(IMPORT_KINDS), metavar="KIND", help="类型:" + "、".join(IMPORT_KINDS))
+    tp.add_argument("--out", required=True, help="保存的 .xlsx 文件")
+    tp.set_defaults(func=cmd_template)
+
+
+def _store_actor(args: argparse.Namespace) -> tuple[Any, Any]:
+    from desktop.cli import _actor, _store
+
+    store = _store(args)
+    try:
+        return store, _actor(store, args.user)
+    except Exception:
+        store.close()
+        raise
+
+
+def _area(store: Any, code: str) -> Any:
+    from sqlalchemy import select
+
+    from desktop.models import Area
+    from desktop.services.errors import ServiceError
+
+    with store.session() as s:
+        area = s.scalars(select(Area).where(Area.code == code, Area.deleted_at.is_(None))).first()
+        if area is None:
+            raise ServiceError(f"找不到代码为 {code} 的网格或社区")
+        return area.id, area.level, area.name
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from desktop.exchange.fields import field_label, suggest_mapping
+    from desktop.exchange.importer import dry_run, run_import
+    from desktop.exchange.report import ImportOptions
+    from desktop.exchange.sheet import read_sheet
+    from desktop.services.errors import ServiceError
+
+    try:
+        sheet = read_sheet(args.file, kind=args.kind)
+    except ServiceError as exc:
+        print(f"错误:{exc.message}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    store, actor = _store_actor(args)
+    try:
+        grid_id = None
+        if args.grid:
+            grid_id, level, name = _area(store, args.grid)
+            if level != "grid":
+                raise ServiceError(f"“{name}”不是网格:--grid 请填写网格代码")
+        mapping = suggest_mapping(args.kind, sheet.headers)
+        options = ImportOptions(default_grid_id=grid_id, on_existing=args.on_existing, valid_only=args.valid_only)
+        used = [f"{sheet.headers[i]}→{field_label(args.kind, k)}" for i, k in mapping.items() if k]
+        if not args.json:
+            print(f"读取 {Path(args.file).name}:工作表“{sheet.sheet_name or '-'}”,第 {sheet.header_row} 行为表头,"
+                  f"数据 {len(sheet.rows)} 行")
+            print("列对应:" + ("、".join(used) or "(没有识别出任何列)"))
+        run = dry_run if args.dry_run else run_import
+        report = run(store, actor, args.kind, sheet, mapping, options)
+    finally:
+        store.close()
+    if args.report:
+        out = Path(args.report)
+        if out.suffix.lower() == ".xlsx":
+            report.save_xlsx(out)
+        else:
+            out.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    if args.json:
+        data = report.to_dict()
+        data.pop("rows")
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(report.summary())
+        if report.unused_columns:
+            print("未使用的列:" + "、".join(report.unused_columns))
+        shown = 0
+        for r in report.rows:
+            if r.status in ("rejected", "ask") and shown < 20:
+                print(f"  第 {r.row_no} 行[{r.status_label}]:{'；'.join(r.messages)}")
+                shown += 1
+        rest = report.counts["rejected"] + report.counts["ask"] - shown
+        if rest > 0:
+            print(f"  ……另有 {rest} 行,详见 --report 保存的报告")
+        if args.report:
+            print(f"报告已保存:{args.report}")
+    return EXIT_REJECTED if report.counts["rejected"] else EXIT_OK
+
+
+def _date(value: str | None, what: str) -> date | None:
+    from desktop.services.errors import ServiceError
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ServiceError(f"{what}“{value}”不是有效日期,请按 2026-01-31 的格式填写") from None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from desktop.exchange.export import EXPORT_KINDS, export
+
+    store, actor = _store_actor(args)
+    try:
+        grid_id = community_id = None
+        if args.grid:
+            area_id, level, _name = _area(store, args.grid)
+            if level == "grid":
+                grid_id = area_id
+            else:
+                community_id = area_id
+        n = export(store, actor, args.kind, Path(args.out), grid_id=grid_id, community_id=community_id,
+                   date_from=_date(args.date_from, "起始日期"), date_to=_date(args.date_to, "截止日期"),
+                   unmask=args.unmask)
+    finally:
+        store.close()
+    print(f"已导出{EXPORT_KINDS[args.kind]} {n} 行:{args.out}" + ("(含完整证件号码和电话,请妥善保管)" if args.unmask else ""))
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from desktop.exchange.importer import IMPORT_KINDS
+    from desktop.exchange.templates import write_template
+
+    path = write_template(args.kind, Path(args.out))
+    print(f"已生成{IMPORT_KINDS[args.kind]}导入模板:{path}")
+    return 0

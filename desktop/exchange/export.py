@@ -1,0 +1,427 @@
+"""Export of the standard ledgers to .xlsx for a grid, a community or everything the actor sees.
+
+Code-table fields are written as labels, dates as Excel dates, ID and phone numbers as text
+(masked - ID first 6 + last 4, phone 3 + 4 - unless `unmask=True` and the actor may reveal).
+Every export leaves one audit entry (kind, scope, row count, masked or not) and no value."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text
+
+from desktop.exchange.xlsxout import Col, Workbook
+from desktop.models import Area
+from desktop.services.audit import write_audit
+from desktop.services.errors import PermissionDenied, ServiceError
+from desktop.services.records import grid_ids_under
+from desktop.services.store import Actor, Store
+from desktop.validation import code_table, mask_id, mask_phone
+
+EXPORT_KINDS: dict[str, str] = {
+    "person": "人员台账", "household_ledger": "户情台账", "house": "房屋台账", "vehicle": "车辆台账",
+    "org_unit": "单位台账", "visit": "走访台账", "key_person": "重点人员台账", "floating": "流动人口台账",
+    "employment": "就业台账",
+}
+CHUNK = 2000
+
+Progress = Callable[[int, int, str], None]
+Cancel = Callable[[], bool]
+
+
+# --- value helpers ------------------------------------------------------------------------------
+
+def _label(table: str) -> Callable[[Any], str]:
+    ct = code_table(table)
+    cache: dict[Any, str] = {}
+
+    def f(code: Any) -> str:
+        if code is None or code == "":
+            return ""
+        hit = cache.get(code)
+        if hit is None:
+            hit = cache[code] = ct.label(str(code))
+        return hit
+    return f
+
+
+def _marks(value: Any) -> str:
+    if not value:
+        return ""
+    ct = code_table("care_mark")
+    return "、".join(ct.label(c) for c in str(value).split(",") if c)
+
+
+def _day(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+
+
+def _yes(value: Any) -> str:
+    if value is None:
+        return ""
+    return "是" if value in (1, True, "1") else "否"
+
+
+def _age(born: Any, today: date) -> int | None:
+    d = _day(born)
+    if not isinstance(d, date):
+        return None
+    return today.year - d.year - ((today.month, today.day) < (d.month, d.day))
+
+
+@dataclass(frozen=True)
+class Out:
+    """One exported column: header, source column of the query, how to show it."""
+
+    title: str
+    src: str
+    show: Callable[[Any], Any] | None = None
+    kind: str = "text"  # text | date | number | int
+    width: float = 10
+    mask: str | None = None  # "id" | "phone"
+
+
+C = Out
+
+
+_PERSON_FROM = (
+    "FROM person p JOIN area g ON g.id = p.grid_id LEFT JOIN household hh ON hh.id = p.household_id "
+    "LEFT JOIN house h ON h.id = p.house_id LEFT JOIN address a ON a.id = h.address_id"
+)
+_PERSON_ORDER = "g.code, hh.hh_no, p.household_id, p.relation, p.birth_date, p.id"
+_L = {name: _label(name) for name in (
+    "gender", "ethnicity", "political", "education", "marital", "relation", "cert_type", "person_type",
+    "residence_reason", "household_type", "house_use", "house_nature", "plate_type", "vehicle_type",
+    "visit_method", "satisfaction", "assistance_type", "disability_category", "disability_grade",
+    "employment_status", "need_category",
+)}
+
+PERSON_COLS = [
+    C("网格", "g.name", width=10), C("网格代码", "g.code", width=16), C("户号", "hh.hh_no", width=14),
+    C("与户主关系", "p.relation", _L["relation"], width=8), C("姓名", "p.name", width=8),
+    C("证件类型", "p.cert_type", _L["cert_type"], width=10), C("证件号码", "p.cert_no", width=21, mask="id"),
+    C("性别", "p.gender", _L["gender"], width=5), C("出生日期", "p.birth_date", _day, "date", 11),
+    C("民族", "p.ethnicity", _L["ethnicity"], width=7), C("联系电话", "p.phone", width=13, mask="phone"),
+    C("人员类型", "p.person_type", _L["person_type"], width=9), C("籍贯代码", "p.native_region", width=9),
+    C("户籍地址", "p.hukou_address", width=24), C("小区", "a.estate", width=14), C("楼栋", "a.building", width=6),
+    C("单元", "a.unit", width=5), C("户室", "a.room", width=6), C("现住址", "a.full_text", width=26),
+    C("文化程度", "p.education", _L["education"], width=9), C("政治面貌", "p.political", _L["political"], width=9),
+    C("婚姻状况", "p.marital", _L["marital"], width=8), C("宗教信仰", "p.religion", width=8),
+    C("健康状况", "p.health", width=8), C("就业状况", "p.employment", _L["employment_status"], width=8),
+    C("工作单位", "p.employer", width=20), C("职业", "p.occupation", width=10),
+    C("居住事由", "p.residence_reason", _L["residence_reason"], width=9),
+    C("来本地日期", "p.arrived_on", _day, "date", 11), C("拟居住期限", "p.intended_stay", width=10),
+    C("居住证号", "p.residence_card_no", width=18, mask="id"), C("关注标识", "p.marks", _marks, width=14),
+    C("自动标识", "p.derived_marks", _marks, width=12), C("帮扶类型", "p.assistance_type", _L["assistance_type"], width=8),
+    C("残疾类别", "p.disability_category", _L["disability_category"], width=8),
+    C("残疾等级", "p.disability_grade", _L["disability_grade"], width=8),
+    C("残疾人证号", "p.disability_cert_no", width=22, mask="id"), C("备注", "p.note", width=20),
+]
+
+
+def _pick(*titles: str) -> list[Out]:
+    by = {c.title: c for c in PERSON_COLS}
+    return [by[t] for t in titles]
+
+
+@dataclass(frozen=True)
+class Spec:
+    title: str
+    cols: list[Out]
+    from_sql: str
+    grid_col: str
+    order: str
+    where: str = ""
+    date_col: str | None = None  # filtered by date_from / date_to
+    period_col: str | None = None  # household_ledger.period ("2026" or "2026-03")
+    extra: Callable[[dict[str, Any], date], dict[str, Any]] | None = None
+
+
+def _visit_extra(row: dict[str, Any], today: date) -> dict[str, Any]:
+    needs = row.get("needs") or ""
+    cats, contents = [], []
+    for item in needs.split("\x1e") if needs else []:
+        cat, _, content = item.partition("\x1f")
+        cats.append(_L["need_category"](cat))
+        contents.append(content)
+    return {"need_cat": "、".join(cats), "need_text": "；".join(contents)}
+
+
+def _employment_extra(row: dict[str, Any], today: date) -> dict[str, Any]:
+    return {"age": _age(row.get("p.birth_date"), today)}
+
+
+SPECS: dict[str, Spec] = {
+    "person": Spec("人员台账", PERSON_COLS, _PERSON_FROM, "p.grid_id", _PERSON_ORDER),
+    "key_person": Spec(
+        "重点人员台账",
+        [*_pick("网格", "网格代码", "户号", "姓名", "性别", "出生日期", "证件号码", "联系电话", "人员类型",
+                "现住址", "关注标识", "自动标识", "工作单位", "备注")],
+        _PERSON_FROM, "p.grid_id", _PERSON_ORDER, where="instr(p.marks, ',key_person,') > 0",
+    ),
+    "floating": Spec(
+        "流动人口台账",
+        [*_pick("网格", "网格代码", "户号", "与户主关系", "姓名", "性别", "出生日期", "民族", "证件号码",
+                "联系电话", "人员类型", "户籍地址", "现住址", "居住事由", "来本地日期", "拟居住期限", "居住证号",
+                "工作单位", "职业")],
+        _PERSON_FROM, "p.grid_id", _PERSON_ORDER,
+        where="(p.person_type = '2' OR instr(p.derived_marks, ',floating,') > 0)",
+    ),
+    "employment": Spec(
+        "就业台账",
+        [*_pick("网格", "网格代码", "户号", "姓名", "性别", "出生日期"), C("年龄", "age", kind="int", width=5),
+         *_pick("证件号码", "联系电话", "文化程度", "就业状况", "工作单位", "职业", "现住址")],
+        _PERSON_FROM, "p.grid_id", _PERSON_ORDER,
+        where="(p.employment IS NOT NULL OR coalesce(p.employer, '') <> '')", extra=_employment_extra,
+    ),
+    "household_ledger": Spec(
+        "户情台账",
+        [C("网格", "g.name"), C("网格代码", "g.code", width=16), C("户号", "hh.hh_no", width=14),
+         C("户主", "hp.name", width=8), C("户主证件号码", "hp.cert_no", width=21, mask="id"),
+         C("联系电话", "coalesce(hh.phone, hp.phone)", width=13, mask="phone"),
+         C("地址", "a.full_text", width=26), C("家庭人口", "members", kind="int", width=6),
+         C("统计期", "l.period", width=8), C("家庭总收入", "l.income_total", kind="number", width=10),
+         C("工资性收入", "l.income_wage", kind="number", width=10),
+         C("经营性收入", "l.income_business", kind="number", width=10),
+         C("种养殖收入", "l.income_farming", kind="number", width=10),
+         C("转移性收入", "l.income_transfer", kind="number", width=10), C("种植情况", "l.farming", width=16),
+         C("养殖情况", "l.breeding", width=16), C("务工人数", "l.workers", kind="int", width=6),
+         C("务工就业情况", "l.work_notes", width=20)],
+        "FROM household_ledger l JOIN household hh ON hh.id = l.household_id JOIN area g ON g.id = l.grid_id "
+        "LEFT JOIN person hp ON hp.id = hh.head_person_id LEFT JOIN house h ON h.id = hh.house_id "
+        "LEFT JOIN address a ON a.id = h.address_id",
+        "l.grid_id", "g.code, hh.hh_no, l.period", period_col="l.period",
+    ),
+    "house": Spec(
+        "房屋台账",
+        [C("网格", "g.name"), C("网格代码", "g.code", width=16), C("小区", "a.estate", width=14),
+         C("楼栋", "a.building", width=6), C("单元", "a.unit", width=5), C("户室", "a.room", width=6),
+         C("地址全称", "a.full_text", width=26), C("房屋用途", "h.use", _L["house_use"], width=8),
+         C("房屋性质", "h.nature", _L["house_nature"], width=8),
+         C("建筑面积", "h.area_m2", kind="number", width=8), C("户型", "h.layout", width=9),
+         C("建成年份", "h.built_year", kind="int", width=8), C("产权证号", "h.title_no", width=22),
+         C("发证日期", "h.title_date", _day, "date", 11),
+         C("房主姓名", "coalesce(h.owner_name, op.name)", width=8),
+         C("房主证件号码", "coalesce(h.owner_cert_no, op.cert_no)", width=21, mask="id"),
+         C("房主电话", "coalesce(h.owner_phone, op.phone)", width=13, mask="phone"),
+         C("承租人", "h.tenant_name", width=8), C("租赁开始日期", "h.rent_start", _day, "date", 11),
+         C("租期(月)", "h.rent_months", kind="int", width=7), C("月租金", "h.rent_monthly", kind="number", width=8),
+         C("出租间数", "h.rent_rooms", kind="int", width=7), C("已登记备案", "h.rent_registered", _yes, width=8),
+         C("已签治安责任书", "h.security_pledge", _yes, width=10), C("住户数", "residents", kind="int", width=6),
+         C("备注", "h.note", width=20)],
+        "FROM house h JOIN area g ON g.id = h.grid_id LEFT JOIN address a ON a.id = h.address_id "
+        "LEFT JOIN person op ON op.id = h.owner_person_id",
+        "h.grid_id", "g.code, a.estate, a.building, a.unit, a.room, h.id",
+    ),
+    "vehicle": Spec(
+        "车辆台账",
+        [C("网格", "g.name"), C("网格代码", "g.code", width=16), C("号牌号码", "v.plate_no", width=10),
+         C("号牌种类", "v.plate_type", _L["plate_type"], width=10),
+         C("车辆类型", "v.vehicle_type", _L["vehicle_type"], width=9), C("品牌型号", "v.brand", width=14),
+         C("车身颜色", "v.colour", width=6), C("车辆识别代号", "v.vin", width=19),
+         C("车主姓名", "op.name", width=8), C("车主证件号码", "op.cert_no", width=21, mask="id"),
+         C("车主电话", "op.phone", width=13, mask="phone"), C("户号", "hh.hh_no", width=14),
+         C("停放位置", "v.parking", width=14), C("备注", "v.note", width=20)],
+        "FROM vehicle v JOIN area g ON g.id = v.grid_id LEFT JOIN person op ON op.id = v.owner_person_id "
+        "LEFT JOIN household hh ON hh.id = v.household_id",
+        "v.grid_id", "g.code, v.plate_no",
+    ),
+    "org_unit": Spec(
+        "单位台账",
+        [C("网格", "g.name"), C("网格代码", "g.code", width=16), C("单位名称", "o.name", width=22),
+         C("统一社会信用代码", "o.uscc", width=20), C("单位类型", "o.kind", width=10),
+         C("法定代表人", "o.legal_person", width=8), C("联系电话", "o.contact_phone", width=13, mask="phone"),
+         C("从业人数", "o.employees", kind="int", width=7), C("单位地址", "a.full_text", width=26),
+         C("备注", "o.note", width=20)],
+        "FROM org_unit o JOIN area g ON g.id = o.grid_id LEFT JOIN address a ON a.id = o.address_id",
+        "o.grid_id", "g.code, o.name",
+    ),
+    "visit": Spec(
+        "走访台账",
+        [C("走访日期", "vi.visited_on", _day, "date", 11), C("网格", "g.name"), C("网格代码", "g.code", width=16),
+         C("户号", "hh.hh_no", width=14), C("户主姓名", "hp.name", width=8), C("地址", "a.full_text", width=26),
+         C("走访方式", "vi.method", _L["visit_method"], width=8),
+         C("走访人", "coalesce(u.display_name, vi.visitor)", width=8), C("同行人员", "vi.companions", width=12),
+         C("时长(分钟)", "vi.duration_min", kind="int", width=8), C("家庭情况", "vi.situation", width=30),
+         C("诉求类别", "need_cat", width=10), C("诉求内容", "need_text", width=30),
+         C("办理情况", "vi.actions", width=20), C("跟进日期", "vi.follow_up_on", _day, "date", 11),
+         C("回访情况", "vi.return_visit", width=16), C("满意度", "vi.satisfaction", _L["satisfaction"], width=8)],
+        "FROM visit vi JOIN area g ON g.id = vi.grid_id LEFT JOIN household hh ON hh.id = vi.household_id "
+        "LEFT JOIN person hp ON hp.id = hh.head_person_id LEFT JOIN house h ON h.id = hh.house_id "
+        "LEFT JOIN address a ON a.id = h.address_id LEFT JOIN app_user u ON u.username = vi.visitor",
+        "vi.grid_id", "vi.visited_on, g.code, hh.hh_no", date_col="vi.visited_on", extra=_visit_extra,
+    ),
+}
+# computed per row (not plain columns of the query)
+_COMPUTED = {
+    "members": "(SELECT count(*) FROM person m WHERE m.household_id = hh.id AND m.deleted_at IS NULL)",
+    "residents": "(SELECT count(*) FROM person rp WHERE rp.house_id = h.id AND rp.deleted_at IS NULL)",
+    "needs": "(SELECT group_concat(n.category || char(31) || n.content, char(30)) FROM visit_need n "
+             "WHERE n.visit_id = vi.id AND n.deleted_at IS NULL)",
+}
+_ALIAS_OF = {"person": "p", "key_person": "p", "floating": "p", "employment": "p", "household_ledger": "l",
+             "house": "h", "vehicle": "v", "org_unit": "o", "visit": "vi"}
+
+
+def _as_date(value: Any, what: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ServiceError(f"{what}“{value}”不是有效日期,请按 2026-01-31 的格式填写") from None
+
+
+def _scope(store: Store, actor: Actor, grid_id: str | None, community_id: str | None) -> tuple[list[str] | None, str]:
+    """Grid ids to export (None: all) and a Chinese name of the scope."""
+    with store.session() as s:
+        if grid_id is not None:
+            g = s.get(Area, grid_id)
+            if g is None or g.deleted_at is not None or g.level != "grid":
+                raise ServiceError("所选网格不存在")
+            if not actor.may_access(grid_id):
+                raise PermissionDenied(f"您没有权限导出“{g.name}”的台账")
+            parent = s.get(Area, g.parent_id) if g.parent_id else None
+            return [grid_id], f"{parent.name if parent else ''}{g.name}"
+        if community_id is not None:
+            c = s.get(Area, community_id)
+            if c is None or c.deleted_at is not None:
+                raise ServiceError("所选社区不存在")
+            grids = grid_ids_under(s, community_id)
+            if actor.grid_ids is not None:
+                grids = [x for x in grids if x in actor.grid_ids]
+                if not grids:
+                    raise PermissionDenied(f"您没有权限导出“{c.name}”的台账")
+            return grids, c.name
+        if actor.grid_ids is not None:
+            names = s.scalars(select(Area.name).where(Area.id.in_(sorted(actor.grid_ids)))).all()
+            return sorted(actor.grid_ids), "、".join(names) or "本人网格"
+        return None, "全部网格"
+
+
+def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: str | None = None,
+           community_id: str | None = None, date_from: date | str | None = None, date_to: date | str | None = None,
+           unmask: bool = False, progress: Progress | None = None, cancel: Cancel | None = None) -> int:
+    """Write the ledger `kind` (see EXPORT_KINDS) to `out` (.xlsx); return the number of rows.
+
+    Scope: one grid, one community, or everything the actor may see. `date_from`/`date_to`
+    limit visits (走访日期) and household ledgers (统计期). ID and phone numbers are masked unless
+    `unmask` is True, which needs an actor who may reveal them (PermissionDenied otherwise)."""
+    spec = SPECS.get(kind)
+    if spec is None:
+        raise ServiceError(f"不支持导出的台账:{kind}(可选:{'、'.join(EXPORT_KINDS)})")
+    if unmask and not actor.may_reveal:
+        raise PermissionDenied("您没有导出完整证件号码和电话的权限:只有社区管理员和督导可以导出未脱敏的台账")
+    d_from, d_to = _as_date(date_from, "起始日期"), _as_date(date_to, "截止日期")
+    if d_from and d_to and d_from > d_to:
+        raise ServiceError("起始日期晚于截止日期")
+    out = Path(out)
+    grids, scope_name = _scope(store, actor, grid_id, community_id)
+    started = time.perf_counter()
+    today = date.today()
+    alias = _ALIAS_OF[kind]
+    select_parts = []
+    for c in spec.cols:
+        expr = _COMPUTED.get(c.src, c.src) if c.src in _COMPUTED else c.src
+        if c.src in ("age", "need_cat", "need_text"):
+            continue
+        select_parts.append(f"{expr} AS \"{c.src}\"")
+    if kind == "visit":
+        select_parts.append(f"{_COMPUTED['needs']} AS \"needs\"")
+    where = [f"{alias}.deleted_at IS NULL"]
+    params: dict[str, Any] = {}
+    if spec.where:
+        where.append(spec.where)
+    if grids is not None:
+        keys = {f"g{i}": gid for i, gid in enumerate(grids)}
+        where.append(f"{spec.grid_col} IN ({', '.join(':' + k for k in keys)})" if keys else "0")
+        params.update(keys)
+    if spec.date_col:
+        if d_from:
+            where.append(f"{spec.date_col} >= :d_from")
+            params["d_from"] = d_from.isoformat()
+        if d_to:
+            where.append(f"{spec.date_col} <= :d_to")
+            params["d_to"] = d_to.isoformat()
+    if spec.period_col:
+        # "2026" covers 2026-01..2026-12; "2026-03" is one month
+        if d_from:
+            where.append(f"(CASE WHEN length({spec.period_col}) = 4 THEN {spec.period_col} || '-12' "
+                         f"ELSE {spec.period_col} END) >= :p_from")
+            params["p_from"] = d_from.isoformat()[:7]
+        if d_to:
+            where.append(f"(CASE WHEN length({spec.period_col}) = 4 THEN {spec.period_col} || '-01' "
+                         f"ELSE {spec.period_col} END) <= :p_to")
+            params["p_to"] = d_to.isoformat()[:7]
+    sql = f"SELECT {', '.join(select_parts)} {spec.from_sql} WHERE {' AND '.join(where)} ORDER BY {spec.order}"
+    period = ""
+    if d_from or d_to:
+        period = f",{d_from.isoformat() if d_from else '…'} 至 {d_to.isoformat() if d_to else '…'}"
+    masked_note = "证件号码和电话已脱敏" if not unmask else "含完整证件号码和电话,请妥善保管,不得外传"
+    title = f"{spec.title}({scope_name}{period};导出于 {today.isoformat()};{masked_note})"
+    book = Workbook(out)
+    n = 0
+    try:
+        sheet = book.sheet(spec.title, [Col(c.title, c.width, c.kind) for c in spec.cols], title=title)
+        with store.session() as s:
+            conn = s.connection()
+            total = conn.execute(text(f"SELECT count(*) {spec.from_sql} WHERE {' AND '.join(where)}"), params).scalar_one()
+            result = conn.execute(text(sql), params)
+            keys = list(result.keys())
+            getters = []
+            for c in spec.cols:
+                show = c.show
+                if c.mask == "id" and not unmask:
+                    show = mask_id
+                elif c.mask == "phone" and not unmask:
+                    show = mask_phone
+                getters.append((c.src, show))
+            for rec in result:
+                row = dict(zip(keys, rec, strict=True))
+                if spec.extra is not None:
+                    row.update(spec.extra(row, today))
+                sheet.write([show(row.get(src)) if show is not None else row.get(src) for src, show in getters])
+                n += 1
+                if n % CHUNK == 0:
+                    if cancel is not None and cancel():
+                        raise ServiceError("已取消导出,未生成文件")
+                    if progress is not None:
+                        progress(n, total, f"正在导出第 {n} 行,共 {total} 行")
+        sheet.autofilter()
+        book.close()
+    except BaseException:
+        with contextlib.suppress(Exception):  # the partial file is removed anyway
+            book.wb.close()
+        out.unlink(missing_ok=True)
+        raise
+    with store.transaction() as s:
+        write_audit(
+            s, actor, "export", kind, None,
+            {"kind": kind, "title": spec.title, "scope": {"grid_id": grid_id, "community_id": community_id,
+                                                          "grids": len(grids) if grids is not None else "all"},
+             "rows": n, "masked": not unmask, "date_from": d_from, "date_to": d_to,
+             "seconds": round(time.perf_counter() - started, 2)},
+            summary=f"导出{spec.title}:{n} 行,{'已脱敏' if not unmask else '未脱敏'}",
+        )
+    if progress is not None:
+        progress(n, n, "导出完成")
+    return n

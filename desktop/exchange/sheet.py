@@ -1,0 +1,304 @@
+"""Read an import file into a `Sheet`: .xlsx / .xlsm / .xls / .ods through python-calamine, .csv
+in whatever encoding Chinese Excel or a web system saved it in (GB18030/GBK, UTF-8 with or
+without BOM, UTF-16), detected without asking.
+
+The header row is found below title rows (the row that names the most known fields), a second
+header row under merged group labels ("现住址" over 小区 / 楼栋 / 单元 / 户室) is folded into the
+first, and merged cells are filled: calamine gives a merged range's value in its top-left cell
+only, while a 户号 or an address merged down over a household's member rows belongs to each row."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.exchange.fields import IMPORT_FIELDS, exact_header, known_header_score
+from desktop.services.errors import ServiceError
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+SCAN_ROWS = 40  # the header is looked for among the first rows that have content
+MIN_HEADER_SCORE = 2.0
+FOOTER_WORDS = ("填表人", "制表人", "审核人", "审核", "填报人", "填报单位", "填报日期", "制表日期", "制表:",
+                "负责人签字", "统计人", "注:", "说明:", "备注:", "合计", "总计")
+
+
+@dataclass
+class Sheet:
+    """The data of one worksheet: `headers` (one per column), `rows` (data rows only, blank rows
+    dropped, each as long as `headers`), `header_row` (1-based row of the (last) header row in
+    the file) and `row_numbers` (the 1-based file row of each entry of `rows`)."""
+
+    path: Path
+    headers: list[str]
+    rows: list[list[Any]]
+    header_row: int
+    sheet_name: str | None = None
+    row_numbers: list[int] = field(default_factory=list)
+    title: str | None = None  # text of the title rows above the header, if any
+    file_format: str = "xlsx"  # xlsx | xls | ods | csv
+    encoding: str | None = None  # csv only
+
+    def __post_init__(self) -> None:
+        if not self.row_numbers:
+            self.row_numbers = [self.header_row + 1 + i for i in range(len(self.rows))]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def read_sheet(path: str | Path, *, kind: str | None = None, sheet_name: str | None = None) -> Sheet:
+    """Read the sheet of `path` that holds the data (the one whose header matches best, or
+    `sheet_name`). `kind` narrows the header search to that kind's fields. Raises ServiceError
+    with a Chinese message when the file cannot be read."""
+    p = Path(path)
+    if not p.is_file():
+        raise ServiceError(f"找不到文件“{p.name}”")
+    kinds = (kind,) if kind in IMPORT_FIELDS else None
+    fmt = _format_of(p)
+    if fmt == "csv":
+        grid, encoding = _read_csv(p)
+        return _to_sheet(p, grid, [], kinds, None, "csv", encoding)
+    return _read_excel(p, fmt, kinds, sheet_name)
+
+
+def _format_of(p: Path) -> str:
+    suffix = p.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in EXCEL_SUFFIXES:
+        return suffix.lstrip(".").replace("xlsm", "xlsx").replace("xlsb", "xlsx")
+    try:
+        head = p.read_bytes()[:8]
+    except OSError as exc:
+        raise ServiceError(f"无法读取文件“{p.name}”:{exc.strerror or exc}") from exc
+    if head.startswith(b"PK"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    return "csv"
+
+
+# --- Excel ------------------------------------------------------------------------------------
+
+def _read_excel(p: Path, fmt: str, kinds: tuple[str, ...] | None, sheet_name: str | None) -> Sheet:
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError as exc:  # pragma: no cover - a dependency
+        raise ServiceError("无法读取 Excel 文件:缺少 python-calamine 组件") from exc
+    try:
+        wb = CalamineWorkbook.from_path(str(p))
+    except Exception as exc:
+        raise ServiceError(_excel_error(p, exc)) from exc
+    try:
+        names = list(wb.sheet_names)
+        if sheet_name is not None:
+            if sheet_name not in names:
+                raise ServiceError(f"文件“{p.name}”中没有名为“{sheet_name}”的工作表")
+            names = [sheet_name]
+        best: Sheet | None = None
+        best_score = -1.0
+        for name in names:
+            try:
+                sh = wb.get_sheet_by_name(name)
+                grid = sh.to_python(skip_empty_area=False)
+                merged = list(getattr(sh, "merged_cell_ranges", None) or [])
+            except Exception as exc:
+                if len(names) == 1:
+                    raise ServiceError(_excel_error(p, exc)) from exc
+                continue
+            if not any(any(v not in ("", None) for v in row) for row in grid):
+                continue
+            sheet = _to_sheet(p, grid, merged, kinds, name, fmt, None)
+            score = known_header_score(sheet.headers, kinds)
+            if score > best_score:
+                best, best_score = sheet, score
+        if best is None:
+            raise ServiceError(f"文件“{p.name}”中没有数据")
+        return best
+    finally:
+        close = getattr(wb, "close", None)
+        if close is not None:
+            close()
+
+
+def _excel_error(p: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "password" in text.lower() or type(exc).__name__ == "PasswordError":
+        return f"文件“{p.name}”设置了密码保护,请在 Excel 中取消密码后再导入"
+    return f"无法读取文件“{p.name}”:文件已损坏或不是 Excel 工作簿({type(exc).__name__})"
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """Text and encoding name: BOM first, then strict UTF-8, then GB18030 (a superset of GBK)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        return raw.decode("gb18030", errors="replace"), "gb18030"
+
+
+def _read_csv(p: Path) -> tuple[list[list[Any]], str]:
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ServiceError(f"无法读取文件“{p.name}”:{exc.strerror or exc}") from exc
+    if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ServiceError(f"无法读取文件“{p.name}”:不是文本(CSV)文件,也不是 Excel 工作簿")
+    text, encoding = decode_text(raw)
+    sample = text[:20000]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;|")
+    except csv.Error:
+        dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
+    try:
+        grid = [[_csv_cell(v) for v in rec] for rec in csv.reader(io.StringIO(text, newline=""), dialect)]
+    except csv.Error as exc:
+        raise ServiceError(f"无法读取文件“{p.name}”:CSV 格式有误({exc})") from exc
+    if not grid:
+        raise ServiceError(f"文件“{p.name}”中没有数据")
+    return grid, encoding
+
+
+def _csv_cell(v: str) -> Any:
+    # Excel's ways of keeping digits as text: ="0931..." and a leading apostrophe
+    if v.startswith('="') and v.endswith('"'):
+        v = v[2:-1]
+    elif v.startswith("'") and v[1:2].isdigit():
+        v = v[1:]
+    return v
+
+
+# --- header detection -------------------------------------------------------------------------
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _text(v: Any) -> str:
+    if _blank(v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _to_sheet(
+    p: Path, grid: list[list[Any]], merged: list[Any], kinds: tuple[str, ...] | None,
+    sheet_name: str | None, fmt: str, encoding: str | None,
+) -> Sheet:
+    width = max((len(r) for r in grid), default=0)
+    # the header search sees merged ranges filled in whole
+    scan: list[tuple[int, list[Any]]] = []
+    filled_top = [list(r) + [None] * (width - len(r)) for r in grid[: SCAN_ROWS * 3]]
+    _fill(filled_top, merged, whole=True, limit=len(filled_top))
+    for i, row in enumerate(filled_top):
+        if any(not _blank(v) for v in row):
+            scan.append((i, row))
+        if len(scan) >= SCAN_ROWS:
+            break
+    if not scan:
+        raise ServiceError(f"文件“{p.name}”中没有数据")
+    best_i, best_score = scan[0][0], -1.0
+    for i, row in scan:
+        score = known_header_score([_text(v) for v in row], kinds)
+        if score > best_score:
+            best_i, best_score = i, score
+    if best_score < MIN_HEADER_SCORE:
+        best_i = scan[0][0]
+    top = [_text(v) for v in filled_top[best_i]]
+    header_end = best_i
+    # a second header row (sub-headers under merged group labels)
+    if best_i + 1 < len(filled_top):
+        below = [_text(v) for v in filled_top[best_i + 1]]
+        subs = [c for c, v in enumerate(below) if v and v != top[c] and exact_header(kinds, v)]
+        if subs and not any(v and not exact_header(kinds, v) and v != top[c] for c, v in enumerate(below)):
+            top = [below[c] or top[c] for c in range(width)]
+            header_end = best_i + 1
+    title_rows = [_text(v) for i, row in scan if i < best_i for v in row if not _blank(v)]
+    title = "".join(dict.fromkeys(title_rows)) or None
+    # data rows: merged ranges fill downwards in their first column
+    rows = [list(r) + [None] * (width - len(r)) for r in grid]
+    _fill(rows, merged, whole=False, limit=len(rows), start=header_end + 1)
+    _fill(rows, merged, whole=True, limit=header_end + 1)
+    data: list[list[Any]] = []
+    numbers: list[int] = []
+    first = header_end + 1
+    for i in range(first, len(rows)):
+        row = rows[i]
+        cells = [None if _blank(v) else v for v in row]
+        filled = [v for v in cells if v is not None]
+        if not filled:
+            continue
+        if i == first and _is_numbering(filled):
+            continue
+        if len(filled) <= 2 and isinstance(filled[0], str) and filled[0].strip().startswith(FOOTER_WORDS):
+            continue
+        data.append(cells)
+        numbers.append(i + 1)
+    # drop columns that are empty in the header and in every data row
+    last = width
+    while last > 0 and not top[last - 1] and all(r[last - 1] is None for r in data):
+        last -= 1
+    headers = [top[c] or f"第{_col_name(c)}列" for c in range(last)]
+    if last < width:
+        data = [r[:last] for r in data]
+    return Sheet(p, headers, data, header_end + 1, sheet_name, numbers, title, fmt, encoding)
+
+
+def _fill(rows: list[list[Any]], merged: list[Any], *, whole: bool, limit: int, start: int = 0) -> None:
+    for rng in merged:
+        try:
+            (r0, c0), (r1, c1) = rng
+        except (TypeError, ValueError):
+            continue
+        if r0 >= limit or r0 >= len(rows):
+            continue
+        if not whole and r0 < start:
+            continue
+        value = rows[r0][c0] if c0 < len(rows[r0]) else None
+        if _blank(value):
+            continue
+        for r in range(r0, min(r1, limit - 1, len(rows) - 1) + 1):
+            for c in range(c0, (c1 if whole else c0) + 1):
+                if c < len(rows[r]) and _blank(rows[r][c]):
+                    rows[r][c] = value
+
+
+_NUMBERING = re.compile(r"^[((]?\d{1,2}[))]?$")
+
+
+def _is_numbering(values: list[Any]) -> bool:
+    """A row of column numbers under the header ("1 2 3 …" or "(1) (2) …")."""
+    if len(values) < 3:
+        return False
+    nums = []
+    for v in values:
+        t = _text(v)
+        if not _NUMBERING.match(t):
+            return False
+        nums.append(int(re.sub(r"\D", "", t)))
+    return nums == list(range(nums[0], nums[0] + len(nums)))
+
+
+def _col_name(c: int) -> str:
+    name = ""
+    c += 1
+    while c:
+        c, r = divmod(c - 1, 26)
+        name = chr(65 + r) + name
+    return name

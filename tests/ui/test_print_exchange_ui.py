@@ -1,0 +1,153 @@
+"""The 打印 page and the Excel wizard, driven through their widgets (offscreen)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from desktop.services.households import Households
+from tests.factories import id_number, years_ago
+
+
+@pytest.fixture
+def family(store, admin, community):
+    return Households(store, admin).register(
+        grid_id=community.grid1["id"], address={"estate": "幸福小区", "building": "3", "unit": "2", "room": "501"},
+        members=[community.member("陈建国", 52, phone="13912345678"), community.member("李秀英", 50, "2", relation="10")],
+    )
+
+
+def test_print_one_household_from_the_household_page(qtbot, ui_ctx, family, tmp_path):
+    from ui.pages.printing import PrintPage
+
+    page = PrintPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.activate(household_ids=[family["household"]["id"]])
+    assert "已选择 1 户" in page.selection_label.text()
+    out = tmp_path / "archive.pdf"
+    with qtbot.waitSignal(page.status, timeout=60000):
+        page.start(out)
+    assert out.exists() and page.last_pdf == out
+    assert page.pages_box.count() >= 1  # preview rendered inside the app
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "陈建国" in text and "李秀英" in text
+    cert = family["members"][0]["cert_no"]
+    assert cert not in text and cert[:6] in text  # masked by default
+
+
+def test_print_a_ledger_and_cancel_leaves_nothing(qtbot, ui_ctx, family, tmp_path):
+    from ui.pages.printing import PrintPage
+
+    page = PrintPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.activate(ledger="houses", grid_id=family["household"]["grid_id"])
+    assert page.kind_ledger.isChecked()
+    out = tmp_path / "houses.pdf"
+    with qtbot.waitSignal(page.status, timeout=60000):
+        page.start(out)
+    assert out.exists()
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "幸福小区3栋2单元501室" in text
+
+
+def test_send_to_printer_paints_every_page(qtbot, ui_ctx, family, tmp_path):
+    from PySide6.QtPrintSupport import QPrinter
+
+    from ui.pages.printing import PrintPage
+
+    page = PrintPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.activate(household_ids=[family["household"]["id"]])
+    out = tmp_path / "a.pdf"
+    with qtbot.waitSignal(page.status, timeout=60000):
+        page.start(out)
+    printer = QPrinter(QPrinter.PrinterMode.ScreenResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printed = tmp_path / "printed.pdf"
+    printer.setOutputFileName(str(printed))
+    n = PrintPage.print_pdf(out, printer)
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    assert n == pages and printed.exists() and printed.stat().st_size > 1000
+
+
+def test_import_wizard_dry_run_then_valid_rows(qtbot, ui_ctx, store, admin, community, tmp_path, monkeypatch):
+    from openpyxl import Workbook
+
+    from ui.forms.exchange import ImportWizard
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["幸福社区实有人口登记表"])
+    ws.merge_cells("A1:E1")
+    ws.append(["名字", "身份证号", "手机号", "民族", "性别"])
+    good = id_number(years_ago(40))
+    bad = good[:17] + ("1" if good[17] != "1" else "2")
+    ws.append(["张三", good, "13800001111", "汉", "男"])
+    ws.append(["李四", bad, "13800002222", "汉族", "男"])
+    ws.append([None, None, None, None, None])
+    path = tmp_path / "people.xlsx"
+    wb.save(path)
+    wizard = ImportWizard(ui_ctx, "person")
+    qtbot.addWidget(wizard)
+    wizard.grid.setCurrentIndex(wizard.grid.findData(community.grid1["id"]))
+    assert wizard.load_file(path)
+    assert wizard.sheet.header_row == 2
+    wizard.go_next()
+    mapped = {k: v for k, v in wizard.current_mapping().items() if v}
+    assert set(mapped.values()) >= {"name", "cert_no", "phone", "ethnicity", "gender"}
+    wizard.start_dry_run()
+    qtbot.waitUntil(lambda: wizard.report is not None, timeout=60000)
+    assert wizard.report.counts.get("rejected") == 1 and not wizard.report.written
+    assert "校验" in wizard.rows.item(0, 2).text() or "校验" in wizard.summary.text() + "".join(
+        wizard.rows.item(i, 2).text() for i in range(wizard.rows.rowCount()))
+    assert wizard.start_import() is None  # rejected rows: must opt in to valid-only
+    wizard.valid_only.setChecked(True)
+    wizard.start_import()
+    qtbot.waitUntil(lambda: wizard.written is not None, timeout=60000)
+    from desktop.services.search import Search
+
+    assert [h.title for h in Search(store, admin).search(good)][:1] == ["张三"]
+    report_path = tmp_path / "report.xlsx"
+    monkeypatch.setattr("ui.forms.exchange.QFileDialog.getSaveFileName", lambda *a, **k: (str(report_path), ""))
+    wizard.save_report()
+    assert report_path.exists()
+
+
+def test_export_dialog_writes_a_workbook(qtbot, ui_ctx, family, tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    from ui.forms.exchange import ExportDialog
+
+    dlg = ExportDialog(ui_ctx, "person")
+    qtbot.addWidget(dlg)
+    out = tmp_path / "people.xlsx"
+    dlg.start(out)
+    qtbot.waitUntil(lambda: dlg.rows_written is not None, timeout=60000)
+    assert dlg.rows_written == 2 and "已导出 2 行" in dlg.state.text()
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()
+    flat = " ".join(str(c) for r in rows for c in r)
+    assert "陈建国" in flat and family["members"][0]["cert_no"] not in flat
+
+
+def test_missing_glyph_is_asked_before_printing(qtbot, ui_ctx, store, admin, community, tmp_path, monkeypatch):
+    from ui.pages.printing import PrintPage
+
+    view = Households(store, admin).register(grid_id=community.grid1["id"], address={"estate": "丙小区", "building": "1", "room": "1"},
+                                             members=[community.member("王䶮", 30)])
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: (asked.append(a[2]), QMessageBox.StandardButton.No)[1]))
+    page = PrintPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.activate(household_ids=[view["household"]["id"]])
+    out = tmp_path / "x.pdf"
+    page.start(out)
+    qtbot.waitUntil(lambda: page.job is None, timeout=60000)
+    if asked:  # the embedded font lacks 䶮: the user is asked and nothing is written
+        assert "䶮" in asked[0] and not out.exists()
+    else:  # the font has it: printed in full
+        assert out.exists()
+    _ = Path

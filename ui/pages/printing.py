@@ -1,0 +1,373 @@
+"""打印: household archives (one, a building, a grid, everything) and ledgers, with a preview of
+the first pages, progress and cancel, save to a file and send to a printer."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.reports import (
+    LEDGER_KINDS,
+    MissingGlyphs,
+    PrintOptions,
+    font_info,
+    households_for,
+    print_archives,
+    print_ledger,
+    render_pages,
+)
+from desktop.services.errors import ServiceError
+from ui.context import AppContext
+from ui.forms.record_form import grid_choices
+from ui.pages.base import Page
+from ui.workers import Job, run_job
+
+
+def _grid_code(ctx: AppContext, grid_id: str | None) -> str | None:
+    from desktop.models import Area
+
+    if not grid_id:
+        return None
+    with ctx.store.session() as s:
+        area = s.get(Area, grid_id)
+        return area.code if area else None
+
+
+class PrintPage(Page):
+    title = "打印"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.job: Job | None = None
+        self.household_ids: list[str] = []
+        self.last_pdf: Path | None = None
+        heading = QLabel("打印")
+        heading.setProperty("role", "page-title")
+        # what
+        self.kind_archive = QRadioButton("户档案")
+        self.kind_ledger = QRadioButton("台账")
+        self.kind_archive.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.kind_archive)
+        group.addButton(self.kind_ledger)
+        self.scope = QComboBox()
+        self.scope.addItem("当前选中的户", "selection")
+        self.scope.addItem("整个网格", "grid")
+        self.scope.addItem("一栋楼", "building")
+        if ctx.actor.grid_ids is None:
+            self.scope.addItem("全部", "all")
+        self.selection_label = QLabel("(尚未选择户:在户页面点“打印”,或选择网格)")
+        self.selection_label.setProperty("role", "hint")
+        self.grid = QComboBox()
+        for gid, label in grid_choices(ctx):
+            self.grid.addItem(label, gid)
+        self.estate = QLineEdit()
+        self.estate.setPlaceholderText("小区")
+        self.building = QLineEdit()
+        self.building.setPlaceholderText("楼栋")
+        self.ledger_kind = QComboBox()
+        for key, label in LEDGER_KINDS.items():
+            self.ledger_kind.addItem(label, key)
+        self.date_from = QDateEdit(QDate(date.today().year, 1, 1))
+        self.date_to = QDateEdit(QDate.currentDate())
+        for d in (self.date_from, self.date_to):
+            d.setCalendarPopup(True)
+            d.setDisplayFormat("yyyy-MM-dd")
+        self.split = QCheckBox("每户一个文件(存到文件夹)")
+        self.unmask = QCheckBox("打印完整证件号码和电话")
+        self.unmask.setEnabled(ctx.actor.may_reveal)
+        self.unmask.setToolTip("" if ctx.actor.may_reveal else "只有社区管理员和督导可以打印完整号码;每次打印都会记入审计")
+        form = QFormLayout()
+        kinds = QHBoxLayout()
+        kinds.addWidget(self.kind_archive)
+        kinds.addWidget(self.kind_ledger)
+        kinds.addStretch(1)
+        form.addRow("打印内容", kinds)
+        form.addRow("范围", self.scope)
+        form.addRow("", self.selection_label)
+        form.addRow("网格", self.grid)
+        bld = QHBoxLayout()
+        bld.addWidget(self.estate)
+        bld.addWidget(self.building)
+        form.addRow("楼栋", bld)
+        form.addRow("台账种类", self.ledger_kind)
+        dates = QHBoxLayout()
+        dates.addWidget(self.date_from)
+        dates.addWidget(QLabel("至"))
+        dates.addWidget(self.date_to)
+        dates.addStretch(1)
+        form.addRow("统计期", dates)
+        form.addRow("", self.split)
+        form.addRow("", self.unmask)
+        info = font_info()
+        self.font_label = QLabel(f"字体:{info.get('name')}" + (f"  ⚠ {info['warning']}" if info.get("warning") else "(已嵌入)"))
+        self.font_label.setProperty("role", "warning" if info.get("warning") else "hint")
+        self.font_label.setWordWrap(True)
+        form.addRow("", self.font_label)
+        # actions
+        self.preview_button = QPushButton("生成并预览")
+        self.preview_button.clicked.connect(lambda: self.start(save_to=None))
+        self.save_button = QPushButton("保存为 PDF…")
+        self.save_button.clicked.connect(self.save_as)
+        self.printer_button = QPushButton("发送到打印机…")
+        self.printer_button.clicked.connect(self.send_to_printer)
+        self.printer_button.setEnabled(False)
+        self.cancel_button = QPushButton("取消")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.state = QLabel("")
+        self.state.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for b in (self.preview_button, self.save_button, self.printer_button, self.cancel_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        left = QVBoxLayout()
+        box = QGroupBox("选择")
+        box.setLayout(form)
+        left.addWidget(box)
+        left.addLayout(buttons)
+        left.addWidget(self.progress)
+        left.addWidget(self.state)
+        left.addStretch(1)
+        self.pages_box = QVBoxLayout()
+        holder = QWidget()
+        holder.setLayout(self.pages_box)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        body = QHBoxLayout()
+        body.addLayout(left, 2)
+        body.addWidget(scroll, 3)
+        lay = QVBoxLayout(self)
+        lay.addWidget(heading)
+        lay.addLayout(body, 1)
+        for w in (self.kind_archive, self.kind_ledger):
+            w.toggled.connect(self._update_enabled)
+        self.scope.currentIndexChanged.connect(self._update_enabled)
+        self._update_enabled()
+
+    # --- state ---------------------------------------------------------------------------
+    def activate(self, **params: Any) -> None:
+        if params.get("household_ids"):
+            self.household_ids = list(params["household_ids"])
+            self.kind_archive.setChecked(True)
+            self.scope.setCurrentIndex(self.scope.findData("selection"))
+            self.selection_label.setText(f"已选择 {len(self.household_ids)} 户")
+        if params.get("ledger"):
+            self.kind_ledger.setChecked(True)
+            idx = self.ledger_kind.findData(params["ledger"])
+            if idx >= 0:
+                self.ledger_kind.setCurrentIndex(idx)
+        if params.get("grid_id"):
+            idx = self.grid.findData(params["grid_id"])
+            if idx >= 0:
+                self.grid.setCurrentIndex(idx)
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        archive = self.kind_archive.isChecked()
+        scope = self.scope.currentData()
+        self.scope.setEnabled(archive)
+        self.split.setEnabled(archive)
+        self.ledger_kind.setEnabled(not archive)
+        self.date_from.setEnabled(not archive)
+        self.date_to.setEnabled(not archive)
+        self.grid.setEnabled(not archive or scope in ("grid", "building"))
+        self.estate.setEnabled(archive and scope == "building")
+        self.building.setEnabled(archive and scope == "building")
+        self.selection_label.setVisible(archive and scope == "selection")
+
+    def options(self) -> PrintOptions:
+        return PrintOptions(unmask=self.unmask.isChecked(), split=self.split.isChecked() and self.kind_archive.isChecked())
+
+    def target_households(self) -> list[str]:
+        scope = self.scope.currentData()
+        if scope == "selection":
+            return list(self.household_ids)
+        if scope == "grid":
+            return households_for(self.ctx.store, self.ctx.actor, grid_code=_grid_code(self.ctx, self.grid.currentData()))
+        if scope == "building":
+            building = f"{_grid_code(self.ctx, self.grid.currentData())}/{self.estate.text().strip()}/{self.building.text().strip()}"
+            return households_for(self.ctx.store, self.ctx.actor, building=building)
+        return households_for(self.ctx.store, self.ctx.actor, all_=True)
+
+    # --- running -------------------------------------------------------------------------
+    def save_as(self) -> None:
+        if self.options().split:
+            folder = QFileDialog.getExistingDirectory(self, "保存到文件夹")
+            if folder:
+                self.start(save_to=Path(folder))
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "保存为 PDF", str(Path.home() / "户档案.pdf"), "PDF 文件 (*.pdf)")
+        if path:
+            self.start(save_to=Path(path))
+
+    def start(self, save_to: Path | None, *, allow_missing: bool = False) -> Job | None:
+        options = self.options()
+        options.allow_missing = allow_missing
+        if save_to is None:
+            options.split = False
+            fd, tmp = tempfile.mkstemp(suffix=".pdf", prefix="gridledger-preview-")
+            os.close(fd)
+            out = Path(tmp)
+        else:
+            out = save_to
+        try:
+            if self.kind_archive.isChecked():
+                ids = self.target_households()
+                if not ids:
+                    self.state.setText("没有可打印的户:请先选择户、网格或楼栋。")
+                    return None
+                args: tuple = (print_archives, self.ctx.store, self.ctx.actor, ids, out, options)
+            else:
+                grid_code = _grid_code(self.ctx, self.grid.currentData())
+                args = (self._ledger, self.ctx.store, self.ctx.actor, self.ledger_kind.currentData(), grid_code,
+                        self.date_from.date().toPython(), self.date_to.date().toPython(), out, options)
+        except ServiceError as exc:
+            self.state.setText(exc.message)
+            return None
+        self._busy(True)
+        self.state.setText("正在生成…")
+        self.job = run_job(self._run, *args, with_job=True, on_done=lambda r: self._done(r, out, save_to is None),
+                           on_error=lambda m: self._failed(m, save_to), on_progress=self._progress, pool=self.ctx.pool)
+        return self.job
+
+    @staticmethod
+    def _ledger(store: Any, actor: Any, kind: str, grid_code: str | None, d_from: date, d_to: date, out: Path,
+                options: PrintOptions, **kw: Any) -> Any:
+        return print_ledger(store, actor, kind, grid_code=grid_code, date_from=d_from, date_to=d_to, out=out,
+                            options=options, **kw)
+
+    @staticmethod
+    def _run(fn: Any, *args: Any, job: Job) -> Any:
+        try:
+            return fn(*args, progress=job.report, cancel=lambda: job.cancelled)
+        except MissingGlyphs as exc:
+            return exc
+
+    def _progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+        self.state.setText(text or f"{done} / {total}")
+
+    def _busy(self, on: bool) -> None:
+        self.progress.setVisible(on)
+        self.progress.setValue(0)
+        self.cancel_button.setEnabled(on)
+        for b in (self.preview_button, self.save_button):
+            b.setEnabled(not on)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.state.setText("正在取消…")
+
+    def _failed(self, message: str, save_to: Path | None) -> None:
+        self._busy(False)
+        self.job = None
+        self.state.setText(f"未生成:{message}")
+
+    def _done(self, result: Any, out: Path, preview: bool) -> None:
+        self._busy(False)
+        self.job = None
+        if isinstance(result, MissingGlyphs):
+            lines = "\n".join(f"{who} · {field}:“{ch}”" for who, field, ch in result.items[:20])
+            answer = QMessageBox.question(
+                self, "字体缺字", f"{result.message}\n\n{lines}\n\n仍然打印吗?缺少的字将以“□”标出,并在页面上注明。")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.start(None if preview else out, allow_missing=True)
+            else:
+                self.state.setText("已取消:请换用包含这些字的字体(设置中指定字体文件)后再打印。")
+            return
+        warnings = ";".join(result.warnings) if result.warnings else ""
+        where = "预览" if preview else "、".join(str(f) for f in result.files[:3]) + ("……" if len(result.files) > 3 else "")
+        self.state.setText(f"已生成 {result.households or ''}{'户,' if result.households else ''}共 {result.pages} 页:{where}"
+                           + (f"\n⚠ {warnings}" if warnings else ""))
+        pdf = result.files[0] if result.files else None
+        self.last_pdf = pdf
+        self.printer_button.setEnabled(pdf is not None)
+        if pdf is not None:
+            self.show_preview(pdf)
+        self.status.emit("打印文件已生成")
+
+    def show_preview(self, pdf: Path) -> None:
+        while self.pages_box.count():
+            w = self.pages_box.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        for png in render_pages(pdf, 0, 3, 70):
+            label = QLabel()
+            pix = QPixmap()
+            pix.loadFromData(png)
+            label.setPixmap(pix)
+            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            self.pages_box.addWidget(label)
+
+    def send_to_printer(self) -> None:
+        if self.last_pdf is None:
+            return
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        if dialog.exec() != QPrintDialog.DialogCode.Accepted:
+            return
+        self.print_pdf(self.last_pdf, printer)
+
+    @staticmethod
+    def print_pdf(pdf: Path, printer: Any) -> int:
+        """Paint each page (rendered at the printer's resolution, capped at 300 dpi) onto the printer."""
+        dpi = min(300, printer.resolution())
+        painter = QPainter(printer)
+        pages = 0
+        try:
+            first = True
+            start = 0
+            while True:
+                batch = render_pages(pdf, start, 4, dpi)
+                if not batch:
+                    break
+                for png in batch:
+                    if not first:
+                        printer.newPage()
+                    first = False
+                    image = QImage.fromData(png)
+                    rect = painter.viewport()
+                    size = image.size()
+                    size.scale(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+                    painter.setViewport(rect.x(), rect.y(), size.width(), size.height())
+                    painter.setWindow(image.rect())
+                    painter.drawImage(0, 0, image)
+                    painter.setViewport(rect)
+                    pages += 1
+                start += len(batch)
+        finally:
+            painter.end()
+        return pages
