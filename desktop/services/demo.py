@@ -398,7 +398,7 @@ class _Generator:
                 break
         brand = rng.choice(N.BRANDS)
         self._row(Vehicle, grid_id=grid["id"], owner_person_id=owner["id"], household_id=hh["id"], plate_no=plate,
-                  plate_type=ptype, vehicle_type="1" if "五菱" not in brand else "3", brand=brand,
+                  plate_type=ptype, vehicle_type=("04" if "五菱" in brand else "02" if any(x in brand for x in ("CS75", "H6", "瑞虎")) else "01"), brand=brand,
                   colour=rng.choice(N.COLOURS), vin=None, parking=rng.choice(("地面车位", "地下车库", "路边")), note=None)
 
     def _ledger(self, grid: dict, hh: dict, size: int) -> None:

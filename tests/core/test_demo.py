@@ -77,6 +77,10 @@ def test_vehicles_events_visits(demo):
     vehicles = rows(store, Vehicle)
     assert 0.25 <= len(vehicles) / report.households <= 0.42
     assert all(check_plate(v.plate_no).ok for v in vehicles)
+    from desktop.validation import code_table
+
+    assert all(v.vehicle_type in code_table("vehicle_type") and v.plate_type in code_table("plate_type")
+               for v in vehicles)
     states = Counter((e.grid_id, e.state) for e in rows(store, GridEvent))
     for g in {e.grid_id for e in rows(store, GridEvent)}:
         assert {s for (gg, s) in states if gg == g} == {
