@@ -151,3 +151,23 @@ def test_missing_glyph_is_asked_before_printing(qtbot, ui_ctx, store, admin, com
     else:  # the font has it: printed in full
         assert out.exists()
     _ = Path
+
+
+def test_print_font_setting(qtbot, ui_ctx, monkeypatch):
+    from ui.pages.printing import PrintPage
+    from ui.pages.settings import SettingsPage
+
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: warned.append(a[2])))
+    page = SettingsPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.set_font("/etc/hostname")  # not a font: refused, setting unchanged
+    assert warned and ui_ctx.settings.value("print/font", "", type=str) == ""
+    from desktop.reports import font_info
+
+    real = font_info()["path"]
+    page.set_font(real)
+    assert ui_ctx.settings.value("print/font", "", type=str) == real
+    printing = PrintPage(ui_ctx)
+    qtbot.addWidget(printing)
+    assert printing.options().font_path == real

@@ -124,7 +124,7 @@ class PrintPage(Page):
         form.addRow("统计期", dates)
         form.addRow("", self.split)
         form.addRow("", self.unmask)
-        info = font_info()
+        info = font_info(ctx.settings.value("print/font", "", type=str) or None)
         self.font_label = QLabel(f"字体:{info.get('name')}" + (f"  ⚠ {info['warning']}" if info.get("warning") else "(已嵌入)"))
         self.font_label.setProperty("role", "warning" if info.get("warning") else "hint")
         self.font_label.setWordWrap(True)
@@ -205,7 +205,9 @@ class PrintPage(Page):
         self.selection_label.setVisible(archive and scope == "selection")
 
     def options(self) -> PrintOptions:
-        return PrintOptions(unmask=self.unmask.isChecked(), split=self.split.isChecked() and self.kind_archive.isChecked())
+        font = self.ctx.settings.value("print/font", "", type=str) or None
+        return PrintOptions(unmask=self.unmask.isChecked(), split=self.split.isChecked() and self.kind_archive.isChecked(),
+                            font_path=font)
 
     def target_households(self) -> list[str]:
         scope = self.scope.currentData()
