@@ -2,9 +2,9 @@
 
 1. One archive (`print_archives` for one household: read, mask, check glyphs, lay out, write,
    audit), p50 of 20 households.
-2. 1,000 archives, one file per household into a temporary folder, both cores (the default);
-   best of --repeat runs (default 2), alternating with the same in one process;
-   and the same in one process, to show what the second core buys.
+2. 1,000 archives, one file per household into a temporary folder, both cores (the default),
+   and the same in one process to show what the second core buys; best of --repeat runs
+   (default 2) of each, alternating.
 3. Baseline: the same content laid out with plain ReportLab calls (stock Paragraph with
    wordWrap='CJK' in every cell, SimpleDocTemplate, Table with repeatRows=1), strings prepared
    beforehand, so no database reads, masking, glyph checks, page totals or audit.

@@ -396,16 +396,16 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
                     show = mask_phone
                 getters.append((c.src, show))
             for rec in result:
+                if n % CHUNK == 0:
+                    if cancel is not None and cancel():
+                        raise ServiceError("已取消导出,未生成文件")
+                    if progress is not None:
+                        progress(n, total, f"正在导出第 {n + 1} 行,共 {total} 行")
                 row = dict(zip(keys, rec, strict=True))
                 if spec.extra is not None:
                     row.update(spec.extra(row, today))
                 sheet.write([show(row.get(src)) if show is not None else row.get(src) for src, show in getters])
                 n += 1
-                if n % CHUNK == 0:
-                    if cancel is not None and cancel():
-                        raise ServiceError("已取消导出,未生成文件")
-                    if progress is not None:
-                        progress(n, total, f"正在导出第 {n} 行,共 {total} 行")
         sheet.autofilter()
         book.close()
     except BaseException:

@@ -19,7 +19,6 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -29,9 +28,9 @@ from desktop.exchange.places import Places, RowError
 from desktop.exchange.report import ON_EXISTING, ImportOptions, ImportReport, RowResult
 from desktop.exchange.sheet import Sheet
 from desktop.exchange.validate import Cleaner
+from desktop.exchange.writer import ChildSink, LocalSink, NullSink, Sink, parallel_possible
 from desktop.models import SYNCED_MODELS, new_id, utcnow
-from desktop.services.audit import write_audit
-from desktop.services.errors import PermissionDenied, ServiceError, StaleRecord, ValidationFailed
+from desktop.services.errors import PermissionDenied, ServiceError, ValidationFailed
 from desktop.services.fields import CODE_FIELDS, KIND_LABELS, label
 from desktop.services.store import Actor, Store
 from desktop.validation import make_id_number
@@ -77,8 +76,10 @@ class BaseImporter:
     kind = ""
 
     def __init__(self, s: Session, actor: Actor, sheet: Sheet, mapping: dict[int, str | None],
-                 options: ImportOptions, progress: Progress | None, cancel: Cancel | None) -> None:
+                 options: ImportOptions, progress: Progress | None, cancel: Cancel | None,
+                 sink: Sink | None = None) -> None:
         self.s = s
+        self.sink: Sink = sink or NullSink()
         self.actor = actor
         self.sheet = sheet
         self.options = options
@@ -175,6 +176,8 @@ class BaseImporter:
         for i, raw in enumerate(rows):
             if i % CHUNK == 0:
                 self._tick(i, total, f"正在检查第 {i + 1} 行,共 {total} 行")
+                if i:
+                    self.stream()
             rr = RowResult(numbers[i], raw, headers)
             self.results.append(rr)
             try:
@@ -218,7 +221,11 @@ class BaseImporter:
     def plan_creations(self) -> None:
         """After the last row: settle what rows create together (households and their heads)."""
 
-    def write(self, conn: Any) -> None:
+    def stream(self) -> None:
+        """Every CHUNK rows: hand what is final already to a parallel writer."""
+
+    def write(self) -> None:
+        """After the last row (and only when the file goes in): send the remaining writes."""
         raise NotImplementedError
 
     # --- helpers for writing --------------------------------------------------------------------
@@ -237,7 +244,7 @@ class BaseImporter:
             out.append(row)
         return out
 
-    def insert_rows(self, conn: Any, table_name: str, rows: list[dict[str, Any]], what: str) -> None:
+    def insert_rows(self, table_name: str, rows: list[dict[str, Any]], what: str) -> None:
         """Bulk INSERT in statements of CHUNK rows. Values go through each column type's own bind
         processor (dates are stored exactly as SQLAlchemy stores them) and then straight to the
         driver's executemany: at 100,000 rows the per-row parameter handling of `insert()` costs
@@ -246,9 +253,8 @@ class BaseImporter:
             return
         table = TABLES[table_name]
         full = self.full_rows(table_name, rows)
-        dialect = conn.dialect
         cols = [c.key for c in table.c]
-        procs = [(i, p) for i, c in enumerate(table.c) if (p := c.type.bind_processor(dialect)) is not None]
+        procs = self._processors(table)
         sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)}) '
                f"VALUES ({', '.join('?' for _ in cols)})")
         for start in range(0, len(full), CHUNK):
@@ -260,38 +266,49 @@ class BaseImporter:
                     if values[i] is not None:
                         values[i] = proc(values[i])
                 params.append(tuple(values))
-            conn.exec_driver_sql(sql, params)
+            self.sink.send(("many", sql, params, None))
 
-    def update_rows(self, conn: Any, table_name: str, changes: list[tuple[str, int, dict[str, Any]]],
-                    what: str) -> None:
+    def _processors(self, table: Any) -> list[tuple[int, Callable[[Any], Any]]]:
+        from sqlalchemy.dialects import sqlite
+
+        dialect = sqlite.dialect()
+        return [(i, p) for i, c in enumerate(table.c) if (p := c.type.bind_processor(dialect)) is not None]
+
+    def update_rows(self, table_name: str, changes: list[tuple[str, int, dict[str, Any]]], what: str) -> None:
         """(id, version read, changed values) -> UPDATE with a version bump, grouped by the set of
         changed columns; a row changed by someone else since it was read stops the import."""
         if not changes:
             return
         table = TABLES[table_name]
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        from sqlalchemy.dialects import sqlite
+
+        dialect = sqlite.dialect()
+        procs = {c.key: c.type.bind_processor(dialect) for c in table.c}
+        stamp = procs["updated_at"](self.now) if procs.get("updated_at") else self.now
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for rid, version, values in changes:
             keys = tuple(sorted(values))
-            params = {f"v_{k}": v for k, v in values.items()}
-            params.update(b_id=rid, b_version=version)
-            groups.setdefault(keys, []).append(params)
-        from sqlalchemy import bindparam
-
+            vals = []
+            for k in keys:
+                v, proc = values[k], procs.get(k)
+                vals.append(proc(v) if proc is not None and v is not None else v)
+            groups.setdefault(keys, []).append((*vals, stamp, self.actor.username, rid, version))
         done = 0
         for keys, params in groups.items():
-            stmt = (
-                update(table)
-                .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
-                .values({**{k: bindparam(f"v_{k}") for k in keys}, "version": table.c.version + 1,
-                         "updated_at": self.now, "updated_by": self.actor.username})
-            )
+            sets = ", ".join(f'"{k}" = ?' for k in keys)
+            sql = (f'UPDATE "{table.name}" SET {sets}, "version" = "version" + 1, "updated_at" = ?, '
+                   f'"updated_by" = ? WHERE "id" = ? AND "version" = ?')
             for start in range(0, len(params), CHUNK):
                 self._tick(done, len(changes), f"正在更新{what}")
                 chunk = params[start : start + CHUNK]
-                result = conn.execute(stmt, chunk)
-                if result.rowcount is not None and 0 <= result.rowcount < len(chunk):
-                    raise StaleRecord(f"导入期间有{what}被其他操作修改,已全部撤销,请重新导入")
+                self.sink.send(("many", sql, chunk, len(chunk)))
                 done += len(chunk)
+
+    def refresh_marks(self, household_ids: set[str] | list[str], person_ids: set[str] | list[str]) -> None:
+        """rules.refresh_derived_marks for these households and people, in the import's transaction."""
+        hh, ps = sorted(household_ids), sorted(person_ids)
+        for start in range(0, max(len(hh), len(ps)), 500):
+            self.sink.send(("refresh", hh[start : start + 500], ps[start : start + 500], self.actor.username))
 
 
 def _begin_immediate(conn: Any) -> None:
@@ -359,34 +376,52 @@ def run_import(store: Store, actor: Actor, kind: str, sheet: Sheet, mapping: dic
     options = _check_options(options)
     cls = _importer(kind)
     started = time.perf_counter()
-    with store.transaction() as s:
-        conn = s.connection()
-        _begin_immediate(conn)
-        imp = cls(s, actor, sheet, mapping, options, progress, cancel)
-        imp.check()
-        imp.plan_creations()
-        rep = _report(imp, kind, sheet, mapping, started, dry=False)
-        counts = rep.counts
-        if counts["rejected"] and not options.valid_only:
-            rep.message = (f"有 {counts['rejected']} 行错误,未写入任何数据:请修正后重新导入,"
-                           "或选择“只导入正确的行”")
-            return rep
-        if counts["imported"] or counts["updated"]:
-            imp.write(conn)
-        detail = {
-            "rows": rep.total, "imported": counts["imported"], "updated": counts["updated"],
-            "skipped": counts["skipped"], "ask": counts["ask"], "rejected": counts["rejected"],
-            "created": dict(imp.created), "format": sheet.file_format, "on_existing": options.on_existing,
-            "valid_only": options.valid_only, "default_grid_id": options.default_grid_id,
-        }
-        write_audit(
-            s, actor, "import", kind, None, detail,
-            summary=(f"导入{KIND_LABELS.get(kind, kind)}:{rep.total} 行,新增 {counts['imported']},"
-                     f"更新 {counts['updated']},跳过 {counts['skipped']},错误 {counts['rejected']}"),
-        )
-        imp._tick(rep.total, rep.total, "正在提交")
-        rep.written = True
+    if parallel_possible(store, len(sheet.rows)):
+        sink: Sink = ChildSink(str(store.path))  # holds the write transaction from now on
+        try:
+            with store.session() as s:
+                rep = _run(cls, s, actor, kind, sheet, mapping, options, progress, cancel, sink, started)
+            sink.finish(rep.written)
+        except BaseException:
+            sink.abort()
+            raise
+    else:
+        with store.transaction() as s:
+            conn = s.connection()
+            _begin_immediate(conn)
+            rep = _run(cls, s, actor, kind, sheet, mapping, options, progress, cancel, LocalSink(conn, s), started)
     rep.seconds = round(time.perf_counter() - started, 2)
     if progress is not None:
-        progress(rep.total, rep.total, "导入完成")
+        progress(rep.total, rep.total, "导入完成" if rep.written else "未导入")
+    return rep
+
+
+def _run(cls: type[BaseImporter], s: Session, actor: Actor, kind: str, sheet: Sheet,
+         mapping: dict[int, str | None], options: ImportOptions, progress: Progress | None,
+         cancel: Cancel | None, sink: Sink, started: float) -> ImportReport:
+    imp = cls(s, actor, sheet, mapping, options, progress, cancel, sink)
+    imp.check()
+    imp.plan_creations()
+    rep = _report(imp, kind, sheet, mapping, started, dry=False)
+    counts = rep.counts
+    if counts["rejected"] and not options.valid_only:
+        rep.message = (f"有 {counts['rejected']} 行错误,未写入任何数据:请修正后重新导入,"
+                       "或选择“只导入正确的行”")
+        return rep
+    if counts["imported"] or counts["updated"]:
+        imp.write()
+    detail = {
+        "rows": rep.total, "imported": counts["imported"], "updated": counts["updated"],
+        "skipped": counts["skipped"], "ask": counts["ask"], "rejected": counts["rejected"],
+        "created": dict(imp.created), "format": sheet.file_format, "on_existing": options.on_existing,
+        "valid_only": options.valid_only, "default_grid_id": options.default_grid_id,
+        "parallel": sink.parallel,
+    }
+    summary = (f"导入{KIND_LABELS.get(kind, kind)}:{rep.total} 行,新增 {counts['imported']},"
+               f"更新 {counts['updated']},跳过 {counts['skipped']},错误 {counts['rejected']}")
+    fields = {"username": actor.username, "role": actor.role, "grid_ids": actor.grid_ids,
+              "device_id": actor.device_id, "display_name": actor.display_name}
+    sink.send(("audit", fields, "import", kind, detail, summary))
+    imp._tick(rep.total, rep.total, "正在写入数据库并提交")
+    rep.written = True
     return rep

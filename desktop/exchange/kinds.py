@@ -258,8 +258,52 @@ class PersonImporter(BaseImporter):
         self.new_groups = new_groups
         self.created = {"households": len(new_groups), "addresses": len(self.places.new_addresses),
                         "houses": len(self.places.new_houses)}
-        # derived marks of the new people, as refresh_derived_marks would compute them
-        counts: dict[str, int] = {g.id: len(g.members) for g in new_groups}
+
+    # --- writing ------------------------------------------------------------------------------
+    _sent_addresses = 0
+    _sent_houses = 0
+    _sent_people = 0
+
+    def _send_places(self) -> None:
+        self.insert_rows("address", self.places.new_addresses[self._sent_addresses:], "标准地址")
+        self._sent_addresses = len(self.places.new_addresses)
+        self.insert_rows("house", self.places.new_houses[self._sent_houses:], "房屋")
+        self._sent_houses = len(self.places.new_houses)
+
+    def stream(self) -> None:
+        """People whose derived marks are final already go to the parallel writer while the
+        rest of the file is checked; elderly members of a household wait for its final size
+        (独居老人)."""
+        if not self.sink.parallel:
+            return
+        self._send_places()
+        cutoff = rules.elder_cutoff()
+        ready, held = [], []
+        for p in self.new_people[self._sent_people:]:
+            born = p.get("birth_date")
+            if born is not None and p.get("household_id") and born.isoformat() <= cutoff:
+                held.append(p)
+            else:
+                p["derived_marks"] = self._marks(p, None, cutoff)
+                ready.append(p)
+        self.new_people[self._sent_people:] = ready + held
+        self.insert_rows("person", ready, "人员")
+        self._sent_people += len(ready)
+
+    def _marks(self, p: dict[str, Any], counts: dict[str, int] | None, cutoff: str) -> str:
+        """refresh_derived_marks' computation for one new person."""
+        marks = []
+        if p.get("person_type", "1") == rules.FLOATING:
+            marks.append("floating,")
+        if p.get("employment") == rules.UNEMPLOYED:
+            marks.append("unemployed,")
+        born, hh = p.get("birth_date"), p.get("household_id")
+        if counts is not None and born is not None and born.isoformat() <= cutoff and hh is not None and counts.get(hh) == 1:
+            marks.append("lone_elderly,")
+        return "," + "".join(marks) if marks else ""
+
+    def write(self) -> None:
+        counts: dict[str, int] = {g.id: len(g.members) for g in self.new_groups}
         touched = list(self.touched)
         for start in range(0, len(touched), 500):
             chunk = touched[start : start + 500]
@@ -273,36 +317,22 @@ class PersonImporter(BaseImporter):
             if g.existing:
                 counts[g.id] = counts.get(g.id, 0) + sum(1 for m in g.members if m not in self.updated_people)
         cutoff = rules.elder_cutoff()
-        for p in self.new_people:
-            marks = []
-            if p.get("person_type", "1") == rules.FLOATING:
-                marks.append("floating,")
-            if p.get("employment") == rules.UNEMPLOYED:
-                marks.append("unemployed,")
-            born = p.get("birth_date")
-            hh = p.get("household_id")
-            if born is not None and born.isoformat() <= cutoff and hh is not None and counts.get(hh) == 1:
-                marks.append("lone_elderly,")
-            p["derived_marks"] = "," + "".join(marks) if marks else ""
-
-    def write(self, conn: Any) -> None:
-        self.insert_rows(conn, "address", self.places.new_addresses, "标准地址")
-        self.insert_rows(conn, "house", self.places.new_houses, "房屋")
-        self.insert_rows(conn, "household", [
+        rest = self.new_people[self._sent_people:]
+        for p in rest:
+            p["derived_marks"] = self._marks(p, counts, cutoff)
+        self._send_places()
+        self.insert_rows("person", rest, "人员")
+        self._sent_people = len(self.new_people)
+        self.insert_rows("household", [
             {"id": g.id, "grid_id": g.grid_id, "house_id": g.house_id, "hh_no": g.hh_no, "hh_type": g.hh_type,
              "head_person_id": g.head_person_id} for g in self.new_groups
         ], "户")
-        self.insert_rows(conn, "person", self.new_people, "人员")
         heads = [(g.id, self.households.by_id[g.id].version, {"head_person_id": g.head_person_id})
                  for g in self.groups if g.existing and g.head_person_id and g.id in self.households.by_id]
-        self.update_rows(conn, "household", heads, "户")
-        self.update_rows(conn, "person", self.updates, "人员")
-        touched = sorted(self.touched)
-        for start in range(0, len(touched), 500):
-            rules.refresh_derived_marks(self.s, self.actor, household_ids=touched[start : start + 500])
-        loose = sorted(self.updated_people)
-        for start in range(0, len(loose), 500):
-            rules.refresh_derived_marks(self.s, self.actor, person_ids=loose[start : start + 500])
+        self.update_rows("household", heads, "户")
+        self.update_rows("person", self.updates, "人员")
+        self.refresh_marks(self.touched, set())
+        self.refresh_marks(set(), self.updated_people)
 
 
 IMPORTERS: dict[str, type[BaseImporter]] = {
@@ -403,11 +433,11 @@ class RecordImporter(BaseImporter):
     def plan_creations(self) -> None:
         self.created = {"addresses": len(self.places.new_addresses), "houses": len(self.places.new_houses)}
 
-    def write(self, conn: Any) -> None:
-        self.insert_rows(conn, "address", self.places.new_addresses, "标准地址")
-        self.insert_rows(conn, "house", self.places.new_houses, "房屋")
-        self.insert_rows(conn, self.kind, self.new_rows, self.title)
-        self.update_rows(conn, self.kind, self.updates, self.title)
+    def write(self) -> None:
+        self.insert_rows("address", self.places.new_addresses, "标准地址")
+        self.insert_rows("house", self.places.new_houses, "房屋")
+        self.insert_rows(self.kind, self.new_rows, self.title)
+        self.update_rows(self.kind, self.updates, self.title)
 
     @property
     def title(self) -> str:
@@ -725,9 +755,9 @@ class VisitImporter(RecordImporter):
     def plan_creations(self) -> None:
         self.created = {"needs": len(self.needs)}
 
-    def write(self, conn: Any) -> None:
-        super().write(conn)
-        self.insert_rows(conn, "visit_need", self.needs, "走访诉求")
+    def write(self) -> None:
+        super().write()
+        self.insert_rows("visit_need", self.needs, "走访诉求")
 
 
 class HouseholdImporter(RecordImporter):
@@ -862,13 +892,11 @@ class HouseholdImporter(RecordImporter):
                 marks.append("lone_elderly,")
             p["derived_marks"] = "," + "".join(marks) if marks else ""
 
-    def write(self, conn: Any) -> None:
-        super().write(conn)
-        self.insert_rows(conn, "person", self.new_people, "户主")
-        self.update_rows(conn, "person", self.person_updates, "户主")
-        moved = [pid for pid, _v, _c in self.person_updates]
-        for start in range(0, len(moved), 500):
-            rules.refresh_derived_marks(self.s, self.actor, person_ids=moved[start : start + 500])
+    def write(self) -> None:
+        super().write()
+        self.insert_rows("person", self.new_people, "户主")
+        self.update_rows("person", self.person_updates, "户主")
+        self.refresh_marks(set(), {pid for pid, _v, _c in self.person_updates})
 
 
 IMPORTERS.update({

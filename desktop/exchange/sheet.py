@@ -232,21 +232,25 @@ def _to_sheet(
     title_rows = [_text(v) for i, row in scan if i < best_i for v in row if not _blank(v)]
     title = "".join(dict.fromkeys(title_rows)) or None
     # data rows: merged ranges fill downwards in their first column
-    rows = [list(r) + [None] * (width - len(r)) for r in grid]
+    rows = grid if all(len(r) == width for r in grid) else [list(r) + [None] * (width - len(r)) for r in grid]
     _fill(rows, merged, whole=False, limit=len(rows), start=header_end + 1)
     _fill(rows, merged, whole=True, limit=header_end + 1)
     data: list[list[Any]] = []
     numbers: list[int] = []
     first = header_end + 1
     for i in range(first, len(rows)):
-        row = rows[i]
-        cells = [None if _blank(v) else v for v in row]
-        filled = [v for v in cells if v is not None]
-        if not filled:
+        # blank cells (None, "", spaces) become None; one pass, no call per cell
+        cells = [None if v is None or v == "" or (v.__class__ is str and v.isspace()) else v for v in rows[i]]
+        blanks = cells.count(None)
+        if blanks == width:
             continue
-        if i == first and _is_numbering(filled):
-            continue
-        if len(filled) <= 2 and isinstance(filled[0], str) and filled[0].strip().startswith(FOOTER_WORDS):
+        if blanks >= width - 2:
+            filled = [v for v in cells if v is not None]
+            if i == first and _is_numbering(filled):
+                continue
+            if isinstance(filled[0], str) and filled[0].strip().startswith(FOOTER_WORDS):
+                continue
+        elif i == first and _is_numbering([v for v in cells if v is not None]):
             continue
         data.append(cells)
         numbers.append(i + 1)

@@ -10,11 +10,8 @@ the table's required and foreign-key columns, and the reference lookups (a grid 
 existing in the middle of a validation pass). tests/exchange/test_validate.py compares both on
 messy rows of every kind.
 
-One deliberate difference: a code-table label is turned into its code before the column's
-length is checked. `clean` coerces first, so labels longer than their code column (居民身份证
-for String(4), 中等职业教育, 中共预备党员, 孙子、孙女或外孙子、外孙女...) are refused there with
-"内容过长" although the code table knows them; forms send codes and never meet this, Excel
-files are full of labels."""
+Like `clean`, a code-table label is turned into its code before any length check, so labels
+longer than their code column (居民身份证 for String(4), 中等职业教育…) are accepted."""
 
 from __future__ import annotations
 

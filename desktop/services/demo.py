@@ -419,7 +419,7 @@ class _Generator:
             day = self.today - timedelta(days=rng.randrange(0, 360))
             visit = self._row(
                 Visit, grid_id=grid["id"], household_id=hh["id"], visited_on=day, duration_min=rng.choice((10, 15, 20, 30, 45)),
-                visitor=worker, companions=rng.choice((None, None, "社区民警", "楼栋长")), method=rng.choice("11112345"),
+                visitor=worker, companions=rng.choice((None, None, "社区民警", "楼栋长")), method=rng.choice("1111234"),
                 situation=rng.choice(N.SITUATIONS), actions=None, follow_up_on=None, return_visit=None,
                 satisfaction=rng.choice(("1", "1", "1", "2", None)),
             )

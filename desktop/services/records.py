@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ForeignKey, select
+from sqlalchemy import ForeignKey, Text, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -72,12 +72,13 @@ def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: d
         if key in BOOKKEEPING_COLUMNS or key in TOMBSTONE or key not in table.c:
             draft.issues.append(Issue(key, "field.unknown", f"“{key}”不是{KIND_LABELS[kind]}的可填写项"))
             continue
+        table_name = CODE_FIELDS.get(kind, {}).get(key)
         try:
-            value = coerce(raw, table.c[key].type)
+            # code fields: look the label up first (labels such as 居民身份证 are longer than the code column)
+            value = coerce(raw, Text()) if table_name else coerce(raw, table.c[key].type)
         except CoerceError as exc:
             draft.error(key, "field.format", f"{label(kind, key)}:{exc}")
             continue
-        table_name = CODE_FIELDS.get(kind, {}).get(key)
         if table_name and value is not None:
             code = code_table(table_name).code_for(str(value))
             if code is None:

@@ -87,6 +87,7 @@ def test_vehicles_events_visits(demo):
             "reported", "accepted", "dispatched", "handling", "verified", "closed", "evaluated"}
     visits = rows(store, Visit)
     assert visits and all(v.visited_on <= TODAY for v in visits)
+    assert all(v.method in code_table("visit_method") for v in visits)
 
 
 def test_derived_marks_already_consistent(demo):

@@ -189,3 +189,10 @@ def test_capture_suspended_for_applying_pulled_changes(store, admin, community):
     assert len(outbox(store)) == n
     r.update("person", p["id"], {"note": "local"})
     assert len(outbox(store)) == n + 1
+
+
+def test_code_fields_accept_long_labels(store, admin, community):
+    r = Records(store, admin)
+    p = r.create("person", {"grid_id": community.grid1["id"], "name": "长标签", "cert_type": "居民身份证",
+                            "education": "中等职业教育", "political": "中共预备党员", "gender": "女"})
+    assert (p["cert_type"], p["education"], p["political"], p["gender"]) == ("111", "40", "02", "2")
