@@ -173,11 +173,15 @@ class ImportWizard(QDialog):
         kind = self.kind.currentData()
         suggested = suggest_mapping(kind, self.sheet.headers)
         choices = field_choices(kind)
+        self.mapping.clearContents()  # drops the previous file's combo boxes
+        self.mapping.setRowCount(0)
         self.mapping.setRowCount(len(self.sheet.headers))
+        self._mapped = (kind, id(self.sheet))
         matched = 0
         for i, header in enumerate(self.sheet.headers):
             self.mapping.setItem(i, 0, QTableWidgetItem(str(header)))
-            sample = next((str(r[i]) for r in self.sheet.rows[:20] if i < len(r) and r[i] not in (None, "")), "")
+            raw = next((r[i] for r in self.sheet.rows[:20] if i < len(r) and r[i] not in (None, "")), "")
+            sample = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw)
             self.mapping.setItem(i, 1, QTableWidgetItem(sample))
             box = QComboBox()
             box.addItem("(不导入)", None)
@@ -206,7 +210,8 @@ class ImportWizard(QDialog):
             if self.sheet is None:
                 self.message.setText("请先选择要导入的文件。")
                 return
-            self.fill_mapping()
+            if getattr(self, "_mapped", None) != (self.kind.currentData(), id(self.sheet)):
+                self.fill_mapping()  # keep what the user fixed unless the kind or the file changed
             self.steps.setCurrentIndex(1)
         elif step == 1:
             self.start_dry_run()
