@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from results_md import replace_section  # noqa: E402  (benchmarks/ is on sys.path)
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -181,13 +183,7 @@ def bare_write(rows: list[list[Any]], out: Path) -> float:
 
 
 def write_results(results_md: Path, body: str) -> None:
-    old = results_md.read_text(encoding="utf-8") if results_md.exists() else "# GridLedger benchmark results\n"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        new = head + BEGIN + "\n" + body + "\n" + END + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip() + "\n\n" + BEGIN + "\n" + body + "\n" + END + "\n"
-    results_md.write_text(new, encoding="utf-8")
+    replace_section(results_md, BEGIN, END, body)
 
 
 def main(argv: list[str] | None = None) -> int:

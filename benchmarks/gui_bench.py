@@ -17,6 +17,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from results_md import replace_section  # noqa: E402  (benchmarks/ is on sys.path)
+
 BEGIN, END = "<!-- gui-bench -->", "<!-- /gui-bench -->"
 
 
@@ -155,14 +157,7 @@ def in_process(db: str, queries: int) -> dict:
 
 
 def write(results_md: Path, text: str) -> None:
-    old = results_md.read_text(encoding="utf-8") if results_md.exists() else "# GridLedger benchmark results\n"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        new = head + BEGIN + "\n" + text + "\n" + END + tail
-    else:
-        new = old.rstrip() + "\n\n" + BEGIN + "\n" + text + "\n" + END + "\n"
-    results_md.write_text(new, encoding="utf-8")
+    replace_section(results_md, BEGIN, END, text)
 
 
 def main() -> int:

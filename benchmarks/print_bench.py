@@ -31,6 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from results_md import replace_section  # noqa: E402  (benchmarks/ is on sys.path)
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -122,14 +124,7 @@ def contents_for(store: Any, ids: list[str]) -> list[Any]:
 
 
 def write(results_md: Path, text: str) -> None:
-    old = results_md.read_text(encoding="utf-8") if results_md.exists() else "# GridLedger benchmark results\n"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        new = head + BEGIN + "\n" + text + "\n" + END + tail
-    else:
-        new = old.rstrip() + "\n\n" + BEGIN + "\n" + text + "\n" + END + "\n"
-    results_md.write_text(new, encoding="utf-8")
+    replace_section(results_md, BEGIN, END, text)
 
 
 def main() -> int:
