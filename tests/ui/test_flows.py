@@ -294,3 +294,20 @@ def test_house_registration_is_one_transaction(store, admin, community):
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Address)) == 0
     _ = R
+
+
+def test_closing_a_dirty_form_asks_first(qtbot, ui_ctx, community, monkeypatch):
+    from ui import drafts
+    from ui.forms.dialogs import PersonDialog
+
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: answers.pop(0)))
+    dlg = PersonDialog(ui_ctx, preset={"grid_id": community.grid1["id"]})
+    qtbot.addWidget(dlg)
+    dlg.show()
+    type_text(qtbot, dlg.form.widgets["name"], "还没保存")
+    dlg.save_draft()
+    dlg.close()
+    assert dlg.isVisible() and dlg.form.widgets["name"].text() == "还没保存"  # "No": nothing lost
+    dlg.close()
+    assert not dlg.isVisible() and drafts.list_drafts("admin") == []  # "Yes": discarded on purpose

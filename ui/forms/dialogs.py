@@ -24,6 +24,7 @@ from desktop.services.records import Records
 from desktop.validation import check_id_number, check_phone, check_plate, check_uscc
 from ui.context import AppContext
 from ui.drafts import remove_draft, save_draft
+from ui.forms.guard import CancelOnClose
 from ui.forms.record_form import FORM_DEFAULTS, RecordForm
 
 LIVE_CHECKS = {  # field -> checker for as-you-type validation
@@ -34,7 +35,7 @@ LIVE_CHECKS = {  # field -> checker for as-you-type validation
 }
 
 
-class RecordDialog(QDialog):
+class RecordDialog(CancelOnClose, QDialog):
     saved = Signal(dict)
     open_existing = Signal(str, str)
 
@@ -112,13 +113,6 @@ class RecordDialog(QDialog):
         self._draft_timer.stop()
         remove_draft(self.draft_key)
         self.reject()
-
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - closing the window = cancel (with question)
-        if not self.isVisible() or self.result() == QDialog.DialogCode.Accepted:
-            event.accept()
-            return
-        event.ignore()
-        self.cancel()
 
     # --- as-you-type checks --------------------------------------------------------------
     def _live_check(self) -> None:

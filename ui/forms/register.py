@@ -27,6 +27,7 @@ from desktop.services.households import Households
 from desktop.validation import check_id_number, code_table
 from ui.context import AppContext
 from ui.drafts import remove_draft, save_draft
+from ui.forms.guard import CancelOnClose
 from ui.forms.record_form import grid_choices
 
 MEMBER_FIELDS = ("name", "cert_no", "relation", "phone", "person_type")
@@ -108,7 +109,7 @@ class MemberRow(QWidget):
                 box.setCurrentIndex(idx)
 
 
-class RegisterHouseholdDialog(QDialog):
+class RegisterHouseholdDialog(CancelOnClose, QDialog):
     """Tab moves field to field; Ctrl+N adds a member; Ctrl+S saves everything in one transaction."""
 
     def __init__(self, ctx: AppContext, *, grid_id: str | None = None, address: dict[str, Any] | None = None,
@@ -259,13 +260,6 @@ class RegisterHouseholdDialog(QDialog):
         self._timer.stop()
         remove_draft(self.draft_key)
         self.reject()
-
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - closing the window = cancel (with question)
-        if not self.isVisible() or self.result() == QDialog.DialogCode.Accepted:
-            event.accept()
-            return
-        event.ignore()
-        self.cancel()
 
     def save(self, *, allow_duplicate: bool = False) -> bool:
         v = self.values()
