@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_TITLE
+from desktop.services.audit import AUDIT_ROLES
 from desktop.services.records import Records
 from desktop.validation import code_table
 from ui.context import AppContext
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         for kind in ("person", "house", "vehicle", "org_unit", "visit", "grid_event", "dispute"):
             self.add_page(kind, lambda k=kind: ListPage(self.ctx, k), title=LIST_TITLES[kind])
         self.add_page("print", lambda: self._print_page(), title="打印")
+        if self.ctx.actor.role in AUDIT_ROLES:
+            self.add_page("audit", lambda: self._audit_page(), title="审计")
         self.add_page("settings", lambda: SettingsPage(self.ctx), title=SettingsPage.title)
         self.add_page("household", lambda: HouseholdPage(self.ctx), in_sidebar=False)
         self.show_page("home")
@@ -108,6 +111,11 @@ class MainWindow(QMainWindow):
                         row = i
                         break
             self.sidebar.insertItem(row, item)
+
+    def _audit_page(self) -> Page:
+        from ui.pages.audit import AuditPage
+
+        return AuditPage(self.ctx)
 
     def _print_page(self) -> Page:
         from ui.pages.printing import PrintPage

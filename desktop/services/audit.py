@@ -42,3 +42,41 @@ def write_audit(
             detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
         )
     )
+
+
+AUDIT_ROLES = frozenset({"community_admin", "supervisor"})
+
+
+def audit_entries(
+    store: Any, actor: Actor, *, who: str | None = None, action: str | None = None,
+    entity_id: str | None = None, date_from: Any = None, date_to: Any = None, limit: int = 500,
+) -> list[dict[str, Any]]:
+    """The audit trail, newest first, for a supervisor or community admin (who looked at,
+    printed, exported or changed what). Others get PermissionDenied."""
+    from datetime import date, datetime, time
+
+    from sqlalchemy import select
+
+    from desktop.services.errors import PermissionDenied
+
+    if actor.role not in AUDIT_ROLES:
+        raise PermissionDenied("只有社区管理员和督导可以查看审计记录")
+    q = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if who:
+        q = q.where(AuditEntry.actor == who)
+    if action:
+        q = q.where(AuditEntry.action == action)
+    if entity_id:
+        q = q.where(AuditEntry.entity_id == entity_id)
+    if isinstance(date_from, date):
+        q = q.where(AuditEntry.at >= datetime.combine(date_from, time.min))
+    if isinstance(date_to, date):
+        q = q.where(AuditEntry.at <= datetime.combine(date_to, time.max))
+    with store.session() as s:
+        return [
+            {"seq": e.seq, "at": e.at, "actor": e.actor, "device_id": e.device_id, "action": e.action,
+             "action_label": ACTION_LABELS.get(e.action, e.action), "entity": e.entity,
+             "entity_label": KIND_LABELS.get(e.entity or "", e.entity or ""), "entity_id": e.entity_id,
+             "summary": e.summary, "detail": e.detail}
+            for e in s.scalars(q)
+        ]
