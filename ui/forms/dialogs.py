@@ -134,27 +134,38 @@ class RecordDialog(CancelOnClose, QDialog):
         return {**self.preset, **self.form.values()}
 
     def save(self, *, allow_duplicate: bool = False) -> bool:
+        if self.record_id and not self.payload():
+            self.message.hide()
+            self._finish(self.record or {})
+            return True
+
+        def write() -> dict[str, Any]:
+            if self.record_id:
+                return self.records.update(self.kind, self.record_id, self.payload(),
+                                           expected_version=(self.record or {}).get("version"),
+                                           allow_duplicate=allow_duplicate)
+            return self.records.create(self.kind, self.payload(), allow_duplicate=allow_duplicate)
+
+        return self.save_with(write)
+
+    def place_errors(self, exc: ValidationFailed) -> list[str]:
+        """Show each message beside its field; return those that belong to no field here."""
+        return self.form.show_validation(exc)
+
+    def save_with(self, write: Any, verb: str = "保存") -> bool:
+        """Run one service call; on failure keep everything typed and say why, beside the fields."""
         self.message.hide()
         self.form.clear_errors()
         try:
-            if self.record_id:
-                data = self.payload()
-                if not data:
-                    self._finish(self.record or {})
-                    return True
-                rec = self.records.update(self.kind, self.record_id, data,
-                                          expected_version=(self.record or {}).get("version"),
-                                          allow_duplicate=allow_duplicate)
-            else:
-                rec = self.records.create(self.kind, self.payload(), allow_duplicate=allow_duplicate)
+            rec = write()
         except ValidationFailed as exc:
-            unplaced = self.form.show_validation(exc)
-            self.show_message("未保存:" + (";".join(unplaced) if unplaced else "请按红字提示修改后再保存。"))
+            unplaced = self.place_errors(exc)
+            self.show_message(f"未{verb}:" + (";".join(unplaced) if unplaced else f"请按红字提示修改后再{verb}。"))
             return False
         except DuplicateRecord as exc:
             return self._duplicate(exc)
         except ServiceError as exc:
-            self.show_message(f"未保存:{exc.message}")
+            self.show_message(f"未{verb}:{exc.message}")
             return False
         self._finish(rec)
         return True
@@ -290,24 +301,19 @@ class HouseDialog(RecordDialog):
             return super().save(allow_duplicate=allow_duplicate)
         from desktop.services.households import Households
 
-        self.message.hide()
-        self.form.clear_errors()
-        self.address_form.clear_errors()
-        values = self.payload()
-        try:
-            rec = Households(self.ctx.store, self.ctx.actor).register_house(
+        def write() -> dict[str, Any]:
+            values = self.payload()
+            return Households(self.ctx.store, self.ctx.actor).register_house(
                 grid_id=values.pop("grid_id", None), address=self.address_form.values(), house=values)
-        except ValidationFailed as exc:
-            in_house = self.form.show_validation(exc)
-            in_address = self.address_form.show_validation(exc)
-            unplaced = [m for m in in_house if m in in_address]  # placed in neither form
-            self.show_message("未保存:" + (";".join(unplaced) if unplaced else "请按红字提示修改后再保存。"))
-            return False
-        except ServiceError as exc:
-            self.show_message(f"未保存:{exc.message}")
-            return False
-        self._finish(rec)
-        return True
+
+        self.address_form.clear_errors()
+        return self.save_with(write)
+
+    def place_errors(self, exc: ValidationFailed) -> list[str]:
+        in_house = self.form.show_validation(exc)
+        in_address = self.address_form.show_validation(exc) if self.address_form else in_house
+        return [m for m in in_house if m in in_address]  # placed in neither form
+
 
 class ReportEventDialog(RecordDialog):
     """A new grid event goes in through the workflow service, which writes the 上报 step."""
@@ -318,19 +324,7 @@ class ReportEventDialog(RecordDialog):
     def save(self, *, allow_duplicate: bool = False) -> bool:
         from desktop.services.events import Events
 
-        self.message.hide()
-        self.form.clear_errors()
-        try:
-            rec = Events(self.ctx.store, self.ctx.actor).report(self.payload())
-        except ValidationFailed as exc:
-            unplaced = self.form.show_validation(exc)
-            self.show_message("未上报:" + (";".join(unplaced) if unplaced else "请按红字提示修改后再上报。"))
-            return False
-        except ServiceError as exc:
-            self.show_message(f"未上报:{exc.message}")
-            return False
-        self._finish(rec)
-        return True
+        return self.save_with(lambda: Events(self.ctx.store, self.ctx.actor).report(self.payload()), "上报")
 
 
 DIALOGS: dict[str, type[RecordDialog]] = {"person": PersonDialog, "vehicle": VehicleDialog, "house": HouseDialog}

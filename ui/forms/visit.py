@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.errors import ServiceError, ValidationFailed
+from desktop.services.errors import ServiceError
 from desktop.services.events import Visits
 from desktop.services.search import Search
 from desktop.validation import code_table
@@ -154,9 +154,6 @@ class VisitDialog(RecordDialog):
         meta["preset"] = {**meta["preset"], "household_id": self.household_id}
         return meta
 
-    def save_draft(self) -> None:
-        super().save_draft()
-
     def save(self, *, allow_duplicate: bool = False) -> bool:
         if self.record_id:
             return super().save(allow_duplicate=allow_duplicate)
@@ -167,14 +164,4 @@ class VisitDialog(RecordDialog):
         data = {**{k: v for k, v in self.preset.items() if k != "household_id"}, **self.form.values(),
                 "household_id": self.household_id}
         needs = [v for v in (r.value() for r in self.need_rows) if v]
-        try:
-            rec = self.visits.record(data, needs)
-        except ValidationFailed as exc:
-            unplaced = self.form.show_validation(exc)
-            self.show_message("未保存:" + (";".join(unplaced) if unplaced else "请按红字提示修改后再保存。"))
-            return False
-        except ServiceError as exc:
-            self.show_message(f"未保存:{exc.message}")
-            return False
-        self._finish(rec)
-        return True
+        return self.save_with(lambda: self.visits.record(data, needs))
