@@ -16,7 +16,7 @@ from typing import Any
 from desktop.validation import regions
 from desktop.validation._text import as_text, drop_spaces, show_char, to_halfwidth
 from desktop.validation.codes import code_table
-from desktop.validation.result import CheckResult, Issue
+from desktop.validation.result import CheckResult, Findings
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -118,17 +118,9 @@ def check_id_number(
     """
     raw_text = as_text(raw)
     today = today or date.today()
-    errors: list[Issue] = []
-    warnings: list[Issue] = []
-
-    def err(code: str, message: str, on: str = field) -> None:
-        errors.append(Issue(on, code, message))
-
-    def warn(code: str, message: str, on: str = field) -> None:
-        warnings.append(Issue(on, code, message))
-
-    def done(normalized: str | None, details: dict[str, Any] | None = None) -> CheckResult:
-        return CheckResult(raw_text, normalized, tuple(errors), tuple(warnings), details or {})
+    found = Findings(raw_text, field)
+    err, done = found.err, found.done
+    warn = found.warn
 
     s = normalize_id_text(raw_text)
     if not s:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from desktop.validation._text import as_text, show_char, to_halfwidth
-from desktop.validation.result import CheckResult, Issue
+from desktop.validation.result import CheckResult, Findings
 
 MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 _SEPARATORS = frozenset("-()–—.·")
@@ -27,17 +27,9 @@ def check_phone(raw: str, *, field: str = "联系电话") -> CheckResult:
     ("mobile" / "landline" / "service" / "international"), area_code, extension.
     """
     raw_text = as_text(raw)
-    errors: list[Issue] = []
-    warnings: list[Issue] = []
-
-    def err(code: str, message: str) -> None:
-        errors.append(Issue(field, code, message))
-
-    def warn(code: str, message: str) -> None:
-        warnings.append(Issue(field, code, message))
-
-    def done(normalized: str | None, details: dict[str, Any] | None = None) -> CheckResult:
-        return CheckResult(raw_text, normalized, tuple(errors), tuple(warnings), details or {})
+    found = Findings(raw_text, field)
+    err, done = found.err, found.done
+    warn = found.warn
 
     text = to_halfwidth(raw_text)
     if not text.strip():

@@ -15,7 +15,7 @@ from typing import Any
 
 from desktop.validation._text import as_text, drop_spaces, show_char, to_halfwidth
 from desktop.validation.codes import code_table
-from desktop.validation.result import CheckResult, Issue
+from desktop.validation.result import CheckResult, Findings
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 PROVINCE_NAMES = dict(
@@ -79,14 +79,9 @@ def check_plate(raw: str, *, field: str = "号牌号码") -> CheckResult:
     """Check a plate number; details: plate_type_code/label, province, energy…"""
     raw_text = as_text(raw)
     s = normalize_plate_text(raw_text)
-    errors: list[Issue] = []
-    warnings: list[Issue] = []
-
-    def err(code: str, message: str) -> None:
-        errors.append(Issue(field, code, message))
-
-    def done(normalized: str | None, details: dict[str, Any] | None = None) -> CheckResult:
-        return CheckResult(raw_text, normalized, tuple(errors), tuple(warnings), details or {})
+    found = Findings(raw_text, field)
+    errors = found.errors
+    err, done = found.err, found.done
 
     def typed(type_code: str, **extra: Any) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -196,9 +191,7 @@ def check_plate(raw: str, *, field: str = "号牌号码") -> CheckResult:
             energy_kind = "非纯电动"
 
     if type_code in ("26", "27") and not s.startswith("粤Z"):
-        warnings.append(
-            Issue(field, "plate.hk_macao", f"{field}为港澳入出境车号牌，通常以“粤Z”开头，请核对")
-        )
+        found.warn("plate.hk_macao", f"{field}为港澳入出境车号牌，通常以“粤Z”开头，请核对")
 
     if errors:
         return done(s)

@@ -55,3 +55,22 @@ class CheckResult:
             "warnings": [i.to_dict() for i in self.warnings],
             "details": dict(self.details),
         }
+
+
+class Findings:
+    """What one check finds, collected as it goes; `done()` turns it into the CheckResult."""
+
+    def __init__(self, raw: str, field: str) -> None:
+        self.raw = raw
+        self.field = field
+        self.errors: list[Issue] = []
+        self.warnings: list[Issue] = []
+
+    def err(self, code: str, message: str, on: str | None = None) -> None:
+        self.errors.append(Issue(on or self.field, code, message))
+
+    def warn(self, code: str, message: str, on: str | None = None) -> None:
+        self.warnings.append(Issue(on or self.field, code, message))
+
+    def done(self, normalized: str | None, details: dict[str, Any] | None = None) -> CheckResult:
+        return CheckResult(self.raw, normalized, tuple(self.errors), tuple(self.warnings), details or {})

@@ -14,7 +14,7 @@ from typing import Any
 from desktop.validation import regions
 from desktop.validation._text import as_text, drop_spaces, show_char, to_halfwidth
 from desktop.validation.codes import code_table
-from desktop.validation.result import CheckResult, Issue
+from desktop.validation.result import CheckResult, Findings
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
@@ -52,17 +52,9 @@ def check_uscc(raw: str, *, field: str = "统一社会信用代码") -> CheckRes
     """Check a unified social credit code; details: authority, org type, region."""
     raw_text = as_text(raw)
     s = normalize_uscc_text(raw_text)
-    errors: list[Issue] = []
-    warnings: list[Issue] = []
-
-    def err(code: str, message: str) -> None:
-        errors.append(Issue(field, code, message))
-
-    def warn(code: str, message: str) -> None:
-        warnings.append(Issue(field, code, message))
-
-    def done(normalized: str | None, details: dict[str, Any] | None = None) -> CheckResult:
-        return CheckResult(raw_text, normalized, tuple(errors), tuple(warnings), details or {})
+    found = Findings(raw_text, field)
+    err, done = found.err, found.done
+    warn = found.warn
 
     if not s:
         err("uscc.empty", f"{field}未填写")
