@@ -11,7 +11,7 @@ DEMO_HOUSEHOLDS ?= 2000
 # Debian packages the app and the tests use (see STACK.md): Qt offscreen, a Chinese font,
 # poppler for PDF checks. Listed once; `make deps` installs the missing ones as root.
 DEB_PACKAGES := python3-venv libglib2.0-0 libegl1 libgl1 libdbus-1-3 libxkbcommon0 \
-	libfontconfig1 libfreetype6 fonts-wqy-microhei poppler-utils poppler-data
+	libfontconfig1 libfreetype6 fonts-wqy-microhei poppler-utils poppler-data postgresql
 
 # A real window on an X server needs Qt's xcb plugin and its libraries (STACK.md).
 GUI_DEB_PACKAGES := libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
@@ -57,7 +57,7 @@ screenshots: deps venv
 	$(BIN)/python scripts/screenshots.py
 
 lint: venv
-	$(BIN)/ruff check desktop ui tests benchmarks
+	$(BIN)/ruff check desktop ui server tests benchmarks
 	$(BIN)/python -m pytest -q tests/test_architecture.py
 
 clean:

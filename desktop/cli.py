@@ -250,6 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
     register_print(sub)
     from desktop.exchange.cli import register as register_exchange
     register_exchange(sub)
+    from desktop.sync.cli import register as register_sync
+    register_sync(sub)
+    # The sync server ships in the same distribution and console script (`gridledger serve`);
+    # it sits above the core, so it is looked up by name rather than imported by the core.
+    import importlib
+
+    try:
+        server_cli = importlib.import_module("server.cli")
+    except ModuleNotFoundError:  # a desktop-only install
+        server_cli = None
+    if server_cli is not None:
+        server_cli.register(sub)
     return p
 
 

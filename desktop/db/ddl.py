@@ -30,7 +30,11 @@ def capture_sql(table: str, columns: list[tuple[str, str]]) -> list[str]:
         f'WHERE OLD."{c}" IS NOT NEW."{c}"'
         for c in content
     )
-    cols = "table_name, row_id, op, base_version, new_version, changes, changed_at, changed_by"
+    cols = (
+        "table_name, row_id, op, base_version, new_version, changes, changed_at, changed_by, known_seq"
+    )
+    # The sync cursor at the time of the edit: every server change at or below it had been seen.
+    known = "coalesce((SELECT CAST(value AS INTEGER) FROM local_meta WHERE key = 'sync_cursor'), 0)"
     return [
         f"DROP TRIGGER IF EXISTS cap_{table}_ins",
         f"DROP TRIGGER IF EXISTS cap_{table}_upd",
@@ -38,17 +42,17 @@ def capture_sql(table: str, columns: list[tuple[str, str]]) -> list[str]:
         f"""CREATE TRIGGER cap_{table}_ins AFTER INSERT ON "{table}" WHEN gl_capture() BEGIN
   INSERT INTO sync_outbox ({cols}, sent)
   VALUES ('{table}', NEW.id, 'I', 0, NEW.version, json_object({ins_pairs}), {NOW_SQL},
-          NEW.created_by, 0);
+          NEW.created_by, {known}, 0);
 END""",
         f"""CREATE TRIGGER cap_{table}_upd AFTER UPDATE ON "{table}" WHEN gl_capture() BEGIN
   INSERT INTO sync_outbox ({cols}, sent)
-  SELECT '{table}', NEW.id, 'U', OLD.version, NEW.version, ch, {NOW_SQL}, NEW.updated_by, 0
+  SELECT '{table}', NEW.id, 'U', OLD.version, NEW.version, ch, {NOW_SQL}, NEW.updated_by, {known}, 0
   FROM (SELECT (SELECT json_group_object(k, json(v)) FROM ({diff_rows})) AS ch)
   WHERE ch IS NOT NULL AND ch <> '{{}}';
 END""",
         f"""CREATE TRIGGER cap_{table}_del AFTER DELETE ON "{table}" WHEN gl_capture() BEGIN
   INSERT INTO sync_outbox ({cols}, sent)
-  VALUES ('{table}', OLD.id, 'D', OLD.version, NULL, '{{}}', {NOW_SQL}, OLD.deleted_by, 0);
+  VALUES ('{table}', OLD.id, 'D', OLD.version, NULL, '{{}}', {NOW_SQL}, OLD.deleted_by, {known}, 0);
 END""",
     ]
 
@@ -157,21 +161,23 @@ def search_trigger_sql() -> list[str]:
         out.append(f"DROP TRIGGER IF EXISTS srch_{table}_upd")
         out.append(f"DROP TRIGGER IF EXISTS srch_{table}_del")
         out.append(
-            f'CREATE TRIGGER srch_{table}_ins AFTER INSERT ON "{table}" BEGIN\n  {refresh}\nEND'
-        )
-        out.append(
-            f'CREATE TRIGGER srch_{table}_upd AFTER UPDATE OF {watched} ON "{table}" BEGIN\n'
+            f'CREATE TRIGGER srch_{table}_ins AFTER INSERT ON "{table}" WHEN gl_search() BEGIN\n'
             f"  {refresh}\nEND"
         )
         out.append(
-            f'CREATE TRIGGER srch_{table}_del AFTER DELETE ON "{table}" BEGIN\n'
+            f'CREATE TRIGGER srch_{table}_upd AFTER UPDATE OF {watched} ON "{table}" WHEN gl_search() '
+            "BEGIN\n"
+            f"  {refresh}\nEND"
+        )
+        out.append(
+            f'CREATE TRIGGER srch_{table}_del AFTER DELETE ON "{table}" WHEN gl_search() BEGIN\n'
             f"  DELETE FROM search_doc WHERE ref_id = OLD.id;\nEND"
         )
     # A house's address and a household's house feed their documents: follow those links.
     hh_of_house = "SELECT id FROM household WHERE house_id = NEW.id"
     out.append("DROP TRIGGER IF EXISTS srch_house_hh")
     out.append(
-        "CREATE TRIGGER srch_house_hh AFTER UPDATE OF address_id ON house BEGIN\n  "
+        "CREATE TRIGGER srch_house_hh AFTER UPDATE OF address_id ON house WHEN gl_search() BEGIN\n  "
         + _refresh("household", f"hh.id IN ({hh_of_house})", hh_of_house)
         + "\nEND"
     )
@@ -179,7 +185,8 @@ def search_trigger_sql() -> list[str]:
     hh_at = f"SELECT id FROM household WHERE house_id IN ({houses_at})"
     out.append("DROP TRIGGER IF EXISTS srch_address_upd")
     out.append(
-        "CREATE TRIGGER srch_address_upd AFTER UPDATE OF full_text ON address BEGIN\n  "
+        "CREATE TRIGGER srch_address_upd AFTER UPDATE OF full_text ON address WHEN gl_search() "
+        "BEGIN\n  "
         + _refresh("house", f"h.id IN ({houses_at})", houses_at)
         + "\n  "
         + _refresh("household", f"hh.id IN ({hh_at})", hh_at)

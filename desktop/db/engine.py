@@ -19,9 +19,10 @@ class StorageError(Exception):
 
 
 def _register(dbapi_conn: Any, record: Any) -> None:
-    state = {"capture": 1}
+    state = {"capture": 1, "search": 1}
     record.info["capture_state"] = state
     dbapi_conn.create_function("gl_capture", 0, lambda: state["capture"])
+    dbapi_conn.create_function("gl_search", 0, lambda: state["search"])
     dbapi_conn.create_function("gl_grams", 1, cjk_grams, deterministic=True)
     cur = dbapi_conn.cursor()
     try:
@@ -76,6 +77,19 @@ def capture_suspended(session: Session) -> Iterator[None]:
         yield
     finally:
         state["capture"] = 1
+
+
+@contextmanager
+def switches_off(dbapi_record_info: dict, *names: str) -> Iterator[None]:
+    """Turn per-connection trigger switches ("capture", "search") off for one block."""
+    state = dbapi_record_info["capture_state"]
+    before = {n: state[n] for n in names}
+    for n in names:
+        state[n] = 0
+    try:
+        yield
+    finally:
+        state.update(before)
 
 
 def check_readable(path: Path) -> None:

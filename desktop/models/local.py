@@ -41,7 +41,13 @@ class OutboxEntry(Base):
     changes: Mapped[str] = mapped_column(Text)
     changed_at: Mapped[str] = mapped_column(String(32))
     changed_by: Mapped[str | None] = mapped_column(String(64))
+    # The sync cursor when the edit was made (server changes up to it had been seen): the
+    # server's three-way merge uses it to tell a real clash from an edit made after seeing.
+    known_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 0 waiting, 1 written to a bundle (awaiting the reply), 2 acknowledged, 3 set aside by the
+    # server (refused; kept there for a supervisor), 4 not synced (local-only table)
     sent: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    result: Mapped[str | None] = mapped_column(String(16))  # the server's answer for this change
 
 
 class LocalMeta(Base):

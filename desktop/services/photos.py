@@ -144,6 +144,19 @@ def process_image(raw: bytes, name: str = "所选图片") -> dict[str, Any]:
     }
 
 
+def thumbnail_of(data: bytes) -> bytes:
+    """The thumbnail of a stored photo (sync moves only the photo; each laptop makes its own)."""
+    try:
+        with Image.open(io.BytesIO(data)) as src:
+            src.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))
+            img = _to_rgb(src.copy())
+            icc = src.info.get("icc_profile")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        return b""
+    img.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    return _encode(img, THUMB_QUALITY, icc)
+
+
 def _upright(img: Image.Image) -> Image.Image:
     """Apply the EXIF orientation; a photo with a broken EXIF block is kept as it is."""
     try:

@@ -1,0 +1,1 @@
+"""Sync: protocol, client, bundle files, applying pulled pages."""

@@ -1,0 +1,135 @@
+"""Sync through a file for offices without a network: the laptop writes its waiting changes into
+a signed bundle encrypted to the server; the server imports it and writes a reply bundle (its
+answer per change plus everything new for this user's grids) encrypted to the laptop.
+
+The laptop must have enrolled with the server once (that is how both sides learn each other's
+keys). Replaying either file is harmless: changes are idempotent on (device, sequence) and a
+reply older than what the laptop already has is skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from desktop.models import new_id
+from desktop.services.store import Store
+from desktop.sync import local
+from desktop.sync.bundle import BundleError, read_bundle, write_bundle
+from desktop.sync.protocol import SCHEMA_VERSION
+
+MAX_CHANGES = 2_000_000
+
+
+class BundleRefused(Exception):
+    pass
+
+
+def _need(store: Store, key: str) -> str:
+    value = store.meta(key)
+    if not value:
+        raise BundleRefused("本机尚未在服务器登记:请先在有网络时同步一次(登记设备),之后才能使用同步包。")
+    return value
+
+
+def export_bundle(store: Store, path: Path) -> dict[str, Any]:
+    """Write every waiting change (and the photos they need) into one bundle file."""
+    device = _need(store, "sync_device_id")
+    server_box = bytes.fromhex(_need(store, "sync_server_box"))
+    sign = bytes.fromhex(_need(store, "sync_sign_private"))
+    local.mark_local_only(store)
+    changes: list[dict[str, Any]] = []
+    after = 0
+    while len(changes) < MAX_CHANGES:
+        batch = local.read_batch(store, after=after, limit=5000, max_bytes=1 << 40)
+        if not batch:
+            break
+        changes += batch
+        after = batch[-1]["seq"]
+    parts: dict[str, bytes] = {"changes.json": orjson.dumps(changes)}
+    att_ids = [c["id"] for c in changes if c["table"] == "attachment"]
+    blobs = 0
+    with store.engine.connect() as conn:
+        for i in range(0, len(att_ids), 500):
+            chunk = att_ids[i : i + 500]
+            marks = ",".join("?" for _ in chunk)
+            for sha, data in conn.exec_driver_sql(
+                f"SELECT sha256, data FROM attachment WHERE id IN ({marks}) AND length(data) > 0", tuple(chunk)
+            ):
+                parts[f"blob-{sha}"] = bytes(data)
+                blobs += 1
+    manifest = {
+        "bundle_id": new_id(), "direction": "to_server", "device_id": device,
+        "server_id": _need(store, "sync_server_id"), "file_id": store.meta("file_id"),
+        "schema_version": SCHEMA_VERSION, "cursor": int(store.meta(local.CURSOR) or 0),
+        "seq_from": changes[0]["seq"] if changes else None, "seq_to": changes[-1]["seq"] if changes else None,
+        "count": len(changes),
+    }
+    write_bundle(path, manifest, parts, signing_key=sign, recipient_box_public=server_box)
+    local.mark_in_bundle(store, [c["seq"] for c in changes])
+    return {"changes": len(changes), "blobs": blobs, "bundle_id": manifest["bundle_id"]}
+
+
+def import_reply(store: Store, path: Path) -> dict[str, Any]:
+    """Apply the server's reply bundle: acknowledgements, then pulled records, cursor last."""
+    from desktop.services.photos import thumbnail_of
+
+    device = _need(store, "sync_device_id")
+    server_sign = bytes.fromhex(_need(store, "sync_server_sign"))
+    box = bytes.fromhex(_need(store, "sync_box_private"))
+    try:
+        manifest, parts = read_bundle(path, verify_key=server_sign, box_key=box)
+    except BundleError as exc:
+        raise BundleRefused(str(exc)) from exc
+    if manifest.get("direction") != "to_device" or manifest.get("device_id") != device:
+        raise BundleRefused("该回执包不是发给本机的(设备不符),未导入任何内容。")
+    if manifest.get("server_id") != store.meta("sync_server_id"):
+        raise BundleRefused("该回执包来自另一台服务器,未导入任何内容。")
+    results = orjson.loads(parts.get("results.json", b"[]"))
+    pages = orjson.loads(parts.get("records.json", b"[]"))
+    counts = local.acknowledge(store, results)
+    mine = int(store.meta(local.CURSOR) or 0)
+    start, end = int(manifest.get("cursor_from") or 0), int(manifest.get("cursor_to") or 0)
+    pulled: dict[str, int] = {}
+    skipped = False
+    if end <= mine:
+        skipped = True  # an older reply: everything in it is already here
+    elif start > mine:
+        raise BundleRefused("该回执包与本机数据不衔接(本机缺少更早的回执),请先导入更早的回执包或联网同步。")
+    else:
+        initial = mine == 0
+        for page in pages:
+            for t, n in local.apply_page(store, page, initial=initial).items():
+                pulled[t] = pulled.get(t, 0) + n
+        local.rebuild_search_if_dirty(store)
+    # photos carried in the reply
+    blobs = 0
+    with local.raw_apply(store) as conn:
+        for name, data in parts.items():
+            if name.startswith("blob-") and hashlib.sha256(data).hexdigest() == name[5:]:
+                cur = conn.exec_driver_sql(
+                    "UPDATE attachment SET data = ?, thumb = ? WHERE sha256 = ? AND length(data) = 0",
+                    (data, thumbnail_of(data), name[5:]),
+                )
+                blobs += cur.rowcount or 0
+    if manifest.get("user"):
+        local.set_local_user(store, manifest["user"], None)
+        store.set_meta(local.SCOPE, json.dumps(manifest["user"].get("grids")))
+    store.set_meta("sync_last_at", manifest.get("created_at") or "")
+    return {"acknowledged": counts, "pulled": pulled, "skipped": skipped, "blobs": blobs,
+            "cursor": int(store.meta(local.CURSOR) or 0)}
+
+
+def reply_lines(res: dict[str, Any]) -> list[str]:
+    ack = res["acknowledged"]
+    lines = [f"服务器已处理 {sum(ack.values())} 条修改:" + (";".join(f"{k} {v}" for k, v in sorted(ack.items())) or "无")]
+    if res["skipped"]:
+        lines.append("该回执包中的更新本机已经有了(重复导入不会改变任何数据)")
+    else:
+        lines.append(f"已导入 {sum(res['pulled'].values())} 条更新")
+    if res["blobs"]:
+        lines.append(f"已导入照片 {res['blobs']} 张")
+    return lines

@@ -1,0 +1,130 @@
+"""`gridledger sync`: one-shot or scheduled sync with a server, or through bundle files."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        pw = sys.stdin.readline().rstrip("\n")
+    else:
+        pw = getpass.getpass(f"用户 {args.user} 的密码:")
+    if not pw:
+        from desktop.cli import CliError
+
+        raise CliError("未输入密码")
+    return pw
+
+
+def _progress(quiet: bool) -> Any:
+    last = [0.0]
+
+    def show(stage: str, done: int, total: int) -> None:
+        if quiet:
+            return
+        now = time.monotonic()
+        if now - last[0] < 0.5 and done != total:
+            return
+        last[0] = now
+        text = f"{stage} {done}/{total}" if total else f"{stage} {done}"
+        print(f"\r{text:<40}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    from desktop.services.fields import KIND_LABELS
+
+    lines = []
+    st = result.get("push_status", {})
+    if result.get("pushed"):
+        parts = "、".join(f"{KIND_LABELS.get(t, t)} {n}" for t, n in sorted(result["pushed"].items()))
+        lines.append(f"已上传 {sum(result['pushed'].values())} 条修改({parts})")
+    else:
+        lines.append("没有待上传的修改")
+    labels = {"applied": "已应用", "merged": "已合并", "conflict": "有冲突(已记录,待网格长处理)",
+              "duplicate": "重复(此前已收到)", "rejected": "被拒绝(已暂存待审核)", "deferred": "等待中"}
+    if st:
+        lines.append(";".join(f"{labels.get(k, k)} {v}" for k, v in sorted(st.items())))
+    if result.get("pulled"):
+        parts = "、".join(f"{KIND_LABELS.get(t, t)} {n}" for t, n in sorted(result["pulled"].items()))
+        lines.append(f"已下载 {sum(result['pulled'].values())} 条更新({parts})")
+    else:
+        lines.append("没有新的更新")
+    if result.get("evicted"):
+        lines.append(f"已从本机移除 {result['evicted']} 条不再属于您网格的记录(服务器上不受影响)")
+    if result.get("blobs_up") or result.get("blobs_down"):
+        lines.append(f"照片:上传 {result.get('blobs_up', 0)},下载 {result.get('blobs_down', 0)}")
+    if result.get("reenrolled"):
+        lines.append("本数据库文件是副本或备份,已重新登记为新设备(未丢失任何修改)")
+    return lines
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from desktop.cli import CliError, _store
+    from desktop.sync import bundles
+    from desktop.sync.client import SyncClient, SyncError
+
+    store = _store(args, create=bool(args.server))
+    try:
+        if args.bundle_out:
+            info = bundles.export_bundle(store, Path(args.bundle_out))
+            print(f"已写出同步包:{args.bundle_out}(修改 {info['changes']} 条,照片 {info['blobs']} 张)")
+            print("请带到社区用 gridledger server import-bundle 导入,再把回执包带回用 --bundle-in 导入。")
+            return 0
+        if args.bundle_in:
+            res = bundles.import_reply(store, Path(args.bundle_in))
+            for line in bundles.reply_lines(res):
+                print(line)
+            return 0
+        if not args.server or not args.user:
+            raise CliError("请用 --server 和 --user 指定服务器地址和用户,或用 --bundle-out / --bundle-in")
+        password = _password(args)
+        while True:
+            cancel = threading.Event()
+            client = SyncClient(store, args.server, args.user, password, progress=_progress(args.quiet), cancel=cancel)
+            try:
+                result = client.run().as_dict()
+            except SyncError as exc:
+                if not args.quiet:
+                    print(file=sys.stderr)
+                print(f"同步失败:{exc}", file=sys.stderr)
+                if not args.every:
+                    return 3
+                result = None
+            finally:
+                client.close()
+            if result is not None:
+                if not args.quiet:
+                    print(file=sys.stderr)
+                if args.json:
+                    print(json.dumps(result, ensure_ascii=False))
+                else:
+                    for line in summary_lines(result):
+                        print(line)
+            if not args.every:
+                return 0
+            time.sleep(args.every * 60)
+    finally:
+        store.close()
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("sync", help="与社区服务器同步(或通过同步包文件)")
+    p.add_argument("--server", help="服务器地址,例如 http://192.168.1.10:8765")
+    p.add_argument("--user", help="服务器上的用户名")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+    p.add_argument("--every", type=float, metavar="MINUTES", help="每隔若干分钟自动同步一次(不退出)")
+    p.add_argument("--bundle-out", metavar="FILE", help="把待上传的修改写成同步包(无网络时用 U 盘带到社区)")
+    p.add_argument("--bundle-in", metavar="FILE", help="导入社区服务器给出的回执包")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="不显示进度")
+    p.set_defaults(func=cmd_sync)

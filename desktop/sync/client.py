@@ -1,0 +1,415 @@
+"""The laptop's sync cycle over HTTP: enrol, sign in, hello, push until empty, attachments up,
+pull until empty, attachments down. Every failure becomes a SyncError with a Chinese message,
+and nothing is lost: the outbox entry of an edit only leaves the queue once the server said so,
+and a pulled page is stored together with its cursor."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from desktop.services.store import Store
+from desktop.sync import local
+from desktop.sync.bundle import box_public, new_box_key, new_signing_key, signing_public
+from desktop.sync.protocol import API, BLOB_CHUNK, PULL_PAGE, PUSH_BATCH, SCHEMA_VERSION
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class SyncError(Exception):
+    """A sync that could not finish; str() is the Chinese message shown to the user."""
+
+    def __init__(self, message: str, code: str = "error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Cancelled(SyncError):
+    def __init__(self) -> None:
+        super().__init__("同步已取消:已完成的部分已保存,下次同步会从断点继续。", "cancelled")
+
+
+@dataclass
+class SyncResult:
+    pushed: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # per table
+    push_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # applied, conflict...
+    pulled: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    evicted: int = 0
+    blobs_up: int = 0
+    blobs_down: int = 0
+    cursor: int = 0
+    reenrolled: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pushed": dict(self.pushed), "push_status": dict(self.push_status), "pulled": dict(self.pulled),
+            "evicted": self.evicted, "blobs_up": self.blobs_up, "blobs_down": self.blobs_down,
+            "cursor": self.cursor, "reenrolled": self.reenrolled, "seconds": round(self.seconds, 2),
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Connection:
+    """HTTP to the server with tokens renewed as they expire."""
+
+    def __init__(self, url: str, username: str, password: str, *, timeout: float = 60.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.username = username
+        self.password = password
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+        self.token: str | None = None
+        self.device_id: str | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _raise(self, resp: httpx.Response) -> None:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
+        code = body.get("code", "http") if isinstance(body, dict) else "http"
+        message = body.get("message") if isinstance(body, dict) else None
+        if code == "bad_credentials":
+            raise SyncError("用户名或密码不正确", code)
+        if resp.status_code == 404 and not message:
+            raise SyncError(f"{self.url} 不是网格台账同步服务器(找不到同步接口)", "not_server")
+        raise SyncError(message or f"服务器返回错误 {resp.status_code}", code)
+
+    def request(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> httpx.Response:
+        for attempt in range(2):
+            headers = kw.pop("headers", {}) or {}
+            if auth:
+                if self.token is None:
+                    self.sign_in()
+                headers["Authorization"] = f"Bearer {self.token}"
+            try:
+                resp = self.http.request(method, API + path, headers=headers, **kw)
+            except httpx.ConnectError as exc:
+                raise SyncError(f"无法连接服务器 {self.url}:请检查网络和服务器地址。本机数据未受影响。",
+                                "network") from exc
+            except httpx.TimeoutException as exc:
+                raise SyncError(f"连接服务器 {self.url} 超时:网络太慢或服务器无响应,可稍后重试(会从断点继续)。",
+                                "timeout") from exc
+            except httpx.TransportError as exc:
+                raise SyncError(f"与服务器的连接中断({type(exc).__name__}),可稍后重试(会从断点继续)。",
+                                "network") from exc
+            if resp.status_code == 401 and auth and attempt == 0:
+                code = _code(resp)
+                if code in ("token_expired", "bad_token", "no_token"):
+                    self.token = None
+                    continue
+            if resp.status_code >= 400:
+                self._raise(resp)
+            return resp
+        raise SyncError("登录已过期且无法续期,请重新同步", "auth")
+
+    def json(self, method: str, path: str, body: Any = None, *, auth: bool = True) -> Any:
+        resp = self.request(method, path, auth=auth, content=orjson.dumps(body) if body is not None else None,
+                            headers={"Content-Type": "application/json"})
+        try:
+            return orjson.loads(resp.content)
+        except orjson.JSONDecodeError as exc:
+            raise SyncError("服务器的回答无法识别,可能不是网格台账同步服务器", "not_server") from exc
+
+    def sign_in(self) -> None:
+        if self.device_id is None:
+            raise SyncError("本机尚未登记到服务器", "reenrol")
+        data = self.json("POST", "/auth/token", {"username": self.username, "password": self.password,
+                                                  "device_id": self.device_id}, auth=False)
+        self.token = data["access_token"]
+
+
+def _code(resp: httpx.Response) -> str:
+    try:
+        return str(resp.json().get("code"))
+    except (ValueError, AttributeError):
+        return ""
+
+
+class SyncClient:
+    """One laptop database syncing with one server as one user."""
+
+    def __init__(self, store: Store, url: str, username: str, password: str, *,
+                 progress: Progress | None = None, cancel: threading.Event | None = None,
+                 transport: httpx.BaseTransport | None = None, page_size: int = PULL_PAGE,
+                 batch_size: int = PUSH_BATCH) -> None:
+        self.store = store
+        self.conn = Connection(url, username, password, transport=transport)
+        self.progress = progress or (lambda stage, done, total: None)
+        self.cancel = cancel or threading.Event()
+        self.page_size = page_size
+        self.batch_size = batch_size
+        self.user: dict[str, Any] | None = None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled()
+
+    # --- enrolment and hello -----------------------------------------------------------------
+    def _keys(self) -> tuple[bytes, bytes]:
+        sign = self.store.meta("sync_sign_private")
+        box = self.store.meta("sync_box_private")
+        if sign is None or box is None:
+            sign, box = new_signing_key().hex(), new_box_key().hex()
+            self.store.set_meta("sync_sign_private", sign)
+            self.store.set_meta("sync_box_private", box)
+        return bytes.fromhex(sign), bytes.fromhex(box)
+
+    def enrol(self) -> None:
+        info = self.conn.json("GET", "/info", auth=False)
+        pinned = self.store.meta("sync_server_id")
+        if pinned and pinned != info["server_id"] and self.store.meta("sync_device_id"):
+            raise SyncError(
+                "该服务器与本机上次同步的服务器不是同一台(服务器标识不同)。为防止数据混乱,已停止同步。", "foreign_server"
+            )
+        sign, box = self._keys()
+        import platform
+
+        body = {
+            "username": self.conn.username, "password": self.conn.password,
+            "file_id": self.store.meta("file_id"), "name": platform.node()[:100] or None,
+            "sign_public": signing_public(sign).hex(), "box_public": box_public(box).hex(),
+            "predecessor": self.store.meta("sync_device_id") or self.store.meta("sync_predecessor"),
+        }
+        data = self.conn.json("POST", "/devices/enrol", body, auth=False)
+        for key, value in (
+            ("sync_server_id", info["server_id"]), ("sync_server_sign", info["sign_public"]),
+            ("sync_server_box", info["box_public"]), ("sync_device_id", data["device_id"]),
+            ("sync_epoch", data["epoch"]), ("sync_server_url", self.conn.url),
+        ):
+            self.store.set_meta(key, value)
+        self.conn.device_id = data["device_id"]
+        self.conn.token = data["access_token"]
+
+    def hello(self, result: SyncResult) -> dict[str, Any]:
+        if local.check_identity(self.store):
+            result.reenrolled = True
+        if not self.store.meta("sync_device_id"):
+            self.enrol()
+            result.reenrolled = result.reenrolled or bool(self.store.meta("sync_predecessor"))
+        self.conn.device_id = self.store.meta("sync_device_id")
+        for attempt in range(2):
+            data = self.conn.json("POST", "/sync/hello", {
+                "file_id": self.store.meta("file_id"), "epoch": self.store.meta("sync_epoch") or "",
+                "schema_version": SCHEMA_VERSION, "cursor": int(self.store.meta(local.CURSOR) or 0),
+            })
+            status = data.get("status")
+            if status == "ok":
+                self.store.set_meta("sync_epoch", data["epoch"])
+                return data
+            if status == "reenrol" and attempt == 0:
+                # A copied or restored file: enrol again as a new device (its unsent changes
+                # keep their place in the queue; nothing is sent under the old device id).
+                self.store.set_meta("sync_predecessor", self.store.meta("sync_device_id") or "")
+                self.store.set_meta("file_id", _new_file_id())
+                self.enrol()
+                result.reenrolled = True
+                continue
+            raise SyncError(data.get("message") or f"服务器拒绝同步({status})", str(status))
+        raise SyncError("设备登记失败,请联系管理员", "reenrol")
+
+    # --- the cycle -------------------------------------------------------------------------
+    def run(self) -> SyncResult:
+        t0 = time.perf_counter()
+        result = SyncResult()
+        try:
+            self._run(result)
+        except SyncError:
+            raise
+        except httpx.HTTPError as exc:  # pragma: no cover - mapped in Connection.request
+            raise SyncError(f"网络错误:{exc}", "network") from exc
+        finally:
+            result.seconds = time.perf_counter() - t0
+        return result
+
+    def _run(self, result: SyncResult) -> None:
+        from desktop.services.auth import hash_password
+
+        self.progress("连接服务器", 0, 0)
+        try:
+            self.conn.device_id = self.store.meta("sync_device_id")
+            hello = self.hello(result)
+        except SyncError as exc:
+            if exc.code == "disabled" or exc.code == "device_disabled":
+                raise
+            if exc.code == "reenrol" and self.store.meta("sync_device_id"):
+                self.store.set_meta("sync_predecessor", self.store.meta("sync_device_id") or "")
+                with self.store.engine.begin() as c:
+                    c.exec_driver_sql("DELETE FROM local_meta WHERE key IN ('sync_device_id', 'sync_epoch')")
+                hello = self.hello(result)
+            else:
+                raise
+        self.user = hello["user"]
+        local.set_local_user(self.store, self.user, hash_password(self.conn.password))
+        local.mark_local_only(self.store)
+        self._check_cancel()
+        self.push_all(result)
+        self.blobs_up(result)
+        grids = self.user.get("grids")
+        old = local.stored_scope(self.store)
+        result.evicted += local.evict_outside(self.store, grids)
+        self.store.set_meta(local.SCOPE, json.dumps(grids))
+        cursor = int(self.store.meta(local.CURSOR) or 0)
+        if old is not False and cursor and grids is not None:
+            added = sorted(set(grids) - set(old or [])) if old is not None else []
+            if added:
+                self.pull_all(result, only_grids=added, until=cursor)
+        self.pull_all(result)
+        self.blobs_down(result)
+        if local.rebuild_search_if_dirty(self.store):
+            self.progress("重建搜索索引", 1, 1)
+        result.cursor = int(self.store.meta(local.CURSOR) or 0)
+        self.store.set_meta("sync_last_at", _now())
+        self.store.set_meta("sync_last_result", json.dumps(result.as_dict(), ensure_ascii=False))
+
+    def push_all(self, result: SyncResult) -> None:
+        total = local.pending_count(self.store)
+        done = 0
+        after = 0
+        while True:
+            self._check_cancel()
+            batch = local.read_batch(self.store, after=after, limit=self.batch_size)
+            if not batch:
+                break
+            self.progress("上传修改", done, total)
+            answer = self.conn.json("POST", "/sync/push", {"changes": batch})
+            results = answer["results"]
+            counts = local.acknowledge(self.store, results)
+            for st, n in counts.items():
+                result.push_status[st] += n
+            for ch, r in zip(batch, results, strict=False):
+                if r.get("status") != "deferred":
+                    result.pushed[ch["table"]] += 1
+            done += len(batch)
+            # deferred changes stay queued; continue after this batch so they never loop forever
+            after = batch[-1]["seq"]
+        self.progress("上传修改", done, max(done, total))
+
+    def pull_all(self, result: SyncResult, *, only_grids: list[str] | None = None,
+                 until: int | None = None) -> None:
+        cursor = 0 if only_grids is not None else int(self.store.meta(local.CURSOR) or 0)
+        initial = cursor == 0 and only_grids is None
+        pages = 0
+        while True:
+            self._check_cancel()
+            body: dict[str, Any] = {"cursor": cursor, "limit": self.page_size}
+            if only_grids is not None:
+                body.update(only_grids=only_grids, until=until)
+            page = self.conn.json("POST", "/sync/pull", body)
+            counts = local.apply_page(self.store, page, initial=initial, bundle_cursor=only_grids is None)
+            for t, n in counts.items():
+                if t == "evicted":
+                    result.evicted += n
+                else:
+                    result.pulled[t] += n
+            cursor = int(page["cursor"])
+            pages += 1
+            self.progress("下载更新", sum(result.pulled.values()), 0)
+            if not page.get("more"):
+                break
+
+    # --- attachments ---------------------------------------------------------------------------
+    def blobs_up(self, result: SyncResult) -> None:
+        with self.store.engine.connect() as c:
+            shas = [r[0] for r in c.exec_driver_sql(
+                "SELECT DISTINCT sha256 FROM attachment WHERE length(data) > 0 AND deleted_at IS NULL"
+            )]
+        if not shas:
+            return
+        missing: list[dict[str, Any]] = []
+        for i in range(0, len(shas), 500):
+            missing += self.conn.json("POST", "/blobs/missing", {"sha256": shas[i : i + 500]})["missing"]
+        for n, item in enumerate(missing):
+            self._check_cancel()
+            self.progress("上传照片", n, len(missing))
+            sha, offset = item["sha256"], int(item.get("received") or 0)
+            with self.store.engine.connect() as c:
+                row = c.exec_driver_sql("SELECT data FROM attachment WHERE sha256 = ? AND length(data) > 0",
+                                        (sha,)).first()
+            if row is None:
+                continue
+            data = bytes(row[0])
+            while offset < len(data):
+                self._check_cancel()
+                resp = self.conn.request("PUT", f"/blobs/{sha}", params={"offset": offset, "size": len(data)},
+                                         content=data[offset : offset + BLOB_CHUNK],
+                                         headers={"Content-Type": "application/octet-stream"})
+                answer = resp.json()
+                if answer.get("complete"):
+                    break
+                new_offset = int(answer["received"])
+                if new_offset <= offset and "error" not in answer:
+                    offset = new_offset  # the server asks to resume elsewhere
+                    continue
+                offset = new_offset
+            result.blobs_up += 1
+
+    def blobs_down(self, result: SyncResult) -> None:
+        from desktop.services.photos import thumbnail_of
+
+        with self.store.engine.connect() as c:
+            want = c.exec_driver_sql(
+                "SELECT id, sha256, byte_size FROM attachment WHERE length(data) = 0 AND deleted_at IS NULL"
+            ).all()
+        for n, (att_id, sha, size) in enumerate(want):
+            self._check_cancel()
+            self.progress("下载照片", n, len(want))
+            chunks: list[bytes] = []
+            got = 0
+            try:
+                while got < size:
+                    resp = self.conn.request("GET", f"/blobs/{sha}", params={"offset": got, "length": BLOB_CHUNK})
+                    if not resp.content:
+                        break
+                    chunks.append(resp.content)
+                    got += len(resp.content)
+            except SyncError as exc:
+                if exc.code == "blob_unknown":
+                    continue  # not uploaded yet by its laptop: fetched on a later sync
+                raise
+            data = b"".join(chunks)
+            if hashlib.sha256(data).hexdigest() != sha:
+                continue
+            with local.raw_apply(self.store) as c:
+                c.exec_driver_sql("UPDATE attachment SET data = ?, thumb = ? WHERE id = ?",
+                                  (data, thumbnail_of(data), att_id))
+            result.blobs_down += 1
+
+    # --- supervisor: conflicts -------------------------------------------------------------------
+    def conflicts(self, status: str = "open") -> list[dict[str, Any]]:
+        self._ensure_signed_in()
+        return self.conn.json("GET", f"/conflicts?status={status}")["conflicts"]
+
+    def resolve(self, conflict_id: int, choice: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._ensure_signed_in()
+        return self.conn.json("POST", f"/conflicts/{conflict_id}/resolve", {"choice": choice, "values": values})
+
+    def _ensure_signed_in(self) -> None:
+        self.conn.device_id = self.store.meta("sync_device_id")
+        if not self.conn.device_id:
+            raise SyncError("本机尚未与服务器同步过,请先同步一次", "reenrol")
+
+
+def _new_file_id() -> str:
+    from desktop.models import new_id
+
+    return new_id()

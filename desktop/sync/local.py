@@ -1,0 +1,338 @@
+"""The laptop's side of sync that needs no network: reading the outbox, applying pulled pages,
+eviction, acknowledgements, local user and scope. Everything here is one transaction per step."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection
+
+from desktop.db import ddl
+from desktop.db.engine import switches_off
+from desktop.models import new_id
+from desktop.services.store import Store
+from desktop.sync.protocol import (
+    FIELDS,
+    LOCAL_ONLY,
+    PUSH_BATCH,
+    PUSH_MAX_BYTES,
+    SYNC_TABLES,
+    has_grid,
+)
+
+# local_meta keys
+CURSOR = "sync_cursor"
+SCOPE = "sync_scope"  # JSON list of grid ids, or "null" for all
+SEARCH_DIRTY = "sync_search_dirty"
+
+WAITING, IN_BUNDLE, ACKED, SET_ASIDE, LOCAL = 0, 1, 2, 3, 4
+
+
+@contextmanager
+def raw_apply(store: Store, *, search: bool = True) -> Iterator[Connection]:
+    """A connection for applying server state: change capture off (nothing echoes back), foreign
+    keys off (the server is the authority on references, and a page may bring a row before the
+    row it points to, or point to a row outside this laptop's grids), search triggers optionally
+    off (a first sync rebuilds the index once at the end instead)."""
+    with store.engine.connect() as conn:
+        # (pysqlite issues no BEGIN before a PRAGMA, so this runs outside a transaction, where
+        # SQLite honours it; commit() only closes SQLAlchemy's own transaction object)
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.commit()
+        info = conn.connection._connection_record.info  # type: ignore[union-attr]
+        names = ("capture",) if search else ("capture", "search")
+        try:
+            with switches_off(info, *names), conn.begin():
+                yield conn
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+
+
+def get_meta(conn: Connection, key: str) -> str | None:
+    row = conn.exec_driver_sql("SELECT value FROM local_meta WHERE key = ?", (key,)).first()
+    return row[0] if row else None
+
+
+def set_meta(conn: Connection, key: str, value: str) -> None:
+    conn.exec_driver_sql(
+        "INSERT INTO local_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+# --- file identity ----------------------------------------------------------------------------
+
+
+def fingerprint(store: Store) -> str:
+    """Where this file lives: the machine and the path. A copy to another laptop (or another
+    folder) changes it; sync then gives the copy a new file id and a new device enrolment."""
+    machine = ""
+    for p in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            with open(p) as fh:
+                machine = fh.read().strip()
+                break
+        except OSError:
+            continue
+    if not machine:
+        machine = f"{platform.node()}:{uuid.getnode()}"
+    path = os.path.realpath(str(store.path)) if store.path else ":memory:"
+    return hashlib.sha256(f"{machine}\n{path}".encode()).hexdigest()[:32]
+
+
+def check_identity(store: Store) -> bool:
+    """True if this file was copied or moved since it last synced (it then gets a new file id and
+    must enrol again; its unsent changes are kept and sent under the new enrolment)."""
+    fp = fingerprint(store)
+    with store.engine.begin() as conn:
+        old = get_meta(conn, "sync_fingerprint")
+        if old is None:
+            set_meta(conn, "sync_fingerprint", fp)
+            return False
+        if old == fp:
+            return False
+        set_meta(conn, "sync_fingerprint", fp)
+        set_meta(conn, "file_id", new_id())
+        prev = get_meta(conn, "sync_device_id")
+        if prev:
+            set_meta(conn, "sync_predecessor", prev)
+        conn.exec_driver_sql("DELETE FROM local_meta WHERE key IN ('sync_device_id', 'sync_epoch')")
+        return True
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+
+def mark_local_only(store: Store) -> None:
+    with store.engine.begin() as conn:
+        marks = ",".join("?" for _ in LOCAL_ONLY)
+        conn.exec_driver_sql(
+            f"UPDATE sync_outbox SET sent = {LOCAL} WHERE sent = {WAITING} AND table_name IN ({marks})",
+            tuple(LOCAL_ONLY),
+        )
+
+
+def pending_count(store: Store) -> int:
+    with store.engine.connect() as conn:
+        marks = ",".join("?" for _ in SYNC_TABLES)
+        return int(conn.exec_driver_sql(
+            f"SELECT count(*) FROM sync_outbox WHERE sent IN ({WAITING}, {IN_BUNDLE}) AND table_name IN ({marks})",
+            tuple(SYNC_TABLES),
+        ).scalar_one())
+
+
+def pending_by_kind(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT table_name, count(*) FROM sync_outbox WHERE sent IN ({WAITING}, {IN_BUNDLE}) GROUP BY table_name"
+        ).all()
+    return {t: n for t, n in rows if t in SYNC_TABLES}
+
+
+def read_batch(store: Store, *, after: int = 0, states: tuple[int, ...] = (WAITING, IN_BUNDLE),
+               limit: int = PUSH_BATCH, max_bytes: int = PUSH_MAX_BYTES) -> list[dict[str, Any]]:
+    """The next changes to send, oldest first, each with `prev`: the previous unacknowledged
+    change to the same row (the server waits for that one first if batches arrive out of order)."""
+    marks = ",".join(str(s) for s in states)
+    tables = ",".join(f"'{t}'" for t in SYNC_TABLES)
+    out: list[dict[str, Any]] = []
+    size = 0
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT o.seq, o.table_name, o.row_id, o.op, o.changes, o.known_seq, o.changed_at, o.changed_by, "
+            f"(SELECT max(p.seq) FROM sync_outbox p WHERE p.row_id = o.row_id AND p.seq < o.seq "
+            f"AND p.sent IN ({WAITING}, {IN_BUNDLE})) "
+            f"FROM sync_outbox o WHERE o.seq > ? AND o.sent IN ({marks}) AND o.table_name IN ({tables}) "
+            f"ORDER BY o.seq LIMIT ?",
+            (after, limit),
+        ).all()
+    for seq, table, row_id, op, changes, known, at, by, prev in rows:
+        size += len(changes) + 200
+        if out and size > max_bytes:
+            break
+        out.append({"seq": seq, "table": table, "id": row_id, "op": op, "fields": json.loads(changes),
+                    "known": known or 0, "at": at, "by": by, "prev": prev or 0})
+    return out
+
+
+def acknowledge(store: Store, results: list[dict[str, Any]]) -> dict[str, int]:
+    """Record the server's answer for each change in one transaction: accepted ones are done,
+    set-aside ones are kept (sent=3) and shown, deferred ones wait for the next push."""
+    counts: dict[str, int] = defaultdict(int)
+    done, aside, again = [], [], []
+    for r in results:
+        st = r.get("status")
+        counts[st] += 1
+        seq = r.get("seq")
+        if st in ("applied", "merged", "conflict", "duplicate"):
+            done.append((st, seq))
+        elif st == "rejected":
+            aside.append((st, seq))
+        elif st == "deferred":
+            again.append((st, seq))
+    with store.engine.begin() as conn:
+        for rows, state in ((done, ACKED), (aside, SET_ASIDE), (again, WAITING)):
+            if rows:
+                conn.exec_driver_sql(f"UPDATE sync_outbox SET sent = {state}, result = ? WHERE seq = ?", rows)
+    return dict(counts)
+
+
+def mark_in_bundle(store: Store, seqs: list[int]) -> None:
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE sync_outbox SET sent = {IN_BUNDLE} WHERE seq = ? AND sent = {WAITING}", [(q,) for q in seqs]
+        )
+
+
+# --- applying pulled pages -------------------------------------------------------------------
+
+_table_columns: dict[tuple[int, str], list[str]] = {}
+
+
+def _columns(conn: Connection, table: str) -> list[str]:
+    key = (id(conn.engine), table)
+    if key not in _table_columns:
+        _table_columns[key] = [r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{table}")')]
+    return _table_columns[key]
+
+
+def _pending_fields(conn: Connection) -> dict[tuple[str, str], set[str]]:
+    """Fields with local edits the server has not acknowledged: they keep their local value."""
+    out: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for table, row_id, changes in conn.exec_driver_sql(
+        f"SELECT table_name, row_id, changes FROM sync_outbox WHERE sent IN ({WAITING}, {IN_BUNDLE})"
+    ):
+        out[(table, row_id)].update(json.loads(changes))
+    return out
+
+
+def apply_page(store: Store, page: dict[str, Any], *, initial: bool = False,
+               bundle_cursor: bool = True) -> dict[str, int]:
+    """Apply one pulled page and store its cursor in the same transaction (or neither)."""
+    counts: dict[str, int] = defaultdict(int)
+    by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rec in page.get("records", ()):
+        if rec["t"] in FIELDS:
+            by_table[rec["t"]].append(rec["d"])
+    with raw_apply(store, search=not initial) as conn:
+        pending = _pending_fields(conn)
+        for table, rows in by_table.items():
+            counts[table] += _upsert(conn, table, rows, pending)
+        evict = [(t, i) for t, i in page.get("evict", ()) if t in FIELDS]
+        for table, row_id in evict:
+            if (table, row_id) not in pending:
+                conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE id = ?', (row_id,))
+                counts["evicted"] += 1
+        if bundle_cursor:
+            set_meta(conn, CURSOR, str(int(page["cursor"])))
+        if initial and by_table:
+            set_meta(conn, SEARCH_DIRTY, "1")
+    return dict(counts)
+
+
+def _upsert(conn: Connection, table: str, rows: list[dict[str, Any]], pending: dict) -> int:
+    local_cols = _columns(conn, table)
+    blobs = [c for c in ("data", "thumb") if c in local_cols and table == "attachment"]
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for d in rows:
+        d = dict(d)
+        d.setdefault("created_at", d.get("updated_at"))
+        if not d.get("created_at"):
+            d["created_at"] = d["updated_at"] = "1970-01-01 00:00:00.000000"
+        skip = pending.get((table, d["id"]), set())
+        cols = tuple(c for c in local_cols if c in d and c not in blobs and c not in skip)
+        groups[cols].append(d)
+    n = 0
+    for cols, items in groups.items():
+        ins_cols = list(cols) + blobs
+        values = ", ".join(["?"] * len(cols) + ["x''"] * len(blobs))
+        sets = [f'"{c}" = excluded."{c}"' for c in cols if c != "id"]
+        if blobs:
+            keep = 'CASE WHEN attachment.sha256 IS excluded.sha256 THEN attachment."{b}" ELSE x\'\' END'
+            sets += [f'"{b}" = ' + keep.format(b=b) for b in blobs]
+        col_sql = ", ".join(f'"{c}"' for c in ins_cols)
+        sql = (f'INSERT INTO "{table}" ({col_sql}) VALUES ({values}) '
+               f'ON CONFLICT(id) DO UPDATE SET {", ".join(sets) or "id = excluded.id"}')
+        conn.exec_driver_sql(sql, [tuple(d.get(c) for c in cols) for d in items])
+        n += len(items)
+    return n
+
+
+def rebuild_search_if_dirty(store: Store) -> bool:
+    with store.engine.begin() as conn:
+        if get_meta(conn, SEARCH_DIRTY) != "1":
+            return False
+        for stmt in ddl.rebuild_search_sql():
+            conn.exec_driver_sql(stmt)
+        set_meta(conn, SEARCH_DIRTY, "0")
+    return True
+
+
+# --- scope, local user -------------------------------------------------------------------------
+
+
+def stored_scope(store: Store) -> list[str] | None | bool:
+    """The grids this laptop holds (None: all); False if it never synced."""
+    value = store.meta(SCOPE)
+    return False if value is None else json.loads(value)
+
+
+def evict_outside(store: Store, grids: list[str] | None) -> int:
+    """Remove rows of grids this user no longer has, without turning them into deletes (capture is
+    off). Rows with unsent edits stay until those are sent."""
+    if grids is None:
+        return 0
+    n = 0
+    with raw_apply(store) as conn:
+        marks = ",".join("?" for _ in grids) or "''"
+        for table in SYNC_TABLES:
+            if not has_grid(table):
+                continue
+            cur = conn.exec_driver_sql(
+                f'DELETE FROM "{table}" WHERE grid_id NOT IN ({marks}) AND id NOT IN '
+                f"(SELECT row_id FROM sync_outbox WHERE sent IN ({WAITING}, {IN_BUNDLE}))",
+                tuple(grids),
+            )
+            n += cur.rowcount or 0
+    return n
+
+
+def set_local_user(store: Store, user: dict[str, Any], password_hash: str | None) -> None:
+    """Create or update the local sign-in user from the server's answer (role and grids)."""
+    from desktop.models import utcnow
+
+    now = utcnow().isoformat(sep=" ")
+    grids = user.get("grids")
+    with raw_apply(store) as conn:
+        row = conn.exec_driver_sql("SELECT id FROM app_user WHERE username = ?", (user["username"],)).first()
+        if row is None:
+            uid = new_id()
+            conn.exec_driver_sql(
+                "INSERT INTO app_user (id, version, created_at, updated_at, created_by, updated_by, username, "
+                "display_name, role, password_hash, active) VALUES (?, 1, ?, ?, 'sync', 'sync', ?, ?, ?, ?, 1)",
+                (uid, now, now, user["username"], user.get("display_name") or user["username"], user["role"],
+                 password_hash),
+            )
+        else:
+            uid = row[0]
+            conn.exec_driver_sql(
+                "UPDATE app_user SET role = ?, display_name = ?, active = 1, deleted_at = NULL, "
+                "password_hash = coalesce(?, password_hash), updated_at = ? WHERE id = ?",
+                (user["role"], user.get("display_name") or user["username"], password_hash, now, uid),
+            )
+        conn.exec_driver_sql("DELETE FROM user_grid WHERE user_id = ?", (uid,))
+        for g in grids or ():
+            conn.exec_driver_sql(
+                "INSERT INTO user_grid (id, version, created_at, updated_at, created_by, updated_by, user_id, "
+                "grid_id) VALUES (?, 1, ?, ?, 'sync', 'sync', ?, ?)",
+                (new_id(), now, now, uid, g),
+            )

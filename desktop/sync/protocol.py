@@ -1,0 +1,125 @@
+"""What both ends of sync agree on: versions, which tables travel, field groups, value checks.
+
+Values travel in SQLite's storage form (what the change-capture triggers write): text for
+dates ("2026-01-31") and times ("2026-01-31 08:00:00.000000"), 0/1 for booleans, numbers,
+strings and null. BLOB columns never travel as fields: attachments move in their own batches."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, LargeBinary, Numeric, String, Text
+
+from desktop.models import BOOKKEEPING_COLUMNS, SYNCED_MODELS
+
+API = "/api/v1"
+# The sync schema: bumped whenever a synced table changes shape. A server accepts a range.
+SCHEMA_VERSION = 3
+MIN_SCHEMA_VERSION = 3
+PROTOCOL = "gridledger-sync/1"
+
+PUSH_BATCH = 500  # changes per push request
+PUSH_MAX_BYTES = 1024 * 1024
+PULL_PAGE = 2000  # records per pull page (a page is extended to end on a whole server commit)
+BLOB_CHUNK = 256 * 1024
+
+# Tables that never travel: local sign-in users. The server keeps its own accounts (argon2) and
+# tells each laptop its user's role and grids; password hashes never leave a machine.
+LOCAL_ONLY = frozenset({"app_user", "user_grid"})
+# Readable by everybody in the community, writable by community admins and supervisors only.
+COMMUNITY_WIDE = frozenset({"area"})
+
+# Fields that merge as one unit: a clash on any of them is one clash on the whole group.
+FIELD_GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "address": (("estate", "building", "unit", "floor", "room", "full_text"), ("longitude", "latitude")),
+}
+
+ROLES = ("grid_worker", "community_admin", "supervisor")
+ROLES_ALL_GRIDS = frozenset({"community_admin", "supervisor"})
+ROLE_LABELS = {"grid_worker": "网格员", "community_admin": "社区管理员", "supervisor": "网格长/督导"}
+
+TABLE_MODELS = {m.__tablename__: m for m in SYNCED_MODELS if m.__tablename__ not in LOCAL_ONLY}  # type: ignore[attr-defined]
+SYNC_TABLES = tuple(TABLE_MODELS)
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z?$")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # int | float | bool | date | datetime | text
+    length: int | None
+    nullable: bool
+
+
+def _kind(col_type: Any) -> str:
+    if isinstance(col_type, Boolean):
+        return "bool"
+    if isinstance(col_type, Integer):
+        return "int"
+    if isinstance(col_type, Float | Numeric):
+        return "float"
+    if isinstance(col_type, DateTime):
+        return "datetime"
+    if isinstance(col_type, Date):
+        return "date"
+    if isinstance(col_type, LargeBinary):
+        return "blob"
+    if isinstance(col_type, String | Text):
+        return "text"
+    return "text"
+
+
+def _columns(model: Any) -> dict[str, Column]:
+    out: dict[str, Column] = {}
+    for c in model.__table__.c:
+        kind = _kind(c.type)
+        if c.key in BOOKKEEPING_COLUMNS or kind == "blob":
+            continue
+        out[c.key] = Column(c.key, kind, getattr(c.type, "length", None), bool(c.nullable))
+    return out
+
+
+# table -> content columns that travel as fields (tombstone columns included)
+FIELDS: dict[str, dict[str, Column]] = {t: _columns(m) for t, m in TABLE_MODELS.items()}
+# Columns every pulled record also carries (bookkeeping, set by the server from the changes).
+RECORD_META = ("id", "version", "created_at", "created_by", "updated_at", "updated_by")
+
+
+def has_grid(table: str) -> bool:
+    return "grid_id" in FIELDS.get(table, {})
+
+
+def check_value(table: str, field: str, value: Any) -> str | None:
+    """None if `value` fits the column; otherwise a Chinese reason naming the field."""
+    col = FIELDS[table].get(field)
+    if col is None:
+        return f"未知字段 {table}.{field}"
+    if value is None:
+        return None
+    kind = col.kind
+    if kind == "bool":
+        ok = isinstance(value, bool) or (isinstance(value, int) and value in (0, 1))
+    elif kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53
+    elif kind == "float":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind == "date":
+        ok = isinstance(value, str) and bool(_DATE.match(value))
+    elif kind == "datetime":
+        ok = isinstance(value, str) and bool(_DATETIME.match(value))
+    else:
+        ok = isinstance(value, str) and (col.length is None or len(value) <= max(col.length, 1) * 4)
+    if not ok:
+        return f"字段 {table}.{field} 的值格式不正确:{str(value)[:40]!r}"
+    return None
+
+
+def group_of(table: str, field: str) -> tuple[str, ...]:
+    for group in FIELD_GROUPS.get(table, ()):
+        if field in group:
+            return group
+    return (field,)

@@ -1,0 +1,1 @@
+"""GridLedger sync server (FastAPI) over the core models."""

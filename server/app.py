@@ -1,0 +1,242 @@
+"""The sync server's HTTP API (FastAPI), versioned under /api/v1, with an OpenAPI document."""
+
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import jwt
+import orjson
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from desktop import __version__
+from desktop.sync.bundle import box_public, new_box_key, new_signing_key, signing_public
+from desktop.sync.protocol import (
+    API,
+    BLOB_CHUNK,
+    MIN_SCHEMA_VERSION,
+    PROTOCOL,
+    PULL_PAGE,
+    PUSH_BATCH,
+    SCHEMA_VERSION,
+)
+from server import service
+from server.service import ApiError, Caller
+from server.store import ServerStore
+
+TOKEN_SECONDS = 15 * 60
+BIG = 2**62  # every integer a client sends must fit a 64-bit column
+DEV_SECRET = "gridledger-development-secret-do-not-use"
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: str
+    secret: str
+    development: bool = False
+    name: str = "网格台账同步服务器"
+
+    @classmethod
+    def load(cls, database: str, *, secret: str | None = None, development: bool | None = None) -> "Settings":
+        dev = development if development is not None else os.environ.get("GRIDLEDGER_ENV") == "development"
+        secret = secret or os.environ.get("GRIDLEDGER_SECRET") or ""
+        if not secret or secret == DEV_SECRET:
+            if not dev:
+                raise ConfigError(
+                    "拒绝启动:未设置服务器密钥。请用 --secret-file 或环境变量 GRIDLEDGER_SECRET "
+                    "提供至少 32 个字符的随机密钥(开发环境可加 --dev)。"
+                )
+            secret = DEV_SECRET
+        elif len(secret) < 32 and not dev:
+            raise ConfigError("拒绝启动:服务器密钥太短,至少需要 32 个字符。")
+        return cls(database=database, secret=secret, development=dev)
+
+
+# --- request bodies (responses are plain JSON; sync pages are spliced bytes) ----------------
+
+class Credentials(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class EnrolIn(Credentials):
+    file_id: str = Field(min_length=1, max_length=36)
+    name: str | None = Field(default=None, max_length=128)
+    sign_public: str = Field(min_length=64, max_length=64)
+    box_public: str = Field(min_length=64, max_length=64)
+    predecessor: str | None = Field(default=None, max_length=36)
+
+
+class TokenIn(Credentials):
+    device_id: str = Field(min_length=1, max_length=36)
+
+
+class HelloIn(BaseModel):
+    file_id: str = Field(max_length=36)
+    epoch: str = Field(max_length=64)
+    schema_version: int = Field(ge=0, le=1_000_000)
+    cursor: int = Field(ge=0, le=BIG)
+
+
+class Change(BaseModel):
+    seq: int = Field(ge=1, le=BIG)
+    table: str = Field(max_length=32)
+    id: str = Field(max_length=36)
+    op: str = Field(max_length=1)
+    fields: dict[str, list[Any]]
+    known: int = Field(default=0, ge=0, le=BIG)
+    at: str | None = Field(default=None, max_length=40)
+    by: str | None = Field(default=None, max_length=64)
+    prev: int | None = Field(default=None, ge=0, le=BIG)
+
+
+class PushIn(BaseModel):
+    changes: list[Change] = Field(max_length=2000)
+
+
+class PullIn(BaseModel):
+    cursor: int = Field(default=0, ge=0, le=BIG)
+    limit: int = Field(default=PULL_PAGE, ge=1, le=5000)
+    only_grids: list[str] | None = Field(default=None, max_length=1000)
+    until: int | None = Field(default=None, ge=0, le=BIG)
+
+
+class ShaList(BaseModel):
+    sha256: list[str] = Field(max_length=1000)
+
+
+class ResolveIn(BaseModel):
+    choice: str = Field(max_length=16)
+    values: dict[str, Any] | None = None
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    try:
+        body = orjson.dumps(data)
+    except TypeError:  # a set-aside change may hold integers beyond 64 bits
+        body = json.dumps(data, ensure_ascii=False, default=str).encode()
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
+    store = store or ServerStore(settings.database)
+    sign_key = bytes.fromhex(store.key("sign_private", lambda: new_signing_key().hex()))
+    box_key = bytes.fromhex(store.key("box_private", lambda: new_box_key().hex()))
+    server_id = store.key("server_id", lambda: os.urandom(16).hex())
+    app = FastAPI(title="GridLedger sync", version=__version__, openapi_url=f"{API}/openapi.json",
+                  docs_url=f"{API}/docs", redoc_url=None)
+    app.state.store = store
+    app.state.settings = settings
+    app.state.sign_key = sign_key
+    app.state.box_key = box_key
+    app.state.server_id = server_id
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return _json({"code": exc.code, "message": exc.message}, exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        where = "; ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[:5])
+        return _json({"code": "invalid", "message": f"请求格式不正确:{where}"}, 422)
+
+    def issue_token(username: str, device_id: str) -> str:
+        now = int(time.time())
+        return jwt.encode({"sub": username, "dev": device_id, "iat": now, "exp": now + TOKEN_SECONDS},
+                          settings.secret, algorithm="HS256")
+
+    def current(authorization: Annotated[str | None, Header()] = None) -> Caller:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise ApiError(401, "no_token", "请先登录")
+        try:
+            claims = jwt.decode(authorization[7:], settings.secret, algorithms=["HS256"],
+                                options={"require": ["exp", "sub", "dev"]})
+        except jwt.ExpiredSignatureError:
+            raise ApiError(401, "token_expired", "登录已过期,请重新登录") from None
+        except jwt.InvalidTokenError:
+            raise ApiError(401, "bad_token", "登录凭据无效,请重新登录") from None
+        return service.caller(store, str(claims["sub"]), str(claims["dev"]))
+
+    Who = Annotated[Caller, Depends(current)]
+
+    @app.get(f"{API}/info", operation_id="info")
+    def info() -> Response:
+        return _json({
+            "name": settings.name, "server_id": server_id, "protocol": PROTOCOL, "version": __version__,
+            "schema_min": MIN_SCHEMA_VERSION, "schema_max": SCHEMA_VERSION,
+            "sign_public": signing_public(sign_key).hex(), "box_public": box_public(box_key).hex(),
+            "limits": {"push_batch": PUSH_BATCH, "pull_page": PULL_PAGE, "blob_chunk": BLOB_CHUNK},
+        })
+
+    @app.post(f"{API}/devices/enrol", operation_id="enrol")
+    def enrol(body: EnrolIn) -> Response:
+        user = service.authenticate(store, body.username, body.password)
+        dev = service.enrol(store, user, body.file_id, body.name, body.sign_public, body.box_public, body.predecessor)
+        return _json({"device_id": dev.id, "epoch": dev.epoch, "server_id": server_id,
+                      "access_token": issue_token(user.username, dev.id), "expires_in": TOKEN_SECONDS})
+
+    @app.post(f"{API}/auth/token", operation_id="token")
+    def token(body: TokenIn) -> Response:
+        user = service.authenticate(store, body.username, body.password)
+        service.caller(store, user.username, body.device_id)  # device still valid for this user
+        return _json({"access_token": issue_token(user.username, body.device_id), "expires_in": TOKEN_SECONDS,
+                      "role": user.role, "display_name": user.display_name})
+
+    @app.post(f"{API}/sync/hello", operation_id="hello")
+    def hello(body: HelloIn, who: Who) -> Response:
+        return _json(service.hello(store, who, file_id=body.file_id, epoch=body.epoch,
+                                   schema_version=body.schema_version, cursor=body.cursor))
+
+    @app.post(f"{API}/sync/push", operation_id="push")
+    def push(body: PushIn, who: Who) -> Response:
+        return _json(service.push(store, who, [c.model_dump() for c in body.changes]))
+
+    @app.post(f"{API}/sync/pull", operation_id="pull")
+    def pull(body: PullIn, who: Who) -> Response:
+        data = service.pull(store, who.scope, body.cursor, body.limit, only_grids=body.only_grids, until=body.until)
+        return Response(data, media_type="application/json")
+
+    @app.post(f"{API}/blobs/missing", operation_id="blobs_missing")
+    def blobs_missing(body: ShaList, who: Who) -> Response:
+        return _json({"missing": service.missing_blobs(store, who.scope, body.sha256)})
+
+    @app.put(f"{API}/blobs/{{sha}}", operation_id="blob_put")
+    async def blob_put(sha: str, request: Request, who: Who,
+                       offset: Annotated[int, Query(ge=0, le=BIG)] = 0,
+                       size: Annotated[int, Query(ge=1, le=64 * 1024 * 1024)] = 1) -> Response:
+        chunk = await request.body()
+        if len(chunk) > 4 * BLOB_CHUNK:
+            raise ApiError(413, "too_large", "附件分块过大")
+        return _json(service.put_blob_chunk(store, who.scope, sha, offset, size, chunk))
+
+    @app.get(f"{API}/blobs/{{sha}}", operation_id="blob_get")
+    def blob_get(sha: str, who: Who, offset: Annotated[int, Query(ge=0, le=BIG)] = 0,
+                 length: Annotated[int, Query(ge=1, le=4 * BLOB_CHUNK)] = BLOB_CHUNK) -> Response:
+        return Response(service.get_blob(store, who.scope, sha, offset, length),
+                        media_type="application/octet-stream")
+
+    @app.get(f"{API}/conflicts", operation_id="conflicts")
+    def conflicts(who: Who, status: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
+                  limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> Response:
+        return _json({"conflicts": service.list_conflicts(store, who.scope, status, limit)})
+
+    @app.post(f"{API}/conflicts/{{conflict_id}}/resolve", operation_id="resolve")
+    def resolve(conflict_id: Annotated[int, Path(ge=1, le=BIG)], body: ResolveIn, who: Who) -> Response:
+        return _json(service.resolve_conflict(store, who, conflict_id, body.choice, body.values))
+
+    @app.get(f"{API}/stats", operation_id="stats")
+    def stats(who: Who) -> Response:
+        if who.scope.role == "grid_worker":
+            raise ApiError(403, "forbidden", "只有社区管理员或网格长可以查看服务器统计")
+        return _json(service.stats(store))
+
+    return app

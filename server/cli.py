@@ -1,0 +1,148 @@
+"""`gridledger serve` and `gridledger server add-user|set-grids|disable-user|import-bundle|...`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DB = "sqlite:///gridledger-server.db"
+
+
+def _database(args: argparse.Namespace) -> str:
+    return args.database or os.environ.get("GRIDLEDGER_SERVER_DB") or DEFAULT_DB
+
+
+def _secret(args: argparse.Namespace) -> str | None:
+    if getattr(args, "secret_file", None):
+        try:
+            return Path(args.secret_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            from desktop.cli import CliError
+
+            raise CliError(f"无法读取密钥文件 {args.secret_file}:{exc.strerror}") from exc
+    return None
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from desktop.cli import CliError
+    from server.store import ServerStore
+
+    try:
+        return ServerStore(_database(args))
+    except Exception as exc:
+        raise CliError(f"无法打开服务器数据库 {_database(args)}:{exc}") from exc
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from desktop.cli import CliError
+    from server.app import ConfigError, Settings, create_app
+
+    try:
+        settings = Settings.load(_database(args), secret=_secret(args), development=args.dev or None)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+    store = _open(args)
+    app = create_app(settings, store)
+    print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_database(args)})",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1)
+    return 0
+
+
+def _read_password(args: argparse.Namespace, username: str) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(f"为 {username} 设置密码:")
+    if getpass.getpass("再输入一次:") != first:
+        from desktop.cli import CliError
+
+        raise CliError("两次输入的密码不一致")
+    return first
+
+
+def _split(value: str | None) -> list[str]:
+    return [v for v in (value or "").replace(",", ",").split(",") if v.strip()]
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from desktop.cli import CliError
+    from server import service
+    from server.service import ApiError
+
+    store = _open(args)
+    try:
+        if args.server_command == "add-user":
+            service.add_user(store, args.username, _read_password(args, args.username), args.role,
+                             display_name=args.name, areas=_split(args.grids))
+            print(f"已添加用户 {args.username}({args.role})")
+        elif args.server_command == "set-grids":
+            ids = service.set_areas(store, args.username, _split(args.grids))
+            print(f"已设置 {args.username} 的网格:{len(ids)} 个")
+        elif args.server_command == "disable-user":
+            service.set_active(store, args.username, False)
+            print(f"已停用用户 {args.username}(其设备也已停用)")
+        elif args.server_command == "enable-user":
+            service.set_active(store, args.username, True)
+            print(f"已启用用户 {args.username}")
+        elif args.server_command == "set-password":
+            service.set_password(store, args.username, _read_password(args, args.username))
+            print(f"已修改 {args.username} 的密码")
+        elif args.server_command == "list-users":
+            print(json.dumps(service.list_users(store), ensure_ascii=False, indent=2))
+        elif args.server_command == "stats":
+            print(json.dumps(service.stats(store), ensure_ascii=False, indent=2))
+        elif args.server_command == "import-bundle":
+            from server.bundles import import_bundle
+
+            reply = Path(args.reply) if args.reply else Path(args.file).with_name(Path(args.file).stem + "-回执.glb")
+            summary = import_bundle(store, Path(args.file), reply)
+            for line in summary["lines"]:
+                print(line)
+            print(f"回执包:{reply}(请带回网格员电脑,用 gridledger sync --bundle-in 导入)")
+    except ApiError as exc:
+        raise CliError(exc.message) from exc
+    finally:
+        store.close()
+    return 0
+
+
+def register(sub: Any) -> None:
+    s = sub.add_parser("serve", help="运行社区同步服务器")
+    s.add_argument("--database", help=f"数据库地址(默认 {DEFAULT_DB};PostgreSQL:postgresql+psycopg://...)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--secret-file", help="令牌签名密钥文件(或环境变量 GRIDLEDGER_SECRET)")
+    s.add_argument("--dev", action="store_true", help="开发模式(允许使用默认密钥)")
+    s.set_defaults(func=cmd_serve)
+
+    a = sub.add_parser("server", help="服务器管理:用户、网格、同步包")
+    a.add_argument("--database", help=f"服务器数据库地址(默认 {DEFAULT_DB})")
+    ss = a.add_subparsers(dest="server_command", required=True)
+    u = ss.add_parser("add-user", help="添加用户")
+    u.add_argument("username")
+    u.add_argument("--role", required=True, choices=["grid_worker", "community_admin", "supervisor"])
+    u.add_argument("--name", help="姓名")
+    u.add_argument("--grids", help="网格(网格员)或社区(管理员、网格长)的代码或编号,逗号分隔")
+    u.add_argument("--password-stdin", action="store_true")
+    g = ss.add_parser("set-grids", help="设置用户负责的网格")
+    g.add_argument("username")
+    g.add_argument("grids", help="网格代码或编号,逗号分隔")
+    for name, helptext in (("disable-user", "停用用户"), ("enable-user", "启用用户")):
+        d = ss.add_parser(name, help=helptext)
+        d.add_argument("username")
+    pw = ss.add_parser("set-password", help="修改用户密码")
+    pw.add_argument("username")
+    pw.add_argument("--password-stdin", action="store_true")
+    ss.add_parser("list-users", help="列出用户")
+    ss.add_parser("stats", help="服务器数据统计")
+    b = ss.add_parser("import-bundle", help="导入网格员的同步包,并写出回执包")
+    b.add_argument("file")
+    b.add_argument("--reply", help="回执包路径(默认与同步包同目录)")
+    a.set_defaults(func=cmd_server)

@@ -1,0 +1,403 @@
+"""Push: the three-way, per-field merge of a batch of device changes, in one transaction.
+
+A change is {seq, table, id, op, fields: {name: [old, new]}, known, at, by, prev}:
+`known` is the device's pull cursor when the edit was made (every server change at or below it
+had been seen), `prev` the device sequence of the previous unacknowledged change to the same row.
+
+Per field: if the server's value was last set at a sequence above `known` by another device, and
+differs from the pushed value, both sides changed it: a clash. The later arrival wins so that
+every copy converges, and a Conflict keeps base, server and laptop values with who, device and
+when. Fields changed on one side only simply apply. A delete wins over an edit it did not see;
+the edit is kept in a conflict record. Nothing here looks at a wall clock to order anything."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from desktop.sync.protocol import FIELDS, RECORD_META, SYNC_TABLES, check_value, group_of, has_grid
+from server.models import Conflict, Device, Received, Record
+from server.store import Scope, next_seq
+
+_TOMBSTONE = ("deleted_at", "deleted_by")
+MAX_FIELDS = 200
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits: refused later, but still described
+        return json.dumps(value, sort_keys=True, default=str).encode()
+
+
+def change_digest(ch: dict[str, Any]) -> str:
+    return hashlib.sha256(_dumps([ch.get("table"), ch.get("id"), ch.get("op"), ch.get("fields")])).hexdigest()
+
+
+@dataclass
+class State:
+    """A record being merged, in memory until the batch is written."""
+
+    table: str
+    row_id: str
+    data: dict[str, Any]
+    meta: dict[str, list[Any]]
+    version: int
+    grid_id: str | None
+    prev_grid_id: str | None
+    deleted: bool
+    is_new: bool
+    dirty: bool = False
+
+
+@dataclass
+class Outcome:
+    status: str  # applied | merged | conflict | rejected | duplicate | deferred
+    version: int | None = None
+    message: str | None = None
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Rejected(Exception):
+    pass
+
+
+def _load_states(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], State]:
+    out: dict[tuple[str, str], State] = {}
+    keys_l = list(keys)
+    for i in range(0, len(keys_l), 400):
+        chunk = keys_l[i : i + 400]
+        rows = s.execute(
+            select(Record).where(tuple_(Record.table_name, Record.row_id).in_(chunk))
+        ).scalars()
+        for r in rows:
+            out[(r.table_name, r.row_id)] = State(
+                r.table_name, r.row_id, orjson.loads(r.data), orjson.loads(r.field_meta), r.version,
+                r.grid_id, r.prev_grid_id, r.deleted, False,
+            )
+    return out
+
+
+class Merger:
+    """Merges one batch from one device (or one supervisor's resolution) under one sequence."""
+
+    def __init__(self, s: Session, scope: Scope, device: Device | None, *, is_sqlite: bool) -> None:
+        self.s = s
+        self.scope = scope
+        self.device_id = device.id if device else "server"
+        self.predecessor = device.predecessor if device else None
+        self.is_sqlite = is_sqlite
+        self.seq: int | None = None
+        self.states: dict[tuple[str, str], State] = {}
+        self.conflicts: list[dict[str, Any]] = []
+
+    def take_seq(self) -> int:
+        if self.seq is None:
+            self.seq = next_seq(self.s, self.is_sqlite)
+        return self.seq
+
+    # --- the batch ------------------------------------------------------------------------
+    def push(self, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.take_seq()  # locks the sequence first: batches commit one after the other
+        seqs = [c.get("seq") for c in changes if isinstance(c.get("seq"), int)]
+        received = self._received(self.device_id, seqs)
+        pred = self._received(self.predecessor, seqs) if self.predecessor else {}
+        prevs = [c.get("prev") for c in changes if isinstance(c.get("prev"), int) and c.get("prev")]
+        prev_seen = set(self._received(self.device_id, prevs)) if prevs else set()
+        if prevs and self.predecessor:  # a re-enrolled copy: its predecessor's changes count
+            prev_seen |= set(self._received(self.predecessor, prevs))
+        keys = {
+            (c["table"], c["id"]) for c in changes
+            if isinstance(c.get("table"), str) and isinstance(c.get("id"), str)
+        }
+        self.states = _load_states(self.s, keys)
+        results: list[dict[str, Any]] = []
+        new_received: list[dict[str, Any]] = []
+        in_batch: set[int] = set()
+        for ch in changes:
+            seq = ch.get("seq")
+            if not isinstance(seq, int) or seq <= 0:
+                results.append({"seq": seq, "status": "rejected", "message": "缺少有效的设备序号"})
+                continue
+            digest = change_digest(ch)
+            if seq in received:
+                r = received[seq]
+                results.append({"seq": seq, "status": "duplicate", "version": r.version, "was": r.status})
+                in_batch.add(seq)
+                continue
+            if seq in pred and pred[seq].digest == digest:
+                results.append({"seq": seq, "status": "duplicate", "version": pred[seq].version})
+                in_batch.add(seq)
+                continue
+            if seq in in_batch:
+                results.append({"seq": seq, "status": "duplicate"})
+                continue
+            prev = ch.get("prev")
+            if isinstance(prev, int) and prev and prev not in prev_seen and prev not in in_batch:
+                # An earlier change to the same row has not arrived yet (batches out of order):
+                # wait for it instead of merging against a state the laptop never had.
+                results.append({"seq": seq, "status": "deferred", "message": "等待更早的修改先到达"})
+                continue
+            outcome = self.apply(ch)
+            in_batch.add(seq)
+            results.append(
+                {"seq": seq, "status": outcome.status, "version": outcome.version, "message": outcome.message}
+            )
+            new_received.append({
+                "device_id": self.device_id, "device_seq": seq, "digest": digest,
+                "status": outcome.status, "version": outcome.version, "server_seq": self.seq,
+                "message": outcome.message,
+            })
+        self.flush()
+        if new_received:
+            self.s.execute(insert(Received), new_received)
+        return results
+
+    def _received(self, device_id: str | None, seqs: Iterable[Any]) -> dict[int, Received]:
+        seqs_l = sorted({q for q in seqs if isinstance(q, int)})
+        out: dict[int, Received] = {}
+        if not device_id:
+            return out
+        for i in range(0, len(seqs_l), 500):
+            rows = self.s.execute(
+                select(Received).where(Received.device_id == device_id, Received.device_seq.in_(seqs_l[i : i + 500]))
+            ).scalars()
+            out.update({r.device_seq: r for r in rows})
+        return out
+
+    # --- one change ----------------------------------------------------------------------
+    def apply_one(self, ch: dict[str, Any]) -> Outcome:
+        """Apply a single change outside a device batch (a supervisor's resolution)."""
+        self.take_seq()
+        if isinstance(ch.get("table"), str) and isinstance(ch.get("id"), str):
+            self.states.update(_load_states(self.s, {(ch["table"], ch["id"])}))
+        outcome = self.apply(ch)
+        self.flush()
+        return outcome
+
+    def apply(self, ch: dict[str, Any]) -> Outcome:
+        before = len(self.conflicts)
+        try:
+            outcome = self._apply(ch)
+        except Rejected as exc:
+            reason = str(exc)
+        except Exception as exc:  # one bad change never blocks the rest of the batch
+            reason = f"服务器无法处理该修改({type(exc).__name__}),已暂存待审核"
+        else:
+            return outcome
+        del self.conflicts[before:]
+        self._set_aside(ch, reason)
+        return Outcome("rejected", message=reason)
+
+    def _validate(self, ch: dict[str, Any]) -> tuple[str, str, str, dict[str, list[Any]]]:
+        table, row_id, op, fields = ch.get("table"), ch.get("id"), ch.get("op"), ch.get("fields")
+        if table not in SYNC_TABLES:
+            raise Rejected(f"不同步的记录类型:{table}")
+        if not isinstance(row_id, str) or not 1 <= len(row_id) <= 36:
+            raise Rejected("记录编号无效")
+        if op not in ("I", "U", "D"):
+            raise Rejected(f"未知的操作:{op}")
+        if not isinstance(fields, dict) or len(fields) > MAX_FIELDS:
+            raise Rejected("修改内容格式不正确")
+        for name, pair in fields.items():
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise Rejected(f"字段 {name} 的修改格式不正确")
+            problem = check_value(table, name, pair[1])
+            if problem:
+                raise Rejected(problem)
+        return table, row_id, op, fields
+
+    def _apply(self, ch: dict[str, Any]) -> Outcome:
+        table, row_id, op, fields = self._validate(ch)
+        known = ch.get("known") if isinstance(ch.get("known"), int) else 0
+        at = str(ch.get("at") or "")[:32]
+        by = str(ch.get("by") or self.scope.username)[:64]
+        dev_seq = ch.get("seq")
+        seq = self.take_seq()
+        st = self.states.get((table, row_id))
+        if st is None:
+            if op == "D":
+                return Outcome("applied")
+            if op == "U":
+                raise Rejected("服务器上没有这条记录(它的新建记录未能同步),修改已暂存待审核")
+            grid = fields.get("grid_id", [None, None])[1] if has_grid(table) else None
+            if has_grid(table) and not grid:
+                raise Rejected("新记录缺少所属网格")
+            if not self.scope.writes(table, grid):
+                raise Rejected("该记录不在您负责的网格内,服务器拒绝写入,已暂存待审核")
+            data = {f: None for f in FIELDS[table]}
+            data.update({f: pair[1] for f, pair in fields.items()})
+            data.update(id=row_id, version=1, created_at=_ts(at), created_by=by, updated_at=_ts(at), updated_by=by)
+            meta = {f: [seq, self.device_id, dev_seq, by, at] for f in fields}
+            st = State(table, row_id, data, meta, 1, grid, None, data.get("deleted_at") is not None, True, True)
+            self.states[(table, row_id)] = st
+            return Outcome("applied", version=1)
+
+        if not self.scope.writes(table, st.grid_id):
+            raise Rejected("该记录已不在您负责的网格内,服务器拒绝写入,已暂存待审核")
+        if has_grid(table) and "grid_id" in fields:
+            new_grid = fields["grid_id"][1]
+            if not new_grid or not self.scope.writes(table, new_grid):
+                raise Rejected("不能把记录移到您不负责的网格,已暂存待审核")
+        if op == "D":
+            return self._purge(st, by, at, dev_seq)
+
+        def unseen(name: str) -> bool:
+            m = st.meta.get(name)
+            return bool(m) and m[0] > known and m[1] not in (self.device_id, self.predecessor)
+
+        new_vals = {f: pair[1] for f, pair in fields.items()}
+        deleting = "deleted_at" in fields and new_vals["deleted_at"] is not None
+        touches_tombstone = "deleted_at" in fields
+        status = "applied"
+        if st.data.get("deleted_at") is not None and not touches_tombstone and unseen("deleted_at"):
+            # Edit of a record deleted meanwhile: the delete wins, the edit is kept for review.
+            self._conflict("delete_edit", st, list(fields), {f: p[0] for f, p in fields.items()},
+                           {f: st.data.get(f) for f in fields}, st.meta.get("deleted_at"),
+                           new_vals, by, at, winner="server",
+                           reason="该记录在别处已被删除,此修改未生效,已保留待审核")
+            return Outcome("conflict", version=st.version, message="记录已被删除,修改保留待审核")
+
+        done: set[str] = set()
+        for name in fields:
+            if name in done:
+                continue
+            group = [f for f in group_of(table, name) if f in fields]
+            done.update(group)
+            clash = any(unseen(f) and st.data.get(f) != new_vals[f] for f in group)
+            if clash:
+                server_meta = max((st.meta[f] for f in group if st.meta.get(f)), key=lambda m: m[0])
+                self._conflict("field", st, group, {f: fields[f][0] for f in group},
+                               {f: st.data.get(f) for f in group}, server_meta,
+                               {f: new_vals[f] for f in group}, by, at, winner="client")
+                status = "conflict"
+        if deleting:
+            seen_edits = [
+                f for f in st.meta
+                if f not in fields and f not in _TOMBSTONE and unseen(f)
+            ]
+            if seen_edits:
+                server_meta = max((st.meta[f] for f in seen_edits), key=lambda m: m[0])
+                self._conflict("delete_edit", st, seen_edits, None,
+                               {f: st.data.get(f) for f in seen_edits}, server_meta,
+                               {"deleted_at": new_vals["deleted_at"]}, by, at, winner="client",
+                               reason="删除与别处的修改冲突:删除生效,修改内容保留在记录中待审核")
+                status = "conflict"
+        if status == "applied" and any(unseen(f) for f in st.meta):
+            status = "merged"
+        changed = False
+        for f, v in new_vals.items():
+            if st.data.get(f) != v or f not in st.meta:
+                st.data[f] = v
+                st.meta[f] = [seq, self.device_id, dev_seq, by, at]
+                changed = True
+        if changed:
+            if "grid_id" in fields and fields["grid_id"][1] != st.grid_id:
+                st.prev_grid_id = st.grid_id
+                st.grid_id = fields["grid_id"][1]
+            st.deleted = st.data.get("deleted_at") is not None
+            st.version += 1
+            st.data.update(version=st.version, updated_at=_ts(at), updated_by=by)
+            st.dirty = True
+        return Outcome(status, version=st.version)
+
+    def _purge(self, st: State, by: str, at: str, dev_seq: Any) -> Outcome:
+        """A hard delete (erasure): every personal field blanked, the tombstone kept."""
+        seq = self.take_seq()
+        keep = {"grid_id"}
+        for f in FIELDS[st.table]:
+            if f not in keep and FIELDS[st.table][f].nullable:
+                st.data[f] = None
+            st.meta[f] = [seq, self.device_id, dev_seq, by, at]
+        st.data["deleted_at"] = _ts(at) or st.data.get("updated_at")
+        st.data["deleted_by"] = by
+        st.deleted = True
+        st.version += 1
+        st.data.update(version=st.version, updated_at=_ts(at), updated_by=by)
+        st.dirty = True
+        return Outcome("applied", version=st.version)
+
+    def _conflict(
+        self, kind: str, st: State, fields: list[str], base: dict | None, server: dict,
+        server_meta: list[Any] | None, client: dict, by: str, at: str, *, winner: str,
+        reason: str | None = None,
+    ) -> None:
+        sm = server_meta or [None, None, None, None, None]
+        self.conflicts.append({
+            "kind": kind, "table_name": st.table, "row_id": st.row_id, "grid_id": st.grid_id,
+            "fields": json.dumps(fields), "base_value": _j(base), "server_value": _j(server),
+            "server_by": sm[3], "server_device": sm[1], "server_at": sm[4],
+            "client_value": _j(client), "client_by": by, "client_device": self.device_id,
+            "client_at": at, "winner": winner, "reason": reason, "change": None,
+            "status": "open", "created_seq": self.take_seq(),
+        })
+
+    def _set_aside(self, ch: dict[str, Any], reason: str) -> None:
+        table = ch.get("table") if isinstance(ch.get("table"), str) else "?"
+        st = self.states.get((table, ch.get("id"))) if isinstance(ch.get("id"), str) else None
+        fields = ch.get("fields") if isinstance(ch.get("fields"), dict) else {}
+        grid = st.grid_id if st else None
+        if grid is None and isinstance(fields.get("grid_id"), list) and len(fields["grid_id"]) == 2:
+            grid = fields["grid_id"][1] if isinstance(fields["grid_id"][1], str) else None
+        self.conflicts.append({
+            "kind": "rejected", "table_name": str(table)[:32], "row_id": str(ch.get("id"))[:36],
+            "grid_id": grid, "fields": json.dumps(sorted(map(str, fields))[:MAX_FIELDS]),
+            "base_value": None, "server_value": None, "server_by": None, "server_device": None,
+            "server_at": None, "client_value": None, "client_by": str(ch.get("by") or self.scope.username)[:64],
+            "client_device": self.device_id, "client_at": str(ch.get("at") or "")[:32],
+            "winner": "none", "reason": reason,
+            "change": _dumps(ch).decode()[:1_000_000], "status": "open",
+            "created_seq": self.take_seq(),
+        })
+
+    # --- write everything touched, in bulk -------------------------------------------------
+    def flush(self) -> None:
+        seq = self.seq
+        new_rows, upd_rows = [], []
+        for st in self.states.values():
+            if not st.dirty:
+                continue
+            row = {
+                "table_name": st.table, "row_id": st.row_id, "grid_id": st.grid_id,
+                "prev_grid_id": st.prev_grid_id, "version": st.version, "server_seq": seq,
+                "deleted": st.deleted, "data": orjson.dumps(_ordered(st)).decode(),
+                "field_meta": orjson.dumps(st.meta).decode(),
+            }
+            (new_rows if st.is_new else upd_rows).append(row)
+            st.is_new = False
+            st.dirty = False
+        if new_rows:
+            self.s.execute(insert(Record), new_rows)
+        for row in upd_rows:
+            self.s.execute(
+                update(Record)
+                .where(Record.table_name == row["table_name"], Record.row_id == row["row_id"])
+                .values({k: v for k, v in row.items() if k not in ("table_name", "row_id")})
+            )
+        if self.conflicts:
+            self.s.execute(insert(Conflict), self.conflicts)
+            self.conflicts = []
+
+
+def _ordered(st: State) -> dict[str, Any]:
+    out = {k: st.data.get(k) for k in RECORD_META}
+    out.update({k: v for k, v in st.data.items() if k not in out})
+    return out
+
+
+def _ts(at: str) -> str | None:
+    """The laptop's wall-clock time, for display only (it never orders anything)."""
+    if not at:
+        return None
+    return at.replace("T", " ").rstrip("Z")
+
+
+def _j(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,188 @@
+"""The server's tables. Records of every synced kind are kept in one table, as the current field
+values plus per-field versions; the field set and value rules come from the core's models
+(desktop.sync.protocol.FIELDS), so the server never needs a migration of its own when a core
+table gains a column, and SQLite and PostgreSQL store exactly the same thing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class ServerBase(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Record(ServerBase):
+    """Current state of one synced row. `data` is a JSON object of every field plus the
+    bookkeeping columns; `field_meta` is {field: [server_seq, device_id, device_seq, user, at]}."""
+
+    __tablename__ = "srv_record"
+    table_name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    grid_id: Mapped[str | None] = mapped_column(String(36))
+    # The grid the row was in before it last moved: its old grid's laptops are told to evict it.
+    prev_grid_id: Mapped[str | None] = mapped_column(String(36))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    server_seq: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[str] = mapped_column(Text)
+    field_meta: Mapped[str] = mapped_column(Text)
+    __table_args__ = (
+        Index("ix_srv_record_seq", "server_seq", "table_name", "row_id"),
+        Index("ix_srv_record_grid_seq", "grid_id", "server_seq"),
+        Index("ix_srv_record_prev_grid_seq", "prev_grid_id", "server_seq"),
+    )
+
+
+class Counter(ServerBase):
+    """Monotonic counters (the commit sequence). Taking the next value locks the row until commit,
+    so commits become visible in sequence order and a puller never skips a late commit."""
+
+    __tablename__ = "srv_counter"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Received(ServerBase):
+    """Every change a device sent, by (device, device_seq): the idempotency key."""
+
+    __tablename__ = "srv_received"
+    device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the change's content
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int | None] = mapped_column(Integer)
+    server_seq: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Conflict(ServerBase):
+    """A real clash (or a change set aside), kept with both values and who/device/when."""
+
+    __tablename__ = "srv_conflict"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # field | delete_edit | rejected
+    table_name: Mapped[str] = mapped_column(String(32))
+    row_id: Mapped[str] = mapped_column(String(36), index=True)
+    grid_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    fields: Mapped[str] = mapped_column(Text)  # JSON list of field names
+    base_value: Mapped[str | None] = mapped_column(Text)  # JSON {field: value}
+    server_value: Mapped[str | None] = mapped_column(Text)
+    server_by: Mapped[str | None] = mapped_column(String(64))
+    server_device: Mapped[str | None] = mapped_column(String(36))
+    server_at: Mapped[str | None] = mapped_column(String(32))
+    client_value: Mapped[str | None] = mapped_column(Text)
+    client_by: Mapped[str | None] = mapped_column(String(64))
+    client_device: Mapped[str | None] = mapped_column(String(36))
+    client_at: Mapped[str | None] = mapped_column(String(32))
+    winner: Mapped[str] = mapped_column(String(16))  # client | server | none
+    reason: Mapped[str | None] = mapped_column(Text)
+    change: Mapped[str | None] = mapped_column(Text)  # the full change, for a set-aside one
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_seq: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)  # JSON {choice, values}
+
+
+class ServerUser(ServerBase):
+    __tablename__ = "srv_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(24))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    # JSON list of area ids: grids for a grid worker; communities (or empty: all) for the others
+    areas: Mapped[str] = mapped_column(Text, default="[]")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Device(ServerBase):
+    """An enrolled laptop database file. `epoch` rolls on every hello: a copied or restored file
+    presents an old one and is sent to re-enrol, so no device sequence is ever reused."""
+
+    __tablename__ = "srv_device"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    file_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str | None] = mapped_column(String(128))
+    predecessor: Mapped[str | None] = mapped_column(String(36))
+    sign_public: Mapped[str] = mapped_column(String(64))  # Ed25519, hex
+    box_public: Mapped[str] = mapped_column(String(64))  # X25519, hex
+    epoch: Mapped[str] = mapped_column(String(36))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class BlobPart(ServerBase):
+    """Attachment bytes, uploaded in resumable chunks; a blob is whole when its row in Blob says so."""
+
+    __tablename__ = "srv_blob_part"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Blob(ServerBase):
+    __tablename__ = "srv_blob"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BundleSeen(ServerBase):
+    __tablename__ = "srv_bundle"
+    bundle_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(36))
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class ServerKey(ServerBase):
+    """The server's identity and bundle keys, shared by every server process on one database."""
+
+    __tablename__ = "srv_key"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ServerAudit(ServerBase):
+    """Append-only trail of what happened on the server: sign-ins, syncs, resolutions, imports."""
+
+    __tablename__ = "srv_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str | None] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[str | None] = mapped_column(Text)

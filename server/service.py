@@ -1,0 +1,472 @@
+"""Server use cases, callable without HTTP (the API, the bundle import and the tests use them)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from desktop.sync.protocol import (
+    COMMUNITY_WIDE,
+    MIN_SCHEMA_VERSION,
+    ROLES,
+    ROLES_ALL_GRIDS,
+    SCHEMA_VERSION,
+    SYNC_TABLES,
+)
+from server.merge import Merger
+from server.models import (
+    Blob,
+    BlobPart,
+    Conflict,
+    Device,
+    Record,
+    ServerAudit,
+    ServerUser,
+    utcnow,
+)
+from server.store import Scope, ServerStore, area_tree, current_seq, scope_for
+
+HASHER = PasswordHasher()
+MAX_FAILED = 5
+LOCK_SECONDS = 30
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a stable code and a Chinese message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def audit(s: Session, actor: str, action: str, device_id: str | None = None, **detail: Any) -> None:
+    s.add(ServerAudit(actor=actor, device_id=device_id, action=action,
+                      detail=json.dumps(detail, ensure_ascii=False, default=str) if detail else None))
+
+
+# --- users --------------------------------------------------------------------------------
+
+
+def resolve_areas(s: Session, refs: list[str]) -> list[str]:
+    """Area ids from ids or codes (a code must already be known from a synced area record)."""
+    tree = area_tree(s)
+    by_code = {code: aid for aid, (_, _, code, _) in tree.items() if code}
+    out = []
+    for ref in refs:
+        ref = ref.strip()
+        if not ref:
+            continue
+        if ref in tree:
+            out.append(ref)
+        elif ref in by_code:
+            out.append(by_code[ref])
+        else:
+            raise ApiError(404, "area_unknown",
+                           f"服务器上没有编号或代码为“{ref}”的网格/社区。请先由社区管理员同步一次区域数据。")
+    return out
+
+
+def add_user(store: ServerStore, username: str, password: str, role: str, *,
+             display_name: str | None = None, areas: list[str] | None = None) -> None:
+    if role not in ROLES:
+        raise ApiError(400, "role", f"未知角色“{role}”,可选:{'、'.join(ROLES)}")
+    if len(password) < 8:
+        raise ApiError(400, "password", "密码至少需要 8 个字符")
+    with store.transaction() as s:
+        if s.scalar(select(ServerUser).where(ServerUser.username == username)) is not None:
+            raise ApiError(409, "user_exists", f"用户“{username}”已存在")
+        ids = resolve_areas(s, areas or [])
+        s.add(ServerUser(username=username, display_name=display_name or username, role=role,
+                         password_hash=HASHER.hash(password), areas=json.dumps(ids)))
+        audit(s, "admin", "add_user", username=username, role=role, areas=ids)
+
+
+def set_areas(store: ServerStore, username: str, areas: list[str]) -> list[str]:
+    with store.transaction() as s:
+        user = _user(s, username)
+        ids = resolve_areas(s, areas)
+        user.areas = json.dumps(ids)
+        audit(s, "admin", "set_grids", username=username, areas=ids)
+        return ids
+
+
+def set_active(store: ServerStore, username: str, active: bool) -> None:
+    with store.transaction() as s:
+        user = _user(s, username)
+        user.active = active
+        if not active:
+            for dev in s.scalars(select(Device).where(Device.user_id == user.id)):
+                dev.active = False
+        audit(s, "admin", "enable_user" if active else "disable_user", username=username)
+
+
+def set_password(store: ServerStore, username: str, password: str) -> None:
+    if len(password) < 8:
+        raise ApiError(400, "password", "密码至少需要 8 个字符")
+    with store.transaction() as s:
+        _user(s, username).password_hash = HASHER.hash(password)
+        audit(s, "admin", "set_password", username=username)
+
+
+def list_users(store: ServerStore) -> list[dict[str, Any]]:
+    with store.session() as s:
+        return [
+            {"username": u.username, "display_name": u.display_name, "role": u.role,
+             "areas": json.loads(u.areas), "active": u.active}
+            for u in s.scalars(select(ServerUser).order_by(ServerUser.username))
+        ]
+
+
+def _user(s: Session, username: str) -> ServerUser:
+    user = s.scalar(select(ServerUser).where(ServerUser.username == username))
+    if user is None:
+        raise ApiError(404, "user_unknown", f"用户“{username}”不存在")
+    return user
+
+
+def authenticate(store: ServerStore, username: str, password: str) -> ServerUser:
+    """Check a password; failures are counted and the account is locked for a while after
+    MAX_FAILED of them, so guessing is slow. The same answer for unknown users and bad passwords."""
+    bad = ApiError(401, "bad_credentials", "用户名或密码不正确")
+    with store.transaction() as s:
+        user = s.scalar(select(ServerUser).where(ServerUser.username == username))
+        if user is None:
+            HASHER.hash(password)  # same cost as a real check
+            raise bad
+        now = utcnow()
+        if user.locked_until and user.locked_until > now:
+            wait = int((user.locked_until - now).total_seconds()) + 1
+            raise ApiError(429, "locked", f"登录失败次数过多,请 {wait} 秒后再试")
+        try:
+            HASHER.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED:
+                user.locked_until = now + timedelta(seconds=LOCK_SECONDS * (user.failed_logins - MAX_FAILED + 1))
+            audit(s, username, "sign_in_failed")
+            failed = True
+        else:
+            failed = False
+            user.failed_logins = 0
+            user.locked_until = None
+        if not failed and not user.active:
+            raise ApiError(403, "disabled", f"用户“{username}”已停用,请联系社区管理员")
+    if failed:
+        raise bad
+    return user
+
+
+# --- devices ------------------------------------------------------------------------------
+
+
+def enrol(store: ServerStore, user: ServerUser, file_id: str, name: str | None,
+          sign_public: str, box_public: str, predecessor: str | None) -> Device:
+    for key in (sign_public, box_public):
+        try:
+            if len(bytes.fromhex(key)) != 32:
+                raise ValueError
+        except ValueError:
+            raise ApiError(422, "bad_key", "设备公钥格式不正确") from None
+    with store.transaction() as s:
+        pred = None
+        if predecessor:
+            old = s.get(Device, predecessor)
+            # Only a device of the same user can be claimed as the predecessor.
+            if old is not None and old.user_id == user.id:
+                pred = old.id
+        dev = Device(id=str(uuid.uuid4()), user_id=user.id, file_id=file_id[:36], name=(name or "")[:128],
+                     predecessor=pred, sign_public=sign_public, box_public=box_public,
+                     epoch=secrets.token_hex(16))
+        s.add(dev)
+        audit(s, user.username, "enrol", dev.id, file_id=file_id, predecessor=pred, name=name)
+    return dev
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: ServerUser
+    device: Device
+    scope: Scope
+
+
+def caller(store: ServerStore, username: str, device_id: str) -> Caller:
+    """Who is calling, with the scope from the current assignments (computed on every request)."""
+    with store.session() as s:
+        user = s.scalar(select(ServerUser).where(ServerUser.username == username))
+        if user is None or not user.active:
+            raise ApiError(403, "disabled", "该用户已停用或不存在,请联系社区管理员")
+        dev = s.get(Device, device_id)
+        if dev is None or dev.user_id != user.id:
+            raise ApiError(409, "reenrol", "本机尚未在服务器登记或登记已失效,需要重新登记设备")
+        if not dev.active:
+            raise ApiError(403, "device_disabled", "本设备已被停用,请联系社区管理员")
+        return Caller(user, dev, scope_for(s, user))
+
+
+def hello(store: ServerStore, who: Caller, *, file_id: str, epoch: str, schema_version: int,
+          cursor: int) -> dict[str, Any]:
+    if schema_version < MIN_SCHEMA_VERSION:
+        return {"status": "upgrade_client", "message": "本机网格台账版本过旧,请先升级软件再同步",
+                "schema_min": MIN_SCHEMA_VERSION, "schema_max": SCHEMA_VERSION}
+    if schema_version > SCHEMA_VERSION:
+        return {"status": "upgrade_server", "message": "服务器版本过旧,请联系管理员升级服务器后再同步",
+                "schema_min": MIN_SCHEMA_VERSION, "schema_max": SCHEMA_VERSION}
+    with store.transaction() as s:
+        dev = s.get(Device, who.device.id)
+        assert dev is not None
+        if dev.file_id != file_id or dev.epoch != epoch:
+            audit(s, who.user.username, "copy_detected", dev.id, file_id=file_id)
+            return {"status": "reenrol",
+                    "message": "检测到本数据库文件是复制或恢复的副本,需要重新登记设备(不会丢失任何修改)"}
+        dev.epoch = secrets.token_hex(16)
+        dev.last_seen = utcnow()
+        seq = current_seq(s)
+        scope = who.scope
+        grids = sorted(scope.grids) if scope.grids is not None else None
+        audit(s, who.user.username, "sync_hello", dev.id, cursor=cursor)
+        return {
+            "status": "ok", "epoch": dev.epoch, "server_seq": seq,
+            "user": {"username": who.user.username, "display_name": who.user.display_name,
+                     "role": who.user.role, "grids": grids},
+            "scope_hash": hashlib.sha256(json.dumps(grids).encode()).hexdigest()[:16],
+            "schema_min": MIN_SCHEMA_VERSION, "schema_max": SCHEMA_VERSION,
+        }
+
+
+def push(store: ServerStore, who: Caller, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    with store.transaction() as s:
+        merger = Merger(s, who.scope, who.device, is_sqlite=store.is_sqlite)
+        results = merger.push(changes)
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        audit(s, who.user.username, "sync_push", who.device.id, counts=counts, seq=merger.seq)
+        return {"results": results, "server_seq": merger.seq}
+
+
+# --- pull -----------------------------------------------------------------------------------
+
+
+def _scope_filter(scope: Scope, only_grids: list[str] | None) -> Any:
+    if only_grids is not None:
+        allowed = [g for g in only_grids if scope.grids is None or g in scope.grids]
+        return Record.grid_id.in_(allowed)
+    if scope.grids is None:
+        return None
+    grids = list(scope.grids)
+    return or_(Record.table_name.in_(COMMUNITY_WIDE), Record.grid_id.in_(grids), Record.prev_grid_id.in_(grids))
+
+
+def pull(store: ServerStore, scope: Scope, cursor: int, limit: int, *,
+         only_grids: list[str] | None = None, until: int | None = None) -> bytes:
+    """A page of records changed after `cursor`, as JSON bytes (record data is spliced in as
+    stored, never re-serialised). The page always ends on a whole commit sequence."""
+    limit = max(1, min(limit, 5000))
+    cols = (Record.table_name, Record.row_id, Record.grid_id, Record.server_seq, Record.data)
+    with store.session() as s:
+        # Read the committed sequence first: every commit at or below it is visible to the
+        # queries that follow (sequences are handed out under a lock held until commit).
+        snapshot = current_seq(s)
+        top = snapshot if until is None else min(until, snapshot)
+        cond = [Record.server_seq > cursor, Record.server_seq <= top]
+        flt = _scope_filter(scope, only_grids)
+        if flt is not None:
+            cond.append(flt)
+        order = (Record.server_seq, Record.table_name, Record.row_id)
+        rows = s.execute(select(*cols).where(*cond).order_by(*order).limit(limit + 1)).all()
+        more = len(rows) > limit
+        if more:
+            last = rows[limit - 1].server_seq
+            rows = [r for r in rows[:limit] if r.server_seq != last]
+            rows += s.execute(
+                select(*cols).where(*cond, Record.server_seq == last).order_by(*order)
+            ).all()
+            more = s.execute(select(Record.row_id).where(*cond, Record.server_seq > last).limit(1)).first() is not None
+            new_cursor = last if more else top
+        else:
+            new_cursor = max(cursor, top)
+    parts: list[bytes] = []
+    evict: list[list[str]] = []
+    for r in rows:
+        if scope.reads(r.table_name, r.grid_id) and (only_grids is None or r.grid_id in only_grids):
+            parts.append(b'{"t":"' + r.table_name.encode() + b'","d":' + r.data.encode() + b"}")
+        else:
+            evict.append([r.table_name, r.row_id])
+    return (
+        b'{"cursor":' + str(new_cursor).encode() + b',"more":' + (b"true" if more else b"false")
+        + b',"evict":' + orjson.dumps(evict) + b',"records":[' + b",".join(parts) + b"]}"
+    )
+
+
+# --- conflicts ----------------------------------------------------------------------------
+
+
+def _conflict_dict(c: Conflict, record: dict | None) -> dict[str, Any]:
+    def load(v: str | None) -> Any:
+        return None if v is None else json.loads(v)
+
+    return {
+        "id": c.id, "kind": c.kind, "table": c.table_name, "row_id": c.row_id, "grid_id": c.grid_id,
+        "fields": load(c.fields), "base": load(c.base_value),
+        "server": {"value": load(c.server_value), "by": c.server_by, "device": c.server_device, "at": c.server_at},
+        "client": {"value": load(c.client_value), "by": c.client_by, "device": c.client_device, "at": c.client_at},
+        "winner": c.winner, "reason": c.reason, "status": c.status,
+        "change": load(c.change), "created_seq": c.created_seq,
+        "resolved_by": c.resolved_by, "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
+        "resolution": load(c.resolution), "record": record,
+    }
+
+
+def _require_reviewer(scope: Scope) -> None:
+    if scope.role not in ROLES_ALL_GRIDS:
+        raise ApiError(403, "forbidden", "只有社区管理员或网格长可以查看和处理同步冲突")
+
+
+def list_conflicts(store: ServerStore, scope: Scope, status: str = "open", limit: int = 500) -> list[dict]:
+    _require_reviewer(scope)
+    with store.session() as s:
+        q = select(Conflict).order_by(Conflict.id).limit(max(1, min(limit, 5000)))
+        if status != "all":
+            q = q.where(Conflict.status == status)
+        if scope.grids is not None:
+            q = q.where(or_(Conflict.grid_id.in_(list(scope.grids)), Conflict.grid_id.is_(None)))
+        out = []
+        for c in s.scalars(q):
+            rec = s.get(Record, (c.table_name, c.row_id))
+            out.append(_conflict_dict(c, orjson.loads(rec.data) if rec else None))
+        return out
+
+
+def resolve_conflict(store: ServerStore, who: Caller, conflict_id: int, choice: str,
+                     values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Settle one conflict. The outcome is written as a new change to the record (so every copy
+    pulls it) and the resolution is audited. Choices: field clash: server | client | custom;
+    delete vs edit: delete | restore; set-aside change: apply | discard."""
+    _require_reviewer(who.scope)
+    with store.transaction() as s:
+        c = s.get(Conflict, conflict_id)
+        if c is None or (who.scope.grids is not None and c.grid_id not in who.scope.grids):
+            raise ApiError(404, "conflict_unknown", "找不到该冲突记录")
+        if c.status != "open":
+            raise ApiError(409, "conflict_closed", "该冲突已处理过")
+        fields: list[str] = json.loads(c.fields)
+        change: dict[str, Any] | None = None
+        valid = {"field": ("server", "client", "custom"), "delete_edit": ("delete", "restore"),
+                 "rejected": ("apply", "discard")}[c.kind]
+        if choice not in valid:
+            raise ApiError(422, "choice", f"该冲突只能选择:{'、'.join(valid)}")
+        rec = s.get(Record, (c.table_name, c.row_id))
+        current = orjson.loads(rec.data) if rec else {}
+        seq_now = current_seq(s)
+        if c.kind == "field":
+            chosen = {"server": json.loads(c.server_value or "{}"), "client": json.loads(c.client_value or "{}"),
+                      "custom": values or {}}[choice]
+            if choice == "custom" and set(chosen) - set(fields):
+                raise ApiError(422, "fields", "只能填写冲突涉及的字段")
+            diff = {f: [current.get(f), v] for f, v in chosen.items() if current.get(f) != v}
+            if diff:
+                change = {"table": c.table_name, "id": c.row_id, "op": "U", "fields": diff}
+        elif c.kind == "delete_edit":
+            if choice == "restore":
+                restore = {"deleted_at": [current.get("deleted_at"), None], "deleted_by": [current.get("deleted_by"), None]}
+                if c.client_value and "deleted_at" not in json.loads(c.client_value):
+                    restore.update({f: [current.get(f), v] for f, v in json.loads(c.client_value).items()})
+                change = {"table": c.table_name, "id": c.row_id, "op": "U", "fields": restore}
+        elif choice == "apply":
+            change = json.loads(c.change or "{}")
+        result = None
+        if change:
+            change.update(seq=0, known=seq_now, at=utcnow().isoformat(sep=" "), by=who.user.username)
+            reviewer = Scope(who.scope.username, who.scope.role, None)
+            merger = Merger(s, reviewer, None, is_sqlite=store.is_sqlite)
+            outcome = merger.apply_one(change)
+            if outcome.status == "rejected":
+                raise ApiError(422, "resolution_rejected", outcome.message or "无法应用该处理结果")
+            result = {"status": outcome.status, "version": outcome.version}
+        c.status = "resolved"
+        c.resolved_by = who.user.username
+        c.resolved_at = utcnow()
+        c.resolution = json.dumps({"choice": choice, "values": values}, ensure_ascii=False)
+        audit(s, who.user.username, "resolve_conflict", who.device.id, conflict=conflict_id, choice=choice,
+              table=c.table_name, row_id=c.row_id)
+        return {"id": conflict_id, "status": "resolved", "result": result}
+
+
+# --- attachments --------------------------------------------------------------------------
+
+
+def _blob_readable(s: Session, scope: Scope, sha: str) -> bool:
+    q = select(Record.grid_id).where(
+        Record.table_name == "attachment", Record.data.contains(sha)
+    )
+    return any(scope.reads("attachment", g) for (g,) in s.execute(q))
+
+
+def missing_blobs(store: ServerStore, scope: Scope, shas: list[str]) -> list[dict[str, Any]]:
+    with store.session() as s:
+        have = {b.sha256: b for b in s.scalars(select(Blob).where(Blob.sha256.in_(shas[:1000])))}
+        out = []
+        for sha in shas[:1000]:
+            b = have.get(sha)
+            if b is None or not b.complete:
+                out.append({"sha256": sha, "received": b.received if b else 0})
+        return out
+
+
+def put_blob_chunk(store: ServerStore, scope: Scope, sha: str, offset: int, total: int, chunk: bytes) -> dict:
+    if len(sha) != 64 or total <= 0 or total > 64 * 1024 * 1024:
+        raise ApiError(422, "blob", "附件大小或编号不正确")
+    with store.transaction() as s:
+        if not _blob_readable(s, scope, sha):
+            raise ApiError(403, "forbidden", "没有与该附件对应的可写记录")
+        b = s.get(Blob, sha)
+        if b is None:
+            b = Blob(sha256=sha, size=total, received=0, complete=False)
+            s.add(b)
+            s.flush()
+        if b.complete:
+            return {"received": b.size, "complete": True}
+        if offset != b.received:
+            return {"received": b.received, "complete": False}  # the client resumes from here
+        if offset + len(chunk) > b.size:
+            raise ApiError(422, "blob", "附件数据超出声明的大小")
+        s.add(BlobPart(sha256=sha, offset=offset, data=chunk))
+        b.received = offset + len(chunk)
+        if b.received == b.size:
+            parts = s.scalars(select(BlobPart.data).where(BlobPart.sha256 == sha).order_by(BlobPart.offset))
+            digest = hashlib.sha256(b"".join(parts)).hexdigest()
+            if digest != sha:
+                s.execute(delete(BlobPart).where(BlobPart.sha256 == sha))
+                b.received = 0
+                return {"received": 0, "complete": False, "error": "附件校验失败,已重新开始上传"}
+            b.complete = True
+        return {"received": b.received, "complete": b.complete}
+
+
+def get_blob(store: ServerStore, scope: Scope, sha: str, offset: int, length: int) -> bytes:
+    with store.session() as s:
+        b = s.get(Blob, sha)
+        if b is None or not b.complete or not _blob_readable(s, scope, sha):
+            raise ApiError(404, "blob_unknown", "服务器上没有该附件")
+        parts = s.scalars(select(BlobPart.data).where(BlobPart.sha256 == sha).order_by(BlobPart.offset))
+        return b"".join(parts)[offset : offset + length]
+
+
+def stats(store: ServerStore) -> dict[str, Any]:
+    with store.session() as s:
+        counts = dict(s.execute(select(Record.table_name, func.count()).group_by(Record.table_name)).all())
+        return {"seq": current_seq(s), "records": {t: counts.get(t, 0) for t in SYNC_TABLES},
+                "open_conflicts": s.scalar(select(func.count()).select_from(Conflict).where(Conflict.status == "open"))}

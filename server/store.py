@@ -1,0 +1,163 @@
+"""Server storage: engine set-up for SQLite or PostgreSQL, the commit sequence, scopes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.sync.protocol import COMMUNITY_WIDE, ROLES_ALL_GRIDS
+from server.models import Counter, Record, ServerBase, ServerKey, ServerUser
+
+SEQ = "server_seq"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cur.close()
+    # pysqlite's own transaction handling would start transactions lazily (after our first
+    # statement); take it over so BEGIN IMMEDIATE below really starts the write transaction.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A push writes; take the write lock at BEGIN so two writers never deadlock on an upgrade.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class ServerStore:
+    """The server's database. Stateless: every fact lives in the database, so several server
+    processes can share one PostgreSQL."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        if create:
+            ServerBase.metadata.create_all(self.engine)
+            with self.transaction() as s:
+                if s.get(Counter, SEQ) is None:
+                    s.add(Counter(name=SEQ, value=0))
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        factory = getattr(self, "_sessions", None) or sessionmaker(self.engine, expire_on_commit=False)
+        with factory() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as s:
+            yield s
+
+    # --- keys shared by all processes ---------------------------------------------------
+    def key(self, name: str, make: Any) -> str:
+        with self.transaction() as s:
+            row = s.get(ServerKey, name)
+            if row is not None:
+                return row.value
+        try:
+            with self.transaction() as s:
+                s.add(ServerKey(name=name, value=make()))
+        except Exception:  # another process made it first
+            pass
+        with self.session() as s:
+            row = s.get(ServerKey, name)
+            assert row is not None
+            return row.value
+
+
+def next_seq(s: Session, is_sqlite: bool) -> int:
+    """Hand out the next commit sequence. The counter row stays locked until this transaction
+    commits, so sequences become visible in order: a puller can never see seq n+1 while n is
+    still uncommitted, the failure SYNC.md's scenario 3 describes. On PostgreSQL a
+    transaction-scoped advisory lock makes that explicit (and cheap to wait on)."""
+    if not is_sqlite:
+        s.execute(text("SELECT pg_advisory_xact_lock(7431)"))
+    value = s.execute(
+        update(Counter).where(Counter.name == SEQ).values(value=Counter.value + 1).returning(Counter.value)
+    ).scalar_one()
+    return int(value)
+
+
+def current_seq(s: Session) -> int:
+    return int(s.execute(select(Counter.value).where(Counter.name == SEQ)).scalar_one())
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user may read and write, computed from the current assignments on each request."""
+
+    username: str
+    role: str
+    grids: frozenset[str] | None  # None: the whole server (a supervisor with no community set)
+    display_name: str = ""
+
+    def reads(self, table: str, grid_id: str | None) -> bool:
+        return table in COMMUNITY_WIDE or self.grids is None or grid_id in self.grids
+
+    def writes(self, table: str, grid_id: str | None) -> bool:
+        if table in COMMUNITY_WIDE:
+            return self.role in ROLES_ALL_GRIDS
+        return self.grids is None or grid_id in self.grids
+
+    @property
+    def all_grids(self) -> bool:
+        return self.grids is None
+
+
+def area_tree(s: Session) -> dict[str, tuple[str | None, str, str, str]]:
+    """area id -> (parent id, level, code, name) from the synced area records."""
+    out: dict[str, tuple[str | None, str, str, str]] = {}
+    for (data,) in s.execute(select(Record.data).where(Record.table_name == "area", Record.deleted.is_(False))):
+        d = json.loads(data)
+        out[d["id"]] = (d.get("parent_id"), d.get("level") or "", d.get("code") or "", d.get("name") or "")
+    return out
+
+
+def grids_under(tree: dict[str, tuple[str | None, str, str, str]], area_ids: list[str]) -> set[str]:
+    children: dict[str | None, list[str]] = {}
+    for aid, (parent, _, _, _) in tree.items():
+        children.setdefault(parent, []).append(aid)
+    out: set[str] = set()
+    stack = list(area_ids)
+    seen: set[str] = set()
+    while stack:
+        cur = stack.pop()
+        if cur in seen:
+            continue
+        seen.add(cur)
+        level = tree.get(cur, (None, "grid", "", ""))[1]
+        if level == "grid":
+            out.add(cur)
+        stack.extend(children.get(cur, []))
+    return out
+
+
+def scope_for(s: Session, user: ServerUser) -> Scope:
+    areas = json.loads(user.areas or "[]")
+    if user.role in ROLES_ALL_GRIDS and not areas:
+        grids: frozenset[str] | None = None
+    else:
+        grids = frozenset(grids_under(area_tree(s), areas))
+    return Scope(user.username, user.role, grids, user.display_name)

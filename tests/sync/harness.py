@@ -1,0 +1,143 @@
+"""Test harness: a real sync server (uvicorn in a thread, or a real process) and laptop files."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from desktop.services.store import Store
+from desktop.sync.client import SyncClient, SyncResult
+from server import service
+from server.app import Settings, create_app
+from server.store import ServerStore
+
+PASSWORD = "demo-pass-1234"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ThreadServer:
+    """uvicorn serving the app on a loopback port, in this process."""
+
+    def __init__(self, db_url: str) -> None:
+        self.store = ServerStore(db_url)
+        self.app = create_app(Settings.load(db_url, development=True), self.store)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.time() + 10
+        while not self.server.started:
+            if time.time() > deadline:
+                raise RuntimeError("sync server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.store.close()
+
+    def add_user(self, username: str, role: str, areas: list[str] | None = None) -> None:
+        service.add_user(self.store, username, PASSWORD, role, areas=areas)
+
+    def set_grids(self, username: str, areas: list[str]) -> None:
+        service.set_areas(self.store, username, areas)
+
+
+@contextmanager
+def running_server(db_url: str) -> Iterator[ThreadServer]:
+    srv = ThreadServer(db_url).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def laptop(path: Path) -> Store:
+    return Store.open(path, create=True)
+
+
+def sync(store: Store, url: str, username: str, **kw: Any) -> SyncResult:
+    client = SyncClient(store, url, username, PASSWORD, **kw)
+    try:
+        return client.run()
+    finally:
+        client.close()
+
+
+# --- convergence -------------------------------------------------------------------------------
+
+def laptop_snapshot(store: Store, grids: list[str] | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every synced row of a laptop (optionally only some grids), as comparable plain values."""
+    from desktop.sync.protocol import FIELDS, has_grid
+
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    with store.engine.connect() as c:
+        for table, cols in FIELDS.items():
+            names = ["id", "version", *cols]
+            sql = f'SELECT {", ".join(chr(34) + n + chr(34) for n in names)} FROM "{table}"'
+            for row in c.exec_driver_sql(sql):
+                d = dict(zip(names, row, strict=True))
+                if grids is not None and has_grid(table) and d["grid_id"] not in grids:
+                    continue
+                out[(table, d["id"])] = d
+    return out
+
+
+def server_snapshot(srv: ThreadServer, grids: list[str] | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+    import orjson
+    from sqlalchemy import select
+
+    from desktop.sync.protocol import FIELDS, has_grid
+    from server.models import Record
+
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    with srv.store.session() as s:
+        for table, row_id, data in s.execute(select(Record.table_name, Record.row_id, Record.data)):
+            d = orjson.loads(data)
+            if grids is not None and has_grid(table) and d.get("grid_id") not in grids:
+                continue
+            out[(table, row_id)] = {k: d.get(k) for k in ["id", "version", *FIELDS[table]]}
+    return out
+
+
+def assert_converged(srv: ThreadServer, *laptops: tuple[Store, list[str] | None]) -> int:
+    """Each laptop holds exactly the server's rows of its grids, field for field."""
+    expected_all = server_snapshot(srv)
+    for store, grids in laptops:
+        want = expected_all if grids is None else server_snapshot(srv, grids)
+        got = laptop_snapshot(store, grids)
+        # a worker's laptop must not hold rows of other grids at all
+        if grids is not None:
+            assert laptop_snapshot(store).keys() == got.keys(), "rows of other grids left on the laptop"
+        assert got.keys() == want.keys(), (
+            f"{store.path}: missing {len(want.keys() - got.keys())}, extra {len(got.keys() - want.keys())}"
+        )
+        diffs = [(k, f, got[k].get(f), want[k].get(f)) for k in want for f in want[k] if _norm(got[k].get(f)) != _norm(want[k].get(f))]
+        assert not diffs, f"{store.path}: {len(diffs)} differing fields, e.g. {diffs[:3]}"
+    return len(expected_all)
+
+
+def _norm(v: Any) -> Any:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v

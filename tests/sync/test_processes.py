@@ -1,0 +1,231 @@
+"""kill -9 with real processes: a real `gridledger serve`, real `gridledger sync` clients, killed
+midway through a push, through a pull, and the server killed under a push. Afterwards every copy
+converges and nothing was applied twice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from desktop.services.store import Store
+from server.models import Received, Record
+from server.store import ServerStore
+from tests.sync.harness import PASSWORD, free_port, laptop_snapshot
+
+BIN = Path(sys.executable).parent / "gridledger"
+HOUSEHOLDS = 1500
+
+
+def gl(*args: str, stdin: str | None = None, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(BIN), *args], input=stdin, capture_output=True, text=True, timeout=300, **kw)
+    if check and done.returncode != 0:
+        raise AssertionError(f"gridledger {' '.join(args)} failed: {done.stderr}")
+    return done
+
+
+class ServeProcess:
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> ServeProcess:
+        self.proc = subprocess.Popen(
+            [str(BIN), "serve", "--database", self.db_url, "--port", str(self.port), "--dev"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        import httpx
+
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if httpx.get(self.url + "/api/v1/info", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+            time.sleep(0.1)
+        raise AssertionError("serve did not start")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
+
+    def add_user(self, name: str, role: str, grids: str | None = None) -> None:
+        args = ["server", "--database", self.db_url, "add-user", name, "--role", role, "--password-stdin"]
+        if grids:
+            args += ["--grids", grids]
+        gl(*args, stdin=PASSWORD + "\n")
+
+
+def sync_proc(db: Path, url: str, user: str) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [str(BIN), "--db", str(db), "sync", "--server", url, "--user", user, "--password-stdin", "--quiet"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(PASSWORD + "\n")
+    proc.stdin.close()
+    return proc
+
+
+def scalar(db: Path, sql: str) -> int:
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return int(con.execute(sql).fetchone()[0] or 0)
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()
+
+
+def kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> bool:
+    """SIGKILL `proc` as soon as `ready()` is true; False if it finished first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return False
+        if ready():
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            return True
+        time.sleep(0.01)
+    proc.kill()
+    raise AssertionError("condition never met")
+
+
+@pytest.fixture(scope="module")
+def big_template(tmp_path_factory) -> Path:
+    from desktop.services.demo import generate
+
+    path = tmp_path_factory.mktemp("big") / "demo.db"
+    store = Store.open(path, create=True)
+    generate(store, households=HOUSEHOLDS, seed=5)
+    with store.engine.begin() as c:
+        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return path
+
+
+def server_counts(db_url: str) -> tuple[int, int, int]:
+    st = ServerStore(db_url, create=False)
+    try:
+        with st.session() as s:
+            recs = s.scalar(select(func.count()).select_from(Record))
+            rec_n = s.scalar(select(func.count()).select_from(Received))
+            distinct = s.scalar(select(func.count()).select_from(
+                select(Received.device_id, Received.device_seq).distinct().subquery()))
+        return int(recs or 0), int(rec_n or 0), int(distinct or 0)
+    finally:
+        st.close()
+
+
+def test_client_killed_mid_push_and_mid_pull_then_everything_converges(big_template, tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'server.db'}"
+    srv = ServeProcess(db_url).start()
+    try:
+        srv.add_user("admin", "community_admin")
+        admin = tmp_path / "admin.db"
+        shutil.copy(big_template, admin)
+        total = scalar(admin, "SELECT count(*) FROM sync_outbox WHERE table_name NOT IN ('app_user', 'user_grid')")
+        assert total > 10_000
+        kills = 0
+        # kill the pushing client three times at different depths of its queue
+        for fraction in (0.1, 0.4, 0.7):
+            proc = sync_proc(admin, srv.url, "admin")
+            if kill_when(proc, lambda f=fraction: scalar(admin, "SELECT count(*) FROM sync_outbox WHERE sent = 2") > total * f):
+                kills += 1
+        assert kills >= 2, "the push finished before it could be killed: make the data set larger"
+        # a fresh laptop pulling the community, killed twice midway through its pages
+        other = tmp_path / "other.db"
+        gl("--db", str(other), "init")
+        pulls_killed = 0
+        for fraction in (0.2, 0.6):
+            proc = sync_proc(other, srv.url, "admin")
+            target = total * fraction
+            if kill_when(proc, lambda t=target: scalar(other, "SELECT count(*) FROM person") > t / 4):
+                pulls_killed += 1
+                _check_pull_atomic(other, db_url)
+        assert proc.wait(60) == 0 or pulls_killed
+        # finish both, then once more each so every copy has the latest versions
+        for db in (admin, other, admin, other):
+            done = sync_proc(db, srv.url, "admin")
+            assert done.wait(300) == 0
+        records, received, distinct = server_counts(db_url)
+        assert received == distinct  # nothing applied twice
+        assert received == total  # every change arrived
+        a, o = Store.open(admin), Store.open(other)
+        try:
+            snap_a, snap_o = laptop_snapshot(a), laptop_snapshot(o)
+        finally:
+            a.close()
+            o.close()
+        assert len(snap_a) == records
+        assert snap_a == snap_o
+    finally:
+        srv.kill()
+
+
+def _check_pull_atomic(db: Path, db_url: str) -> None:
+    """After a kill, the laptop holds exactly the records up to its stored cursor (all or none
+    of each page, cursor included)."""
+    cursor = scalar(db, "SELECT value FROM local_meta WHERE key = 'sync_cursor'")
+    st = ServerStore(db_url, create=False)
+    try:
+        with st.session() as s:
+            want = s.scalar(select(func.count()).select_from(Record).where(
+                Record.server_seq <= cursor, Record.table_name == "person"))
+    finally:
+        st.close()
+    assert scalar(db, "SELECT count(*) FROM person") == want
+
+
+def test_server_killed_under_a_push_loses_nothing(big_template, tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'server.db'}"
+    srv = ServeProcess(db_url).start()
+    srv.add_user("admin", "community_admin")
+    admin = tmp_path / "admin.db"
+    shutil.copy(big_template, admin)
+    total = scalar(admin, "SELECT count(*) FROM sync_outbox WHERE table_name NOT IN ('app_user', 'user_grid')")
+    proc = sync_proc(admin, srv.url, "admin")
+    try:
+        deadline = time.time() + 120
+        while scalar(admin, "SELECT count(*) FROM sync_outbox WHERE sent = 2") < total * 0.3:
+            assert time.time() < deadline and proc.poll() is None
+            time.sleep(0.01)
+        srv.kill()  # the server dies mid-stream; the client sees a network error
+        assert proc.wait(120) == 3
+        srv2 = ServeProcess(db_url)
+        srv2.port, srv2.url = srv.port, srv.url
+        srv2.start()
+        try:
+            for _ in range(2):
+                assert sync_proc(admin, srv2.url, "admin").wait(300) == 0
+            records, received, distinct = server_counts(db_url)
+            assert received == distinct == total
+            a = Store.open(admin)
+            try:
+                assert len(laptop_snapshot(a)) == records
+            finally:
+                a.close()
+        finally:
+            srv2.kill()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        srv.kill()
