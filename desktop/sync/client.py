@@ -160,6 +160,12 @@ class SyncClient:
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
             raise Cancelled()

@@ -1,0 +1,278 @@
+"""USB bundles: round trip, replay (SYNC.md 9), tampered / foreign / wrong-recipient / out-of-scope
+bundles refused whole (SYNC.md 12); and the file format itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+
+import pytest
+
+from desktop.services.auth import actor_for
+from desktop.services.records import Records
+from desktop.sync import bundles, local
+from desktop.sync.bundle import (
+    BundleError,
+    box_public,
+    new_box_key,
+    new_signing_key,
+    read_bundle,
+    signing_public,
+    write_bundle,
+)
+from server.bundles import import_bundle
+from server.service import ApiError
+from tests.sync.harness import assert_converged, server_snapshot
+
+
+def _person(store, grid):
+    with store.engine.connect() as c:
+        return c.exec_driver_sql(
+            "SELECT id FROM person WHERE grid_id = ? AND id NOT IN "
+            "(SELECT head_person_id FROM household WHERE head_person_id IS NOT NULL) ORDER BY id LIMIT 1", (grid,)
+        ).scalar()
+
+
+def _edit(store, user, pid, **values):
+    return Records(store, actor_for(store, user)).update("person", pid, values)
+
+
+@pytest.fixture
+def offline(world):
+    """A grid worker's laptop, enrolled online once, then working offline."""
+    w = world.laptop("w1")
+    world.sync(w, "w1")
+    return w
+
+
+def test_bundle_round_trip(world, offline, tmp_path):
+    g1 = world.grids[0]
+    pid = _person(offline, g1)
+    for k in range(3):  # three weeks of edits
+        _edit(offline, "w1", pid, occupation=f"第{k + 1}周")
+    visits = Records(offline, actor_for(offline, "w1"))
+    with offline.engine.connect() as c:
+        hid = c.exec_driver_sql("SELECT id FROM household WHERE grid_id = ? LIMIT 1", (g1,)).scalar()
+    visits.create("visit", {"grid_id": g1, "household_id": hid, "visited_on": "2026-11-20", "visitor": "w1",
+                            "situation": "离线走访"})
+    out = tmp_path / "w1.glb"
+    info = bundles.export_bundle(offline, out)
+    assert info["changes"] == 4
+    assert local.pending_count(offline) == 4  # written to the bundle, not yet acknowledged
+    # meanwhile the supervisor edits another field of the same person online
+    sup = world.laptop("sup")
+    world.sync(sup, "sup")
+    _edit(sup, "sup", pid, phone="13900001111")
+    world.sync(sup, "sup")
+    reply = tmp_path / "reply.glb"
+    summary = import_bundle(world.server.store, out, reply)
+    assert "已导入 4 条修改" in summary["lines"][0]
+    res = bundles.import_reply(offline, reply)
+    assert sum(res["acknowledged"].values()) == 4 and local.pending_count(offline) == 0
+    p = Records(offline, actor_for(offline, "w1")).get("person", pid)
+    assert (p["occupation"], p["phone"]) == ("第3周", "13900001111")
+    world.sync(sup, "sup")
+    assert_converged(world.server, (offline, [g1]), (sup, None))
+
+
+def test_replayed_three_week_old_bundle_changes_nothing(world, offline, tmp_path):
+    g1 = world.grids[0]
+    pid = _person(offline, g1)
+    _edit(offline, "w1", pid, occupation="三周前")
+    old = tmp_path / "old.glb"
+    bundles.export_bundle(offline, old)
+    import_bundle(world.server.store, old, tmp_path / "r1.glb")
+    bundles.import_reply(offline, tmp_path / "r1.glb")
+    # newer edits afterwards, online, from the same laptop and from the supervisor
+    _edit(offline, "w1", pid, occupation="今天")
+    world.sync(offline, "w1")
+    before = server_snapshot(world.server)
+    summary = import_bundle(world.server.store, old, tmp_path / "r2.glb")  # replayed
+    assert "此前已导入过" in summary["lines"][0]
+    assert server_snapshot(world.server) == before
+    res = bundles.import_reply(offline, tmp_path / "r1.glb")  # the old reply replayed too
+    assert res["skipped"]
+    assert Records(offline, actor_for(offline, "w1")).get("person", pid)["occupation"] == "今天"
+    assert_converged(world.server, (offline, [g1]))
+
+
+def test_tampered_bundle_refused_whole(world, offline, tmp_path):
+    pid = _person(offline, world.grids[0])
+    _edit(offline, "w1", pid, occupation="被篡改前")
+    good = tmp_path / "good.glb"
+    bundles.export_bundle(offline, good)
+    bad = tmp_path / "bad.glb"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("parts/"):
+                data = data[:-1] + bytes([data[-1] ^ 1])
+            dst.writestr(item, data)
+    before = server_snapshot(world.server)
+    with pytest.raises(ApiError, match="校验失败"):
+        import_bundle(world.server.store, bad, tmp_path / "r.glb")
+    assert server_snapshot(world.server) == before
+    assert not (tmp_path / "r.glb").exists()
+
+
+def test_bundle_for_another_server_refused(world, offline, tmp_path, server_db):
+    from tests.sync.harness import ThreadServer
+
+    pid = _person(offline, world.grids[0])
+    _edit(offline, "w1", pid, occupation="发错服务器")
+    out = tmp_path / "w1.glb"
+    bundles.export_bundle(offline, out)
+    other_db = f"sqlite:///{tmp_path / 'other.db'}"
+    other = ThreadServer(other_db)
+    try:
+        with pytest.raises(ApiError, match="同步包被拒绝"):
+            import_bundle(other.store, out, tmp_path / "r.glb")
+    finally:
+        other.store.close()
+
+
+def test_bundle_from_unknown_device_refused(world, offline, tmp_path):
+    pid = _person(offline, world.grids[0])
+    _edit(offline, "w1", pid, occupation="冒名")
+    offline.set_meta("sync_device_id", "00000000-0000-0000-0000-000000000000")
+    out = tmp_path / "w1.glb"
+    bundles.export_bundle(offline, out)
+    with pytest.raises(ApiError, match="未在本服务器登记的设备"):
+        import_bundle(world.server.store, out, tmp_path / "r.glb")
+
+
+def test_out_of_scope_bundle_refused_whole(world, offline, tmp_path):
+    g1, g2 = world.grids
+    pid = _person(offline, g1)
+    _edit(offline, "w1", pid, occupation="在范围内")
+    out = tmp_path / "w1.glb"
+    bundles.export_bundle(offline, out)
+    world.server.set_grids("w1", [g2])  # reassigned before the bundle reached the office
+    before = server_snapshot(world.server)
+    with pytest.raises(ApiError, match="不属于该网格员负责网格"):
+        import_bundle(world.server.store, out, tmp_path / "r.glb")
+    assert server_snapshot(world.server) == before
+    assert local.pending_count(offline) == 1  # still queued on the laptop: nothing lost
+
+
+def test_reply_for_another_laptop_refused(world, offline, tmp_path):
+    pid = _person(offline, world.grids[0])
+    _edit(offline, "w1", pid, occupation="回执")
+    out, reply = tmp_path / "w1.glb", tmp_path / "reply.glb"
+    bundles.export_bundle(offline, out)
+    import_bundle(world.server.store, out, reply)
+    other = world.laptop("w1b")
+    world.sync(other, "w1")
+    with pytest.raises(bundles.BundleRefused):
+        bundles.import_reply(other, reply)
+    with pytest.raises(bundles.BundleRefused, match="请先在有网络时同步一次"):
+        bundles.export_bundle(world.laptop("never"), tmp_path / "x.glb")
+
+
+# --- the file format -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def keys():
+    sign, box = new_signing_key(), new_box_key()
+    return sign, signing_public(sign), box, box_public(box)
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_format_round_trip(tmp_path, keys, encrypted):
+    sign, pub, box, boxpub = keys
+    parts = {"a.json": b"{}", "empty": b"", "big": bytes(range(256)) * 8192}
+    path = tmp_path / "b.glb"
+    manifest = write_bundle(path, {"bundle_id": "x"}, parts, signing_key=sign,
+                            recipient_box_public=boxpub if encrypted else None)
+    assert manifest["encrypted"] is encrypted
+    got_manifest, got = read_bundle(path, verify_key=lambda m: pub, box_key=box)
+    assert got == parts and got_manifest["bundle_id"] == "x"
+    if encrypted:
+        raw = zipfile.ZipFile(path).read("parts/big")
+        assert bytes(range(256)) * 4 not in raw
+        with pytest.raises(BundleError, match="无法解密"):
+            read_bundle(path, verify_key=pub, box_key=new_box_key())
+        with pytest.raises(BundleError, match="无法解密"):
+            read_bundle(path, verify_key=pub)
+
+
+def _rewrite(src, dst, *, drop=None, add=None, change=None):
+    with zipfile.ZipFile(src) as zs, zipfile.ZipFile(dst, "w") as zd:
+        for item in zs.infolist():
+            if item.filename == drop:
+                continue
+            data = zs.read(item.filename)
+            if change and item.filename == change[0]:
+                data = change[1](data)
+            zd.writestr(item.filename, data)
+        for name, data in (add or {}).items():
+            zd.writestr(name, data)
+
+
+@pytest.mark.parametrize("how, message", [
+    ({"drop": "parts/a.json"}, "缺少"),
+    ({"add": {"parts/extra": b"x"}}, "清单之外"),
+    ({"add": {"../evil": b"x"}}, "不安全的文件名"),
+    ({"drop": "signature"}, "缺少清单或签名"),
+    ({"change": ("manifest.json", lambda d: d.replace(b'"x"', b'"y"'))}, "签名无效"),
+    ({"change": ("parts/a.json", lambda d: b"[]")}, "校验失败"),
+])
+def test_format_refusals(tmp_path, keys, how, message):
+    sign, pub, _, _ = keys
+    path, bad = tmp_path / "b.glb", tmp_path / "bad.glb"
+    write_bundle(path, {"bundle_id": "x"}, {"a.json": b"{}"}, signing_key=sign)
+    _rewrite(path, bad, **how)
+    with pytest.raises(BundleError, match=message):
+        read_bundle(bad, verify_key=pub)
+
+
+def test_format_foreign_signature_and_not_a_zip(tmp_path, keys):
+    sign, pub, _, _ = keys
+    path = tmp_path / "b.glb"
+    write_bundle(path, {"bundle_id": "x"}, {"a.json": b"{}"}, signing_key=new_signing_key())
+    with pytest.raises(BundleError, match="签名无效"):
+        read_bundle(path, verify_key=pub)
+    junk = tmp_path / "junk.glb"
+    junk.write_bytes(b"not a zip at all")
+    with pytest.raises(BundleError, match="不是有效的同步包文件"):
+        read_bundle(junk, verify_key=pub)
+
+
+def test_format_write_is_atomic(tmp_path, keys, monkeypatch):
+    sign, *_ = keys
+    path = tmp_path / "b.glb"
+
+    def boom(self, name, data, *a, **kw):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", boom)
+    with pytest.raises(OSError):
+        write_bundle(path, {"bundle_id": "x"}, {"a.json": b"{}"}, signing_key=sign)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_bundle_round_trip(world, offline, tmp_path):
+    """The same through the commands a user types."""
+    from desktop.cli import main
+
+    pid = _person(offline, world.grids[0])
+    _edit(offline, "w1", pid, occupation="命令行")
+    offline.close()
+    db = str(tmp_path / "w1.db")
+    out, reply = tmp_path / "out.glb", tmp_path / "reply.glb"
+    assert main(["--db", db, "sync", "--bundle-out", str(out)]) == 0
+    server_url = world.server.store.url
+    assert main(["server", "--database", server_url, "import-bundle", str(out), "--reply", str(reply)]) == 0
+    assert main(["--db", db, "sync", "--bundle-in", str(reply)]) == 0
+    shutil.copy(reply, tmp_path / "again.glb")
+    assert main(["--db", db, "sync", "--bundle-in", str(tmp_path / "again.glb")]) == 0
+    from desktop.services.store import Store
+
+    st = Store.open(db)
+    try:
+        assert local.pending_count(st) == 0
+        assert json.loads(st.meta(local.SCOPE)) == [world.grids[0]]
+    finally:
+        st.close()
