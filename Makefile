@@ -52,6 +52,7 @@ bench: deps venv
 	$(BIN)/python benchmarks/gui_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/print_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/excel_bench.py --db $(BENCH_DB)
+	$(BIN)/python benchmarks/sync_bench.py --db $(BENCH_DB)
 
 screenshots: deps venv
 	$(BIN)/python scripts/screenshots.py

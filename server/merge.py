@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from desktop.sync.protocol import FIELDS, RECORD_META, SYNC_TABLES, check_value, group_of, has_grid
@@ -70,18 +70,21 @@ class Rejected(Exception):
 
 
 def _load_states(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], State]:
+    # One query per table with `row_id IN (...)`: a row-value IN would scan the whole table.
     out: dict[tuple[str, str], State] = {}
-    keys_l = list(keys)
-    for i in range(0, len(keys_l), 400):
-        chunk = keys_l[i : i + 400]
-        rows = s.execute(
-            select(Record).where(tuple_(Record.table_name, Record.row_id).in_(chunk))
-        ).scalars()
-        for r in rows:
-            out[(r.table_name, r.row_id)] = State(
-                r.table_name, r.row_id, orjson.loads(r.data), orjson.loads(r.field_meta), r.version,
-                r.grid_id, r.prev_grid_id, r.deleted, False,
-            )
+    by_table: dict[str, list[str]] = {}
+    for table, row_id in keys:
+        by_table.setdefault(table, []).append(row_id)
+    for table, ids in by_table.items():
+        for i in range(0, len(ids), 500):
+            rows = s.execute(
+                select(Record).where(Record.table_name == table, Record.row_id.in_(ids[i : i + 500]))
+            ).scalars()
+            for r in rows:
+                out[(r.table_name, r.row_id)] = State(
+                    r.table_name, r.row_id, orjson.loads(r.data), orjson.loads(r.field_meta), r.version,
+                    r.grid_id, r.prev_grid_id, r.deleted, False,
+                )
     return out
 
 

@@ -35,6 +35,14 @@ def _need(store: Store, key: str) -> str:
     return value
 
 
+def _user(store: Store) -> str:
+    with store.engine.connect() as conn:
+        row = conn.exec_driver_sql(
+            "SELECT username FROM app_user WHERE created_by = 'sync' ORDER BY updated_at DESC LIMIT 1"
+        ).first()
+    return row[0] if row else "unknown"
+
+
 def export_bundle(store: Store, path: Path) -> dict[str, Any]:
     """Write every waiting change (and the photos they need) into one bundle file."""
     device = _need(store, "sync_device_id")
@@ -70,6 +78,8 @@ def export_bundle(store: Store, path: Path) -> dict[str, Any]:
     }
     write_bundle(path, manifest, parts, signing_key=sign, recipient_box_public=server_box)
     local.mark_in_bundle(store, [c["seq"] for c in changes])
+    local.audit(store, _user(store), "导出同步包", {"file": str(path), "changes": len(changes), "blobs": blobs,
+                                                 "bundle_id": manifest["bundle_id"]})
     return {"changes": len(changes), "blobs": blobs, "bundle_id": manifest["bundle_id"]}
 
 
@@ -119,6 +129,8 @@ def import_reply(store: Store, path: Path) -> dict[str, Any]:
         local.set_local_user(store, manifest["user"], None)
         store.set_meta(local.SCOPE, json.dumps(manifest["user"].get("grids")))
     store.set_meta("sync_last_at", manifest.get("created_at") or "")
+    local.audit(store, (manifest.get("user") or {}).get("username") or _user(store), "导入回执包",
+                {"file": str(path), "acknowledged": counts, "pulled": pulled, "skipped": skipped})
     return {"acknowledged": counts, "pulled": pulled, "skipped": skipped, "blobs": blobs,
             "cursor": int(store.meta(local.CURSOR) or 0)}
 

@@ -286,6 +286,8 @@ class SyncClient:
         result.cursor = int(self.store.meta(local.CURSOR) or 0)
         self.store.set_meta("sync_last_at", _now())
         self.store.set_meta("sync_last_result", json.dumps(result.as_dict(), ensure_ascii=False))
+        local.audit(self.store, self.conn.username, f"与服务器 {self.conn.url} 同步",
+                    {"server": self.conn.url, **result.as_dict()})
 
     def push_all(self, result: SyncResult) -> None:
         total = local.pending_count(self.store)

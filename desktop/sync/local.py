@@ -336,3 +336,13 @@ def set_local_user(store: Store, user: dict[str, Any], password_hash: str | None
                 "grid_id) VALUES (?, 1, ?, ?, 'sync', 'sync', ?, ?)",
                 (new_id(), now, now, uid, g),
             )
+
+
+def audit(store: Store, username: str, summary: str, detail: dict[str, Any]) -> None:
+    """A line in the local audit trail for a sync, a bundle export or a bundle import."""
+    from desktop.services.audit import write_audit
+    from desktop.services.store import Actor
+
+    actor = Actor(username, "grid_worker", None, store.meta("sync_device_id") or store.meta("device_id"))
+    with store.transaction() as s:
+        write_audit(s, actor, "sync", None, None, detail, summary)
