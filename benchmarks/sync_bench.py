@@ -152,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         # incremental: 1,000 people changed on the admin laptop
         with admin.engine.begin() as c:
             ids = [r[0] for r in c.exec_driver_sql("SELECT id FROM person ORDER BY random() LIMIT 1000")]
+            marks = ",".join("?" * len(ids))
             c.exec_driver_sql(
                 "UPDATE person SET occupation = 'bench-' || substr(id, 1, 8), version = version + 1, "
-                "updated_by = 'admin' WHERE id IN (%s)" % ",".join("?" * len(ids)), ids)
+                f"updated_by = 'admin' WHERE id IN ({marks})", tuple(ids))
         t_incr_push, res_p = sync(admin, url, "admin")
         t_incr_pull, res_q = sync(fresh, url, "sup")
         say(f"  incremental: push {t_incr_push:.2f} s ({res_p['push_status']}), pull {t_incr_pull:.2f} s "

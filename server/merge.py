@@ -378,12 +378,8 @@ class Merger:
             st.dirty = False
         if new_rows:
             self.s.execute(insert(Record), new_rows)
-        for row in upd_rows:
-            self.s.execute(
-                update(Record)
-                .where(Record.table_name == row["table_name"], Record.row_id == row["row_id"])
-                .values({k: v for k, v in row.items() if k not in ("table_name", "row_id")})
-            )
+        if upd_rows:  # ORM bulk UPDATE by primary key: one executemany
+            self.s.execute(update(Record), upd_rows)
         if self.conflicts:
             self.s.execute(insert(Conflict), self.conflicts)
             self.conflicts = []

@@ -408,11 +408,11 @@ def resolve_conflict(store: ServerStore, who: Caller, conflict_id: int, choice: 
 # --- attachments --------------------------------------------------------------------------
 
 
-def _blob_readable(s: Session, scope: Scope, sha: str) -> bool:
-    q = select(Record.grid_id).where(
-        Record.table_name == "attachment", Record.data.contains(sha)
-    )
-    return any(scope.reads("attachment", g) for (g,) in s.execute(q))
+def _blob_allowed(s: Session, scope: Scope, sha: str, *, write: bool = False) -> bool:
+    """A photo may be read (or uploaded) by who may read (or write) an attachment record naming it."""
+    q = select(Record.grid_id).where(Record.table_name == "attachment", Record.data.contains(sha))
+    check = scope.writes if write else scope.reads
+    return any(check("attachment", g) for (g,) in s.execute(q))
 
 
 def missing_blobs(store: ServerStore, scope: Scope, shas: list[str]) -> list[dict[str, Any]]:
@@ -430,7 +430,7 @@ def put_blob_chunk(store: ServerStore, scope: Scope, sha: str, offset: int, tota
     if len(sha) != 64 or total <= 0 or total > 64 * 1024 * 1024:
         raise ApiError(422, "blob", "附件大小或编号不正确")
     with store.transaction() as s:
-        if not _blob_readable(s, scope, sha):
+        if not _blob_allowed(s, scope, sha, write=True):
             raise ApiError(403, "forbidden", "没有与该附件对应的可写记录")
         b = s.get(Blob, sha)
         if b is None:
@@ -459,7 +459,7 @@ def put_blob_chunk(store: ServerStore, scope: Scope, sha: str, offset: int, tota
 def get_blob(store: ServerStore, scope: Scope, sha: str, offset: int, length: int) -> bytes:
     with store.session() as s:
         b = s.get(Blob, sha)
-        if b is None or not b.complete or not _blob_readable(s, scope, sha):
+        if b is None or not b.complete or not _blob_allowed(s, scope, sha):
             raise ApiError(404, "blob_unknown", "服务器上没有该附件")
         parts = s.scalars(select(BlobPart.data).where(BlobPart.sha256 == sha).order_by(BlobPart.offset))
         return b"".join(parts)[offset : offset + length]

@@ -164,9 +164,11 @@ def search_trigger_sql() -> list[str]:
             f'CREATE TRIGGER srch_{table}_ins AFTER INSERT ON "{table}" WHEN gl_search() BEGIN\n'
             f"  {refresh}\nEND"
         )
+        # Only when a watched value really changed: sync rewrites whole rows with equal values.
+        changed = " OR ".join(f'OLD."{c.strip()}" IS NOT NEW."{c.strip()}"' for c in watched.split(","))
         out.append(
-            f'CREATE TRIGGER srch_{table}_upd AFTER UPDATE OF {watched} ON "{table}" WHEN gl_search() '
-            "BEGIN\n"
+            f'CREATE TRIGGER srch_{table}_upd AFTER UPDATE OF {watched} ON "{table}" '
+            f"WHEN gl_search() AND ({changed}) BEGIN\n"
             f"  {refresh}\nEND"
         )
         out.append(
@@ -177,7 +179,8 @@ def search_trigger_sql() -> list[str]:
     hh_of_house = "SELECT id FROM household WHERE house_id = NEW.id"
     out.append("DROP TRIGGER IF EXISTS srch_house_hh")
     out.append(
-        "CREATE TRIGGER srch_house_hh AFTER UPDATE OF address_id ON house WHEN gl_search() BEGIN\n  "
+        "CREATE TRIGGER srch_house_hh AFTER UPDATE OF address_id ON house "
+        "WHEN gl_search() AND OLD.address_id IS NOT NEW.address_id BEGIN\n  "
         + _refresh("household", f"hh.id IN ({hh_of_house})", hh_of_house)
         + "\nEND"
     )
@@ -185,8 +188,8 @@ def search_trigger_sql() -> list[str]:
     hh_at = f"SELECT id FROM household WHERE house_id IN ({houses_at})"
     out.append("DROP TRIGGER IF EXISTS srch_address_upd")
     out.append(
-        "CREATE TRIGGER srch_address_upd AFTER UPDATE OF full_text ON address WHEN gl_search() "
-        "BEGIN\n  "
+        "CREATE TRIGGER srch_address_upd AFTER UPDATE OF full_text ON address "
+        "WHEN gl_search() AND OLD.full_text IS NOT NEW.full_text BEGIN\n  "
         + _refresh("house", f"h.id IN ({houses_at})", houses_at)
         + "\n  "
         + _refresh("household", f"hh.id IN ({hh_at})", hh_at)

@@ -5,6 +5,7 @@ and a pulled page is stored together with its cursor."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -276,9 +277,14 @@ class SyncClient:
         self.store.set_meta(local.SCOPE, json.dumps(grids))
         cursor = int(self.store.meta(local.CURSOR) or 0)
         if old is not False and cursor and grids is not None:
+            # grids newly assigned: fetch what they already held, up to the cursor
             added = sorted(set(grids) - set(old or [])) if old is not None else []
             if added:
                 self.pull_all(result, only_grids=added, until=cursor)
+        elif isinstance(old, list) and grids is None and cursor:
+            # now sees the whole community (e.g. became a supervisor): pull everything again
+            # (applying is idempotent; fields with unsent edits keep their local value)
+            self.store.set_meta(local.CURSOR, "0")
         self.pull_all(result)
         self.blobs_down(result)
         if local.rebuild_search_if_dirty(self.store):
@@ -314,26 +320,43 @@ class SyncClient:
 
     def pull_all(self, result: SyncResult, *, only_grids: list[str] | None = None,
                  until: int | None = None) -> None:
+        """Pull pages until the server has nothing newer. The next page is fetched while the
+        current one is applied (the server and the laptop work at the same time); a page and its
+        cursor are stored together, so a crash or a cancel keeps every applied page."""
+        from concurrent.futures import ThreadPoolExecutor
+
         cursor = 0 if only_grids is not None else int(self.store.meta(local.CURSOR) or 0)
         initial = cursor == 0 and only_grids is None
-        pages = 0
-        while True:
-            self._check_cancel()
-            body: dict[str, Any] = {"cursor": cursor, "limit": self.page_size}
+
+        def fetch(after: int) -> dict[str, Any]:
+            body: dict[str, Any] = {"cursor": after, "limit": self.page_size}
             if only_grids is not None:
                 body.update(only_grids=only_grids, until=until)
-            page = self.conn.json("POST", "/sync/pull", body)
-            counts = local.apply_page(self.store, page, initial=initial, bundle_cursor=only_grids is None)
-            for t, n in counts.items():
-                if t == "evicted":
-                    result.evicted += n
-                else:
-                    result.pulled[t] += n
-            cursor = int(page["cursor"])
-            pages += 1
-            self.progress("下载更新", sum(result.pulled.values()), 0)
-            if not page.get("more"):
-                break
+            return self.conn.json("POST", "/sync/pull", body)
+
+        with ThreadPoolExecutor(1, thread_name_prefix="gl-pull") as pool:
+            pending = pool.submit(fetch, cursor)
+            try:
+                while True:
+                    page = pending.result()
+                    self._check_cancel()
+                    more = bool(page.get("more"))
+                    if more:
+                        pending = pool.submit(fetch, int(page["cursor"]))
+                    counts = local.apply_page(self.store, page, initial=initial, bundle_cursor=only_grids is None)
+                    for t, n in counts.items():
+                        if t == "evicted":
+                            result.evicted += n
+                        else:
+                            result.pulled[t] += n
+                    self.progress("下载更新", sum(result.pulled.values()), 0)
+                    if not more:
+                        break
+            finally:
+                if not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(Exception):
+                        pending.result()
 
     # --- attachments ---------------------------------------------------------------------------
     def blobs_up(self, result: SyncResult) -> None:

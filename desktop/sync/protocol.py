@@ -22,7 +22,7 @@ PROTOCOL = "gridledger-sync/1"
 
 PUSH_BATCH = 500  # changes per push request
 PUSH_MAX_BYTES = 1024 * 1024
-PULL_PAGE = 2000  # records per pull page (a page is extended to end on a whole server commit)
+PULL_PAGE = 4000  # records per pull page (a page is extended to end on a whole server commit)
 BLOB_CHUNK = 256 * 1024
 
 # Tables that never travel: local sign-in users. The server keeps its own accounts (argon2) and
