@@ -1,5 +1,5 @@
 """USB bundles: round trip, replay (SYNC.md 9), tampered / foreign / wrong-recipient / out-of-scope
-bundles refused whole (SYNC.md 12); and the file format itself."""
+bundles refused whole (SYNC.md 12). The file format itself: test_bundle_format.py."""
 
 from __future__ import annotations
 
@@ -12,15 +12,6 @@ import pytest
 from desktop.services.auth import actor_for
 from desktop.services.records import Records
 from desktop.sync import bundles, local
-from desktop.sync.bundle import (
-    BundleError,
-    box_public,
-    new_box_key,
-    new_signing_key,
-    read_bundle,
-    signing_public,
-    write_bundle,
-)
 from server.bundles import import_bundle
 from server.service import ApiError
 from tests.sync.harness import assert_converged, server_snapshot
@@ -168,89 +159,6 @@ def test_reply_for_another_laptop_refused(world, offline, tmp_path):
         bundles.import_reply(other, reply)
     with pytest.raises(bundles.BundleRefused, match="请先在有网络时同步一次"):
         bundles.export_bundle(world.laptop("never"), tmp_path / "x.glb")
-
-
-# --- the file format -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def keys():
-    sign, box = new_signing_key(), new_box_key()
-    return sign, signing_public(sign), box, box_public(box)
-
-
-@pytest.mark.parametrize("encrypted", [False, True])
-def test_format_round_trip(tmp_path, keys, encrypted):
-    sign, pub, box, boxpub = keys
-    parts = {"a.json": b"{}", "empty": b"", "big": bytes(range(256)) * 8192}
-    path = tmp_path / "b.glb"
-    manifest = write_bundle(path, {"bundle_id": "x"}, parts, signing_key=sign,
-                            recipient_box_public=boxpub if encrypted else None)
-    assert manifest["encrypted"] is encrypted
-    got_manifest, got = read_bundle(path, verify_key=lambda m: pub, box_key=box)
-    assert got == parts and got_manifest["bundle_id"] == "x"
-    if encrypted:
-        raw = zipfile.ZipFile(path).read("parts/big")
-        assert bytes(range(256)) * 4 not in raw
-        with pytest.raises(BundleError, match="无法解密"):
-            read_bundle(path, verify_key=pub, box_key=new_box_key())
-        with pytest.raises(BundleError, match="无法解密"):
-            read_bundle(path, verify_key=pub)
-
-
-def _rewrite(src, dst, *, drop=None, add=None, change=None):
-    with zipfile.ZipFile(src) as zs, zipfile.ZipFile(dst, "w") as zd:
-        for item in zs.infolist():
-            if item.filename == drop:
-                continue
-            data = zs.read(item.filename)
-            if change and item.filename == change[0]:
-                data = change[1](data)
-            zd.writestr(item.filename, data)
-        for name, data in (add or {}).items():
-            zd.writestr(name, data)
-
-
-@pytest.mark.parametrize("how, message", [
-    ({"drop": "parts/a.json"}, "缺少"),
-    ({"add": {"parts/extra": b"x"}}, "清单之外"),
-    ({"add": {"../evil": b"x"}}, "不安全的文件名"),
-    ({"drop": "signature"}, "缺少清单或签名"),
-    ({"change": ("manifest.json", lambda d: d.replace(b'"x"', b'"y"'))}, "签名无效"),
-    ({"change": ("parts/a.json", lambda d: b"[]")}, "校验失败"),
-])
-def test_format_refusals(tmp_path, keys, how, message):
-    sign, pub, _, _ = keys
-    path, bad = tmp_path / "b.glb", tmp_path / "bad.glb"
-    write_bundle(path, {"bundle_id": "x"}, {"a.json": b"{}"}, signing_key=sign)
-    _rewrite(path, bad, **how)
-    with pytest.raises(BundleError, match=message):
-        read_bundle(bad, verify_key=pub)
-
-
-def test_format_foreign_signature_and_not_a_zip(tmp_path, keys):
-    sign, pub, _, _ = keys
-    path = tmp_path / "b.glb"
-    write_bundle(path, {"bundle_id": "x"}, {"a.json": b"{}"}, signing_key=new_signing_key())
-    with pytest.raises(BundleError, match="签名无效"):
-        read_bundle(path, verify_key=pub)
-    junk = tmp_path / "junk.glb"
-    junk.write_bytes(b"not a zip at all")
-    with pytest.raises(BundleError, match="不是有效的同步包文件"):
-        read_bundle(junk, verify_key=pub)
-
-
-def test_format_write_is_atomic(tmp_path, keys, monkeypatch):
-    sign, *_ = keys
-    path = tmp_path / "b.glb"
-
-    def boom(self, name, data, *a, **kw):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", boom)
-    with pytest.raises(OSError):
-        write_bundle(path, {"bundle_id": "x"}, {"a.json": b"{}"}, signing_key=sign)
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_bundle_round_trip(world, offline, tmp_path):
