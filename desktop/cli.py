@@ -195,6 +195,45 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from desktop.services.backup import backup_now, list_backups
+
+    store = _store(args)
+    try:
+        if args.list:
+            rows = list_backups(store.path)
+            if not rows:
+                print("还没有备份。")
+            for b in rows:
+                print(f"{b.taken_at:%Y-%m-%d %H:%M:%S}  {b.label:<24} {b.size / 1024 / 1024:7.1f} MB  {b.path}")
+            return 0
+        path = backup_now(store, _actor(store, args.user), keep=args.keep)
+        print(f"已备份到:{path}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from desktop.services.backup import restore
+
+    path = Path(args.db).expanduser() if args.db else default_db_path()
+    backup = Path(args.file).expanduser()
+    if not backup.exists():
+        raise CliError(f"备份文件不存在:{backup}")
+    if not args.yes:
+        raise CliError("恢复会用备份替换当前数据库(当前数据库会先另存一份)。确认请加 --yes")
+    store = _store(args)
+    try:
+        actor = _actor(store, args.user)
+    finally:
+        store.close()
+    safety = restore(path, backup, actor)
+    print(f"已从 {backup.name} 恢复。恢复前的数据库已另存为:{safety}")
+    print("下次同步时本机会重新登记为新设备(不会丢失或重复任何修改)。")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     try:
         from ui.app import main as gui_main
@@ -241,6 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
 
     sub.add_parser("reindex", help="重建检索索引").set_defaults(func=cmd_reindex)
+    b = sub.add_parser("backup", help="立即备份数据库(在线备份,保留最近若干份)")
+    b.add_argument("--list", action="store_true", help="列出已有备份")
+    b.add_argument("--keep", type=int, default=10, help="保留最近几份(默认 10)")
+    b.add_argument("--user", help="操作人(记入审计)")
+    b.set_defaults(func=cmd_backup)
+    r = sub.add_parser("restore", help="从备份恢复数据库")
+    r.add_argument("file", help="备份文件(见 gridledger backup --list)")
+    r.add_argument("--yes", action="store_true", help="确认替换当前数据库")
+    r.add_argument("--user", help="操作人(社区管理员或网格长)")
+    r.set_defaults(func=cmd_restore)
     g = sub.add_parser("gui", help="打开桌面程序(默认)")
     g.add_argument("--user", help="直接以该用户登录(密码从标准输入读取,需配合 --password-stdin)")
     g.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")

@@ -359,3 +359,30 @@ def test_copied_database_file_is_noticed_and_reenrolled(world, tmp_path):
         seqs = s.scalars(select(Received.device_seq).where(Received.device_id == b.meta("sync_device_id"))).all()
     assert len(seqs) == len(set(seqs))
     assert_converged(world.server, (a, [g1]), (b, [g1]))
+
+
+def test_restored_backup_reenrols_and_reuses_no_sequence(world, tmp_path):
+    from desktop.services.backup import backup_now, restore
+    from desktop.services.store import Store
+
+    g1 = world.grids[0]
+    w = world.laptop("w1")
+    world.sync(w, "w1")
+    pid = person_in(w, g1)[0]
+    actor = actor_for(w, "w1")
+    backup = backup_now(w, actor)
+    records(w, "w1").update("person", pid, {"occupation": "备份之后"})
+    world.sync(w, "w1")  # pushed with the next device sequence
+    w.close()
+    admin_actor = actor_for(world.admin, "admin")
+    restore(tmp_path / "w1.db", backup, admin_actor)
+    w = Store.open(tmp_path / "w1.db")
+    records(w, "w1").update("person", pid, {"phone": "13588889999"})  # the same sequence number again
+    res = world.sync(w, "w1")
+    assert res.reenrolled
+    assert res.push_status == {"applied": 1}  # not mistaken for the earlier change
+    p = records(w, "w1").get("person", pid)
+    assert (p["occupation"], p["phone"]) == ("备份之后", "13588889999")  # nothing went backwards
+    assert not open_conflicts(world)
+    assert_converged(world.server, (w, [g1]))
+    w.close()

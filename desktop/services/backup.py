@@ -1,0 +1,157 @@
+"""Backups of the local database: SQLite's online backup (never a file copy of a live WAL file),
+automatic (before every migration, and once a day), manual, and restore.
+
+A restored file is an older copy of this laptop: its device sequence would hand out numbers the
+server has already seen. Restore therefore gives it a new file id and sends it to re-enrol with
+the server (SYNC.md scenario 11): changes it shares with the original are recognised as
+duplicates, new ones travel under the new enrolment, none is lost or applied twice."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from desktop.db.engine import StorageError
+from desktop.db.migrate import KEEP_BACKUPS
+from desktop.models import new_id
+from desktop.paths import backup_dir_for
+from desktop.services.audit import write_audit
+from desktop.services.errors import PermissionDenied
+from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
+
+AUTO_KEY = "backup_auto_last"
+AUTO_EVERY = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    label: str
+    taken_at: datetime
+    size: int
+
+
+def _target(db_path: Path, label: str) -> Path:
+    folder = backup_dir_for(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return folder / f"{db_path.stem}-{stamp}-{label}.db"
+
+
+def _prune(db_path: Path, keep: int) -> None:
+    old = sorted(backup_dir_for(db_path).glob(f"{db_path.stem}-*.db"))
+    for stale in old[: max(0, len(old) - keep)]:
+        stale.unlink(missing_ok=True)
+
+
+def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int = KEEP_BACKUPS) -> Path:
+    """Copy the open database while it stays in use; keeps the last `keep` backups."""
+    if store.path is None:
+        raise StorageError("内存数据库无法备份")
+    target = _target(store.path, label)
+    tmp = target.with_suffix(".part")
+    raw = store.engine.raw_connection()
+    try:
+        dst = sqlite3.connect(str(tmp))
+        try:
+            # one step under a read snapshot: in WAL mode writers go on meanwhile (a stepwise
+            # backup would restart whenever another connection writes)
+            raw.driver_connection.backup(dst)  # type: ignore[union-attr]
+            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        finally:
+            dst.close()
+    finally:
+        raw.close()
+    tmp.replace(target)
+    _prune(store.path, keep)
+    with store.transaction() as s:
+        write_audit(s, actor, "backup", None, None, {"file": target.name, "label": label}, "备份数据库")
+    return target
+
+
+def backup_if_due(store: Store, actor: Actor, *, now: datetime | None = None, keep: int = KEEP_BACKUPS) -> Path | None:
+    """The scheduled backup: once every AUTO_EVERY (run at start-up and by the daily upkeep)."""
+    now = now or datetime.now()
+    last = store.meta(AUTO_KEY)
+    if last and now - datetime.fromisoformat(last) < AUTO_EVERY:
+        return None
+    path = backup_now(store, actor, label="auto", keep=keep)
+    store.set_meta(AUTO_KEY, now.isoformat(timespec="seconds"))
+    return path
+
+
+def list_backups(db_path: Path) -> list[BackupInfo]:
+    out = []
+    for p in sorted(backup_dir_for(db_path).glob(f"{db_path.stem}-*.db"), reverse=True):
+        parts = p.stem[len(db_path.stem) + 1 :].split("-", 3)
+        try:
+            taken = datetime.strptime("-".join(parts[:3]), "%Y%m%d-%H%M%S-%f")
+        except ValueError:
+            continue
+        out.append(BackupInfo(p, parts[3] if len(parts) > 3 else "", taken, p.stat().st_size))
+    return out
+
+
+def check_backup(path: Path) -> None:
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            ok = con.execute("PRAGMA integrity_check").fetchone()[0]
+            con.execute("SELECT count(*) FROM local_meta").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"备份文件 {path.name} 无法读取:{exc}") from exc
+    if ok != "ok":
+        raise StorageError(f"备份文件 {path.name} 已损坏:{ok}")
+
+
+def restore(db_path: Path, backup: Path, actor: Actor) -> Path:
+    """Replace the database at `db_path` (which must be closed) by `backup`. The current file is
+    backed up first, so a restore can itself be undone. Returns that safety copy."""
+    if actor.role not in ROLES_ALL_GRIDS and actor.username != "system":
+        raise PermissionDenied("只有社区管理员或网格长可以从备份恢复数据库")
+    check_backup(backup)
+    safety = _target(db_path, "before-restore")
+    current_device = None
+    if db_path.exists():
+        src = sqlite3.connect(str(db_path))
+        try:
+            row = src.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
+            current_device = row[0] if row else None
+            dst = sqlite3.connect(str(safety))
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(str(db_path))
+        try:
+            src.backup(dst)  # page by page into the live path (its WAL is reset by the backup)
+            with dst:
+                # the device that used this file's sequence numbers last (the current file's, else
+                # the backup's) is named as predecessor when it enrols again
+                row = dst.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
+                prev = current_device or (row[0] if row else None)
+                if prev:
+                    dst.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('sync_predecessor', ?)", (prev,))
+                dst.execute("DELETE FROM local_meta WHERE key IN ('sync_device_id', 'sync_epoch')")
+                dst.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('file_id', ?)", (new_id(),))
+                dst.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('restored_from', ?)", (backup.name,))
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    store = Store.open(db_path)
+    try:
+        with store.transaction() as s:
+            write_audit(s, actor, "restore_backup", None, None, {"file": backup.name, "safety": safety.name},
+                        "从备份恢复数据库")
+    finally:
+        store.close()
+    return safety
