@@ -234,6 +234,20 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from desktop.services.purge import purge_person
+
+    if not args.yes:
+        raise CliError("彻底清除后无法恢复(同步后各台电脑上的该人员信息都会被清除)。确认请加 --yes")
+    store = _store(args)
+    try:
+        res = purge_person(store, _actor(store, args.user), args.person_id, reason=args.reason)
+    finally:
+        store.close()
+    print(f"已彻底清除该人员的信息(照片 {res['photos']} 张);下次同步后其他电脑和服务器上也会清除。")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     try:
         from ui.app import main as gui_main
@@ -290,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--yes", action="store_true", help="确认替换当前数据库")
     r.add_argument("--user", help="操作人(社区管理员或网格长)")
     r.set_defaults(func=cmd_restore)
+    pg = sub.add_parser("purge", help="按本人申请彻底清除一名人员的信息(同步到所有电脑)")
+    pg.add_argument("person_id")
+    pg.add_argument("--reason", required=True, help="清除原因(记入审计)")
+    pg.add_argument("--user", required=True, help="操作人(社区管理员或网格长)")
+    pg.add_argument("--yes", action="store_true")
+    pg.set_defaults(func=cmd_purge)
     g = sub.add_parser("gui", help="打开桌面程序(默认)")
     g.add_argument("--user", help="直接以该用户登录(密码从标准输入读取,需配合 --password-stdin)")
     g.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")

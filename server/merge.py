@@ -27,6 +27,7 @@ from server.models import Conflict, Device, Received, Record
 from server.store import Scope, next_seq
 
 _TOMBSTONE = ("deleted_at", "deleted_by")
+PURGED_TEXT = "(已清除)"
 MAX_FIELDS = 200
 
 
@@ -100,6 +101,7 @@ class Merger:
         self.seq: int | None = None
         self.states: dict[tuple[str, str], State] = {}
         self.conflicts: list[dict[str, Any]] = []
+        self.purged: list[tuple[str, str]] = []
 
     def take_seq(self) -> int:
         if self.seq is None:
@@ -251,6 +253,10 @@ class Merger:
                 raise Rejected("不能把记录移到您不负责的网格,已暂存待审核")
         if op == "D":
             return self._purge(st, by, at, dev_seq)
+        if st.data.get("_purged"):
+            # erased on request: an edit from a laptop that had not heard yet is dropped, and
+            # its values are not kept anywhere (not even in a conflict record)
+            return Outcome("applied", version=st.version, message="该记录已按要求彻底清除,修改未保存")
 
         def unseen(name: str) -> bool:
             m = st.meta.get(name)
@@ -312,19 +318,27 @@ class Merger:
         return Outcome(status, version=st.version)
 
     def _purge(self, st: State, by: str, at: str, dev_seq: Any) -> Outcome:
-        """A hard delete (erasure): every personal field blanked, the tombstone kept."""
+        """A hard delete (erasure): every field blanked but the grid (for scope), the tombstone
+        kept so every copy learns it, conflict records of the row emptied."""
         seq = self.take_seq()
-        keep = {"grid_id"}
-        for f in FIELDS[st.table]:
-            if f not in keep and FIELDS[st.table][f].nullable:
-                st.data[f] = None
-            st.meta[f] = [seq, self.device_id, dev_seq, by, at]
+        for name, col in FIELDS[st.table].items():
+            if name == "grid_id":
+                continue
+            if col.nullable:
+                st.data[name] = None
+            elif col.kind == "text":
+                st.data[name] = PURGED_TEXT if name == "name" else ""
+            elif col.kind in ("int", "float", "bool"):
+                st.data[name] = 0
+            st.meta[name] = [seq, self.device_id, dev_seq, by, at]
         st.data["deleted_at"] = _ts(at) or st.data.get("updated_at")
         st.data["deleted_by"] = by
+        st.data["_purged"] = True
         st.deleted = True
         st.version += 1
         st.data.update(version=st.version, updated_at=_ts(at), updated_by=by)
         st.dirty = True
+        self.purged.append((st.table, st.row_id))
         return Outcome("applied", version=st.version)
 
     def _conflict(
@@ -383,6 +397,12 @@ class Merger:
         if self.conflicts:
             self.s.execute(insert(Conflict), self.conflicts)
             self.conflicts = []
+        for table, row_id in self.purged:
+            self.s.execute(
+                update(Conflict).where(Conflict.table_name == table, Conflict.row_id == row_id).values(
+                    base_value=None, server_value=None, client_value=None, change=None, status="purged")
+            )
+        self.purged = []
 
 
 def _ordered(st: State) -> dict[str, Any]:

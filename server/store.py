@@ -24,6 +24,7 @@ def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA secure_delete=ON")  # an erased person's values leave the file
     finally:
         cur.close()
     # pysqlite's own transaction handling would start transactions lazily (after our first

@@ -46,6 +46,7 @@ class SyncResult:
     push_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # applied, conflict...
     pulled: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     evicted: int = 0
+    purged: int = 0
     blobs_up: int = 0
     blobs_down: int = 0
     cursor: int = 0
@@ -55,7 +56,7 @@ class SyncResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "pushed": dict(self.pushed), "push_status": dict(self.push_status), "pulled": dict(self.pulled),
-            "evicted": self.evicted, "blobs_up": self.blobs_up, "blobs_down": self.blobs_down,
+            "evicted": self.evicted, "purged": self.purged, "blobs_up": self.blobs_up, "blobs_down": self.blobs_down,
             "cursor": self.cursor, "reenrolled": self.reenrolled, "seconds": round(self.seconds, 2),
         }
 
@@ -289,6 +290,8 @@ class SyncClient:
         self.blobs_down(result)
         if local.rebuild_search_if_dirty(self.store):
             self.progress("重建搜索索引", 1, 1)
+        if result.purged:
+            local.scrub(self.store)
         result.cursor = int(self.store.meta(local.CURSOR) or 0)
         self.store.set_meta("sync_last_at", _now())
         self.store.set_meta("sync_last_result", json.dumps(result.as_dict(), ensure_ascii=False))
@@ -347,6 +350,8 @@ class SyncClient:
                     for t, n in counts.items():
                         if t == "evicted":
                             result.evicted += n
+                        elif t == "purged":
+                            result.purged += n
                         else:
                             result.pulled[t] += n
                     self.progress("下载更新", sum(result.pulled.values()), 0)

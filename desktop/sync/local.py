@@ -224,6 +224,12 @@ def apply_page(store: Store, page: dict[str, Any], *, initial: bool = False,
         if rec["t"] in FIELDS:
             by_table[rec["t"]].append(rec["d"])
     with raw_apply(store, search=not initial) as conn:
+        purged = [(t, d["id"]) for t, rows in by_table.items() for d in rows if d.get("_purged")]
+        if purged:
+            # an erased record: no earlier change-log entry may keep its values on this laptop
+            conn.exec_driver_sql("PRAGMA secure_delete=ON")
+            conn.exec_driver_sql("DELETE FROM sync_outbox WHERE row_id = ?", [(i,) for _, i in purged])
+            counts["purged"] += len(purged)
         pending = _pending_fields(conn)
         for table, rows in by_table.items():
             counts[table] += _upsert(conn, table, rows, pending)
@@ -346,3 +352,17 @@ def audit(store: Store, username: str, summary: str, detail: dict[str, Any]) -> 
     actor = Actor(username, "grid_worker", None, store.meta("sync_device_id") or store.meta("device_id"))
     with store.transaction() as s:
         write_audit(s, actor, "sync", None, None, detail, summary)
+
+
+def scrub(store: Store) -> None:
+    """After records were erased: rewrite the search index (deleted tokens linger in its
+    segments) and checkpoint the WAL, so no freed page still holds the values."""
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA secure_delete=ON")
+        conn.commit()
+        with conn.begin():
+            for fts in ("search_fts", "search_gram"):
+                conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('optimize')")
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+        conn.commit()

@@ -386,3 +386,42 @@ def test_restored_backup_reenrols_and_reuses_no_sequence(world, tmp_path):
     assert not open_conflicts(world)
     assert_converged(world.server, (w, [g1]))
     w.close()
+
+
+def test_purge_travels_and_leaves_nothing_anywhere(world, tmp_path):
+    from desktop.services.purge import purge_person
+
+    g1 = world.grids[0]
+    sup = world.laptop("sup")
+    world.sync(sup, "sup")
+    pid, name, phone, _ = person_in(world.admin, g1)
+    records(sup, "sup").update("person", pid, {"employer": "清除前未同步的修改"})  # not yet sent
+    purge_person(world.admin, actor_for(world.admin, "admin"), pid, reason="本人申请删除")
+    world.sync(world.admin, "admin")
+    res = world.sync(sup, "sup")  # its late edit is dropped, the erasure arrives
+    assert res.purged == 1
+    with world.server.store.session() as s:
+        data = json.loads(s.get(Record, ("person", pid)).data)
+    assert data["_purged"] and data["name"] == "(已清除)" and data["cert_no"] is None
+    for store in (world.admin, sup):
+        with store.engine.connect() as c:
+            row = c.exec_driver_sql("SELECT name, phone, deleted_at FROM person WHERE id = ?", (pid,)).one()
+            assert row[0] == "(已清除)" and row[1] is None and row[2] is not None
+            assert c.exec_driver_sql("SELECT count(*) FROM sync_outbox WHERE row_id = ? AND op != 'D'",
+                                     (pid,)).scalar() == 0
+    for path in (tmp_path / "sup.db",):
+        blob = path.read_bytes()
+        assert "清除前未同步的修改".encode() not in blob
+    if world.server.store.is_sqlite:
+        import sqlite3
+        from pathlib import Path
+
+        path = Path(world.server.store.url.removeprefix("sqlite:///"))
+        world.server.store.engine.dispose()
+        con = sqlite3.connect(path)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        wal = path.with_name(path.name + "-wal")
+        blob = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        assert name.encode() not in blob and phone.encode() not in blob
+    assert_converged(world.server, (world.admin, None), (sup, None))
