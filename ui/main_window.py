@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         if self.ctx.actor.role in AUDIT_ROLES:
             self.add_page("audit", lambda: self._audit_page(), title="审计")
         self.add_page("settings", lambda: SettingsPage(self.ctx), title=SettingsPage.title)
+        self.add_page("sync", lambda: self._sync_page(), title="同步", before="settings")
         self.add_page("household", lambda: HouseholdPage(self.ctx), in_sidebar=False)
         self.show_page("home")
 
@@ -116,6 +117,13 @@ class MainWindow(QMainWindow):
         from ui.pages.audit import AuditPage
 
         return AuditPage(self.ctx)
+
+    def _sync_page(self) -> Page:
+        from ui.pages.sync import SyncPage
+
+        page = SyncPage(self.ctx)
+        page.synced.connect(self.data_changed)  # pulled records: every page shows the new data
+        return page
 
     def _print_page(self) -> Page:
         from ui.pages.printing import PrintPage
@@ -207,5 +215,8 @@ class MainWindow(QMainWindow):
         from ui.workers import wait_all
 
         self.search.popup.hide()
+        sync = self.pages.get("sync")
+        if sync is not None and getattr(sync, "job", None) is not None:
+            sync.cancel()  # type: ignore[attr-defined]  # stops at the next step; what is done stays saved
         wait_all(5000)
         super().closeEvent(event)
