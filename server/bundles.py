@@ -84,7 +84,9 @@ def import_bundle(store: ServerStore, path: Path, reply_path: Path) -> dict[str,
         counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
-        lines.append(f"已导入 {len(changes)} 条修改:" + (";".join(f"{k} {v}" for k, v in sorted(counts.items())) or "无"))
+        from desktop.sync.bundles import status_text
+
+        lines.append(f"已导入 {len(changes)} 条修改:" + status_text(counts))
     # the reply: answers plus every record newer than the laptop's cursor, in its scope
     cursor_from = int(manifest.get("cursor") or 0)
     pages = []

@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from desktop.sync.protocol import FIELDS, RECORD_META, SYNC_TABLES, check_value, group_of, has_grid
+from desktop.sync.protocol import COMMUNITY_WIDE, FIELDS, RECORD_META, SYNC_TABLES, check_value, group_of, has_grid
 from server.models import Conflict, Device, Received, Record
 from server.store import Scope, next_seq
 
@@ -236,6 +236,8 @@ class Merger:
             if has_grid(table) and not grid:
                 raise Rejected("新记录缺少所属网格")
             if not self.scope.writes(table, grid):
+                if table in COMMUNITY_WIDE:
+                    raise Rejected("只有社区管理员或网格长可以新建区域与网格,已暂存待审核")
                 raise Rejected("该记录不在您负责的网格内,服务器拒绝写入,已暂存待审核")
             data = {f: None for f in FIELDS[table]}
             data.update({f: pair[1] for f, pair in fields.items()})
@@ -246,6 +248,8 @@ class Merger:
             return Outcome("applied", version=1)
 
         if not self.scope.writes(table, st.grid_id):
+            if table in COMMUNITY_WIDE:
+                raise Rejected("只有社区管理员或网格长可以修改区域与网格,修改已暂存待审核")
             raise Rejected("该记录已不在您负责的网格内,服务器拒绝写入,已暂存待审核")
         if has_grid(table) and "grid_id" in fields:
             new_grid = fields["grid_id"][1]

@@ -374,8 +374,16 @@ def resolve_conflict(store: ServerStore, who: Caller, conflict_id: int, choice: 
         if c.kind == "field":
             chosen = {"server": json.loads(c.server_value or "{}"), "client": json.loads(c.client_value or "{}"),
                       "custom": values or {}}[choice]
-            if choice == "custom" and set(chosen) - set(fields):
-                raise ApiError(422, "fields", "只能填写冲突涉及的字段")
+            if choice == "custom":
+                if set(chosen) - set(fields):
+                    raise ApiError(422, "fields", "只能填写冲突涉及的字段")
+                from desktop.sync.protocol import check_value, derive
+
+                chosen = derive(c.table_name, chosen)  # e.g. a typed name brings its pinyin
+                for f, v in chosen.items():
+                    problem = check_value(c.table_name, f, v)
+                    if problem:
+                        raise ApiError(422, "value", problem)
             diff = {f: [current.get(f), v] for f, v in chosen.items() if current.get(f) != v}
             if diff:
                 change = {"table": c.table_name, "id": c.row_id, "op": "U", "fields": diff}

@@ -20,7 +20,7 @@ from desktop.services.audit import write_audit
 from desktop.services.coerce import CoerceError, coerce
 from desktop.services.errors import NotFound, PermissionDenied, StaleRecord, ValidationFailed
 from desktop.services.fields import CODE_FIELDS, KIND_LABELS, label
-from desktop.services.store import Actor, Store
+from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
 from desktop.validation import code_table
 from desktop.validation.result import Issue
 
@@ -67,6 +67,8 @@ def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: d
     """Coerce and validate `data` for `kind`; raise ValidationFailed listing every problem."""
     model = model_for(kind)
     table = model.__table__  # type: ignore[attr-defined]
+    if kind == "area" and actor.role not in ROLES_ALL_GRIDS:
+        raise PermissionDenied("只有社区管理员或网格长可以新建或修改区域与网格")
     draft = Draft(kind, {}, existing)
     for key, raw in data.items():
         if key in BOOKKEEPING_COLUMNS or key in TOMBSTONE or key not in table.c:

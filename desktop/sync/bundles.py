@@ -128,16 +128,30 @@ def import_reply(store: Store, path: Path) -> dict[str, Any]:
     if manifest.get("user"):
         local.set_local_user(store, manifest["user"], None)
         store.set_meta(local.SCOPE, json.dumps(manifest["user"].get("grids")))
-    store.set_meta("sync_last_at", manifest.get("created_at") or "")
+    from datetime import UTC, datetime
+
+    store.set_meta("sync_last_at", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"))
+    store.set_meta("sync_last_result", json.dumps(
+        {"pushed": {}, "push_status": counts, "pulled": pulled, "evicted": 0, "blobs_up": 0, "blobs_down": blobs,
+         "cursor": int(store.meta(local.CURSOR) or 0), "reenrolled": False, "seconds": 0, "bundle": True},
+        ensure_ascii=False))
     local.audit(store, (manifest.get("user") or {}).get("username") or _user(store), "导入回执包",
                 {"file": str(path), "acknowledged": counts, "pulled": pulled, "skipped": skipped})
     return {"acknowledged": counts, "pulled": pulled, "skipped": skipped, "blobs": blobs,
             "cursor": int(store.meta(local.CURSOR) or 0)}
 
 
+STATUS_LABELS = {"applied": "已应用", "merged": "已合并", "conflict": "有冲突(待网格长处理)",
+                 "duplicate": "重复(此前已收到)", "rejected": "被拒绝(已暂存待审核)", "deferred": "等待更早的修改"}
+
+
+def status_text(counts: dict[str, int]) -> str:
+    return ";".join(f"{STATUS_LABELS.get(k, k)} {v}" for k, v in sorted(counts.items())) or "无"
+
+
 def reply_lines(res: dict[str, Any]) -> list[str]:
     ack = res["acknowledged"]
-    lines = [f"服务器已处理 {sum(ack.values())} 条修改:" + (";".join(f"{k} {v}" for k, v in sorted(ack.items())) or "无")]
+    lines = [f"服务器已处理 {sum(ack.values())} 条修改:" + status_text(ack)]
     if res["skipped"]:
         lines.append("该回执包中的更新本机已经有了(重复导入不会改变任何数据)")
     else:

@@ -34,7 +34,29 @@ COMMUNITY_WIDE = frozenset({"area"})
 # Fields that merge as one unit: a clash on any of them is one clash on the whole group.
 FIELD_GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "address": (("estate", "building", "unit", "floor", "room", "full_text"), ("longitude", "latitude")),
+    # a value and the search columns derived from it are one unit
+    "person": (("name", "name_py", "name_initials"), ("cert_no", "cert_no_rev"), ("phone", "phone_rev")),
 }
+
+# Columns derived from another column: a supervisor's typed value fills them on the server.
+DERIVED = {"person": {"name": ("name_py", "name_initials"), "cert_no": ("cert_no_rev",), "phone": ("phone_rev",)}}
+
+
+def derive(table: str, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` plus the columns derived from them (pinyin of a name, reversed numbers)."""
+    out = dict(values)
+    if table != "person":
+        return out
+    if "name" in values:
+        from desktop.services.pinyin import name_pinyin
+
+        out["name_py"], out["name_initials"] = name_pinyin(values["name"] or "")
+    if "cert_no" in values:
+        out["cert_no_rev"] = values["cert_no"][::-1] if values["cert_no"] else None
+    if "phone" in values:
+        digits = "".join(ch for ch in (values["phone"] or "") if ch.isdigit())
+        out["phone_rev"] = digits[::-1] or None
+    return out
 
 ROLES = ("grid_worker", "community_admin", "supervisor")
 ROLES_ALL_GRIDS = frozenset({"community_admin", "supervisor"})

@@ -264,3 +264,24 @@ def test_sync_command_prints_a_chinese_summary(world, tmp_path, monkeypatch, cap
 
 def test_sync_helper_is_used(world):
     assert sync  # the harness helper stays importable for the UI tests
+
+
+def test_a_name_clash_is_one_conflict_and_a_typed_name_brings_its_pinyin(world):
+    g1 = world.grids[0]
+    a, b = world.laptop("a"), world.laptop("b")
+    world.sync(a, "w1")
+    world.sync(b, "sup")
+    pid = _person(a, g1)
+    Records(a, actor_for(a, "w1")).update("person", pid, {"name": "张三"})
+    Records(b, actor_for(b, "sup")).update("person", pid, {"name": "李四"})
+    world.sync(a, "w1")
+    world.sync(b, "sup")
+    with SyncClient(b, world.url, "sup", PASSWORD) as client:
+        conflicts = client.conflicts()
+        assert len(conflicts) == 1 and conflicts[0]["fields"][0] == "name"
+        client.resolve(conflicts[0]["id"], "custom", {"name": "王五"})
+    world.sync(b, "sup")
+    world.sync(a, "w1")
+    p = Records(a, actor_for(a, "w1")).get("person", pid)
+    assert (p["name"], p["name_initials"]) == ("王五", "ww")
+    assert_converged(world.server, (a, [g1]), (b, None))

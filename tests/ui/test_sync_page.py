@@ -305,7 +305,10 @@ def test_delete_against_edit_and_a_refused_change(qtbot, server, laptop, worker)
     sync(laptop, server.url, "supervisor")
     mine = Records(other, actor_for(other, "wgy001"))
     mine.update("person", pid, {"occupation": "厨师"})  # the worker has not heard of the delete
-    mine.update("area", grid, {"note": "网格员的备注"})  # areas are the supervisor's: refused by the server
+    # areas are the supervisor's: the app refuses this edit to a grid worker, so write it the way an
+    # old or altered client would (the change log still captures it); the server refuses it too
+    with other.engine.begin() as c:
+        c.exec_driver_sql("UPDATE area SET note = '网格员的备注', version = version + 1 WHERE id = ?", (grid,))
     res = sync(other, server.url, "wgy001")
     assert res.push_status == {"conflict": 1, "rejected": 1}
     page = open_page(qtbot, laptop, "supervisor")
