@@ -36,7 +36,7 @@ venv: $(VENV)/.installed
 
 demo: venv
 	@mkdir -p $(dir $(DEMO_DB))
-	@test -f $(DEMO_DB) || $(BIN)/gridledger --db $(DEMO_DB) demo --households $(DEMO_HOUSEHOLDS)
+	@test -f $(DEMO_DB) || $(BIN)/gridledger --db $(DEMO_DB) demo --households $(DEMO_HOUSEHOLDS) --encrypt
 
 run: deps-gui venv demo
 	$(BIN)/gridledger --db $(DEMO_DB)

@@ -21,10 +21,34 @@ class CliError(Exception):
     pass
 
 
+def _password_for(args: argparse.Namespace, username: str) -> str:
+    """The password of `username`: $GRIDLEDGER_PASSWORD, a line on stdin, or a prompt."""
+    import getpass
+
+    if os.environ.get("GRIDLEDGER_PASSWORD"):
+        return os.environ["GRIDLEDGER_PASSWORD"]
+    if getattr(args, "password_stdin", False):
+        cached = getattr(args, "_stdin_password", None)
+        if cached is None:
+            cached = sys.stdin.readline().rstrip("\n")
+            args._stdin_password = cached
+        return cached
+    return getpass.getpass(f"用户 {username} 的密码:")
+
+
 def _store(args: argparse.Namespace, *, create: bool = False) -> Any:
+    """Open the database; an encrypted one is unlocked with --user (or $GRIDLEDGER_USER) and
+    that user's password."""
+    from desktop.db.keys import is_encrypted
+    from desktop.services.session import unlock
     from desktop.services.store import Store
 
     path = Path(args.db).expanduser() if args.db else default_db_path()
+    if is_encrypted(path):
+        username = getattr(args, "user", None) or os.environ.get("GRIDLEDGER_USER")
+        if not username:
+            raise CliError("该数据库已加密:请用 --user 指定用户(或设置环境变量 GRIDLEDGER_USER)")
+        return Store.open(path, key=unlock(path, username, _password_for(args, username)))
     return Store.open(path, create=create)
 
 
@@ -64,6 +88,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if path.exists() and args.replace:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
+    if path.exists() and args.replace:
+        from desktop.db.keys import keyring_path
+
+        keyring_path(path).unlink(missing_ok=True)
     store = _store(args, create=True)
     try:
         with store.session() as s:
@@ -71,8 +99,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if existing:
             raise CliError(f"数据库 {path} 中已有 {existing} 名人员;演示数据只能生成到空数据库(可加 --replace 重新生成)。")
         rep = generate(store, households=args.households, seed=args.seed)
+        with store.session() as s:
+            from desktop.models import User
+
+            demo_users = list(s.scalars(select(User.username)))
     finally:
         store.close()
+    if args.encrypt:
+        from desktop.services.demo import DEMO_PASSWORD
+        from desktop.services.session import encrypt
+
+        encrypt(path, "admin", DEMO_PASSWORD, others={u: DEMO_PASSWORD for u in demo_users})
     if args.json:
         _print_json(rep.to_dict())
     else:
@@ -248,6 +285,40 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_encrypt(args: argparse.Namespace) -> int:
+    from desktop.services.session import encrypt
+
+    path = Path(args.db).expanduser() if args.db else default_db_path()
+    backup = encrypt(path, args.user, _password_for(args, args.user))
+    print(f"数据库已加密:{path}(密钥文件 {path.name}.keys;加密前的备份:{backup})")
+    print("其他用户需由社区管理员或网格长用 gridledger keys add-user 开通本机。")
+    print("注意:加密前的备份文件未加密,确认无误后请妥善删除。")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from desktop.services import session
+
+    path = Path(args.db).expanduser() if args.db else default_db_path()
+    if args.keys_command == "status":
+        print(session.describe(path))
+    elif args.keys_command == "add-user":
+        import getpass
+
+        admin_pw = _password_for(args, args.user)
+        pw = os.environ.get("GRIDLEDGER_NEW_PASSWORD") or getpass.getpass(f"用户 {args.username} 的密码:")
+        session.add_local_user(path, args.user, admin_pw, args.username, pw)
+        print(f"已为 {args.username} 开通本机数据库")
+    elif args.keys_command == "passwd":
+        import getpass
+
+        old = _password_for(args, args.user)
+        new = os.environ.get("GRIDLEDGER_NEW_PASSWORD") or getpass.getpass("新密码:")
+        session.change_password(path, args.user, old, new)
+        print("密码已修改(数据库不需要重新加密)")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     try:
         from ui.app import main as gui_main
@@ -269,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=1, help="随机种子(相同种子生成相同数据)")
     d.add_argument("--replace", action="store_true", help="删除已有数据库后重新生成")
     d.add_argument("--json", action="store_true")
+    d.add_argument("--encrypt", action="store_true", help="生成后加密数据库(每个演示用户都能用自己的密码解锁)")
     d.set_defaults(func=cmd_demo)
 
     st = sub.add_parser("stats", help="统计数字")
@@ -304,6 +376,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--yes", action="store_true", help="确认替换当前数据库")
     r.add_argument("--user", help="操作人(社区管理员或网格长)")
     r.set_defaults(func=cmd_restore)
+    en = sub.add_parser("encrypt", help="加密本机数据库(SQLCipher;先自动备份)")
+    en.add_argument("--user", required=True, help="执行加密的用户(需输入其密码)")
+    en.add_argument("--password-stdin", action="store_true")
+    en.set_defaults(func=cmd_encrypt)
+    ky = sub.add_parser("keys", help="本机数据库的解锁密钥:状态、为用户开通、修改密码")
+    ky.add_argument("--user", help="操作人(需输入其密码)")
+    ky.add_argument("--password-stdin", action="store_true")
+    kys = ky.add_subparsers(dest="keys_command", required=True)
+    kys.add_parser("status", help="是否加密、哪些用户能解锁")
+    ka = kys.add_parser("add-user", help="为本机的另一个用户开通(需社区管理员或网格长)")
+    ka.add_argument("username")
+    kys.add_parser("passwd", help="修改本机密码(不重新加密)")
+    ky.set_defaults(func=cmd_keys)
     pg = sub.add_parser("purge", help="按本人申请彻底清除一名人员的信息(同步到所有电脑)")
     pg.add_argument("person_id")
     pg.add_argument("--reason", required=True, help="清除原因(记入审计)")

@@ -22,7 +22,15 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from desktop.sync.protocol import COMMUNITY_WIDE, FIELDS, RECORD_META, SYNC_TABLES, check_value, group_of, has_grid
+from desktop.sync.protocol import (
+    COMMUNITY_WIDE,
+    FIELDS,
+    RECORD_META,
+    SYNC_TABLES,
+    check_value,
+    group_of,
+    has_grid,
+)
 from server.models import Conflict, Device, Received, Record
 from server.store import Scope, next_seq
 

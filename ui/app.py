@@ -51,28 +51,41 @@ def main(args: Any = None) -> int:
     dark = settings.value("ui/dark", False, type=bool)
     apply_theme(app, dark=dark)
 
+    from desktop.services.session import LocalDatabase
+
     db = Path(getattr(args, "db", None) or default_db_path()).expanduser()
+    local_db = LocalDatabase(db)
+    store = None
     try:
-        store = Store.open(db, create=True)
+        if not local_db.encrypted:  # an encrypted file opens only once a user has unlocked it
+            store = Store.open(db, create=True)
     except StorageError as exc:
         QMessageBox.critical(None, APP_TITLE, exc.message)
         return 2
 
     username = getattr(args, "user", None)
     if username and getattr(args, "password_stdin", False):
+        password = sys.stdin.readline().rstrip("\n")
         try:
-            actor = sign_in(store, username, sys.stdin.readline().rstrip("\n"))
-        except PermissionDenied as exc:
-            print(f"错误:{exc.message}", file=sys.stderr)
+            if store is None:
+                store, actor = local_db.open(username, password)
+            else:
+                actor = sign_in(store, username, password)
+        except (PermissionDenied, StorageError) as exc:
+            print(f"错误:{exc.message if hasattr(exc, 'message') else exc}", file=sys.stderr)
+            if store is not None:
+                store.close()
             return 2
     else:
         from ui.signin import SignInDialog
 
-        dialog = SignInDialog(store, settings.value("ui/last_user", None))
-        if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.actor is None:
-            store.close()
+        dialog = SignInDialog(store if store is not None else local_db, settings.value("ui/last_user", None))
+        if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.actor is None or dialog.store is None:
+            if dialog.store is not None:
+                dialog.store.close()
             return 0
         actor = dialog.actor
+        store = dialog.store
     settings.setValue("ui/last_user", actor.username)
 
     from ui.main_window import MainWindow

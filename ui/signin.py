@@ -20,6 +20,7 @@ from desktop import APP_TITLE
 from desktop.models import User
 from desktop.services.auth import sign_in
 from desktop.services.errors import PermissionDenied
+from desktop.services.session import LocalDatabase
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table
 
@@ -34,9 +35,13 @@ def local_users(store: Store) -> list[tuple[str, str, str]]:
 
 
 class SignInDialog(QDialog):
-    def __init__(self, store: Store, last_user: str | None = None, parent=None) -> None:
+    """Sign in on an open plain database (a Store), or unlock and sign in on a database file
+    (a LocalDatabase: an encrypted one opens only with the user's password; `store` is set then)."""
+
+    def __init__(self, source: Store | LocalDatabase, last_user: str | None = None, parent=None) -> None:
         super().__init__(parent)
-        self.store = store
+        self.source = source
+        self.store: Store | None = source if isinstance(source, Store) else None
         self.actor: Actor | None = None
         self.failures = 0
         self.setWindowTitle(f"{APP_TITLE} · 登录")
@@ -46,8 +51,10 @@ class SignInDialog(QDialog):
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.user = QComboBox()
         roles = code_table("user_role")
-        for username, display, role in local_users(store):
-            self.user.addItem(f"{display}({username} · {roles.label(role)})", username)
+        users = local_users(source) if isinstance(source, Store) else source.users()
+        for username, display, role in users:
+            label = roles.label(role) if role else "本机用户"
+            self.user.addItem(f"{display}({username} · {label})", username)
         if last_user:
             idx = self.user.findData(last_user)
             if idx >= 0:
@@ -80,7 +87,10 @@ class SignInDialog(QDialog):
         if not username:
             return
         try:
-            self.actor = sign_in(self.store, username, self.password.text())
+            if isinstance(self.source, Store):
+                self.actor = sign_in(self.source, username, self.password.text())
+            else:
+                self.store, self.actor = self.source.open(username, self.password.text())
         except PermissionDenied as exc:
             self.failures += 1
             # each failure waits a little longer (capped), so guessing passwords is slow

@@ -36,7 +36,10 @@ def keyring_path(db_path: Path) -> Path:
 
 
 def is_encrypted(db_path: Path) -> bool:
-    """A SQLite file starts with its header in the clear; a SQLCipher file is random from byte 0."""
+    """A SQLite file starts with its header in the clear; a SQLCipher file is random from byte 0
+    and has its keyring beside it (random bytes without one are simply a damaged file)."""
+    if not keyring_path(db_path).exists():
+        return False
     try:
         with open(db_path, "rb") as fh:
             head = fh.read(16)
@@ -151,6 +154,24 @@ def encrypt_in_place(db_path: Path, key: bytes) -> Path:
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     os.replace(tmp, db_path)
     return backup
+
+
+def export_encrypted(db_path: Path, key: bytes, target: Path) -> None:
+    """A consistent copy of an encrypted database (read snapshot; writers go on) under the same key."""
+    import sqlcipher3  # type: ignore[import-not-found]
+
+    tmp = target.with_suffix(".part")
+    tmp.unlink(missing_ok=True)
+    con = sqlcipher3.connect(str(db_path))
+    try:
+        con.execute(f"PRAGMA key = \"{sqlcipher_key(key)}\"")
+        con.execute("PRAGMA busy_timeout = 10000")
+        con.execute(f"ATTACH DATABASE ? AS bk KEY \"{sqlcipher_key(key)}\"", (str(tmp),))
+        con.execute("SELECT sqlcipher_export('bk')")
+        con.execute("DETACH DATABASE bk")
+    finally:
+        con.close()
+    tmp.replace(target)
 
 
 def plain_readable(db_path: Path) -> bool:

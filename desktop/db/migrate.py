@@ -55,12 +55,19 @@ class MigrationReport:
     backup: Path | None
 
 
-def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS) -> Path:
-    """Copy a live database with SQLite's online backup (safe with WAL), keeping the last `keep`."""
+def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS, key: bytes | None = None) -> Path:
+    """Copy a live database with SQLite's online backup (safe with WAL), keeping the last `keep`.
+    An encrypted database is copied with sqlcipher_export into a file under the same key."""
     folder = backup_dir_for(db_path)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"{db_path.stem}-{stamp}-{label}.db"
+    if key is not None:
+        from desktop.db.keys import export_encrypted
+
+        export_encrypted(db_path, key, target)
+        _prune(db_path, keep)
+        return target
     src = sqlite3.connect(str(db_path))
     try:
         dst = sqlite3.connect(str(target))
@@ -70,19 +77,23 @@ def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS) -> P
             dst.close()
     finally:
         src.close()
-    old = sorted(folder.glob(f"{db_path.stem}-*.db"))
-    for stale in old[: max(0, len(old) - keep)]:
-        stale.unlink(missing_ok=True)
+    _prune(db_path, keep)
     return target
 
 
-def upgrade_database(engine: Engine, *, db_path: Path | None = None) -> MigrationReport:
+def _prune(db_path: Path, keep: int) -> None:
+    old = sorted(backup_dir_for(db_path).glob(f"{db_path.stem}-*.db"))
+    for stale in old[: max(0, len(old) - keep)]:
+        stale.unlink(missing_ok=True)
+
+
+def upgrade_database(engine: Engine, *, db_path: Path | None = None, key: bytes | None = None) -> MigrationReport:
     """Bring the schema to head; an existing file with an older schema is backed up first."""
     before = current_revision(engine)
     head = head_revision()
     backup = None
     if before != head and before is not None and db_path is not None and db_path.exists():
-        backup = backup_database(db_path, f"before-{head}")
+        backup = backup_database(db_path, f"before-{head}", key=key)
     if before != head:
         cfg = alembic_config()
         with engine.begin() as conn:

@@ -16,7 +16,7 @@ ACTION_LABELS = {
     "move": "迁移", "set_head": "变更户主", "transition": "事件流转", "escalate": "诉求转事件",
     "register": "整户登记", "reveal": "查看完整信息", "demo": "生成演示数据",
     "login": "登录", "print": "打印", "export": "导出", "import": "导入", "sync": "同步",
-    "backup": "备份", "restore_backup": "从备份恢复", "purge": "彻底清除个人信息",
+    "backup": "备份", "restore_backup": "从备份恢复", "purge": "彻底清除个人信息", "encrypt": "加密数据库",
 }
 
 

@@ -51,6 +51,11 @@ def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int =
     if store.path is None:
         raise StorageError("内存数据库无法备份")
     target = _target(store.path, label)
+    if store.key is not None:  # encrypted: a copy under the same key, never a plain one
+        from desktop.db.keys import export_encrypted
+
+        export_encrypted(store.path, store.key, target)
+        return _after_backup(store, actor, target, label, keep)
     tmp = target.with_suffix(".part")
     raw = store.engine.raw_connection()
     try:
@@ -65,6 +70,11 @@ def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int =
     finally:
         raw.close()
     tmp.replace(target)
+    return _after_backup(store, actor, target, label, keep)
+
+
+def _after_backup(store: Store, actor: Actor, target: Path, label: str, keep: int) -> Path:
+    assert store.path is not None
     _prune(store.path, keep)
     with store.transaction() as s:
         write_audit(s, actor, "backup", None, None, {"file": target.name, "label": label}, "备份数据库")
@@ -94,27 +104,41 @@ def list_backups(db_path: Path) -> list[BackupInfo]:
     return out
 
 
-def check_backup(path: Path) -> None:
+def _connect(path: Path, key: bytes | None) -> sqlite3.Connection:
+    if key is None:
+        return sqlite3.connect(str(path))
+    import sqlcipher3  # type: ignore[import-not-found]
+
+    from desktop.db.keys import sqlcipher_key
+
+    con = sqlcipher3.connect(str(path))
+    con.execute(f"PRAGMA key = \"{sqlcipher_key(key)}\"")
+    return con  # type: ignore[no-any-return]
+
+
+def check_backup(path: Path, key: bytes | None = None) -> None:
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = _connect(path, key)
         try:
             ok = con.execute("PRAGMA integrity_check").fetchone()[0]
             con.execute("SELECT count(*) FROM local_meta").fetchone()
         finally:
             con.close()
-    except sqlite3.DatabaseError as exc:
+    except Exception as exc:  # sqlite3 or sqlcipher3 DatabaseError
         raise StorageError(f"备份文件 {path.name} 无法读取:{exc}") from exc
     if ok != "ok":
         raise StorageError(f"备份文件 {path.name} 已损坏:{ok}")
 
 
-def restore(db_path: Path, backup: Path, actor: Actor) -> Path:
+def restore(db_path: Path, backup: Path, actor: Actor, *, key: bytes | None = None) -> Path:
     """Replace the database at `db_path` (which must be closed) by `backup`. The current file is
     backed up first, so a restore can itself be undone. Returns that safety copy."""
     if actor.role not in ROLES_ALL_GRIDS and actor.username != "system":
         raise PermissionDenied("只有社区管理员或网格长可以从备份恢复数据库")
-    check_backup(backup)
+    check_backup(backup, key)
     safety = _target(db_path, "before-restore")
+    if key is not None:
+        return _restore_encrypted(db_path, backup, actor, key, safety)
     current_device = None
     if db_path.exists():
         src = sqlite3.connect(str(db_path))
@@ -148,6 +172,49 @@ def restore(db_path: Path, backup: Path, actor: Actor) -> Path:
     finally:
         src.close()
     store = Store.open(db_path)
+    try:
+        with store.transaction() as s:
+            write_audit(s, actor, "restore_backup", None, None, {"file": backup.name, "safety": safety.name},
+                        "从备份恢复数据库")
+    finally:
+        store.close()
+    return safety
+
+
+def _mark_restored(con: sqlite3.Connection, backup: Path, current_device: str | None) -> None:
+    with con:
+        row = con.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
+        prev = current_device or (row[0] if row else None)
+        if prev:
+            con.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('sync_predecessor', ?)", (prev,))
+        con.execute("DELETE FROM local_meta WHERE key IN ('sync_device_id', 'sync_epoch')")
+        con.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('file_id', ?)", (new_id(),))
+        con.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('restored_from', ?)", (backup.name,))
+
+
+def _restore_encrypted(db_path: Path, backup: Path, actor: Actor, key: bytes, safety: Path) -> Path:
+    import os
+    import shutil
+
+    from desktop.db.keys import export_encrypted
+
+    con = _connect(db_path, key)
+    try:
+        row = con.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
+    finally:
+        con.close()
+    export_encrypted(db_path, key, safety)
+    tmp = db_path.with_name(db_path.name + ".restoring")
+    shutil.copyfile(backup, tmp)
+    for suffix in ("-wal", "-shm"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    os.replace(tmp, db_path)
+    con = _connect(db_path, key)
+    try:
+        _mark_restored(con, backup, row[0] if row else None)
+    finally:
+        con.close()
+    store = Store.open(db_path, key=key)
     try:
         with store.transaction() as s:
             write_audit(s, actor, "restore_backup", None, None, {"file": backup.name, "safety": safety.name},

@@ -43,23 +43,37 @@ class Store:
     engine: Engine
     path: Path | None
     migration: MigrationReport | None = None
+    key: bytes | None = field(default=None, repr=False)  # the SQLCipher key, when encrypted
     _sessions: sessionmaker[Session] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._sessions = session_factory(self.engine)
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = False, key: str | None = None) -> Store:
-        """Open (and migrate) a database file. With `create` False, a missing file is an error."""
+    def open(cls, path: str | Path, *, create: bool = False, key: bytes | None = None) -> Store:
+        """Open (and migrate) a database file. With `create` False, a missing file is an error.
+        With `key`, the file is a SQLCipher database (see desktop.db.keys)."""
+        from desktop.db.keys import is_encrypted, sqlcipher_key
+
         p = Path(path).expanduser()
         if str(path) != ":memory:":
-            if p.exists() or not create:
+            if key is None and is_encrypted(p):
+                raise StorageError("该数据库已加密,需要用户名和密码才能打开。")
+            if key is None and (p.exists() or not create) or not p.exists() and not create:
                 check_readable(p)
             else:
                 p.parent.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(p if str(path) != ":memory:" else ":memory:", key=key)
+        engine = make_engine(p if str(path) != ":memory:" else ":memory:",
+                             key=sqlcipher_key(key) if key is not None else None)
+        if key is not None:
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+            except Exception as exc:
+                engine.dispose()
+                raise StorageError("无法解密数据库:密钥不正确,或文件已损坏。") from exc
         try:
-            report = upgrade_database(engine, db_path=p if p.exists() else None)
+            report = upgrade_database(engine, db_path=p if p.exists() else None, key=key)
         except StorageError:
             engine.dispose()
             raise
@@ -67,6 +81,7 @@ class Store:
             engine.dispose()
             raise StorageError(f"数据库升级失败:{exc}。原文件已自动备份,可从备份恢复。") from exc
         store = cls(engine, p, report)
+        store.key = key
         store._ensure_meta()
         return store
 

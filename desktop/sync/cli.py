@@ -13,8 +13,10 @@ from typing import Any
 
 
 def _password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        pw = sys.stdin.readline().rstrip("\n")
+    from desktop.cli import _password_for
+
+    if args.password_stdin or getattr(args, "_stdin_password", None) is not None:
+        pw = _password_for(args, args.user)  # the same line that unlocked an encrypted file
     else:
         pw = getpass.getpass(f"用户 {args.user} 的密码:")
     if not pw:

@@ -268,6 +268,11 @@ class SyncClient:
                 raise
         self.user = hello["user"]
         local.set_local_user(self.store, self.user, hash_password(self.conn.password))
+        if self.store.key is not None:  # an encrypted laptop: this user can now unlock it too
+            from desktop.services.session import grant
+
+            grant(self.store, self.user["username"], self.conn.password,
+                  display=self.user.get("display_name"), role=self.user.get("role"))
         local.mark_local_only(self.store)
         self._check_cancel()
         self.push_all(result)

@@ -116,3 +116,24 @@ def test_a_grid_workers_first_day(qtbot, demo_store, monkeypatch):
     home.cards["events_open"].clicked.emit()
     assert win.current_page() is win.pages["grid_event"]
     _ = head_id
+
+
+def test_sign_in_unlocks_an_encrypted_laptop(qtbot, tmp_path):
+    from desktop.services.session import LocalDatabase, encrypt
+    from ui.signin import SignInDialog
+
+    path = tmp_path / "enc.db"
+    st = Store.open(path, create=True)
+    generate(st, households=30, seed=2)
+    st.close()
+    encrypt(path, "admin", "demo1234", others={"wgy001": "demo1234"})
+    dlg = SignInDialog(LocalDatabase(path), "wgy001")
+    qtbot.addWidget(dlg)
+    assert dlg.user.count() == 2 and dlg.user.currentData() == "wgy001"  # from the keyring
+    dlg.password.setText("wrong")
+    dlg.try_sign_in()
+    assert dlg.store is None and "不正确" in dlg.error.text()
+    dlg.password.setText("demo1234")
+    dlg.try_sign_in()
+    assert dlg.store is not None and dlg.store.key is not None and dlg.actor.role == "grid_worker"
+    dlg.store.close()

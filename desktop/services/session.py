@@ -1,0 +1,165 @@
+"""Opening the local database for a user: unlock (an encrypted file), migrate, sign in.
+
+The CLI and the desktop app both come through here, so a wrong password is the same clear
+Chinese message everywhere and changes nothing; an encrypted file never opens without one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.db.engine import StorageError
+from desktop.db.keys import (
+    Keyring,
+    KeyringError,
+    encrypt_in_place,
+    is_encrypted,
+    keyring_path,
+    new_key,
+)
+from desktop.services.auth import sign_in
+from desktop.services.errors import PermissionDenied
+from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
+
+
+@dataclass(frozen=True)
+class LocalDatabase:
+    """A database file on this laptop, before anybody has signed in."""
+
+    path: Path
+
+    @property
+    def encrypted(self) -> bool:
+        return is_encrypted(self.path)
+
+    def users(self) -> list[tuple[str, str, str]]:
+        """(username, display name, role) of who can sign in here. For an encrypted file they come
+        from the keyring (names and roles only: nothing personal about residents)."""
+        if self.encrypted:
+            ring = Keyring.load(self.path)
+            return [(u, e.get("display") or u, e.get("role") or "") for u, e in sorted(ring.users.items())]
+        from sqlalchemy import select
+
+        from desktop.models import User
+
+        store = Store.open(self.path, create=True)
+        try:
+            with store.session() as s:
+                rows = s.execute(
+                    select(User.username, User.display_name, User.role)
+                    .where(User.deleted_at.is_(None), User.active.is_(True)).order_by(User.username)
+                ).all()
+            return [(r[0], r[1], r[2]) for r in rows]
+        finally:
+            store.close()
+
+    def open(self, username: str, password: str, *, create: bool = False) -> tuple[Store, Actor]:
+        """Unlock and sign in; raises PermissionDenied (wrong password, unknown user) or StorageError."""
+        if self.encrypted:
+            try:
+                key = Keyring.load(self.path).unlock(username, password)
+            except KeyringError as exc:
+                raise PermissionDenied(str(exc)) from exc
+            store = Store.open(self.path, key=key)
+        else:
+            store = Store.open(self.path, create=create)
+        try:
+            actor = sign_in(store, username, password)
+        except BaseException:
+            store.close()
+            raise
+        return store, actor
+
+
+def unlock(path: Path, username: str, password: str) -> bytes | None:
+    """The database key of an encrypted file (None for a plain one)."""
+    if not is_encrypted(path):
+        return None
+    try:
+        return Keyring.load(path).unlock(username, password)
+    except KeyringError as exc:
+        raise PermissionDenied(str(exc)) from exc
+
+
+def grant(store: Store, username: str, password: str, *, display: str | None = None, role: str | None = None) -> None:
+    """Give `username` their own wrapped copy of this (unlocked, encrypted) database's key."""
+    if store.key is None or store.path is None:
+        return
+    ring = Keyring.load(store.path)
+    ring.add(username, password, store.key)
+    entry = ring.users[username]
+    entry.update(display=display or username, role=role or "")
+    ring.save()
+
+
+def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] | None = None) -> Path:
+    """Convert a plain database to SQLCipher for the signed-in `username` (checked first): a plain
+    backup is taken, the key is wrapped for this user (and for `others`: {user: password}, used by
+    the demo), and the file is replaced. Returns the backup."""
+    if is_encrypted(path):
+        raise StorageError("该数据库已经加密。")
+    store, actor = LocalDatabase(path).open(username, password)
+    try:
+        users = {u: (d, r) for u, d, r in LocalDatabase(path).users()}
+    finally:
+        store.close()
+    key = new_key()
+    ring = Keyring.load(path)
+    for name, pw in {username: password, **(others or {})}.items():
+        display, role = users.get(name, (name, ""))
+        ring.add(name, pw, key)
+        ring.users[name].update(display=display, role=role)
+    try:
+        backup = encrypt_in_place(path, key)
+    except BaseException:
+        keyring_path(path).unlink(missing_ok=True)  # the file is still plain: no stale keyring
+        raise
+    ring.save()
+    store = Store.open(path, key=key)
+    try:
+        from desktop.services.audit import write_audit
+
+        with store.transaction() as s:
+            write_audit(s, actor, "encrypt", None, None, {"users": sorted(ring.users)}, "加密本机数据库")
+    finally:
+        store.close()
+    return backup
+
+
+def add_local_user(path: Path, admin: str, admin_password: str, username: str, password: str) -> None:
+    """An admin or supervisor who can unlock this laptop opens it for another local user."""
+    store, actor = LocalDatabase(path).open(admin, admin_password)
+    try:
+        if actor.role not in ROLES_ALL_GRIDS:
+            raise PermissionDenied("只有社区管理员或网格长可以为其他用户开通本机")
+        sign_in(store, username, password)  # the user exists here, and this is their password
+        from desktop.services.auth import actor_for
+
+        other = actor_for(store, username)
+        grant(store, username, password, display=other.display_name, role=other.role)
+    finally:
+        store.close()
+
+
+def change_password(path: Path, username: str, old: str, new: str) -> None:
+    """A new password: the local sign-in hash and the user's key entry; the file is not re-encrypted."""
+    if len(new) < 8:
+        raise PermissionDenied("新密码至少需要 8 个字符")
+    store, actor = LocalDatabase(path).open(username, old)
+    try:
+        from desktop.services.auth import hash_password
+
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE app_user SET password_hash = ? WHERE username = ?",
+                                 (hash_password(new), username))
+        grant(store, username, new, display=actor.display_name, role=actor.role)
+    finally:
+        store.close()
+
+
+def describe(path: Path) -> str:
+    ring = Keyring.load(path) if is_encrypted(path) else None
+    if ring is None:
+        return json.dumps({"encrypted": False}, ensure_ascii=False)
+    return json.dumps({"encrypted": True, "users": sorted(ring.users)}, ensure_ascii=False)

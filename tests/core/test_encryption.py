@@ -1,0 +1,126 @@
+"""Encryption at rest: the file reads as noise without the key, opens with a user's password,
+several users each unlock it, a password change re-wraps without re-encrypting, a wrong password
+changes nothing, an existing plain file is converted with a backup first, backups stay encrypted."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pytest
+
+from desktop.db.engine import StorageError
+from desktop.db.keys import Keyring, is_encrypted, keyring_path
+from desktop.services.backup import backup_now, restore
+from desktop.services.demo import DEMO_PASSWORD, generate
+from desktop.services.errors import PermissionDenied
+from desktop.services.session import LocalDatabase, add_local_user, change_password, encrypt
+from desktop.services.store import Store
+
+
+@pytest.fixture
+def plain(tmp_path):
+    path = tmp_path / "laptop.db"
+    st = Store.open(path, create=True)
+    generate(st, households=40, seed=9)
+    with st.engine.connect() as c:
+        name, cert = c.exec_driver_sql("SELECT name, cert_no FROM person WHERE cert_no IS NOT NULL LIMIT 1").one()
+    st.close()
+    return path, name, cert
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_encrypted_file_is_noise_without_the_key(plain):
+    path, name, cert = plain
+    assert cert.encode() in path.read_bytes()
+    backup = encrypt(path, "admin", DEMO_PASSWORD)
+    assert is_encrypted(path)
+    assert backup.read_bytes().startswith(b"SQLite format 3")  # the backup before conversion is plain
+    raw = path.read_bytes()
+    assert cert.encode() not in raw and name.encode() not in raw and b"SQLite format 3" not in raw
+    with pytest.raises(sqlite3.DatabaseError):
+        sqlite3.connect(path).execute("SELECT count(*) FROM person").fetchone()
+    with pytest.raises(StorageError, match="已加密"):
+        Store.open(path)
+    store, actor = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    try:
+        with store.engine.connect() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM person WHERE cert_no = ?", (cert,)).scalar() == 1
+        assert actor.role == "community_admin"
+    finally:
+        store.close()
+
+
+def test_wrong_password_says_so_and_changes_nothing(plain):
+    path, *_ = plain
+    encrypt(path, "admin", DEMO_PASSWORD)
+    before = (_sha(path), _sha(keyring_path(path)))
+    with pytest.raises(PermissionDenied, match="用户名或密码不正确"):
+        LocalDatabase(path).open("admin", "wrong-password")
+    with pytest.raises(PermissionDenied, match="还没有本机数据库的解锁密钥"):
+        LocalDatabase(path).open("wgy001", DEMO_PASSWORD)
+    assert (_sha(path), _sha(keyring_path(path))) == before
+
+
+def test_several_users_and_a_password_change_without_reencryption(plain):
+    path, *_ = plain
+    encrypt(path, "admin", DEMO_PASSWORD)
+    with pytest.raises(PermissionDenied):  # a grid worker cannot open the laptop for others
+        add_local_user(path, "wgy001", DEMO_PASSWORD, "supervisor", DEMO_PASSWORD)
+    add_local_user(path, "admin", DEMO_PASSWORD, "wgy001", DEMO_PASSWORD)
+    store, actor = LocalDatabase(path).open("wgy001", DEMO_PASSWORD)
+    store.close()
+    assert actor.role == "grid_worker" and len(actor.grid_ids) == 1
+    assert [u for u, _, _ in LocalDatabase(path).users()] == ["admin", "wgy001"]
+    db_before = _sha(path)
+    change_password(path, "wgy001", DEMO_PASSWORD, "a-new-password")
+    assert _sha(path) != "" and Keyring.load(path).users["wgy001"]
+    with pytest.raises(PermissionDenied):
+        LocalDatabase(path).open("wgy001", DEMO_PASSWORD)
+    store, _ = LocalDatabase(path).open("wgy001", "a-new-password")
+    store.close()
+    store, _ = LocalDatabase(path).open("admin", DEMO_PASSWORD)  # the others are untouched
+    store.close()
+    # the key did not change, so the file was not re-encrypted (only the sign-in row changed)
+    assert db_before and Keyring.load(path).unlock("admin", DEMO_PASSWORD) == Keyring.load(path).unlock(
+        "wgy001", "a-new-password")
+
+
+def test_backups_of_an_encrypted_file_stay_encrypted_and_restore(plain):
+    path, name, cert = plain
+    encrypt(path, "admin", DEMO_PASSWORD)
+    store, actor = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    key = store.key
+    try:
+        b = backup_now(store, actor)
+        with store.engine.begin() as c:
+            c.exec_driver_sql("DELETE FROM visit_need")
+    finally:
+        store.close()
+    assert not b.read_bytes().startswith(b"SQLite format 3") and cert.encode() not in b.read_bytes()
+    restore(path, b, actor, key=key)
+    store, _ = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    try:
+        with store.engine.connect() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM visit_need").scalar() > 0
+        assert store.meta("restored_from") == b.name
+    finally:
+        store.close()
+
+
+def test_cli_on_an_encrypted_file(plain, monkeypatch, capsys):
+    from desktop.cli import main
+
+    path, *_ = plain
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", DEMO_PASSWORD)
+    assert main(["--db", str(path), "encrypt", "--user", "admin"]) == 0
+    assert main(["--db", str(path), "stats", "--user", "admin"]) == 0
+    assert "人口" in capsys.readouterr().out
+    assert main(["--db", str(path), "stats"]) == 2
+    assert "已加密" in capsys.readouterr().err
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", "wrong")
+    assert main(["--db", str(path), "search", "张", "--user", "admin"]) == 2
+    assert "不正确" in capsys.readouterr().err
