@@ -53,6 +53,7 @@ bench: deps venv
 	$(BIN)/python benchmarks/print_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/excel_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/sync_bench.py --db $(BENCH_DB)
+	$(BIN)/python benchmarks/crypto_bench.py
 
 screenshots: deps venv
 	$(BIN)/python scripts/screenshots.py

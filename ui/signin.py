@@ -14,24 +14,17 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QVBoxLayout,
 )
-from sqlalchemy import select
 
 from desktop import APP_TITLE
-from desktop.models import User
 from desktop.services.auth import sign_in
 from desktop.services.errors import PermissionDenied
-from desktop.services.session import LocalDatabase
+from desktop.services.session import LocalDatabase, users_of
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table
 
 
 def local_users(store: Store) -> list[tuple[str, str, str]]:
-    with store.session() as s:
-        rows = s.execute(
-            select(User.username, User.display_name, User.role)
-            .where(User.deleted_at.is_(None), User.active.is_(True)).order_by(User.username)
-        ).all()
-    return [(r[0], r[1], r[2]) for r in rows]
+    return users_of(store)
 
 
 class SignInDialog(QDialog):

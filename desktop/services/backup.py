@@ -157,31 +157,28 @@ def restore(db_path: Path, backup: Path, actor: Actor, *, key: bytes | None = No
         dst = sqlite3.connect(str(db_path))
         try:
             src.backup(dst)  # page by page into the live path (its WAL is reset by the backup)
-            with dst:
-                # the device that used this file's sequence numbers last (the current file's, else
-                # the backup's) is named as predecessor when it enrols again
-                row = dst.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
-                prev = current_device or (row[0] if row else None)
-                if prev:
-                    dst.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('sync_predecessor', ?)", (prev,))
-                dst.execute("DELETE FROM local_meta WHERE key IN ('sync_device_id', 'sync_epoch')")
-                dst.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('file_id', ?)", (new_id(),))
-                dst.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('restored_from', ?)", (backup.name,))
+            _mark_restored(dst, backup, current_device)
         finally:
             dst.close()
     finally:
         src.close()
-    store = Store.open(db_path)
+    _audit_restore(db_path, None, actor, backup, safety)
+    return safety
+
+
+def _audit_restore(db_path: Path, key: bytes | None, actor: Actor, backup: Path, safety: Path) -> None:
+    store = Store.open(db_path, key=key)
     try:
         with store.transaction() as s:
             write_audit(s, actor, "restore_backup", None, None, {"file": backup.name, "safety": safety.name},
                         "从备份恢复数据库")
     finally:
         store.close()
-    return safety
 
 
 def _mark_restored(con: sqlite3.Connection, backup: Path, current_device: str | None) -> None:
+    """A restored file is a new file for sync: new file id, no enrolment; the device that used its
+    sequence numbers last (the current file's, else the backup's) is named as predecessor."""
     with con:
         row = con.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
         prev = current_device or (row[0] if row else None)
@@ -214,11 +211,5 @@ def _restore_encrypted(db_path: Path, backup: Path, actor: Actor, key: bytes, sa
         _mark_restored(con, backup, row[0] if row else None)
     finally:
         con.close()
-    store = Store.open(db_path, key=key)
-    try:
-        with store.transaction() as s:
-            write_audit(s, actor, "restore_backup", None, None, {"file": backup.name, "safety": safety.name},
-                        "从备份恢复数据库")
-    finally:
-        store.close()
+    _audit_restore(db_path, key, actor, backup, safety)
     return safety

@@ -23,6 +23,20 @@ from desktop.services.errors import PermissionDenied
 from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
 
 
+def users_of(store: Store) -> list[tuple[str, str, str]]:
+    """(username, display name, role) of the active local users of an open database."""
+    from sqlalchemy import select
+
+    from desktop.models import User
+
+    with store.session() as s:
+        rows = s.execute(
+            select(User.username, User.display_name, User.role)
+            .where(User.deleted_at.is_(None), User.active.is_(True)).order_by(User.username)
+        ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
 @dataclass(frozen=True)
 class LocalDatabase:
     """A database file on this laptop, before anybody has signed in."""
@@ -39,18 +53,9 @@ class LocalDatabase:
         if self.encrypted:
             ring = Keyring.load(self.path)
             return [(u, e.get("display") or u, e.get("role") or "") for u, e in sorted(ring.users.items())]
-        from sqlalchemy import select
-
-        from desktop.models import User
-
         store = Store.open(self.path, create=True)
         try:
-            with store.session() as s:
-                rows = s.execute(
-                    select(User.username, User.display_name, User.role)
-                    .where(User.deleted_at.is_(None), User.active.is_(True)).order_by(User.username)
-                ).all()
-            return [(r[0], r[1], r[2]) for r in rows]
+            return users_of(store)
         finally:
             store.close()
 

@@ -14,15 +14,11 @@ from desktop.services.records import Records
 from desktop.sync import bundles, local
 from server.bundles import import_bundle
 from server.service import ApiError
-from tests.sync.harness import assert_converged, server_snapshot
+from tests.sync.harness import assert_converged, person_in, server_snapshot
 
 
 def _person(store, grid):
-    with store.engine.connect() as c:
-        return c.exec_driver_sql(
-            "SELECT id FROM person WHERE grid_id = ? AND id NOT IN "
-            "(SELECT head_person_id FROM household WHERE head_person_id IS NOT NULL) ORDER BY id LIMIT 1", (grid,)
-        ).scalar()
+    return person_in(store, grid)[0]
 
 
 def _edit(store, user, pid, **values):

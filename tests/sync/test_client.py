@@ -20,15 +20,11 @@ from desktop.sync.client import SyncClient, SyncError, SyncResult
 from server import service
 from server.app import ConfigError, Settings
 from server.models import Blob, Conflict, ServerAudit
-from tests.sync.harness import PASSWORD, assert_converged, free_port, sync
+from tests.sync.harness import PASSWORD, assert_converged, free_port, person_in, sync
 
 
 def _person(store, grid):
-    with store.engine.connect() as c:
-        return c.exec_driver_sql(
-            "SELECT id FROM person WHERE grid_id = ? AND id NOT IN "
-            "(SELECT head_person_id FROM household WHERE head_person_id IS NOT NULL) ORDER BY id LIMIT 1", (grid,)
-        ).scalar()
+    return person_in(store, grid)[0]
 
 
 def _photo(size=(900, 700)) -> bytes:

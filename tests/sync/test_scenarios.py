@@ -14,16 +14,7 @@ from desktop.services.records import Records
 from desktop.sync import local
 from desktop.sync.client import SyncError
 from server.models import Conflict, Received, Record
-from tests.sync.harness import assert_converged
-
-
-def person_in(store, grid_id):
-    with store.engine.connect() as c:
-        return c.exec_driver_sql(
-            "SELECT id, name, phone, occupation FROM person WHERE grid_id = ? AND deleted_at IS NULL "
-            "AND id NOT IN (SELECT head_person_id FROM household WHERE head_person_id IS NOT NULL) "
-            "ORDER BY id LIMIT 1", (grid_id,)
-        ).one()
+from tests.sync.harness import assert_converged, person_in
 
 
 def records(store, user):
@@ -425,3 +416,27 @@ def test_purge_travels_and_leaves_nothing_anywhere(world, tmp_path):
         blob = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
         assert name.encode() not in blob and phone.encode() not in blob
     assert_converged(world.server, (world.admin, None), (sup, None))
+
+
+def test_an_encrypted_laptop_syncs_and_its_user_can_unlock_it(world, tmp_path):
+    from desktop.services.session import LocalDatabase, encrypt
+    from desktop.services.store import Store
+
+    path = tmp_path / "enc.db"
+    st = Store.open(path, create=True)
+    from desktop.services.auth import hash_password
+    from desktop.sync.local import set_local_user
+
+    set_local_user(st, {"username": "w1", "role": "grid_worker", "grids": [world.grids[0]]},
+                   hash_password("demo-pass-1234"))
+    st.close()
+    encrypt(path, "w1", "demo-pass-1234")
+    store, _ = LocalDatabase(path).open("w1", "demo-pass-1234")
+    try:
+        world.sync(store, "w1")
+        assert_converged(world.server, (store, [world.grids[0]]))
+        raw = path.read_bytes()
+        name = person_in(store, world.grids[0])[1]
+        assert name.encode() not in raw
+    finally:
+        store.close()
