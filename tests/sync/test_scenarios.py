@@ -440,3 +440,29 @@ def test_an_encrypted_laptop_syncs_and_its_user_can_unlock_it(world, tmp_path):
         assert name.encode() not in raw
     finally:
         store.close()
+
+
+def test_two_server_processes_on_one_database(world, server_db):
+    """Stateless: a second server on the same database serves the same community (PostgreSQL is
+    the deployment for this; SQLite works the same way on one machine)."""
+    from tests.sync.harness import ThreadServer
+
+    second = ThreadServer(server_db).start()
+    try:
+        g1 = world.grids[0]
+        a, b = world.laptop("a"), world.laptop("b")
+        world.sync(a, "w1")
+        from tests.sync.harness import sync as sync_to
+
+        sync_to(b, second.url, "w1")  # enrols through the other process: same accounts, same keys
+        pid = person_in(a, g1)[0]
+        records(a, "w1").update("person", pid, {"occupation": "第一台服务器"})
+        records(b, "w1").update("person", pid, {"phone": "13600006666"})
+        world.sync(a, "w1")
+        sync_to(b, second.url, "w1")
+        world.sync(a, "w1")
+        p = records(a, "w1").get("person", pid)
+        assert (p["occupation"], p["phone"]) == ("第一台服务器", "13600006666")
+        assert_converged(world.server, (a, [g1]), (b, [g1]))
+    finally:
+        second.stop()
