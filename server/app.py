@@ -114,6 +114,21 @@ class ShaList(BaseModel):
     sha256: list[str] = Field(max_length=1000)
 
 
+class AuditEntryIn(BaseModel):
+    seq: int = Field(ge=1, le=BIG)
+    at: str = Field(max_length=40)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=24)
+    entity: str | None = Field(default=None, max_length=32)
+    entity_id: str | None = Field(default=None, max_length=36)
+    summary: str | None = Field(default=None, max_length=2000)
+    detail: str | None = Field(default=None, max_length=20000)
+
+
+class AuditIn(BaseModel):
+    entries: list[AuditEntryIn] = Field(max_length=5000)
+
+
 class ResolveIn(BaseModel):
     choice: str = Field(max_length=16)
     values: dict[str, Any] | None = None
@@ -232,6 +247,16 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
     @app.post(f"{API}/conflicts/{{conflict_id}}/resolve", operation_id="resolve")
     def resolve(conflict_id: Annotated[int, Path(ge=1, le=BIG)], body: ResolveIn, who: Who) -> Response:
         return _json(service.resolve_conflict(store, who, conflict_id, body.choice, body.values))
+
+    @app.post(f"{API}/audit", operation_id="audit_push")
+    def audit_push(body: AuditIn, who: Who) -> Response:
+        return _json(service.receive_audit(store, who, [e.model_dump() for e in body.entries]))
+
+    @app.get(f"{API}/audit", operation_id="audit_list")
+    def audit_list(who: Who, actor: Annotated[str | None, Query(max_length=64)] = None,
+                   action: Annotated[str | None, Query(max_length=24)] = None,
+                   limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> Response:
+        return _json({"entries": service.list_audit(store, who.scope, actor=actor, action=action, limit=limit)})
 
     @app.get(f"{API}/stats", operation_id="stats")
     def stats(who: Who) -> Response:

@@ -96,6 +96,14 @@ def cmd_server(args: argparse.Namespace) -> int:
             print(f"已修改 {args.username} 的密码")
         elif args.server_command == "list-users":
             print(json.dumps(service.list_users(store), ensure_ascii=False, indent=2))
+        elif args.server_command == "audit":
+            from server.store import Scope
+
+            rows = service.list_audit(store, Scope("admin", "supervisor", None), actor=args.actor,
+                                      action=args.action, limit=args.limit)
+            for r in rows:
+                print(f"{r['at'][:19]}  {r['actor']:<12} {r['action']:<16} {(r['summary'] or ''):<24} "
+                      f"{r['entity'] or ''} {r['entity_id'] or ''}  设备 {(r['device_id'] or '')[:8]}")
         elif args.server_command == "stats":
             print(json.dumps(service.stats(store), ensure_ascii=False, indent=2))
         elif args.server_command == "import-bundle":
@@ -142,6 +150,10 @@ def register(sub: Any) -> None:
     pw.add_argument("--password-stdin", action="store_true")
     ss.add_parser("list-users", help="列出用户")
     ss.add_parser("stats", help="服务器数据统计")
+    au = ss.add_parser("audit", help="审计记录(服务器与各台电脑同步上来的)")
+    au.add_argument("--actor")
+    au.add_argument("--action", help="例如 reveal、print、export、purge")
+    au.add_argument("--limit", type=int, default=200)
     b = ss.add_parser("import-bundle", help="导入网格员的同步包,并写出回执包")
     b.add_argument("file")
     b.add_argument("--reply", help="回执包路径(默认与同步包同目录)")

@@ -177,12 +177,18 @@ class ServerKey(ServerBase):
 
 
 class ServerAudit(ServerBase):
-    """Append-only trail of what happened on the server: sign-ins, syncs, resolutions, imports."""
+    """Append-only trail: what happened on the server (sign-ins, syncs, resolutions, imports) and,
+    sent up by every laptop, what happened there (reveals, prints, exports, edits...)."""
 
     __tablename__ = "srv_audit"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64), index=True)
     device_id: Mapped[str | None] = mapped_column(String(36))
-    action: Mapped[str] = mapped_column(String(24))
+    action: Mapped[str] = mapped_column(String(24), index=True)
     detail: Mapped[str | None] = mapped_column(Text)
+    entity: Mapped[str | None] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(36))
+    summary: Mapped[str | None] = mapped_column(Text)
+    source_seq: Mapped[int | None] = mapped_column(BigInteger)  # the laptop's audit_log.seq
+    __table_args__ = (Index("ux_srv_audit_source", "device_id", "source_seq", unique=True),)

@@ -7,7 +7,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -478,3 +478,61 @@ def stats(store: ServerStore) -> dict[str, Any]:
         counts = dict(s.execute(select(Record.table_name, func.count()).group_by(Record.table_name)).all())
         return {"seq": current_seq(s), "records": {t: counts.get(t, 0) for t in SYNC_TABLES},
                 "open_conflicts": s.scalar(select(func.count()).select_from(Conflict).where(Conflict.status == "open"))}
+
+
+# --- the laptops' audit trails ------------------------------------------------------------------
+
+AUDIT_FIELDS = ("seq", "at", "actor", "action", "entity", "entity_id", "summary", "detail")
+
+
+def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Store a laptop's audit entries (idempotent on the device and its audit sequence). Entries
+    of another actor than the signed-in user are kept too: a laptop has several local users."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    rows = []
+    for e in entries[:5000]:
+        seq = e.get("seq")
+        if not isinstance(seq, int) or seq <= 0:
+            continue
+        try:
+            at = datetime.fromisoformat(str(e.get("at"))[:26])
+        except ValueError:
+            at = utcnow()
+        rows.append({
+            "at": at, "actor": str(e.get("actor") or "?")[:64], "device_id": who.device.id,
+            "action": str(e.get("action") or "?")[:24], "entity": (str(e["entity"])[:32] if e.get("entity") else None),
+            "entity_id": (str(e["entity_id"])[:36] if e.get("entity_id") else None),
+            "summary": (str(e["summary"])[:2000] if e.get("summary") else None),
+            "detail": (str(e["detail"])[:20000] if e.get("detail") else None), "source_seq": seq,
+        })
+    if not rows:
+        return {"stored": 0, "through": 0}
+    with store.transaction() as s:
+        have = set(s.scalars(select(ServerAudit.source_seq).where(
+            ServerAudit.device_id == who.device.id,
+            ServerAudit.source_seq.in_([r["source_seq"] for r in rows]))))
+        new = [r for r in rows if r["source_seq"] not in have]
+        if new:
+            try:
+                s.execute(insert(ServerAudit), new)
+            except IntegrityError:  # a concurrent resend: the unique index keeps one copy
+                raise ApiError(409, "retry", "审计记录正在由另一请求写入,请重试") from None
+    return {"stored": len(new), "through": max(r["source_seq"] for r in rows)}
+
+
+def list_audit(store: ServerStore, scope: Scope, *, actor: str | None = None, action: str | None = None,
+               limit: int = 500) -> list[dict[str, Any]]:
+    _require_reviewer(scope)
+    with store.session() as s:
+        q = select(ServerAudit).order_by(ServerAudit.at.desc(), ServerAudit.id.desc()).limit(max(1, min(limit, 5000)))
+        if actor:
+            q = q.where(ServerAudit.actor == actor)
+        if action:
+            q = q.where(ServerAudit.action == action)
+        return [
+            {"at": a.at.isoformat(sep=" "), "actor": a.actor, "device_id": a.device_id, "action": a.action,
+             "entity": a.entity, "entity_id": a.entity_id, "summary": a.summary, "detail": a.detail}
+            for a in s.scalars(q)
+        ]

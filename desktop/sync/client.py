@@ -47,6 +47,7 @@ class SyncResult:
     pulled: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     evicted: int = 0
     purged: int = 0
+    audit_up: int = 0
     blobs_up: int = 0
     blobs_down: int = 0
     cursor: int = 0
@@ -56,7 +57,7 @@ class SyncResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "pushed": dict(self.pushed), "push_status": dict(self.push_status), "pulled": dict(self.pulled),
-            "evicted": self.evicted, "purged": self.purged, "blobs_up": self.blobs_up, "blobs_down": self.blobs_down,
+            "evicted": self.evicted, "purged": self.purged, "audit_up": self.audit_up, "blobs_up": self.blobs_up, "blobs_down": self.blobs_down,
             "cursor": self.cursor, "reenrolled": self.reenrolled, "seconds": round(self.seconds, 2),
         }
 
@@ -276,6 +277,7 @@ class SyncClient:
         local.mark_local_only(self.store)
         self._check_cancel()
         self.push_all(result)
+        self.audit_up(result)
         self.blobs_up(result)
         grids = self.user.get("grids")
         old = local.stored_scope(self.store)
@@ -368,6 +370,23 @@ class SyncClient:
                     with contextlib.suppress(Exception):
                         pending.result()
 
+    def audit_up(self, result: SyncResult) -> None:
+        """Send this laptop's audit trail (who looked at, printed, exported what) to the server."""
+        while True:
+            self._check_cancel()
+            sent = int(self.store.meta("sync_audit_sent") or 0)
+            with self.store.engine.connect() as c:
+                rows = c.exec_driver_sql(
+                    "SELECT seq, at, actor, action, entity, entity_id, summary, detail FROM audit_log "
+                    "WHERE seq > ? ORDER BY seq LIMIT 2000", (sent,)).all()
+            if not rows:
+                return
+            entries = [{"seq": r[0], "at": str(r[1]), "actor": r[2], "action": r[3], "entity": r[4],
+                        "entity_id": r[5], "summary": r[6], "detail": r[7]} for r in rows]
+            self.conn.json("POST", "/audit", {"entries": entries})
+            self.store.set_meta("sync_audit_sent", str(rows[-1][0]))
+            result.audit_up += len(rows)
+
     # --- attachments ---------------------------------------------------------------------------
     def blobs_up(self, result: SyncResult) -> None:
         with self.store.engine.connect() as c:
@@ -443,6 +462,12 @@ class SyncClient:
     def resolve(self, conflict_id: int, choice: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
         self._ensure_signed_in()
         return self.conn.json("POST", f"/conflicts/{conflict_id}/resolve", {"choice": choice, "values": values})
+
+    def audit(self, *, actor: str | None = None, action: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """The community's audit trail on the server (supervisors and community admins)."""
+        self._ensure_signed_in()
+        params = {k: v for k, v in {"actor": actor, "action": action, "limit": limit}.items() if v}
+        return orjson.loads(self.conn.request("GET", "/audit", params=params).content)["entries"]
 
     def _ensure_signed_in(self) -> None:
         self.conn.device_id = self.store.meta("sync_device_id")

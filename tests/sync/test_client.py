@@ -281,3 +281,30 @@ def test_a_name_clash_is_one_conflict_and_a_typed_name_brings_its_pinyin(world):
     p = Records(a, actor_for(a, "w1")).get("person", pid)
     assert (p["name"], p["name_initials"]) == ("王五", "ww")
     assert_converged(world.server, (a, [g1]), (b, None))
+
+
+def test_the_audit_trail_reaches_the_server(world, capsys):
+    from desktop.services.privacy import reveal
+    from desktop.services.store import Actor
+
+    g1 = world.grids[0]
+    sup = world.laptop("sup")
+    world.sync(sup, "sup")
+    pid = _person(sup, g1)
+    reveal(sup, Actor("sup", "supervisor", None, sup.meta("device_id")), "person", pid, "cert_no")
+    world.sync(sup, "sup")
+    res = world.sync(sup, "sup")  # nothing new but its own sync entry: never sent twice
+    assert res.audit_up == 1
+    with SyncClient(sup, world.url, "sup", PASSWORD) as client:
+        entries = client.audit(action="reveal")
+    assert len(entries) == 1 and entries[0]["actor"] == "sup" and entries[0]["entity_id"] == pid
+    assert entries[0]["device_id"] == sup.meta("sync_device_id")
+    assert "cert_no" in entries[0]["detail"]
+    w = world.laptop("w1")
+    world.sync(w, "w1")
+    with SyncClient(w, world.url, "w1", PASSWORD) as client, pytest.raises(SyncError, match="只有社区管理员或网格长"):
+        client.audit()
+    from desktop.cli import main
+
+    assert main(["server", "--database", world.server.store.url, "audit", "--action", "reveal"]) == 0
+    assert "reveal" in capsys.readouterr().out
