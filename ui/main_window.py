@@ -35,6 +35,7 @@ class MainWindow(QMainWindow):
         self.on_toggle_theme = on_toggle_theme
         role = code_table("user_role").label(ctx.actor.role)
         self.setWindowTitle(f"{APP_TITLE} — {ctx.actor.display_name or ctx.actor.username}({role})")
+        self.setProperty("gl_title", self.windowTitle())
         self.resize(1360, 860)
         self.pages: dict[str, Page] = {}
         self._factories: dict[str, Callable[[], Page]] = {}
@@ -67,6 +68,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.statusBar().showMessage("就绪")
         self._build_pages()
+        from ui.idle_lock import IdleLock
+
+        self.idle_lock = IdleLock(self, ctx)  # settings: security/idle_minutes (0 switches it off)
 
     # --- pages ---------------------------------------------------------------------------
     def _build_pages(self) -> None:
@@ -215,6 +219,7 @@ class MainWindow(QMainWindow):
         from ui.workers import wait_all
 
         self.search.popup.hide()
+        self.idle_lock.stop()
         sync = self.pages.get("sync")
         if sync is not None and getattr(sync, "job", None) is not None:
             sync.cancel()  # type: ignore[attr-defined]  # stops at the next step; what is done stays saved

@@ -137,3 +137,28 @@ def test_sign_in_unlocks_an_encrypted_laptop(qtbot, tmp_path):
     dlg.try_sign_in()
     assert dlg.store is not None and dlg.store.key is not None and dlg.actor.role == "grid_worker"
     dlg.store.close()
+
+
+def test_an_idle_window_locks_and_asks_for_the_password(qtbot, demo_store):
+    from desktop.services.auth import actor_for
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+
+    ctx = AppContext(demo_store, actor_for(demo_store, "wgy001"))
+    win = MainWindow(ctx)
+    qtbot.addWidget(win)
+    win.show()
+    lock = win.idle_lock
+    assert lock.timer.isActive() and lock.timer.interval() == 10 * 60_000  # the default: 10 minutes
+    lock.timer.setInterval(50)
+    lock.timer.start()
+    qtbot.waitUntil(lambda: lock.locked, timeout=3000)
+    assert not win.centralWidget().isVisible() and "已锁定" in win.windowTitle()
+    dlg = lock.dialog
+    dlg.password.setText("wrong")
+    dlg.try_unlock()
+    assert lock.locked and "不正确" in dlg.error.text()
+    dlg.password.setText("demo1234")
+    dlg.try_unlock()
+    assert not lock.locked and win.centralWidget().isVisible() and "已锁定" not in win.windowTitle()
+    win.close()
