@@ -75,6 +75,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from desktop.sync import bundles
     from desktop.sync.client import SyncClient, SyncError
 
+    from desktop.paths import default_db_path
+
+    path = Path(args.db).expanduser() if args.db else default_db_path()
+    new_laptop = bool(args.server) and not path.exists() and not args.no_encrypt
     store = _store(args, create=bool(args.server))
     try:
         if args.bundle_out:
@@ -104,6 +108,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 result = None
             finally:
                 client.close()
+            if result is not None and new_laptop:
+                # a laptop set up by its first sync is encrypted at once, for the user who synced
+                from desktop.services.session import LocalDatabase, encrypt
+
+                store.close()
+                backup = encrypt(path, args.user, password)
+                backup.unlink(missing_ok=True)  # the plain copy of a fresh file: nothing to keep
+                store, _ = LocalDatabase(path).open(args.user, password)
+                new_laptop = False
+                print(f"本机数据库已加密({path.name};解锁密码即 {args.user} 的密码)")
             if result is not None:
                 if not args.quiet:
                     print(file=sys.stderr)
@@ -129,4 +143,5 @@ def register(sub: Any) -> None:
     p.add_argument("--bundle-in", metavar="FILE", help="导入社区服务器给出的回执包")
     p.add_argument("--json", action="store_true")
     p.add_argument("--quiet", action="store_true", help="不显示进度")
+    p.add_argument("--no-encrypt", action="store_true", help="新建的本机数据库不加密(默认加密)")
     p.set_defaults(func=cmd_sync)

@@ -252,10 +252,22 @@ def test_sync_command_prints_a_chinese_summary(world, tmp_path, monkeypatch, cap
                  "--password-stdin", "--quiet"])
     out = capsys.readouterr().out
     assert code == 0 and "已下载" in out and "人员" in out
+    assert "本机数据库已加密" in out  # a laptop set up by its first sync is encrypted
+    from desktop.db.keys import is_encrypted
+
+    assert is_encrypted(tmp_path / "cli.db") and not list((tmp_path / "backups").glob("*before-encryption*"))
     monkeypatch.setattr("sys.stdin", io.StringIO("bad-password\n"))
     code = main(["--db", str(tmp_path / "cli.db"), "sync", "--server", world.url, "--user", "w1",
                  "--password-stdin", "--quiet"])
-    assert code == 3 and "用户名或密码不正确" in capsys.readouterr().err
+    assert code == 2 and "用户名或密码不正确" in capsys.readouterr().err  # refused before any network
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    code = main(["--db", str(tmp_path / "cli.db"), "sync", "--server", world.url, "--user", "w1",
+                 "--password-stdin", "--quiet"])
+    assert code == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    code = main(["--db", str(tmp_path / "plain.db"), "sync", "--server", world.url, "--user", "w1",
+                 "--password-stdin", "--quiet", "--no-encrypt"])
+    assert code == 0 and not is_encrypted(tmp_path / "plain.db")
 
 
 def test_sync_helper_is_used(world):
