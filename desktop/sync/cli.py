@@ -72,10 +72,9 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from desktop.cli import CliError, _store
+    from desktop.paths import default_db_path
     from desktop.sync import bundles
     from desktop.sync.client import SyncClient, SyncError
-
-    from desktop.paths import default_db_path
 
     path = Path(args.db).expanduser() if args.db else default_db_path()
     new_laptop = bool(args.server) and not path.exists() and not args.no_encrypt
