@@ -68,17 +68,22 @@ def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS, key:
         export_encrypted(db_path, key, target)
         _prune(db_path, keep)
         return target
-    src = sqlite3.connect(str(db_path))
+    online_copy(db_path, target)
+    _prune(db_path, keep)
+    return target
+
+
+def online_copy(src_path: Path | str, dst_path: Path | str, *, readonly: bool = False) -> None:
+    """SQLite's online backup of one plain file into another (safe while the source is in use)."""
+    src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True) if readonly else sqlite3.connect(str(src_path))
     try:
-        dst = sqlite3.connect(str(target))
+        dst = sqlite3.connect(str(dst_path))
         try:
             src.backup(dst)
         finally:
             dst.close()
     finally:
         src.close()
-    _prune(db_path, keep)
-    return target
 
 
 def _prune(db_path: Path, keep: int) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from desktop.db.engine import StorageError
-from desktop.db.migrate import KEEP_BACKUPS
+from desktop.db.migrate import KEEP_BACKUPS, online_copy
 from desktop.models import new_id
 from desktop.paths import backup_dir_for
 from desktop.services.audit import write_audit
@@ -141,27 +141,19 @@ def restore(db_path: Path, backup: Path, actor: Actor, *, key: bytes | None = No
         return _restore_encrypted(db_path, backup, actor, key, safety)
     current_device = None
     if db_path.exists():
-        src = sqlite3.connect(str(db_path))
+        con = sqlite3.connect(str(db_path))
         try:
-            row = src.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
+            row = con.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
             current_device = row[0] if row else None
-            dst = sqlite3.connect(str(safety))
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
         finally:
-            src.close()
-    src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+            con.close()
+        online_copy(db_path, safety)
+    online_copy(backup, db_path, readonly=True)  # page by page into the live path (its WAL is reset)
+    con = sqlite3.connect(str(db_path))
     try:
-        dst = sqlite3.connect(str(db_path))
-        try:
-            src.backup(dst)  # page by page into the live path (its WAL is reset by the backup)
-            _mark_restored(dst, backup, current_device)
-        finally:
-            dst.close()
+        _mark_restored(con, backup, current_device)
     finally:
-        src.close()
+        con.close()
     _audit_restore(db_path, None, actor, backup, safety)
     return safety
 
