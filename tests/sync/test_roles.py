@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from desktop.services.auth import actor_for
 from desktop.services.errors import NotFound, PermissionDenied
 from desktop.services.lists import Lists
 from desktop.services.records import Records
