@@ -54,6 +54,25 @@ class SettingsPage(Page):
         form.addRow("版本", QLabel(f"{APP_TITLE} {__version__}"))
         form.addRow("打印字体(TrueType)", font_row)
         form.addRow("维护", reindex)
+        # data safety: encryption status, backups (restore is for community admins and supervisors)
+        encrypted = ctx.store.key is not None
+        self.crypto_state = QLabel(
+            "已加密(SQLCipher;每位用户用自己的密码解锁)" if encrypted
+            else "未加密:请社区管理员运行 gridledger encrypt --user 用户名 加密本机数据库")
+        self.crypto_state.setWordWrap(True)
+        form.addRow("本机数据加密", self.crypto_state)
+        self.backup_button = QPushButton("立即备份")
+        self.backup_button.clicked.connect(self.backup_now)
+        self.restore_button = QPushButton("从备份恢复…")
+        self.restore_button.clicked.connect(self.choose_restore)
+        self.restore_button.setEnabled(ctx.actor.role in ("community_admin", "supervisor"))
+        self.backup_state = QLabel(self._backup_text())
+        self.backup_state.setWordWrap(True)
+        backup_row = QHBoxLayout()
+        backup_row.addWidget(self.backup_state, 1)
+        backup_row.addWidget(self.backup_button)
+        backup_row.addWidget(self.restore_button)
+        form.addRow("备份", backup_row)
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
         lay.addLayout(form)
@@ -91,3 +110,63 @@ class SettingsPage(Page):
             for stmt in rebuild_search_sql():
                 conn.exec_driver_sql(stmt)
         QMessageBox.information(self, "完成", "检索索引已重建。")
+
+    # --- backups -------------------------------------------------------------------------
+    def _backup_text(self) -> str:
+        from desktop.services.backup import list_backups
+
+        if self.ctx.store.path is None:
+            return "内存数据库,不能备份"
+        rows = list_backups(self.ctx.store.path)
+        if not rows:
+            return "还没有备份(每天自动备份一次,升级前也会自动备份)"
+        return f"最近一次:{rows[0].taken_at:%Y-%m-%d %H:%M}({len(rows)} 份,保留最近 10 份)"
+
+    def backup_now(self) -> None:
+        from desktop.services.backup import backup_now
+        from ui.workers import run_job
+
+        self.backup_button.setEnabled(False)
+        self.backup_state.setText("正在备份…")
+
+        def done(path: Any) -> None:
+            self.backup_button.setEnabled(True)
+            self.backup_state.setText(f"已备份到 {path.name}。" + self._backup_text())
+
+        def failed(message: str) -> None:
+            self.backup_button.setEnabled(True)
+            self.backup_state.setText(f"备份失败:{message}")
+
+        run_job(backup_now, self.ctx.store, self.ctx.actor, on_done=done, on_error=failed, pool=self.ctx.pool)
+
+    def choose_restore(self) -> None:
+        from PySide6.QtWidgets import QApplication, QInputDialog
+
+        from desktop.services.backup import list_backups, restore
+        from ui.workers import wait_all
+
+        rows = list_backups(self.ctx.store.path) if self.ctx.store.path else []
+        if not rows:
+            QMessageBox.information(self, "没有备份", "还没有可恢复的备份。")
+            return
+        labels = [f"{b.taken_at:%Y-%m-%d %H:%M:%S}  {b.label}  ({b.size / 1024 / 1024:.1f} MB)" for b in rows]
+        choice, ok = QInputDialog.getItem(self, "从备份恢复", "选择要恢复的备份:", labels, 0, False)
+        if not ok:
+            return
+        backup = rows[labels.index(choice)]
+        answer = QMessageBox.question(
+            self, "确认恢复",
+            f"将用 {backup.taken_at:%Y-%m-%d %H:%M} 的备份替换当前数据库。当前数据库会先另存一份。\n"
+            "恢复后程序会关闭,请重新打开;下次同步时本机会重新登记(不会丢失或重复修改)。是否继续?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        path, key = self.ctx.store.path, self.ctx.store.key
+        wait_all(5000)
+        self.ctx.store.close()
+        try:
+            safety = restore(path, backup.path, self.ctx.actor, key=key)
+        except Exception as exc:  # the message says what went wrong; the app closes either way
+            QMessageBox.critical(self, "恢复失败", f"恢复失败:{exc}\n当前数据库未被替换。程序将关闭,请重新打开。")
+        else:
+            QMessageBox.information(self, "已恢复", f"已从备份恢复。恢复前的数据库已另存为:\n{safety}\n程序将关闭,请重新打开。")
+        QApplication.instance().quit()

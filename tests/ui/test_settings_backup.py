@@ -1,0 +1,45 @@
+"""设置 → 备份: back up now off the GUI thread; restore (admins and supervisors) replaces the file
+after a safety copy and closes the app."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
+
+from desktop.services.backup import list_backups
+from desktop.services.records import Records
+from desktop.services.store import Actor, Store
+from ui.context import AppContext
+from ui.pages.settings import SettingsPage
+
+
+def test_backup_now_and_restore(qtbot, ui_ctx, community, monkeypatch):
+    page = SettingsPage(ui_ctx)
+    qtbot.addWidget(page)
+    assert "未加密" in page.crypto_state.text() and page.restore_button.isEnabled()
+    page.backup_now()
+    qtbot.waitUntil(lambda: page.backup_button.isEnabled(), timeout=10000)
+    assert "已备份到" in page.backup_state.text() and len(list_backups(ui_ctx.store.path)) == 1
+    r = Records(ui_ctx.store, ui_ctx.actor)
+    r.create("vehicle", {"grid_id": community.grid1["id"], "plate_no": "甘A99999", "plate_type": "02"})
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (a[3][0], True))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: shown.append(a[2]))
+    quits = []
+    monkeypatch.setattr(QApplication.instance(), "quit", lambda: quits.append(1))
+    path = ui_ctx.store.path
+    page.choose_restore()
+    assert quits and "已从备份恢复" in shown[-1]
+    st = Store.open(path)
+    try:
+        with st.engine.connect() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM vehicle WHERE plate_no = '甘A99999'").scalar() == 0
+    finally:
+        st.close()
+
+
+def test_grid_workers_cannot_restore(qtbot, store, community):
+    ctx = AppContext(store, Actor("w", "grid_worker", frozenset({community.grid1["id"]})))
+    page = SettingsPage(ctx)
+    qtbot.addWidget(page)
+    assert not page.restore_button.isEnabled() and page.backup_button.isEnabled()
