@@ -217,7 +217,8 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
 
     @app.post(f"{API}/sync/pull", operation_id="pull")
     def pull(body: PullIn, who: Who) -> Response:
-        data = service.pull(store, who.scope, body.cursor, body.limit, only_grids=body.only_grids, until=body.until)
+        data = service.pull(store, who.scope, body.cursor, body.limit, only_grids=body.only_grids, until=body.until,
+                            device_id=who.device.id)
         return Response(data, media_type="application/json")
 
     @app.post(f"{API}/blobs/missing", operation_id="blobs_missing")

@@ -30,6 +30,7 @@ from desktop.sync.protocol import (
     check_value,
     group_of,
     has_grid,
+    ts_storage,
 )
 from server.models import Conflict, Device, Received, Record
 from server.store import Scope, next_seq
@@ -272,7 +273,8 @@ class Merger:
 
         def unseen(name: str) -> bool:
             m = st.meta.get(name)
-            return bool(m) and m[0] > known and m[1] not in (self.device_id, self.predecessor)
+            # (a predecessor's later changes are another file's: a copy never saw them)
+            return bool(m) and m[0] > known and m[1] != self.device_id
 
         new_vals = {f: pair[1] for f, pair in fields.items()}
         deleting = "deleted_at" in fields and new_vals["deleted_at"] is not None
@@ -393,11 +395,14 @@ class Merger:
         for st in self.states.values():
             if not st.dirty:
                 continue
+            other = max((m[0] for m in st.meta.values() if m[1] != self.device_id), default=0)
             row = {
                 "table_name": st.table, "row_id": st.row_id, "grid_id": st.grid_id,
                 "prev_grid_id": st.prev_grid_id, "version": st.version, "server_seq": seq,
                 "deleted": st.deleted, "data": orjson.dumps(_ordered(st)).decode(),
                 "field_meta": orjson.dumps(st.meta).decode(),
+                # an erased row always travels (the purging laptop deleted it outright)
+                "last_device": None if st.data.get("_purged") else self.device_id, "other_seq": other,
             }
             (new_rows if st.is_new else upd_rows).append(row)
             st.is_new = False
@@ -424,10 +429,9 @@ def _ordered(st: State) -> dict[str, Any]:
 
 
 def _ts(at: str) -> str | None:
-    """The laptop's wall-clock time, for display only (it never orders anything)."""
-    if not at:
-        return None
-    return at.replace("T", " ").rstrip("Z")
+    """The laptop's wall-clock time, for display only (it never orders anything), in SQLite's
+    storage form with six fraction digits."""
+    return ts_storage(at)
 
 
 def _j(value: Any) -> str | None:

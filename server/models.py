@@ -50,6 +50,11 @@ class Record(ServerBase):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[str] = mapped_column(Text)
     field_meta: Mapped[str] = mapped_column(Text)
+    # The device whose change made this state, and the newest sequence at which any other device
+    # set a field: a pull by that device at a cursor >= other_seq would only echo its own
+    # edit back (the laptop already holds exactly this state), so the page leaves it out.
+    last_device: Mapped[str | None] = mapped_column(String(36))
+    other_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     __table_args__ = (
         Index("ix_srv_record_seq", "server_seq", "table_name", "row_id"),
         Index("ix_srv_record_grid_seq", "grid_id", "server_seq"),

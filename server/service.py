@@ -271,11 +271,13 @@ def _scope_filter(scope: Scope, only_grids: list[str] | None) -> Any:
 
 
 def pull(store: ServerStore, scope: Scope, cursor: int, limit: int, *,
-         only_grids: list[str] | None = None, until: int | None = None) -> bytes:
+         only_grids: list[str] | None = None, until: int | None = None,
+         device_id: str | None = None) -> bytes:
     """A page of records changed after `cursor`, as JSON bytes (record data is spliced in as
     stored, never re-serialised). The page always ends on a whole commit sequence."""
     limit = max(1, min(limit, 5000))
-    cols = (Record.table_name, Record.row_id, Record.grid_id, Record.server_seq, Record.data)
+    cols = (Record.table_name, Record.row_id, Record.grid_id, Record.server_seq, Record.data,
+            Record.last_device, Record.other_seq)
     with store.session() as s:
         # Read the committed sequence first: every commit at or below it is visible to the
         # queries that follow (sequences are handed out under a lock held until commit).
@@ -300,7 +302,13 @@ def pull(store: ServerStore, scope: Scope, cursor: int, limit: int, *,
             new_cursor = max(cursor, top)
     parts: list[bytes] = []
     evict: list[list[str]] = []
+    # A laptop's own edits are not echoed back to it: it already holds that state (version and
+    # time are set when the push is acknowledged). Never on a first pull or a backfill, where the
+    # laptop may have evicted rows it once wrote.
+    skip_own = device_id is not None and cursor > 0 and only_grids is None
     for r in rows:
+        if skip_own and r.last_device == device_id and (r.other_seq or 0) <= cursor:
+            continue
         if scope.reads(r.table_name, r.grid_id) and (only_grids is None or r.grid_id in only_grids):
             parts.append(b'{"t":"' + r.table_name.encode() + b'","d":' + r.data.encode() + b"}")
         else:

@@ -317,7 +317,7 @@ class SyncClient:
             self.progress("上传修改", done, total)
             answer = self.conn.json("POST", "/sync/push", {"changes": batch})
             results = answer["results"]
-            counts = local.acknowledge(self.store, results)
+            counts = local.acknowledge(self.store, results, batch)
             for st, n in counts.items():
                 result.push_status[st] += n
             for ch, r in zip(batch, results, strict=False):

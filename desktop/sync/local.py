@@ -164,9 +164,12 @@ def read_batch(store: Store, *, after: int = 0, states: tuple[int, ...] = (WAITI
     return out
 
 
-def acknowledge(store: Store, results: list[dict[str, Any]]) -> dict[str, int]:
+def acknowledge(store: Store, results: list[dict[str, Any]],
+                batch: list[dict[str, Any]] | None = None) -> dict[str, int]:
     """Record the server's answer for each change in one transaction: accepted ones are done,
-    set-aside ones are kept (sent=3) and shown, deferred ones wait for the next push."""
+    set-aside ones are kept (sent=3) and shown, deferred ones wait for the next push. With the
+    `batch` that was sent, an applied change also takes the server's version and time, so the
+    row equals the server's copy without being pulled back."""
     counts: dict[str, int] = defaultdict(int)
     done, aside, again = [], [], []
     for r in results:
@@ -179,10 +182,32 @@ def acknowledge(store: Store, results: list[dict[str, Any]]) -> dict[str, int]:
             aside.append((st, seq))
         elif st == "deferred":
             again.append((st, seq))
-    with store.engine.begin() as conn:
+    with raw_apply(store) as conn:
         for rows, state in ((done, ACKED), (aside, SET_ASIDE), (again, WAITING)):
             if rows:
                 conn.exec_driver_sql(f"UPDATE sync_outbox SET sent = {state}, result = ? WHERE seq = ?", rows)
+        if batch:
+            from desktop.sync.protocol import ts_storage
+
+            sent = {c["seq"]: c for c in batch}
+            for r in results:
+                ch = sent.get(r.get("seq"))
+                if ch is None or r.get("status") not in ("applied", "conflict") or not r.get("version"):
+                    continue
+                if ch["table"] not in FIELDS:
+                    continue
+                # only if nothing newer for the row waits (then the local version is ahead)
+                later = conn.exec_driver_sql(
+                    f"SELECT 1 FROM sync_outbox WHERE row_id = ? AND seq > ? AND sent IN ({WAITING}, {IN_BUNDLE}) LIMIT 1",
+                    (ch["id"], ch["seq"])).first()
+                if later:
+                    continue
+                at = ts_storage(ch.get("at"))
+                extra = ', created_at = ?' if ch["op"] == "I" and at else ""
+                params = (r["version"], at, at) if extra else (r["version"], at)
+                conn.exec_driver_sql(
+                    f'UPDATE "{ch["table"]}" SET version = ?, updated_at = coalesce(?, updated_at){extra} '
+                    f"WHERE id = ?", (*params, ch["id"]))
     return dict(counts)
 
 

@@ -145,3 +145,16 @@ def group_of(table: str, field: str) -> tuple[str, ...]:
         if field in group:
             return group
     return (field,)
+
+
+def ts_storage(at: str | None) -> str | None:
+    """An outbox time ("2026-12-01T08:00:00.123Z") in the form SQLite stores DateTime columns
+    ("2026-12-01 08:00:00.123000"): the server's updated_at of a change, which the laptop also
+    writes when the change is acknowledged, so both copies hold the same value."""
+    if not at:
+        return None
+    text = at.replace("T", " ").rstrip("Z")
+    if "." in text:
+        head, frac = text.split(".", 1)
+        return f"{head}.{(frac + '000000')[:6]}"
+    return text + ".000000" if len(text) == 19 else text

@@ -371,7 +371,8 @@ def test_restored_backup_reenrols_and_reuses_no_sequence(world, tmp_path):
     records(w, "w1").update("person", pid, {"phone": "13588889999"})  # the same sequence number again
     res = world.sync(w, "w1")
     assert res.reenrolled
-    assert res.push_status == {"applied": 1}  # not mistaken for the earlier change
+    # not mistaken for the earlier change, and merged with it (the restored file never saw it)
+    assert res.push_status == {"merged": 1}
     p = records(w, "w1").get("person", pid)
     assert (p["occupation"], p["phone"]) == ("备份之后", "13588889999")  # nothing went backwards
     assert not open_conflicts(world)
