@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         add_user(db_url, "sup", "supervisor")
         say(f"[sync] {people:,} people, {rows:,} rows; pushing the street to the server …")
         t_push, res = sync(admin, url, "admin")
-        say(f"  initial push (and pull back) {t_push:.1f} s: {res['push_status']}")
+        say(f"  initial push {t_push:.1f} s: {res['push_status']}")
 
         base_s, base_n = raw_baseline(admin_path, work)
         say(f"  baseline: {base_n:,} rows inserted directly in {base_s:.2f} s")
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{pulled / t_first:,.0f} rows/s) | {base_s:.2f} s: the same rows inserted directly (sqlite3 "
             f"executemany, no triggers) | {t_first / base_s:.0f}× | ≤ {FIRST_TARGET_S:.0f} s: "
             f"{'met' if t_first <= FIRST_TARGET_S else 'NOT met'} |",
-            f"| incremental: 1,000 changed people pushed (then pulled back) by one laptop | {t_incr_push:.2f} s | — | — | "
+            f"| incremental: 1,000 changed people synced by the laptop that changed them (push; its own edits are not echoed back) | {t_incr_push:.2f} s | — | — | "
             f"≤ {INCR_TARGET_S:.0f} s: {'met' if t_incr_push <= INCR_TARGET_S else 'NOT met'} |",
             f"| incremental: the same 1,000 pulled by another laptop | {t_incr_pull:.2f} s | — | — | "
             f"≤ {INCR_TARGET_S:.0f} s: {'met' if t_incr_pull <= INCR_TARGET_S else 'NOT met'} |",
