@@ -43,3 +43,36 @@ def test_grid_workers_cannot_restore(qtbot, store, community):
     page = SettingsPage(ctx)
     qtbot.addWidget(page)
     assert not page.restore_button.isEnabled() and page.backup_button.isEnabled()
+
+
+def test_encrypt_from_settings(qtbot, tmp_path, monkeypatch):
+    from desktop.db.keys import is_encrypted
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import generate
+    from desktop.services.session import LocalDatabase
+
+    path = tmp_path / "laptop.db"
+    store = Store.open(path, create=True)
+    generate(store, households=20, seed=3)
+    ctx = AppContext(store, actor_for(store, "admin"))
+    page = SettingsPage(ctx)
+    qtbot.addWidget(page)
+    assert page.encrypt_button.isEnabled() and not page.encrypt_button.isHidden()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    errors = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: errors.append(a[2]))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("wrong-password", True))
+    monkeypatch.setattr(QApplication.instance(), "quit", lambda: None)
+    page.encrypt_database()
+    assert "用户名或密码不正确" in errors[-1] and not is_encrypted(path)  # nothing changed
+    page.ctx.store = Store.open(path)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("demo1234", True))
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: shown.append(a[2]))
+    quits = []
+    monkeypatch.setattr(QApplication.instance(), "quit", lambda: quits.append(1))
+    page.encrypt_database()
+    assert quits and "已加密" in shown[-1] and is_encrypted(path)
+    st, actor = LocalDatabase(path).open("admin", "demo1234")
+    st.close()
+    assert actor.role == "community_admin"

@@ -58,9 +58,16 @@ class SettingsPage(Page):
         encrypted = ctx.store.key is not None
         self.crypto_state = QLabel(
             "已加密(SQLCipher;每位用户用自己的密码解锁)" if encrypted
-            else "未加密:请社区管理员运行 gridledger encrypt --user 用户名 加密本机数据库")
+            else "未加密:社区管理员或网格长可在此加密(其他用户之后用 gridledger keys add-user 开通)")
         self.crypto_state.setWordWrap(True)
-        form.addRow("本机数据加密", self.crypto_state)
+        self.encrypt_button = QPushButton("加密本机数据库…")
+        self.encrypt_button.clicked.connect(self.encrypt_database)
+        self.encrypt_button.setVisible(not encrypted and ctx.store.path is not None)
+        self.encrypt_button.setEnabled(ctx.actor.role in ("community_admin", "supervisor"))
+        crypto_row = QHBoxLayout()
+        crypto_row.addWidget(self.crypto_state, 1)
+        crypto_row.addWidget(self.encrypt_button)
+        form.addRow("本机数据加密", crypto_row)
         self.backup_button = QPushButton("立即备份")
         self.backup_button.clicked.connect(self.backup_now)
         self.restore_button = QPushButton("从备份恢复…")
@@ -169,4 +176,33 @@ class SettingsPage(Page):
             QMessageBox.critical(self, "恢复失败", f"恢复失败:{exc}\n当前数据库未被替换。程序将关闭,请重新打开。")
         else:
             QMessageBox.information(self, "已恢复", f"已从备份恢复。恢复前的数据库已另存为:\n{safety}\n程序将关闭,请重新打开。")
+        QApplication.instance().quit()
+
+    # --- encryption ------------------------------------------------------------------------
+    def encrypt_database(self) -> None:
+        from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+
+        from desktop.services.session import encrypt
+        from ui.workers import wait_all
+
+        password, ok = QInputDialog.getText(
+            self, "加密本机数据库", f"请输入 {self.ctx.actor.username} 的密码(以后用它解锁本机数据库):",
+            QLineEdit.EchoMode.Password)
+        if not ok or not password:
+            return
+        answer = QMessageBox.question(
+            self, "确认加密",
+            "加密前会自动备份(该备份未加密,确认无误后请删除)。加密后程序会关闭,请重新打开并登录。\n"
+            "其他用户需要之后用 gridledger keys add-user 开通本机。是否继续?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        path = self.ctx.store.path
+        wait_all(5000)
+        self.ctx.store.close()
+        try:
+            backup = encrypt(path, self.ctx.actor.username, password)
+        except Exception as exc:  # wrong password or a storage problem: the file stays as it was
+            QMessageBox.critical(self, "未加密", f"未能加密:{getattr(exc, 'message', None) or exc}\n数据库未改动。程序将关闭,请重新打开。")
+        else:
+            QMessageBox.information(self, "已加密", f"本机数据库已加密。加密前的备份:\n{backup}\n程序将关闭,请重新打开并登录。")
         QApplication.instance().quit()
