@@ -52,10 +52,10 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         lines.append(f"已上传 {sum(result['pushed'].values())} 条修改({parts})")
     else:
         lines.append("没有待上传的修改")
-    labels = {"applied": "已应用", "merged": "已合并", "conflict": "有冲突(已记录,待网格长处理)",
-              "duplicate": "重复(此前已收到)", "rejected": "被拒绝(已暂存待审核)", "deferred": "等待中"}
     if st:
-        lines.append(";".join(f"{labels.get(k, k)} {v}" for k, v in sorted(st.items())))
+        from desktop.sync.bundles import status_text
+
+        lines.append(status_text(st))
     if result.get("pulled"):
         parts = "、".join(f"{KIND_LABELS.get(t, t)} {n}" for t, n in sorted(result["pulled"].items()))
         lines.append(f"已下载 {sum(result['pulled'].values())} 条更新({parts})")

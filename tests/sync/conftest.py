@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from desktop.services.store import Store
-from tests.sync.harness import ThreadServer, laptop, sync
+from tests.sync.harness import ThreadServer, demo_file, laptop, sync
 
 DEMO_HOUSEHOLDS = 220  # two grids (200 + 20 households)
 
@@ -42,15 +42,7 @@ def server_db(request, tmp_path) -> str:
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
     """A demo community file, never synced: copied for each test's admin laptop."""
-    from desktop.services.demo import generate
-
-    path = tmp_path_factory.mktemp("tpl") / "demo.db"
-    store = Store.open(path, create=True)
-    generate(store, households=DEMO_HOUSEHOLDS, seed=3)
-    with store.engine.begin() as c:
-        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    return path
+    return demo_file(tmp_path_factory.mktemp("tpl") / "demo.db", DEMO_HOUSEHOLDS, 3)
 
 
 @dataclass

@@ -70,6 +70,20 @@ def running_server(db_url: str) -> Iterator[ThreadServer]:
         srv.stop()
 
 
+def demo_file(path: Path, households: int, seed: int) -> Path:
+    """A demo community file, never synced, checkpointed so it can be copied as one file."""
+    from desktop.services.demo import generate
+
+    store = Store.open(path, create=True)
+    try:
+        generate(store, households=households, seed=seed)
+        with store.engine.begin() as c:
+            c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    return path
+
+
 def laptop(path: Path) -> Store:
     return Store.open(path, create=True)
 

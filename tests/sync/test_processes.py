@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from desktop.services.store import Store
 from server.models import Received, Record
 from server.store import ServerStore
-from tests.sync.harness import PASSWORD, free_port, laptop_snapshot
+from tests.sync.harness import PASSWORD, demo_file, free_port, laptop_snapshot
 
 BIN = Path(sys.executable).parent / "gridledger"
 HOUSEHOLDS = 1500
@@ -111,15 +111,7 @@ def kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> bool:
 
 @pytest.fixture(scope="module")
 def big_template(tmp_path_factory) -> Path:
-    from desktop.services.demo import generate
-
-    path = tmp_path_factory.mktemp("big") / "demo.db"
-    store = Store.open(path, create=True)
-    generate(store, households=HOUSEHOLDS, seed=5)
-    with store.engine.begin() as c:
-        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    return path
+    return demo_file(tmp_path_factory.mktemp("big") / "demo.db", HOUSEHOLDS, 5)
 
 
 def server_counts(db_url: str) -> tuple[int, int, int]:
