@@ -112,7 +112,7 @@ class Keyring:
         if entry is None:
             raise KeyringError(
                 f"用户“{username}”还没有本机数据库的解锁密钥。请由已能登录本机的社区管理员或网格长"
-                "运行 gridledger keys add-user 为您开通。"
+                "在 设置 → 本机用户 中为您重置密码(或运行 gridledger keys add-user)。"
             )
         try:
             kek = _kek(password, base64.b64decode(entry["salt"]), int(entry["n"]), int(entry["r"]), int(entry["p"]))

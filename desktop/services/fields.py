@@ -80,7 +80,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "app_user": {
         "username": "用户名", "display_name": "姓名", "role": "角色", "active": "启用",
-        "phone": "联系电话",
+        "phone": "联系电话", "password_hash": "密码",
     },
     "user_grid": {"user_id": "用户", "grid_id": "网格"},
 }

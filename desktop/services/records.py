@@ -69,6 +69,8 @@ def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: d
     table = model.__table__  # type: ignore[attr-defined]
     if kind == "area" and actor.role not in ROLES_ALL_GRIDS:
         raise PermissionDenied("只有社区管理员或网格长可以新建或修改区域与网格")
+    if kind in ("app_user", "user_grid") and actor.role not in ROLES_ALL_GRIDS:
+        raise PermissionDenied("只有社区管理员或网格长可以新建或修改本机用户")
     draft = Draft(kind, {}, existing)
     for key, raw in data.items():
         if key in BOOKKEEPING_COLUMNS or key in TOMBSTONE or key not in table.c:

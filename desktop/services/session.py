@@ -149,16 +149,12 @@ def add_local_user(path: Path, admin: str, admin_password: str, username: str, p
 
 def change_password(path: Path, username: str, old: str, new: str) -> None:
     """A new password: the local sign-in hash and the user's key entry; the file is not re-encrypted."""
-    if len(new) < 8:
-        raise PermissionDenied("新密码至少需要 8 个字符")
+    from desktop.services.users import Users, check_password
+
+    check_password(new, field="新密码")
     store, actor = LocalDatabase(path).open(username, old)
     try:
-        from desktop.services.auth import hash_password
-
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql("UPDATE app_user SET password_hash = ? WHERE username = ?",
-                                 (hash_password(new), username))
-        grant(store, username, new, display=actor.display_name, role=actor.role)
+        Users(store, actor).change_own_password(old, new)
     finally:
         store.close()
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -47,8 +48,18 @@ class SettingsPage(Page):
         font_row.addWidget(reset_font)
         form = QFormLayout()
         form.addRow("外观", self.dark)
-        form.addRow("当前用户", QLabel(f"{ctx.actor.display_name or ctx.actor.username}"
-                                      f"({code_table('user_role').label(ctx.actor.role)})"))
+        me = QLabel(f"{ctx.actor.display_name or ctx.actor.username}"
+                    f"({code_table('user_role').label(ctx.actor.role)})")
+        self.password_button = QPushButton("修改我的密码…")
+        self.password_button.clicked.connect(self.change_my_password)
+        self.users_button = QPushButton("本机用户…")
+        self.users_button.clicked.connect(self.manage_users)
+        self.users_button.setVisible(ctx.actor.role in ("community_admin", "supervisor"))
+        me_row = QHBoxLayout()
+        me_row.addWidget(me, 1)
+        me_row.addWidget(self.password_button)
+        me_row.addWidget(self.users_button)
+        form.addRow("当前用户", me_row)
         form.addRow("数据库文件", QLabel(str(ctx.store.path)))
         form.addRow("数据目录", QLabel(str(data_dir())))
         form.addRow("版本", QLabel(f"{APP_TITLE} {__version__}"))
@@ -58,7 +69,7 @@ class SettingsPage(Page):
         encrypted = ctx.store.key is not None
         self.crypto_state = QLabel(
             "已加密(SQLCipher;每位用户用自己的密码解锁)" if encrypted
-            else "未加密:社区管理员或网格长可在此加密(其他用户之后用 gridledger keys add-user 开通)")
+            else "未加密:丢失电脑即泄露全部信息。社区管理员或网格长可在此加密。")
         self.crypto_state.setWordWrap(True)
         self.encrypt_button = QPushButton("加密本机数据库…")
         self.encrypt_button.clicked.connect(self.encrypt_database)
@@ -117,6 +128,21 @@ class SettingsPage(Page):
             for stmt in rebuild_search_sql():
                 conn.exec_driver_sql(stmt)
         QMessageBox.information(self, "完成", "检索索引已重建。")
+
+    # --- users ---------------------------------------------------------------------------
+    def manage_users(self) -> None:
+        from ui.forms.users import UsersDialog
+
+        UsersDialog(self.ctx, self).exec()
+
+    def change_my_password(self) -> None:
+        from desktop.services.users import Users
+        from ui.forms.users import NewPasswordDialog
+
+        dialog = NewPasswordDialog("修改我的密码", f"{self.ctx.actor.username} 的新密码:", ask_old=True, parent=self)
+        dialog.action = lambda old, new: Users(self.ctx.store, self.ctx.actor).change_own_password(old, new)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            QMessageBox.information(self, "已修改", "密码已修改,下次登录(及解锁)请使用新密码。")
 
     # --- backups -------------------------------------------------------------------------
     def _backup_text(self) -> str:
@@ -193,7 +219,7 @@ class SettingsPage(Page):
         answer = QMessageBox.question(
             self, "确认加密",
             "加密前会自动备份(该备份未加密,确认无误后请删除)。加密后程序会关闭,请重新打开并登录。\n"
-            "其他用户需要之后用 gridledger keys add-user 开通本机。是否继续?")
+            "其他用户之后在 设置 → 本机用户 中重置密码即可开通本机。是否继续?")
         if answer != QMessageBox.StandardButton.Yes:
             return
         path = self.ctx.store.path
