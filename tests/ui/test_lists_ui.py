@@ -161,7 +161,7 @@ def test_reveal_from_the_context_menu(qtbot, ui_ctx, town, community):
     page = make_page(qtbot, ui_ctx)
     loaded(qtbot, page, lambda: page.activate(text="张三丰"))
     menu = page.context_menu_for(0)
-    open_action, reveal = menu.actions()
+    open_action, reveal = menu.actions()[:2]
     assert reveal.text() == "显示完整信息" and reveal.isEnabled()
     with qtbot.waitSignal(page.open_record, timeout=2000) as blocker:
         open_action.trigger()
@@ -185,3 +185,42 @@ def test_reveal_from_the_context_menu(qtbot, ui_ctx, town, community):
     house = make_page(qtbot, ui_ctx, "house")
     loaded(qtbot, house, house.activate)
     assert [a.text() for a in house.context_menu_for(0).actions()] == ["打开"]
+
+
+def test_purge_from_the_context_menu(qtbot, ui_ctx, town, community, monkeypatch):
+    """彻底清除个人信息 (admins and supervisors): the name must be typed again and a reason given;
+    afterwards the person is gone from the list, the search and the database."""
+    from ui.forms import purge as purge_ui
+
+    page = make_page(qtbot, ui_ctx)
+    page.show()
+    loaded(qtbot, page, lambda: page.activate(text="李娜"))
+    assert page.model.total == 1
+    person_id = page.model.record_id(0)
+    actions = {a.text(): a for a in page.context_menu_for(0).actions()}
+    assert "彻底清除个人信息…" in actions
+    seen = []
+
+    def fake_exec(self):
+        self.reason.setText("本人申请删除")
+        self.confirm.setText("李")
+        seen.append(self.ok.isEnabled())  # a wrong name keeps the button disabled
+        self.confirm.setText("李娜")
+        seen.append(self.ok.isEnabled())
+        self.purge()
+        return self.result()
+
+    monkeypatch.setattr(purge_ui.PurgeDialog, "exec", fake_exec)
+    infos = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: infos.append(a[2]))
+    loaded(qtbot, page, actions["彻底清除个人信息…"].trigger)
+    assert seen == [False, True] and "已彻底清除李娜" in infos[0]
+    assert page.model.total == 0
+    with ui_ctx.store.engine.connect() as c:
+        assert c.exec_driver_sql("SELECT count(*) FROM person WHERE id = ?", (person_id,)).scalar() == 0
+        assert c.exec_driver_sql("SELECT count(*) FROM audit_log WHERE action = 'purge'").scalar() == 1
+    # a grid worker is not offered it
+    worker = AppContext(ui_ctx.store, Actor("w", "grid_worker", frozenset({community.grid1["id"]})))
+    wpage = make_page(qtbot, worker)
+    loaded(qtbot, wpage, wpage.activate)
+    assert "彻底清除个人信息…" not in [a.text() for a in wpage.context_menu_for(0).actions()]

@@ -314,6 +314,9 @@ class HouseholdPage(Page):
         menu.addAction("设为户主", self.set_head)
         menu.addAction("迁移…", self.move_member)
         menu.addAction("删除成员", self.remove_member)
+        if self.ctx.actor.may_reveal:  # community admins and supervisors
+            menu.addSeparator()
+            menu.addAction("彻底清除个人信息…", self.purge_member)
         menu.exec(self.members.viewport().mapToGlobal(pos))
 
     def _changed(self) -> None:
@@ -382,6 +385,13 @@ class HouseholdPage(Page):
             QMessageBox.warning(self, "不能删除", exc.message)
             return
         self._changed()
+
+    def purge_member(self) -> None:
+        from ui.forms.purge import purge_with_dialog
+
+        pid = self.selected_member()
+        if pid and purge_with_dialog(self, self.ctx, pid):
+            self._changed()
 
     # --- other actions -------------------------------------------------------------------
     def edit_household(self) -> None:

@@ -464,6 +464,11 @@ class ListPage(Page):
             else:
                 reveal.setEnabled(False)
                 reveal.setToolTip(REVEAL_DENIED)
+        if self.kind == "person" and self.ctx.actor.may_reveal:
+            menu.addSeparator()
+            purge = menu.addAction("彻底清除个人信息…")
+            purge.setToolTip("依本人申请等原因彻底清除,不可恢复(将记入操作日志并同步)")
+            purge.triggered.connect(self._purge_current)
         return menu
 
     def _context_menu(self, pos: QPoint) -> None:
@@ -476,6 +481,17 @@ class ListPage(Page):
 
     def _open_current(self) -> None:
         self._open_index(self.view.currentIndex())
+
+    def _purge_current(self) -> None:
+        from ui.forms.purge import purge_with_dialog
+
+        record_id = self.model.record_id(self.view.currentIndex().row()) if self.view.currentIndex().isValid() else None
+        if record_id and purge_with_dialog(self, self.ctx, record_id):
+            win = self.window()
+            if hasattr(win, "data_changed"):
+                win.data_changed()
+            else:
+                self.reload()
 
     def _reveal_current(self) -> None:
         if self.view.currentIndex().isValid():
