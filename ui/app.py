@@ -110,9 +110,36 @@ def main(args: Any = None) -> int:
     run_job(daily, store, actor, on_done=lambda n: window.data_changed() if n else None, pool=ctx.pool)
 
     QTimer.singleShot(300, lambda: offer_drafts(window, ctx))
+    QTimer.singleShot(600, lambda: offer_encryption(window, ctx))
     quit_after = getattr(args, "quit_after", None)
     if quit_after:
         QTimer.singleShot(int(quit_after), window.close)
     code = app.exec()
     store.close()
     return int(code)
+
+
+def offer_encryption(window: Any, ctx: Any) -> Any:
+    """A plain database on a laptop is one lost bag away from a leak: an admin or supervisor is
+    asked at each sign-in whether to encrypt it now (non-modal; 以后再说 asks again next time); a
+    grid worker is told, in the status bar, to ask them. Returns the box shown, if any."""
+    from PySide6.QtWidgets import QMessageBox
+
+    if ctx.store.key is not None or ctx.store.path is None:
+        return None
+    if ctx.actor.role not in ("community_admin", "supervisor"):
+        window.statusBar().showMessage("本机数据库未加密:请联系社区管理员或网格长在 设置 中加密。")
+        return None
+    box = QMessageBox(QMessageBox.Icon.Warning, "本机数据库未加密",
+                      "本机数据库尚未加密。电脑丢失时,其中的身份证号、住址、电话等信息可以被直接读取。\n"
+                      "现在加密吗?(会先自动备份;加密后程序关闭,重新打开登录即可)", parent=window)
+    now = box.addButton("现在加密…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("以后再说", QMessageBox.ButtonRole.RejectRole)
+
+    def answered(_result: int) -> None:
+        if box.clickedButton() is now:
+            window.show_page("settings").encrypt_database()
+
+    box.finished.connect(answered)
+    box.open()
+    return box

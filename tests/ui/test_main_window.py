@@ -162,3 +162,29 @@ def test_an_idle_window_locks_and_asks_for_the_password(qtbot, demo_store):
     dlg.try_unlock()
     assert not lock.locked and win.centralWidget().isVisible() and "已锁定" not in win.windowTitle()
     win.close()
+
+
+def test_a_plain_laptop_asks_admins_to_encrypt_and_tells_workers(qtbot, demo_store, monkeypatch):
+    from desktop.services.auth import actor_for
+    from ui.app import offer_encryption
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+    from ui.pages.settings import SettingsPage
+
+    win = MainWindow(AppContext(demo_store, actor_for(demo_store, "admin")))
+    qtbot.addWidget(win)
+    win.show()
+    box = offer_encryption(win, win.ctx)
+    assert box is not None and box.isVisible() and "尚未加密" in box.text()
+    asked = []
+    monkeypatch.setattr(SettingsPage, "encrypt_database", lambda self: asked.append(1))
+    later = next(b for b in box.buttons() if b.text() == "以后再说")
+    later.click()
+    assert not asked and not box.isVisible()
+    box = offer_encryption(win, win.ctx)  # asked again at the next sign-in
+    next(b for b in box.buttons() if b.text().startswith("现在加密")).click()
+    assert asked == [1] and win.current_page() is win.pages["settings"]
+    worker = MainWindow(AppContext(demo_store, actor_for(demo_store, "wgy001")))
+    qtbot.addWidget(worker)
+    assert offer_encryption(worker, worker.ctx) is None
+    assert "未加密" in worker.statusBar().currentMessage()
