@@ -281,7 +281,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
         res = purge_person(store, _actor(store, args.user), args.person_id, reason=args.reason)
     finally:
         store.close()
-    print(f"已彻底清除该人员的信息(照片 {res['photos']} 张);下次同步后其他电脑和服务器上也会清除。")
+    print(f"已彻底清除该人员的信息(照片 {res['photos']} 张),并从本机 {res['backups_scrubbed']} 份备份中清除;"
+          "下次同步后其他电脑和服务器上也会清除。")
+    for failed in res["backups_failed"]:
+        print(f"警告:备份 {failed} 无法打开,未能清除,请删除该文件。", file=sys.stderr)
     return 0
 
 

@@ -64,3 +64,47 @@ def test_purge_clears_references(store, admin, community, victim):
     res = purge_person(store, admin, victim["id"], reason="本人申请删除")
     assert res["references_cleared"]["vehicle"] == 1
     assert r.get("vehicle", v["id"])["owner_person_id"] is None
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_purge_reaches_the_backups_so_a_restore_cannot_bring_the_person_back(tmp_path, encrypted):
+    from desktop.services.auth import actor_for
+    from desktop.services.backup import backup_now, list_backups, restore
+    from desktop.services.demo import DEMO_PASSWORD, generate
+    from desktop.services.session import LocalDatabase, encrypt
+    from desktop.services.store import Store
+
+    path = tmp_path / "laptop.db"
+    st = Store.open(path, create=True)
+    generate(st, households=20, seed=2)
+    grid = st.engine.connect().exec_driver_sql("SELECT id FROM area WHERE level = 'grid' LIMIT 1").scalar()
+    cert = id_number(date(1980, 5, 6), "2")
+    admin = actor_for(st, "admin")
+    person = Records(st, admin).create("person", {"grid_id": grid, "name": NAME, "cert_no": cert, "phone": PHONE})
+    backup_now(st, admin)
+    st.close()
+    if encrypted:
+        encrypt(path, "admin", DEMO_PASSWORD)  # leaves a plain "before-encryption" backup as well
+    st, admin = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    backup_now(st, admin)
+    backups = [b.path for b in list_backups(path)]
+    assert len(backups) >= (3 if encrypted else 2)
+    if not encrypted:
+        assert all(NAME.encode() in b.read_bytes() for b in backups)
+    res = purge_person(st, admin, person["id"], reason="本人申请删除")
+    assert res["backups_scrubbed"] == len(backups) and res["backups_failed"] == []
+    key = st.key
+    st.close()
+    for b in backups:
+        blob = b.read_bytes()
+        assert NAME.encode() not in blob and cert.encode() not in blob and PHONE.encode() not in blob, b.name
+        assert not b.with_name(b.name + "-wal").exists()
+    restore(path, backups[0], admin, key=key)  # the newest (encrypted on an encrypted laptop) held the person
+    st, _ = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    try:
+        with st.engine.connect() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM person WHERE id = ?", (person["id"],)).scalar() == 0
+            assert c.exec_driver_sql("SELECT count(*) FROM person").scalar() > 0  # the rest is there
+            assert c.exec_driver_sql("SELECT count(*) FROM sync_outbox WHERE row_id = ?", (person["id"],)).scalar() == 0
+    finally:
+        st.close()

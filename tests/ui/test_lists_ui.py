@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from desktop.services.demo import generate
 from desktop.services.households import Households
@@ -208,6 +208,7 @@ def test_purge_from_the_context_menu(qtbot, ui_ctx, town, community, monkeypatch
         self.confirm.setText("李娜")
         seen.append(self.ok.isEnabled())
         self.purge()
+        qtbot.waitUntil(lambda: self.result() == QDialog.DialogCode.Accepted, timeout=10000)
         return self.result()
 
     monkeypatch.setattr(purge_ui.PurgeDialog, "exec", fake_exec)

@@ -37,7 +37,7 @@ class PurgeDialog(QDialog):
             f"将彻底清除 <b>{person['name']}</b>({cert})的全部个人信息和照片。<br>"
             "清除后无法恢复;下次同步后,服务器和其他电脑上的该人员信息也会清除。<br>"
             "所在户、房屋、车辆中对该人员的引用会被清空;操作日志只记录清除这件事和原因。<br>"
-            "清除前的备份仍含该人员,会在保留期(最近 10 份)后自然淘汰。")
+            "本机的备份中也会一并清除(拷贝到其他地方的备份文件除外)。")
         explain.setWordWrap(True)
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("例如:本人申请删除、已迁出并超过保存期限")
@@ -68,15 +68,33 @@ class PurgeDialog(QDialog):
         self.ok.setEnabled(self.confirm.text().strip() == self.person["name"] and bool(self.reason.text().strip()))
 
     def purge(self) -> None:
+        """Off the GUI thread (the backups are erased too, a few seconds on a big street)."""
+        from functools import partial
+
+        from ui.workers import run_job
+
         if not self.ok.isEnabled():
             return
-        try:
-            self.result_info = purge_person(self.ctx.store, self.ctx.actor, self.person["id"],
-                                            reason=self.reason.text())
-        except ServiceError as exc:
-            self.error.setText(str(exc))
-            return
-        self.accept()
+        for w in (self.ok, self.reason, self.confirm):
+            w.setEnabled(False)
+        self.error.setText("正在清除(含本机备份)…")
+
+        def done(info: Any) -> None:
+            self.result_info = info
+            self.accept()
+
+        def failed(message: str) -> None:
+            self.error.setText(message)
+            for w in (self.reason, self.confirm):
+                w.setEnabled(True)
+            self._update()
+
+        self.job = run_job(partial(purge_person, self.ctx.store, self.ctx.actor, self.person["id"],
+                                   reason=self.reason.text()), on_done=done, on_error=failed, pool=self.ctx.pool)
+
+    def reject(self) -> None:
+        if self.ok.isEnabled() or self.reason.isEnabled():  # not while the purge runs
+            super().reject()
 
 
 def purge_with_dialog(parent: QWidget, ctx: AppContext, person_id: str) -> bool:
@@ -97,6 +115,10 @@ def purge_with_dialog(parent: QWidget, ctx: AppContext, person_id: str) -> bool:
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return False
     info = dialog.result_info or {}
-    QMessageBox.information(parent, "已清除", f"已彻底清除{person['name']}的个人信息(照片 {info.get('photos', 0)} 张)。"
-                            "下次同步后,服务器和其他电脑上也会清除。")
+    text = (f"已彻底清除{person['name']}的个人信息(照片 {info.get('photos', 0)} 张),"
+            f"并从本机 {info.get('backups_scrubbed', 0)} 份备份中清除。下次同步后,服务器和其他电脑上也会清除。")
+    if info.get("backups_failed"):
+        QMessageBox.warning(parent, "部分备份未能清除", text + "\n\n以下备份无法打开,请删除:\n" + "\n".join(info["backups_failed"]))
+    else:
+        QMessageBox.information(parent, "已清除", text)
     return True
