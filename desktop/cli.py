@@ -293,9 +293,8 @@ def cmd_encrypt(args: argparse.Namespace) -> int:
 
     path = Path(args.db).expanduser() if args.db else default_db_path()
     backup = encrypt(path, args.user, _password_for(args, args.user))
-    print(f"数据库已加密:{path}(密钥文件 {path.name}.keys;加密前的备份:{backup})")
+    print(f"数据库已加密:{path}(密钥文件 {path.name}.keys;加密前的备份:{backup},已同样加密)")
     print("其他用户由社区管理员或网格长在 设置 → 本机用户 中重置密码(或用 gridledger keys add-user)开通本机。")
-    print("注意:加密前的备份文件未加密,确认无误后请妥善删除。")
     return 0
 
 

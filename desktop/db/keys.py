@@ -125,7 +125,7 @@ class Keyring:
 
 
 def encrypt_in_place(db_path: Path, key: bytes) -> Path:
-    """Convert a plain SQLite file (closed by every user) to SQLCipher. A plain backup is taken
+    """Convert a plain SQLite file (closed by every user) to SQLCipher. A backup is taken
     first (by SQLite's online backup) and returned; the conversion writes a new file and renames
     it over the old one, so a crash leaves either the plain or the encrypted file, never half."""
     import sqlcipher3  # type: ignore[import-not-found]
@@ -172,6 +172,27 @@ def export_encrypted(db_path: Path, key: bytes, target: Path) -> None:
     finally:
         con.close()
     tmp.replace(target)
+
+
+def encrypt_copy(plain: Path, target: Path, key: bytes) -> None:
+    """An encrypted copy of a closed plain SQLite file (a backup) under `key`, written beside the
+    target and renamed over it."""
+    import sqlcipher3  # type: ignore[import-not-found]
+
+    tmp = target.with_name(target.name + ".encrypting")
+    tmp.unlink(missing_ok=True)
+    # opened read-write, so that closing it checkpoints and removes a WAL it may have had (a
+    # read-only connection would leave -wal/-shm files behind, beside the file renamed over)
+    src = sqlcipher3.connect(str(plain))
+    try:
+        src.execute(f"ATTACH DATABASE ? AS enc KEY \"{sqlcipher_key(key)}\"", (str(tmp),))
+        src.execute("SELECT sqlcipher_export('enc')")
+        src.execute("DETACH DATABASE enc")
+    finally:
+        src.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(plain) + suffix).unlink(missing_ok=True)
+    os.replace(tmp, target)
 
 
 def plain_readable(db_path: Path) -> bool:

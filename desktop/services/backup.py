@@ -116,6 +116,14 @@ def _connect(path: Path, key: bytes | None) -> sqlite3.Connection:
     return con  # type: ignore[no-any-return]
 
 
+def is_plain(path: Path) -> bool:
+    """A backup taken before the laptop was encrypted is a plain SQLite file."""
+    from desktop.db.keys import SQLITE_HEADER
+
+    with open(path, "rb") as fh:
+        return fh.read(16) == SQLITE_HEADER
+
+
 def check_backup(path: Path, key: bytes | None = None) -> None:
     try:
         con = _connect(path, key)
@@ -135,7 +143,8 @@ def restore(db_path: Path, backup: Path, actor: Actor, *, key: bytes | None = No
     backed up first, so a restore can itself be undone. Returns that safety copy."""
     if actor.role not in ROLES_ALL_GRIDS and actor.username != "system":
         raise PermissionDenied("只有社区管理员或网格长可以从备份恢复数据库")
-    check_backup(backup, key)
+    plain_backup = is_plain(backup)
+    check_backup(backup, None if plain_backup else key)
     safety = _target(db_path, "before-restore")
     if key is not None:
         return _restore_encrypted(db_path, backup, actor, key, safety)
@@ -194,7 +203,12 @@ def _restore_encrypted(db_path: Path, backup: Path, actor: Actor, key: bytes, sa
         con.close()
     export_encrypted(db_path, key, safety)
     tmp = db_path.with_name(db_path.name + ".restoring")
-    shutil.copyfile(backup, tmp)
+    if is_plain(backup):  # taken before this laptop was encrypted: restored encrypted, under the same key
+        from desktop.db.keys import encrypt_copy
+
+        encrypt_copy(backup, tmp, key)
+    else:
+        shutil.copyfile(backup, tmp)
     for suffix in ("-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     os.replace(tmp, db_path)

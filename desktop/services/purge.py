@@ -97,16 +97,15 @@ def scrub_backups(db_path: Path, person_id: str, key: bytes | None, actor: Actor
     taken before encryption without a key), changed in place with secure_delete, and its change
     capture switched off (a backup sends nothing). Returns (scrubbed, could not be opened)."""
     from desktop.db.engine import make_engine, switches_off
-    from desktop.db.keys import SQLITE_HEADER, sqlcipher_key
-    from desktop.services.backup import list_backups
+    from desktop.db.keys import sqlcipher_key
+    from desktop.services.backup import is_plain, list_backups
 
     scrubbed: list[Path] = []
     failed: list[Path] = []
     now = utcnow().isoformat(sep=" ")
     for info in list_backups(db_path):
         try:
-            with open(info.path, "rb") as fh:
-                plain = fh.read(16) == SQLITE_HEADER
+            plain = is_plain(info.path)
             if not plain and key is None:
                 raise ValueError("encrypted backup of a plain database")
             engine = make_engine(info.path, key=None if plain else sqlcipher_key(key))  # type: ignore[arg-type]

@@ -99,9 +99,10 @@ def grant(store: Store, username: str, password: str, *, display: str | None = N
 
 
 def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] | None = None) -> Path:
-    """Convert a plain database to SQLCipher for the signed-in `username` (checked first): a plain
-    backup is taken, the key is wrapped for this user (and for `others`: {user: password}, used by
-    the demo), and the file is replaced. Returns the backup."""
+    """Convert a plain database to SQLCipher for the signed-in `username` (checked first): a backup
+    is taken, the key is wrapped for this user (and for `others`: {user: password}, used by the
+    demo), the file is replaced, and every backup (that one included) is encrypted under the same
+    key. Returns the backup."""
     if is_encrypted(path):
         raise StorageError("该数据库已经加密。")
     store, actor = LocalDatabase(path).open(username, password)
@@ -121,12 +122,23 @@ def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] 
         keyring_path(path).unlink(missing_ok=True)  # the file is still plain: no stale keyring
         raise
     ring.save()
+    # the backups taken so far (the one just taken included) are plain: encrypted now too, else a
+    # lost laptop would still give everything away through its backups folder
+    from desktop.db.keys import encrypt_copy
+    from desktop.services.backup import is_plain, list_backups
+
+    converted = 0
+    for info in list_backups(path):
+        if is_plain(info.path):
+            encrypt_copy(info.path, info.path, key)
+            converted += 1
     store = Store.open(path, key=key)
     try:
         from desktop.services.audit import write_audit
 
         with store.transaction() as s:
-            write_audit(s, actor, "encrypt", None, None, {"users": sorted(ring.users)}, "加密本机数据库")
+            write_audit(s, actor, "encrypt", None, None, {"users": sorted(ring.users), "backups_encrypted": converted},
+                        "加密本机数据库")
     finally:
         store.close()
     return backup

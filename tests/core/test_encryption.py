@@ -38,7 +38,12 @@ def test_encrypted_file_is_noise_without_the_key(plain):
     assert cert.encode() in path.read_bytes()
     backup = encrypt(path, "admin", DEMO_PASSWORD)
     assert is_encrypted(path)
-    assert backup.read_bytes().startswith(b"SQLite format 3")  # the backup before conversion is plain
+    from desktop.services.backup import list_backups
+
+    backups = list_backups(path)
+    assert backup in [b.path for b in backups]  # the backup before conversion, and every other, is encrypted
+    assert all(not b.path.read_bytes().startswith(b"SQLite format 3") for b in backups)
+    assert all(cert.encode() not in b.path.read_bytes() for b in backups)
     raw = path.read_bytes()
     assert cert.encode() not in raw and name.encode() not in raw and b"SQLite format 3" not in raw
     with pytest.raises(sqlite3.DatabaseError):
@@ -107,6 +112,32 @@ def test_backups_of_an_encrypted_file_stay_encrypted_and_restore(plain):
         with store.engine.connect() as c:
             assert c.exec_driver_sql("SELECT count(*) FROM visit_need").scalar() > 0
         assert store.meta("restored_from") == b.name
+    finally:
+        store.close()
+
+
+def test_a_backup_from_before_encryption_is_restored_encrypted(plain):
+    path, name, cert = plain
+    import sqlite3 as sq
+
+    before = path.with_name("copied-before-encryption.db")  # a plain copy kept elsewhere
+    src, dst = sq.connect(path), sq.connect(before)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    encrypt(path, "admin", DEMO_PASSWORD)
+    store, actor = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    key = store.key
+    with store.engine.begin() as c:
+        c.exec_driver_sql("DELETE FROM visit_need")
+    store.close()
+    restore(path, before, actor, key=key)
+    raw = path.read_bytes()
+    assert is_encrypted(path) and cert.encode() not in raw and b"SQLite format 3" not in raw
+    store, _ = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    try:
+        with store.engine.connect() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM visit_need").scalar() > 0
     finally:
         store.close()
 

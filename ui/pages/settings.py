@@ -218,7 +218,7 @@ class SettingsPage(Page):
             return
         answer = QMessageBox.question(
             self, "确认加密",
-            "加密前会自动备份(该备份未加密,确认无误后请删除)。加密后程序会关闭,请重新打开并登录。\n"
+            "加密前会自动备份;加密后,该备份和以前的备份也都会加密。加密后程序会关闭,请重新打开并登录。\n"
             "其他用户之后在 设置 → 本机用户 中重置密码即可开通本机。是否继续?")
         if answer != QMessageBox.StandardButton.Yes:
             return
