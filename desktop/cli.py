@@ -48,7 +48,10 @@ def _store(args: argparse.Namespace, *, create: bool = False) -> Any:
         username = getattr(args, "user", None) or os.environ.get("GRIDLEDGER_USER")
         if not username:
             raise CliError("该数据库已加密:请用 --user 指定用户(或设置环境变量 GRIDLEDGER_USER)")
-        return Store.open(path, key=unlock(path, username, _password_for(args, username)))
+        store = Store.open(path, key=unlock(path, username, _password_for(args, username)))
+        # who unlocked is who acts: never the all-grids system actor behind a worker's password
+        args.user = username
+        return store
     return Store.open(path, create=create)
 
 
@@ -321,6 +324,68 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    """Local users (admins and supervisors): the operator signs in with their password even on a
+    plain laptop, then everything goes through desktop.services.users."""
+    import getpass
+
+    from desktop.services.auth import sign_in
+    from desktop.services.store import ROLES_ALL_GRIDS
+    from desktop.services.users import Users
+
+    store = _store(args)
+    try:
+        operator = sign_in(store, args.user, _password_for(args, args.user))
+        users = Users(store, operator)
+
+        def new_password(who: str) -> str:
+            return os.environ.get("GRIDLEDGER_NEW_PASSWORD") or getpass.getpass(f"用户 {who} 的新密码:")
+
+        def grid_ids(codes: list[str] | None) -> list[str] | None:
+            if codes is None:
+                return None
+            by_code = {}
+            with store.engine.connect() as c:
+                for gid, code, name in c.exec_driver_sql(
+                        "SELECT id, code, name FROM area WHERE level = 'grid' AND deleted_at IS NULL"):
+                    by_code.update({gid: gid, code: gid, name: gid})
+            unknown = [g for g in codes if g not in by_code]
+            if unknown:
+                raise CliError("找不到网格:" + "、".join(unknown) + "(请用网格代码、名称或编号)")
+            return [by_code[g] for g in codes]
+
+        cmd = args.users_command
+        if cmd == "list":
+            rows = users.list()
+            if args.json:
+                _print_json(rows)
+            for u in [] if args.json else rows:
+                unlock = {None: "", True: " · 可解锁本机", False: " · 未开通本机"}[u["can_unlock"]]
+                grids = "全社区" if u["role"] in ROLES_ALL_GRIDS else "、".join(n for _, n in u["grids"])
+                print(f"{u['username']}\t{u['display_name']}\t{u['role_label']}\t{grids or '(未分配)'}\t"
+                      f"{'启用' if u['active'] else '已停用'}{unlock}")
+        elif cmd == "add":
+            users.create(args.username, args.name or args.username, args.role, new_password(args.username),
+                         grid_ids=grid_ids(args.grid) or [], phone=args.phone)
+            print(f"已新增用户 {args.username}" + ("(可用其密码解锁本机)" if users.encrypted else ""))
+        elif cmd == "set":
+            users.update(args.username, display_name=args.name, role=args.role, grid_ids=grid_ids(args.grid),
+                         phone=args.phone)
+            print(f"已修改用户 {args.username}(下次登录时生效)")
+        elif cmd == "reset-password":
+            users.reset_password(args.username, new_password(args.username))
+            print(f"已重置 {args.username} 的密码")
+        elif cmd == "disable":
+            users.set_active(args.username, False)
+            print(f"已停用 {args.username}")
+        elif cmd == "enable":
+            users.set_active(args.username, True, password=new_password(args.username))
+            print(f"已启用 {args.username}")
+    finally:
+        store.close()
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     try:
         from ui.app import main as gui_main
@@ -391,6 +456,24 @@ def build_parser() -> argparse.ArgumentParser:
     ka.add_argument("username")
     kys.add_parser("passwd", help="修改本机密码(不重新加密)")
     ky.set_defaults(func=cmd_keys)
+    us = sub.add_parser("users", help="本机用户:列出、新增、修改、重置密码、停用、启用(需社区管理员或网格长)")
+    us.add_argument("--user", required=True, help="操作人(社区管理员或网格长,需输入其密码)")
+    us.add_argument("--password-stdin", action="store_true")
+    uss = us.add_subparsers(dest="users_command", required=True)
+    ul = uss.add_parser("list", help="列出本机用户")
+    ul.add_argument("--json", action="store_true")
+    for name, text in (("add", "新增用户(新密码从提示或环境变量 GRIDLEDGER_NEW_PASSWORD 读取)"),
+                       ("set", "修改姓名、角色、网格或电话")):
+        ua = uss.add_parser(name, help=text)
+        ua.add_argument("username")
+        ua.add_argument("--name", help="姓名")
+        ua.add_argument("--role", required=name == "add", help="角色:网格员、社区管理员、网格长(或 grid_worker 等代码)")
+        ua.add_argument("--grid", action="append", help="负责网格的代码或名称(可重复;网格员至少一个)")
+        ua.add_argument("--phone", help="联系电话")
+    for name, text in (("reset-password", "重置密码"), ("disable", "停用(并删除其本机解锁密钥)"),
+                       ("enable", "重新启用(需设置新密码)")):
+        uss.add_parser(name, help=text).add_argument("username")
+    us.set_defaults(func=cmd_users)
     pg = sub.add_parser("purge", help="按本人申请彻底清除一名人员的信息(同步到所有电脑)")
     pg.add_argument("person_id")
     pg.add_argument("--reason", required=True, help="清除原因(记入审计)")

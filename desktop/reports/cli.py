@@ -19,18 +19,15 @@ from desktop.services.errors import NotFound, ServiceError
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from desktop.paths import default_db_path
-    from desktop.services.store import Store
+    from desktop.cli import _store as open_store
 
-    path = Path(args.db).expanduser() if getattr(args, "db", None) else default_db_path()
-    return Store.open(path)
+    return open_store(args)
 
 
 def _actor(store: Any, username: str | None) -> Any:
-    from desktop.services.auth import actor_for
-    from desktop.services.store import SYSTEM
+    from desktop.cli import _actor as actor_of
 
-    return actor_for(store, username) if username else SYSTEM
+    return actor_of(store, username)
 
 
 def _date(value: str | None, what: str) -> date | None:

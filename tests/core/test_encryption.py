@@ -155,3 +155,41 @@ def test_cli_on_an_encrypted_file(plain, monkeypatch, capsys):
     monkeypatch.setenv("GRIDLEDGER_PASSWORD", "wrong")
     assert main(["--db", str(path), "search", "张", "--user", "admin"]) == 2
     assert "不正确" in capsys.readouterr().err
+
+
+def test_cli_on_an_encrypted_file_acts_as_who_unlocked_it(plain, monkeypatch, capsys, tmp_path):
+    """Unlocked by a grid worker's password (GRIDLEDGER_USER, no --user), a command runs with that
+    worker's grids, not as the all-grids system actor; printing works on an encrypted laptop."""
+    import json
+
+    from desktop.cli import main
+
+    from desktop.services.auth import actor_for
+    from desktop.services.records import Records
+
+    path, *_ = plain
+    store = Store.open(path)
+    r = Records(store, actor_for(store, "admin"))
+    with store.engine.connect() as c:
+        community = c.exec_driver_sql("SELECT parent_id FROM area WHERE level = 'grid' LIMIT 1").scalar()
+        surname = c.exec_driver_sql("SELECT substr(name, 1, 1) FROM person GROUP BY 1 ORDER BY count(*) DESC").scalar()
+    other = r.create("area", {"name": "第九网格", "code": "G99", "level": "grid", "parent_id": community})
+    r.create("person", {"grid_id": other["id"], "name": surname + "别格"})
+    store.close()
+    encrypt(path, "admin", DEMO_PASSWORD, others={"wgy001": DEMO_PASSWORD})
+    store, admin = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    with store.engine.connect() as c:
+        own_grid = c.exec_driver_sql(
+            "SELECT ug.grid_id FROM user_grid ug JOIN app_user u ON u.id = ug.user_id WHERE u.username = 'wgy001'").scalar()
+        grids = c.exec_driver_sql("SELECT count(DISTINCT grid_id) FROM person WHERE name LIKE ?", (surname + "%",)).scalar()
+    store.close()
+    assert grids > 1  # the surname is found in more than the worker's grid
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", DEMO_PASSWORD)
+    monkeypatch.setenv("GRIDLEDGER_USER", "wgy001")
+    capsys.readouterr()
+    assert main(["--db", str(path), "search", surname, "--json", "--limit", "200"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits and {h["grid_id"] for h in hits} == {own_grid}
+    out = tmp_path / "ledger.pdf"
+    assert main(["--db", str(path), "print", "ledger", "houses", "--out", str(out)]) == 0
+    assert out.exists() and out.stat().st_size > 1000

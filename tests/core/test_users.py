@@ -175,3 +175,40 @@ def test_own_password_change_and_audit_without_the_password(laptop):
         change_password(path, "admin", DEMO_PASSWORD, "admin-new-pass")
         other, _ = LocalDatabase(path).open("admin", "admin-new-pass")
         other.close()
+
+
+def test_users_command(laptop, monkeypatch, capsys):
+    """`gridledger users`: the operator's password is checked even on a plain laptop; a grid
+    worker is refused; a mistake is a Chinese message and exit code 2."""
+    import json
+
+    from desktop.cli import main
+
+    path, store, admin = laptop
+    grid_code = store.engine.connect().exec_driver_sql("SELECT code FROM area WHERE level = 'grid' LIMIT 1").scalar()
+    store.close()
+    db = ["--db", str(path)]
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", "wrong-password")
+    assert main([*db, "users", "--user", "admin", "list"]) == 2
+    assert "不正确" in capsys.readouterr().err
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", DEMO_PASSWORD)
+    monkeypatch.setenv("GRIDLEDGER_NEW_PASSWORD", "cli-pass-123")
+    assert main([*db, "users", "--user", "admin", "add", "zhaoliu", "--name", "赵六", "--role", "网格员",
+                 "--grid", grid_code]) == 0
+    assert "已新增用户 zhaoliu" in capsys.readouterr().out
+    assert main([*db, "users", "--user", "admin", "add", "zhaoqi", "--role", "网格员", "--grid", "没有这个网格"]) == 2
+    assert "找不到网格" in capsys.readouterr().err
+    assert main([*db, "users", "--user", "admin", "list", "--json"]) == 0
+    rows = {u["username"]: u for u in json.loads(capsys.readouterr().out)}
+    assert rows["zhaoliu"]["display_name"] == "赵六" and rows["zhaoliu"]["role"] == "grid_worker"
+    other, worker = LocalDatabase(path).open("zhaoliu", "cli-pass-123")
+    other.close()
+    assert len(worker.grid_ids) == 1
+    # a grid worker (here the new one) cannot manage users
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", "cli-pass-123")
+    assert main([*db, "users", "--user", "zhaoliu", "set", "zhaoliu", "--role", "网格长"]) == 2
+    assert "只有社区管理员或网格长" in capsys.readouterr().err
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", DEMO_PASSWORD)
+    assert main([*db, "users", "--user", "admin", "disable", "zhaoliu"]) == 0
+    assert main([*db, "users", "--user", "admin", "list"]) == 0
+    assert "zhaoliu\t赵六\t网格员" in capsys.readouterr().out
