@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         f"same file) | {par['total'] / t_bare:.1f}× | ≤ {IMPORT_TARGET_S:.0f} s: {'PASS' if ok_import else 'FAIL'} |",
     ]
     if single is not None:
-        L.append(f"| the same import in one process (GRIDLEDGER_IMPORT_PROCESSES=0, and always for an encrypted database) | {single['total']:.1f} s "
+        L.append(f"| the same import in one process (GRIDLEDGER_IMPORT_PROCESSES=0) | {single['total']:.1f} s "
                  f"| {t_bare:.2f} s | {single['total'] / t_bare:.1f}× | (≤ {IMPORT_TARGET_S:.0f} s: "
                  f"{'PASS' if single['total'] <= IMPORT_TARGET_S else 'FAIL'}) |")
     L += [

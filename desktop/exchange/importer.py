@@ -377,7 +377,7 @@ def run_import(store: Store, actor: Actor, kind: str, sheet: Sheet, mapping: dic
     cls = _importer(kind)
     started = time.perf_counter()
     if parallel_possible(store, len(sheet.rows)):
-        sink: Sink = ChildSink(str(store.path))  # holds the write transaction from now on
+        sink: Sink = ChildSink(str(store.path), store.key)  # holds the write transaction from now on
         try:
             with store.session() as s:
                 rep = _run(cls, s, actor, kind, sheet, mapping, options, progress, cancel, sink, started)

@@ -11,8 +11,9 @@ error or a rejected file rolls it back.
 The second process is `python -m desktop.exchange.writer DB` (a plain subprocess: nothing of the
 caller's main module is re-run, unlike multiprocessing's spawn) or, in a frozen (PyInstaller)
 build whose entry script calls multiprocessing.freeze_support(), a spawned multiprocessing
-process. It is not used for an encrypted (SQLCipher) or in-memory database, on one core, below
-PARALLEL_MIN_ROWS rows, or when GRIDLEDGER_IMPORT_PROCESSES=0."""
+process. For an encrypted (SQLCipher) database the key is the first frame the child reads from
+its pipe: never on its command line or in its environment. It is not used for an in-memory
+database, on one core, below PARALLEL_MIN_ROWS rows, or when GRIDLEDGER_IMPORT_PROCESSES=0."""
 
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ def parallel_possible(store: Any, rows: int) -> bool:
     if (os.cpu_count() or 1) < 2:
         return False
     url = store.engine.url
-    return url.drivername == "sqlite" and bool(url.database) and url.database != ":memory:" and store.path is not None
+    return (url.drivername in ("sqlite", "sqlite+pysqlcipher") and bool(url.database)
+            and url.database != ":memory:" and store.path is not None)
 
 
 def _frame(data: bytes) -> bytes:
@@ -243,9 +245,14 @@ class ChildSink(Sink):
 
     parallel = True
 
-    def __init__(self, db_path: str) -> None:
+    def __init__(self, db_path: str, key: bytes | None = None) -> None:
         use_mp = getattr(sys, "frozen", False) if USE_MULTIPROCESSING is None else USE_MULTIPROCESSING
         self._t: _Subprocess | _Multiprocess = _Multiprocess(db_path) if use_mp else _Subprocess(db_path)
+        try:
+            self._t.send(_dumps(("key", key)))  # first frame: the database key (None for a plain file)
+        except OSError as exc:
+            self._t.close()
+            raise ServiceError(f"无法启动写入进程:{exc}") from exc
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
         self._replies: queue.Queue[Command] = queue.Queue()
         self._error: str | None = None
@@ -343,7 +350,16 @@ def _serve(db_path: str, recv: Any, send: Any) -> None:  # pragma: no cover - ru
     def reply(*msg: Any) -> None:
         send(_dumps(msg))
 
-    engine = make_engine(db_path)
+    first = recv()
+    if first is None:
+        return
+    _op, key = _loads(first)
+    if key is not None:
+        from desktop.db.keys import sqlcipher_key
+
+        engine = make_engine(db_path, key=sqlcipher_key(key))
+    else:
+        engine = make_engine(db_path)
     try:
         with engine.connect() as c:
             raw = c.connection.dbapi_connection

@@ -128,3 +128,44 @@ def test_the_frozen_build_transport_multiprocessing(store, admin, community, reg
     with store.session() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "import")).one()
     assert json.loads(entry.detail)["parallel"] is True
+
+
+@pytest.mark.parametrize("use_mp", [False, True])
+def test_the_parallel_writer_on_an_encrypted_database(store, admin, community, register, db_path, monkeypatch,
+                                                      use_mp):
+    """The writer process opens an encrypted file with the key it reads from its pipe (never from
+    its command line or environment) and writes exactly what the local writer writes."""
+    from desktop.db.keys import encrypt_in_place, new_key
+
+    store.close()
+    key = new_key()
+    twin_path = db_path.with_name("twin-plain.db")
+    shutil.copy(db_path, twin_path)
+    encrypt_in_place(db_path, key)
+    monkeypatch.setattr(writer, "USE_MULTIPROCESSING", use_mp)
+    seen_argv = []
+    real_popen = writer.subprocess.Popen
+
+    def watch(args, **kw):
+        seen_argv.append((list(args), dict(kw.get("env") or {})))
+        return real_popen(args, **kw)
+
+    monkeypatch.setattr(writer.subprocess, "Popen", watch)
+    enc = Store.open(db_path, key=key)
+    plain = Store.open(twin_path)
+    try:
+        monkeypatch.setattr(writer, "PARALLEL_MIN_ROWS", 0)
+        rep = _run(enc, admin, community, register)
+        monkeypatch.setattr(writer, "PARALLEL_MIN_ROWS", 10**9)
+        rep_plain = _run(plain, admin, community, register)
+        assert rep.written and rep.counts == rep_plain.counts
+        with enc.session() as s:
+            entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "import")).one()
+        assert json.loads(entry.detail)["parallel"] is True
+        assert snapshot(enc) == snapshot(plain)
+    finally:
+        enc.close()
+        plain.close()
+    assert bool(seen_argv) is not use_mp
+    for argv, env in seen_argv:
+        assert key.hex() not in " ".join(argv) and key.hex() not in " ".join(env.values())
