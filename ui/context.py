@@ -23,5 +23,14 @@ class AppContext:
     pool: QThreadPool = field(default_factory=QThreadPool.globalInstance)
 
     @property
+    def draft_secret(self) -> bytes | None:
+        """The key form drafts are encrypted with on an encrypted laptop (None on a plain one)."""
+        if self.store.key is None:
+            return None
+        from desktop.db.keys import derived_key
+
+        return derived_key(self.store.key, "drafts")
+
+    @property
     def is_admin(self) -> bool:
         return self.actor.grid_ids is None

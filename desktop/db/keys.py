@@ -57,6 +57,16 @@ def new_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
 
+def derived_key(key: bytes, purpose: str) -> bytes:
+    """A separate 256-bit key for something else kept on this laptop (form drafts...), derived
+    from the database key with HKDF, so it unlocks exactly when the database does."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=f"gridledger {purpose} v1".encode()).derive(key)
+
+
 def _kek(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=128 * 1024 * 1024)
 

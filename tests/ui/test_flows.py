@@ -311,3 +311,51 @@ def test_closing_a_dirty_form_asks_first(qtbot, ui_ctx, community, monkeypatch):
     assert dlg.isVisible() and dlg.form.widgets["name"].text() == "还没保存"  # "No": nothing lost
     dlg.close()
     assert not dlg.isVisible() and drafts.list_drafts("admin") == []  # "Yes": discarded on purpose
+
+
+def test_drafts_on_an_encrypted_laptop_are_encrypted(qtbot, tmp_path, monkeypatch):
+    """What is being typed (a name, an ID number) is on disk only encrypted, comes back after a
+    crash for the same laptop, and is not shown to another database."""
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import DEMO_PASSWORD, generate
+    from desktop.services.session import LocalDatabase, encrypt
+    from desktop.services.store import Store
+    from ui import drafts
+    from ui.context import AppContext
+    from ui.forms.dialogs import PersonDialog
+
+    path = tmp_path / "enc.db"
+    st = Store.open(path, create=True)
+    generate(st, households=10, seed=3)
+    st.close()
+    encrypt(path, "admin", DEMO_PASSWORD)
+    store, admin = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    try:
+        ctx = AppContext(store, admin)
+        grid = store.engine.connect().exec_driver_sql("SELECT id FROM area WHERE level = 'grid' LIMIT 1").scalar()
+        dlg = PersonDialog(ctx, preset={"grid_id": grid})
+        qtbot.addWidget(dlg)
+        cert = id_number(date(1990, 1, 2), "1")
+        type_text(qtbot, dlg.form.widgets["name"], "密草稿")
+        type_text(qtbot, dlg.form.widgets["cert_no"], cert)
+        qtbot.waitUntil(lambda: len(drafts.list_drafts("admin", secret=ctx.draft_secret)) == 1, timeout=3000)
+        dlg._draft_timer.stop()
+        dlg.hide()
+        files = list(drafts.drafts_dir().iterdir())
+        assert [f.suffix for f in files] == [".gld"]
+        blob = files[0].read_bytes()
+        assert "密草稿".encode() not in blob and cert.encode() not in blob
+        assert drafts.list_drafts("admin") == []  # without the key: nothing
+        reopened = []
+        monkeypatch.setattr(PersonDialog, "exec", lambda self: reopened.append(self.form.values()) or 0)
+        monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+        assert drafts.offer_drafts(None, ctx) == 1
+        assert reopened[0]["name"] == "密草稿" and reopened[0]["cert_no"] == cert
+        other = Store.open(tmp_path / "other.db", create=True)
+        generate(other, households=5, seed=4)
+        try:
+            assert drafts.offer_drafts(None, AppContext(other, actor_for(other, "admin"))) == 0
+        finally:
+            other.close()
+    finally:
+        store.close()

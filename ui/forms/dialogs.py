@@ -100,7 +100,7 @@ class RecordDialog(CancelOnClose, QDialog):
     def save_draft(self) -> None:
         values = self.form.changed_values() if self.record_id else self.form.values()
         if any(v not in (None, "", []) for v in values.values()) or self.record_id:
-            save_draft(self.draft_key, self.draft_meta(), values)
+            save_draft(self.draft_key, self.draft_meta(), values, secret=self.ctx.draft_secret)
 
     def is_dirty(self) -> bool:
         return bool(self.form.changed_values())

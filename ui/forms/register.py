@@ -250,7 +250,8 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
 
     def save_draft(self) -> None:
         save_draft(self.draft_key, {"user": self.ctx.actor.username, "kind": "household", "title": "整户登记",
-                                    "dialog": "RegisterHouseholdDialog"}, self.values())
+                                    "dialog": "RegisterHouseholdDialog"}, self.values(),
+                   secret=self.ctx.draft_secret)
 
     def cancel(self) -> None:
         v = self.values()
