@@ -38,6 +38,26 @@ def test_print_one_household_from_the_household_page(qtbot, ui_ctx, family, tmp_
     assert cert not in text and cert[:6] in text  # masked by default
 
 
+def test_previews_live_in_a_private_folder_that_keeps_only_the_newest(qtbot, ui_ctx, family):
+    import stat
+
+    from PySide6.QtWidgets import QApplication
+
+    from ui.pages.printing import PrintPage, preview_dir
+
+    page = PrintPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.activate(household_ids=[family["household"]["id"]])
+    for _ in range(2):
+        with qtbot.waitSignal(page.status, timeout=60000):
+            page.start(None)
+    folder = preview_dir()
+    assert [p for p in folder.iterdir()] == [page.last_pdf]  # the older preview is gone
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    QApplication.instance().aboutToQuit.emit()  # what quitting the app does
+    assert not folder.exists()
+
+
 def test_print_a_ledger_and_cancel_leaves_nothing(qtbot, ui_ctx, family, tmp_path):
     from ui.pages.printing import PrintPage
 

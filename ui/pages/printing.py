@@ -47,6 +47,33 @@ from ui.forms.record_form import grid_choices
 from ui.pages.base import Page
 from ui.workers import Job, run_job
 
+PREVIEW_PREFIX = "gridledger-preview-"
+_preview_dir: Path | None = None
+
+
+def preview_dir() -> Path:
+    """A private folder for this run's preview PDFs (they hold names and addresses): removed when
+    the app quits, and a crashed run's folder is removed at the next start."""
+    global _preview_dir
+    if _preview_dir is None or not _preview_dir.exists():
+        import shutil
+        import time
+
+        from PySide6.QtCore import QCoreApplication
+
+        for stale in Path(tempfile.gettempdir()).glob(PREVIEW_PREFIX + "*"):
+            try:
+                if stale.is_dir() and time.time() - stale.stat().st_mtime > 12 * 3600:
+                    shutil.rmtree(stale, ignore_errors=True)
+            except OSError:
+                pass
+        _preview_dir = Path(tempfile.mkdtemp(prefix=PREVIEW_PREFIX))  # mode 0700
+        app = QCoreApplication.instance()
+        if app is not None:
+            folder = _preview_dir
+            app.aboutToQuit.connect(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return _preview_dir
+
 
 def _grid_code(ctx: AppContext, grid_id: str | None) -> str | None:
     from desktop.models import Area
@@ -236,7 +263,9 @@ class PrintPage(Page):
         options.allow_missing = allow_missing
         if save_to is None:
             options.split = False
-            fd, tmp = tempfile.mkstemp(suffix=".pdf", prefix="gridledger-preview-")
+            for old in preview_dir().glob("*.pdf"):  # only the newest preview is kept (for printing)
+                old.unlink(missing_ok=True)
+            fd, tmp = tempfile.mkstemp(suffix=".pdf", prefix="preview-", dir=preview_dir())
             os.close(fd)
             out = Path(tmp)
         else:
