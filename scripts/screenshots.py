@@ -126,6 +126,20 @@ def main() -> int:
     reg.hide()
     win.show_page("grid_event")
     shot("09-events")
+    # the admin's view: local users and the settings page
+    from ui.forms.users import UsersDialog
+
+    admin_ctx = AppContext(store, actor_for(store, "admin"))
+    users = UsersDialog(admin_ctx)
+    users.show()
+    shot("10-users", users)
+    users.hide()
+    admin_win = MainWindow(admin_ctx)
+    admin_win.resize(1280, 800)
+    admin_win.show()
+    admin_win.show_page("settings")
+    shot("11-settings", admin_win)
+    admin_win.close()
     QTimer.singleShot(0, win.close)
     settle()
     store.close()

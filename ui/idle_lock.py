@@ -74,14 +74,24 @@ class IdleLock(QObject):
             minutes = float(ctx.settings.value("security/idle_minutes", DEFAULT_MINUTES))
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
-        self.timer.setInterval(max(1, int(minutes * 60_000)))
         self.timer.timeout.connect(self.lock)
         self.locked = False
         self.dialog: UnlockDialog | None = None
+        self.minutes = 0.0
+        self.set_minutes(minutes)
+
+    def set_minutes(self, minutes: float) -> None:
+        """A new idle time (0 switches the lock off), taking effect at once."""
         app = QApplication.instance()
-        if app is not None and minutes > 0:
-            app.installEventFilter(self)
-            self.timer.start()
+        if app is not None:
+            app.removeEventFilter(self)
+        self.timer.stop()
+        self.minutes = minutes
+        if minutes > 0:
+            self.timer.setInterval(max(1, int(minutes * 60_000)))
+            if app is not None:
+                app.installEventFilter(self)
+                self.timer.start()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         if not self.locked and event.type() in _ACTIVITY:

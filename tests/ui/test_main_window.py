@@ -188,3 +188,25 @@ def test_a_plain_laptop_asks_admins_to_encrypt_and_tells_workers(qtbot, demo_sto
     qtbot.addWidget(worker)
     assert offer_encryption(worker, worker.ctx) is None
     assert "未加密" in worker.statusBar().currentMessage()
+
+
+def test_idle_time_is_set_in_settings_by_admins(qtbot, demo_store):
+    from desktop.services.auth import actor_for
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+
+    win = MainWindow(AppContext(demo_store, actor_for(demo_store, "admin")))
+    qtbot.addWidget(win)
+    win.show()
+    page = win.show_page("settings")
+    assert page.idle.isEnabled() and page.idle.value() == 10
+    page.idle.setValue(0)
+    assert not win.idle_lock.timer.isActive() and win.ctx.settings.value("security/idle_minutes") in (0, "0")
+    page.idle.setValue(5)
+    assert win.idle_lock.timer.isActive() and win.idle_lock.timer.interval() == 5 * 60_000
+    win.close()
+    worker = MainWindow(AppContext(demo_store, actor_for(demo_store, "wgy001")))
+    qtbot.addWidget(worker)
+    wpage = worker.show_page("settings")
+    assert not wpage.idle.isEnabled() and wpage.idle.value() == 5  # the laptop's setting, read-only here
+    worker.close()

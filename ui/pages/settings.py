@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -64,7 +65,10 @@ class SettingsPage(Page):
         form.addRow("数据目录", QLabel(str(data_dir())))
         form.addRow("版本", QLabel(f"{APP_TITLE} {__version__}"))
         form.addRow("打印字体(TrueType)", font_row)
-        form.addRow("维护", reindex)
+        reindex_row = QHBoxLayout()
+        reindex_row.addWidget(reindex)
+        reindex_row.addStretch(1)
+        form.addRow("维护", reindex_row)
         # data safety: encryption status, backups (restore is for community admins and supervisors)
         encrypted = ctx.store.key is not None
         self.crypto_state = QLabel(
@@ -91,6 +95,20 @@ class SettingsPage(Page):
         backup_row.addWidget(self.backup_button)
         backup_row.addWidget(self.restore_button)
         form.addRow("备份", backup_row)
+        from ui.idle_lock import DEFAULT_MINUTES
+
+        self.idle = QSpinBox()
+        self.idle.setRange(0, 240)
+        self.idle.setSuffix(" 分钟")
+        self.idle.setSpecialValueText("不自动锁定")
+        self.idle.setValue(int(float(ctx.settings.value("security/idle_minutes", DEFAULT_MINUTES))))
+        self.idle.setEnabled(ctx.actor.role in ("community_admin", "supervisor"))
+        self.idle.setToolTip("无键盘鼠标操作超过该时间后锁定窗口,需重新输入密码(由社区管理员或网格长设置)")
+        self.idle.valueChanged.connect(self.set_idle_minutes)
+        idle_row = QHBoxLayout()
+        idle_row.addWidget(self.idle)
+        idle_row.addStretch(1)
+        form.addRow("无操作自动锁定", idle_row)
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
         lay.addLayout(form)
@@ -128,6 +146,12 @@ class SettingsPage(Page):
             for stmt in rebuild_search_sql():
                 conn.exec_driver_sql(stmt)
         QMessageBox.information(self, "完成", "检索索引已重建。")
+
+    def set_idle_minutes(self, minutes: int) -> None:
+        self.ctx.settings.setValue("security/idle_minutes", minutes)
+        lock = getattr(self.window(), "idle_lock", None)
+        if lock is not None:
+            lock.set_minutes(minutes)
 
     # --- users ---------------------------------------------------------------------------
     def manage_users(self) -> None:
