@@ -327,7 +327,8 @@ def test_delete_against_edit_and_a_refused_change(qtbot, server, laptop, worker)
     assert page.values_table.item(0, 3).text() == "厨师" and "wgy001" in page.client_who.text()
     qtbot.mouseClick(page.choice_buttons["restore"], Qt.MouseButton.LeftButton)
     finish(qtbot, page)
-    assert t.rowCount() == 1 and page.current_conflict()["kind"] == "rejected"
+    assert t.rowCount() == 1, page.review_state.text()  # (the message says why, if the server refused)
+    assert page.current_conflict()["kind"] == "rejected"
     v = page.values_table
     assert [v.horizontalHeaderItem(c).text() for c in range(4)] == ["字段", "修改前", "修改为", "服务器现值"]
     assert [v.item(0, c).text() for c in range(4)] == ["备注", "(空)", "网格员的备注", "(空)"]
