@@ -51,10 +51,16 @@ AUDIT_ROLES = frozenset({"community_admin", "supervisor"})
 
 def audit_entries(
     store: Any, actor: Actor, *, who: str | None = None, action: str | None = None,
-    entity_id: str | None = None, date_from: Any = None, date_to: Any = None, limit: int = 500,
+    entity_id: str | None = None, about_person: str | None = None, date_from: Any = None,
+    date_to: Any = None, limit: int = 500,
 ) -> list[dict[str, Any]]:
     """The audit trail, newest first, for a supervisor or community admin (who looked at,
-    printed, exported or changed what). Others get PermissionDenied."""
+    printed, exported or changed what). Others get PermissionDenied.
+
+    `about_person` (a person's id) keeps the entries that reached that person's data: acts on the
+    person or their household, archives that included their household, ledgers of their grid, and
+    exports of people or households whose scope covered their grid. Each row carries `entity_name`, the record's current name (looked
+    up now: the trail itself never stores personal values), or 已删除或已清除."""
     from datetime import date, datetime, time
 
     from sqlalchemy import select
@@ -63,7 +69,7 @@ def audit_entries(
 
     if actor.role not in AUDIT_ROLES:
         raise PermissionDenied("只有社区管理员和督导可以查看审计记录")
-    q = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    q = select(AuditEntry).order_by(AuditEntry.seq.desc())
     if who:
         q = q.where(AuditEntry.actor == who)
     if action:
@@ -75,10 +81,84 @@ def audit_entries(
     if isinstance(date_to, date):
         q = q.where(AuditEntry.at <= datetime.combine(date_to, time.max))
     with store.session() as s:
+        keep = None
+        if about_person:
+            keep, q = _about(s, q, about_person)
+        entries = []
+        for e in s.scalars(q if keep is not None else q.limit(limit)):
+            if keep is not None and not keep(e):
+                continue
+            entries.append(e)
+            if len(entries) >= limit:
+                break
+        names = _names(s, [(e.entity, e.entity_id) for e in entries])
         return [
             {"seq": e.seq, "at": e.at, "actor": e.actor, "device_id": e.device_id, "action": e.action,
              "action_label": ACTION_LABELS.get(e.action, e.action), "entity": e.entity,
              "entity_label": KIND_LABELS.get(e.entity or "", e.entity or ""), "entity_id": e.entity_id,
+             "entity_name": names.get((e.entity, e.entity_id), "") if e.entity_id else "",
              "summary": e.summary, "detail": e.detail}
-            for e in s.scalars(q)
+            for e in entries
         ]
+
+
+def _about(s: Any, q: Any, person_id: str) -> tuple[Any, Any]:
+    """The narrowing query and the per-entry test for `about_person`."""
+    from sqlalchemy import or_, text
+
+    from desktop.models import Person
+
+    row = s.execute(text("SELECT p.household_id, p.grid_id, a.code FROM person p LEFT JOIN area a ON a.id = p.grid_id "
+                         "WHERE p.id = :p"), {"p": person_id}).first()
+    household, grid, grid_code = (row[0], row[1], row[2]) if row else (None, None, None)
+    ids = [i for i in (person_id, household) if i]
+    q = q.where(or_(AuditEntry.entity_id.in_(ids), AuditEntry.action.in_(("print", "export"))))
+
+    def keep(e: AuditEntry) -> bool:
+        if e.entity_id in ids and e.entity in (Person.__tablename__, "household"):
+            return True
+        if e.action not in ("print", "export") or not e.detail:
+            return False
+        try:
+            detail = json.loads(e.detail)
+        except ValueError:
+            return False
+        if e.action == "print":
+            if str(detail.get("kind", "")).startswith("ledger:"):  # a ledger of the person's grid
+                return bool(grid_code) and grid_code in (detail.get("grids") or ())
+            return bool(household) and household in (detail.get("households") or ())
+        if detail.get("kind") not in ("person", "household"):
+            return False
+        scope = detail.get("scope") or {}
+        return scope.get("grid_id") in (None, grid)
+
+    return keep, q
+
+
+def _names(s: Any, refs: list[tuple[str | None, str | None]]) -> dict[tuple[str | None, str | None], str]:
+    """Current display names of the records the entries point at."""
+    from sqlalchemy import text
+
+    queries = {
+        "person": "SELECT id, name FROM person WHERE id IN ({})",
+        "household": "SELECT h.id, '户 ' || coalesce(h.hh_no, '') || coalesce('(户主 ' || p.name || ')', '') "
+                     "FROM household h LEFT JOIN person p ON p.id = h.head_person_id WHERE h.id IN ({})",
+        "area": "SELECT id, name FROM area WHERE id IN ({})",
+        "vehicle": "SELECT id, plate_no FROM vehicle WHERE id IN ({})",
+        "org_unit": "SELECT id, name FROM org_unit WHERE id IN ({})",
+        "app_user": "SELECT id, username FROM app_user WHERE id IN ({})",
+    }
+    out: dict[tuple[str | None, str | None], str] = {}
+    by_kind: dict[str, set[str]] = {}
+    for kind, rid in refs:
+        if kind and rid:
+            by_kind.setdefault(kind, set()).add(rid)
+    for kind, ids in by_kind.items():
+        sql = queries.get(kind)
+        if sql is None:
+            continue
+        keys = {f"i{n}": v for n, v in enumerate(sorted(ids))}
+        found = dict(s.execute(text(sql.format(", ".join(f":{k}" for k in keys))), keys).all())
+        for rid in ids:
+            out[(kind, rid)] = found.get(rid) or "(已删除或已清除)"
+    return out

@@ -163,7 +163,6 @@ def test_cli_on_an_encrypted_file_acts_as_who_unlocked_it(plain, monkeypatch, ca
     import json
 
     from desktop.cli import main
-
     from desktop.services.auth import actor_for
     from desktop.services.records import Records
 

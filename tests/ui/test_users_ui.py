@@ -13,10 +13,10 @@ from desktop.services.auth import actor_for
 from desktop.services.demo import DEMO_PASSWORD, generate
 from desktop.services.session import LocalDatabase, encrypt
 from desktop.services.store import Store
+from tests.ui.conftest import type_text
 from ui.context import AppContext
 from ui.forms import users as users_ui
 from ui.pages.settings import SettingsPage
-from tests.ui.conftest import type_text
 
 
 @pytest.fixture

@@ -45,11 +45,18 @@ class AuditPage(Page):
         for d in (self.date_from, self.date_to):
             d.setCalendarPopup(True)
             d.setDisplayFormat("yyyy-MM-dd")
+        self.about = QLineEdit()
+        self.about.setPlaceholderText("涉及人员:姓名、拼音首字母或证件号")
+        self.about.setMinimumWidth(220)
+        self.about.setToolTip("只看触及该人员信息的记录:对本人或本户的操作、查看完整信息、"
+                              "打印的户档案和本网格台账、覆盖本网格的导出")
+        self.about_person: tuple[str, str] | None = None  # (id, caption) chosen for the filter
         search = QPushButton("查询")
-        search.clicked.connect(self.reload)
-        self.who.returnPressed.connect(self.reload)
+        search.clicked.connect(self.query)
+        self.who.returnPressed.connect(self.query)
+        self.about.returnPressed.connect(self.query)
         bar = QHBoxLayout()
-        for w in (self.who, self.action, QLabel("从"), self.date_from, QLabel("至"), self.date_to, search):
+        for w in (self.who, self.about, self.action, QLabel("从"), self.date_from, QLabel("至"), self.date_to, search):
             bar.addWidget(w)
         bar.addStretch(1)
         self.count = QLabel("")
@@ -72,17 +79,46 @@ class AuditPage(Page):
         if self.isVisible():
             self.reload()
 
+    def query(self) -> None:
+        """Resolve the person typed in 涉及人员 (asking which one when several match), then reload."""
+        text = self.about.text().strip()
+        if not text:
+            self.about_person = None
+        elif self.about_person is None or self.about_person[1] != text:
+            from desktop.services.search import Search
+
+            hits = [h for h in Search(self.ctx.store, self.ctx.actor).search(text, limit=20) if h.kind == "person"]
+            if not hits:
+                self.count.setText(f"找不到与“{text}”相符的人员")
+                self.table.setRowCount(0)
+                return
+            hit = hits[0]
+            if len(hits) > 1:
+                from PySide6.QtWidgets import QInputDialog
+
+                labels = [f"{h.title}  {h.subtitle}" for h in hits]
+                choice, ok = QInputDialog.getItem(self, "选择人员", f"有 {len(hits)} 人与“{text}”相符:", labels, 0, False)
+                if not ok:
+                    return
+                hit = hits[labels.index(choice)]
+            self.about_person = (hit.id, hit.title)
+            self.about.setText(hit.title)
+        self.reload()
+
     def reload(self) -> None:
         d_from: date = self.date_from.date().toPython()
         d_to: date = self.date_to.date().toPython()
         rows = audit_entries(self.ctx.store, self.ctx.actor, who=self.who.text().strip() or None,
-                             action=self.action.currentData(), date_from=d_from, date_to=d_to)
+                             action=self.action.currentData(), date_from=d_from, date_to=d_to,
+                             about_person=self.about_person[0] if self.about_person else None)
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             local = r["at"].replace(tzinfo=UTC).astimezone()  # stored in UTC, shown in local time
+            what = r["entity_label"] + (f":{r['entity_name']}" if r["entity_name"] else "")
             values = [local.strftime("%Y-%m-%d %H:%M:%S"), r["actor"], r["action_label"],
-                      r["entity_label"], r["summary"] or "", (r["device_id"] or "")[:8]]
+                      what, r["summary"] or "", (r["device_id"] or "")[:8]]
             for j, v in enumerate(values):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         self.table.resizeColumnsToContents()
-        self.count.setText(f"共 {len(rows)} 条(最多显示 500 条,最新的在前)")
+        about = f"涉及 {self.about_person[1]} 的" if self.about_person else ""
+        self.count.setText(f"{about}共 {len(rows)} 条(最多显示 500 条,最新的在前)")
