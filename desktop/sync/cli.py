@@ -70,6 +70,13 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _remove_new_laptop(path: Path) -> None:
+    from desktop.db.keys import keyring_path
+
+    for p in (path, keyring_path(path), Path(str(path) + "-wal"), Path(str(path) + "-shm")):
+        p.unlink(missing_ok=True)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from desktop.cli import CliError, _store
     from desktop.paths import default_db_path
@@ -93,6 +100,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if not args.server or not args.user:
             raise CliError("请用 --server 和 --user 指定服务器地址和用户,或用 --bundle-out / --bundle-in")
         password = _password(args)
+        if new_laptop:
+            # a new laptop is encrypted before anything arrives (nothing personal is ever written
+            # to it in the clear); the local user's role and grids come from the server's answer
+            from desktop.services.auth import hash_password
+            from desktop.services.session import LocalDatabase, encrypt
+            from desktop.sync.local import set_local_user
+
+            set_local_user(store, {"username": args.user, "role": "grid_worker", "grids": []}, hash_password(password))
+            store.close()
+            encrypt(path, args.user, password).unlink(missing_ok=True)  # the backup of an empty file
+            store, _ = LocalDatabase(path).open(args.user, password)
+            print(f"本机数据库已加密({path.name};解锁密码即 {args.user} 的密码)")
         while True:
             cancel = threading.Event()
             client = SyncClient(store, args.server, args.user, password, progress=_progress(args.quiet), cancel=cancel)
@@ -102,21 +121,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 if not args.quiet:
                     print(file=sys.stderr)
                 print(f"同步失败:{exc}", file=sys.stderr)
+                if new_laptop and not store.meta("sync_device_id"):
+                    # never enrolled: the password was not confirmed by the server and nothing
+                    # arrived, so the new file is removed (a mistyped password is not locked in)
+                    store.close()
+                    _remove_new_laptop(path)
+                    return 3
                 if not args.every:
                     return 3
                 result = None
             finally:
                 client.close()
-            if result is not None and new_laptop:
-                # a laptop set up by its first sync is encrypted at once, for the user who synced
-                from desktop.services.session import LocalDatabase, encrypt
-
-                store.close()
-                backup = encrypt(path, args.user, password)
-                backup.unlink(missing_ok=True)  # the plain copy of a fresh file: nothing to keep
-                store, _ = LocalDatabase(path).open(args.user, password)
-                new_laptop = False
-                print(f"本机数据库已加密({path.name};解锁密码即 {args.user} 的密码)")
+            new_laptop = False
             if result is not None:
                 if not args.quiet:
                     print(file=sys.stderr)

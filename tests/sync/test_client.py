@@ -247,6 +247,13 @@ def test_openapi_document_is_served(world):
 def test_sync_command_prints_a_chinese_summary(world, tmp_path, monkeypatch, capsys):
     from desktop.cli import main
 
+    # a new laptop whose first sync is refused (a mistyped password) leaves no file behind
+    monkeypatch.setattr("sys.stdin", io.StringIO("mistyped-password\n"))
+    code = main(["--db", str(tmp_path / "cli.db"), "sync", "--server", world.url, "--user", "w1",
+                 "--password-stdin", "--quiet"])
+    assert code == 3 and "用户名或密码不正确" in capsys.readouterr().err
+    assert not (tmp_path / "cli.db").exists() and not (tmp_path / "cli.db.keys").exists()
+
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     code = main(["--db", str(tmp_path / "cli.db"), "sync", "--server", world.url, "--user", "w1",
                  "--password-stdin", "--quiet"])
