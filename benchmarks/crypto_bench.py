@@ -33,6 +33,31 @@ from desktop.sync.local import set_local_user  # noqa: E402
 BEGIN, END = "<!-- crypto-bench -->", "<!-- /crypto-bench -->"
 
 
+def _cipher_build() -> str:
+    """Which SQLCipher build ran (the package, SQLCipher and its crypto library)."""
+    from importlib import metadata
+
+    import sqlcipher3  # type: ignore[import-not-found]
+
+    dist = next((d for d in ("sqlcipher3-wheels", "sqlcipher3-binary", "sqlcipher3") if _has(metadata, d)), "?")
+    con = sqlcipher3.connect(":memory:")
+    try:
+        con.execute("PRAGMA key = 'x'")
+        version = con.execute("PRAGMA cipher_version").fetchone()[0]
+        provider = con.execute("PRAGMA cipher_provider_version").fetchone()[0]
+    finally:
+        con.close()
+    return f"{dist} {metadata.version(dist) if dist != '?' else ''}: SQLCipher {version}, {provider}"
+
+
+def _has(metadata, dist: str) -> bool:
+    try:
+        metadata.version(dist)
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -122,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Date {started:%Y-%m-%d %H:%M}; {platform.platform()}; {os.cpu_count()} cores; "
             f"Python {platform.python_version()}. The same street ({rep.people:,} people), plain SQLite against "
-            "SQLCipher (sqlcipher3-binary, raw 256-bit key: no key derivation when a connection opens), "
+            "SQLCipher (" + _cipher_build() + "; raw 256-bit key: no key derivation when a connection opens), "
             "measured one after the other in this run.",
             "",
             "| work | plain | encrypted | ratio |",
