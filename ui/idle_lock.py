@@ -9,7 +9,6 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 from desktop import APP_TITLE
 from desktop.services.auth import sign_in
 from desktop.services.errors import PermissionDenied
+from ui.widgets.buttons import Std, dialog_buttons
 
 DEFAULT_MINUTES = 10
 _ACTIVITY = {
@@ -41,11 +41,7 @@ class UnlockDialog(QDialog):
         self.password.setPlaceholderText("密码")
         self.error = QLabel("")
         self.error.setProperty("role", "error")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("解锁")
-        buttons.button(QDialogButtonBox.StandardButton.Close).setText("退出程序")
-        buttons.accepted.connect(self.try_unlock)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self.try_unlock, self.reject, "解锁", "退出程序", cancel=Std.Close)
         lay = QVBoxLayout(self)
         for w in (self.info, self.password, self.error, buttons):
             lay.addWidget(w)

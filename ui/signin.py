@@ -8,7 +8,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -21,6 +20,7 @@ from desktop.services.errors import PermissionDenied
 from desktop.services.session import LocalDatabase, users_of
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table
+from ui.widgets.buttons import dialog_buttons
 
 
 def local_users(store: Store) -> list[tuple[str, str, str]]:
@@ -61,11 +61,7 @@ class SignInDialog(QDialog):
         form = QFormLayout()
         form.addRow("用户", self.user)
         form.addRow("密码", self.password)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("登录")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("退出")
-        buttons.accepted.connect(self.try_sign_in)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self.try_sign_in, self.reject, "登录", "退出")
         lay = QVBoxLayout(self)
         lay.addWidget(title)
         lay.addLayout(form)

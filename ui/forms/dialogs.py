@@ -10,7 +10,6 @@ from typing import Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QMessageBox,
     QScrollArea,
@@ -26,6 +25,7 @@ from ui.context import AppContext
 from ui.drafts import remove_draft, save_draft
 from ui.forms.guard import CancelOnClose
 from ui.forms.record_form import FORM_DEFAULTS, RecordForm
+from ui.widgets.buttons import Std, dialog_buttons
 
 LIVE_CHECKS = {  # field -> checker for as-you-type validation
     ("person", "phone"): check_phone, ("vehicle", "plate_no"): check_plate,
@@ -69,12 +69,7 @@ class RecordDialog(CancelOnClose, QDialog):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText("保存 (Ctrl+S)")
-        buttons.button(QDialogButtonBox.StandardButton.Save).setShortcut("Ctrl+S")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.cancel)
+        buttons = dialog_buttons(self.save, self.cancel, "保存 (Ctrl+S)", "取消", ok=Std.Save, shortcut="Ctrl+S")
         self.buttons = buttons
         lay = QVBoxLayout(self)
         self.extra_top = QVBoxLayout()

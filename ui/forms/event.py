@@ -7,7 +7,6 @@ from typing import Any
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -24,6 +23,7 @@ from desktop.services.events import STATES, Events, allowed_transitions, state_l
 from desktop.validation import code_table
 from ui.context import AppContext
 from ui.forms.dialogs import RecordDialog
+from ui.widgets.buttons import dialog_buttons
 
 ACTION_TEXT = {
     "accepted": "受理", "dispatched": "派遣", "handling": "处置", "verified": "核查通过",
@@ -54,11 +54,7 @@ class StepDialog(QDialog):
         if to_state == "evaluated":
             form.addRow("满意度", self.satisfaction)
         form.addRow("意见", self.note)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("确定")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self.accept, self.reject, "确定", "取消")
         form.addRow(buttons)
 
     def values(self) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -20,6 +19,7 @@ from desktop.services.errors import ServiceError
 from desktop.services.purge import purge_person
 from desktop.validation.masking import mask_id
 from ui.context import AppContext
+from ui.widgets.buttons import Std, dialog_buttons
 
 PURGE_DENIED = "只有社区管理员或网格长可以彻底清除个人信息"
 
@@ -51,12 +51,8 @@ class PurgeDialog(QDialog):
         self.error = QLabel("")
         self.error.setProperty("role", "error")
         self.error.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("彻底清除")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        self.buttons.accepted.connect(self.purge)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = dialog_buttons(self.purge, self.reject, "彻底清除", "取消")
+        self.ok = self.buttons.button(Std.Ok)
         lay = QVBoxLayout(self)
         lay.addWidget(explain)
         lay.addLayout(form)

@@ -10,7 +10,6 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -29,6 +28,7 @@ from ui.context import AppContext
 from ui.drafts import remove_draft, save_draft
 from ui.forms.guard import CancelOnClose
 from ui.forms.record_form import grid_choices
+from ui.widgets.buttons import Std, dialog_buttons
 
 MEMBER_FIELDS = ("name", "cert_no", "relation", "phone", "person_type")
 # column widths shared by the caption row and every member row, so they line up
@@ -162,12 +162,7 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
         self.message = QLabel("")
         self.message.setProperty("role", "error")
         self.message.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText("登记 (Ctrl+S)")
-        buttons.button(QDialogButtonBox.StandardButton.Save).setShortcut("Ctrl+S")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.cancel)
+        buttons = dialog_buttons(self.save, self.cancel, "登记 (Ctrl+S)", "取消", ok=Std.Save, shortcut="Ctrl+S")
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("地址与房屋"))
         lay.addLayout(addr)

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -33,6 +32,7 @@ from desktop.services.store import ROLES_ALL_GRIDS
 from desktop.services.users import MIN_PASSWORD, Users
 from desktop.validation import code_table
 from ui.context import AppContext
+from ui.widgets.buttons import Std, dialog_buttons
 
 
 def _password_field(placeholder: str) -> QLineEdit:
@@ -95,11 +95,7 @@ class UserForm(QDialog):
         if existing is None and users.encrypted:
             self.note.setText("本机数据库已加密:新用户将用这个密码解锁本机。")
         self.error = _error_label()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText("保存")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self.save, self.reject, "保存", "取消", ok=Std.Save)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.note)
@@ -151,11 +147,7 @@ class NewPasswordDialog(QDialog):
         form.addRow("确认新密码", self.again)
         self.error = _error_label()
         self.action: Any = None  # called with (old, new); raises ServiceError to keep the dialog open
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("确定")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self.save, self.reject, "确定", "取消")
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(prompt))
         lay.addLayout(form)

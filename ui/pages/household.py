@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -36,6 +35,7 @@ from desktop.services.search import Search
 from desktop.validation import code_table, mask_id, mask_phone
 from ui.context import AppContext
 from ui.pages.base import Page
+from ui.widgets.buttons import dialog_buttons
 
 MEMBER_COLUMNS = ["姓名", "与户主关系", "性别", "出生日期", "年龄", "证件号码", "联系电话", "人员类型", "关注标识"]
 
@@ -81,11 +81,7 @@ class MoveDialog(QDialog):
         for code, label in code_table("relation").items:
             if code != "02":
                 self.relation.addItem(label, code)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("迁移")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self.accept, self.reject, "迁移", "取消")
         lay = QVBoxLayout(self)
         lay.addWidget(self.query)
         lay.addWidget(self.target)
