@@ -126,12 +126,23 @@ def main() -> int:
     reg.hide()
     win.show_page("grid_event")
     shot("09-events")
-    # the admin's view: local users and the settings page
+    # the admin's view, on an encrypted copy of the street: local users and the settings page
+    import shutil
+
+    from desktop.services.demo import DEMO_PASSWORD
+    from desktop.services.session import LocalDatabase, encrypt
     from ui.forms.users import UsersDialog
 
-    admin_ctx = AppContext(store, actor_for(store, "admin"))
+    copy = tmp / "encrypted.db"
+    with store.engine.connect() as c:
+        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(tmp / "demo.db", copy)
+    encrypt(copy, "admin", DEMO_PASSWORD, others={"supervisor": DEMO_PASSWORD, args.user: DEMO_PASSWORD})
+    admin_store, admin = LocalDatabase(copy).open("admin", DEMO_PASSWORD)
+    admin_ctx = AppContext(admin_store, admin)
     users = UsersDialog(admin_ctx)
     users.show()
+    users.table.selectRow(next(i for i, u in enumerate(users.rows) if u["username"] == args.user))
     shot("10-users", users)
     users.hide()
     admin_win = MainWindow(admin_ctx)
@@ -140,6 +151,7 @@ def main() -> int:
     admin_win.show_page("settings")
     shot("11-settings", admin_win)
     admin_win.close()
+    admin_store.close()
     QTimer.singleShot(0, win.close)
     settle()
     store.close()
