@@ -127,17 +127,21 @@ def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] 
     from desktop.db.keys import encrypt_copy
     from desktop.services.backup import is_plain, list_backups
 
-    converted = 0
+    converted, failed = 0, []
     for info in list_backups(path):
-        if is_plain(info.path):
-            encrypt_copy(info.path, info.path, key)
-            converted += 1
+        try:
+            if is_plain(info.path):
+                encrypt_copy(info.path, info.path, key)
+                converted += 1
+        except Exception:  # a damaged backup: the database itself is encrypted already; say so below
+            failed.append(info.path.name)
     store = Store.open(path, key=key)
     try:
         from desktop.services.audit import write_audit
 
         with store.transaction() as s:
-            write_audit(s, actor, "encrypt", None, None, {"users": sorted(ring.users), "backups_encrypted": converted},
+            write_audit(s, actor, "encrypt", None, None, {"users": sorted(ring.users), "backups_encrypted": converted,
+                                                        "backups_not_encrypted": failed},
                         "加密本机数据库")
     finally:
         store.close()
