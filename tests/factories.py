@@ -54,3 +54,17 @@ class Community:
 
     def member(self, name: str, age: int, gender: str = "1", **extra: Any) -> dict[str, Any]:
         return {"name": name, "cert_no": id_number(years_ago(age), gender), **extra}
+
+
+def encrypted_demo(path: Any, *, households: int = 20, seed: int = 5, encrypt_db: bool = True,
+                   others: dict[str, str] | None = None) -> tuple[Store, Actor]:
+    """A generated street at `path`, encrypted for `admin` (and `others`), opened as admin."""
+    from desktop.services.demo import DEMO_PASSWORD, generate
+    from desktop.services.session import LocalDatabase, encrypt
+
+    st = Store.open(path, create=True)
+    generate(st, households=households, seed=seed)
+    st.close()
+    if encrypt_db:
+        encrypt(path, "admin", DEMO_PASSWORD, others=others)
+    return LocalDatabase(path).open("admin", DEMO_PASSWORD)

@@ -9,24 +9,20 @@ import pytest
 
 from desktop.db.keys import Keyring
 from desktop.services.auth import actor_for, sign_in
-from desktop.services.demo import DEMO_PASSWORD, generate
+from desktop.services.demo import DEMO_PASSWORD
 from desktop.services.errors import PermissionDenied, ServiceError, ValidationFailed
 from desktop.services.records import Records
 from desktop.services.search import Search
-from desktop.services.session import LocalDatabase, change_password, encrypt
-from desktop.services.store import Store
+from desktop.services.session import LocalDatabase, change_password
 from desktop.services.users import Users
+from tests.factories import encrypted_demo
 
 
 @pytest.fixture(params=["plain", "encrypted"])
 def laptop(request, tmp_path):
     path = tmp_path / "laptop.db"
-    st = Store.open(path, create=True)
-    generate(st, households=40, seed=11)
-    st.close()
-    if request.param == "encrypted":
-        encrypt(path, "admin", DEMO_PASSWORD, others={"supervisor": DEMO_PASSWORD})
-    store, admin = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    store, admin = encrypted_demo(path, households=40, seed=11, encrypt_db=request.param == "encrypted",
+                                  others={"supervisor": DEMO_PASSWORD})
     yield path, store, admin
     store.close()
 

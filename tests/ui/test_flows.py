@@ -317,19 +317,14 @@ def test_drafts_on_an_encrypted_laptop_are_encrypted(qtbot, tmp_path, monkeypatc
     """What is being typed (a name, an ID number) is on disk only encrypted, comes back after a
     crash for the same laptop, and is not shown to another database."""
     from desktop.services.auth import actor_for
-    from desktop.services.demo import DEMO_PASSWORD, generate
-    from desktop.services.session import LocalDatabase, encrypt
+    from desktop.services.demo import generate
     from desktop.services.store import Store
+    from tests.factories import encrypted_demo
     from ui import drafts
     from ui.context import AppContext
     from ui.forms.dialogs import PersonDialog
 
-    path = tmp_path / "enc.db"
-    st = Store.open(path, create=True)
-    generate(st, households=10, seed=3)
-    st.close()
-    encrypt(path, "admin", DEMO_PASSWORD)
-    store, admin = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    store, admin = encrypted_demo(tmp_path / "enc.db", households=10, seed=3)
     try:
         ctx = AppContext(store, admin)
         grid = store.engine.connect().exec_driver_sql("SELECT id FROM area WHERE level = 'grid' LIMIT 1").scalar()

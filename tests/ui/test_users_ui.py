@@ -10,9 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from desktop.services.auth import actor_for
-from desktop.services.demo import DEMO_PASSWORD, generate
-from desktop.services.session import LocalDatabase, encrypt
-from desktop.services.store import Store
+from desktop.services.session import LocalDatabase
+from tests.factories import encrypted_demo
 from tests.ui.conftest import type_text
 from ui.context import AppContext
 from ui.forms import users as users_ui
@@ -22,11 +21,7 @@ from ui.pages.settings import SettingsPage
 @pytest.fixture
 def laptop(tmp_path):
     path = tmp_path / "laptop.db"
-    st = Store.open(path, create=True)
-    generate(st, households=20, seed=5)
-    st.close()
-    encrypt(path, "admin", DEMO_PASSWORD)
-    store, admin = LocalDatabase(path).open("admin", DEMO_PASSWORD)
+    store, admin = encrypted_demo(path)
     yield path, store, admin
     store.close()
 
