@@ -84,7 +84,7 @@ def import_bundle(store: ServerStore, path: Path, reply_path: Path) -> dict[str,
         counts: dict[str, int] = {}
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
-        from desktop.sync.bundles import status_text
+        from desktop.sync.summary import status_text
 
         lines.append(f"已导入 {len(changes)} 条修改:" + status_text(counts))
     # the reply: answers plus every record newer than the laptop's cursor, in its scope

@@ -139,23 +139,3 @@ def import_reply(store: Store, path: Path) -> dict[str, Any]:
                 {"file": str(path), "acknowledged": counts, "pulled": pulled, "skipped": skipped})
     return {"acknowledged": counts, "pulled": pulled, "skipped": skipped, "blobs": blobs,
             "cursor": int(store.meta(local.CURSOR) or 0)}
-
-
-STATUS_LABELS = {"applied": "已应用", "merged": "已合并", "conflict": "有冲突(待网格长处理)",
-                 "duplicate": "重复(此前已收到)", "rejected": "被拒绝(已暂存待审核)", "deferred": "等待更早的修改"}
-
-
-def status_text(counts: dict[str, int]) -> str:
-    return ";".join(f"{STATUS_LABELS.get(k, k)} {v}" for k, v in sorted(counts.items())) or "无"
-
-
-def reply_lines(res: dict[str, Any]) -> list[str]:
-    ack = res["acknowledged"]
-    lines = [f"服务器已处理 {sum(ack.values())} 条修改:" + status_text(ack)]
-    if res["skipped"]:
-        lines.append("该回执包中的更新本机已经有了(重复导入不会改变任何数据)")
-    else:
-        lines.append(f"已导入 {sum(res['pulled'].values())} 条更新")
-    if res["blobs"]:
-        lines.append(f"已导入照片 {res['blobs']} 张")
-    return lines

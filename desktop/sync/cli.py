@@ -42,34 +42,6 @@ def _progress(quiet: bool) -> Any:
     return show
 
 
-def summary_lines(result: dict[str, Any]) -> list[str]:
-    from desktop.services.fields import KIND_LABELS
-
-    lines = []
-    st = result.get("push_status", {})
-    if result.get("pushed"):
-        parts = "、".join(f"{KIND_LABELS.get(t, t)} {n}" for t, n in sorted(result["pushed"].items()))
-        lines.append(f"已上传 {sum(result['pushed'].values())} 条修改({parts})")
-    else:
-        lines.append("没有待上传的修改")
-    if st:
-        from desktop.sync.bundles import status_text
-
-        lines.append(status_text(st))
-    if result.get("pulled"):
-        parts = "、".join(f"{KIND_LABELS.get(t, t)} {n}" for t, n in sorted(result["pulled"].items()))
-        lines.append(f"已下载 {sum(result['pulled'].values())} 条更新({parts})")
-    else:
-        lines.append("没有新的更新")
-    if result.get("evicted"):
-        lines.append(f"已从本机移除 {result['evicted']} 条不再属于您网格的记录(服务器上不受影响)")
-    if result.get("blobs_up") or result.get("blobs_down"):
-        lines.append(f"照片:上传 {result.get('blobs_up', 0)},下载 {result.get('blobs_down', 0)}")
-    if result.get("reenrolled"):
-        lines.append("本数据库文件是副本或备份,已重新登记为新设备(未丢失任何修改)")
-    return lines
-
-
 def _remove_new_laptop(path: Path) -> None:
     from desktop.db.keys import keyring_path
 
@@ -94,7 +66,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             return 0
         if args.bundle_in:
             res = bundles.import_reply(store, Path(args.bundle_in))
-            for line in bundles.reply_lines(res):
+            from desktop.sync.summary import reply_lines
+
+            for line in reply_lines(res):
                 print(line)
             return 0
         if not args.server or not args.user:
@@ -139,7 +113,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 if args.json:
                     print(json.dumps(result, ensure_ascii=False))
                 else:
-                    for line in summary_lines(result):
+                    from desktop.sync.summary import result_lines
+
+                    for line in result_lines(result):
                         print(line)
             if not args.every:
                 return 0

@@ -104,8 +104,8 @@ def test_one_click_sync_sends_everything(qtbot, server, laptop, monkeypatch):
     assert page.stage.text().startswith("同步完成")  # still there after the conflict list came back
     assert page.review_count.text() == "没有待处理的冲突"  # a supervisor's list is fetched after a sync
     assert any("上传修改" in s for s in stages)  # progress reached the page while it ran
-    assert f"上传修改 {before} 条:已应用 {before}" in page.result.text()
-    assert "下载更新" in page.result.text()
+    assert f"已上传 {before} 条修改:已应用 {before}" in page.result.text()
+    assert "已下载" in page.result.text() and "人员" not in page.result.text()  # the table beside names the kinds
     rows = {page.result_table.item(r, 0).text(): (page.result_table.item(r, 1).text(), page.result_table.item(r, 2).text())
             for r in range(page.result_table.rowCount())}
     assert rows["人员"][0] == rows["人员"][1] and int(rows["人员"][0]) > 0  # sent, then pulled back
@@ -121,7 +121,7 @@ def test_one_click_sync_sends_everything(qtbot, server, laptop, monkeypatch):
     # a second page on the same file starts with the remembered address
     again = open_page(qtbot, laptop, "supervisor")
     assert again.url.text() == server.url and again.password.text() == ""
-    assert "上传修改" in again.result.text()
+    assert "已上传" in again.result.text()
 
 
 def test_wrong_password_says_so_and_keeps_what_was_typed(qtbot, server, laptop):

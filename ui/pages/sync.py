@@ -40,12 +40,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.errors import ServiceError
-from desktop.services.fields import CODE_FIELDS, KIND_LABELS, label
+from desktop.services.fields import CODE_FIELDS, label
 from desktop.services.rules import marks_list
 from desktop.sync import bundles, local
 from desktop.sync.bundles import BundleRefused
 from desktop.sync.client import SyncClient, SyncError
 from desktop.sync.protocol import FIELDS, check_value
+from desktop.sync.summary import kind_key as _kind_key
+from desktop.sync.summary import kind_label, kinds_text, reply_lines, result_lines
 from desktop.validation import code_table
 from ui.context import AppContext
 from ui.forms.record_form import grid_choices
@@ -54,10 +56,6 @@ from ui.pages.base import Page
 REVIEW_ROLES = frozenset({"supervisor", "community_admin"})
 PROGRESS_KINDS = ("sync", "export", "import")  # jobs that show the progress bar (the others are quick)
 
-STATUS_LABELS = {
-    "applied": "已应用", "merged": "已合并", "conflict": "有冲突(已记录,待网格长审核)",
-    "duplicate": "重复(此前已收到)", "rejected": "被拒绝(已暂存待审核)", "deferred": "暂缓(下次再传)",
-}
 CONFLICT_KINDS = {"field": "字段冲突", "delete_edit": "删除与修改冲突", "rejected": "被拒绝的修改"}
 CHOICE_LABELS = {
     "server": "保留服务器值", "client": "保留本机值", "custom": "填写新值", "delete": "维持删除",
@@ -81,7 +79,6 @@ DERIVED = {
     ("person", "name_py"): ("name", "姓名拼音"), ("person", "name_initials"): ("name", "姓名首字母"),
     ("person", "cert_no_rev"): ("cert_no", "证件号码(检索用)"), ("person", "phone_rev"): ("phone", "联系电话(检索用)"),
 }
-KIND_ORDER = list(KIND_LABELS)
 EMPTY = "(空)"
 
 
@@ -111,14 +108,6 @@ def local_time(text: str | None) -> str:
 def field_label(table: str, field: str) -> str:
     derived = DERIVED.get((table, field))
     return derived[1] if derived else label(table, field)
-
-
-def kind_label(table: str) -> str:
-    return KIND_LABELS.get(table, table)
-
-
-def _kind_key(table: str) -> int:
-    return KIND_ORDER.index(table) if table in KIND_ORDER else len(KIND_ORDER)
 
 
 def show_value(table: str, field: str, value: Any, grids: dict[str, str] | None = None) -> str:
@@ -157,42 +146,6 @@ def record_caption(conflict: dict[str, Any]) -> str:
     if record.get("deleted_at"):
         caption += "(已删除)"
     return caption
-
-
-def status_text(counts: dict[str, int]) -> str:
-    return ";".join(f"{STATUS_LABELS.get(k, k)} {v}" for k, v in sorted(counts.items(), key=lambda kv: kv[0]))
-
-
-def result_lines(result: dict[str, Any]) -> list[str]:
-    """What one sync did, in Chinese (the per-kind counts are shown in a table next to it)."""
-    pushed = sum((result.get("pushed") or {}).values())
-    pulled = sum((result.get("pulled") or {}).values())
-    status = result.get("push_status") or {}
-    lines = [f"上传修改 {pushed} 条" + (f":{status_text(status)}" if status else "") if pushed or status
-             else "没有待上传的修改"]
-    lines.append(f"下载更新 {pulled} 条" if pulled else "没有新的更新")
-    if result.get("evicted"):
-        lines.append(f"已从本机移除 {result['evicted']} 条不再属于您网格的记录(服务器上不受影响)")
-    if result.get("blobs_up") or result.get("blobs_down"):
-        lines.append(f"照片:上传 {result.get('blobs_up', 0)} 张,下载 {result.get('blobs_down', 0)} 张")
-    if result.get("reenrolled"):
-        lines.append("本数据库文件是副本或备份,已重新登记为新设备(未丢失任何修改)")
-    return lines
-
-
-def reply_text(res: dict[str, Any]) -> str:
-    """The answer of an imported reply bundle, in Chinese."""
-    ack = res.get("acknowledged") or {}
-    lines = [f"服务器已处理 {sum(ack.values())} 条修改" + (f":{status_text(ack)}" if ack else "")]
-    if res.get("skipped"):
-        lines.append("该回执包中的更新本机已经有了(重复导入不会改变任何数据)")
-    else:
-        pulled = res.get("pulled") or {}
-        parts = "、".join(f"{kind_label(t)} {n}" for t, n in sorted(pulled.items(), key=lambda kv: _kind_key(kv[0])))
-        lines.append(f"已导入 {sum(pulled.values())} 条更新" + (f"({parts})" if parts else ""))
-    if res.get("blobs"):
-        lines.append(f"已导入照片 {res['blobs']} 张")
-    return "\n".join(lines)
 
 
 def parse_value(table: str, field: str, text: str) -> Any:
@@ -536,8 +489,7 @@ class SyncPage(Page):
         total = local.pending_count(store)
         kinds = local.pending_by_kind(store)
         self.waiting.setText(f"待上传的修改:{total} 条" if total else "待上传的修改:无(本机的修改都已送到服务器)")
-        self.waiting_kinds.setText("、".join(f"{kind_label(t)} {n}" for t, n in
-                                            sorted(kinds.items(), key=lambda kv: _kind_key(kv[0]))))
+        self.waiting_kinds.setText(kinds_text(kinds))
         self.waiting_kinds.setVisible(bool(kinds))
         when = store.meta("sync_last_at")
         self.last.setText(f"上次同步:{local_time(when)}" if when else "上次同步:本机还没有与服务器同步过")
@@ -554,7 +506,7 @@ class SyncPage(Page):
             self.result.setVisible(False)
             self.result_table.setVisible(False)
             return
-        text = "\n".join(result_lines(result))
+        text = "\n".join(result_lines(result, per_kind=False))
         if result.get("seconds") is not None:
             text += f"\n用时 {result['seconds']} 秒"
         self.result.setText(text)
@@ -743,7 +695,7 @@ class SyncPage(Page):
         def done(res: dict[str, Any]) -> None:
             self.refresh_status()
             _set_role(self.bundle_state, "")
-            self.bundle_state.setText(f"已导入回执包:{src.name}\n{reply_text(res)}")
+            self.bundle_state.setText("\n".join([f"已导入回执包:{src.name}", *reply_lines(res)]))
             self.status.emit("回执包已导入")
             self.synced.emit()
 
