@@ -97,11 +97,11 @@ def sync(store: Store, url: str, username: str, **kw: Any) -> SyncResult:
 
 
 def person_in(store: Store, grid_id: str) -> Any:
-    """(id, name, phone, occupation) of a live person of the grid who heads no household (so it
-    can be deleted or purged without changing the head first)."""
+    """(id, name, phone, occupation, employer) of a live person of the grid who heads no
+    household (so it can be deleted or purged without changing the head first)."""
     with store.engine.connect() as c:
         return c.exec_driver_sql(
-            "SELECT id, name, phone, occupation FROM person WHERE grid_id = ? AND deleted_at IS NULL "
+            "SELECT id, name, phone, occupation, employer FROM person WHERE grid_id = ? AND deleted_at IS NULL "
             "AND id NOT IN (SELECT head_person_id FROM household WHERE head_person_id IS NOT NULL) "
             "ORDER BY id LIMIT 1", (grid_id,)
         ).one()

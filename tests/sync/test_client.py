@@ -20,7 +20,7 @@ from desktop.sync.client import SyncClient, SyncError, SyncResult
 from server import service
 from server.app import ConfigError, Settings
 from server.models import Blob, Conflict, ServerAudit
-from tests.sync.harness import PASSWORD, assert_converged, free_port, person_in, sync
+from tests.sync.harness import PASSWORD, assert_converged, free_port, person_in
 
 
 def _person(store, grid):
@@ -275,10 +275,6 @@ def test_sync_command_prints_a_chinese_summary(world, tmp_path, monkeypatch, cap
     code = main(["--db", str(tmp_path / "plain.db"), "sync", "--server", world.url, "--user", "w1",
                  "--password-stdin", "--quiet", "--no-encrypt"])
     assert code == 0 and not is_encrypted(tmp_path / "plain.db")
-
-
-def test_sync_helper_is_used(world):
-    assert sync  # the harness helper stays importable for the UI tests
 
 
 def test_a_name_clash_is_one_conflict_and_a_typed_name_brings_its_pinyin(world):

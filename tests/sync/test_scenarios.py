@@ -130,7 +130,7 @@ def _two_laptops(world):
 
 def test_same_field_on_two_laptops_one_winner_and_a_conflict(world):
     a, b = _two_laptops(world)
-    pid, name, phone, occ = person_in(a, world.grids[0])
+    pid, name, phone, occ, _ = person_in(a, world.grids[0])
     records(a, "w1").update("person", pid, {"occupation": "厨师"})
     records(b, "sup").update("person", pid, {"occupation": "司机"})
     world.sync(a, "w1")
@@ -386,7 +386,7 @@ def test_purge_travels_and_leaves_nothing_anywhere(world, tmp_path):
     g1 = world.grids[0]
     sup = world.laptop("sup")
     world.sync(sup, "sup")
-    pid, name, phone, _ = person_in(world.admin, g1)
+    pid, name, phone, _, _ = person_in(world.admin, g1)
     records(sup, "sup").update("person", pid, {"employer": "清除前未同步的修改"})  # not yet sent
     purge_person(world.admin, actor_for(world.admin, "admin"), pid, reason="本人申请删除")
     world.sync(world.admin, "admin")

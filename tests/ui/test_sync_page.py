@@ -19,7 +19,7 @@ from desktop.sync import local
 from server import service
 from server.bundles import import_bundle
 from server.store import Scope
-from tests.sync.harness import PASSWORD, ThreadServer, free_port, sync
+from tests.sync.harness import PASSWORD, ThreadServer, free_port, person_in, sync
 from tests.ui.conftest import type_text
 from ui.workers import wait_all
 
@@ -48,15 +48,6 @@ def laptop(tmp_path):
 def grid_ids(store):
     with store.engine.connect() as c:
         return [r[0] for r in c.exec_driver_sql("SELECT id FROM area WHERE level = 'grid' ORDER BY code")]
-
-
-def person_in(store, grid_id):
-    with store.engine.connect() as c:
-        return c.exec_driver_sql(
-            "SELECT id, name, occupation, employer FROM person WHERE grid_id = ? AND deleted_at IS NULL "
-            "AND id NOT IN (SELECT head_person_id FROM household WHERE head_person_id IS NOT NULL) "
-            "ORDER BY id LIMIT 1", (grid_id,)
-        ).one()
 
 
 def open_page(qtbot, store, username):
@@ -232,7 +223,7 @@ def clash(server, laptop, worker):
     """Both laptops edited the same person's occupation and employer; the worker synced first,
     the supervisor later (and so won)."""
     grid, other = worker
-    pid, name, occupation, employer = person_in(laptop, grid)
+    pid, name, _phone, occupation, employer = person_in(laptop, grid)
     Records(other, actor_for(other, "wgy001")).update("person", pid, {"occupation": "厨师", "employer": "兰州饭店"})
     Records(laptop, actor_for(laptop, "supervisor")).update("person", pid, {"occupation": "司机", "employer": "公交公司"})
     sync(other, server.url, "wgy001")
