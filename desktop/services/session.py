@@ -6,6 +6,7 @@ Chinese message everywhere and changes nothing; an encrypted file never opens wi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,11 +99,14 @@ def grant(store: Store, username: str, password: str, *, display: str | None = N
     ring.save()
 
 
-def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] | None = None) -> Path:
+def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] | None = None,
+            progress: Callable[[int, int, str], None] | None = None) -> Path:
     """Convert a plain database to SQLCipher for the signed-in `username` (checked first): a backup
     is taken, the key is wrapped for this user (and for `others`: {user: password}, used by the
     demo), the file is replaced, and every backup (that one included) is encrypted under the same
-    key. Returns the backup."""
+    key. Returns the backup. `progress(done, total, text)` hears of each step (a big street with
+    its backups takes a minute)."""
+    say = progress or (lambda done, total, text: None)
     if is_encrypted(path):
         raise StorageError("该数据库已经加密。")
     store, actor = LocalDatabase(path).open(username, password)
@@ -116,6 +120,7 @@ def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] 
         display, role = users.get(name, (name, ""))
         ring.add(name, pw, key)
         ring.users[name].update(display=display, role=role)
+    say(0, 0, "正在备份并加密数据库…")
     try:
         backup = encrypt_in_place(path, key)
     except BaseException:
@@ -128,7 +133,9 @@ def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] 
     from desktop.services.backup import is_plain, list_backups
 
     converted, failed = 0, []
-    for info in list_backups(path):
+    backups = list_backups(path)
+    for i, info in enumerate(backups):
+        say(i, len(backups), f"正在加密备份 {i + 1}/{len(backups)}…")
         try:
             if is_plain(info.path):
                 encrypt_copy(info.path, info.path, key)

@@ -64,6 +64,7 @@ def test_encrypt_from_settings(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("wrong-password", True))
     monkeypatch.setattr(QApplication.instance(), "quit", lambda: None)
     page.encrypt_database()
+    qtbot.waitUntil(lambda: bool(errors), timeout=20000)  # the conversion runs off the GUI thread
     assert "用户名或密码不正确" in errors[-1] and not is_encrypted(path)  # nothing changed
     page.ctx.store = Store.open(path)
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("demo1234", True))
@@ -72,7 +73,9 @@ def test_encrypt_from_settings(qtbot, tmp_path, monkeypatch):
     quits = []
     monkeypatch.setattr(QApplication.instance(), "quit", lambda: quits.append(1))
     page.encrypt_database()
-    assert quits and "已加密" in shown[-1] and is_encrypted(path)
+    assert page.encrypt_progress.isVisible()  # the window says what it is doing meanwhile
+    qtbot.waitUntil(lambda: bool(quits), timeout=30000)
+    assert "已加密" in shown[-1] and is_encrypted(path) and not page.encrypt_progress.isVisible()
     st, actor = LocalDatabase(path).open("admin", "demo1234")
     st.close()
     assert actor.role == "community_admin"

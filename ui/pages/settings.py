@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
+    QProgressDialog,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -233,7 +235,7 @@ class SettingsPage(Page):
         from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
         from desktop.services.session import encrypt
-        from ui.workers import wait_all
+        from ui.workers import run_job, wait_all
 
         password, ok = QInputDialog.getText(
             self, "加密本机数据库", f"请输入 {self.ctx.actor.username} 的密码(以后用它解锁本机数据库):",
@@ -246,13 +248,31 @@ class SettingsPage(Page):
             "其他用户之后在 设置 → 本机用户 中重置密码即可开通本机。是否继续?")
         if answer != QMessageBox.StandardButton.Yes:
             return
-        path = self.ctx.store.path
+        path, username = self.ctx.store.path, self.ctx.actor.username
         wait_all(5000)
         self.ctx.store.close()
-        try:
-            backup = encrypt(path, self.ctx.actor.username, password)
-        except Exception as exc:  # wrong password or a storage problem: the file stays as it was
-            QMessageBox.critical(self, "未加密", f"未能加密:{getattr(exc, 'message', None) or exc}\n数据库未改动。程序将关闭,请重新打开。")
-        else:
-            QMessageBox.information(self, "已加密", f"本机数据库已加密。加密前的备份:\n{backup}\n程序将关闭,请重新打开并登录。")
-        QApplication.instance().quit()
+        # off the GUI thread: a big street with its backups takes a minute; the window shows why
+        self.encrypt_progress = box = QProgressDialog("正在加密本机数据库,请勿关闭程序或电脑…", None, 0, 0, self)
+        box.setWindowTitle("加密本机数据库")
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setMinimumDuration(0)
+        box.show()
+
+        def step(done: int, total: int, text: str) -> None:
+            box.setLabelText(f"{text}\n请勿关闭程序或电脑。")
+            box.setMaximum(total)
+            box.setValue(done)
+
+        def finished(backup: Any) -> None:
+            box.close()
+            QMessageBox.information(self, "已加密", f"本机数据库已加密(以前的备份也已加密)。加密前的备份:\n{backup}\n"
+                                    "程序将关闭,请重新打开并登录。")
+            QApplication.instance().quit()
+
+        def failed(message: str) -> None:  # wrong password or a storage problem: the file stays as it was
+            box.close()
+            QMessageBox.critical(self, "未加密", f"未能加密:{message}\n数据库未改动。程序将关闭,请重新打开。")
+            QApplication.instance().quit()
+
+        run_job(lambda job: encrypt(path, username, password, progress=job.report), with_job=True,
+                on_done=finished, on_error=failed, on_progress=step, pool=self.ctx.pool)
