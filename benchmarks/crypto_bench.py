@@ -28,7 +28,7 @@ from desktop.services.search import Search  # noqa: E402
 from desktop.services.session import LocalDatabase, encrypt  # noqa: E402
 from desktop.services.store import Store  # noqa: E402
 from desktop.sync.client import SyncClient  # noqa: E402
-from desktop.sync.local import set_local_user  # noqa: E402
+from desktop.sync.replica import set_local_user  # noqa: E402
 
 BEGIN, END = "<!-- crypto-bench -->", "<!-- /crypto-bench -->"
 

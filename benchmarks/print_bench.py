@@ -56,7 +56,7 @@ def baseline_archive(c: Any, path: Path, font: str) -> None:
         TableStyle,
     )
 
-    from desktop.reports import archive_pages as ap
+    from desktop.printing import archive_pages as ap
 
     body = ParagraphStyle("b", fontName=font, fontSize=7.5, leading=9.5, wordWrap="CJK")
     h1 = ParagraphStyle("h", fontName=font, fontSize=12.5, leading=17, wordWrap="CJK")
@@ -106,10 +106,10 @@ def baseline_archive(c: Any, path: Path, font: str) -> None:
 
 def contents_for(store: Any, ids: list[str]) -> list[Any]:
     """The archives' strings, prepared outside any timing (for the baseline)."""
-    from desktop.reports import archive
-    from desktop.reports.data import load_archives, reference
-    from desktop.reports.fonts import resolve_font
-    from desktop.reports.text import Guard
+    from desktop.printing import archive
+    from desktop.printing.data import load_archives, reference
+    from desktop.printing.fonts import resolve_font
+    from desktop.printing.text import Guard
     from desktop.services.store import SYSTEM
 
     guard = Guard(resolve_font(), allow=True)
@@ -137,8 +137,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     args = ap.parse_args()
 
-    from desktop.reports import PrintOptions, font_info, households_for, print_archives
-    from desktop.reports.fonts import resolve_font
+    from desktop.printing import PrintOptions, font_info, households_for, print_archives
+    from desktop.printing.fonts import resolve_font
     from desktop.services.store import SYSTEM, Store
 
     src = Path(args.db)

@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         # the same onto an empty encrypted laptop (how `gridledger sync` sets a new laptop up)
         from desktop.services.auth import hash_password
         from desktop.services.session import LocalDatabase, encrypt
-        from desktop.sync.local import set_local_user
+        from desktop.sync.replica import set_local_user
 
         enc_path = work / "fresh-enc.db"
         st = Store.open(enc_path, create=True)

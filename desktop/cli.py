@@ -485,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
     g.add_argument("--quit-after", type=int, metavar="MS", help="启动后若干毫秒自动退出(冒烟测试用)")
     g.set_defaults(func=cmd_gui)
-    from desktop.reports.cli import register as register_print
+    from desktop.printing.cli import register as register_print
     register_print(sub)
     from desktop.exchange.cli import register as register_exchange
     register_exchange(sub)

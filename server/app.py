@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from desktop import __version__
-from desktop.sync.bundle import box_public, new_box_key, new_signing_key, signing_public
+from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
 from desktop.sync.protocol import (
     API,
     BLOB_CHUNK,

@@ -107,7 +107,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         elif args.server_command == "stats":
             print(json.dumps(service.stats(store), ensure_ascii=False, indent=2))
         elif args.server_command == "import-bundle":
-            from server.bundles import import_bundle
+            from server.bundle_import import import_bundle
 
             reply = Path(args.reply) if args.reply else Path(args.file).with_name(Path(args.file).stem + "-回执.glb")
             summary = import_bundle(store, Path(args.file), reply)

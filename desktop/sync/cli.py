@@ -52,7 +52,7 @@ def _remove_new_laptop(path: Path) -> None:
 def cmd_sync(args: argparse.Namespace) -> int:
     from desktop.cli import CliError, _store
     from desktop.paths import default_db_path
-    from desktop.sync import bundles
+    from desktop.sync import bundle_sync
     from desktop.sync.client import SyncClient, SyncError
 
     path = Path(args.db).expanduser() if args.db else default_db_path()
@@ -60,12 +60,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     store = _store(args, create=bool(args.server))
     try:
         if args.bundle_out:
-            info = bundles.export_bundle(store, Path(args.bundle_out))
+            info = bundle_sync.export_bundle(store, Path(args.bundle_out))
             print(f"已写出同步包:{args.bundle_out}(修改 {info['changes']} 条,照片 {info['blobs']} 张)")
             print("请带到社区用 gridledger server import-bundle 导入,再把回执包带回用 --bundle-in 导入。")
             return 0
         if args.bundle_in:
-            res = bundles.import_reply(store, Path(args.bundle_in))
+            res = bundle_sync.import_reply(store, Path(args.bundle_in))
             from desktop.sync.summary import reply_lines
 
             for line in reply_lines(res):
@@ -79,7 +79,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             # to it in the clear); the local user's role and grids come from the server's answer
             from desktop.services.auth import hash_password
             from desktop.services.session import LocalDatabase, encrypt
-            from desktop.sync.local import set_local_user
+            from desktop.sync.replica import set_local_user
 
             set_local_user(store, {"username": args.user, "role": "grid_worker", "grids": []}, hash_password(password))
             store.close()

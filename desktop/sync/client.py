@@ -20,8 +20,8 @@ import httpx
 import orjson
 
 from desktop.services.store import Store
-from desktop.sync import local
-from desktop.sync.bundle import box_public, new_box_key, new_signing_key, signing_public
+from desktop.sync import replica
+from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
 from desktop.sync.protocol import API, BLOB_CHUNK, PULL_PAGE, PUSH_BATCH, SCHEMA_VERSION
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -210,7 +210,7 @@ class SyncClient:
         self.conn.token = data["access_token"]
 
     def hello(self, result: SyncResult) -> dict[str, Any]:
-        if local.check_identity(self.store):
+        if replica.check_identity(self.store):
             result.reenrolled = True
         if not self.store.meta("sync_device_id"):
             self.enrol()
@@ -219,7 +219,7 @@ class SyncClient:
         for attempt in range(2):
             data = self.conn.json("POST", "/sync/hello", {
                 "file_id": self.store.meta("file_id"), "epoch": self.store.meta("sync_epoch") or "",
-                "schema_version": SCHEMA_VERSION, "cursor": int(self.store.meta(local.CURSOR) or 0),
+                "schema_version": SCHEMA_VERSION, "cursor": int(self.store.meta(replica.CURSOR) or 0),
             })
             status = data.get("status")
             if status == "ok":
@@ -268,22 +268,22 @@ class SyncClient:
             else:
                 raise
         self.user = hello["user"]
-        local.set_local_user(self.store, self.user, hash_password(self.conn.password))
+        replica.set_local_user(self.store, self.user, hash_password(self.conn.password))
         if self.store.key is not None:  # an encrypted laptop: this user can now unlock it too
             from desktop.services.session import grant
 
             grant(self.store, self.user["username"], self.conn.password,
                   display=self.user.get("display_name"), role=self.user.get("role"))
-        local.mark_local_only(self.store)
+        replica.mark_local_only(self.store)
         self._check_cancel()
         self.push_all(result)
         self.audit_up(result)
         self.blobs_up(result)
         grids = self.user.get("grids")
-        old = local.stored_scope(self.store)
-        result.evicted += local.evict_outside(self.store, grids)
-        self.store.set_meta(local.SCOPE, json.dumps(grids))
-        cursor = int(self.store.meta(local.CURSOR) or 0)
+        old = replica.stored_scope(self.store)
+        result.evicted += replica.evict_outside(self.store, grids)
+        self.store.set_meta(replica.SCOPE, json.dumps(grids))
+        cursor = int(self.store.meta(replica.CURSOR) or 0)
         if old is not False and cursor and grids is not None:
             # grids newly assigned: fetch what they already held, up to the cursor
             added = sorted(set(grids) - set(old or [])) if old is not None else []
@@ -292,32 +292,32 @@ class SyncClient:
         elif isinstance(old, list) and grids is None and cursor:
             # now sees the whole community (e.g. became a supervisor): pull everything again
             # (applying is idempotent; fields with unsent edits keep their local value)
-            self.store.set_meta(local.CURSOR, "0")
+            self.store.set_meta(replica.CURSOR, "0")
         self.pull_all(result)
         self.blobs_down(result)
-        if local.rebuild_search_if_dirty(self.store):
+        if replica.rebuild_search_if_dirty(self.store):
             self.progress("重建搜索索引", 1, 1)
         if result.purged:
-            local.scrub(self.store)
-        result.cursor = int(self.store.meta(local.CURSOR) or 0)
+            replica.scrub(self.store)
+        result.cursor = int(self.store.meta(replica.CURSOR) or 0)
         self.store.set_meta("sync_last_at", _now())
         self.store.set_meta("sync_last_result", json.dumps(result.as_dict(), ensure_ascii=False))
-        local.audit(self.store, self.conn.username, f"与服务器 {self.conn.url} 同步",
+        replica.audit(self.store, self.conn.username, f"与服务器 {self.conn.url} 同步",
                     {"server": self.conn.url, **result.as_dict()})
 
     def push_all(self, result: SyncResult) -> None:
-        total = local.pending_count(self.store)
+        total = replica.pending_count(self.store)
         done = 0
         after = 0
         while True:
             self._check_cancel()
-            batch = local.read_batch(self.store, after=after, limit=self.batch_size)
+            batch = replica.read_batch(self.store, after=after, limit=self.batch_size)
             if not batch:
                 break
             self.progress("上传修改", done, total)
             answer = self.conn.json("POST", "/sync/push", {"changes": batch})
             results = answer["results"]
-            counts = local.acknowledge(self.store, results, batch)
+            counts = replica.acknowledge(self.store, results, batch)
             for st, n in counts.items():
                 result.push_status[st] += n
             for ch, r in zip(batch, results, strict=False):
@@ -335,7 +335,7 @@ class SyncClient:
         cursor are stored together, so a crash or a cancel keeps every applied page."""
         from concurrent.futures import ThreadPoolExecutor
 
-        cursor = 0 if only_grids is not None else int(self.store.meta(local.CURSOR) or 0)
+        cursor = 0 if only_grids is not None else int(self.store.meta(replica.CURSOR) or 0)
         initial = cursor == 0 and only_grids is None
 
         def fetch(after: int) -> dict[str, Any]:
@@ -353,7 +353,7 @@ class SyncClient:
                     more = bool(page.get("more"))
                     if more:
                         pending = pool.submit(fetch, int(page["cursor"]))
-                    counts = local.apply_page(self.store, page, initial=initial, bundle_cursor=only_grids is None)
+                    counts = replica.apply_page(self.store, page, initial=initial, bundle_cursor=only_grids is None)
                     for t, n in counts.items():
                         if t == "evicted":
                             result.evicted += n
@@ -449,7 +449,7 @@ class SyncClient:
             data = b"".join(chunks)
             if hashlib.sha256(data).hexdigest() != sha:
                 continue
-            with local.raw_apply(self.store) as c:
+            with replica.raw_apply(self.store) as c:
                 c.exec_driver_sql("UPDATE attachment SET data = ?, thumb = ? WHERE id = ?",
                                   (data, thumbnail_of(data), att_id))
             result.blobs_down += 1

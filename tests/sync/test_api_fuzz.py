@@ -22,7 +22,7 @@ def live(tmp_path_factory):
     srv.add_user("sup", "supervisor")
     import httpx
 
-    from desktop.sync.bundle import box_public, new_box_key, new_signing_key, signing_public
+    from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
 
     enrol = httpx.post(srv.url + "/api/v1/devices/enrol", json={
         "username": "sup", "password": PASSWORD, "file_id": "fuzz-file",

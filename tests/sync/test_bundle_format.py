@@ -1,4 +1,4 @@
-"""The bundle file format on its own (desktop/sync/bundle.py): round trips, every refusal with its
+"""The bundle file format on its own (desktop/sync/bundle_file.py): round trips, every refusal with its
 Chinese message, and the atomic write. No server, no database."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from desktop.sync import bundle
-from desktop.sync.bundle import (
+from desktop.sync import bundle_file
+from desktop.sync.bundle_file import (
     BundleError,
     box_public,
     new_box_key,
@@ -73,14 +73,14 @@ def _resign(src: Path, dst: Path, sign: bytes, *, manifest=None, parts=None) -> 
     """What only the signer could do: change the manifest and/or the stored parts (hashes
     recomputed) and sign again, to reach the checks that come after the signature."""
     members = _members(src)
-    m = json.loads(members[bundle.MANIFEST])
+    m = json.loads(members[bundle_file.MANIFEST])
     for name, data in (parts or {}).items():
-        members[bundle.PARTS + name] = data
+        members[bundle_file.PARTS + name] = data
         m["parts"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
     m.update(manifest or {})
     body = json.dumps(m, ensure_ascii=False, sort_keys=True).encode()
-    members[bundle.MANIFEST] = body
-    members[bundle.SIGNATURE] = Ed25519PrivateKey.from_private_bytes(sign).sign(body)
+    members[bundle_file.MANIFEST] = body
+    members[bundle_file.SIGNATURE] = Ed25519PrivateKey.from_private_bytes(sign).sign(body)
     return _zip(dst, members)
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from desktop.services.auth import actor_for
 from desktop.services.records import Records
-from desktop.sync import bundles, local
-from server.bundles import import_bundle
+from desktop.sync import bundle_sync, replica
+from server.bundle_import import import_bundle
 from server.service import ApiError
 from tests.sync.harness import assert_converged, person_in, server_snapshot
 
@@ -44,9 +44,9 @@ def test_bundle_round_trip(world, offline, tmp_path):
     visits.create("visit", {"grid_id": g1, "household_id": hid, "visited_on": "2026-11-20", "visitor": "w1",
                             "situation": "离线走访"})
     out = tmp_path / "w1.glb"
-    info = bundles.export_bundle(offline, out)
+    info = bundle_sync.export_bundle(offline, out)
     assert info["changes"] == 4
-    assert local.pending_count(offline) == 4  # written to the bundle, not yet acknowledged
+    assert replica.pending_count(offline) == 4  # written to the bundle, not yet acknowledged
     # meanwhile the supervisor edits another field of the same person online
     sup = world.laptop("sup")
     world.sync(sup, "sup")
@@ -55,8 +55,8 @@ def test_bundle_round_trip(world, offline, tmp_path):
     reply = tmp_path / "reply.glb"
     summary = import_bundle(world.server.store, out, reply)
     assert "已导入 4 条修改" in summary["lines"][0]
-    res = bundles.import_reply(offline, reply)
-    assert sum(res["acknowledged"].values()) == 4 and local.pending_count(offline) == 0
+    res = bundle_sync.import_reply(offline, reply)
+    assert sum(res["acknowledged"].values()) == 4 and replica.pending_count(offline) == 0
     p = Records(offline, actor_for(offline, "w1")).get("person", pid)
     assert (p["occupation"], p["phone"]) == ("第3周", "13900001111")
     world.sync(sup, "sup")
@@ -68,9 +68,9 @@ def test_replayed_three_week_old_bundle_changes_nothing(world, offline, tmp_path
     pid = _person(offline, g1)
     _edit(offline, "w1", pid, occupation="三周前")
     old = tmp_path / "old.glb"
-    bundles.export_bundle(offline, old)
+    bundle_sync.export_bundle(offline, old)
     import_bundle(world.server.store, old, tmp_path / "r1.glb")
-    bundles.import_reply(offline, tmp_path / "r1.glb")
+    bundle_sync.import_reply(offline, tmp_path / "r1.glb")
     # newer edits afterwards, online, from the same laptop and from the supervisor
     _edit(offline, "w1", pid, occupation="今天")
     world.sync(offline, "w1")
@@ -78,7 +78,7 @@ def test_replayed_three_week_old_bundle_changes_nothing(world, offline, tmp_path
     summary = import_bundle(world.server.store, old, tmp_path / "r2.glb")  # replayed
     assert "此前已导入过" in summary["lines"][0]
     assert server_snapshot(world.server) == before
-    res = bundles.import_reply(offline, tmp_path / "r1.glb")  # the old reply replayed too
+    res = bundle_sync.import_reply(offline, tmp_path / "r1.glb")  # the old reply replayed too
     assert res["skipped"]
     assert Records(offline, actor_for(offline, "w1")).get("person", pid)["occupation"] == "今天"
     assert_converged(world.server, (offline, [g1]))
@@ -88,7 +88,7 @@ def test_tampered_bundle_refused_whole(world, offline, tmp_path):
     pid = _person(offline, world.grids[0])
     _edit(offline, "w1", pid, occupation="被篡改前")
     good = tmp_path / "good.glb"
-    bundles.export_bundle(offline, good)
+    bundle_sync.export_bundle(offline, good)
     bad = tmp_path / "bad.glb"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for item in src.infolist():
@@ -109,7 +109,7 @@ def test_bundle_for_another_server_refused(world, offline, tmp_path, server_db):
     pid = _person(offline, world.grids[0])
     _edit(offline, "w1", pid, occupation="发错服务器")
     out = tmp_path / "w1.glb"
-    bundles.export_bundle(offline, out)
+    bundle_sync.export_bundle(offline, out)
     other_db = f"sqlite:///{tmp_path / 'other.db'}"
     other = ThreadServer(other_db)
     try:
@@ -124,7 +124,7 @@ def test_bundle_from_unknown_device_refused(world, offline, tmp_path):
     _edit(offline, "w1", pid, occupation="冒名")
     offline.set_meta("sync_device_id", "00000000-0000-0000-0000-000000000000")
     out = tmp_path / "w1.glb"
-    bundles.export_bundle(offline, out)
+    bundle_sync.export_bundle(offline, out)
     with pytest.raises(ApiError, match="未在本服务器登记的设备"):
         import_bundle(world.server.store, out, tmp_path / "r.glb")
 
@@ -134,27 +134,27 @@ def test_out_of_scope_bundle_refused_whole(world, offline, tmp_path):
     pid = _person(offline, g1)
     _edit(offline, "w1", pid, occupation="在范围内")
     out = tmp_path / "w1.glb"
-    bundles.export_bundle(offline, out)
+    bundle_sync.export_bundle(offline, out)
     world.server.set_grids("w1", [g2])  # reassigned before the bundle reached the office
     before = server_snapshot(world.server)
     with pytest.raises(ApiError, match="不属于该网格员负责网格"):
         import_bundle(world.server.store, out, tmp_path / "r.glb")
     assert server_snapshot(world.server) == before
-    assert local.pending_count(offline) == 1  # still queued on the laptop: nothing lost
+    assert replica.pending_count(offline) == 1  # still queued on the laptop: nothing lost
 
 
 def test_reply_for_another_laptop_refused(world, offline, tmp_path):
     pid = _person(offline, world.grids[0])
     _edit(offline, "w1", pid, occupation="回执")
     out, reply = tmp_path / "w1.glb", tmp_path / "reply.glb"
-    bundles.export_bundle(offline, out)
+    bundle_sync.export_bundle(offline, out)
     import_bundle(world.server.store, out, reply)
     other = world.laptop("w1b")
     world.sync(other, "w1")
-    with pytest.raises(bundles.BundleRefused):
-        bundles.import_reply(other, reply)
-    with pytest.raises(bundles.BundleRefused, match="请先在有网络时同步一次"):
-        bundles.export_bundle(world.laptop("never"), tmp_path / "x.glb")
+    with pytest.raises(bundle_sync.BundleRefused):
+        bundle_sync.import_reply(other, reply)
+    with pytest.raises(bundle_sync.BundleRefused, match="请先在有网络时同步一次"):
+        bundle_sync.export_bundle(world.laptop("never"), tmp_path / "x.glb")
 
 
 def test_cli_bundle_round_trip(world, offline, tmp_path):
@@ -176,7 +176,7 @@ def test_cli_bundle_round_trip(world, offline, tmp_path):
 
     st = Store.open(db)
     try:
-        assert local.pending_count(st) == 0
-        assert json.loads(st.meta(local.SCOPE)) == [world.grids[0]]
+        assert replica.pending_count(st) == 0
+        assert json.loads(st.meta(replica.SCOPE)) == [world.grids[0]]
     finally:
         st.close()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from desktop.services.auth import actor_for
 from desktop.services.photos import Photos
 from desktop.services.records import Records
-from desktop.sync import local
+from desktop.sync import replica
 from desktop.sync.client import SyncClient, SyncError, SyncResult
 from server import service
 from server.app import ConfigError, Settings
@@ -42,7 +42,7 @@ def test_wrong_password_no_network_not_a_server(world, tmp_path):
         c.run()
     with pytest.raises(SyncError, match="无法连接服务器"), SyncClient(w, f"http://127.0.0.1:{free_port()}", "w1", PASSWORD) as c:
         c.run()
-    assert local.pending_count(w) == 0
+    assert replica.pending_count(w) == 0
 
 
 def test_edits_survive_failed_syncs(world):
@@ -52,9 +52,9 @@ def test_edits_survive_failed_syncs(world):
     Records(w, actor_for(w, "w1")).update("person", pid, {"occupation": "断网时"})
     with pytest.raises(SyncError), SyncClient(w, f"http://127.0.0.1:{free_port()}", "w1", PASSWORD) as c:
         c.run()
-    assert local.pending_count(w) == 1
+    assert replica.pending_count(w) == 1
     world.sync(w, "w1")
-    assert local.pending_count(w) == 0
+    assert replica.pending_count(w) == 0
 
 
 def test_disabled_user_and_schema_range(world, monkeypatch):
@@ -134,7 +134,7 @@ def test_progress_and_cancel(world):
         w, world.url, "w1", PASSWORD, progress=progress, cancel=cancel, page_size=100
     ) as c:
         c.run()
-    cursor = int(w.meta(local.CURSOR) or 0)
+    cursor = int(w.meta(replica.CURSOR) or 0)
     assert cursor > 0  # the pages before the cancel are kept, with their cursor
     res = world.sync(w, "w1")
     assert res.pulled
@@ -167,7 +167,7 @@ def test_photos_travel_in_their_own_resumable_batches(world, monkeypatch):
     monkeypatch.setattr(client_mod.Connection, "request", flaky)
     with pytest.raises(SyncError, match="连接中断"):
         world.sync(a, "w1")
-    assert local.pending_count(a) == 0  # the records were pushed before the photo
+    assert replica.pending_count(a) == 0  # the records were pushed before the photo
     with world.server.store.session() as s:
         blob = s.get(Blob, meta["sha256"])
         assert blob is not None and not blob.complete and blob.received == 3 * 4096

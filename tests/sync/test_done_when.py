@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from desktop.services.auth import actor_for
 from desktop.services.records import Records
-from desktop.sync import bundles, local
+from desktop.sync import bundle_sync, replica
 from desktop.sync.client import SyncClient
-from server.bundles import import_bundle
+from server.bundle_import import import_bundle
 from tests.sync.harness import PASSWORD, assert_converged
 
 
@@ -41,10 +41,10 @@ def test_two_laptops_three_weeks_one_bundle_exact_clashes_resolved(world, tmp_pa
     world.sync(online, "w1")
 
     out, reply = tmp_path / "three-weeks.glb", tmp_path / "reply.glb"
-    bundles.export_bundle(offline, out)
+    bundle_sync.export_bundle(offline, out)
     import_bundle(world.server.store, out, reply)
-    bundles.import_reply(offline, reply)
-    assert local.pending_count(offline) == 0
+    bundle_sync.import_reply(offline, reply)
+    assert replica.pending_count(offline) == 0
 
     # the supervisor sees exactly the real clashes
     world.sync(sup, "sup")

@@ -43,7 +43,7 @@ def test_services_refuse_the_other_grid(setting, tmp_path):
     assert other[0] not in {h.ref_id for h in hits}
     rows = Lists(store, worker).page("person", {}, limit=100000)
     assert other[0] not in {row["id"] for row in rows}
-    from desktop.reports.batch import print_archives
+    from desktop.printing.batch import print_archives
 
     with pytest.raises(PermissionDenied):
         print_archives(store, worker, [hh[0]], tmp_path / "x.pdf")
@@ -71,7 +71,7 @@ def test_command_line_refuses_the_other_grid(setting, tmp_path, capsys):
     world, worker, other, hh = setting
     # the CLI acts as a local user of this file: give w1 a local account first (as a sync would)
     from desktop.services.auth import hash_password
-    from desktop.sync.local import set_local_user
+    from desktop.sync.replica import set_local_user
 
     set_local_user(world.admin, {"username": "w1", "role": "grid_worker", "grids": [world.grids[0]]},
                    hash_password(PASSWORD))

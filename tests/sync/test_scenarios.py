@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from desktop.services.auth import actor_for
 from desktop.services.records import Records
-from desktop.sync import local
+from desktop.sync import replica
 from desktop.sync.client import SyncError
 from server.models import Conflict, Received, Record
 from tests.sync.harness import assert_converged, person_in
@@ -40,7 +40,7 @@ def test_first_sync_of_a_worker_gets_only_their_grid(world):
 
 
 def test_nothing_pending_after_a_sync_and_a_second_sync_moves_nothing(world):
-    assert local.pending_count(world.admin) == 0
+    assert replica.pending_count(world.admin) == 0
     again = world.sync(world.admin, "admin")
     assert sum(again.pushed.values()) == 0 and sum(again.pulled.values()) == 0
 
@@ -75,7 +75,7 @@ def test_push_committed_but_answer_lost_is_applied_once(world):
     with pytest.raises(SyncError) as err:
         world.sync(w1, "w1", transport=t)
     assert "连接中断" in str(err.value)
-    assert local.pending_count(w1) == 1  # not acknowledged: still queued
+    assert replica.pending_count(w1) == 1  # not acknowledged: still queued
     res = world.sync(w1, "w1")
     assert res.push_status == {"duplicate": 1}
     with world.server.store.session() as s:
@@ -96,7 +96,7 @@ def test_same_batch_three_times_and_a_later_batch_first(world):
     r.update("person", pid, {"occupation": "一"})
     r.update("person", pid, {"occupation": "二"})
     r.update("person", pid, {"phone": "13912345678"})
-    batch = local.read_batch(w1)
+    batch = replica.read_batch(w1)
     assert [b["prev"] for b in batch] == [0, batch[0]["seq"], batch[1]["seq"]]
     client = SyncClient(w1, world.url, "w1", "demo-pass-1234")
     client.hello(__import__("desktop.sync.client", fromlist=["SyncResult"]).SyncResult())
@@ -426,7 +426,7 @@ def test_an_encrypted_laptop_syncs_and_its_user_can_unlock_it(world, tmp_path):
     path = tmp_path / "enc.db"
     st = Store.open(path, create=True)
     from desktop.services.auth import hash_password
-    from desktop.sync.local import set_local_user
+    from desktop.sync.replica import set_local_user
 
     set_local_user(st, {"username": "w1", "role": "grid_worker", "grids": [world.grids[0]]},
                    hash_password("demo-pass-1234"))

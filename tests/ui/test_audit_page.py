@@ -48,7 +48,7 @@ def test_audit_page_only_in_the_supervisors_window(qtbot, store, admin, communit
 def test_who_reached_one_persons_data(qtbot, ui_ctx, store, admin, community, tmp_path, monkeypatch):
     """涉及人员: a supervisor sees who revealed, printed or exported one person's data, by name."""
     from desktop.exchange.export import export
-    from desktop.reports import print_archives
+    from desktop.printing import print_archives
     from desktop.services import privacy
     from desktop.services.households import Households
     from ui.pages.audit import AuditPage

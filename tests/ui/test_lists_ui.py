@@ -11,7 +11,7 @@ from desktop.services.households import Households
 from desktop.services.lists import Lists
 from desktop.services.store import Actor, Store
 from ui.context import AppContext
-from ui.models.record_table import ID_ROLE, RecordTableModel
+from ui.item_models.record_table import ID_ROLE, RecordTableModel
 from ui.pages.lists import TITLES, ListPage
 from ui.workers import wait_all
 

@@ -166,7 +166,7 @@ def test_missing_glyph_is_asked_before_printing(qtbot, ui_ctx, store, admin, com
     out = tmp_path / "x.pdf"
     page.start(out)
     qtbot.waitUntil(lambda: page.job is None, timeout=60000)
-    from desktop.reports import check_glyphs
+    from desktop.printing import check_glyphs
 
     missing = check_glyphs(store, admin, [view["household"]["id"]])
     assert missing, "the test needs a font without 䶮 (wqy-microhei, as installed by make test)"
@@ -184,7 +184,7 @@ def test_print_font_setting(qtbot, ui_ctx, monkeypatch):
     qtbot.addWidget(page)
     page.set_font("/etc/hostname")  # not a font: refused, setting unchanged
     assert warned and ui_ctx.settings.value("print/font", "", type=str) == ""
-    from desktop.reports import font_info
+    from desktop.printing import font_info
 
     real = font_info()["path"]
     page.set_font(real)

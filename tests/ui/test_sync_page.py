@@ -15,9 +15,9 @@ from desktop.services.auth import actor_for
 from desktop.services.demo import generate
 from desktop.services.records import Records
 from desktop.services.store import Store
-from desktop.sync import local
+from desktop.sync import replica
 from server import service
-from server.bundles import import_bundle
+from server.bundle_import import import_bundle
 from server.store import Scope
 from tests.sync.harness import PASSWORD, ThreadServer, free_port, person_in, sync
 from tests.ui.conftest import type_text
@@ -79,7 +79,7 @@ def fill(qtbot, page, url, password=PASSWORD):
 
 
 def test_one_click_sync_sends_everything(qtbot, server, laptop, monkeypatch):
-    before = local.pending_count(laptop)
+    before = replica.pending_count(laptop)
     assert before > 0
     page = open_page(qtbot, laptop, "supervisor")
     assert page.user.text() == "supervisor"  # the signed-in user by default
@@ -100,7 +100,7 @@ def test_one_click_sync_sends_everything(qtbot, server, laptop, monkeypatch):
     rows = {page.result_table.item(r, 0).text(): (page.result_table.item(r, 1).text(), page.result_table.item(r, 2).text())
             for r in range(page.result_table.rowCount())}
     assert rows["人员"][0] == rows["人员"][1] and int(rows["人员"][0]) > 0  # sent, then pulled back
-    assert local.pending_count(laptop) == 0 and "无" in page.waiting.text()
+    assert replica.pending_count(laptop) == 0 and "无" in page.waiting.text()
     assert "上次同步:" in page.last.text() and "还没有" not in page.last.text()
     assert laptop.meta("sync_server_url") == server.url  # remembered for next time
     assert page.password.text() == PASSWORD and page.sync_button.isEnabled() and not page.cancel_button.isEnabled()
@@ -116,18 +116,18 @@ def test_one_click_sync_sends_everything(qtbot, server, laptop, monkeypatch):
 
 
 def test_wrong_password_says_so_and_keeps_what_was_typed(qtbot, server, laptop):
-    before = local.pending_count(laptop)
+    before = replica.pending_count(laptop)
     page = open_page(qtbot, laptop, "supervisor")
     fill(qtbot, page, server.url, "wrong-password")
     click_sync(qtbot, page)
     assert page.error.isVisibleTo(page) and "用户名或密码不正确" in page.error.text()
     assert page.password.text() == "wrong-password"  # retype only what is wrong
-    assert page.sync_button.isEnabled() and local.pending_count(laptop) == before
+    assert page.sync_button.isEnabled() and replica.pending_count(laptop) == before
     # fix the password: the same page now syncs
     page.password.clear()
     qtbot.keyClicks(page.password, PASSWORD)
     click_sync(qtbot, page)
-    assert not page.error.isVisibleTo(page) and local.pending_count(laptop) == 0
+    assert not page.error.isVisibleTo(page) and replica.pending_count(laptop) == 0
 
 
 def test_unreachable_server_and_missing_input(qtbot, laptop):
@@ -144,17 +144,17 @@ def test_unreachable_server_and_missing_input(qtbot, laptop):
     assert page.url.text() == f"http://127.0.0.1:{port}"  # a bare address gets its scheme
     assert page.error.isVisibleTo(page) and "无法连接服务器" in page.error.text()
     assert page.sync_button.isEnabled() and page.password.text() == PASSWORD
-    assert local.pending_count(laptop) > 0 and laptop.meta("sync_server_url") is None
+    assert replica.pending_count(laptop) > 0 and laptop.meta("sync_server_url") is None
 
 
 def test_cancel_leaves_nothing_half_done(qtbot, server, laptop):
-    before = local.pending_count(laptop)
+    before = replica.pending_count(laptop)
     page = open_page(qtbot, laptop, "supervisor")
     fill(qtbot, page, server.url)
     qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
-    after = local.pending_count(laptop)
+    after = replica.pending_count(laptop)
     if page.error.isVisibleTo(page):
         assert "已取消" in page.error.text()
         assert after == before
@@ -163,7 +163,7 @@ def test_cancel_leaves_nothing_half_done(qtbot, server, laptop):
     assert f"{after} 条" in page.waiting.text() or "无" in page.waiting.text()
     assert page.sync_button.isEnabled() and not page.cancel_button.isEnabled() and not page.progress.isVisible()
     click_sync(qtbot, page)  # the page is usable again, and the next sync finishes the work
-    assert not page.error.isVisibleTo(page) and local.pending_count(laptop) == 0
+    assert not page.error.isVisibleTo(page) and replica.pending_count(laptop) == 0
 
 
 def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, monkeypatch):
@@ -189,12 +189,12 @@ def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, monkeypatch):
         qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
     assert "服务器已处理 1 条修改:已应用 1" in page.bundle_state.text(), page.bundle_state.text()
-    assert local.pending_count(laptop) == 0 and "无" in page.waiting.text()
+    assert replica.pending_count(laptop) == 0 and "无" in page.waiting.text()
     # the laptop's own bundle is not a reply: refused whole, with the reason
     page.import_reply(out)
     finish(qtbot, page)
     assert page.bundle_state.text().startswith("未导入回执包:签名无效"), page.bundle_state.text()
-    assert local.pending_count(laptop) == 0
+    assert replica.pending_count(laptop) == 0
     assert page.import_button.isEnabled()
 
 

@@ -1,7 +1,7 @@
 """列表页: people, houses, vehicles, units, visits, events and disputes, filtered and sorted.
 
 One class for every kind: a filter bar fitting the kind, a lazily filled table (see
-ui.models.record_table), a row count, and a context menu that reveals masked values for those
+ui.item_models.record_table), a row count, and a context menu that reveals masked values for those
 allowed to see them (each reveal is audited by the service)."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from desktop.services.errors import ServiceError
 from desktop.services.lists import FILTER_KEYS, OPEN, Lists, grid_choices
 from desktop.validation import code_table
 from ui.context import AppContext
-from ui.models.record_table import RecordTableModel
+from ui.item_models.record_table import RecordTableModel
 from ui.pages.base import Page
 
 TITLES = {

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.reports import (
+from desktop.printing import (
     LEDGER_KINDS,
     MissingGlyphs,
     PrintOptions,

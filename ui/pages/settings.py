@@ -129,7 +129,7 @@ class SettingsPage(Page):
 
     def set_font(self, path: str) -> None:
         """The font printing embeds first (before the installer's and the system's)."""
-        from desktop.reports import font_info
+        from desktop.printing import font_info
 
         if path:
             info = font_info(path)

@@ -42,8 +42,8 @@ from PySide6.QtWidgets import (
 from desktop.services.errors import ServiceError
 from desktop.services.fields import CODE_FIELDS, label
 from desktop.services.rules import marks_list
-from desktop.sync import bundles, local
-from desktop.sync.bundles import BundleRefused
+from desktop.sync import bundle_sync, replica
+from desktop.sync.bundle_sync import BundleRefused
 from desktop.sync.client import SyncClient, SyncError
 from desktop.sync.protocol import FIELDS, check_value
 from desktop.sync.summary import kind_key as _kind_key
@@ -486,8 +486,8 @@ class SyncPage(Page):
 
     def refresh_status(self) -> None:
         store = self.ctx.store
-        total = local.pending_count(store)
-        kinds = local.pending_by_kind(store)
+        total = replica.pending_count(store)
+        kinds = replica.pending_by_kind(store)
         self.waiting.setText(f"待上传的修改:{total} 条" if total else "待上传的修改:无(本机的修改都已送到服务器)")
         self.waiting_kinds.setText(kinds_text(kinds))
         self.waiting_kinds.setVisible(bool(kinds))
@@ -664,7 +664,7 @@ class SyncPage(Page):
 
         def run(job: SyncJob) -> dict[str, Any]:
             job.report("正在写出同步包", 0, 0)
-            return bundles.export_bundle(store, out)
+            return bundle_sync.export_bundle(store, out)
 
         def done(info: dict[str, Any]) -> None:
             self.refresh_status()
@@ -690,7 +690,7 @@ class SyncPage(Page):
 
         def run(job: SyncJob) -> dict[str, Any]:
             job.report("正在导入回执包", 0, 0)
-            return bundles.import_reply(store, src)
+            return bundle_sync.import_reply(store, src)
 
         def done(res: dict[str, Any]) -> None:
             self.refresh_status()

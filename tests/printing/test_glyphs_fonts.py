@@ -7,7 +7,7 @@ import re
 import pytest
 from reportlab.lib.styles import ParagraphStyle
 
-from desktop.reports import (
+from desktop.printing import (
     MissingGlyphs,
     PrintOptions,
     check_glyphs,
@@ -15,10 +15,10 @@ from desktop.reports import (
     print_archives,
     print_ledger,
 )
-from desktop.reports import fonts as fonts_mod
-from desktop.reports.text import NO_END, NO_START, CJKParagraph, break_points
+from desktop.printing import fonts as fonts_mod
+from desktop.printing.text import NO_END, NO_START, CJKParagraph, break_points
 from desktop.services.households import Households
-from tests.reports.conftest import LONG_SITUATION, needs_poppler, pdffonts, pdftext
+from tests.printing.conftest import LONG_SITUATION, needs_poppler, pdffonts, pdftext
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from reportlab.platypus import (
 )
 from sqlalchemy import Connection, text
 
-from desktop.reports import pdf
-from desktop.reports.archive import (
+from desktop.printing import pdf
+from desktop.printing.archive import (
     NEED_STATUS,
     Masker,
     day,
@@ -33,8 +33,8 @@ from desktop.reports.archive import (
     num,
     yes_no,
 )
-from desktop.reports.archive_pages import FOOTER_FONT_WARNING, NUMERALS
-from desktop.reports.common import (
+from desktop.printing.archive_pages import FOOTER_FONT_WARNING, NUMERALS
+from desktop.printing.common import (
     Cancel,
     MissingGlyphs,
     PrintCancelled,
@@ -49,10 +49,10 @@ from desktop.reports.common import (
     out_file,
     replace_into,
 )
-from desktop.reports.data import _grid_by_code
-from desktop.reports.fonts import FontChoice, resolve_font
-from desktop.reports.kinds import LEDGER_KINDS
-from desktop.reports.text import Guard, para
+from desktop.printing.data import _grid_by_code
+from desktop.printing.fonts import FontChoice, resolve_font
+from desktop.printing.kinds import LEDGER_KINDS
+from desktop.printing.text import Guard, para
 from desktop.services.audit import write_audit
 from desktop.services.errors import ServiceError
 from desktop.services.lists import age_on, mark_labels

@@ -13,10 +13,10 @@ from typing import Any
 
 from reportlab.platypus import BaseDocTemplate, Frame, PageBreak, PageTemplate
 
-from desktop.reports import archive_pages as pages_mod
-from desktop.reports import pdf
-from desktop.reports.archive_pages import ArchiveContent
-from desktop.reports.fonts import FontChoice, font_for
+from desktop.printing import archive_pages as pages_mod
+from desktop.printing import pdf
+from desktop.printing.archive_pages import ArchiveContent
+from desktop.printing.fonts import FontChoice, font_for
 
 
 class _Stopped(Exception):

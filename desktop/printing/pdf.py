@@ -18,7 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, Flowable, Paragraph, Table, TableStyle
 
-from desktop.reports.text import fits, para
+from desktop.printing.text import fits, para
 
 GRID_COLOUR = colors.HexColor("#7a8594")
 HEAD_FILL = colors.HexColor("#e6ecf3")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from desktop.models import AuditEntry
-from desktop.reports import (
+from desktop.printing import (
     PrintCancelled,
     PrintOptions,
     archive_pages,
@@ -21,7 +21,7 @@ from desktop.reports import (
 from desktop.services.auth import actor_for
 from desktop.services.errors import PermissionDenied
 from desktop.services.store import SYSTEM, Actor
-from tests.reports.conftest import GRID1, GRID2, needs_poppler, pdfpages, pdftext
+from tests.printing.conftest import GRID1, GRID2, needs_poppler, pdfpages, pdftext
 
 pytestmark = needs_poppler
 PAGE_NO = r"第\s*(\d+)\s*页\s*/\s*共\s*(\d+)\s*页"

@@ -17,8 +17,8 @@ import orjson
 
 from desktop.models import new_id
 from desktop.services.store import Store
-from desktop.sync import local
-from desktop.sync.bundle import BundleError, read_bundle, write_bundle
+from desktop.sync import replica
+from desktop.sync.bundle_file import BundleError, read_bundle, write_bundle
 from desktop.sync.protocol import SCHEMA_VERSION
 
 MAX_CHANGES = 2_000_000
@@ -48,11 +48,11 @@ def export_bundle(store: Store, path: Path) -> dict[str, Any]:
     device = _need(store, "sync_device_id")
     server_box = bytes.fromhex(_need(store, "sync_server_box"))
     sign = bytes.fromhex(_need(store, "sync_sign_private"))
-    local.mark_local_only(store)
+    replica.mark_local_only(store)
     changes: list[dict[str, Any]] = []
     after = 0
     while len(changes) < MAX_CHANGES:
-        batch = local.read_batch(store, after=after, limit=5000, max_bytes=1 << 40)
+        batch = replica.read_batch(store, after=after, limit=5000, max_bytes=1 << 40)
         if not batch:
             break
         changes += batch
@@ -72,13 +72,13 @@ def export_bundle(store: Store, path: Path) -> dict[str, Any]:
     manifest = {
         "bundle_id": new_id(), "direction": "to_server", "device_id": device,
         "server_id": _need(store, "sync_server_id"), "file_id": store.meta("file_id"),
-        "schema_version": SCHEMA_VERSION, "cursor": int(store.meta(local.CURSOR) or 0),
+        "schema_version": SCHEMA_VERSION, "cursor": int(store.meta(replica.CURSOR) or 0),
         "seq_from": changes[0]["seq"] if changes else None, "seq_to": changes[-1]["seq"] if changes else None,
         "count": len(changes),
     }
     write_bundle(path, manifest, parts, signing_key=sign, recipient_box_public=server_box)
-    local.mark_in_bundle(store, [c["seq"] for c in changes])
-    local.audit(store, _user(store), "导出同步包", {"file": str(path), "changes": len(changes), "blobs": blobs,
+    replica.mark_in_bundle(store, [c["seq"] for c in changes])
+    replica.audit(store, _user(store), "导出同步包", {"file": str(path), "changes": len(changes), "blobs": blobs,
                                                  "bundle_id": manifest["bundle_id"]})
     return {"changes": len(changes), "blobs": blobs, "bundle_id": manifest["bundle_id"]}
 
@@ -100,8 +100,8 @@ def import_reply(store: Store, path: Path) -> dict[str, Any]:
         raise BundleRefused("该回执包来自另一台服务器,未导入任何内容。")
     results = orjson.loads(parts.get("results.json", b"[]"))
     pages = orjson.loads(parts.get("records.json", b"[]"))
-    counts = local.acknowledge(store, results)
-    mine = int(store.meta(local.CURSOR) or 0)
+    counts = replica.acknowledge(store, results)
+    mine = int(store.meta(replica.CURSOR) or 0)
     start, end = int(manifest.get("cursor_from") or 0), int(manifest.get("cursor_to") or 0)
     pulled: dict[str, int] = {}
     skipped = False
@@ -112,12 +112,12 @@ def import_reply(store: Store, path: Path) -> dict[str, Any]:
     else:
         initial = mine == 0
         for page in pages:
-            for t, n in local.apply_page(store, page, initial=initial).items():
+            for t, n in replica.apply_page(store, page, initial=initial).items():
                 pulled[t] = pulled.get(t, 0) + n
-        local.rebuild_search_if_dirty(store)
+        replica.rebuild_search_if_dirty(store)
     # photos carried in the reply
     blobs = 0
-    with local.raw_apply(store) as conn:
+    with replica.raw_apply(store) as conn:
         for name, data in parts.items():
             if name.startswith("blob-") and hashlib.sha256(data).hexdigest() == name[5:]:
                 cur = conn.exec_driver_sql(
@@ -126,16 +126,16 @@ def import_reply(store: Store, path: Path) -> dict[str, Any]:
                 )
                 blobs += cur.rowcount or 0
     if manifest.get("user"):
-        local.set_local_user(store, manifest["user"], None)
-        store.set_meta(local.SCOPE, json.dumps(manifest["user"].get("grids")))
+        replica.set_local_user(store, manifest["user"], None)
+        store.set_meta(replica.SCOPE, json.dumps(manifest["user"].get("grids")))
     from datetime import UTC, datetime
 
     store.set_meta("sync_last_at", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"))
     store.set_meta("sync_last_result", json.dumps(
         {"pushed": {}, "push_status": counts, "pulled": pulled, "evicted": 0, "blobs_up": 0, "blobs_down": blobs,
-         "cursor": int(store.meta(local.CURSOR) or 0), "reenrolled": False, "seconds": 0, "bundle": True},
+         "cursor": int(store.meta(replica.CURSOR) or 0), "reenrolled": False, "seconds": 0, "bundle": True},
         ensure_ascii=False))
-    local.audit(store, (manifest.get("user") or {}).get("username") or _user(store), "导入回执包",
+    replica.audit(store, (manifest.get("user") or {}).get("username") or _user(store), "导入回执包",
                 {"file": str(path), "acknowledged": counts, "pulled": pulled, "skipped": skipped})
     return {"acknowledged": counts, "pulled": pulled, "skipped": skipped, "blobs": blobs,
-            "cursor": int(store.meta(local.CURSOR) or 0)}
+            "cursor": int(store.meta(replica.CURSOR) or 0)}

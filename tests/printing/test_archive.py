@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from desktop.models import AuditEntry
-from desktop.reports import (
+from desktop.printing import (
     PrintOptions,
     font_info,
     households_for,
@@ -18,7 +18,7 @@ from desktop.reports import (
 )
 from desktop.services.households import Households
 from desktop.validation import mask_id, mask_phone
-from tests.reports.conftest import needs_poppler, pdffonts, pdfinfo, pdfpages, pdftext
+from tests.printing.conftest import needs_poppler, pdffonts, pdfinfo, pdfpages, pdftext
 
 pytestmark = needs_poppler
 PAGE_NO = r"第\s*(\d+)\s*页\s*/\s*共\s*(\d+)\s*页"
@@ -112,7 +112,7 @@ def test_unmask_by_supervisor_shows_full_numbers_and_is_audited(store, admin, fa
 
 def test_long_text_wraps_without_closing_punctuation_at_line_start(store, admin, family, tmp_path):
     out, _ = _print(store, admin, family, tmp_path)
-    from desktop.reports.text import NO_START
+    from desktop.printing.text import NO_START
 
     lines = [ln.strip() for ln in pdftext(out, layout=False).splitlines() if ln.strip()]
     wrapped = [ln for ln in lines if any(frag in ln for frag in ("老人独自", "腿脚", "临时救助", "楼道照明", "噪音较大", "影响休息"))]

@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import select
 
 from desktop.models import new_id
-from desktop.sync.bundle import BundleError, read_bundle, write_bundle
+from desktop.sync.bundle_file import BundleError, read_bundle, write_bundle
 from desktop.sync.protocol import MIN_SCHEMA_VERSION, PULL_PAGE, SCHEMA_VERSION, has_grid
 from server import service
 from server.models import Blob, BlobPart, BundleSeen, Device, Record, ServerUser, utcnow
@@ -24,7 +24,7 @@ from server.store import ServerStore, scope_for
 
 
 def _keys(store: ServerStore) -> tuple[bytes, bytes, str]:
-    from desktop.sync.bundle import new_box_key, new_signing_key
+    from desktop.sync.bundle_file import new_box_key, new_signing_key
 
     sign = bytes.fromhex(store.key("sign_private", lambda: new_signing_key().hex()))
     box = bytes.fromhex(store.key("box_private", lambda: new_box_key().hex()))

@@ -12,8 +12,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
 
-from desktop.reports import pdf
-from desktop.reports.text import para
+from desktop.printing import pdf
+from desktop.printing.text import para
 
 PAGE = A4
 MARGIN_X = 15 * mm

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from desktop.reports import archive
-from desktop.reports.common import actor_label
-from desktop.reports.data import load_archives, reference
-from desktop.reports.fonts import resolve_font
-from desktop.reports.text import Guard
+from desktop.printing import archive
+from desktop.printing.common import actor_label
+from desktop.printing.data import load_archives, reference
+from desktop.printing.fonts import resolve_font
+from desktop.printing.text import Guard
 from desktop.services.store import Actor, Store
 
 BATCH = 100

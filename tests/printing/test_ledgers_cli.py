@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from desktop.cli import main
-from desktop.reports import LEDGER_KINDS, PrintOptions, print_ledger
+from desktop.printing import LEDGER_KINDS, PrintOptions, print_ledger
 from desktop.services.errors import ServiceError
 from desktop.services.store import SYSTEM
 from desktop.validation import code_table
-from tests.reports.conftest import GRID1, needs_poppler, pdfinfo, pdfpages, pdftext
+from tests.printing.conftest import GRID1, needs_poppler, pdfinfo, pdfpages, pdftext
 
 pytestmark = needs_poppler
 PAGE_NO = r"第\s*(\d+)\s*页\s*/\s*共\s*(\d+)\s*页"
@@ -152,7 +152,7 @@ def test_cli_ledger_as_a_real_console_script(street_store, tmp_path):
 
 
 def test_cancel_while_laying_out_a_ledger_leaves_nothing(street_store, tmp_path):
-    from desktop.reports import PrintCancelled
+    from desktop.printing import PrintCancelled
 
     seen = []
 

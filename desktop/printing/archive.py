@@ -1,5 +1,5 @@
 """The household archive (户档案): from the loaded data to strings, masked and checked against
-the font. The pages themselves are laid out by desktop.reports.archive_pages."""
+the font. The pages themselves are laid out by desktop.printing.archive_pages."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from desktop.reports.archive_pages import ArchiveContent
-from desktop.reports.text import Guard
+from desktop.printing.archive_pages import ArchiveContent
+from desktop.printing.text import Guard
 from desktop.services.lists import mark_labels
 from desktop.validation import code_table, mask_id, mask_phone, region_name
 

@@ -23,9 +23,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from desktop.reports import archive
-from desktop.reports.archive_pages import ArchiveContent
-from desktop.reports.common import (
+from desktop.printing import archive
+from desktop.printing.archive_pages import ArchiveContent
+from desktop.printing.common import (
     Cancel,
     MissingGlyphs,
     PrintCancelled,
@@ -42,10 +42,10 @@ from desktop.reports.common import (
     replace_into,
     safe_stem,
 )
-from desktop.reports.data import load_archives, reference
-from desktop.reports.fonts import FontChoice, resolve_font
-from desktop.reports.render import _init_worker, _render_task, _Stopped, render
-from desktop.reports.text import Guard
+from desktop.printing.data import load_archives, reference
+from desktop.printing.fonts import FontChoice, resolve_font
+from desktop.printing.render import _init_worker, _render_task, _Stopped, render
+from desktop.printing.text import Guard
 from desktop.services.audit import write_audit
 from desktop.services.errors import ServiceError
 from desktop.services.store import Actor, Store

@@ -90,7 +90,7 @@ def _finish(result: Any, options: Any) -> None:
 def _guard(call: Any) -> Any:
     """Run a print; any failure becomes a Chinese ServiceError (no tracebacks on the command line)."""
     from desktop.db.engine import StorageError
-    from desktop.reports import MissingGlyphs
+    from desktop.printing import MissingGlyphs
 
     try:
         return call()
@@ -103,7 +103,7 @@ def _guard(call: Any) -> Any:
 
 
 def cmd_print_archive(args: argparse.Namespace) -> int:
-    from desktop.reports import PrintOptions, households_for, print_archives
+    from desktop.printing import PrintOptions, households_for, print_archives
 
     if not args.out:
         raise ServiceError("请用 --out 指定输出的 PDF 文件(加 --split 时为文件夹)")
@@ -128,7 +128,7 @@ def cmd_print_archive(args: argparse.Namespace) -> int:
 
 
 def cmd_print_ledger(args: argparse.Namespace) -> int:
-    from desktop.reports import PrintOptions, print_ledger
+    from desktop.printing import PrintOptions, print_ledger
 
     if not args.out:
         raise ServiceError("请用 --out 指定输出的 PDF 文件")
@@ -172,7 +172,7 @@ class _Parser(argparse.ArgumentParser):
 
 def register(sub: Any) -> None:
     """Add the `print` command to the main parser's subcommands."""
-    from desktop.reports.kinds import LEDGER_KINDS
+    from desktop.printing.kinds import LEDGER_KINDS
 
     p = sub.add_parser("print", help="打印户档案和台账(生成 PDF)")
     p.set_defaults(func=_no_subcommand)

@@ -17,7 +17,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Paragraph
 from reportlab.platypus.paragraph import ParaLines, cjkU, makeCJKParaLine
 
-from desktop.reports.fonts import REPLACEMENT, FontChoice
+from desktop.printing.fonts import REPLACEMENT, FontChoice
 
 # Characters that must not start a line (GB/T 15834 practice plus ReportLab's own list).
 NO_START = frozenset(
