@@ -329,8 +329,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     plain laptop, then everything goes through desktop.services.users."""
     import getpass
 
+    from desktop.policy import sees_all_grids
     from desktop.services.auth import sign_in
-    from desktop.services.store import ROLES_ALL_GRIDS
     from desktop.services.users import Users
 
     store = _store(args)
@@ -361,7 +361,7 @@ def cmd_users(args: argparse.Namespace) -> int:
                 _print_json(rows)
             for u in [] if args.json else rows:
                 unlock = {None: "", True: " · 可解锁本机", False: " · 未开通本机"}[u["can_unlock"]]
-                grids = "全社区" if u["role"] in ROLES_ALL_GRIDS else "、".join(n for _, n in u["grids"])
+                grids = "全社区" if sees_all_grids(u["role"]) else "、".join(n for _, n in u["grids"])
                 print(f"{u['username']}\t{u['display_name']}\t{u['role_label']}\t{grids or '(未分配)'}\t"
                       f"{'启用' if u['active'] else '已停用'}{unlock}")
         elif cmd == "add":

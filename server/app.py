@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from desktop import __version__
+from desktop.policy import Ability, allows, denial
 from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
 from desktop.sync.protocol import (
     API,
@@ -261,8 +262,8 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
 
     @app.get(f"{API}/stats", operation_id="stats")
     def stats(who: Who) -> Response:
-        if who.scope.role == "grid_worker":
-            raise ApiError(403, "forbidden", "只有社区管理员或网格长可以查看服务器统计")
+        if not allows(who.scope, Ability.SERVER_STATS):
+            raise ApiError(403, "forbidden", denial(Ability.SERVER_STATS))
         return _json(service.stats(store))
 
     return app

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from desktop.policy import ROLES, Role
+
 DEFAULT_DB = "sqlite:///gridledger-server.db"
 
 
@@ -99,7 +101,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         elif args.server_command == "audit":
             from server.store import Scope
 
-            rows = service.list_audit(store, Scope("admin", "supervisor", None), actor=args.actor,
+            rows = service.list_audit(store, Scope("admin", Role.SUPERVISOR, None), actor=args.actor,
                                       action=args.action, limit=args.limit)
             for r in rows:
                 print(f"{r['at'][:19]}  {r['actor']:<12} {r['action']:<16} {(r['summary'] or ''):<24} "
@@ -135,7 +137,8 @@ def register(sub: Any) -> None:
     ss = a.add_subparsers(dest="server_command", required=True)
     u = ss.add_parser("add-user", help="添加用户")
     u.add_argument("username")
-    u.add_argument("--role", required=True, choices=["grid_worker", "community_admin", "supervisor"])
+    u.add_argument("--role", required=True, choices=list(ROLES),
+                   help="角色:" + "、".join(f"{c}({n})" for c, n in ROLES.items()))
     u.add_argument("--name", help="姓名")
     u.add_argument("--grids", help="网格(网格员)或社区(管理员、网格长)的代码或编号,逗号分隔")
     u.add_argument("--password-stdin", action="store_true")

@@ -16,11 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from desktop.policy import ROLES, Ability, allows, denial
 from desktop.sync.protocol import (
     COMMUNITY_WIDE,
     MIN_SCHEMA_VERSION,
-    ROLES,
-    ROLES_ALL_GRIDS,
     SCHEMA_VERSION,
     SYNC_TABLES,
 )
@@ -339,8 +338,8 @@ def _conflict_dict(c: Conflict, record: dict | None) -> dict[str, Any]:
 
 
 def _require_reviewer(scope: Scope) -> None:
-    if scope.role not in ROLES_ALL_GRIDS:
-        raise ApiError(403, "forbidden", "只有社区管理员或网格长可以查看和处理同步冲突")
+    if not allows(scope, Ability.REVIEW_CONFLICTS):
+        raise ApiError(403, "forbidden", denial(Ability.REVIEW_CONFLICTS, act="查看和处理同步冲突"))
 
 
 def list_conflicts(store: ServerStore, scope: Scope, status: str = "open", limit: int = 500) -> list[dict]:

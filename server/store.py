@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.sync.protocol import COMMUNITY_WIDE, ROLES_ALL_GRIDS
+from desktop.policy import Ability, allows, sees_all_grids
+from desktop.sync.protocol import COMMUNITY_WIDE
 from server.models import Counter, Record, ServerBase, ServerKey, ServerUser
 
 SEQ = "server_seq"
@@ -119,7 +120,7 @@ class Scope:
 
     def writes(self, table: str, grid_id: str | None) -> bool:
         if table in COMMUNITY_WIDE:
-            return self.role in ROLES_ALL_GRIDS
+            return allows(self, Ability.EDIT_AREAS)
         return self.grids is None or grid_id in self.grids
 
     @property
@@ -157,7 +158,7 @@ def grids_under(tree: dict[str, tuple[str | None, str, str, str]], area_ids: lis
 
 def scope_for(s: Session, user: ServerUser) -> Scope:
     areas = json.loads(user.areas or "[]")
-    if user.role in ROLES_ALL_GRIDS and not areas:
+    if sees_all_grids(user.role) and not areas:
         grids: frozenset[str] | None = None
     else:
         grids = frozenset(grids_under(area_tree(s), areas))

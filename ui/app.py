@@ -9,6 +9,7 @@ from typing import Any
 
 from desktop import APP_NAME, APP_TITLE, __version__
 from desktop.paths import default_db_path
+from desktop.policy import Ability, allows
 
 
 def _display_problem() -> str | None:
@@ -127,7 +128,7 @@ def offer_encryption(window: Any, ctx: Any) -> Any:
 
     if ctx.store.key is not None or ctx.store.path is None:
         return None
-    if ctx.actor.role not in ("community_admin", "supervisor"):
+    if not allows(ctx.actor, Ability.ENCRYPT_DATABASE):
         window.statusBar().showMessage("本机数据库未加密:请联系社区管理员或网格长在 设置 中加密。")
         return None
     box = QMessageBox(QMessageBox.Icon.Warning, "本机数据库未加密",

@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_TITLE
-from desktop.services.audit import AUDIT_ROLES
+from desktop.policy import Ability, allows, role_label
 from desktop.services.records import Records
-from desktop.validation import code_table
 from ui.context import AppContext
 from ui.pages.base import Page
 from ui.search_box import SearchBox
@@ -33,7 +32,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx = ctx
         self.on_toggle_theme = on_toggle_theme
-        role = code_table("user_role").label(ctx.actor.role)
+        role = role_label(ctx.actor.role)
         self.setWindowTitle(f"{APP_TITLE} — {ctx.actor.display_name or ctx.actor.username}({role})")
         self.setProperty("gl_title", self.windowTitle())
         self.resize(1360, 860)
@@ -86,7 +85,7 @@ class MainWindow(QMainWindow):
         for kind in ("person", "house", "vehicle", "org_unit", "visit", "grid_event", "dispute"):
             self.add_page(kind, lambda k=kind: ListPage(self.ctx, k), title=LIST_TITLES[kind])
         self.add_page("print", lambda: self._print_page(), title="打印")
-        if self.ctx.actor.role in AUDIT_ROLES:
+        if allows(self.ctx.actor, Ability.READ_AUDIT):
             self.add_page("audit", lambda: self._audit_page(), title="审计")
         self.add_page("settings", lambda: SettingsPage(self.ctx), title=SettingsPage.title)
         self.add_page("sync", lambda: self._sync_page(), title="同步", before="settings")

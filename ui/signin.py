@@ -15,11 +15,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_TITLE
+from desktop.policy import role_label
 from desktop.services.auth import sign_in
 from desktop.services.errors import PermissionDenied
 from desktop.services.session import LocalDatabase, users_of
 from desktop.services.store import Actor, Store
-from desktop.validation import code_table
 from ui.widgets.buttons import dialog_buttons
 
 
@@ -43,10 +43,9 @@ class SignInDialog(QDialog):
         title.setProperty("role", "page-title")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.user = QComboBox()
-        roles = code_table("user_role")
         users = local_users(source) if isinstance(source, Store) else source.users()
         for username, display, role in users:
-            label = roles.label(role) if role else "本机用户"
+            label = role_label(role) if role else "本机用户"
             self.user.addItem(f"{display}({username} · {label})", username)
         if last_user:
             idx = self.user.findData(last_user)

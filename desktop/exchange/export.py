@@ -18,8 +18,9 @@ from sqlalchemy import select, text
 
 from desktop.exchange.xlsxout import Col, Workbook
 from desktop.models import Area
+from desktop.policy import Ability
 from desktop.services.audit import write_audit
-from desktop.services.errors import PermissionDenied, ServiceError
+from desktop.services.errors import PermissionDenied, ServiceError, require
 from desktop.services.records import grid_ids_under
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table, mask_id, mask_phone
@@ -329,8 +330,8 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
     spec = SPECS.get(kind)
     if spec is None:
         raise ServiceError(f"不支持导出的台账:{kind}(可选:{'、'.join(EXPORT_KINDS)})")
-    if unmask and not actor.may_reveal:
-        raise PermissionDenied("您没有导出完整证件号码和电话的权限:只有社区管理员和督导可以导出未脱敏的台账")
+    if unmask:
+        require(actor, Ability.UNMASK_OUTPUT, act="导出未脱敏的台账(完整证件号码和电话)")
     d_from, d_to = _as_date(date_from, "起始日期"), _as_date(date_to, "截止日期")
     if d_from and d_to and d_from > d_to:
         raise ServiceError("起始日期晚于截止日期")

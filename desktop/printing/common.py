@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.services.errors import PermissionDenied, ServiceError
+from desktop.policy import Ability
+from desktop.services.errors import ServiceError, require
 from desktop.services.store import Actor
 
 Progress = Callable[[int, int, str], None]
@@ -61,11 +62,8 @@ class PrintCancelled(ServiceError):
 
 
 def check_unmask(actor: Actor, options: PrintOptions) -> None:
-    if options.unmask and not actor.may_reveal:
-        raise PermissionDenied(
-            "您没有打印完整证件号码和联系电话的权限:只有社区管理员和督导可以打印未脱敏的材料,"
-            "如确有需要请联系社区管理员"
-        )
+    if options.unmask:
+        require(actor, Ability.UNMASK_OUTPUT, act="打印未脱敏的材料(完整证件号码和联系电话)")
 
 
 def cancel_check(cancel: Cancel) -> Callable[[], bool]:

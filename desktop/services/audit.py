@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from desktop.models import AuditEntry, utcnow
+from desktop.policy import Ability
 from desktop.services.fields import KIND_LABELS
 from desktop.services.store import Actor
 
@@ -46,7 +47,6 @@ def write_audit(
     )
 
 
-AUDIT_ROLES = frozenset({"community_admin", "supervisor"})
 
 
 def audit_entries(
@@ -65,10 +65,9 @@ def audit_entries(
 
     from sqlalchemy import select
 
-    from desktop.services.errors import PermissionDenied
+    from desktop.services.errors import require
 
-    if actor.role not in AUDIT_ROLES:
-        raise PermissionDenied("只有社区管理员和督导可以查看审计记录")
+    require(actor, Ability.READ_AUDIT)
     q = select(AuditEntry).order_by(AuditEntry.seq.desc())
     if who:
         q = q.where(AuditEntry.actor == who)

@@ -10,8 +10,9 @@ import os
 from sqlalchemy import select
 
 from desktop.models import User, UserGrid
+from desktop.policy import sees_all_grids
 from desktop.services.errors import PermissionDenied
-from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
+from desktop.services.store import Actor, Store
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -42,7 +43,7 @@ def actor_for(store: Store, username: str) -> Actor:
         if user is None or not user.active:
             raise PermissionDenied(f"用户“{username}”不存在或已停用")
         grids = None
-        if user.role not in ROLES_ALL_GRIDS:
+        if not sees_all_grids(user.role):
             grids = frozenset(
                 s.scalars(
                     select(UserGrid.grid_id).where(UserGrid.user_id == user.id, UserGrid.deleted_at.is_(None))

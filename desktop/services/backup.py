@@ -17,9 +17,10 @@ from desktop.db.engine import StorageError
 from desktop.db.migrate import KEEP_BACKUPS, online_copy
 from desktop.models import new_id
 from desktop.paths import backup_dir_for
+from desktop.policy import Ability
 from desktop.services.audit import write_audit
-from desktop.services.errors import PermissionDenied
-from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
+from desktop.services.errors import require
+from desktop.services.store import Actor, Store
 
 AUTO_KEY = "backup_auto_last"
 AUTO_EVERY = timedelta(hours=24)
@@ -141,8 +142,8 @@ def check_backup(path: Path, key: bytes | None = None) -> None:
 def restore(db_path: Path, backup: Path, actor: Actor, *, key: bytes | None = None) -> Path:
     """Replace the database at `db_path` (which must be closed) by `backup`. The current file is
     backed up first, so a restore can itself be undone. Returns that safety copy."""
-    if actor.role not in ROLES_ALL_GRIDS and actor.username != "system":
-        raise PermissionDenied("只有社区管理员或网格长可以从备份恢复数据库")
+    if actor.username != "system":
+        require(actor, Ability.RESTORE_BACKUP)
     plain_backup = is_plain(backup)
     check_backup(backup, None if plain_backup else key)
     safety = _target(db_path, "before-restore")

@@ -34,6 +34,7 @@ from desktop.models import (
     Visit,
     VisitNeed,
 )
+from desktop.policy import Role
 from desktop.services import rules
 from desktop.services.audit import write_audit
 from desktop.services.auth import hash_password
@@ -91,7 +92,7 @@ def generate(
     actor: Actor | None = None, progress: Any = None,
 ) -> DemoReport:
     started = time.perf_counter()
-    gen = _Generator(households, seed, today or date.today(), actor or Actor("demo", "supervisor"))
+    gen = _Generator(households, seed, today or date.today(), actor or Actor("demo", Role.SUPERVISOR))
     gen.build()
     with store.transaction() as s:
         conn = s.connection()
@@ -244,8 +245,8 @@ class _Generator:
         district = self._row(Area, level="district", code=HOME_COUNTY, name="西固区", parent_id=None, note=None)
         street = self._row(Area, level="street", code=HOME_COUNTY + "001", name="福利路街道",
                            parent_id=district["id"], note=None)
-        admin = self._user("admin", "社区管理员", "community_admin")
-        self._user("supervisor", "网格长", "supervisor")
+        admin = self._user("admin", "社区管理员", Role.COMMUNITY_ADMIN)
+        self._user("supervisor", "网格长", Role.SUPERVISOR)
         _ = admin
         left = self.n_households
         grid_no = 0
@@ -259,7 +260,7 @@ class _Generator:
                 grid_no += 1
                 grid = self._row(Area, level="grid", code=f"{comm['code']}{g + 1:02d}", name=f"第{g + 1}网格",
                                  parent_id=comm["id"], note=None)
-                worker = self._user(f"wgy{grid_no:03d}", self._surname() + self._given(rng.choice("12")), "grid_worker")
+                worker = self._user(f"wgy{grid_no:03d}", self._surname() + self._given(rng.choice("12")), Role.GRID_WORKER)
                 self._row(UserGrid, user_id=worker["id"], grid_id=grid["id"])
                 self.grid_workers[grid["id"]] = worker["username"]
                 take = min(HOUSEHOLDS_PER_GRID, left)

@@ -50,3 +50,11 @@ class DuplicateRecord(ServiceError):
 
 class IllegalTransition(ServiceError):
     pass
+
+
+def require(subject: Any, ability: Any, *, act: str | None = None) -> None:
+    """Raise PermissionDenied with the policy's sentence unless `subject` holds `ability`."""
+    from desktop.policy import allows, denial
+
+    if not allows(subject, ability):
+        raise PermissionDenied(denial(ability, act=act))

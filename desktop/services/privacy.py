@@ -6,8 +6,9 @@ audit entry (which field of which record - never the value itself) in the same t
 
 from __future__ import annotations
 
+from desktop.policy import Ability
 from desktop.services.audit import write_audit
-from desktop.services.errors import PermissionDenied, ServiceError
+from desktop.services.errors import ServiceError, require
 from desktop.services.fields import KIND_LABELS, label
 from desktop.services.records import Records
 from desktop.services.store import Actor, Store
@@ -28,10 +29,7 @@ def reveal(store: Store, actor: Actor, kind: str, record_id: str, field: str) ->
     """The unmasked value of one sensitive field ("" when the field is empty)."""
     if not is_sensitive(kind, field):
         raise ServiceError(f"“{label(kind, field)}”不是需要脱敏显示的信息,无需单独查看")
-    if not actor.may_reveal:
-        raise PermissionDenied(
-            f"您没有查看完整{label(kind, field)}的权限:只有社区管理员和督导可以查看,如确有需要请联系社区管理员"
-        )
+    require(actor, Ability.REVEAL, act=f"查看完整的{label(kind, field)}")
     with store.transaction() as s:
         # _load refuses deleted records and records outside the actor's grids
         obj = Records(store, actor)._load(s, kind, record_id)

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from desktop.models import Person, utcnow
+from desktop.policy import Ability
 from desktop.services.audit import write_audit
-from desktop.services.errors import NotFound, PermissionDenied, ValidationFailed
-from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
+from desktop.services.errors import NotFound, PermissionDenied, ValidationFailed, require
+from desktop.services.store import Actor, Store
 from desktop.validation.result import Issue
 
 # (table, column) pairs that point at a person
@@ -52,8 +53,7 @@ def _optimize_search(conn: Any) -> None:
 
 
 def purge_person(store: Store, actor: Actor, person_id: str, *, reason: str) -> dict[str, Any]:
-    if actor.role not in ROLES_ALL_GRIDS:
-        raise PermissionDenied("只有社区管理员或网格长可以彻底清除个人信息")
+    require(actor, Ability.PURGE)
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise ValidationFailed([Issue("清除原因", "purge.reason", "请填写清除原因(例如:本人申请删除、已迁出并超过保存期限)")])

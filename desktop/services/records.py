@@ -15,12 +15,19 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from desktop.models import BOOKKEEPING_COLUMNS, SYNCED_MODELS, Area, Base, utcnow
+from desktop.policy import Ability
 from desktop.services import rules
 from desktop.services.audit import write_audit
 from desktop.services.coerce import CoerceError, coerce
-from desktop.services.errors import NotFound, PermissionDenied, StaleRecord, ValidationFailed
+from desktop.services.errors import (
+    NotFound,
+    PermissionDenied,
+    StaleRecord,
+    ValidationFailed,
+    require,
+)
 from desktop.services.fields import CODE_FIELDS, KIND_LABELS, label
-from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
+from desktop.services.store import Actor, Store
 from desktop.validation import code_table
 from desktop.validation.result import Issue
 
@@ -67,10 +74,10 @@ def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: d
     """Coerce and validate `data` for `kind`; raise ValidationFailed listing every problem."""
     model = model_for(kind)
     table = model.__table__  # type: ignore[attr-defined]
-    if kind == "area" and actor.role not in ROLES_ALL_GRIDS:
-        raise PermissionDenied("只有社区管理员或网格长可以新建或修改区域与网格")
-    if kind in ("app_user", "user_grid") and actor.role not in ROLES_ALL_GRIDS:
-        raise PermissionDenied("只有社区管理员或网格长可以新建或修改本机用户")
+    if kind == "area":
+        require(actor, Ability.EDIT_AREAS, act="新建或修改区域与网格")
+    if kind in ("app_user", "user_grid"):
+        require(actor, Ability.MANAGE_USERS, act="新建或修改本机用户")
     draft = Draft(kind, {}, existing)
     for key, raw in data.items():
         if key in BOOKKEEPING_COLUMNS or key in TOMBSTONE or key not in table.c:

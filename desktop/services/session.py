@@ -19,9 +19,10 @@ from desktop.db.keys import (
     keyring_path,
     new_key,
 )
+from desktop.policy import Ability
 from desktop.services.auth import sign_in
-from desktop.services.errors import PermissionDenied
-from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
+from desktop.services.errors import PermissionDenied, require
+from desktop.services.store import Actor, Store
 
 
 def users_of(store: Store) -> list[tuple[str, str, str]]:
@@ -159,8 +160,7 @@ def add_local_user(path: Path, admin: str, admin_password: str, username: str, p
     """An admin or supervisor who can unlock this laptop opens it for another local user."""
     store, actor = LocalDatabase(path).open(admin, admin_password)
     try:
-        if actor.role not in ROLES_ALL_GRIDS:
-            raise PermissionDenied("只有社区管理员或网格长可以为其他用户开通本机")
+        require(actor, Ability.GRANT_ACCESS)
         sign_in(store, username, password)  # the user exists here, and this is their password
         from desktop.services.auth import actor_for
 

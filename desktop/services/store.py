@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.db.engine import StorageError, check_readable, make_engine, session_factory
 from desktop.db.migrate import MigrationReport, upgrade_database
 from desktop.models import LocalMeta, new_id
-
-ROLES_ALL_GRIDS = frozenset({"community_admin", "supervisor"})
+from desktop.policy import Role
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class Actor:
     """Who is acting. `grid_ids` None means the whole community (admin, supervisor)."""
 
     username: str
-    role: str = "supervisor"
+    role: str = Role.SUPERVISOR
     grid_ids: frozenset[str] | None = None
     device_id: str | None = None
     display_name: str | None = None
@@ -30,12 +29,9 @@ class Actor:
     def may_access(self, grid_id: str | None) -> bool:
         return self.grid_ids is None or grid_id in self.grid_ids
 
-    @property
-    def may_reveal(self) -> bool:
-        return self.role in ROLES_ALL_GRIDS
 
 
-SYSTEM = Actor("system", "supervisor", None, None, "系统")
+SYSTEM = Actor("system", Role.SUPERVISOR, None, None, "系统")
 
 
 @dataclass

@@ -16,10 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop.models import Area, User, UserGrid
+from desktop.policy import Ability, allows, holders, sees_all_grids
 from desktop.services.auth import hash_password, verify_password
-from desktop.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from desktop.services.errors import (
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    ValidationFailed,
+    require,
+)
 from desktop.services.records import Records
-from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
+from desktop.services.store import Actor, Store
 from desktop.validation import code_table
 from desktop.validation.result import Issue
 
@@ -42,8 +49,7 @@ class Users:
 
     # --- reads ------------------------------------------------------------------------------
     def _require_admin(self) -> None:
-        if self.actor.role not in ROLES_ALL_GRIDS:
-            raise PermissionDenied("只有社区管理员或网格长可以管理本机用户")
+        require(self.actor, Ability.MANAGE_USERS, act="管理本机用户")
 
     @property
     def encrypted(self) -> bool:
@@ -106,7 +112,7 @@ class Users:
         return code or ""
 
     def _check_grids(self, role: str, grid_ids: list[str]) -> None:
-        if role not in ROLES_ALL_GRIDS and not grid_ids:
+        if not sees_all_grids(role) and not grid_ids:
             raise ValidationFailed([Issue("负责网格", "user.grids", "负责网格:网格员至少需要分配一个网格")])
 
     def _set_grids(self, s: Session, user: User, grid_ids: list[str]) -> None:
@@ -124,7 +130,7 @@ class Users:
     def _other_admins(self, s: Session, username: str) -> int:
         return len(s.scalars(select(User.id).where(
             User.username != username, User.deleted_at.is_(None), User.active.is_(True),
-            User.role.in_(sorted(ROLES_ALL_GRIDS)))).all())
+            User.role.in_(sorted(holders(Ability.MANAGE_USERS))))).all())
 
     def create(self, username: str, display_name: str, role: str, password: str, *,
                grid_ids: list[str] | tuple[str, ...] = (), phone: str | None = None) -> dict[str, Any]:
@@ -144,7 +150,7 @@ class Users:
             user = self._records._create(s, "app_user", {
                 "username": username, "display_name": (display_name or "").strip() or username, "role": role,
                 "phone": phone or None, "active": True, "password_hash": hash_password(password)})
-            self._set_grids(s, user, [] if role in ROLES_ALL_GRIDS else list(grid_ids))  # type: ignore[arg-type]
+            self._set_grids(s, user, [] if sees_all_grids(role) else list(grid_ids))  # type: ignore[arg-type]
             out = {"username": username, "role": user.role, "display_name": user.display_name}  # type: ignore[attr-defined]
         self._grant(username, password, out["display_name"], out["role"])
         return out
@@ -161,7 +167,7 @@ class Users:
                 raise ValidationFailed(issues)
             if username == self.actor.username and new_role != user.role:
                 raise ServiceError("不能修改自己的角色,请由另一位社区管理员或网格长修改")
-            if user.role in ROLES_ALL_GRIDS and new_role not in ROLES_ALL_GRIDS and not self._other_admins(s, username):
+            if allows(user.role, Ability.MANAGE_USERS) and not allows(new_role, Ability.MANAGE_USERS) and not self._other_admins(s, username):
                 raise ServiceError("本机至少要保留一位社区管理员或网格长")
             changes: dict[str, Any] = {"role": new_role}
             if display_name is not None:
@@ -169,7 +175,7 @@ class Users:
             if phone is not None:
                 changes["phone"] = phone.strip() or None
             if grid_ids is not None or new_role != user.role:
-                wanted = [] if new_role in ROLES_ALL_GRIDS else list(
+                wanted = [] if sees_all_grids(new_role) else list(
                     grid_ids if grid_ids is not None else self._grids_of(s, user))
                 self._check_grids(new_role, wanted)
             else:
@@ -212,7 +218,7 @@ class Users:
             check_password(password or "", field="新密码")
         with self.store.transaction() as s:
             user = self._user(s, username)
-            if not active and user.role in ROLES_ALL_GRIDS and not self._other_admins(s, username):
+            if not active and allows(user.role, Ability.MANAGE_USERS) and not self._other_admins(s, username):
                 raise ServiceError("本机至少要保留一位社区管理员或网格长")
             changes: dict[str, Any] = {"active": active}
             if active:

@@ -77,11 +77,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if new_laptop:
             # a new laptop is encrypted before anything arrives (nothing personal is ever written
             # to it in the clear); the local user's role and grids come from the server's answer
+            from desktop.policy import Role
             from desktop.services.auth import hash_password
             from desktop.services.session import LocalDatabase, encrypt
             from desktop.sync.replica import set_local_user
 
-            set_local_user(store, {"username": args.user, "role": "grid_worker", "grids": []}, hash_password(password))
+            set_local_user(store, {"username": args.user, "role": Role.GRID_WORKER.value, "grids": []}, hash_password(password))
             store.close()
             encrypt(path, args.user, password).unlink(missing_ok=True)  # the backup of an empty file
             store, _ = LocalDatabase(path).open(args.user, password)

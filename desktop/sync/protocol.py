@@ -58,9 +58,6 @@ def derive(table: str, values: dict[str, Any]) -> dict[str, Any]:
         out["phone_rev"] = digits[::-1] or None
     return out
 
-ROLES = ("grid_worker", "community_admin", "supervisor")
-ROLES_ALL_GRIDS = frozenset({"community_admin", "supervisor"})
-ROLE_LABELS = {"grid_worker": "网格员", "community_admin": "社区管理员", "supervisor": "网格长/督导"}
 
 TABLE_MODELS = {m.__tablename__: m for m in SYNCED_MODELS if m.__tablename__ not in LOCAL_ONLY}  # type: ignore[attr-defined]
 SYNC_TABLES = tuple(TABLE_MODELS)

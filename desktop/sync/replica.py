@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from desktop.db import ddl
 from desktop.db.engine import switches_off
 from desktop.models import new_id
+from desktop.policy import Role
 from desktop.services.store import Store
 from desktop.sync.protocol import (
     FIELDS,
@@ -374,7 +375,7 @@ def audit(store: Store, username: str, summary: str, detail: dict[str, Any]) -> 
     from desktop.services.audit import write_audit
     from desktop.services.store import Actor
 
-    actor = Actor(username, "grid_worker", None, store.meta("sync_device_id") or store.meta("device_id"))
+    actor = Actor(username, Role.GRID_WORKER, None, store.meta("sync_device_id") or store.meta("device_id"))
     with store.transaction() as s:
         write_audit(s, actor, "sync", None, None, detail, summary)
 

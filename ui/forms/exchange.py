@@ -38,6 +38,7 @@ from desktop.exchange import (
     suggest_mapping,
     write_template,
 )
+from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from ui.context import AppContext
 from ui.forms.record_form import grid_choices
@@ -339,7 +340,7 @@ class ExportDialog(QDialog):
             d.setCalendarPopup(True)
             d.setDisplayFormat("yyyy-MM-dd")
         self.unmask = QCheckBox("导出完整证件号码和电话(记入审计)")
-        self.unmask.setEnabled(ctx.actor.may_reveal)
+        self.unmask.setEnabled(allows(ctx.actor, Ability.UNMASK_OUTPUT))
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.state = QLabel("")

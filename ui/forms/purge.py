@@ -15,13 +15,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.policy import Ability, allows, denial
 from desktop.services.errors import ServiceError
 from desktop.services.purge import purge_person
 from desktop.validation.masking import mask_id
 from ui.context import AppContext
 from ui.widgets.buttons import Std, dialog_buttons
 
-PURGE_DENIED = "只有社区管理员或网格长可以彻底清除个人信息"
+PURGE_DENIED = denial(Ability.PURGE)
 
 
 class PurgeDialog(QDialog):
@@ -99,7 +100,7 @@ def purge_with_dialog(parent: QWidget, ctx: AppContext, person_id: str) -> bool:
 
     from desktop.services.records import Records
 
-    if not ctx.actor.may_reveal:
+    if not allows(ctx.actor, Ability.PURGE):
         QMessageBox.warning(parent, "不能清除", PURGE_DENIED)
         return False
     try:

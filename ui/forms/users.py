@@ -27,10 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.policy import ROLES, Role, sees_all_grids
 from desktop.services.errors import ServiceError
-from desktop.services.store import ROLES_ALL_GRIDS
 from desktop.services.users import MIN_PASSWORD, Users
-from desktop.validation import code_table
 from ui.context import AppContext
 from ui.widgets.buttons import Std, dialog_buttons
 
@@ -65,9 +64,9 @@ class UserForm(QDialog):
         self.display.setPlaceholderText("姓名")
         self.phone = QLineEdit((existing or {}).get("phone") or "")
         self.role = QComboBox()
-        for code, label in code_table("user_role"):
+        for code, label in ROLES.items():
             self.role.addItem(label, code)
-        self.role.setCurrentIndex(max(0, self.role.findData((existing or {}).get("role", "grid_worker"))))
+        self.role.setCurrentIndex(max(0, self.role.findData((existing or {}).get("role", Role.GRID_WORKER))))
         self.role.currentIndexChanged.connect(self._role_changed)
         self.grids = QListWidget()
         self.grids.setMinimumHeight(140)
@@ -104,7 +103,7 @@ class UserForm(QDialog):
         self._role_changed()
 
     def _role_changed(self) -> None:
-        all_grids = self.role.currentData() in ROLES_ALL_GRIDS
+        all_grids = sees_all_grids(self.role.currentData())
         self.grids.setEnabled(not all_grids)
         self.grids_label.setText("负责网格\n(可查看全社区)" if all_grids else "负责网格\n(点击勾选)")
 
@@ -219,7 +218,7 @@ class UsersDialog(QDialog):
         self.table.setRowCount(len(self.rows))
         for r, u in enumerate(self.rows):
             unlock = {None: "—", True: "已开通", False: "未开通"}[u["can_unlock"]]
-            grids = "全社区" if u["role"] in ROLES_ALL_GRIDS else "、".join(name for _, name in u["grids"]) or "(未分配)"
+            grids = "全社区" if sees_all_grids(u["role"]) else "、".join(name for _, name in u["grids"]) or "(未分配)"
             cells = (u["username"], u["display_name"], u["role_label"], grids,
                      "启用" if u["active"] else "已停用", unlock if u["active"] else "—")
             for c, text in enumerate(cells):

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 
 from desktop.models import Household
+from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from desktop.services.households import Households
 from desktop.services.rules import marks_list
@@ -310,7 +311,7 @@ class HouseholdPage(Page):
         menu.addAction("设为户主", self.set_head)
         menu.addAction("迁移…", self.move_member)
         menu.addAction("删除成员", self.remove_member)
-        if self.ctx.actor.may_reveal:  # community admins and supervisors
+        if allows(self.ctx.actor, Ability.REVEAL):
             menu.addSeparator()
             menu.addAction("彻底清除个人信息…", self.purge_member)
         menu.exec(self.members.viewport().mapToGlobal(pos))

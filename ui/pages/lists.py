@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.policy import Ability, allows
 from desktop.services import privacy
 from desktop.services.errors import ServiceError
 from desktop.services.lists import FILTER_KEYS, OPEN, Lists, grid_choices
@@ -458,13 +459,13 @@ class ListPage(Page):
         open_action.triggered.connect(self._open_current)
         if self.sensitive:
             reveal = menu.addAction("显示完整信息")
-            if self.ctx.actor.may_reveal:
+            if allows(self.ctx.actor, Ability.REVEAL):
                 reveal.setToolTip("显示未脱敏的" + "、".join(c.title for c in self.sensitive) + "(将记入操作日志)")
                 reveal.triggered.connect(self._reveal_current)
             else:
                 reveal.setEnabled(False)
                 reveal.setToolTip(REVEAL_DENIED)
-        if self.kind == "person" and self.ctx.actor.may_reveal:
+        if self.kind == "person" and allows(self.ctx.actor, Ability.REVEAL):
             menu.addSeparator()
             purge = menu.addAction("彻底清除个人信息…")
             purge.setToolTip("依本人申请等原因彻底清除,不可恢复(将记入操作日志并同步)")

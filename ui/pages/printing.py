@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.policy import Ability, allows, denial
 from desktop.printing import (
     LEDGER_KINDS,
     MissingGlyphs,
@@ -127,8 +128,9 @@ class PrintPage(Page):
             d.setDisplayFormat("yyyy-MM-dd")
         self.split = QCheckBox("每户一个文件(存到文件夹)")
         self.unmask = QCheckBox("打印完整证件号码和电话")
-        self.unmask.setEnabled(ctx.actor.may_reveal)
-        self.unmask.setToolTip("" if ctx.actor.may_reveal else "只有社区管理员和督导可以打印完整号码;每次打印都会记入审计")
+        self.unmask.setEnabled(allows(ctx.actor, Ability.UNMASK_OUTPUT))
+        self.unmask.setToolTip("每次打印都会记入审计" if allows(ctx.actor, Ability.UNMASK_OUTPUT)
+                               else denial(Ability.UNMASK_OUTPUT, act="打印完整号码"))
         form = QFormLayout()
         kinds = QHBoxLayout()
         kinds.addWidget(self.kind_archive)

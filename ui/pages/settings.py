@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_TITLE, __version__
 from desktop.paths import data_dir
-from desktop.validation import code_table
+from desktop.policy import Ability, allows, role_label
 from ui.context import AppContext
 from ui.pages.base import Page
 
@@ -52,12 +52,12 @@ class SettingsPage(Page):
         form = QFormLayout()
         form.addRow("外观", self.dark)
         me = QLabel(f"{ctx.actor.display_name or ctx.actor.username}"
-                    f"({code_table('user_role').label(ctx.actor.role)})")
+                    f"({role_label(ctx.actor.role)})")
         self.password_button = QPushButton("修改我的密码…")
         self.password_button.clicked.connect(self.change_my_password)
         self.users_button = QPushButton("本机用户…")
         self.users_button.clicked.connect(self.manage_users)
-        self.users_button.setVisible(ctx.actor.role in ("community_admin", "supervisor"))
+        self.users_button.setVisible(allows(ctx.actor, Ability.MANAGE_USERS))
         me_row = QHBoxLayout()
         me_row.addWidget(me, 1)
         me_row.addWidget(self.password_button)
@@ -80,7 +80,7 @@ class SettingsPage(Page):
         self.encrypt_button = QPushButton("加密本机数据库…")
         self.encrypt_button.clicked.connect(self.encrypt_database)
         self.encrypt_button.setVisible(not encrypted and ctx.store.path is not None)
-        self.encrypt_button.setEnabled(ctx.actor.role in ("community_admin", "supervisor"))
+        self.encrypt_button.setEnabled(allows(ctx.actor, Ability.ENCRYPT_DATABASE))
         crypto_row = QHBoxLayout()
         crypto_row.addWidget(self.crypto_state, 1)
         crypto_row.addWidget(self.encrypt_button)
@@ -89,7 +89,7 @@ class SettingsPage(Page):
         self.backup_button.clicked.connect(self.backup_now)
         self.restore_button = QPushButton("从备份恢复…")
         self.restore_button.clicked.connect(self.choose_restore)
-        self.restore_button.setEnabled(ctx.actor.role in ("community_admin", "supervisor"))
+        self.restore_button.setEnabled(allows(ctx.actor, Ability.RESTORE_BACKUP))
         self.backup_state = QLabel(self._backup_text())
         self.backup_state.setWordWrap(True)
         backup_row = QHBoxLayout()
@@ -104,7 +104,7 @@ class SettingsPage(Page):
         self.idle.setSuffix(" 分钟")
         self.idle.setSpecialValueText("不自动锁定")
         self.idle.setValue(int(float(ctx.settings.value("security/idle_minutes", DEFAULT_MINUTES))))
-        self.idle.setEnabled(ctx.actor.role in ("community_admin", "supervisor"))
+        self.idle.setEnabled(allows(ctx.actor, Ability.SET_IDLE_LOCK))
         self.idle.setToolTip("无键盘鼠标操作超过该时间后锁定窗口,需重新输入密码(由社区管理员或网格长设置)")
         self.idle.valueChanged.connect(self.set_idle_minutes)
         idle_row = QHBoxLayout()

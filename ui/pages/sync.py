@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from desktop.services.fields import CODE_FIELDS, label
 from desktop.services.rules import marks_list
@@ -53,7 +54,6 @@ from ui.context import AppContext
 from ui.forms.record_form import grid_choices
 from ui.pages.base import Page
 
-REVIEW_ROLES = frozenset({"supervisor", "community_admin"})
 PROGRESS_KINDS = ("sync", "export", "import")  # jobs that show the progress bar (the others are quick)
 
 CONFLICT_KINDS = {"field": "字段冲突", "delete_edit": "删除与修改冲突", "rejected": "被拒绝的修改"}
@@ -276,7 +276,7 @@ class SyncPage(Page):
         super().__init__(ctx, parent)
         self.job: SyncJob | None = None
         self.conflicts: list[dict[str, Any]] = []
-        self.reviewer = ctx.actor.role in REVIEW_ROLES
+        self.reviewer = allows(ctx.actor, Ability.REVIEW_CONFLICTS)
         self._grids: dict[str, str] | None = None
         heading = QLabel("同步")
         heading.setProperty("role", "page-title")
