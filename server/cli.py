@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from desktop.cli.common import CliError
 from desktop.policy import ROLES, Role
 
 DEFAULT_DB = "sqlite:///gridledger-server.db"
@@ -24,14 +25,12 @@ def _secret(args: argparse.Namespace) -> str | None:
         try:
             return Path(args.secret_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            from desktop.cli import CliError
 
             raise CliError(f"无法读取密钥文件 {args.secret_file}:{exc.strerror}") from exc
     return None
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from desktop.cli import CliError
     from server.store import ServerStore
 
     try:
@@ -43,7 +42,6 @@ def _open(args: argparse.Namespace) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from desktop.cli import CliError
     from server.app import ConfigError, Settings, create_app
 
     try:
@@ -63,7 +61,6 @@ def _read_password(args: argparse.Namespace, username: str) -> str:
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass(f"为 {username} 设置密码:")
     if getpass.getpass("再输入一次:") != first:
-        from desktop.cli import CliError
 
         raise CliError("两次输入的密码不一致")
     return first
@@ -74,7 +71,6 @@ def _split(value: str | None) -> list[str]:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from desktop.cli import CliError
     from server import service
     from server.service import ApiError
 
@@ -123,7 +119,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
+def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     s = sub.add_parser("serve", help="运行社区同步服务器")
     s.add_argument("--database", help=f"数据库地址(默认 {DEFAULT_DB};PostgreSQL:postgresql+psycopg://...)")
     s.add_argument("--host", default="127.0.0.1")

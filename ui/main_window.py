@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop import APP_TITLE
+from desktop import APP_TITLE, kinds
 from desktop.policy import Ability, allows, role_label
 from desktop.services.records import Records
 from ui.context import AppContext
@@ -76,14 +76,13 @@ class MainWindow(QMainWindow):
         from ui.pages.areas import AreasPage
         from ui.pages.home import HomePage
         from ui.pages.household import HouseholdPage
-        from ui.pages.lists import TITLES as LIST_TITLES
         from ui.pages.lists import ListPage
         from ui.pages.settings import SettingsPage
 
         self.add_page("home", HomePage(self.ctx))
         self.add_page("areas", lambda: AreasPage(self.ctx), title=AreasPage.title)
-        for kind in ("person", "house", "vehicle", "org_unit", "visit", "grid_event", "dispute"):
-            self.add_page(kind, lambda k=kind: ListPage(self.ctx, k), title=LIST_TITLES[kind])
+        for entry in kinds.listed():
+            self.add_page(entry.key, lambda k=entry.key: ListPage(self.ctx, k), title=entry.title)
         self.add_page("print", lambda: self._print_page(), title="打印")
         if allows(self.ctx.actor, Ability.READ_AUDIT):
             self.add_page("audit", lambda: self._audit_page(), title="审计")

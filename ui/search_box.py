@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QWidget
 
-from desktop.services.search import KIND_LABEL, Search
+from desktop.services.search import Search
 from ui.context import AppContext
 from ui.workers import run_job
 
@@ -83,7 +83,7 @@ class SearchBox(QLineEdit):
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.popup.addItem(item)
         for hit in hits:
-            item = QListWidgetItem(f"[{KIND_LABEL[hit.kind]}] {hit.title}    {hit.subtitle}")
+            item = QListWidgetItem(f"[{hit.to_dict()['kind_label']}] {hit.title}    {hit.subtitle}")
             item.setData(Qt.ItemDataRole.UserRole, (hit.kind, hit.id))
             self.popup.addItem(item)
         self.popup.setCurrentRow(0)

@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from desktop import kinds
 from desktop.exchange.xlsxout import Col, Workbook
+from desktop.kinds import canonical, choices_text, ledger_titles
 from desktop.models import Area
 from desktop.policy import Ability
 from desktop.services.audit import write_audit
@@ -25,11 +27,6 @@ from desktop.services.records import grid_ids_under
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table, mask_id, mask_phone
 
-EXPORT_KINDS: dict[str, str] = {
-    "person": "人员台账", "household_ledger": "户情台账", "house": "房屋台账", "vehicle": "车辆台账",
-    "org_unit": "单位台账", "visit": "走访台账", "key_person": "重点人员台账", "floating": "流动人口台账",
-    "employment": "就业台账",
-}
 CHUNK = 2000
 
 Progress = Callable[[int, int, str], None]
@@ -142,7 +139,8 @@ def _pick(*titles: str) -> list[Out]:
 
 @dataclass(frozen=True)
 class Spec:
-    title: str
+    """How one ledger is read; its title is the ledger's in desktop/kinds.py (LEDGERS)."""
+
     cols: list[Out]
     from_sql: str
     grid_col: str
@@ -168,15 +166,13 @@ def _employment_extra(row: dict[str, Any], today: date) -> dict[str, Any]:
 
 
 SPECS: dict[str, Spec] = {
-    "person": Spec("人员台账", PERSON_COLS, _PERSON_FROM, "p.grid_id", _PERSON_ORDER),
+    "person": Spec(PERSON_COLS, _PERSON_FROM, "p.grid_id", _PERSON_ORDER),
     "key_person": Spec(
-        "重点人员台账",
         [*_pick("网格", "网格代码", "户号", "姓名", "性别", "出生日期", "证件号码", "联系电话", "人员类型",
                 "现住址", "关注标识", "自动标识", "工作单位", "备注")],
         _PERSON_FROM, "p.grid_id", _PERSON_ORDER, where="instr(p.marks, ',key_person,') > 0",
     ),
     "floating": Spec(
-        "流动人口台账",
         [*_pick("网格", "网格代码", "户号", "与户主关系", "姓名", "性别", "出生日期", "民族", "证件号码",
                 "联系电话", "人员类型", "户籍地址", "现住址", "居住事由", "来本地日期", "拟居住期限", "居住证号",
                 "工作单位", "职业")],
@@ -184,14 +180,12 @@ SPECS: dict[str, Spec] = {
         where="(p.person_type = '2' OR instr(p.derived_marks, ',floating,') > 0)",
     ),
     "employment": Spec(
-        "就业台账",
         [*_pick("网格", "网格代码", "户号", "姓名", "性别", "出生日期"), C("年龄", "age", kind="int", width=5),
          *_pick("证件号码", "联系电话", "文化程度", "就业状况", "工作单位", "职业", "现住址")],
         _PERSON_FROM, "p.grid_id", _PERSON_ORDER,
         where="(p.employment IS NOT NULL OR coalesce(p.employer, '') <> '')", extra=_employment_extra,
     ),
     "household_ledger": Spec(
-        "户情台账",
         [C("网格", "g.name"), C("网格代码", "g.code", width=16), C("户号", "hh.hh_no", width=14),
          C("户主", "hp.name", width=8), C("户主证件号码", "hp.cert_no", width=21, mask="id"),
          C("联系电话", "coalesce(hh.phone, hp.phone)", width=13, mask="phone"),
@@ -209,7 +203,6 @@ SPECS: dict[str, Spec] = {
         "l.grid_id", "g.code, hh.hh_no, l.period", period_col="l.period",
     ),
     "house": Spec(
-        "房屋台账",
         [C("网格", "g.name"), C("网格代码", "g.code", width=16), C("小区", "a.estate", width=14),
          C("楼栋", "a.building", width=6), C("单元", "a.unit", width=5), C("户室", "a.room", width=6),
          C("地址全称", "a.full_text", width=26), C("房屋用途", "h.use", _L["house_use"], width=8),
@@ -230,7 +223,6 @@ SPECS: dict[str, Spec] = {
         "h.grid_id", "g.code, a.estate, a.building, a.unit, a.room, h.id",
     ),
     "vehicle": Spec(
-        "车辆台账",
         [C("网格", "g.name"), C("网格代码", "g.code", width=16), C("号牌号码", "v.plate_no", width=10),
          C("号牌种类", "v.plate_type", _L["plate_type"], width=10),
          C("车辆类型", "v.vehicle_type", _L["vehicle_type"], width=9), C("品牌型号", "v.brand", width=14),
@@ -243,7 +235,6 @@ SPECS: dict[str, Spec] = {
         "v.grid_id", "g.code, v.plate_no",
     ),
     "org_unit": Spec(
-        "单位台账",
         [C("网格", "g.name"), C("网格代码", "g.code", width=16), C("单位名称", "o.name", width=22),
          C("统一社会信用代码", "o.uscc", width=20), C("单位类型", "o.kind", width=10),
          C("法定代表人", "o.legal_person", width=8), C("联系电话", "o.contact_phone", width=13, mask="phone"),
@@ -253,7 +244,6 @@ SPECS: dict[str, Spec] = {
         "o.grid_id", "g.code, o.name",
     ),
     "visit": Spec(
-        "走访台账",
         [C("走访日期", "vi.visited_on", _day, "date", 11), C("网格", "g.name"), C("网格代码", "g.code", width=16),
          C("户号", "hh.hh_no", width=14), C("户主姓名", "hp.name", width=8), C("地址", "a.full_text", width=26),
          C("走访方式", "vi.method", _L["visit_method"], width=8),
@@ -275,9 +265,6 @@ _COMPUTED = {
     "needs": "(SELECT group_concat(n.category || char(31) || n.content, char(30)) FROM visit_need n "
              "WHERE n.visit_id = vi.id AND n.deleted_at IS NULL)",
 }
-_ALIAS_OF = {"person": "p", "key_person": "p", "floating": "p", "employment": "p", "household_ledger": "l",
-             "house": "h", "vehicle": "v", "org_unit": "o", "visit": "vi"}
-
 
 def _as_date(value: Any, what: str) -> date | None:
     if value is None or value == "":
@@ -319,19 +306,37 @@ def _scope(store: Store, actor: Actor, grid_id: str | None, community_id: str | 
         return None, "全部网格"
 
 
+def spec_for(ledger_key: str) -> Spec:
+    """The tuned reading of a ledger, or for a ledger over a kind that has none (a kind added
+    by one registry entry), every labelled column of the kind with its code labels."""
+    spec = SPECS.get(ledger_key)
+    if spec is not None:
+        return spec
+    kind = kinds.get(kinds.ledger(ledger_key).kind)
+    cols = [C("网格", "g.name"), C("网格代码", "g.code", width=16)]
+    for column, title in kind.fields.items():
+        if column == "grid_id" or column.endswith("_id") or column in kind.derived:
+            continue
+        table = kind.code_fields.get(column)
+        cols.append(C(title, f"k.{column}", _label(table) if table else None, width=max(8, 2 * len(title))))
+    return Spec(cols, f'FROM "{kind.key}" k JOIN area g ON g.id = k.grid_id', "k.grid_id", "g.code, k.id")
+
+
 def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: str | None = None,
            community_id: str | None = None, date_from: date | str | None = None, date_to: date | str | None = None,
            unmask: bool = False, progress: Progress | None = None, cancel: Cancel | None = None) -> int:
-    """Write the ledger `kind` (see EXPORT_KINDS) to `out` (.xlsx); return the number of rows.
+    """Write the ledger `kind` (an exportable ledger of desktop/kinds.py) to `out` (.xlsx); return the number of rows.
 
     Scope: one grid, one community, or everything the actor may see. `date_from`/`date_to`
     limit visits (走访日期) and household ledgers (统计期). ID and phone numbers are masked unless
     `unmask` is True, which needs an actor who may reveal them (PermissionDenied otherwise)."""
-    spec = SPECS.get(kind)
-    if spec is None:
-        raise ServiceError(f"不支持导出的台账:{kind}(可选:{'、'.join(EXPORT_KINDS)})")
+    kind = canonical(kind)
+    titles = ledger_titles(exportable=True)
+    if kind not in titles:
+        raise ServiceError(f"不支持导出的台账:{kind}(可选:{choices_text(titles)})")
+    spec, ledger_title = spec_for(kind), titles[kind]
     if unmask:
-        require(actor, Ability.UNMASK_OUTPUT, act="导出未脱敏的台账(完整证件号码和电话)")
+        require(actor, Ability.UNMASK_OUTPUT, act="导出完整证件号码和电话(未脱敏的台账)")
     d_from, d_to = _as_date(date_from, "起始日期"), _as_date(date_to, "截止日期")
     if d_from and d_to and d_from > d_to:
         raise ServiceError("起始日期晚于截止日期")
@@ -339,7 +344,7 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
     grids, scope_name = _scope(store, actor, grid_id, community_id)
     started = time.perf_counter()
     today = date.today()
-    alias = _ALIAS_OF[kind]
+    alias = spec.grid_col.split(".")[0]
     select_parts = []
     for c in spec.cols:
         expr = _COMPUTED.get(c.src, c.src) if c.src in _COMPUTED else c.src
@@ -378,11 +383,11 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
     if d_from or d_to:
         period = f",{d_from.isoformat() if d_from else '…'} 至 {d_to.isoformat() if d_to else '…'}"
     masked_note = "证件号码和电话已脱敏" if not unmask else "含完整证件号码和电话,请妥善保管,不得外传"
-    title = f"{spec.title}({scope_name}{period};导出于 {today.isoformat()};{masked_note})"
+    title = f"{ledger_title}({scope_name}{period};导出于 {today.isoformat()};{masked_note})"
     book = Workbook(out)
     n = 0
     try:
-        sheet = book.sheet(spec.title, [Col(c.title, c.width, c.kind) for c in spec.cols], title=title)
+        sheet = book.sheet(ledger_title, [Col(c.title, c.width, c.kind) for c in spec.cols], title=title)
         with store.session() as s:
             conn = s.connection()
             total = conn.execute(text(f"SELECT count(*) {spec.from_sql} WHERE {' AND '.join(where)}"), params).scalar_one()
@@ -417,11 +422,11 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
     with store.transaction() as s:
         write_audit(
             s, actor, "export", kind, None,
-            {"kind": kind, "title": spec.title, "scope": {"grid_id": grid_id, "community_id": community_id,
+            {"kind": kind, "title": ledger_title, "scope": {"grid_id": grid_id, "community_id": community_id,
                                                           "grids": len(grids) if grids is not None else "all"},
              "rows": n, "masked": not unmask, "date_from": d_from, "date_to": d_to,
              "seconds": round(time.perf_counter() - started, 2)},
-            summary=f"导出{spec.title}:{n} 行,{'已脱敏' if not unmask else '未脱敏'}",
+            summary=f"导出{ledger_title}:{n} 行,{'已脱敏' if not unmask else '未脱敏'}",
         )
     if progress is not None:
         progress(n, n, "导出完成")

@@ -12,7 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from desktop.services.fields import LABELS
+from desktop import kinds
+from desktop.kinds import field_label as kind_field_label
+from desktop.kinds import import_labels
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class Field:
 
 
 def _col(kind: str, key: str, *synonyms: str, label: str | None = None) -> Field:
-    return Field(key, label or LABELS[kind][key], synonyms)
+    return Field(key, label or kind_field_label(kind, key), synonyms)
 
 
 def _aux(key: str, label: str, *synonyms: str, priority: int = 0) -> Field:
@@ -193,7 +195,7 @@ def _match(kind: str, h: str) -> _Match | None:
         return None
     bare = _without_note(h)
     best: _Match | None = None
-    for f in IMPORT_FIELDS[kind]:
+    for f in import_fields(kind):
         for syn in (f.label, *f.synonyms):
             s = normalize_header(syn)
             if h == s or bare == s:
@@ -226,7 +228,7 @@ def field_choices(kind: str) -> list[tuple[str, str]]:
     """(field key, Chinese label) of every field a column can be mapped to, in form order."""
     _check_kind(kind)
     seen: dict[str, str] = {}
-    for f in IMPORT_FIELDS[kind]:
+    for f in import_fields(kind):
         seen.setdefault(f.key, f.label)
     return list(seen.items())
 
@@ -238,7 +240,7 @@ def field_label(kind: str, key: str) -> str:
 def known_header_score(headers: list[object], kinds: tuple[str, ...] | None = None) -> float:
     """How much a row looks like a header row: distinct fields matched (exact 1, contained 0.5)."""
     best = 0.0
-    for kind in kinds or tuple(IMPORT_FIELDS):
+    for kind in kinds or tuple(import_labels()):
         fields: dict[str, float] = {}
         for h in headers:
             if not isinstance(h, str) or not h.strip():
@@ -256,12 +258,25 @@ def exact_header(headers_kind: tuple[str, ...] | None, text: object) -> bool:
         return False
     return any(
         (m := match_header(kind, text)) is not None and m.score >= 100
-        for kind in headers_kind or tuple(IMPORT_FIELDS)
+        for kind in headers_kind or tuple(import_labels())
     )
 
 
+def import_fields(kind: str) -> tuple[Field, ...]:
+    """The fields of an importable kind: the tuned table above, or for a kind added by one
+    registry entry, its grid and every labelled column that is typed (not an id, not derived)."""
+    fields = IMPORT_FIELDS.get(kind)
+    if fields is not None:
+        return fields
+    entry = kinds.get(kind)
+    return (GRID, GRID_CODE, *(
+        _col(kind, column) for column in entry.fields
+        if column != "grid_id" and not column.endswith("_id") and column not in entry.derived
+    ))
+
+
 def _check_kind(kind: str) -> None:
-    if kind not in IMPORT_FIELDS:
+    if kind not in import_labels():
         from desktop.services.errors import ServiceError
 
         raise ServiceError(f"不支持导入的类型:{kind}")

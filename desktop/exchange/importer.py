@@ -23,27 +23,25 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from desktop.exchange.cells import code_variant, long_number, prepare
-from desktop.exchange.fields import IMPORT_FIELDS, field_choices, field_label
+from desktop.exchange.fields import field_choices, import_fields
+from desktop.exchange.fields import field_label as import_field_label
 from desktop.exchange.places import Places, RowError
 from desktop.exchange.report import ON_EXISTING, ImportOptions, ImportReport, RowResult
 from desktop.exchange.sheet import Sheet
 from desktop.exchange.validate import Cleaner
 from desktop.exchange.writer import ChildSink, LocalSink, NullSink, Sink, parallel_possible
-from desktop.models import SYNCED_MODELS, new_id, utcnow
+from desktop.kinds import choices_text, code_fields, field_label, import_labels, model
+from desktop.kinds import label as kind_label
+from desktop.models import new_id, utcnow
 from desktop.services.errors import PermissionDenied, ServiceError, ValidationFailed
-from desktop.services.fields import CODE_FIELDS, KIND_LABELS, label
 from desktop.services.store import Actor, Store
 from desktop.validation import make_id_number
 
-IMPORT_KINDS: dict[str, str] = {
-    "person": "人员", "household": "户", "house": "房屋", "vehicle": "车辆", "org_unit": "单位", "visit": "走访",
-}
 Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
 CHUNK = 2000  # rows between progress reports and cancel checks; rows per insert statement
 # The example row of the templates (write_template): skipped, never imported.
 EXAMPLE_CERT = make_id_number("620104", date(1985, 3, 2), 123)
-TABLES = {m.__tablename__: m.__table__ for m in SYNCED_MODELS}  # type: ignore[attr-defined]
 
 
 class Cancelled(ServiceError):
@@ -92,21 +90,21 @@ class BaseImporter:
             if not key:
                 continue
             if key not in choices:
-                raise ServiceError(f"“{key}”不是{IMPORT_KINDS[self.kind]}导入可用的字段")
+                raise ServiceError(f"“{key}”不是{kind_label(self.kind)}导入可用的字段")
             if not 0 <= idx < len(sheet.headers):
                 raise ServiceError(f"第 {idx + 1} 列不存在")
             if key in self.cols:
                 a, b = sheet.headers[self.cols[key]], sheet.headers[idx]
                 raise ServiceError(f"“{b}”和“{a}”两列都对应了“{choices[key]}”,请只保留一列")
             self.cols[key] = idx
-        self.columns = {f.key for f in IMPORT_FIELDS[self.kind] if f.column}
-        self.table = TABLES[self.kind]
+        self.columns = {f.key for f in import_fields(self.kind) if f.column}
+        self.table = model(self.kind).__table__  # type: ignore[attr-defined]
         self.types = {c.key: c.type for c in self.table.c}
         self.header_of: dict[str, int] = {}  # Chinese label -> column index
         for key, idx in self.cols.items():
-            self.header_of[field_label(self.kind, key)] = idx
+            self.header_of[import_field_label(self.kind, key)] = idx
             if key in self.columns:
-                self.header_of[label(self.kind, key)] = idx
+                self.header_of[field_label(self.kind, key)] = idx
         self.places = Places(s, actor, options.default_grid_id)
         self.cleaner = Cleaner(s, actor, self.kind)
         self.results: list[RowResult] = []
@@ -117,7 +115,7 @@ class BaseImporter:
     def _converters(self) -> list[tuple[str, int, Callable[[Any], Any] | None]]:
         """Per mapped column: the field, the column index and the cell converter (None: as is)."""
         out: list[tuple[str, int, Callable[[Any], Any] | None]] = []
-        codes = CODE_FIELDS.get(self.kind, {})
+        codes = code_fields(self.kind)
         for key, idx in self.cols.items():
             conv: Callable[[Any], Any] | None = None
             if key in self.columns:
@@ -207,7 +205,7 @@ class BaseImporter:
     def cert_cell(self, rr: RowResult, vals: dict[str, Any], key: str) -> None:
         idx = self.cols.get(key)
         if idx is not None and long_number(rr.raw[idx]):
-            raise RowError(label(self.kind, key) if key in self.columns else field_label(self.kind, key),
+            raise RowError(field_label(self.kind, key) if key in self.columns else import_field_label(self.kind, key),
                            "证件号码被 Excel 存成了数字,只保留了前15位有效数字,后几位已丢失:"
                            "请把该列设置为“文本”格式后重新填写号码")
 
@@ -231,7 +229,7 @@ class BaseImporter:
     # --- helpers for writing --------------------------------------------------------------------
     def full_rows(self, table_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Every column present (model defaults for the missing ones) plus the bookkeeping."""
-        table = TABLES[table_name]
+        table = model(table_name).__table__  # type: ignore[attr-defined]
         base = _defaults(table)
         base.update(version=1, created_at=self.now, created_by=self.actor.username, updated_at=self.now,
                     updated_by=self.actor.username, deleted_at=None, deleted_by=None)
@@ -251,7 +249,7 @@ class BaseImporter:
         more than the insert itself. The storage triggers run for every row as usual."""
         if not rows:
             return
-        table = TABLES[table_name]
+        table = model(table_name).__table__  # type: ignore[attr-defined]
         full = self.full_rows(table_name, rows)
         cols = [c.key for c in table.c]
         procs = self._processors(table)
@@ -279,7 +277,7 @@ class BaseImporter:
         changed columns; a row changed by someone else since it was read stops the import."""
         if not changes:
             return
-        table = TABLES[table_name]
+        table = model(table_name).__table__  # type: ignore[attr-defined]
         from sqlalchemy.dialects import sqlite
 
         dialect = sqlite.dialect()
@@ -326,11 +324,11 @@ def _begin_immediate(conn: Any) -> None:
 
 def _importer(kind: str) -> type[BaseImporter]:
     from desktop.exchange import kinds
+    from desktop.exchange.generic import importer_for
 
-    try:
-        return kinds.IMPORTERS[kind]
-    except KeyError:
-        raise ServiceError(f"不支持导入的类型:{kind}(可选:{'、'.join(IMPORT_KINDS)})") from None
+    if kind not in import_labels():
+        raise ServiceError(f"不支持导入的类型:{kind}(可选:{choices_text(import_labels())})")
+    return kinds.IMPORTERS.get(kind) or importer_for(kind)
 
 
 def _check_options(options: ImportOptions | None) -> ImportOptions:
@@ -417,7 +415,7 @@ def _run(cls: type[BaseImporter], s: Session, actor: Actor, kind: str, sheet: Sh
         "valid_only": options.valid_only, "default_grid_id": options.default_grid_id,
         "parallel": sink.parallel,
     }
-    summary = (f"导入{KIND_LABELS.get(kind, kind)}:{rep.total} 行,新增 {counts['imported']},"
+    summary = (f"导入{kind_label(kind)}:{rep.total} 行,新增 {counts['imported']},"
                f"更新 {counts['updated']},跳过 {counts['skipped']},错误 {counts['rejected']}")
     fields = {"username": actor.username, "role": actor.role, "grid_ids": actor.grid_ids,
               "device_id": actor.device_id, "display_name": actor.display_name}

@@ -11,6 +11,7 @@ from desktop.exchange.importer import BaseImporter
 from desktop.exchange.places import AddressParts, HouseholdIndex, NewHousehold, RowError, squeeze
 from desktop.exchange.report import RowResult
 from desktop.exchange.validate import Cleaner
+from desktop.kinds import label as kind_label
 from desktop.models import Person, new_id
 from desktop.services import rules
 
@@ -441,9 +442,7 @@ class RecordImporter(BaseImporter):
 
     @property
     def title(self) -> str:
-        from desktop.exchange.importer import IMPORT_KINDS
-
-        return IMPORT_KINDS[self.kind]
+        return kind_label(self.kind)
 
     def address_of(self, vals: dict[str, Any], grid_id: str | None, *, create: bool) -> tuple[str | None, str | None]:
         """(address id, grid id) for the row's address columns; created when `create`."""

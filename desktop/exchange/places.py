@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop.exchange.validate import Cleaner
+from desktop.kinds import field_label
 from desktop.models import Address, Area, House, Household, new_id
 from desktop.services.errors import ServiceError
-from desktop.services.fields import label
 from desktop.services.rules import compose_address
 from desktop.services.store import Actor
 
@@ -217,7 +217,7 @@ class Places:
                 continue
             ok, value = self.address_cleaner.field(key, raw)
             if not ok:
-                raise RowError(label("address", key), value[1])
+                raise RowError(field_label("address", key), value[1])
             values[key] = value
         # address_hook: the full text from the parts, the floor from the room number
         if values.get("full_text") is None:

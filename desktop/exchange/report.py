@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.exchange.xlsxout import Col, Workbook, width_for
+from desktop.kinds import label as kind_label
 
 STATUSES = ("imported", "updated", "skipped", "rejected", "ask")
 STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "错误", "ask": "需确认"}
@@ -112,9 +113,7 @@ class ImportReport:
 
     def summary(self) -> str:
         c = self.counts
-        from desktop.exchange.importer import IMPORT_KINDS
-
-        what = IMPORT_KINDS.get(self.kind, self.kind)
+        what = kind_label(self.kind)
         head = "检查结果" if self.dry_run else ("已导入" if self.written else "未导入")
         text = (f"{head}({what}):共 {self.total} 行,新增 {c['imported']},更新 {c['updated']},"
                 f"跳过 {c['skipped']}" + (f"(其中需确认 {c['ask']})" if c["ask"] else "")
@@ -122,10 +121,8 @@ class ImportReport:
         return text + (f"。{self.message}" if self.message else "")
 
     def to_dict(self) -> dict[str, Any]:
-        from desktop.exchange.importer import IMPORT_KINDS
-
         return {
-            "kind": self.kind, "kind_label": IMPORT_KINDS.get(self.kind, self.kind), "file": self.file_name,
+            "kind": self.kind, "kind_label": kind_label(self.kind), "file": self.file_name,
             "total": self.total, "counts": dict(self.counts), "written": self.written, "dry_run": self.dry_run,
             "message": self.message, "summary": self.summary(), "seconds": self.seconds,
             "unused_columns": list(self.unused_columns), "created": dict(self.created),

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.exchange.fields import IMPORT_FIELDS, exact_header, known_header_score
+from desktop.exchange.fields import exact_header, known_header_score
+from desktop.kinds import import_labels
 from desktop.services.errors import ServiceError
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
@@ -59,7 +60,7 @@ def read_sheet(path: str | Path, *, kind: str | None = None, sheet_name: str | N
     p = Path(path)
     if not p.is_file():
         raise ServiceError(f"找不到文件“{p.name}”")
-    kinds = (kind,) if kind in IMPORT_FIELDS else None
+    kinds = (kind,) if kind in import_labels() else None
     fmt = _format_of(p)
     if fmt == "csv":
         grid, encoding = _read_csv(p)

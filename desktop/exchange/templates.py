@@ -8,11 +8,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from desktop.exchange.fields import IMPORT_FIELDS
-from desktop.exchange.importer import EXAMPLE_CERT, IMPORT_KINDS
+from desktop.exchange.fields import field_choices, import_fields
+from desktop.exchange.importer import EXAMPLE_CERT
 from desktop.exchange.xlsxout import Col, Workbook, width_for
+from desktop.kinds import choices_text, code_fields, import_labels, model
+from desktop.models import BOOKKEEPING_COLUMNS
 from desktop.services.errors import ServiceError
-from desktop.services.fields import CODE_FIELDS
 from desktop.validation import code_table, uscc_check_char
 
 _USCC17 = "91620104MA7" + "ABCD12"
@@ -72,26 +73,30 @@ REQUIRED = {"person": {"name"}, "household": set(), "house": {"estate"}, "vehicl
 
 
 def write_template(kind: str, out: str | Path) -> Path:
-    """A blank workbook for importing `kind` (see IMPORT_KINDS); returns the path written."""
-    if kind not in TEMPLATE_COLUMNS:
-        raise ServiceError(f"没有“{kind}”的导入模板(可选:{'、'.join(IMPORT_KINDS)})")
+    """A blank workbook for importing `kind` (an importable kind of desktop/kinds.py); returns the path written."""
+    if kind not in import_labels():
+        raise ServiceError(f"没有“{kind}”的导入模板(可选:{choices_text(import_labels())})")
     out = Path(out)
-    cols = TEMPLATE_COLUMNS[kind]
-    known = {f.key for f in IMPORT_FIELDS[kind]}
+    cols = TEMPLATE_COLUMNS.get(kind) or _generic_columns(kind)
+    known = {f.key for f in import_fields(kind)}
     assert all(k in known for k, _h, _v in cols), kind
+    example = kind in TEMPLATE_COLUMNS  # a kind added by one registry entry has no example row
     book = Workbook(out, constant_memory=False)
     kinds_of = {"birth_date": "date", "arrived_on": "date", "visited_on": "date", "follow_up_on": "date",
                 "rent_start": "date", "area_m2": "number", "built_year": "int", "employees": "int",
                 "duration_min": "int", "rent_months": "int", "rent_monthly": "number"}
-    headers = [f"{h}*" if k in REQUIRED.get(kind, set()) else h for k, h, _v in cols]
+    required = REQUIRED.get(kind) if kind in REQUIRED else _required_columns(kind)
+    headers = [f"{h}*" if k in required else h for k, h, _v in cols]
     sheet = book.sheet(
-        f"{IMPORT_KINDS[kind]}信息",
+        f"{import_labels()[kind]}信息",
         [Col(h, width_for(h, [v]), kinds_of.get(k, "text")) for (k, _h, v), h in zip(cols, headers, strict=True)],
-        title=f"{IMPORT_KINDS[kind]}信息导入模板(带*的列必填;第3行是示例,导入时自动跳过;代码类的列可填名称或代码,见“填写说明”)",
+        title=f"{import_labels()[kind]}信息导入模板(带*的列必填;"
+              + ("第3行是示例,导入时自动跳过;" if example else "") + "代码类的列可填名称或代码,见“填写说明”)",
     )
-    sheet.write([v if v != "" else None for _k, _h, v in cols])
+    if example:
+        sheet.write([v if v != "" else None for _k, _h, v in cols])
     # code values to choose from: a drop-down per code column, fed from the 填写说明 sheet
-    codes = CODE_FIELDS.get(kind, {})
+    codes = code_fields(kind)
     help_rows: list[tuple[str, str, list[str]]] = []
     for i, (k, h, _v) in enumerate(cols):
         table = codes.get(k) or {"hh_type": "household_type"}.get(k)
@@ -114,6 +119,18 @@ def write_template(kind: str, out: str | Path) -> Path:
             help_ws.write_string(r + 2, c, label_)
     book.close()
     return out
+
+
+def _generic_columns(kind: str) -> list[tuple[str, str, str]]:
+    """A kind without a tuned template: every field it imports, under its label, no example."""
+    return [(key, label, "") for key, label in field_choices(kind)]
+
+
+def _required_columns(kind: str) -> set[str]:
+    table = model(kind).__table__  # type: ignore[attr-defined]
+    return {c.key for c in table.c
+            if not c.nullable and c.default is None and not c.primary_key and c.key != "grid_id"
+            and c.key not in BOOKKEEPING_COLUMNS}
 
 
 def _letter(c: int) -> str:

@@ -21,11 +21,12 @@ from typing import Any
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Session
 
+from desktop.kinds import code_fields, field_label
+from desktop.kinds import label as kind_label
 from desktop.models import BOOKKEEPING_COLUMNS
 from desktop.services import rules
 from desktop.services.coerce import CoerceError, coerce, normalize_text
 from desktop.services.errors import PermissionDenied, ValidationFailed
-from desktop.services.fields import CODE_FIELDS, KIND_LABELS, label
 from desktop.services.records import GRID_SCOPED, MODELS, TOMBSTONE, Draft, model_for
 from desktop.services.store import Actor
 from desktop.validation import code_table
@@ -45,7 +46,7 @@ class Cleaner:
         self.kind = kind
         model = model_for(kind)
         self.table = model.__table__  # type: ignore[attr-defined]
-        self.codes = CODE_FIELDS.get(kind, {})
+        self.codes = code_fields(kind)
         self.hook: Callable[[Session, Draft], None] | None = rules.HOOKS.get(kind)
         self.types = {c.key: c.type for c in self.table.c}
         self.writable = {
@@ -86,7 +87,7 @@ class Cleaner:
                 raw = code
             elif len(text) > (getattr(self.types[key], "length", None) or len(text)):
                 result: tuple[bool, Any] = (False, ("field.code",
-                    f"{label(kind, key)}:“{text}”不在《{code_table(table_name).title}》代码表中"))
+                    f"{field_label(kind, key)}:“{text}”不在《{code_table(table_name).title}》代码表中"))
                 if mkey is not None and len(memo) < MEMO_LIMIT:
                     memo[mkey] = result
                 return result
@@ -97,11 +98,11 @@ class Cleaner:
                 code = code_table(table_name).code_for(str(value))
                 if code is None:
                     result = (False, ("field.code",
-                                      f"{label(kind, key)}:“{value}”不在《{code_table(table_name).title}》代码表中"))
+                                      f"{field_label(kind, key)}:“{value}”不在《{code_table(table_name).title}》代码表中"))
                 else:
                     result = (True, code)
         except CoerceError as exc:
-            result = (False, ("field.format", f"{label(kind, key)}:{exc}"))
+            result = (False, ("field.format", f"{field_label(kind, key)}:{exc}"))
         if mkey is not None and len(memo) < MEMO_LIMIT:
             memo[mkey] = result
         return result
@@ -120,9 +121,9 @@ class Cleaner:
             self._refs[(target, value)] = ref
         live, level, name = ref
         if not live:
-            draft.error(key, "field.reference", f"{label(draft.kind, key)}:找不到所选的{KIND_LABELS[target]}")
+            draft.error(key, "field.reference", f"{field_label(draft.kind, key)}:找不到所选的{kind_label(target)}")
         elif key == "grid_id" and level != "grid":
-            draft.error(key, "field.grid", f"{label(draft.kind, key)}:“{name}”不是网格")
+            draft.error(key, "field.grid", f"{field_label(draft.kind, key)}:“{name}”不是网格")
 
     def assume(self, target: str, record_id: str, *, level: str | None = None, name: str | None = None) -> None:
         """A record this import is about to create counts as existing for reference checks."""
@@ -134,7 +135,7 @@ class Cleaner:
         draft = Draft(kind, {}, existing)
         for key, raw in data.items():
             if key not in self.writable:
-                draft.issues.append(Issue(key, "field.unknown", f"“{key}”不是{KIND_LABELS[kind]}的可填写项"))
+                draft.issues.append(Issue(key, "field.unknown", f"“{key}”不是{kind_label(kind)}的可填写项"))
                 continue
             ok, value = self.field(key, raw)
             if not ok:
@@ -146,14 +147,14 @@ class Cleaner:
         for key, required, fks in self.checks:
             value = draft.get(key)
             if required and value is None:
-                draft.error(key, "field.required", f"{label(kind, key)}不能为空")
+                draft.error(key, "field.required", f"{field_label(kind, key)}不能为空")
             if value is not None and key in draft.values:
                 for fk in fks:
                     self._reference(draft, key, fk, value)
         if kind in GRID_SCOPED:
             grid_id = draft.get("grid_id")
             if grid_id is not None and not self.actor.may_access(grid_id):
-                raise PermissionDenied(f"您没有权限在该网格({grid_id})中登记或修改{KIND_LABELS[kind]}")
+                raise PermissionDenied(f"您没有权限在该网格({grid_id})中登记或修改{kind_label(kind)}")
         if draft.issues:
             raise ValidationFailed(draft.issues, draft.warnings)
         return draft

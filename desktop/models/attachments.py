@@ -10,15 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from desktop.models.base import Base, Synced
 
-OWNER_KINDS = ("person", "house", "vehicle", "org_unit", "grid_event")
-
 
 class Attachment(Synced, Base):
     """One stored image (resized JPEG) and its thumbnail, attached to one owner record."""
 
     __tablename__ = "attachment"
     grid_id: Mapped[str] = mapped_column(String(36), ForeignKey("area.id"), nullable=False, index=True)
-    owner_kind: Mapped[str] = mapped_column(String(16))  # one of OWNER_KINDS
+    owner_kind: Mapped[str] = mapped_column(String(16))  # a kind with photo purposes (desktop/kinds.py)
     owner_id: Mapped[str] = mapped_column(String(36), index=True)
     purpose: Mapped[str] = mapped_column(String(32), default="photo")  # photo | plate_with_owner | ...
     caption: Mapped[str | None] = mapped_column(String(200))

@@ -10,7 +10,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "LEDGER_KINDS": "desktop.printing.kinds",
     "MissingGlyphs": "desktop.printing.common",
     "PrintCancelled": "desktop.printing.common",
     "PrintOptions": "desktop.printing.common",
@@ -24,7 +23,6 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "LEDGER_KINDS",
     "MissingGlyphs",
     "PrintCancelled",
     "PrintOptions",
@@ -43,7 +41,6 @@ if TYPE_CHECKING:
     from desktop.printing.common import MissingGlyphs, PrintCancelled, PrintOptions, PrintResult
     from desktop.printing.data import households_for
     from desktop.printing.fonts import font_info
-    from desktop.printing.kinds import LEDGER_KINDS
     from desktop.printing.ledgers import print_ledger
     from desktop.printing.preview import render_pages
 

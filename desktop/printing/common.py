@@ -63,7 +63,7 @@ class PrintCancelled(ServiceError):
 
 def check_unmask(actor: Actor, options: PrintOptions) -> None:
     if options.unmask:
-        require(actor, Ability.UNMASK_OUTPUT, act="打印未脱敏的材料(完整证件号码和联系电话)")
+        require(actor, Ability.UNMASK_OUTPUT, act="打印完整证件号码和联系电话(未脱敏的材料)")
 
 
 def cancel_check(cancel: Cancel) -> Callable[[], bool]:

@@ -23,6 +23,7 @@ from reportlab.platypus import (
 )
 from sqlalchemy import Connection, text
 
+from desktop.kinds import canonical, choices_text, ledger_titles
 from desktop.printing import pdf
 from desktop.printing.archive import (
     NEED_STATUS,
@@ -51,7 +52,6 @@ from desktop.printing.common import (
 )
 from desktop.printing.data import _grid_by_code
 from desktop.printing.fonts import FontChoice, resolve_font
-from desktop.printing.kinds import LEDGER_KINDS
 from desktop.printing.text import Guard, para
 from desktop.services.audit import write_audit
 from desktop.services.errors import ServiceError
@@ -399,11 +399,19 @@ def render_ledger(ledger: Ledger, path: Path, font: FontChoice, part: dict[str, 
     return pages[0] if pages else 0
 
 
+def _printable(kind: str) -> str:
+    """The one key of a printable ledger (an old spelling such as "visits" is accepted)."""
+    titles = ledger_titles(printable=True)
+    key = canonical(kind)
+    if key not in titles:
+        raise ServiceError(f"未知的台账类型“{kind}”,可选:{choices_text(titles)}")
+    return key
+
+
 def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, date_from: date | None,
                  date_to: date | None, guard: Guard, unmask: bool) -> Ledger:
     """The ledger's strings (checked by `guard`)."""
-    if kind not in LEDGER_KINDS:
-        raise ServiceError(f"未知的台账类型“{kind}”,可选:" + "、".join(f"{k}({v})" for k, v in LEDGER_KINDS.items()))
+    kind = _printable(kind)
     today = date.today()
     m = Masker(unmask)
     with store.session() as s:
@@ -413,9 +421,9 @@ def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, d
         codes = [r[0] for r in conn.execute(text(f"SELECT code FROM area WHERE {cond} ORDER BY code"), params)]
         many = grid_code is None and len(grids) > 1
         scope = guard(scope, "台账范围", "社区或网格名称")
-        ledger = Ledger(kind, LEDGER_KINDS[kind], scope, f"制表日期:{today.isoformat()}",
+        ledger = Ledger(kind, ledger_titles(printable=True)[kind], scope, f"制表日期:{today.isoformat()}",
                         grid_ids=grids, grid_codes=codes)
-        if kind == "visits":
+        if kind == "visit":
             d0 = date_from or date(today.year, 1, 1)
             d1 = date_to or today
             if d0 > d1:
@@ -424,20 +432,20 @@ def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, d
             ledger.period = f"走访日期:{d0.isoformat()} 至 {d1.isoformat()}"
             ledger.date_from, ledger.date_to = d0, d1
             ledger.sections = _visits(conn, grids, names, d0, d1, guard, many, users)
-        elif kind == "key_persons":
+        elif kind == "key_person":
             ledger.sections, ledger.summary, _n = _key_persons(conn, grids, names, guard, m, many, today)
             ledger.count = _n
             ledger.unit = "人"
         elif kind == "floating":
             ledger.sections = _floating(conn, grids, names, guard, m, many)
             ledger.unit = "人"
-        elif kind == "houses":
+        elif kind == "house":
             ledger.sections = _houses(conn, grids, names, guard, m, many)
             ledger.unit = "套"
         else:
             ledger.sections = _vehicles(conn, grids, names, guard, m, many)
             ledger.unit = "辆"
-    if kind != "key_persons":
+    if kind != "key_person":
         ledger.count = sum(len(s.rows) for s in ledger.sections)
     return ledger
 
@@ -445,13 +453,12 @@ def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, d
 def print_ledger(store: Store, actor: Actor, kind: str, *, grid_code: str | None, date_from: date | None,
                  date_to: date | None, out: Path | str, options: PrintOptions | None = None,
                  progress: Progress | None = None, cancel: Cancel = None) -> PrintResult:
-    """Print one ledger or roster (`kind` from LEDGER_KINDS) of a grid (None: all the actor's grids).
+    """Print one ledger or roster (`kind`: a printable ledger of desktop/kinds.py) of a grid (None: all the actor's grids).
 
     The dates limit the visit ledger (default: this year up to today); rosters list the current
     state. Audited like archives; MissingGlyphs / PermissionDenied / PrintCancelled as there."""
     options = options or PrintOptions()
-    if kind not in LEDGER_KINDS:
-        raise ServiceError(f"未知的台账类型“{kind}”,可选:" + "、".join(f"{k}({v})" for k, v in LEDGER_KINDS.items()))
+    kind = _printable(kind)
     check_unmask(actor, options)
     report: Progress = progress or (lambda done, total, text: None)
     cancelled = cancel_check(cancel)

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from desktop.kinds import label as kind_label
 from desktop.models import AuditEntry, utcnow
 from desktop.policy import Ability
-from desktop.services.fields import KIND_LABELS
 from desktop.services.store import Actor
 
 ACTION_LABELS = {
@@ -32,7 +32,7 @@ def write_audit(
     summary: str | None = None,
 ) -> None:
     if summary is None:
-        summary = ACTION_LABELS.get(action, action) + (KIND_LABELS.get(entity or "", "") or "")
+        summary = ACTION_LABELS.get(action, action) + (kind_label(entity or "") or "")
     s.add(
         AuditEntry(
             at=utcnow(),
@@ -94,7 +94,7 @@ def audit_entries(
         return [
             {"seq": e.seq, "at": e.at, "actor": e.actor, "device_id": e.device_id, "action": e.action,
              "action_label": ACTION_LABELS.get(e.action, e.action), "entity": e.entity,
-             "entity_label": KIND_LABELS.get(e.entity or "", e.entity or ""), "entity_id": e.entity_id,
+             "entity_label": kind_label(e.entity or ""), "entity_id": e.entity_id,
              "entity_name": names.get((e.entity, e.entity_id), "") if e.entity_id else "",
              "summary": e.summary, "detail": e.detail}
             for e in entries

@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from desktop import kinds
 from desktop.services.stats import CLOSED_STATES
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table, mask_id, mask_phone
 
-KINDS = ("person", "house", "vehicle", "org_unit", "visit", "grid_event", "dispute")
 FILTER_KEYS = frozenset({
     "grid_id", "community_id", "person_type", "care_mark", "age_min", "age_max", "house_use",
     "event_state", "date_from", "date_to", "text",
@@ -356,11 +356,38 @@ SPECS: dict[str, _Kind] = {
 }
 
 
+def _generic(entry: kinds.Kind) -> _Kind:
+    """The list of a kind added by one registry entry: its `list_columns` (else its first six
+    typed columns) with code labels, then the grid; the text filter matches its
+    `search_columns` (else the text columns shown). The table needs an index on grid_id
+    (ix_<table>_grid_id), as every kind's table has."""
+    shown = entry.list_columns or tuple(
+        c for c in entry.fields if c != "grid_id" and not c.endswith("_id") and c not in entry.derived)[:6]
+    cols = tuple(_c(c, entry.label_of(c), f"k.{c}", width=8) for c in shown)
+    cols += (_c("grid", "网格", (GRID, "k.id"), joins="grid", width=6),)
+    labels = {c: _label(entry.code_fields[c]) for c in shown if c in entry.code_fields}
+
+    def build(r: Any, today: date) -> dict[str, Any]:
+        m = r._mapping
+        row = {c: labels[c](m[c]) if c in labels else m[c] for c in shown}
+        return {"id": m["id"], **row, "grid": _s(m["grid"])}
+
+    detail = (f"SELECT k.id, k.grid_id AS grid_id, k.deleted_at AS deleted_at, "
+              f"{', '.join(f'k.{c}' for c in shown)}, g.name AS grid "
+              f'FROM "{entry.key}" k LEFT JOIN area g ON g.id = k.grid_id WHERE k.id IN ({{ids}})')
+    matched = entry.search_columns or tuple(c for c in shown if c not in labels)
+    text_cond = "(" + " OR ".join(f"k.{c} LIKE :text ESCAPE '\\'" for c in matched) + ")" if matched else "0"
+    return _Kind(entry.key, "k", cols, (GRID, "k.id"), frozenset({"grid"}), detail, build, text_cond)
+
+
 def _spec(kind: str) -> _Kind:
-    try:
-        return SPECS[kind]
-    except KeyError:
-        raise ValueError(f"不支持的列表类型:{kind}") from None
+    spec = SPECS.get(kind)
+    if spec is not None:
+        return spec
+    entry = kinds.find(kind)
+    if entry is None or not entry.listed:
+        raise ValueError(f"不支持的列表类型:{kind}")
+    return _generic(entry)
 
 
 def _as_date(value: Any, key: str) -> date:

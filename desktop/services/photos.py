@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from desktop import kinds
+from desktop.kinds import label as kind_label
 from desktop.models import Attachment, utcnow
-from desktop.models.attachments import OWNER_KINDS
 from desktop.services.audit import write_audit
 from desktop.services.errors import (
     NotFound,
@@ -27,7 +28,6 @@ from desktop.services.errors import (
     StaleRecord,
     ValidationFailed,
 )
-from desktop.services.fields import KIND_LABELS
 from desktop.services.records import MODELS, Records, clean
 from desktop.validation.result import Issue
 
@@ -40,15 +40,8 @@ MIME = "image/jpeg"
 CAPTION_MAX = Attachment.__table__.c.caption.type.length
 
 # Purposes per owner kind, in the order the UI offers them (the first one is the default).
-PURPOSES: dict[str, dict[str, str]] = {
-    "person": {"photo": "本人照片"},
-    "house": {"house_front": "房屋外观", "door_plate": "门牌", "photo": "其他照片"},
-    # the field asks for the plate photographed with the owner: offered first
-    "vehicle": {"plate_with_owner": "车牌与车主合影", "photo": "车辆照片"},
-    "org_unit": {"photo": "单位照片"},
-    "grid_event": {"photo": "现场照片"},
-}
-assert set(PURPOSES) == set(OWNER_KINDS)
+# kind -> {purpose: label}: which records take photos, and what for (desktop/kinds.py)
+PURPOSES = kinds.photo_purposes()
 
 # Attachment columns returned as metadata (everything but the image bytes).
 _META_COLUMNS = [c for c in Attachment.__table__.c if c.key not in ("data", "thumb")]
@@ -195,7 +188,7 @@ class Photos(Records):
         self._check_kind(owner_kind)
         if purpose not in PURPOSES[owner_kind]:
             allowed = "、".join(PURPOSES[owner_kind].values())
-            raise _invalid("photo.purpose", f"{KIND_LABELS[owner_kind]}照片的用途只能是:{allowed}")
+            raise _invalid("photo.purpose", f"{kind_label(owner_kind)}照片的用途只能是:{allowed}")
         caption = (caption or "").strip() or None
         if caption is not None and len(caption) > CAPTION_MAX:
             raise _invalid(
@@ -244,7 +237,7 @@ class Photos(Records):
                 s, self.actor, "create", "attachment", obj.id,
                 {"owner_kind": owner_kind, "owner_id": owner_id, "purpose": purpose,
                  "sha256": digest, "byte_size": len(image["data"])},
-                summary=f"添加{KIND_LABELS[owner_kind]}照片({label})",
+                summary=f"添加{kind_label(owner_kind)}照片({label})",
             )
             return {**_meta(obj), "duplicate": False}
 
@@ -268,7 +261,7 @@ class Photos(Records):
             write_audit(
                 s, self.actor, "delete", "attachment", attachment_id,
                 {"owner_kind": obj.owner_kind, "owner_id": obj.owner_id, "purpose": obj.purpose},
-                summary=f"删除{KIND_LABELS.get(obj.owner_kind, '')}照片",
+                summary=f"删除{kind_label(obj.owner_kind)}照片",
             )
             return _meta(obj)
 
@@ -302,7 +295,7 @@ class Photos(Records):
     def _check_kind(owner_kind: str) -> None:
         if owner_kind not in PURPOSES:
             raise _invalid(
-                "photo.owner_kind", f"不能为“{KIND_LABELS.get(owner_kind, owner_kind)}”添加照片"
+                "photo.owner_kind", f"不能为“{kind_label(owner_kind)}”添加照片"
             )
 
     def _owner(self, s: Session, owner_kind: str, owner_id: str, name: str) -> Any:

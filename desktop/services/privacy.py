@@ -6,36 +6,33 @@ audit entry (which field of which record - never the value itself) in the same t
 
 from __future__ import annotations
 
+from desktop import kinds
+from desktop.kinds import field_label
+from desktop.kinds import label as kind_label
 from desktop.policy import Ability
 from desktop.services.audit import write_audit
 from desktop.services.errors import ServiceError, require
-from desktop.services.fields import KIND_LABELS, label
 from desktop.services.records import Records
 from desktop.services.store import Actor, Store
 
-SENSITIVE_FIELDS: dict[str, frozenset[str]] = {
-    "person": frozenset({"cert_no", "phone"}),
-    "house": frozenset({"owner_cert_no", "owner_phone"}),
-    "household": frozenset({"phone"}),
-    "org_unit": frozenset({"contact_phone"}),
-}
-
 
 def is_sensitive(kind: str, field: str) -> bool:
-    return field in SENSITIVE_FIELDS.get(kind, frozenset())
+    """Whether `field` of `kind` is shown masked (Kind.sensitive in desktop/kinds.py)."""
+    entry = kinds.find(kind)
+    return entry is not None and field in entry.sensitive
 
 
 def reveal(store: Store, actor: Actor, kind: str, record_id: str, field: str) -> str:
     """The unmasked value of one sensitive field ("" when the field is empty)."""
     if not is_sensitive(kind, field):
-        raise ServiceError(f"“{label(kind, field)}”不是需要脱敏显示的信息,无需单独查看")
-    require(actor, Ability.REVEAL, act=f"查看完整的{label(kind, field)}")
+        raise ServiceError(f"“{field_label(kind, field)}”不是需要脱敏显示的信息,无需单独查看")
+    require(actor, Ability.REVEAL, act=f"查看完整的{field_label(kind, field)}")
     with store.transaction() as s:
         # _load refuses deleted records and records outside the actor's grids
         obj = Records(store, actor)._load(s, kind, record_id)
         value = getattr(obj, field)
         write_audit(
             s, actor, "reveal", kind, record_id, {"field": field},
-            summary=f"查看完整信息:{KIND_LABELS.get(kind, kind)}的{label(kind, field)}",
+            summary=f"查看完整信息:{kind_label(kind)}的{field_label(kind, field)}",
         )
         return "" if value is None else str(value)

@@ -6,7 +6,7 @@ transaction. Services return plain dicts, never live ORM objects."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,10 @@ from sqlalchemy import ForeignKey, Text, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from desktop.models import BOOKKEEPING_COLUMNS, SYNCED_MODELS, Area, Base, utcnow
+from desktop import kinds
+from desktop.kinds import code_fields, field_label
+from desktop.kinds import label as kind_label
+from desktop.models import BOOKKEEPING_COLUMNS, Area, Base, utcnow
 from desktop.policy import Ability
 from desktop.services import rules
 from desktop.services.audit import write_audit
@@ -26,15 +29,39 @@ from desktop.services.errors import (
     ValidationFailed,
     require,
 )
-from desktop.services.fields import CODE_FIELDS, KIND_LABELS, label
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table
 from desktop.validation.result import Issue
 
-MODELS: dict[str, type[Base]] = {m.__tablename__: m for m in SYNCED_MODELS}  # type: ignore[attr-defined]
+
+class _Models(Mapping[str, type[Base]]):
+    """kind -> model, read from the registry (desktop/kinds.py) at each use, so a kind registered
+    later (a plug-in, a test's throwaway kind) is known too."""
+
+    def __getitem__(self, kind: str) -> type[Base]:
+        entry = kinds.find(kind)
+        if entry is None:
+            raise KeyError(kind)
+        return entry.model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(kinds.keys())
+
+    def __len__(self) -> int:
+        return len(kinds.keys())
+
+
+class _GridScoped(Container[str]):
+    """Kinds whose rows are scoped by a grid: their table has grid_id."""
+
+    def __contains__(self, kind: object) -> bool:
+        entry = kinds.find(str(kind))
+        return entry is not None and "grid_id" in entry.model.__table__.c  # type: ignore[attr-defined]
+
+
+MODELS = _Models()
 TOMBSTONE = {"deleted_at", "deleted_by"}
-# Kinds whose rows are scoped by a grid.
-GRID_SCOPED = {k for k, m in MODELS.items() if "grid_id" in m.__table__.c}  # type: ignore[attr-defined]
+GRID_SCOPED = _GridScoped()
 
 
 def model_for(kind: str) -> type[Base]:
@@ -64,10 +91,10 @@ class Draft:
         return (self.existing or {}).get(key)
 
     def error(self, fld: str, code: str, message: str) -> None:
-        self.issues.append(Issue(label(self.kind, fld), code, message))
+        self.issues.append(Issue(field_label(self.kind, fld), code, message))
 
     def warn(self, fld: str, code: str, message: str) -> None:
-        self.warnings.append(Issue(label(self.kind, fld), code, message))
+        self.warnings.append(Issue(field_label(self.kind, fld), code, message))
 
 
 def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: dict | None) -> Draft:
@@ -81,21 +108,21 @@ def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: d
     draft = Draft(kind, {}, existing)
     for key, raw in data.items():
         if key in BOOKKEEPING_COLUMNS or key in TOMBSTONE or key not in table.c:
-            draft.issues.append(Issue(key, "field.unknown", f"“{key}”不是{KIND_LABELS[kind]}的可填写项"))
+            draft.issues.append(Issue(key, "field.unknown", f"“{key}”不是{kind_label(kind)}的可填写项"))
             continue
-        table_name = CODE_FIELDS.get(kind, {}).get(key)
+        table_name = code_fields(kind).get(key)
         try:
             # code fields: look the label up first (labels such as 居民身份证 are longer than the code column)
             value = coerce(raw, Text()) if table_name else coerce(raw, table.c[key].type)
         except CoerceError as exc:
-            draft.error(key, "field.format", f"{label(kind, key)}:{exc}")
+            draft.error(key, "field.format", f"{field_label(kind, key)}:{exc}")
             continue
         if table_name and value is not None:
             code = code_table(table_name).code_for(str(value))
             if code is None:
                 draft.error(
                     key, "field.code",
-                    f"{label(kind, key)}:“{value}”不在《{code_table(table_name).title}》代码表中",
+                    f"{field_label(kind, key)}:“{value}”不在《{code_table(table_name).title}》代码表中",
                 )
                 continue
             value = code
@@ -110,14 +137,14 @@ def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: d
             continue
         value = draft.get(col.key)
         if value is None and not col.nullable and col.default is None:
-            draft.error(col.key, "field.required", f"{label(kind, col.key)}不能为空")
+            draft.error(col.key, "field.required", f"{field_label(kind, col.key)}不能为空")
         if value is not None and col.key in draft.values:
             for fk in col.foreign_keys:
                 _check_reference(s, draft, col.key, fk, value)
     if kind in GRID_SCOPED:
         grid_id = draft.get("grid_id")
         if grid_id is not None and not actor.may_access(grid_id):
-            raise PermissionDenied(f"您没有权限在该网格({grid_id})中登记或修改{KIND_LABELS[kind]}")
+            raise PermissionDenied(f"您没有权限在该网格({grid_id})中登记或修改{kind_label(kind)}")
     if draft.issues:
         raise ValidationFailed(draft.issues, draft.warnings)
     return draft
@@ -130,9 +157,9 @@ def _check_reference(s: Session, draft: Draft, key: str, fk: ForeignKey, value: 
         return
     row = s.get(target_model, value)
     if row is None or getattr(row, "deleted_at", None) is not None:
-        draft.error(key, "field.reference", f"{label(draft.kind, key)}:找不到所选的{KIND_LABELS[target]}")
+        draft.error(key, "field.reference", f"{field_label(draft.kind, key)}:找不到所选的{kind_label(target)}")
     elif key == "grid_id" and getattr(row, "level", None) != "grid":
-        draft.error(key, "field.grid", f"{label(draft.kind, key)}:“{row.name}”不是网格")  # type: ignore[attr-defined]
+        draft.error(key, "field.grid", f"{field_label(draft.kind, key)}:“{row.name}”不是网格")  # type: ignore[attr-defined]
 
 
 class Records:
@@ -151,9 +178,9 @@ class Records:
     def _load(self, s: Session, kind: str, record_id: str, *, include_deleted: bool = False) -> Base:
         obj = s.get(model_for(kind), record_id)
         if obj is None or (not include_deleted and getattr(obj, "deleted_at", None) is not None):
-            raise NotFound(f"找不到该{KIND_LABELS.get(kind, kind)}(编号 {record_id}),可能已被删除")
+            raise NotFound(f"找不到该{kind_label(kind)}(编号 {record_id}),可能已被删除")
         if kind in GRID_SCOPED and not self.actor.may_access(obj.grid_id):  # type: ignore[attr-defined]
-            raise PermissionDenied(f"您没有权限查看该网格的{KIND_LABELS[kind]}")
+            raise PermissionDenied(f"您没有权限查看该网格的{kind_label(kind)}")
         return obj
 
     # --- writes -------------------------------------------------------------------------
@@ -200,7 +227,7 @@ class Records:
         before = to_dict(obj)
         if expected_version is not None and before["version"] != expected_version:
             raise StaleRecord(
-                f"该{KIND_LABELS[kind]}已被他人修改(当前版本 {before['version']},"
+                f"该{kind_label(kind)}已被他人修改(当前版本 {before['version']},"
                 f"您编辑的是版本 {expected_version}),请重新打开后再修改"
             )
         draft = clean(s, self.actor, kind, changes, before)
@@ -215,7 +242,7 @@ class Records:
         try:
             s.flush()
         except StaleDataError as exc:
-            raise StaleRecord(f"该{KIND_LABELS[kind]}刚被其他操作修改,请重新打开后再修改") from exc
+            raise StaleRecord(f"该{kind_label(kind)}刚被其他操作修改,请重新打开后再修改") from exc
         write_audit(s, self.actor, "update", kind, record_id, {"fields": sorted(changed)})
         rules.after_write(s, self.actor, kind, before, to_dict(obj))
         return obj
@@ -226,13 +253,13 @@ class Records:
         obj = self._load(s, kind, record_id, include_deleted=True)
         before = to_dict(obj)
         if expected_version is not None and before["version"] != expected_version:
-            raise StaleRecord(f"该{KIND_LABELS[kind]}已被他人修改,请刷新后再操作")
+            raise StaleRecord(f"该{kind_label(kind)}已被他人修改,请刷新后再操作")
         if (before["deleted_at"] is not None) == deleted:
             return obj
         if deleted:
             rules.before_delete(s, self.actor, kind, before)
         if kind in GRID_SCOPED and not self.actor.may_access(before.get("grid_id")):
-            raise PermissionDenied(f"您没有权限操作该网格的{KIND_LABELS[kind]}")
+            raise PermissionDenied(f"您没有权限操作该网格的{kind_label(kind)}")
         now = utcnow()
         obj.deleted_at = now if deleted else None  # type: ignore[attr-defined]
         obj.deleted_by = self.actor.username if deleted else None  # type: ignore[attr-defined]

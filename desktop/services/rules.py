@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from desktop.kinds import field_label
 from desktop.models import (
     Address,
     Area,
@@ -69,9 +70,7 @@ def _phone(draft: Draft, fld: str) -> None:
 
 
 def _label(draft: Draft, fld: str) -> str:
-    from desktop.services.fields import label
-
-    return label(draft.kind, fld)
+    return field_label(draft.kind, fld)
 
 
 def _not_future(draft: Draft, fld: str) -> None:

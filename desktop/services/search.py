@@ -18,11 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from desktop import kinds
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table, mask_id, mask_phone
 
-KIND_ORDER = {"person": 0, "household": 1, "house": 2, "vehicle": 3}
-KIND_LABEL = {"person": "人员", "household": "户", "house": "房屋", "vehicle": "车辆"}
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _PLATE_START = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使"
 
@@ -39,7 +38,8 @@ class Hit:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["kind_label"] = KIND_LABEL[self.kind]
+        kind = kinds.get(self.kind)
+        d["kind_label"] = kind.search_label or kind.label
         return d
 
 
@@ -64,7 +64,9 @@ class Search:
         with self.store.session() as s:
             conn = s.connection()
             scores = self._candidates(conn, q, limit)
-            return self._describe(conn, q, scores, limit)
+            hits = self._describe(conn, q, scores, limit) + self._scan_unindexed(conn, q, limit)
+            hits.sort(key=lambda h: (-h.score, kinds.get(h.kind).search_rank, len(h.title), h.title, h.id))
+            return hits[:limit]
 
     # --- candidate collection ------------------------------------------------------------
     def _grid_filter(self, alias: str) -> tuple[str, dict[str, Any]]:
@@ -211,5 +213,25 @@ class Search:
                     for r in rows:
                         sub = " ".join(x for x in (r[2] or "", r[3] or "", f"车主 {r[4]}" if r[4] else "") if x)
                         hits.append(Hit("vehicle", r[0], r[1], sub, scores[(kind, r[0])], r[5], r[6]))
-        hits.sort(key=lambda h: (-h.score, KIND_ORDER[h.kind], len(h.title), h.title, h.id))
-        return hits[:limit]
+        return hits
+
+    def _scan_unindexed(self, conn: Connection, q: str, limit: int) -> list[Hit]:
+        """Searchable kinds without an index of their own (``Kind.search_columns``, see
+        desktop/kinds.py): a LIKE scan of those columns, bounded by `limit`, scored below every
+        indexed exact match. The first column is the hit's title, the others its subtitle."""
+        hits: list[Hit] = []
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        for kind in kinds.searchable():
+            if not kind.search_columns:
+                continue
+            cols = ", ".join(f'k."{c}"' for c in kind.search_columns)
+            cond = " OR ".join(f"k.\"{c}\" LIKE :pattern ESCAPE '\\'" for c in kind.search_columns)
+            gsql, gparams = self._grid_filter("k")
+            has_hh = "household_id" in kind.model.__table__.c  # type: ignore[attr-defined]
+            sql = (f'SELECT k.id, k.grid_id, {"k.household_id" if has_hh else "NULL"}, {cols} '
+                   f'FROM "{kind.key}" k WHERE k.deleted_at IS NULL AND ({cond}){gsql} LIMIT :cap')
+            for r in conn.execute(text(sql), {"pattern": pattern, "cap": limit, **gparams}).all():
+                title, *rest = (str(v) if v is not None else "" for v in r[3:])
+                score = 90 if title == q else 40
+                hits.append(Hit(kind.key, r[0], title, " ".join(x for x in rest if x), score, r[1], r[2]))
+        return hits

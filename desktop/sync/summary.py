@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from desktop.services.fields import KIND_LABELS
+from desktop import kinds
+from desktop.kinds import label as kind_label
 
 STATUS_LABELS = {
     "applied": "已应用", "merged": "已合并", "conflict": "有冲突(已记录,待网格长审核)",
     "duplicate": "重复(此前已收到)", "rejected": "被拒绝(已暂存待审核)",
     "deferred": "暂缓(等待同一记录更早的修改,下次再传)",
 }
-KIND_ORDER = list(KIND_LABELS)
-
-
-def kind_label(table: str) -> str:
-    return KIND_LABELS.get(table, table)
+KIND_ORDER = kinds.keys()
 
 
 def kind_key(table: str) -> int:

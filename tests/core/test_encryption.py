@@ -190,5 +190,5 @@ def test_cli_on_an_encrypted_file_acts_as_who_unlocked_it(plain, monkeypatch, ca
     hits = json.loads(capsys.readouterr().out)
     assert hits and {h["grid_id"] for h in hits} == {own_grid}
     out = tmp_path / "ledger.pdf"
-    assert main(["--db", str(path), "print", "ledger", "houses", "--out", str(out)]) == 0
+    assert main(["--db", str(path), "print", "ledger", "house", "--out", str(out)]) == 0
     assert out.exists() and out.stat().st_size > 1000

@@ -51,7 +51,7 @@ def test_import_export_template_commands(capsys, tmp_path):
                          "--from", "2020-01-01", "--to", "2030-12-31", "--user", "wgy001")
     assert code == 0 and "走访台账" in out
     code, out, err = run(capsys, "--db", str(db), "export", "person", "--out", str(tmp_path / "u.xlsx"), "--unmask", "--user", "wgy001")
-    assert code == 2 and "没有导出完整证件号码" in err
+    assert code == 2 and "没有权限导出完整证件号码" in err
     code, out, err = run(capsys, "--db", str(db), "export", "visit", "--out", str(tmp_path / "v.xlsx"), "--from", "2020-13-01")
     assert code == 2 and "不是有效日期" in err
     code, out, err = run(capsys, "template", "vehicle", "--out", str(tmp_path / "t.xlsx"))

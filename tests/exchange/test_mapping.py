@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.exchange import IMPORT_KINDS, field_choices, suggest_mapping
+from desktop.exchange import field_choices, suggest_mapping
+from desktop.kinds import import_labels
 from desktop.services.errors import ServiceError
 
 
@@ -47,7 +48,7 @@ def test_other_kinds():
 
 
 def test_field_choices_for_the_mapping_ui():
-    for kind in IMPORT_KINDS:
+    for kind in import_labels():
         choices = field_choices(kind)
         keys = [k for k, _ in choices]
         assert len(keys) == len(set(keys)) and all(label for _, label in choices)

@@ -94,7 +94,7 @@ def test_cid_fallback_warns_caller_and_page(street_store, monkeypatch, tmp_path)
     info = font_info()
     assert info["name"] == "STSong-Light" and info["embedded"] is False and "STSong-Light" in info["warning"]
     out = tmp_path / "ledger.pdf"
-    result = print_ledger(street_store, SYSTEM, "vehicles", grid_code="62010400100101", date_from=None,
+    result = print_ledger(street_store, SYSTEM, "vehicle", grid_code="62010400100101", date_from=None,
                           date_to=None, out=out)
     assert any("STSong-Light" in w for w in result.warnings)
     text = re.sub(r"\s+", "", pdftext(out, 1, 1))

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from desktop.cli import main
-from desktop.printing import LEDGER_KINDS, PrintOptions, print_ledger
+from desktop.kinds import ledger_titles
+from desktop.printing import PrintOptions, print_ledger
 from desktop.services.errors import ServiceError
 from desktop.services.store import SYSTEM
 from desktop.validation import code_table
@@ -20,11 +21,11 @@ from tests.printing.conftest import GRID1, needs_poppler, pdfinfo, pdfpages, pdf
 pytestmark = needs_poppler
 PAGE_NO = r"第\s*(\d+)\s*页\s*/\s*共\s*(\d+)\s*页"
 HEADERS = {
-    "visits": ("走访日期", "户主", "家庭情况", "满意度"),
-    "key_persons": ("姓名", "证件号码", "现住址", "情况说明"),
+    "visit": ("走访日期", "户主", "家庭情况", "满意度"),
+    "key_person": ("姓名", "证件号码", "现住址", "情况说明"),
     "floating": ("姓名", "户籍地", "居住事由", "居住证号"),
-    "houses": ("地址", "用途", "房主", "住户数"),
-    "vehicles": ("号牌号码", "品牌型号", "车主", "停放位置"),
+    "house": ("地址", "用途", "房主", "住户数"),
+    "vehicle": ("号牌号码", "品牌型号", "车主", "停放位置"),
 }
 
 
@@ -32,7 +33,7 @@ def _flat(s: str) -> str:
     return re.sub(r"\s+", "", s)
 
 
-@pytest.mark.parametrize("kind", list(LEDGER_KINDS))
+@pytest.mark.parametrize("kind", list(ledger_titles(printable=True)))
 def test_every_ledger_is_landscape_with_repeated_header(street_store, tmp_path, kind):
     out = tmp_path / "o" / f"{kind}.pdf"
     start = date(date.today().year - 1, 1, 1)
@@ -43,7 +44,7 @@ def test_every_ledger_is_landscape_with_repeated_header(street_store, tmp_path, 
     pages = pdfpages(out)
     assert result.pages == pages >= 2, f"{kind}: {pages} page(s), cannot see the repeated header"
     page1, page2 = _flat(pdftext(out, 1, 1)), _flat(pdftext(out, 2, 2))
-    assert _flat(LEDGER_KINDS[kind]) in page1
+    assert _flat(ledger_titles(printable=True)[kind]) in page1
     for word in HEADERS[kind]:
         assert word in page2, (kind, word)  # the table header repeats on page 2
     numbers = re.findall(PAGE_NO, pdftext(out))
@@ -54,7 +55,7 @@ def test_every_ledger_is_landscape_with_repeated_header(street_store, tmp_path, 
 
 def test_key_person_roster_has_a_section_per_care_mark(street_store, tmp_path):
     out = tmp_path / "key.pdf"
-    print_ledger(street_store, SYSTEM, "key_persons", grid_code=None, date_from=None, date_to=None, out=out)
+    print_ledger(street_store, SYSTEM, "key_person", grid_code=None, date_from=None, date_to=None, out=out)
     text = _flat(pdftext(out))
     for _code, label in code_table("care_mark").items:
         assert label in text, label
@@ -65,12 +66,12 @@ def test_key_person_roster_has_a_section_per_care_mark(street_store, tmp_path):
 
 def test_visit_ledger_respects_the_period(street_store, tmp_path):
     out = tmp_path / "v.pdf"
-    print_ledger(street_store, SYSTEM, "visits", grid_code=GRID1, date_from=date(2001, 1, 1),
+    print_ledger(street_store, SYSTEM, "visit", grid_code=GRID1, date_from=date(2001, 1, 1),
                  date_to=date(2001, 12, 31), out=out)
     text = _flat(pdftext(out))
     assert "2001-01-01至2001-12-31" in text and "(无)" in text
     with pytest.raises(ServiceError, match="晚于"):
-        print_ledger(street_store, SYSTEM, "visits", grid_code=GRID1, date_from=date(2002, 1, 1),
+        print_ledger(street_store, SYSTEM, "visit", grid_code=GRID1, date_from=date(2002, 1, 1),
                      date_to=date(2001, 1, 1), out=out)
     with pytest.raises(ServiceError, match="未知的台账类型"):
         print_ledger(street_store, SYSTEM, "nope", grid_code=GRID1, date_from=None, date_to=None, out=out)
@@ -106,10 +107,10 @@ def test_cli_errors_are_chinese_with_exit_2(capsys, street_store, tmp_path):
     db = street_store.path
     code, _, err = run(capsys, "--db", db, "print", "archive", "--grid", GRID1, "--user", "wgy001", "--unmask",
                        "--out", tmp_path / "x.pdf")
-    assert code == 2 and "没有打印完整证件号码" in err and "Traceback" not in err
+    assert code == 2 and "没有权限打印完整证件号码" in err and "Traceback" not in err
     code, _, err = run(capsys, "--db", db, "print", "archive", "--grid", "999", "--out", tmp_path / "x.pdf")
     assert code == 2 and "找不到代码为 999 的网格" in err
-    code, _, err = run(capsys, "--db", db, "print", "ledger", "visits", "--grid", GRID1, "--from", "2026-13-01",
+    code, _, err = run(capsys, "--db", db, "print", "ledger", "visit", "--grid", GRID1, "--from", "2026-13-01",
                        "--out", tmp_path / "x.pdf")
     assert code == 2 and "YYYY-MM-DD" in err
     code, _, err = run(capsys, "--db", db, "print", "archive", "--out", tmp_path / "x.pdf")
@@ -117,7 +118,7 @@ def test_cli_errors_are_chinese_with_exit_2(capsys, street_store, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["--db", str(db), "print", "archive", "--grid", GRID1, "--all", "--out", str(tmp_path / "x.pdf")])
     assert exc.value.code == 2 and "不能同时使用" in capsys.readouterr().err
-    code, _, err = run(capsys, "--db", db, "print", "ledger", "houses", "--grid", GRID1, "--user", "wgy002",
+    code, _, err = run(capsys, "--db", db, "print", "ledger", "house", "--grid", GRID1, "--user", "wgy002",
                        "--out", tmp_path / "x.pdf")
     assert code == 2 and "没有权限" in err
     assert not (tmp_path / "x.pdf").exists()
@@ -142,7 +143,7 @@ def test_cli_missing_glyphs_and_allow_missing(capsys, store, admin, community, t
 def test_cli_ledger_as_a_real_console_script(street_store, tmp_path):
     out = tmp_path / "vehicles.pdf"
     done = subprocess.run(
-        [sys.executable, "-m", "desktop.cli", "--db", str(street_store.path), "print", "ledger", "vehicles",
+        [sys.executable, "-m", "desktop.cli", "--db", str(street_store.path), "print", "ledger", "vehicle",
          "--grid", GRID1, "--user", "supervisor", "--out", str(out)],
         capture_output=True, text=True, timeout=120,
     )
@@ -161,7 +162,7 @@ def test_cancel_while_laying_out_a_ledger_leaves_nothing(street_store, tmp_path)
 
     out = tmp_path / "o" / "key.pdf"
     with pytest.raises(PrintCancelled):
-        print_ledger(street_store, SYSTEM, "key_persons", grid_code=None, date_from=None, date_to=None, out=out,
+        print_ledger(street_store, SYSTEM, "key_person", grid_code=None, date_from=None, date_to=None, out=out,
                      progress=progress, cancel=lambda: sum("页" in t for t in seen) >= 3)
     assert sum("页" in t for t in seen) == 3  # stopped inside the long tables, page by page
     assert list(out.parent.iterdir()) == []

@@ -35,10 +35,10 @@ def _prints(store):
 def test_grid_worker_prints_masked_only_and_only_own_grid(store, community, family, tmp_path):
     worker = Actor("wgy001", "grid_worker", frozenset({community.grid1["id"]}), None, "王网格")
     hh = family["household_id"]
-    with pytest.raises(PermissionDenied, match="没有打印完整证件号码"):
+    with pytest.raises(PermissionDenied, match="没有权限打印完整证件号码"):
         print_archives(store, worker, [hh], tmp_path / "a.pdf", PrintOptions(unmask=True))
     with pytest.raises(PermissionDenied):
-        print_ledger(store, worker, "key_persons", grid_code=GRID1, date_from=None, date_to=None,
+        print_ledger(store, worker, "key_person", grid_code=GRID1, date_from=None, date_to=None,
                      out=tmp_path / "l.pdf", options=PrintOptions(unmask=True))
     assert not (tmp_path / "a.pdf").exists() and _prints(store) == []
     result = print_archives(store, worker, [hh], tmp_path / "a.pdf", PrintOptions())
@@ -46,7 +46,7 @@ def test_grid_worker_prints_masked_only_and_only_own_grid(store, community, fami
     assert "王网格" in flat and family["view"]["members"][0]["cert_no"] not in flat
     # another grid's households and ledgers are out of reach
     with pytest.raises(PermissionDenied):
-        print_ledger(store, worker, "visits", grid_code=GRID2, date_from=None, date_to=None, out=tmp_path / "x.pdf")
+        print_ledger(store, worker, "visit", grid_code=GRID2, date_from=None, date_to=None, out=tmp_path / "x.pdf")
     with pytest.raises(PermissionDenied):
         households_for(store, worker, grid_code=GRID2)
     other = Actor("wgy002", "grid_worker", frozenset({community.grid2["id"]}))

@@ -6,13 +6,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
+from desktop import kinds
 from desktop.services.demo import generate
 from desktop.services.households import Households
 from desktop.services.lists import Lists
 from desktop.services.store import Actor, Store
 from ui.context import AppContext
 from ui.item_models.record_table import ID_ROLE, RecordTableModel
-from ui.pages.lists import TITLES, ListPage
+from ui.pages.lists import ListPage
 from ui.workers import wait_all
 
 
@@ -73,7 +74,7 @@ def test_person_page_counts_and_filters(qtbot, ui_ctx, town):
 
 
 def test_pages_of_every_kind_load(qtbot, ui_ctx, town):
-    for kind, title in TITLES.items():
+    for kind, title in ((k.key, k.title) for k in kinds.listed()):
         page = make_page(qtbot, ui_ctx, kind)
         assert page.title == title
         loaded(qtbot, page, page.activate)
@@ -180,7 +181,7 @@ def test_reveal_from_the_context_menu(qtbot, ui_ctx, town, community):
     action = [a for a in wpage.context_menu_for(0).actions() if a.text() == "显示完整信息"][0]
     assert not action.isEnabled() and "管理员" in action.toolTip()
     assert wpage.reveal_row(0) == {}
-    assert wpage.reveal_box is not None and "没有查看完整" in wpage.reveal_box.text()
+    assert wpage.reveal_box is not None and "没有权限查看完整" in wpage.reveal_box.text()
     # lists without masked columns offer no reveal at all
     house = make_page(qtbot, ui_ctx, "house")
     loaded(qtbot, house, house.activate)

@@ -63,7 +63,7 @@ def test_print_a_ledger_and_cancel_leaves_nothing(qtbot, ui_ctx, family, tmp_pat
 
     page = PrintPage(ui_ctx)
     qtbot.addWidget(page)
-    page.activate(ledger="houses", grid_id=family["household"]["grid_id"])
+    page.activate(ledger="house", grid_id=family["household"]["grid_id"])
     assert page.kind_ledger.isChecked()
     out = tmp_path / "houses.pdf"
     with qtbot.waitSignal(page.status, timeout=60000):

@@ -17,22 +17,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import kinds
+from desktop.kinds import label as kind_label
 from desktop.services.errors import DuplicateRecord, ServiceError, ValidationFailed
-from desktop.services.fields import KIND_LABELS
 from desktop.services.records import Records
-from desktop.validation import check_id_number, check_phone, check_plate, check_uscc
+from desktop.validation import check_id_number
 from ui.context import AppContext
 from ui.drafts import remove_draft, save_draft
 from ui.forms.guard import CancelOnClose
 from ui.forms.record_form import FORM_DEFAULTS, RecordForm
 from ui.widgets.buttons import Std, dialog_buttons
-
-LIVE_CHECKS = {  # field -> checker for as-you-type validation
-    ("person", "phone"): check_phone, ("vehicle", "plate_no"): check_plate,
-    ("org_unit", "uscc"): check_uscc, ("org_unit", "contact_phone"): check_phone,
-    ("house", "owner_phone"): check_phone, ("house", "owner_cert_no"): check_id_number,
-    ("household", "phone"): check_phone,
-}
 
 
 class RecordDialog(CancelOnClose, QDialog):
@@ -51,7 +45,7 @@ class RecordDialog(CancelOnClose, QDialog):
         self.records = Records(ctx.store, ctx.actor)
         self.record: dict[str, Any] | None = None
         self.result_record: dict[str, Any] | None = None
-        label = KIND_LABELS.get(kind, kind)
+        label = kind_label(kind)
         self.setWindowTitle(title or (f"编辑{label}" if record_id else f"新建{label}"))
         self.form = RecordForm(ctx, kind, fields)
         if record_id:
@@ -112,8 +106,9 @@ class RecordDialog(CancelOnClose, QDialog):
     # --- as-you-type checks --------------------------------------------------------------
     def _live_check(self) -> None:
         values = self.form.values()
-        for (kind, name), checker in LIVE_CHECKS.items():
-            if kind != self.kind or name not in values:
+        entry = kinds.find(self.kind)
+        for name, checker in (entry.live_checks if entry else {}).items():
+            if name not in values:
                 continue
             text = (values[name] or "").strip()
             if not text:

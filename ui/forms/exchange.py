@@ -27,8 +27,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.exchange import (
-    EXPORT_KINDS,
-    IMPORT_KINDS,
     ImportOptions,
     dry_run,
     export,
@@ -38,6 +36,7 @@ from desktop.exchange import (
     suggest_mapping,
     write_template,
 )
+from desktop.kinds import import_labels, ledger_titles
 from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from ui.context import AppContext
@@ -63,7 +62,7 @@ class ImportWizard(QDialog):
         self.steps = QStackedWidget()
         # step 1
         self.kind = QComboBox()
-        for key, label in IMPORT_KINDS.items():
+        for key, label in import_labels().items():
             self.kind.addItem(label, key)
         self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
         self.grid = QComboBox()
@@ -297,7 +296,7 @@ class ImportWizard(QDialog):
 
     def save_template(self) -> None:
         kind = self.kind.currentData()
-        path, _ = QFileDialog.getSaveFileName(self, "保存模板", str(Path.home() / f"{IMPORT_KINDS[kind]}导入模板.xlsx"),
+        path, _ = QFileDialog.getSaveFileName(self, "保存模板", str(Path.home() / f"{import_labels()[kind]}导入模板.xlsx"),
                                               "Excel (*.xlsx)")
         if path:
             write_template(kind, Path(path))
@@ -324,7 +323,7 @@ class ExportDialog(QDialog):
         self.rows_written: int | None = None
         self.setWindowTitle("导出 Excel 台账")
         self.kind = QComboBox()
-        for key, label in EXPORT_KINDS.items():
+        for key, label in ledger_titles(exportable=True).items():
             self.kind.addItem(label, key)
         self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
         self.grid = QComboBox()

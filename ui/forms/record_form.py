@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, Text, select
 
+from desktop.kinds import code_fields, field_label
 from desktop.models import Area
 from desktop.services.errors import ValidationFailed
-from desktop.services.fields import CODE_FIELDS, LABELS
 from desktop.services.records import model_for
 from desktop.services.rules import DERIVED_MARKS, marks_list
 from desktop.validation import code_table
@@ -140,7 +140,7 @@ class RecordForm(QWidget):
 
     # --- construction --------------------------------------------------------------------
     def _add_field(self, grid: QGridLayout, cursor: list[int], name: str) -> None:
-        label = QLabel(LABELS.get(self.kind, {}).get(name, name))
+        label = QLabel(field_label(self.kind, name))
         widget = self._widget_for(name)
         widget.setObjectName(f"field_{name}")
         label.setBuddy(widget)
@@ -172,7 +172,7 @@ class RecordForm(QWidget):
 
     def _widget_for(self, name: str) -> QWidget:
         col = self.table.c[name]
-        code_name = CODE_FIELDS.get(self.kind, {}).get(name)
+        code_name = code_fields(self.kind).get(name)
         if name == "grid_id":
             box = QComboBox()
             for gid, label in grid_choices(self.ctx):
@@ -312,7 +312,7 @@ class RecordForm(QWidget):
     def show_validation(self, exc: ValidationFailed) -> list[str]:
         """Put each message beside its field; return the messages that have no field here."""
         self.clear_errors()
-        by_label = {LABELS.get(self.kind, {}).get(n, n): n for n in self.widgets}
+        by_label = {field_label(self.kind, n): n for n in self.widgets}
         unplaced = []
         grouped: dict[str, list[str]] = {}
         for issue in exc.issues:

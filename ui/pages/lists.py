@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.policy import Ability, allows
+from desktop import kinds
+from desktop.policy import Ability, allows, denial
 from desktop.services import privacy
 from desktop.services.errors import ServiceError
 from desktop.services.lists import FILTER_KEYS, OPEN, Lists, grid_choices
@@ -36,26 +37,9 @@ from ui.context import AppContext
 from ui.item_models.record_table import RecordTableModel
 from ui.pages.base import Page
 
-TITLES = {
-    "person": "人口", "house": "房屋", "vehicle": "车辆", "org_unit": "单位",
-    "visit": "走访台账", "grid_event": "网格事件", "dispute": "矛盾纠纷",
-}
-TEXT_HINTS = {
-    "person": "姓名或地址", "house": "地址、房主或承租人", "vehicle": "号牌、品牌或车主",
-    "org_unit": "单位名称、法定代表人或信用代码", "visit": "户主、地址、走访人或情况",
-    "grid_event": "标题、地点或责任单位", "dispute": "当事人、地点或调解人",
-}
-NEW_LABELS = {
-    "person": "新建人员…", "house": "登记房屋…", "vehicle": "登记车辆…", "org_unit": "登记单位…",
-    "visit": "登记走访…", "grid_event": "上报事件…", "dispute": "登记纠纷…",
-}
-IMPORTABLE = {"person", "house", "vehicle", "org_unit", "visit"}
-EXPORTABLE = {"person": "person", "house": "house", "vehicle": "vehicle", "org_unit": "org_unit", "visit": "visit"}
-PRINTABLE = {"person": "key_persons", "house": "houses", "vehicle": "vehicles", "visit": "visits"}
-DATED = {"visit": "走访日期", "grid_event": "上报日期", "dispute": "发生日期"}
 NO_DATE = QDate(2000, 1, 1)  # the minimum of the date boxes, shown as 不限
 NO_AGE = -1
-REVEAL_DENIED = "只有社区管理员和督导可以查看完整的证件号码和电话"
+REVEAL_DENIED = denial(Ability.REVEAL)
 
 
 class RecordView(QTableView):
@@ -96,10 +80,12 @@ def _select(box: QComboBox, value: Any, fallback_label: str | None = None) -> No
 class ListPage(Page):
     def __init__(self, ctx: AppContext, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
-        if kind not in TITLES:
+        entry = kinds.find(kind)
+        if entry is None or not entry.listed:
             raise ValueError(f"不支持的列表类型:{kind}")
         self.kind = kind
-        self.title = TITLES[kind]
+        self.entry = entry
+        self.title = entry.title
         self.lists = Lists(ctx.store, ctx.actor)
         self.columns = self.lists.columns(kind)
         self.sensitive = [c for c in self.columns if c.sensitive]
@@ -116,7 +102,7 @@ class ListPage(Page):
         self.count_label.setProperty("role", "hint")
         self.refresh_button = QPushButton("刷新")
         self.refresh_button.clicked.connect(self.reload)
-        self.new_button = QPushButton(NEW_LABELS[kind])
+        self.new_button = QPushButton(entry.new_label or f"新建{entry.label}…")
         self.new_button.clicked.connect(self.new_record)
         top = QHBoxLayout()
         top.addWidget(self.heading)
@@ -125,13 +111,13 @@ class ListPage(Page):
         top.addWidget(self.new_button)
         self.import_button = QPushButton("导入…")
         self.import_button.clicked.connect(self.import_excel)
-        self.import_button.setVisible(kind in IMPORTABLE)
+        self.import_button.setVisible(entry.importable)
         self.export_button = QPushButton("导出…")
         self.export_button.clicked.connect(self.export_excel)
-        self.export_button.setVisible(kind in EXPORTABLE)
+        self.export_button.setVisible(entry.export_ledger is not None)
         self.print_button = QPushButton("打印…")
         self.print_button.clicked.connect(self.print_ledger)
-        self.print_button.setVisible(kind in PRINTABLE)
+        self.print_button.setVisible(entry.print_ledger is not None)
         for b in (self.import_button, self.export_button, self.print_button):
             top.addWidget(b)
         top.addWidget(self.refresh_button)
@@ -192,14 +178,14 @@ class ListPage(Page):
             self.state_combo = _combo(items, 4)
             bar.addWidget(QLabel("状态"))
             bar.addWidget(self.state_combo)
-        if self.kind in DATED:
+        if self.entry.date_label:
             self.date_from, self.date_to = self._date_box(), self._date_box()
-            bar.addWidget(QLabel(DATED[self.kind]))
+            bar.addWidget(QLabel(self.entry.date_label))
             bar.addWidget(self.date_from)
             bar.addWidget(QLabel("至"))
             bar.addWidget(self.date_to)
         self.text_edit = QLineEdit()
-        self.text_edit.setPlaceholderText(TEXT_HINTS[self.kind])
+        self.text_edit.setPlaceholderText(self.entry.list_hint or "")
         self.text_edit.setClearButtonEnabled(True)
         self.text_edit.setMinimumWidth(140)
         self.text_edit.textChanged.connect(self._filter_edited)
@@ -403,10 +389,10 @@ class ListPage(Page):
     def export_excel(self) -> None:
         win = self.window()
         if hasattr(win, "export_excel"):
-            win.export_excel(EXPORTABLE[self.kind], self.filters().get("grid_id"))
+            win.export_excel(self.entry.export_ledger, self.filters().get("grid_id"))
 
     def print_ledger(self) -> None:
-        params: dict[str, Any] = {"ledger": PRINTABLE[self.kind]}
+        params: dict[str, Any] = {"ledger": self.entry.print_ledger}
         if self.filters().get("grid_id"):
             params["grid_id"] = self.filters()["grid_id"]
         self.navigate.emit("print", params)

@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.kinds import canonical, ledger_titles
 from desktop.policy import Ability, allows, denial
 from desktop.printing import (
-    LEDGER_KINDS,
     MissingGlyphs,
     PrintOptions,
     font_info,
@@ -119,7 +119,7 @@ class PrintPage(Page):
         self.building = QLineEdit()
         self.building.setPlaceholderText("楼栋")
         self.ledger_kind = QComboBox()
-        for key, label in LEDGER_KINDS.items():
+        for key, label in ledger_titles(printable=True).items():
             self.ledger_kind.addItem(label, key)
         self.date_from = QDateEdit(QDate(date.today().year, 1, 1))
         self.date_to = QDateEdit(QDate.currentDate())
@@ -211,7 +211,7 @@ class PrintPage(Page):
             self.selection_label.setText(f"已选择 {len(self.household_ids)} 户")
         if params.get("ledger"):
             self.kind_ledger.setChecked(True)
-            idx = self.ledger_kind.findData(params["ledger"])
+            idx = self.ledger_kind.findData(canonical(params["ledger"]))
             if idx >= 0:
                 self.ledger_kind.setCurrentIndex(idx)
         if params.get("grid_id"):

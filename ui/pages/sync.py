@@ -39,9 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.kinds import code_fields
+from desktop.kinds import field_label as label
 from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
-from desktop.services.fields import CODE_FIELDS, label
 from desktop.services.rules import marks_list
 from desktop.sync import bundle_sync, replica
 from desktop.sync.bundle_sync import BundleRefused
@@ -114,7 +115,7 @@ def show_value(table: str, field: str, value: Any, grids: dict[str, str] | None 
     """A stored value as a user reads it: code labels, 是/否, grid names, local times."""
     if value is None or value == "":
         return EMPTY
-    code = CODE_FIELDS.get(table, {}).get(field)
+    code = code_fields(table).get(field)
     if code:
         return code_table(code).label(str(value))
     if field in ("marks", "derived_marks"):
@@ -154,7 +155,7 @@ def parse_value(table: str, field: str, text: str) -> Any:
     name = field_label(table, field)
     if text in ("", EMPTY):
         return None
-    code = CODE_FIELDS.get(table, {}).get(field)
+    code = code_fields(table).get(field)
     if code:
         found = code_table(code).code_for(text)
         if found is None:

@@ -1,76 +1,24 @@
-"""Command line: gridledger [--db PATH] {init,demo,stats,search,validate,...}."""
+"""The core's own commands: init, demo, stats, search, validate, reindex, backup, restore,
+encrypt, keys, users, purge (registered as `core` in the gridledger.commands entry points)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from desktop import APP_TITLE, __version__
-from desktop.db.engine import StorageError
-from desktop.paths import ENV_DB, default_db_path
-from desktop.services.errors import ServiceError
-
-
-class CliError(Exception):
-    pass
-
-
-def _password_for(args: argparse.Namespace, username: str) -> str:
-    """The password of `username`: $GRIDLEDGER_PASSWORD, a line on stdin, or a prompt."""
-    import getpass
-
-    if os.environ.get("GRIDLEDGER_PASSWORD"):
-        return os.environ["GRIDLEDGER_PASSWORD"]
-    if getattr(args, "password_stdin", False):
-        cached = getattr(args, "_stdin_password", None)
-        if cached is None:
-            cached = sys.stdin.readline().rstrip("\n")
-            args._stdin_password = cached
-        return cached
-    return getpass.getpass(f"用户 {username} 的密码:")
-
-
-def _store(args: argparse.Namespace, *, create: bool = False) -> Any:
-    """Open the database; an encrypted one is unlocked with --user (or $GRIDLEDGER_USER) and
-    that user's password."""
-    from desktop.db.keys import is_encrypted
-    from desktop.services.session import unlock
-    from desktop.services.store import Store
-
-    path = Path(args.db).expanduser() if args.db else default_db_path()
-    if is_encrypted(path):
-        username = getattr(args, "user", None) or os.environ.get("GRIDLEDGER_USER")
-        if not username:
-            raise CliError("该数据库已加密:请用 --user 指定用户(或设置环境变量 GRIDLEDGER_USER)")
-        store = Store.open(path, key=unlock(path, username, _password_for(args, username)))
-        # who unlocked is who acts: never the all-grids system actor behind a worker's password
-        args.user = username
-        return store
-    return Store.open(path, create=create)
-
-
-def _actor(store: Any, username: str | None) -> Any:
-    from desktop.services.auth import actor_for
-    from desktop.services.store import SYSTEM
-
-    return actor_for(store, username) if username else SYSTEM
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
+from desktop import APP_TITLE, kinds
+from desktop.cli.common import CliError, actor_for, db_path, open_store, password_for, print_json
+from desktop.policy import ROLES
 
 # --- commands -------------------------------------------------------------------------------
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    store = _store(args, create=True)
+    store = open_store(args, create=True)
     try:
         rep = store.migration
         print(f"数据库已就绪:{store.path}(结构版本 {rep.to_revision})")
@@ -87,7 +35,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from desktop.models import Person
     from desktop.services.demo import generate
 
-    path = Path(args.db).expanduser() if args.db else default_db_path()
+    path = db_path(args)
     if path.exists() and args.replace:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
@@ -95,7 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from desktop.db.keys import keyring_path
 
         keyring_path(path).unlink(missing_ok=True)
-    store = _store(args, create=True)
+    store = open_store(args, create=True)
     try:
         with store.session() as s:
             existing = s.scalar(select(func.count()).select_from(Person))
@@ -114,7 +62,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         encrypt(path, "admin", DEMO_PASSWORD, others={u: DEMO_PASSWORD for u in demo_users})
     if args.json:
-        _print_json(rep.to_dict())
+        print_json(rep.to_dict())
     else:
         print(
             f"已生成演示社区:{rep.communities} 个社区、{rep.grids} 个网格、{rep.households} 户、"
@@ -135,9 +83,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from desktop.models import Area
     from desktop.services.stats import Period, Stats
 
-    store = _store(args)
+    store = open_store(args)
     try:
-        actor = _actor(store, args.user)
+        actor = actor_for(store, args.user)
         area_id = None
         if args.area:
             with store.session() as s:
@@ -153,7 +101,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     t = result["total"]
     print(f"{APP_TITLE} 统计({result['period']['from']} 至 {result['period']['to']})")
@@ -173,24 +121,28 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _searched_labels() -> str:
+    searched = sorted(kinds.searchable(), key=lambda k: k.search_rank)
+    return "、".join(k.search_label or k.label for k in searched)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from desktop.services.search import Search
 
-    store = _store(args)
+    store = open_store(args)
     try:
-        hits = Search(store, _actor(store, args.user)).search(args.query, limit=args.limit)
+        hits = Search(store, actor_for(store, args.user)).search(args.query, limit=args.limit)
     finally:
         store.close()
     if args.json:
-        _print_json([h.to_dict() for h in hits])
+        print_json([h.to_dict() for h in hits])
         return 0
     if not hits:
-        print(f"没有找到与“{args.query}”相符的人员、户、房屋或车辆。")
+        print(f"没有找到与“{args.query}”相符的{_searched_labels()}。")
         return 0
-    from desktop.services.search import KIND_LABEL
 
     for h in hits:
-        print(f"[{KIND_LABEL[h.kind]}] {h.title}  {h.subtitle}")
+        print(f"[{h.to_dict()['kind_label']}] {h.title}  {h.subtitle}")
     return 0
 
 
@@ -200,7 +152,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     checker = {"id": check_id_number, "plate": check_plate, "phone": check_phone, "uscc": check_uscc}[args.kind]
     results = [checker(v) for v in args.values]
     if args.json:
-        _print_json([r.to_dict() for r in results])
+        print_json([r.to_dict() for r in results])
     else:
         for r in results:
             mark = "有效" if r.ok else "无效"
@@ -223,7 +175,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_reindex(args: argparse.Namespace) -> int:
     from desktop.db.ddl import rebuild_search_sql
 
-    store = _store(args)
+    store = open_store(args)
     try:
         with store.transaction() as s:
             conn = s.connection()
@@ -238,7 +190,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from desktop.services.backup import backup_now, list_backups
 
-    store = _store(args)
+    store = open_store(args)
     try:
         if args.list:
             rows = list_backups(store.path)
@@ -247,7 +199,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             for b in rows:
                 print(f"{b.taken_at:%Y-%m-%d %H:%M:%S}  {b.label:<24} {b.size / 1024 / 1024:7.1f} MB  {b.path}")
             return 0
-        path = backup_now(store, _actor(store, args.user), keep=args.keep)
+        path = backup_now(store, actor_for(store, args.user), keep=args.keep)
         print(f"已备份到:{path}")
     finally:
         store.close()
@@ -257,15 +209,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from desktop.services.backup import restore
 
-    path = Path(args.db).expanduser() if args.db else default_db_path()
+    path = db_path(args)
     backup = Path(args.file).expanduser()
     if not backup.exists():
         raise CliError(f"备份文件不存在:{backup}")
     if not args.yes:
         raise CliError("恢复会用备份替换当前数据库(当前数据库会先另存一份)。确认请加 --yes")
-    store = _store(args)
+    store = open_store(args)
     try:
-        actor = _actor(store, args.user)
+        actor = actor_for(store, args.user)
     finally:
         store.close()
     safety = restore(path, backup, actor)
@@ -279,9 +231,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     if not args.yes:
         raise CliError("彻底清除后无法恢复(同步后各台电脑上的该人员信息都会被清除)。确认请加 --yes")
-    store = _store(args)
+    store = open_store(args)
     try:
-        res = purge_person(store, _actor(store, args.user), args.person_id, reason=args.reason)
+        res = purge_person(store, actor_for(store, args.user), args.person_id, reason=args.reason)
     finally:
         store.close()
     print(f"已彻底清除该人员的信息(照片 {res['photos']} 张),并从本机 {res['backups_scrubbed']} 份备份中清除;"
@@ -294,8 +246,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
 def cmd_encrypt(args: argparse.Namespace) -> int:
     from desktop.services.session import encrypt
 
-    path = Path(args.db).expanduser() if args.db else default_db_path()
-    backup = encrypt(path, args.user, _password_for(args, args.user))
+    path = db_path(args)
+    backup = encrypt(path, args.user, password_for(args, args.user))
     print(f"数据库已加密:{path}(密钥文件 {path.name}.keys;加密前的备份:{backup},已同样加密)")
     print("其他用户由社区管理员或网格长在 设置 → 本机用户 中重置密码(或用 gridledger keys add-user)开通本机。")
     return 0
@@ -304,20 +256,20 @@ def cmd_encrypt(args: argparse.Namespace) -> int:
 def cmd_keys(args: argparse.Namespace) -> int:
     from desktop.services import session
 
-    path = Path(args.db).expanduser() if args.db else default_db_path()
+    path = db_path(args)
     if args.keys_command == "status":
         print(session.describe(path))
     elif args.keys_command == "add-user":
         import getpass
 
-        admin_pw = _password_for(args, args.user)
+        admin_pw = password_for(args, args.user)
         pw = os.environ.get("GRIDLEDGER_NEW_PASSWORD") or getpass.getpass(f"用户 {args.username} 的密码:")
         session.add_local_user(path, args.user, admin_pw, args.username, pw)
         print(f"已为 {args.username} 开通本机数据库")
     elif args.keys_command == "passwd":
         import getpass
 
-        old = _password_for(args, args.user)
+        old = password_for(args, args.user)
         new = os.environ.get("GRIDLEDGER_NEW_PASSWORD") or getpass.getpass("新密码:")
         session.change_password(path, args.user, old, new)
         print("密码已修改(数据库不需要重新加密)")
@@ -333,9 +285,9 @@ def cmd_users(args: argparse.Namespace) -> int:
     from desktop.services.auth import sign_in
     from desktop.services.users import Users
 
-    store = _store(args)
+    store = open_store(args)
     try:
-        operator = sign_in(store, args.user, _password_for(args, args.user))
+        operator = sign_in(store, args.user, password_for(args, args.user))
         users = Users(store, operator)
 
         def new_password(who: str) -> str:
@@ -358,7 +310,7 @@ def cmd_users(args: argparse.Namespace) -> int:
         if cmd == "list":
             rows = users.list()
             if args.json:
-                _print_json(rows)
+                print_json(rows)
             for u in [] if args.json else rows:
                 unlock = {None: "", True: " · 可解锁本机", False: " · 未开通本机"}[u["can_unlock"]]
                 grids = "全社区" if sees_all_grids(u["role"]) else "、".join(n for _, n in u["grids"])
@@ -386,19 +338,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_gui(args: argparse.Namespace) -> int:
-    try:
-        from ui.app import main as gui_main
-    except ImportError as exc:
-        raise CliError(f"无法启动桌面界面:缺少组件({exc.name})。请运行 make run 安装。") from exc
-    return int(gui_main(args) or 0)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gridledger", description=f"{APP_TITLE}:一标三实与入户走访台账")
-    p.add_argument("--version", action="version", version=f"gridledger {__version__}")
-    p.add_argument("--db", help=f"数据库文件(默认:环境变量 {ENV_DB} 或用户数据目录)")
-    sub = p.add_subparsers(dest="command")
+def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
+    """Add the core's own commands to the main parser's sub-commands."""
 
     sub.add_parser("init", help="创建或升级数据库").set_defaults(func=cmd_init)
 
@@ -419,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_stats)
 
-    se = sub.add_parser("search", help="检索人员、户、房屋、车辆")
+    se = sub.add_parser("search", help="检索" + _searched_labels())
     se.add_argument("query")
     se.add_argument("--limit", type=int, default=20)
     se.add_argument("--user", help="以该用户的权限范围检索")
@@ -467,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         ua = uss.add_parser(name, help=text)
         ua.add_argument("username")
         ua.add_argument("--name", help="姓名")
-        ua.add_argument("--role", required=name == "add", help="角色:网格员、社区管理员、网格长(或 grid_worker 等代码)")
+        ua.add_argument("--role", required=name == "add", help="角色:" + "、".join(f"{n}({c})" for c, n in ROLES.items()))
         ua.add_argument("--grid", action="append", help="负责网格的代码或名称(可重复;网格员至少一个)")
         ua.add_argument("--phone", help="联系电话")
     for name, text in (("reset-password", "重置密码"), ("disable", "停用(并删除其本机解锁密钥)"),
@@ -480,45 +421,3 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--user", required=True, help="操作人(社区管理员或网格长)")
     pg.add_argument("--yes", action="store_true")
     pg.set_defaults(func=cmd_purge)
-    g = sub.add_parser("gui", help="打开桌面程序(默认)")
-    g.add_argument("--user", help="直接以该用户登录(密码从标准输入读取,需配合 --password-stdin)")
-    g.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
-    g.add_argument("--quit-after", type=int, metavar="MS", help="启动后若干毫秒自动退出(冒烟测试用)")
-    g.set_defaults(func=cmd_gui)
-    from desktop.printing.cli import register as register_print
-    register_print(sub)
-    from desktop.exchange.cli import register as register_exchange
-    register_exchange(sub)
-    from desktop.sync.cli import register as register_sync
-    register_sync(sub)
-    # The sync server ships in the same distribution and console script (`gridledger serve`);
-    # it sits above the core, so it is looked up by name rather than imported by the core.
-    import importlib
-
-    try:
-        server_cli = importlib.import_module("server.cli")
-    except ModuleNotFoundError:  # a desktop-only install
-        server_cli = None
-    if server_cli is not None:
-        server_cli.register(sub)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.db:
-        os.environ.setdefault(ENV_DB, args.db)
-    func = getattr(args, "func", cmd_gui)
-    try:
-        return func(args)
-    except (StorageError, ServiceError, CliError) as exc:
-        print(f"错误:{getattr(exc, 'message', None) or exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("已取消。", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

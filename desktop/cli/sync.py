@@ -1,4 +1,4 @@
-"""`gridledger sync`: one-shot or scheduled sync with a server, or through bundle files."""
+"""`gridledger sync`: one-shot or scheduled sync with a server, or through bundle files (registered as `sync`)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desktop.cli.common import CliError, open_store, password_for
+
 
 def _password(args: argparse.Namespace) -> str:
-    from desktop.cli import _password_for
-
     if args.password_stdin or getattr(args, "_stdin_password", None) is not None:
-        pw = _password_for(args, args.user)  # the same line that unlocked an encrypted file
+        pw = password_for(args, args.user)  # the same line that unlocked an encrypted file
     else:
         pw = getpass.getpass(f"用户 {args.user} 的密码:")
     if not pw:
-        from desktop.cli import CliError
-
         raise CliError("未输入密码")
     return pw
 
@@ -50,14 +48,13 @@ def _remove_new_laptop(path: Path) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from desktop.cli import CliError, _store
     from desktop.paths import default_db_path
     from desktop.sync import bundle_sync
     from desktop.sync.client import SyncClient, SyncError
 
     path = Path(args.db).expanduser() if args.db else default_db_path()
     new_laptop = bool(args.server) and not path.exists() and not args.no_encrypt
-    store = _store(args, create=bool(args.server))
+    store = open_store(args, create=bool(args.server))
     try:
         if args.bundle_out:
             info = bundle_sync.export_bundle(store, Path(args.bundle_out))
@@ -125,7 +122,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         store.close()
 
 
-def register(sub: Any) -> None:
+def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     p = sub.add_parser("sync", help="与社区服务器同步(或通过同步包文件)")
     p.add_argument("--server", help="服务器地址,例如 http://192.168.1.10:8765")
     p.add_argument("--user", help="服务器上的用户名")

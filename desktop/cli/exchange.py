@@ -1,4 +1,4 @@
-"""`gridledger import`, `gridledger export` and `gridledger template` (registered by desktop.cli)."""
+"""`gridledger import`, `gridledger export` and `gridledger template` (registered as `exchange`)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from desktop.cli.common import actor_for, key_choice, open_store
+from desktop.kinds import choices_text, import_labels, ledger_titles
+
 EXIT_OK, EXIT_REJECTED, EXIT_UNREADABLE = 0, 3, 2
 
 
-def register(sub: Any) -> None:
-    from desktop.exchange.export import EXPORT_KINDS
-    from desktop.exchange.importer import IMPORT_KINDS
-
-    kinds = "、".join(f"{k}({v})" for k, v in IMPORT_KINDS.items())
-    im = sub.add_parser("import", help="从 Excel(.xlsx/.xls)或 CSV 导入人员、户、房屋、车辆、单位、走访",
-                        description=f"导入类型:{kinds}")
+def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
+    imports, exports = import_labels(), ledger_titles(exportable=True)
+    im = sub.add_parser("import", help="从 Excel(.xlsx/.xls)或 CSV 导入" + "、".join(imports.values()),
+                        description=f"导入类型:{choices_text(imports)}")
     im.add_argument("file", metavar="FILE", help="要导入的 .xlsx、.xls 或 .csv 文件")
-    im.add_argument("--kind", required=True, choices=list(IMPORT_KINDS), help="导入的类型")
+    im.add_argument("--kind", required=True, type=key_choice(imports), help=f"导入的类型:{choices_text(imports)}")
     im.add_argument("--grid", help="默认网格(网格代码):用于没有填写网格的行")
     im.add_argument("--dry-run", action="store_true", help="只检查,不写入数据库")
     im.add_argument("--report", help="把逐行结果保存为 .json 或 .xlsx(.xlsx 含需修正的行和错误原因)")
@@ -31,9 +31,8 @@ def register(sub: Any) -> None:
     im.add_argument("--json", action="store_true", help="以 JSON 输出汇总")
     im.set_defaults(func=cmd_import)
 
-    ex = sub.add_parser("export", help="导出台账到 Excel",
-                        description="台账:" + "、".join(f"{k}({v})" for k, v in EXPORT_KINDS.items()))
-    ex.add_argument("kind", choices=list(EXPORT_KINDS), metavar="KIND", help="台账类型:" + "、".join(EXPORT_KINDS))
+    ex = sub.add_parser("export", help="导出台账到 Excel", description=f"台账:{choices_text(exports)}")
+    ex.add_argument("kind", type=key_choice(exports), metavar="KIND", help=f"台账类型:{choices_text(exports)}")
     ex.add_argument("--out", required=True, help="保存的 .xlsx 文件")
     ex.add_argument("--grid", help="网格或社区代码(默认:有权查看的全部网格)")
     ex.add_argument("--from", dest="date_from", help="起始日期 YYYY-MM-DD(走访台账、户情台账)")
@@ -43,17 +42,15 @@ def register(sub: Any) -> None:
     ex.set_defaults(func=cmd_export)
 
     tp = sub.add_parser("template", help="生成空白导入模板(.xlsx)")
-    tp.add_argument("kind", choices=list(IMPORT_KINDS), metavar="KIND", help="类型:" + "、".join(IMPORT_KINDS))
+    tp.add_argument("kind", type=key_choice(imports), metavar="KIND", help=f"类型:{choices_text(imports)}")
     tp.add_argument("--out", required=True, help="保存的 .xlsx 文件")
     tp.set_defaults(func=cmd_template)
 
 
 def _store_actor(args: argparse.Namespace) -> tuple[Any, Any]:
-    from desktop.cli import _actor, _store
-
-    store = _store(args)
+    store = open_store(args)
     try:
-        return store, _actor(store, args.user)
+        return store, actor_for(store, args.user)
     except Exception:
         store.close()
         raise
@@ -141,7 +138,7 @@ def _date(value: str | None, what: str) -> date | None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from desktop.exchange.export import EXPORT_KINDS, export
+    from desktop.exchange.export import export
 
     store, actor = _store_actor(args)
     try:
@@ -157,14 +154,13 @@ def cmd_export(args: argparse.Namespace) -> int:
                    unmask=args.unmask)
     finally:
         store.close()
-    print(f"已导出{EXPORT_KINDS[args.kind]} {n} 行:{args.out}" + ("(含完整证件号码和电话,请妥善保管)" if args.unmask else ""))
+    print(f"已导出{ledger_titles()[args.kind]} {n} 行:{args.out}" + ("(含完整证件号码和电话,请妥善保管)" if args.unmask else ""))
     return 0
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from desktop.exchange.importer import IMPORT_KINDS
     from desktop.exchange.templates import write_template
 
     path = write_template(args.kind, Path(args.out))
-    print(f"已生成{IMPORT_KINDS[args.kind]}导入模板:{path}")
+    print(f"已生成{import_labels()[args.kind]}导入模板:{path}")
     return 0

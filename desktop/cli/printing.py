@@ -1,6 +1,6 @@
 """`gridledger print archive|ledger …`: household archives and ledgers as PDF from the command line.
 
-Registered by desktop/cli.py (`register(sub)`); errors are ServiceErrors, which the main command
+Registered as `print` (desktop/cli/__init__.py); errors are ServiceErrors, which the main command
 prints in Chinese with exit status 2."""
 
 from __future__ import annotations
@@ -15,19 +15,9 @@ from typing import Any
 
 from sqlalchemy import text
 
+from desktop.cli.common import actor_for, key_choice, open_store
+from desktop.kinds import choices_text, ledger_titles
 from desktop.services.errors import NotFound, ServiceError
-
-
-def _store(args: argparse.Namespace) -> Any:
-    from desktop.cli import _store as open_store
-
-    return open_store(args)
-
-
-def _actor(store: Any, username: str | None) -> Any:
-    from desktop.cli import _actor as actor_of
-
-    return actor_of(store, username)
 
 
 def _date(value: str | None, what: str) -> date | None:
@@ -107,9 +97,9 @@ def cmd_print_archive(args: argparse.Namespace) -> int:
 
     if not args.out:
         raise ServiceError("请用 --out 指定输出的 PDF 文件(加 --split 时为文件夹)")
-    store = _store(args)
+    store = open_store(args)
     try:
-        actor = _actor(store, args.user)
+        actor = actor_for(store, args.user)
         if args.household:
             ids = households_for(store, actor, household_ids=_household_ids(store, args.household))
         elif args.grid:
@@ -133,9 +123,9 @@ def cmd_print_ledger(args: argparse.Namespace) -> int:
     if not args.out:
         raise ServiceError("请用 --out 指定输出的 PDF 文件")
     d0, d1 = _date(args.date_from, "起始日期"), _date(args.date_to, "截止日期")
-    store = _store(args)
+    store = open_store(args)
     try:
-        actor = _actor(store, args.user)
+        actor = actor_for(store, args.user)
         options = PrintOptions(unmask=args.unmask, allow_missing=args.allow_missing, font_path=args.font)
         result = _guard(lambda: print_ledger(
             store, actor, args.kind, grid_code=args.grid, date_from=d0, date_to=d1, out=Path(args.out),
@@ -170,9 +160,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"错误:{message}\n")
 
 
-def register(sub: Any) -> None:
+def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     """Add the `print` command to the main parser's subcommands."""
-    from desktop.printing.kinds import LEDGER_KINDS
+    titles = ledger_titles(printable=True)
 
     p = sub.add_parser("print", help="打印户档案和台账(生成 PDF)")
     p.set_defaults(func=_no_subcommand)
@@ -193,9 +183,8 @@ def register(sub: Any) -> None:
     a.add_argument("--processes", type=int, metavar="N", help="批量打印使用的进程数(默认:每个处理器核心一个)")
     a.set_defaults(func=_archive_entry)
 
-    kinds = "、".join(f"{k}={v}" for k, v in LEDGER_KINDS.items())
-    ledger = ps.add_parser("ledger", help=f"台账和花名册:{kinds}")
-    ledger.add_argument("kind", metavar="KIND", help=f"台账种类:{kinds}")
+    ledger = ps.add_parser("ledger", help=f"台账和花名册:{choices_text(titles)}")
+    ledger.add_argument("kind", metavar="KIND", type=key_choice(titles), help=f"台账种类:{choices_text(titles)}")
     ledger.add_argument("--grid", metavar="网格代码", help="网格(默认:权限范围内的全部网格)")
     ledger.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="走访台账的起始日期(默认今年 1 月 1 日)")
     ledger.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="走访台账的截止日期(默认今天)")

@@ -1,0 +1,78 @@
+"""Assembling the `gridledger` parser from the registrations of the entry-point group
+``gridledger.commands``, and running the chosen command.
+
+A registration is ``register(sub, root)``: it adds its sub-commands to `sub` (argparse's
+sub-parsers) and may set `root`'s default (the desktop app makes `gui` the default). The core's
+registrations come first, then the others by name. A registration that cannot be loaded (a part
+not installed) is left out and logged; the others still work.
+
+Every ServiceError, StorageError and CliError becomes “错误:…” on stderr and exit status 2;
+Ctrl-C exits 130 with “已取消。”.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from desktop import APP_TITLE, __version__
+from desktop.cli.common import CliError
+from desktop.db.engine import StorageError
+from desktop.paths import ENV_DB
+from desktop.services.errors import ServiceError
+
+GROUP = "gridledger.commands"
+CORE = ("core", "print", "exchange", "sync")  # the core's own registrations, in this order
+log = logging.getLogger(__name__)
+
+
+def registrations() -> list[EntryPoint]:
+    eps = list(entry_points(group=GROUP))
+    return sorted(eps, key=lambda ep: (CORE.index(ep.name) if ep.name in CORE else len(CORE), ep.name))
+
+
+def build_parser(extra: Sequence[Callable[[Any, argparse.ArgumentParser], None]] = ()) -> argparse.ArgumentParser:
+    """The whole command line. `extra` registrations (tests) are added after the installed ones."""
+    p = argparse.ArgumentParser(prog="gridledger", description=f"{APP_TITLE}:一标三实与入户走访台账")
+    p.add_argument("--version", action="version", version=f"gridledger {__version__}")
+    p.add_argument("--db", help=f"数据库文件(默认:环境变量 {ENV_DB} 或用户数据目录)")
+    sub = p.add_subparsers(dest="command")
+    for ep in registrations():
+        try:
+            register = ep.load()
+        except ImportError:  # that part is not installed (e.g. a desktop-only install)
+            log.warning("command registration %s (%s) could not be loaded", ep.name, ep.value, exc_info=True)
+            continue
+        register(sub, p)
+    for register in extra:
+        register(sub, p)
+    return p
+
+
+def _no_command(args: argparse.Namespace) -> int:
+    raise CliError("请指定要执行的命令(gridledger --help 列出全部命令)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.db:
+        os.environ.setdefault(ENV_DB, args.db)
+    func = getattr(args, "func", _no_command)
+    try:
+        return int(func(args) or 0)
+    except (StorageError, ServiceError, CliError) as exc:
+        print(f"错误:{getattr(exc, 'message', None) or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已取消。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
