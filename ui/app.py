@@ -30,10 +30,9 @@ def main(args: Any = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from desktop.db.engine import StorageError
     from desktop.services.auth import sign_in
     from desktop.services.errors import PermissionDenied
-    from desktop.services.store import Store
+    from desktop.services.store import StorageError, Store
     from ui.context import AppContext, app_settings
     from ui.theme import apply_theme
 

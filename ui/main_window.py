@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_TITLE
 from desktop.policy import Ability, allows, role_label
+from desktop.services.households import Households
 from desktop.services.records import Records
 from ui.context import AppContext
 from ui.pages.base import Page
@@ -195,9 +196,7 @@ class MainWindow(QMainWindow):
                     self.show_page("household", household_id=person["household_id"], focus_person=record_id)
                     return
             if kind == "house":
-                from ui.pages.household import household_of_house
-
-                hh = household_of_house(self.ctx, record_id)
+                hh = Households(self.ctx.store, self.ctx.actor).household_of_house(record_id)
                 if hh:
                     self.show_page("household", household_id=hh)
                     return

@@ -213,3 +213,13 @@ class Search:
                         hits.append(Hit("vehicle", r[0], r[1], sub, scores[(kind, r[0])], r[5], r[6]))
         hits.sort(key=lambda h: (-h.score, KIND_ORDER[h.kind], len(h.title), h.title, h.id))
         return hits[:limit]
+
+
+def rebuild_index(store: Store) -> None:
+    """Rebuild the search tables from the records (设置 → 重建检索索引)."""
+    from desktop.db.ddl import rebuild_search_sql
+
+    with store.transaction() as s:
+        conn = s.connection()
+        for stmt in rebuild_search_sql():
+            conn.exec_driver_sql(stmt)

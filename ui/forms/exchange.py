@@ -40,8 +40,8 @@ from desktop.exchange import (
 )
 from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
+from desktop.services.lists import grid_choices
 from ui.context import AppContext
-from ui.forms.record_form import grid_choices
 from ui.workers import Job, run_job
 
 STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过(重复)", "rejected": "拒绝", "ask": "需确认"}
@@ -68,8 +68,8 @@ class ImportWizard(QDialog):
         self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
         self.grid = QComboBox()
         self.grid.addItem("(按表中的“网格”列)", None)
-        for gid, label in grid_choices(ctx):
-            self.grid.addItem(label, gid)
+        for g in grid_choices(ctx.store, ctx.actor):
+            self.grid.addItem(g["label"], g["id"])
         if ctx.actor.grid_ids is not None and self.grid.count() > 1:
             self.grid.setCurrentIndex(1)
         self.on_existing = QComboBox()
@@ -330,8 +330,8 @@ class ExportDialog(QDialog):
         self.grid = QComboBox()
         if ctx.actor.grid_ids is None:
             self.grid.addItem("全部网格", None)
-        for gid, label in grid_choices(ctx):
-            self.grid.addItem(label, gid)
+        for g in grid_choices(ctx.store, ctx.actor):
+            self.grid.addItem(g["label"], g["id"])
         if grid_id:
             self.grid.setCurrentIndex(max(0, self.grid.findData(grid_id)))
         self.date_from = QDateEdit(QDate(date.today().year, 1, 1))

@@ -412,9 +412,7 @@ class ListPage(Page):
         self.navigate.emit("print", params)
 
     def _grid_ids(self) -> list[str]:
-        from ui.forms.record_form import grid_choices
-
-        return [gid for gid, _ in grid_choices(self.ctx)]
+        return [g["id"] for g in grid_choices(self.ctx.store, self.ctx.actor)]
 
     # --- feedback ------------------------------------------------------------------------
     def _show_total(self, total: int) -> None:

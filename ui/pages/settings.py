@@ -141,12 +141,9 @@ class SettingsPage(Page):
         self.font_path.setText(path or "自动(系统中文字体)")
 
     def reindex(self) -> None:
-        from desktop.db.ddl import rebuild_search_sql
+        from desktop.services.search import rebuild_index
 
-        with self.ctx.store.transaction() as s:
-            conn = s.connection()
-            for stmt in rebuild_search_sql():
-                conn.exec_driver_sql(stmt)
+        rebuild_index(self.ctx.store)
         QMessageBox.information(self, "完成", "检索索引已重建。")
 
     def set_idle_minutes(self, minutes: int) -> None:

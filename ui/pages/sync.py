@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from desktop.services.fields import CODE_FIELDS, label
+from desktop.services.lists import grid_choices
 from desktop.services.rules import marks_list
 from desktop.sync import bundle_sync, replica
 from desktop.sync.bundle_sync import BundleRefused
@@ -51,7 +52,6 @@ from desktop.sync.summary import kind_key as _kind_key
 from desktop.sync.summary import kind_label, kinds_text, reply_lines, result_lines
 from desktop.validation import code_table
 from ui.context import AppContext
-from ui.forms.record_form import grid_choices
 from ui.pages.base import Page
 
 PROGRESS_KINDS = ("sync", "export", "import")  # jobs that show the progress bar (the others are quick)
@@ -776,7 +776,7 @@ class SyncPage(Page):
 
     def _grid_names(self) -> dict[str, str]:
         if self._grids is None:
-            self._grids = dict(grid_choices(self.ctx))
+            self._grids = {g["id"]: g["label"] for g in grid_choices(self.ctx.store, self.ctx.actor)}
         return self._grids
 
     def _who(self, side: dict[str, Any] | None) -> str:
