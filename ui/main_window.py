@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
 
     # --- routing -------------------------------------------------------------------------
     def open_record(self, kind: str, record_id: str) -> None:
-        from ui.forms.dialogs import open_record_dialog
+        from ui.forms.opener import open_record_dialog
 
         records = Records(self.ctx.store, self.ctx.actor)
         try:

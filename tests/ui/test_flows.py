@@ -186,6 +186,7 @@ def test_grid_worker_sees_only_their_grid(qtbot, store, admin, community):
 
 def test_draft_offered_back_after_a_crash(qtbot, ui_ctx, community, monkeypatch):
     from ui import drafts
+    from ui.forms import opener
     from ui.forms.dialogs import PersonDialog
 
     dlg = PersonDialog(ui_ctx, preset={"grid_id": community.grid1["id"]})
@@ -203,7 +204,7 @@ def test_draft_offered_back_after_a_crash(qtbot, ui_ctx, community, monkeypatch)
 
     monkeypatch.setattr(PersonDialog, "exec", fake_exec)
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-    assert drafts.offer_drafts(None, ui_ctx) == 1
+    assert opener.offer_drafts(None, ui_ctx) == 1
     assert reopened[0]["name"] == "草稿人" and reopened[0]["employer"] == "社区超市"
     assert reopened[0]["grid_id"] == community.grid1["id"]
 
@@ -322,6 +323,7 @@ def test_drafts_on_an_encrypted_laptop_are_encrypted(qtbot, tmp_path, monkeypatc
     from tests.factories import encrypted_demo
     from ui import drafts
     from ui.context import AppContext
+    from ui.forms import opener
     from ui.forms.dialogs import PersonDialog
 
     store, admin = encrypted_demo(tmp_path / "enc.db", households=10, seed=3)
@@ -344,12 +346,12 @@ def test_drafts_on_an_encrypted_laptop_are_encrypted(qtbot, tmp_path, monkeypatc
         reopened = []
         monkeypatch.setattr(PersonDialog, "exec", lambda self: reopened.append(self.form.values()) or 0)
         monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-        assert drafts.offer_drafts(None, ctx) == 1
+        assert opener.offer_drafts(None, ctx) == 1
         assert reopened[0]["name"] == "密草稿" and reopened[0]["cert_no"] == cert
         other = Store.open(tmp_path / "other.db", create=True)
         generate(other, households=5, seed=4)
         try:
-            assert drafts.offer_drafts(None, AppContext(other, actor_for(other, "admin"))) == 0
+            assert opener.offer_drafts(None, AppContext(other, actor_for(other, "admin"))) == 0
         finally:
             other.close()
     finally:

@@ -33,6 +33,7 @@ from desktop.services.rules import marks_list
 from desktop.services.search import Search
 from desktop.validation import code_table, mask_id, mask_phone
 from ui.context import AppContext
+from ui.forms.opener import open_record_dialog
 from ui.pages.base import Page
 from ui.widgets.buttons import dialog_buttons
 
@@ -309,8 +310,6 @@ class HouseholdPage(Page):
             self.reload()
 
     def _dialog(self, kind: str, record_id: str | None = None, **kw: Any) -> bool:
-        from ui.forms.dialogs import open_record_dialog
-
         ok = open_record_dialog(self.window(), self.ctx, kind, record_id, **kw)
         if ok:
             self._changed()

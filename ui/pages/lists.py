@@ -33,6 +33,7 @@ from desktop.services.errors import ServiceError
 from desktop.services.lists import FILTER_KEYS, OPEN, Lists, grid_choices
 from desktop.validation import code_table
 from ui.context import AppContext
+from ui.forms.opener import open_record_dialog
 from ui.item_models.record_table import RecordTableModel
 from ui.pages.base import Page
 
@@ -380,8 +381,6 @@ class ListPage(Page):
 
     def new_record(self) -> bool:
         """Open the form for a new record of this kind, in the grid chosen in the filter bar."""
-        from ui.forms.dialogs import open_record_dialog
-
         grid = self.filters().get("grid_id") or next(iter(self._grid_ids()), None)
         preset = {"grid_id": grid} if grid else {}
         if self.kind == "visit":
