@@ -42,7 +42,7 @@ from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from desktop.services.lists import grid_choices
 from ui.context import AppContext
-from ui.workers import Job, run_job
+from ui.workers import Job, JobFailure, run_job
 
 STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过(重复)", "rejected": "拒绝", "ask": "需确认"}
 
@@ -255,9 +255,9 @@ class ImportWizard(QDialog):
         self.next.setEnabled(True)
         self.back.setEnabled(self.steps.currentIndex() > 0)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, failure: JobFailure) -> None:
         self._idle()
-        self.message.setText(f"{message}(数据库未作任何改动)")
+        self.message.setText(f"{failure.message}(数据库未作任何改动)")
 
     def _dry_done(self, report: Any) -> None:
         self._idle()
@@ -402,12 +402,12 @@ class ExportDialog(QDialog):
         self.cancel_button.setText("关闭")
         self.state.setText(f"已导出 {n:,} 行到 {out}")
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, failure: JobFailure) -> None:
         self.job = None
         self.progress.setVisible(False)
         self.go.setEnabled(True)
         self.cancel_button.setText("关闭")
-        self.state.setText(f"未导出:{message}")
+        self.state.setText(f"未导出:{failure.message}")
 
     def cancel(self) -> None:
         if self.job is not None:

@@ -46,7 +46,7 @@ from desktop.services.errors import ServiceError
 from desktop.services.lists import grid_choices
 from ui.context import AppContext
 from ui.pages.base import Page
-from ui.workers import Job, run_job
+from ui.workers import Job, JobFailure, run_job
 
 PREVIEW_PREFIX = "gridledger-preview-"
 _preview_dir: Path | None = None
@@ -318,10 +318,10 @@ class PrintPage(Page):
             self.job.cancel()
             self.state.setText("正在取消…")
 
-    def _failed(self, message: str, save_to: Path | None) -> None:
+    def _failed(self, failure: JobFailure, save_to: Path | None) -> None:
         self._busy(False)
         self.job = None
-        self.state.setText(f"未生成:{message}")
+        self.state.setText(f"未生成:{failure.message}")
 
     def _done(self, result: Any, out: Path, preview: bool) -> None:
         self._busy(False)
