@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QGroupBox
+from PySide6.QtWidgets import QGroupBox
 
 from desktop.services.auth import actor_for
 from desktop.services.demo import generate
@@ -166,10 +166,10 @@ def test_cancel_leaves_nothing_half_done(qtbot, server, laptop):
     assert not page.error.isVisibleTo(page) and replica.pending_count(laptop) == 0
 
 
-def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, monkeypatch):
+def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, answers):
     page = open_page(qtbot, laptop, "supervisor")
     out = tmp_path / "supervisor-1201.glb"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    answers.save_file(out)
     qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
     assert page.bundle_state.text().startswith("未导出同步包:本机尚未在服务器登记") and not out.exists()  # never synced: refused
@@ -179,12 +179,14 @@ def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, monkeypatch):
     Records(laptop, actor_for(laptop, "supervisor")).update("person", pid, {"occupation": "快递员"})
     page.refresh_status()
     assert "待上传的修改:1 条" in page.waiting.text()
+    answers.save_file(out)
     qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
+    assert answers.titles("save_file") == ["导出同步包", "导出同步包"]
     assert out.exists() and "修改 1 条" in page.bundle_state.text(), page.bundle_state.text()
     reply = tmp_path / "supervisor-1201-回执.glb"
     import_bundle(server.store, out, reply)
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(reply), "")))
+    answers.open_file(reply)
     with qtbot.waitSignal(page.synced, timeout=JOB_TIMEOUT):
         qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
