@@ -72,3 +72,13 @@ def test_encrypt_from_settings(qtbot, tmp_path, monkeypatch, answers):
     st, actor = LocalDatabase(path).open("admin", "demo1234")
     st.close()
     assert actor.role == "community_admin"
+
+
+def test_reindex_runs_in_the_background(qtbot, ui_ctx, community, answers):
+    page = SettingsPage(ui_ctx)
+    qtbot.addWidget(page)
+    answers.information()
+    page.reindex_button.click()
+    assert not page.reindex_button.isEnabled()  # the window stays usable meanwhile
+    qtbot.waitUntil(page.reindex_button.isEnabled, timeout=10000)
+    assert answers.texts("information") == ["检索索引已重建。"]

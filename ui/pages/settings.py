@@ -38,7 +38,7 @@ class SettingsPage(Page):
         self.dark = QCheckBox("深色主题")
         self.dark.setChecked(ctx.settings.value("ui/dark", False, type=bool))
         self.dark.toggled.connect(self._toggle_dark)
-        reindex = QPushButton("重建检索索引")
+        self.reindex_button = reindex = QPushButton("重建检索索引")
         reindex.clicked.connect(self.reindex)
         self.font_path = QLabel(ctx.settings.value("print/font", "", type=str) or "自动(系统中文字体)")
         self.font_path.setWordWrap(True)
@@ -142,10 +142,20 @@ class SettingsPage(Page):
         self.font_path.setText(path or "自动(系统中文字体)")
 
     def reindex(self) -> None:
+        """Off the GUI thread: on a big street the rebuild takes a while."""
         from desktop.services.search import rebuild_index
 
-        rebuild_index(self.ctx.store)
-        QMessageBox.information(self, "完成", "检索索引已重建。")
+        self.reindex_button.setEnabled(False)
+
+        def done(_: Any) -> None:
+            self.reindex_button.setEnabled(True)
+            QMessageBox.information(self, "完成", "检索索引已重建。")
+
+        def failed(failure: JobFailure) -> None:
+            self.reindex_button.setEnabled(True)
+            QMessageBox.warning(self, "未能重建检索索引", failure.message)
+
+        run_job(rebuild_index, self.ctx.store, on_done=done, on_error=failed, pool=self.ctx.pool)
 
     def set_idle_minutes(self, minutes: int) -> None:
         self.ctx.settings.setValue("security/idle_minutes", minutes)
