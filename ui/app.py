@@ -30,10 +30,9 @@ def main(args: Any = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from desktop.db.engine import StorageError
     from desktop.services.auth import sign_in
     from desktop.services.errors import PermissionDenied
-    from desktop.services.store import Store
+    from desktop.services.store import StorageError, Store
     from ui.context import AppContext, app_settings
     from ui.theme import apply_theme
 
@@ -104,7 +103,7 @@ def main(args: Any = None) -> int:
     if os.environ.get("GRIDLEDGER_REPORT_READY"):  # benchmarks: the window is up and the event loop runs
         QTimer.singleShot(0, lambda: print("GRIDLEDGER_READY", flush=True))
     from desktop.services.maintenance import daily
-    from ui.drafts import offer_drafts
+    from ui.forms.opener import offer_drafts
     from ui.workers import run_job
 
     # calendar-dependent marks (独居老人 at 60) are brought up to date once a day, off the GUI thread

@@ -25,11 +25,7 @@ class AppContext:
     @property
     def draft_secret(self) -> bytes | None:
         """The key form drafts are encrypted with on an encrypted laptop (None on a plain one)."""
-        if self.store.key is None:
-            return None
-        from desktop.db.keys import derived_key
-
-        return derived_key(self.store.key, "drafts")
+        return self.store.derived_key("drafts")
 
     @property
     def is_admin(self) -> bool:

@@ -81,26 +81,3 @@ def list_drafts(username: str | None = None, *, secret: bytes | None = None) -> 
         if data is not None and (username is None or data.get("meta", {}).get("user") == username):
             out.append(data)
     return out
-
-
-def offer_drafts(window: Any, ctx: Any) -> int:
-    """Ask about each unsaved draft of the signed-in user; reopen the ones they want back."""
-    from PySide6.QtWidgets import QMessageBox
-
-    from ui.forms.dialogs import reopen_draft
-
-    reopened = 0
-    for draft in list_drafts(ctx.actor.username, secret=ctx.draft_secret):
-        meta = draft.get("meta", {})
-        answer = QMessageBox.question(
-            window, "恢复未保存的内容",
-            f"发现 {draft.get('saved_at')} 未保存的{meta.get('title', '表单')}。\n是否恢复继续填写?\n"
-            "(选“否”将丢弃这份草稿)",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            reopen_draft(window, ctx, draft)
-            reopened += 1
-        else:
-            remove_draft(draft["key"])
-    return reopened

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_TITLE, kinds
 from desktop.policy import Ability, allows, role_label
+from desktop.services.households import Households
 from desktop.services.records import Records
 from ui.context import AppContext
 from ui.pages.base import Page
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
 
     # --- routing -------------------------------------------------------------------------
     def open_record(self, kind: str, record_id: str) -> None:
-        from ui.forms.dialogs import open_record_dialog
+        from ui.forms.opener import open_record_dialog
 
         records = Records(self.ctx.store, self.ctx.actor)
         try:
@@ -194,9 +195,7 @@ class MainWindow(QMainWindow):
                     self.show_page("household", household_id=person["household_id"], focus_person=record_id)
                     return
             if kind == "house":
-                from ui.pages.household import household_of_house
-
-                hh = household_of_house(self.ctx, record_id)
+                hh = Households(self.ctx.store, self.ctx.actor).household_of_house(record_id)
                 if hh:
                     self.show_page("household", household_id=hh)
                     return

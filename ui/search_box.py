@@ -65,7 +65,7 @@ class SearchBox(QLineEdit):
             self.popup.hide()
             return
         run_job(self.service.search, query, on_done=lambda hits: self._show(seq, hits),
-                on_error=lambda msg: None, pool=self.ctx.pool)
+                on_error=lambda _failure: None, pool=self.ctx.pool)
 
     def search_now(self, query: str) -> list:
         """Synchronous search (used by Enter before the debounce fires, and by tests)."""

@@ -1,4 +1,14 @@
-"""Background jobs: one QRunnable per task, results delivered back on the GUI thread by signals.
+"""Background jobs: one QRunnable per long task, results delivered back on the GUI thread by signals.
+
+Every long task in the UI (search, lists, printing, Excel in and out, photos, backups, encryption,
+sync and bundles) runs as a Job:
+- `fn(*args)`, or `fn(*args, job=job)` with `with_job=True` for work that reports progress or can
+  be cancelled;
+- progress is (done, total, text): `job.report(done, total, text)`; total 0 means "unknown";
+- cancel is cooperative: `job.cancel()` sets a flag that the work checks (`job.check()` raises
+  Cancelled, `job.cancelled` reads it, `job.cancel_event` goes to code that takes a threading.Event);
+- a failure arrives as a JobFailure: a stable `code` (see FAILURE_CODES) and the Chinese `message`;
+  work that returns normally is finished, even if a cancel came too late to stop it.
 
 No database session crosses threads: the function a job runs calls services, and every service
 call opens and closes its own session on the worker thread."""
@@ -9,25 +19,61 @@ import contextlib
 import threading
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from desktop.services.errors import ServiceError
+from desktop.sync.bundle_sync import BundleRefused
+from desktop.sync.client import SyncError
+
+# the codes a failure carries besides a sync's own (SyncError.code: "bad_credentials", "network"…)
+FAILURE_CODES = {
+    "cancelled": "the user cancelled (the work stopped at its next check)",
+    "service": "a service refused (ServiceError: validation, permission, not found…)",
+    "bundle": "a sync bundle was refused (BundleRefused)",
+    "file": "a file could not be read or written (OSError)",
+    "bug": "anything else: a programming error, reported with its text",
+}
 
 
 class Cancelled(Exception):
-    pass
+    """Raised by Job.check() once the job was cancelled."""
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    code: str
+    message: str  # Chinese, shown to the user as it is
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def failure_for(exc: BaseException) -> JobFailure:
+    """The stable code and the Chinese message for what stopped a job."""
+    if isinstance(exc, Cancelled):
+        return JobFailure("cancelled", "已取消")
+    if isinstance(exc, SyncError):  # its own code; a cancelled sync says what was kept
+        return JobFailure(exc.code, str(exc))
+    if isinstance(exc, BundleRefused):
+        return JobFailure("bundle", str(exc))
+    if isinstance(exc, ServiceError):
+        return JobFailure("service", exc.message)
+    if isinstance(exc, OSError):
+        return JobFailure("file", f"无法读写文件:{exc.strerror or exc}")
+    return JobFailure("bug", f"操作失败:{exc}")
 
 
 class JobSignals(QObject):
     finished = Signal(object)
-    failed = Signal(str)
-    progress = Signal(int, int, str)
+    failed = Signal(object)  # JobFailure
+    progress = Signal(int, int, str)  # done, total, text
 
 
 class Job(QRunnable):
-    """Runs `fn(*args, job=self)` if `fn` accepts `job`, else `fn(*args)`."""
+    """Runs `fn(*args, job=self)` if `with_job`, else `fn(*args)`."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, with_job: bool = False) -> None:
         super().__init__()
@@ -35,18 +81,18 @@ class Job(QRunnable):
         self.args = args
         self.with_job = with_job
         self.signals = JobSignals()
-        self._cancel = threading.Event()
+        self.cancel_event = threading.Event()
         self.setAutoDelete(False)
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self.cancel_event.set()
 
     @property
     def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self.cancel_event.is_set()
 
     def check(self) -> None:
-        if self._cancel.is_set():
+        if self.cancel_event.is_set():
             raise Cancelled
 
     def report(self, done: int, total: int, text: str = "") -> None:
@@ -60,28 +106,27 @@ class Job(QRunnable):
     def run(self) -> None:
         try:
             result = self.fn(*self.args, job=self) if self.with_job else self.fn(*self.args)
-        except Cancelled:
-            self._emit("failed", "已取消")
+        except Exception as exc:
+            failure = failure_for(exc)
+            if failure.code == "bug":  # keep the window alive, and leave the trace for a bug report
+                traceback.print_exc()
+            self._emit("failed", failure)
             return
-        except ServiceError as exc:
-            self._emit("failed", exc.message)
-            return
-        except Exception as exc:  # a bug: keep the window alive and say what happened
-            traceback.print_exc()
-            self._emit("failed", f"操作失败:{exc}")
-            return
-        if not self._cancel.is_set():
-            self._emit("finished", result)
+        # work that finished despite a late cancel did happen: say so
+        self._emit("finished", result)
 
 
+# jobs still running, so none is freed while its thread runs (dropped when its answer arrives)
 _live: set[Job] = set()
 
 
 def run_job(
     fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
-    on_error: Callable[[str], None] | None = None, on_progress: Callable[[int, int, str], None] | None = None,
+    on_error: Callable[[JobFailure], None] | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
     pool: QThreadPool | None = None, with_job: bool = False,
 ) -> Job:
+    """Start `fn` on the pool; exactly one of on_done(result) / on_error(JobFailure) follows."""
     job = Job(fn, *args, with_job=with_job)
     _live.add(job)
 
@@ -90,10 +135,10 @@ def run_job(
         if on_done:
             on_done(result)
 
-    def failed(msg: str) -> None:
+    def failed(failure: JobFailure) -> None:
         _live.discard(job)
         if on_error:
-            on_error(msg)
+            on_error(failure)
 
     job.signals.finished.connect(done)
     job.signals.failed.connect(failed)

@@ -88,3 +88,13 @@ class Areas:
                     out.append(Node("room", f"{r[1] or r[2]}室  {who}", {**node.key, "address_id": r[0]}, None, r[3]))
                 return out
             return []
+
+    def address(self, address_id: str) -> dict[str, Any] | None:
+        """The parts of an address a registration starts from (None if gone or outside the actor's grids)."""
+        with self.store.session() as s:
+            row = s.connection().execute(text(
+                "SELECT id, grid_id, estate, building, unit, room FROM address WHERE id = :a AND deleted_at IS NULL"),
+                {"a": address_id}).first()
+        if row is None or not self._grid_ok(row[1]):
+            return None
+        return {"estate": row[2], "building": row[3], "unit": row[4], "room": row[5], "id": row[0]}

@@ -157,6 +157,13 @@ class Visits(Records):
             write_audit(s, self.actor, "escalate", "visit_need", need_id, {"event": ev.id})  # type: ignore[attr-defined]
             return to_dict(ev)
 
+    def needs(self, visit_id: str) -> list[dict[str, Any]]:
+        """The live needs recorded at a visit (the visit's grid must be the actor's)."""
+        with self.store.session() as s:
+            self._load(s, "visit", visit_id)
+            q = select(VisitNeed).where(VisitNeed.visit_id == visit_id, VisitNeed.deleted_at.is_(None))
+            return [to_dict(n) for n in s.scalars(q.order_by(VisitNeed.created_at)) if self.actor.may_access(n.grid_id)]
+
     def resolve_need(self, need_id: str) -> dict[str, Any]:
         return self.update("visit_need", need_id, {"status": "resolved"})
 

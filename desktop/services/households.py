@@ -150,6 +150,24 @@ class Households(Records):
                     return house.id
         return None
 
+    def household_of_house(self, house_id: str) -> str | None:
+        """The live household living in a house, if the actor may see its grid."""
+        with self.store.session() as s:
+            row = s.execute(
+                select(Household.id, Household.grid_id).where(Household.house_id == house_id, Household.deleted_at.is_(None))
+                .limit(1)
+            ).first()
+        return row[0] if row is not None and self.actor.may_access(row[1]) else None
+
+    def caption(self, household_id: str | None) -> str:
+        """One line naming a household: "张三户 · 户号 … · address" ("" for none)."""
+        if not household_id:
+            return ""
+        view = self.view(household_id)
+        hh = view["household"]
+        head = next((m["name"] for m in view["members"] if m["id"] == hh["head_person_id"]), "未定户主")
+        return f"{head}户 · 户号 {hh['hh_no']} · {(view['address'] or {}).get('full_text', '')}"
+
     def view(self, household_id: str) -> dict[str, Any]:
         with self.store.session() as s:
             self._load(s, "household", household_id)

@@ -445,13 +445,15 @@ class _Query:
 
 
 def grid_choices(store: Store, actor: Actor) -> list[dict[str, Any]]:
-    """The grids the actor may see (all grids for an admin), with their community, by code."""
+    """The grids the actor may see (all grids for an admin), with their community, by code.
+    `label` is how a grid is offered in a picker: "community grid"."""
     with store.session() as s:
         rows = s.execute(text(
             "SELECT g.id, g.code, g.name, c.id, c.name FROM area g LEFT JOIN area c ON c.id = g.parent_id "
             "WHERE g.level = 'grid' AND g.deleted_at IS NULL ORDER BY g.code")).all()
     return [
-        {"id": r[0], "code": r[1], "name": r[2], "community_id": r[3], "community": r[4] or ""}
+        {"id": r[0], "code": r[1], "name": r[2], "community_id": r[3], "community": r[4] or "",
+         "label": f"{r[4] or ''} {r[2]}".strip()}
         for r in rows if actor.may_access(r[0])
     ]
 

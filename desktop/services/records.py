@@ -71,6 +71,20 @@ def model_for(kind: str) -> type[Base]:
         raise NotFound(f"未知的记录类型:{kind}") from None
 
 
+def column_kinds(kind: str) -> dict[str, str]:
+    """How each column of a kind is typed in a form: "bool", "longtext" (several lines), "datetime",
+    "date", "number" or "text"."""
+    from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric
+
+    out = {}
+    for col in model_for(kind).__table__.columns:  # type: ignore[attr-defined]
+        t = col.type
+        out[col.key] = ("bool" if isinstance(t, Boolean) else "longtext" if isinstance(t, Text)
+                        else "datetime" if isinstance(t, DateTime) else "date" if isinstance(t, Date)
+                        else "number" if isinstance(t, Integer | Float | Numeric) else "text")
+    return out
+
+
 def to_dict(obj: Base) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs}
 

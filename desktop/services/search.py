@@ -235,3 +235,13 @@ class Search:
                 score = 90 if title == q else 40
                 hits.append(Hit(kind.key, r[0], title, " ".join(x for x in rest if x), score, r[1], r[2]))
         return hits
+
+
+def rebuild_index(store: Store) -> None:
+    """Rebuild the search tables from the records (设置 → 重建检索索引)."""
+    from desktop.db.ddl import rebuild_search_sql
+
+    with store.transaction() as s:
+        conn = s.connection()
+        for stmt in rebuild_search_sql():
+            conn.exec_driver_sql(stmt)

@@ -104,6 +104,15 @@ class Store:
             if "device_id" not in have:
                 s.add(LocalMeta(key="device_id", value=new_id()))
 
+    def derived_key(self, purpose: str) -> bytes | None:
+        """A key for something else kept on this laptop (form drafts...), derived from the database
+        key: None on a plain (unencrypted) laptop."""
+        if self.key is None:
+            return None
+        from desktop.db.keys import derived_key
+
+        return derived_key(self.key, purpose)
+
     def meta(self, key: str) -> str | None:
         with self.session() as s:
             row = s.get(LocalMeta, key)

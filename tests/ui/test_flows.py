@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 
 from desktop.services.events import Events
 from desktop.services.households import Households
@@ -14,12 +13,6 @@ from desktop.services.records import Records
 from desktop.services.store import Actor
 from tests.factories import id_number, years_ago
 from tests.ui.conftest import type_text
-
-
-@pytest.fixture
-def yes_to_questions(monkeypatch):
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Ok))
 
 
 def register_via_dialog(qtbot, ctx, grid_id, members, room="501"):
@@ -56,7 +49,7 @@ def test_register_household_of_three_through_the_ui(qtbot, ui_ctx, community):
     assert view["address"]["full_text"] == "幸福小区3栋2单元501室"
 
 
-def test_bad_id_refused_with_message_and_nothing_lost(qtbot, ui_ctx, community, yes_to_questions):
+def test_bad_id_refused_with_message_and_nothing_lost(qtbot, ui_ctx, community):
     from ui.forms.dialogs import PersonDialog
 
     dlg = PersonDialog(ui_ctx, preset={"grid_id": community.grid1["id"]})
@@ -118,7 +111,7 @@ def test_search_box_by_pinyin_initials_and_id_fragment(qtbot, ui_ctx, store, adm
     assert opened[-1] == opened[0]
 
 
-def test_visit_with_need_and_escalation(qtbot, ui_ctx, store, admin, community, yes_to_questions):
+def test_visit_with_need_and_escalation(qtbot, ui_ctx, store, admin, community):
     from ui.forms.visit import VisitDialog
 
     hh = Households(store, admin).register(grid_id=community.grid1["id"], address={"estate": "和平家园", "building": "2", "room": "201"},
@@ -184,8 +177,9 @@ def test_grid_worker_sees_only_their_grid(qtbot, store, admin, community):
     assert names == {"张二"}
 
 
-def test_draft_offered_back_after_a_crash(qtbot, ui_ctx, community, monkeypatch):
+def test_draft_offered_back_after_a_crash(qtbot, ui_ctx, community, monkeypatch, answers):
     from ui import drafts
+    from ui.forms import opener
     from ui.forms.dialogs import PersonDialog
 
     dlg = PersonDialog(ui_ctx, preset={"grid_id": community.grid1["id"]})
@@ -202,8 +196,9 @@ def test_draft_offered_back_after_a_crash(qtbot, ui_ctx, community, monkeypatch)
         return 0
 
     monkeypatch.setattr(PersonDialog, "exec", fake_exec)
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-    assert drafts.offer_drafts(None, ui_ctx) == 1
+    answers.question(yes=True)
+    assert opener.offer_drafts(None, ui_ctx) == 1
+    assert answers.titles() == ["恢复未保存的内容"] and "未保存的新建人员" in answers.texts()[0]
     assert reopened[0]["name"] == "草稿人" and reopened[0]["employer"] == "社区超市"
     assert reopened[0]["grid_id"] == community.grid1["id"]
 
@@ -296,12 +291,11 @@ def test_house_registration_is_one_transaction(store, admin, community):
     _ = R
 
 
-def test_closing_a_dirty_form_asks_first(qtbot, ui_ctx, community, monkeypatch):
+def test_closing_a_dirty_form_asks_first(qtbot, ui_ctx, community, answers):
     from ui import drafts
     from ui.forms.dialogs import PersonDialog
 
-    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: answers.pop(0)))
+    answers.question(yes=False).question(yes=True)
     dlg = PersonDialog(ui_ctx, preset={"grid_id": community.grid1["id"]})
     qtbot.addWidget(dlg)
     dlg.show()
@@ -313,7 +307,7 @@ def test_closing_a_dirty_form_asks_first(qtbot, ui_ctx, community, monkeypatch):
     assert not dlg.isVisible() and drafts.list_drafts("admin") == []  # "Yes": discarded on purpose
 
 
-def test_drafts_on_an_encrypted_laptop_are_encrypted(qtbot, tmp_path, monkeypatch):
+def test_drafts_on_an_encrypted_laptop_are_encrypted(qtbot, tmp_path, monkeypatch, answers):
     """What is being typed (a name, an ID number) is on disk only encrypted, comes back after a
     crash for the same laptop, and is not shown to another database."""
     from desktop.services.auth import actor_for
@@ -322,6 +316,7 @@ def test_drafts_on_an_encrypted_laptop_are_encrypted(qtbot, tmp_path, monkeypatc
     from tests.factories import encrypted_demo
     from ui import drafts
     from ui.context import AppContext
+    from ui.forms import opener
     from ui.forms.dialogs import PersonDialog
 
     store, admin = encrypted_demo(tmp_path / "enc.db", households=10, seed=3)
@@ -343,13 +338,13 @@ def test_drafts_on_an_encrypted_laptop_are_encrypted(qtbot, tmp_path, monkeypatc
         assert drafts.list_drafts("admin") == []  # without the key: nothing
         reopened = []
         monkeypatch.setattr(PersonDialog, "exec", lambda self: reopened.append(self.form.values()) or 0)
-        monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-        assert drafts.offer_drafts(None, ctx) == 1
+        answers.question(yes=True)
+        assert opener.offer_drafts(None, ctx) == 1
         assert reopened[0]["name"] == "密草稿" and reopened[0]["cert_no"] == cert
         other = Store.open(tmp_path / "other.db", create=True)
         generate(other, households=5, seed=4)
         try:
-            assert drafts.offer_drafts(None, AppContext(other, actor_for(other, "admin"))) == 0
+            assert opener.offer_drafts(None, AppContext(other, actor_for(other, "admin"))) == 0
         finally:
             other.close()
     finally:

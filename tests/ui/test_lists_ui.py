@@ -188,7 +188,7 @@ def test_reveal_from_the_context_menu(qtbot, ui_ctx, town, community):
     assert [a.text() for a in house.context_menu_for(0).actions()] == ["打开"]
 
 
-def test_purge_from_the_context_menu(qtbot, ui_ctx, town, community, monkeypatch):
+def test_purge_from_the_context_menu(qtbot, ui_ctx, town, community, monkeypatch, answers):
     """彻底清除个人信息 (admins and supervisors): the name must be typed again and a reason given;
     afterwards the person is gone from the list, the search and the database."""
     from ui.forms import purge as purge_ui
@@ -213,10 +213,9 @@ def test_purge_from_the_context_menu(qtbot, ui_ctx, town, community, monkeypatch
         return self.result()
 
     monkeypatch.setattr(purge_ui.PurgeDialog, "exec", fake_exec)
-    infos = []
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: infos.append(a[2]))
+    answers.information()
     loaded(qtbot, page, actions["彻底清除个人信息…"].trigger)
-    assert seen == [False, True] and "已彻底清除李娜" in infos[0]
+    assert seen == [False, True] and "已彻底清除李娜" in answers.texts("information")[0]
     assert page.model.total == 0
     with ui_ctx.store.engine.connect() as c:
         assert c.exec_driver_sql("SELECT count(*) FROM person WHERE id = ?", (person_id,)).scalar() == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from desktop.services.records import Records
 from desktop.services.store import Actor
@@ -23,19 +22,12 @@ def person(community, admin):
     return Records(community.store, admin).create("person", {"grid_id": community.grid1["id"], "name": "李娜"})
 
 
-@pytest.fixture
-def warnings_shown(monkeypatch):
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a, **k: shown.append((title, text)))
-    return shown
-
-
 def add(qtbot, strip, path, purpose=None):
     with qtbot.waitSignal(strip.changed, timeout=10000):
         strip.add_file(path, purpose)
 
 
-def test_thumbnails_appear_after_add_file_and_open_full_view(qtbot, ui_ctx, person, tmp_path, warnings_shown):
+def test_thumbnails_appear_after_add_file_and_open_full_view(qtbot, ui_ctx, person, tmp_path, answers):
     strip = PhotoStrip(ui_ctx, "person", person["id"])
     qtbot.addWidget(strip)
     strip.show()
@@ -49,7 +41,7 @@ def test_thumbnails_appear_after_add_file_and_open_full_view(qtbot, ui_ctx, pers
     assert all(not t.pixmap().isNull() for t in thumbs)
     assert "本人照片" in thumbs[0].toolTip() and "640×480" in thumbs[0].toolTip()
     assert "1600×1067" in thumbs[1].toolTip()
-    assert strip.add_button.isEnabled() and warnings_shown == []
+    assert strip.add_button.isEnabled() and answers.asked == []
 
     qtbot.mouseClick(thumbs[1], Qt.MouseButton.LeftButton)
     viewer = strip.findChild(PhotoViewer)
@@ -60,7 +52,7 @@ def test_thumbnails_appear_after_add_file_and_open_full_view(qtbot, ui_ctx, pers
     viewer.close()
 
 
-def test_same_file_twice_is_shown_once(qtbot, ui_ctx, person, tmp_path, warnings_shown):
+def test_same_file_twice_is_shown_once(qtbot, ui_ctx, person, tmp_path, answers):
     strip = PhotoStrip(ui_ctx, "person", person["id"])
     qtbot.addWidget(strip)
     src = jpeg(tmp_path / "a.jpg")
@@ -69,51 +61,45 @@ def test_same_file_twice_is_shown_once(qtbot, ui_ctx, person, tmp_path, warnings
     assert len(strip.thumbs()) == 1 and "已添加过" in strip.hint.text()
 
 
-def test_remove_photo_asks_then_removes(qtbot, ui_ctx, person, tmp_path, monkeypatch, warnings_shown):
+def test_remove_photo_asks_then_removes(qtbot, ui_ctx, person, tmp_path, answers):
     strip = PhotoStrip(ui_ctx, "person", person["id"])
     qtbot.addWidget(strip)
     add(qtbot, strip, jpeg(tmp_path / "a.jpg"))
     photo_id = strip.thumbs()[0].attachment_id
 
-    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    answers.question(yes=False).question(yes=True)
     assert strip.remove_photo(photo_id) is False and len(strip.thumbs()) == 1
     with qtbot.waitSignal(strip.changed, timeout=1000):
         assert strip.remove_photo(photo_id) is True
     assert strip.thumbs() == [] and strip.hint.text() == "暂无照片"
     # a photo that is not there: the service's message is shown in a box, no crash
+    answers.warning()
     assert strip.remove_photo("no-such-id", confirm=False) is False
-    assert warnings_shown and "找不到该照片" in warnings_shown[-1][1]
+    assert "找不到该照片" in answers.texts("warning")[-1]
 
 
-def test_vehicle_offers_plate_with_owner_first(qtbot, ui_ctx, community, admin, tmp_path, monkeypatch, warnings_shown):
+def test_vehicle_offers_plate_with_owner_first(qtbot, ui_ctx, community, admin, tmp_path, answers):
     car = Records(ui_ctx.store, admin).create("vehicle", {"grid_id": community.grid1["id"], "plate_no": "甘A12345"})
     strip = PhotoStrip(ui_ctx, "vehicle", car["id"])
     qtbot.addWidget(strip)
     src = jpeg(tmp_path / "合影.jpg")
-    asked: list[list[str]] = []
-
-    def get_item(parent, title, label, items, current=0, editable=True, *a, **k):
-        asked.append(list(items))
-        return items[current], True
-
-    monkeypatch.setattr(QInputDialog, "getItem", get_item)
-    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(src)], ""))
+    answers.open_files([src]).item(0)
     with qtbot.waitSignal(strip.changed, timeout=10000):
         strip.add_button.click()
-    assert asked == [["车牌与车主合影", "车辆照片"]]
+    assert [a.options for a in answers.asked if a.kind == "item"] == [["车牌与车主合影", "车辆照片"]]
     [photo] = strip.photos()
     assert photo["purpose"] == "plate_with_owner" and "车牌与车主合影" in strip.thumbs()[0].toolTip()
 
 
-def test_errors_are_shown_in_chinese_and_nothing_crashes(qtbot, ui_ctx, person, tmp_path, warnings_shown):
+def test_errors_are_shown_in_chinese_and_nothing_crashes(qtbot, ui_ctx, person, tmp_path, answers):
     strip = PhotoStrip(ui_ctx, "person", person["id"])
     qtbot.addWidget(strip)
     text = tmp_path / "名单.txt"
     text.write_text("不是图片", encoding="utf-8")
+    answers.warning()
     strip.add_file(text)
-    qtbot.waitUntil(lambda: bool(warnings_shown), timeout=10000)
-    assert warnings_shown[0][0] == "添加照片" and "“名单.txt”不是可识别的图片" in warnings_shown[0][1]
+    qtbot.waitUntil(lambda: bool(answers.asked), timeout=10000)
+    assert answers.titles("warning") == ["添加照片"] and "“名单.txt”不是可识别的图片" in answers.texts("warning")[0]
     qtbot.waitUntil(strip.add_button.isEnabled, timeout=1000)
     assert strip.thumbs() == []
 

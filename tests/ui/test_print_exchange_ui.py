@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from desktop.services.households import Households
 from tests.factories import id_number, years_ago
@@ -94,7 +93,7 @@ def test_send_to_printer_paints_every_page(qtbot, ui_ctx, family, tmp_path):
     assert n == pages and printed.exists() and printed.stat().st_size > 1000
 
 
-def test_import_wizard_dry_run_then_valid_rows(qtbot, ui_ctx, store, admin, community, tmp_path, monkeypatch):
+def test_import_wizard_dry_run_then_valid_rows(qtbot, ui_ctx, store, admin, community, tmp_path, answers):
     from openpyxl import Workbook
 
     from ui.forms.exchange import ImportWizard
@@ -132,7 +131,7 @@ def test_import_wizard_dry_run_then_valid_rows(qtbot, ui_ctx, store, admin, comm
 
     assert [h.title for h in Search(store, admin).search(good)][:1] == ["张三"]
     report_path = tmp_path / "report.xlsx"
-    monkeypatch.setattr("ui.forms.exchange.QFileDialog.getSaveFileName", lambda *a, **k: (str(report_path), ""))
+    answers.save_file(report_path)
     wizard.save_report()
     assert report_path.exists()
 
@@ -153,13 +152,12 @@ def test_export_dialog_writes_a_workbook(qtbot, ui_ctx, family, tmp_path):
     assert "陈建国" in flat and family["members"][0]["cert_no"] not in flat
 
 
-def test_missing_glyph_is_asked_before_printing(qtbot, ui_ctx, store, admin, community, tmp_path, monkeypatch):
+def test_missing_glyph_is_asked_before_printing(qtbot, ui_ctx, store, admin, community, tmp_path, answers):
     from ui.pages.printing import PrintPage
 
     view = Households(store, admin).register(grid_id=community.grid1["id"], address={"estate": "丙小区", "building": "1", "room": "1"},
                                              members=[community.member("王䶮", 30)])
-    asked = []
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: (asked.append(a[2]), QMessageBox.StandardButton.No)[1]))
+    answers.question(yes=False)
     page = PrintPage(ui_ctx)
     qtbot.addWidget(page)
     page.activate(household_ids=[view["household"]["id"]])
@@ -170,20 +168,19 @@ def test_missing_glyph_is_asked_before_printing(qtbot, ui_ctx, store, admin, com
 
     missing = check_glyphs(store, admin, [view["household"]["id"]])
     assert missing, "the test needs a font without 䶮 (wqy-microhei, as installed by make test)"
-    assert asked and "䶮" in asked[0] and not out.exists()  # asked before printing; "No" writes nothing
+    assert "䶮" in answers.texts("question")[0] and not out.exists()  # asked before printing; "No" writes nothing
     _ = Path
 
 
-def test_print_font_setting(qtbot, ui_ctx, monkeypatch):
+def test_print_font_setting(qtbot, ui_ctx, answers):
     from ui.pages.printing import PrintPage
     from ui.pages.settings import SettingsPage
 
-    warned = []
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda *a, **k: warned.append(a[2])))
+    answers.warning()
     page = SettingsPage(ui_ctx)
     qtbot.addWidget(page)
     page.set_font("/etc/hostname")  # not a font: refused, setting unchanged
-    assert warned and ui_ctx.settings.value("print/font", "", type=str) == ""
+    assert answers.titles("warning") == ["不能使用该字体"] and ui_ctx.settings.value("print/font", "", type=str) == ""
     from desktop.printing import font_info
 
     real = font_info()["path"]

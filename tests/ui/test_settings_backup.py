@@ -3,7 +3,7 @@ after a safety copy and closes the app."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from desktop.services.backup import list_backups
 from desktop.services.records import Records
@@ -12,7 +12,7 @@ from ui.context import AppContext
 from ui.pages.settings import SettingsPage
 
 
-def test_backup_now_and_restore(qtbot, ui_ctx, community, monkeypatch):
+def test_backup_now_and_restore(qtbot, ui_ctx, community, monkeypatch, answers):
     page = SettingsPage(ui_ctx)
     qtbot.addWidget(page)
     assert "未加密" in page.crypto_state.text() and page.restore_button.isEnabled()
@@ -21,15 +21,13 @@ def test_backup_now_and_restore(qtbot, ui_ctx, community, monkeypatch):
     assert "已备份到" in page.backup_state.text() and len(list_backups(ui_ctx.store.path)) == 1
     r = Records(ui_ctx.store, ui_ctx.actor)
     r.create("vehicle", {"grid_id": community.grid1["id"], "plate_no": "甘A99999", "plate_type": "02"})
-    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (a[3][0], True))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    shown = []
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: shown.append(a[2]))
+    answers.item(0).question(yes=True).information()
     quits = []
     monkeypatch.setattr(QApplication.instance(), "quit", lambda: quits.append(1))
     path = ui_ctx.store.path
     page.choose_restore()
-    assert quits and "已从备份恢复" in shown[-1]
+    assert quits and "已从备份恢复" in answers.texts("information")[-1]
+    assert answers.titles() == ["从备份恢复", "确认恢复", "已恢复"]
     st = Store.open(path)
     try:
         with st.engine.connect() as c:
@@ -45,7 +43,7 @@ def test_grid_workers_cannot_restore(qtbot, store, community):
     assert not page.restore_button.isEnabled() and page.backup_button.isEnabled()
 
 
-def test_encrypt_from_settings(qtbot, tmp_path, monkeypatch):
+def test_encrypt_from_settings(qtbot, tmp_path, monkeypatch, answers):
     from desktop.db.keys import is_encrypted
     from desktop.services.auth import actor_for
     from desktop.services.demo import generate
@@ -58,24 +56,29 @@ def test_encrypt_from_settings(qtbot, tmp_path, monkeypatch):
     page = SettingsPage(ctx)
     qtbot.addWidget(page)
     assert page.encrypt_button.isEnabled() and not page.encrypt_button.isHidden()
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    errors = []
-    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: errors.append(a[2]))
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("wrong-password", True))
+    answers.question(yes=True).text("wrong-password").critical()
     monkeypatch.setattr(QApplication.instance(), "quit", lambda: None)
     page.encrypt_database()
-    qtbot.waitUntil(lambda: bool(errors), timeout=20000)  # the conversion runs off the GUI thread
-    assert "用户名或密码不正确" in errors[-1] and not is_encrypted(path)  # nothing changed
+    qtbot.waitUntil(lambda: bool(answers.texts("critical")), timeout=20000)  # the conversion runs off the GUI thread
+    assert "用户名或密码不正确" in answers.texts("critical")[-1] and not is_encrypted(path)  # nothing changed
     page.ctx.store = Store.open(path)
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("demo1234", True))
-    shown = []
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: shown.append(a[2]))
+    answers.question(yes=True).text("demo1234").information()
     quits = []
     monkeypatch.setattr(QApplication.instance(), "quit", lambda: quits.append(1))
     page.encrypt_database()
     assert page.encrypt_progress.isVisible()  # the window says what it is doing meanwhile
     qtbot.waitUntil(lambda: bool(quits), timeout=30000)
-    assert "已加密" in shown[-1] and is_encrypted(path) and not page.encrypt_progress.isVisible()
+    assert "已加密" in answers.texts("information")[-1] and is_encrypted(path) and not page.encrypt_progress.isVisible()
     st, actor = LocalDatabase(path).open("admin", "demo1234")
     st.close()
     assert actor.role == "community_admin"
+
+
+def test_reindex_runs_in_the_background(qtbot, ui_ctx, community, answers):
+    page = SettingsPage(ui_ctx)
+    qtbot.addWidget(page)
+    answers.information()
+    page.reindex_button.click()
+    assert not page.reindex_button.isEnabled()  # the window stays usable meanwhile
+    qtbot.waitUntil(page.reindex_button.isEnabled, timeout=10000)
+    assert answers.texts("information") == ["检索索引已重建。"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QGroupBox
+from PySide6.QtWidgets import QGroupBox
 
 from desktop.services.auth import actor_for
 from desktop.services.demo import generate
@@ -89,11 +89,11 @@ def test_one_click_sync_sends_everything(qtbot, server, laptop, monkeypatch):
     fill(qtbot, page, server.url)
     stages = []
     shown = page._progress
-    monkeypatch.setattr(page, "_progress", lambda stage, done, total: (stages.append(stage), shown(stage, done, total)))
+    monkeypatch.setattr(page, "_progress", lambda done, total, stage: (stages.append(stage), shown(done, total, stage)))
     click_sync(qtbot, page)
     assert not page.error.isVisibleTo(page), page.error.text()
     assert page.stage.text().startswith("同步完成")  # still there after the conflict list came back
-    assert page.review_count.text() == "没有待处理的冲突"  # a supervisor's list is fetched after a sync
+    assert page.review.review_count.text() == "没有待处理的冲突"  # a supervisor's list is fetched after a sync
     assert any("上传修改" in s for s in stages)  # progress reached the page while it ran
     assert f"已上传 {before} 条修改:已应用 {before}" in page.result.text()
     assert "已下载" in page.result.text() and "人员" not in page.result.text()  # the table beside names the kinds
@@ -166,10 +166,10 @@ def test_cancel_leaves_nothing_half_done(qtbot, server, laptop):
     assert not page.error.isVisibleTo(page) and replica.pending_count(laptop) == 0
 
 
-def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, monkeypatch):
+def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, answers):
     page = open_page(qtbot, laptop, "supervisor")
     out = tmp_path / "supervisor-1201.glb"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    answers.save_file(out)
     qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
     assert page.bundle_state.text().startswith("未导出同步包:本机尚未在服务器登记") and not out.exists()  # never synced: refused
@@ -179,12 +179,14 @@ def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, monkeypatch):
     Records(laptop, actor_for(laptop, "supervisor")).update("person", pid, {"occupation": "快递员"})
     page.refresh_status()
     assert "待上传的修改:1 条" in page.waiting.text()
+    answers.save_file(out)
     qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
+    assert answers.titles("save_file") == ["导出同步包", "导出同步包"]
     assert out.exists() and "修改 1 条" in page.bundle_state.text(), page.bundle_state.text()
     reply = tmp_path / "supervisor-1201-回执.glb"
     import_bundle(server.store, out, reply)
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(reply), "")))
+    answers.open_file(reply)
     with qtbot.waitSignal(page.synced, timeout=JOB_TIMEOUT):
         qtbot.mouseClick(page.import_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
@@ -236,41 +238,41 @@ def test_supervisor_settles_a_conflict_in_one_click(qtbot, server, laptop, clash
     page = open_page(qtbot, laptop, "supervisor")
     assert page.review is not None
     page.refresh_conflicts()
-    assert page.job is None and "密码" in page.review_state.text()  # nothing to sign in with yet
+    assert page.job is None and "密码" in page.review.review_state.text()  # nothing to sign in with yet
     fill(qtbot, page, server.url)
-    qtbot.mouseClick(page.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.review.refresh_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
-    t = page.conflict_table
-    assert t.rowCount() == 2, page.review_state.text()
+    t = page.review.conflict_table
+    assert t.rowCount() == 2, page.review.review_state.text()
     rows = [[t.item(r, c).text() for c in range(t.columnCount())] for r in range(t.rowCount())]
     assert {r[3] for r in rows} == {"职业", "工作单位"}
     assert all(r[0] == "字段冲突" and r[1] == "人员" and clash["name"] in r[2] for r in rows)
-    assert "待处理的冲突:2 条" in page.review_count.text()
+    assert "待处理的冲突:2 条" in page.review.review_count.text()
     occ_row = next(i for i, r in enumerate(rows) if r[3] == "职业")
     t.selectRow(occ_row)
     assert page.current_conflict()["fields"] == ["occupation"]
-    v = page.values_table
+    v = page.review.values_table
     assert [v.item(0, c).text() for c in range(4)] == ["职业", clash["occupation"] or "(空)", "厨师", "司机"]
-    assert "wgy001" in page.server_who.text() and "supervisor" in page.client_who.text()
-    assert "当前生效" in page.client_who.text()
-    buttons = page.choice_buttons
+    assert "wgy001" in page.review.server_who.text() and "supervisor" in page.review.client_who.text()
+    assert "当前生效" in page.review.client_who.text()
+    buttons = page.review.choice_buttons
     assert [k for k, b in buttons.items() if b.isVisibleTo(page)] == ["server", "client", "custom"]
-    assert page.custom_edits["occupation"].text() == "司机"
+    assert page.review.custom_edits["occupation"].text() == "司机"
     if os.environ.get("GL_SCREENSHOTS"):
         save_screenshot(qtbot, page, ROOT / "docs" / "screenshots" / "09-sync.png")
 
     qtbot.mouseClick(buttons["server"], Qt.MouseButton.LeftButton)
     finish(qtbot, page)
-    assert "已处理:保留服务器值" in page.review_state.text() and "同步" in page.review_state.text()
+    assert "已处理:保留服务器值" in page.review.review_state.text() and "同步" in page.review.review_state.text()
     assert t.rowCount() == 1 and page.current_conflict()["fields"] == ["employer"]
     # the other one with a value typed by the supervisor
-    edit = page.custom_edits["employer"]
+    edit = page.review.custom_edits["employer"]
     edit.clear()
     type_text(qtbot, edit, "兰州公交集团")
     qtbot.mouseClick(buttons["custom"], Qt.MouseButton.LeftButton)
     finish(qtbot, page)
-    assert t.rowCount() == 0 and "没有待处理的冲突" in page.review_count.text()
-    assert not page.detail.isVisibleTo(page)
+    assert t.rowCount() == 0 and "没有待处理的冲突" in page.review.review_count.text()
+    assert not page.review.detail.isVisibleTo(page)
 
     sup = Scope("supervisor", "supervisor", None)
     assert service.list_conflicts(server.store, sup, "open") == []
@@ -306,27 +308,27 @@ def test_delete_against_edit_and_a_refused_change(qtbot, server, laptop, worker)
     fill(qtbot, page, server.url)
     page.refresh_conflicts()
     finish(qtbot, page)
-    t = page.conflict_table
+    t = page.review.conflict_table
     rows = [[t.item(r, c).text() for c in range(t.columnCount())] for r in range(t.rowCount())]
     assert [r[:2] for r in rows] == [["删除与修改冲突", "人员"], ["被拒绝的修改", "区域"]]
     assert rows[0][2] == f"{name}(已删除)" and rows[0][3] == "职业"
     assert rows[1][2] == "第1网格" and rows[1][3] == "备注"
     t.selectRow(0)
-    visible = [k for k, b in page.choice_buttons.items() if b.isVisibleTo(page)]
-    assert visible == ["delete", "restore"] and not page.custom_box.isVisibleTo(page)
-    assert "已被删除" in page.detail_reason.text()
-    assert page.values_table.item(0, 3).text() == "厨师" and "wgy001" in page.client_who.text()
-    qtbot.mouseClick(page.choice_buttons["restore"], Qt.MouseButton.LeftButton)
+    visible = [k for k, b in page.review.choice_buttons.items() if b.isVisibleTo(page)]
+    assert visible == ["delete", "restore"] and not page.review.custom_box.isVisibleTo(page)
+    assert "已被删除" in page.review.detail_reason.text()
+    assert page.review.values_table.item(0, 3).text() == "厨师" and "wgy001" in page.review.client_who.text()
+    qtbot.mouseClick(page.review.choice_buttons["restore"], Qt.MouseButton.LeftButton)
     finish(qtbot, page)
-    assert t.rowCount() == 1, page.review_state.text()  # (the message says why, if the server refused)
+    assert t.rowCount() == 1, page.review.review_state.text()  # (the message says why, if the server refused)
     assert page.current_conflict()["kind"] == "rejected"
-    v = page.values_table
+    v = page.review.values_table
     assert [v.horizontalHeaderItem(c).text() for c in range(4)] == ["字段", "修改前", "修改为", "服务器现值"]
     assert [v.item(0, c).text() for c in range(4)] == ["备注", "(空)", "网格员的备注", "(空)"]
-    assert [k for k, b in page.choice_buttons.items() if b.isVisibleTo(page)] == ["apply", "discard"]
-    qtbot.mouseClick(page.choice_buttons["apply"], Qt.MouseButton.LeftButton)
+    assert [k for k, b in page.review.choice_buttons.items() if b.isVisibleTo(page)] == ["apply", "discard"]
+    qtbot.mouseClick(page.review.choice_buttons["apply"], Qt.MouseButton.LeftButton)
     finish(qtbot, page)
-    assert t.rowCount() == 0 and "采纳该修改" in page.review_state.text()
+    assert t.rowCount() == 0 and "采纳该修改" in page.review.review_state.text()
     click_sync(qtbot, page)
     with laptop.engine.connect() as c:
         assert c.exec_driver_sql("SELECT deleted_at, occupation FROM person WHERE id = ?", (pid,)).one() == (None, "厨师")
@@ -334,7 +336,7 @@ def test_delete_against_edit_and_a_refused_change(qtbot, server, laptop, worker)
 
 
 def test_a_typed_value_that_does_not_fit_is_refused_before_sending(qtbot, server, laptop, clash):
-    from ui.pages.sync import field_label, parse_value
+    from desktop.sync.conflict_view import field_label, parse_value
 
     assert field_label("person", "name_py") == "姓名拼音" and field_label("person", "occupation") == "职业"
     assert parse_value("person", "gender", "女") == "2"
@@ -348,9 +350,9 @@ def test_a_typed_value_that_does_not_fit_is_refused_before_sending(qtbot, server
     fill(qtbot, page, server.url)
     page.refresh_conflicts()
     finish(qtbot, page)
-    page.custom_edits[page.current_conflict()["fields"][0]].setText("x" * 5000)
-    assert page.resolve("custom") is None and "格式不正确" in page.review_state.text()
-    assert page.conflict_table.rowCount() == 2
+    page.review.custom_edits[page.current_conflict()["fields"][0]].setText("x" * 5000)
+    assert page.resolve("custom") is None and "格式不正确" in page.review.review_state.text()
+    assert page.review.conflict_table.rowCount() == 2
 
 
 def test_the_main_window_lists_the_page(qtbot, laptop):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog
 
 from desktop.services.auth import actor_for
 from desktop.services.session import LocalDatabase
@@ -39,7 +39,7 @@ def _row(dialog, username):
     return next(i for i, u in enumerate(dialog.rows) if u["username"] == username)
 
 
-def test_admin_adds_resets_and_disables_users(qtbot, laptop, monkeypatch):
+def test_admin_adds_resets_and_disables_users(qtbot, laptop, monkeypatch, answers):
     path, store, admin = laptop
     ctx = AppContext(store, admin)
     page = SettingsPage(ctx)
@@ -73,21 +73,20 @@ def test_admin_adds_resets_and_disables_users(qtbot, laptop, monkeypatch):
 
     # a user without a key (never enabled on this laptop) is opened by resetting the password
     dialog.table.selectRow(_row(dialog, "wgy001"))
-    infos = []
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: infos.append(a[2]))
+    answers.information()
     def fill_reset(d):
         d.new.setText("wgy-new-pass")
         d.again.setText("wgy-new-pass")
     _answer(monkeypatch, users_ui.NewPasswordDialog, fill_reset)
     dialog.reset_password()
-    assert infos and dialog.table.item(_row(dialog, "wgy001"), 5).text() == "已开通"
+    assert answers.titles("information") and dialog.table.item(_row(dialog, "wgy001"), 5).text() == "已开通"
     other, _ = LocalDatabase(path).open("wgy001", "wgy-new-pass")
     other.close()
 
     # disable: gone from the sign-in list
     dialog.table.selectRow(_row(dialog, "liming"))
     assert dialog.active_button.text() == "停用"
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    answers.question(yes=True)
     dialog.toggle_active()
     r = _row(dialog, "liming")
     assert dialog.table.item(r, 4).text() == "已停用"
@@ -116,7 +115,7 @@ def test_a_refused_user_keeps_the_form_open(qtbot, laptop):
     assert form.result() == QDialog.DialogCode.Accepted
 
 
-def test_grid_worker_changes_own_password_but_manages_nobody(qtbot, laptop, monkeypatch):
+def test_grid_worker_changes_own_password_but_manages_nobody(qtbot, laptop, monkeypatch, answers):
     path, store, _ = laptop
     from desktop.services.users import Users
 
@@ -139,9 +138,8 @@ def test_grid_worker_changes_own_password_but_manages_nobody(qtbot, laptop, monk
             self.save()
         return self.result()
     monkeypatch.setattr(users_ui.NewPasswordDialog, "exec", fake_exec)
-    infos = []
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: infos.append(a[2]))
+    answers.information()
     page.change_my_password()
-    assert "原密码不正确" in tries[1] and infos and "密码已修改" in infos[0]
+    assert "原密码不正确" in tries[1] and "密码已修改" in answers.texts("information")[0]
     other, _ = LocalDatabase(path).open("wgy001", "worker-pass-2")
     other.close()

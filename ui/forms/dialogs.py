@@ -317,48 +317,5 @@ class ReportEventDialog(RecordDialog):
         return self.save_with(lambda: Events(self.ctx.store, self.ctx.actor).report(self.payload()), "上报")
 
 
-DIALOGS: dict[str, type[RecordDialog]] = {"person": PersonDialog, "vehicle": VehicleDialog, "house": HouseDialog}
-
-
-def record_dialog(ctx: AppContext, kind: str, record_id: str | None = None, **kw: Any) -> RecordDialog:
-    cls = DIALOGS.get(kind)
-    if cls is not None:
-        return cls(ctx, record_id, **kw)
-    if kind == "grid_event":
-        if not record_id:
-            return ReportEventDialog(ctx, None, **kw)
-        from ui.forms.event import EventDialog
-
-        return EventDialog(ctx, record_id, **kw)  # type: ignore[return-value]
-    if kind == "visit":
-        from ui.forms.visit import VisitDialog
-
-        return VisitDialog(ctx, record_id, **kw)  # type: ignore[return-value]
-    return RecordDialog(ctx, kind, record_id, **kw)
-
-
-def open_record_dialog(window: Any, ctx: AppContext, kind: str, record_id: str | None = None, **kw: Any) -> bool:
-    dialog = record_dialog(ctx, kind, record_id, parent=window, **kw)
-    if hasattr(dialog, "open_existing") and hasattr(window, "open_record"):
-        dialog.open_existing.connect(lambda k, i: QTimer.singleShot(0, lambda: window.open_record(k, i)))
-    return dialog.exec() == QDialog.DialogCode.Accepted
-
-
-def reopen_draft(window: Any, ctx: AppContext, draft: dict[str, Any]) -> bool:
-    meta = draft.get("meta", {})
-    kind = meta.get("kind")
-    if meta.get("dialog") == "RegisterHouseholdDialog":
-        from ui.forms.register import RegisterHouseholdDialog
-
-        dialog: QDialog = RegisterHouseholdDialog(ctx, draft=draft, parent=window)
-    else:
-        dialog = record_dialog(ctx, kind, meta.get("record_id"), preset=meta.get("preset"),
-                               values=draft.get("values"), draft_key=draft.get("key"), parent=window)
-    ok = dialog.exec() == QDialog.DialogCode.Accepted
-    if ok and hasattr(window, "data_changed"):
-        window.data_changed()
-    return ok
-
-
 def today_iso() -> str:
     return date.today().isoformat()

@@ -39,9 +39,9 @@ from desktop.exchange import (
 from desktop.kinds import import_labels, ledger_titles
 from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
+from desktop.services.lists import grid_choices
 from ui.context import AppContext
-from ui.forms.record_form import grid_choices
-from ui.workers import Job, run_job
+from ui.workers import Job, JobFailure, run_job
 
 STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过(重复)", "rejected": "拒绝", "ask": "需确认"}
 
@@ -67,8 +67,8 @@ class ImportWizard(QDialog):
         self.kind.setCurrentIndex(max(0, self.kind.findData(kind)))
         self.grid = QComboBox()
         self.grid.addItem("(按表中的“网格”列)", None)
-        for gid, label in grid_choices(ctx):
-            self.grid.addItem(label, gid)
+        for g in grid_choices(ctx.store, ctx.actor):
+            self.grid.addItem(g["label"], g["id"])
         if ctx.actor.grid_ids is not None and self.grid.count() > 1:
             self.grid.setCurrentIndex(1)
         self.on_existing = QComboBox()
@@ -254,9 +254,9 @@ class ImportWizard(QDialog):
         self.next.setEnabled(True)
         self.back.setEnabled(self.steps.currentIndex() > 0)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, failure: JobFailure) -> None:
         self._idle()
-        self.message.setText(f"{message}(数据库未作任何改动)")
+        self.message.setText(f"{failure.message}(数据库未作任何改动)")
 
     def _dry_done(self, report: Any) -> None:
         self._idle()
@@ -329,8 +329,8 @@ class ExportDialog(QDialog):
         self.grid = QComboBox()
         if ctx.actor.grid_ids is None:
             self.grid.addItem("全部网格", None)
-        for gid, label in grid_choices(ctx):
-            self.grid.addItem(label, gid)
+        for g in grid_choices(ctx.store, ctx.actor):
+            self.grid.addItem(g["label"], g["id"])
         if grid_id:
             self.grid.setCurrentIndex(max(0, self.grid.findData(grid_id)))
         self.date_from = QDateEdit(QDate(date.today().year, 1, 1))
@@ -401,12 +401,12 @@ class ExportDialog(QDialog):
         self.cancel_button.setText("关闭")
         self.state.setText(f"已导出 {n:,} 行到 {out}")
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, failure: JobFailure) -> None:
         self.job = None
         self.progress.setVisible(False)
         self.go.setEnabled(True)
         self.cancel_button.setText("关闭")
-        self.state.setText(f"未导出:{message}")
+        self.state.setText(f"未导出:{failure.message}")
 
     def cancel(self) -> None:
         if self.job is not None:

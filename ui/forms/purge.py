@@ -21,6 +21,7 @@ from desktop.services.purge import purge_person
 from desktop.validation.masking import mask_id
 from ui.context import AppContext
 from ui.widgets.buttons import Std, dialog_buttons
+from ui.workers import JobFailure, run_job
 
 PURGE_DENIED = denial(Ability.PURGE)
 
@@ -68,8 +69,6 @@ class PurgeDialog(QDialog):
         """Off the GUI thread (the backups are erased too, a few seconds on a big street)."""
         from functools import partial
 
-        from ui.workers import run_job
-
         if not self.ok.isEnabled():
             return
         for w in (self.ok, self.reason, self.confirm):
@@ -80,8 +79,8 @@ class PurgeDialog(QDialog):
             self.result_info = info
             self.accept()
 
-        def failed(message: str) -> None:
-            self.error.setText(message)
+        def failed(failure: JobFailure) -> None:
+            self.error.setText(failure.message)
             for w in (self.reason, self.confirm):
                 w.setEnabled(True)
             self._update()

@@ -17,12 +17,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, Text, select
 
 from desktop.kinds import code_fields, field_label
-from desktop.models import Area
 from desktop.services.errors import ValidationFailed
-from desktop.services.records import model_for
+from desktop.services.lists import grid_choices
+from desktop.services.records import column_kinds
 from desktop.services.rules import DERIVED_MARKS, marks_list
 from desktop.validation import code_table
 from ui.context import AppContext
@@ -81,16 +80,6 @@ PERSON_SECTIONS = [
 ]
 
 
-def grid_choices(ctx: AppContext) -> list[tuple[str, str]]:
-    with ctx.store.session() as s:
-        rows = s.execute(
-            select(Area.id, Area.name, Area.code, Area.parent_id).where(Area.level == "grid", Area.deleted_at.is_(None))
-            .order_by(Area.code)
-        ).all()
-        names = dict(s.execute(select(Area.id, Area.name).where(Area.level == "community")).all())
-    return [(r[0], f"{names.get(r[3], '')} {r[1]}".strip()) for r in rows if ctx.actor.may_access(r[0])]
-
-
 def _fmt(value: Any) -> str:
     if value is None:
         return ""
@@ -112,7 +101,7 @@ class RecordForm(QWidget):
         self.ctx = ctx
         self.kind = kind
         self.fields = fields or FORM_FIELDS[kind]
-        self.table = model_for(kind).__table__  # type: ignore[attr-defined]
+        self.column_kinds = column_kinds(kind)
         self.widgets: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
         self.hints: dict[str, QLabel] = {}
@@ -171,12 +160,12 @@ class RecordForm(QWidget):
         self.hints[name] = hint
 
     def _widget_for(self, name: str) -> QWidget:
-        col = self.table.c[name]
+        col_kind = self.column_kinds[name]
         code_name = code_fields(self.kind).get(name)
         if name == "grid_id":
             box = QComboBox()
-            for gid, label in grid_choices(self.ctx):
-                box.addItem(label, gid)
+            for g in grid_choices(self.ctx.store, self.ctx.actor):
+                box.addItem(g["label"], g["id"])
             box.currentIndexChanged.connect(lambda _i: self.changed.emit())
             return box
         if name == "marks":
@@ -201,24 +190,24 @@ class RecordForm(QWidget):
                 box.addItem(lbl, code)
             box.currentIndexChanged.connect(lambda _i: self.changed.emit())
             return box
-        if isinstance(col.type, Boolean):
+        if col_kind == "bool":
             box = QComboBox()
             for text_, val in (("", None), ("是", True), ("否", False)):
                 box.addItem(text_, val)
             box.currentIndexChanged.connect(lambda _i: self.changed.emit())
             return box
-        if isinstance(col.type, Text):
+        if col_kind == "longtext":
             edit = QPlainTextEdit()
             edit.setFixedHeight(56)
             edit.setTabChangesFocus(True)
             edit.textChanged.connect(self.changed.emit)
             return edit
         edit = QLineEdit()
-        if isinstance(col.type, DateTime):
+        if col_kind == "datetime":
             edit.setPlaceholderText("2026-03-15 09:30")
-        elif isinstance(col.type, Date):
+        elif col_kind == "date":
             edit.setPlaceholderText("2026-03-15")
-        elif isinstance(col.type, Integer | Float | Numeric):
+        elif col_kind == "number":
             edit.setPlaceholderText("数字")
         edit.textChanged.connect(lambda _t: self.changed.emit())
         return edit

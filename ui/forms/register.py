@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
 
 from desktop.services.errors import DuplicateRecord, ServiceError, ValidationFailed
 from desktop.services.households import Households
+from desktop.services.lists import grid_choices
 from desktop.validation import check_id_number, code_table
 from ui.context import AppContext
 from ui.drafts import remove_draft, save_draft
 from ui.forms.guard import CancelOnClose
-from ui.forms.record_form import grid_choices
 from ui.widgets.buttons import Std, dialog_buttons
 
 MEMBER_FIELDS = ("name", "cert_no", "relation", "phone", "person_type")
@@ -122,8 +122,8 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
         self.resize(980, 620)
         self.draft_key = (draft or {}).get("key") or f"{ctx.actor.username}-register-{uuid.uuid4().hex[:8]}"
         self.grid = QComboBox()
-        for gid, label in grid_choices(ctx):
-            self.grid.addItem(label, gid)
+        for g in grid_choices(ctx.store, ctx.actor):
+            self.grid.addItem(g["label"], g["id"])
         if grid_id:
             self.grid.setCurrentIndex(max(0, self.grid.findData(grid_id)))
         self.estate = QLineEdit()

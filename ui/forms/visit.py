@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop.services.errors import ServiceError
 from desktop.services.events import Visits
+from desktop.services.households import Households
 from desktop.services.search import Search
 from desktop.validation import code_table
 from ui.context import AppContext
@@ -86,9 +87,7 @@ class VisitDialog(RecordDialog):
         (self.household if not self.household_id else self.form.widgets["method"]).setFocus()
 
     def _show_household(self) -> None:
-        from ui.pages.household import household_caption
-
-        self.household_label.setText(household_caption(self.ctx, self.household_id))
+        self.household_label.setText(Households(self.ctx.store, self.ctx.actor).caption(self.household_id))
 
     def pick_household(self) -> None:
         hits = [h for h in Search(self.ctx.store, self.ctx.actor).search(self.household.text(), limit=10)
@@ -116,14 +115,7 @@ class VisitDialog(RecordDialog):
 
     def _existing_needs(self) -> None:
         rec = self.visits.get("visit", self.record_id or "")
-        from sqlalchemy import select
-
-        from desktop.models import VisitNeed
-        from desktop.services.records import to_dict
-
-        with self.ctx.store.session() as s:
-            needs = [to_dict(n) for n in s.scalars(select(VisitNeed).where(
-                VisitNeed.visit_id == rec["id"], VisitNeed.deleted_at.is_(None)))]
+        needs = self.visits.needs(rec["id"])
         cats = code_table("need_category")
         status = {"open": "待办", "resolved": "已解决", "escalated": "已转事件"}
         for need in needs:

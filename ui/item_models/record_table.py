@@ -123,7 +123,7 @@ class RecordTableModel(QAbstractTableModel):
             return
         self._set_loading(True)
         run_job(load_snapshot, *args, on_done=partial(self._apply, gen),
-                on_error=partial(self._failed, gen), pool=self.pool)
+                on_error=lambda failure: self._failed(gen, failure.message), pool=self.pool)
 
     def _alive(self, gen: int) -> bool:
         return shiboken6.isValid(self) and gen == self._generation

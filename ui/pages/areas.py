@@ -88,12 +88,7 @@ class AreasPage(Page):
         if node.household_id:
             self.open_record.emit("household", node.household_id)
         else:
-            from desktop.models import Address
-
-            with self.ctx.store.session() as s:
-                a = s.get(Address, node.key["address_id"])
-                addr = {"estate": a.estate, "building": a.building, "unit": a.unit, "room": a.room,
-                        "id": a.id} if a else {}
+            addr = self.areas.address(node.key["address_id"]) or {}
             self.register_household(node.key.get("grid_id"), addr)
 
 

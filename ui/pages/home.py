@@ -20,7 +20,7 @@ from desktop.services.stats import Period, Stats
 from ui.context import AppContext
 from ui.pages.base import Page
 from ui.widgets.charts import BarChart, StatCard
-from ui.workers import run_job
+from ui.workers import JobFailure, run_job
 
 
 def pct(x: float | None) -> str:
@@ -130,9 +130,9 @@ class HomePage(Page):
         run_job(compute_dashboard, self.ctx.store, self.ctx.actor, date.today(), on_done=self.show_data,
                 on_error=self._failed, pool=self.ctx.pool)
 
-    def _failed(self, msg: str) -> None:
+    def _failed(self, failure: JobFailure) -> None:
         self._loading = False
-        self.state.setText(f"统计失败:{msg}")
+        self.state.setText(f"统计失败:{failure.message}")
 
     def show_data(self, data: dict[str, Any]) -> None:
         self._loading = False

@@ -25,9 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
-from desktop.models import Household
 from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from desktop.services.households import Households
@@ -35,6 +33,7 @@ from desktop.services.rules import marks_list
 from desktop.services.search import Search
 from desktop.validation import code_table, mask_id, mask_phone
 from ui.context import AppContext
+from ui.forms.opener import open_record_dialog
 from ui.pages.base import Page
 from ui.widgets.buttons import dialog_buttons
 
@@ -51,19 +50,6 @@ def age_of(birth: date | None, today: date | None = None) -> str:
 def marks_label(marks: str | None, derived: str | None) -> str:
     table = code_table("care_mark")
     return "、".join(table.label(c) for c in dict.fromkeys(marks_list(derived) + marks_list(marks)))
-
-
-def household_of_house(ctx: AppContext, house_id: str) -> str | None:
-    with ctx.store.session() as s:
-        return s.scalar(select(Household.id).where(Household.house_id == house_id, Household.deleted_at.is_(None)).limit(1))
-
-
-def household_caption(ctx: AppContext, household_id: str | None) -> str:
-    if not household_id:
-        return ""
-    view = Households(ctx.store, ctx.actor).view(household_id)
-    head = next((m["name"] for m in view["members"] if m["id"] == view["household"]["head_person_id"]), "未定户主")
-    return f"{head}户 · 户号 {view['household']['hh_no']} · {(view['address'] or {}).get('full_text', '')}"
 
 
 class MoveDialog(QDialog):
@@ -99,7 +85,7 @@ class MoveDialog(QDialog):
         for hit in Search(self.ctx.store, self.ctx.actor).search(self.query.text(), limit=20):
             if hit.household_id and hit.household_id not in seen:
                 seen.add(hit.household_id)
-                self.target.addItem(household_caption(self.ctx, hit.household_id), hit.household_id)
+                self.target.addItem(Households(self.ctx.store, self.ctx.actor).caption(hit.household_id), hit.household_id)
         if self.target.count() > 1:
             self.target.setCurrentIndex(1)
 
@@ -324,8 +310,6 @@ class HouseholdPage(Page):
             self.reload()
 
     def _dialog(self, kind: str, record_id: str | None = None, **kw: Any) -> bool:
-        from ui.forms.dialogs import open_record_dialog
-
         ok = open_record_dialog(self.window(), self.ctx, kind, record_id, **kw)
         if ok:
             self._changed()

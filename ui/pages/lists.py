@@ -34,6 +34,7 @@ from desktop.services.errors import ServiceError
 from desktop.services.lists import FILTER_KEYS, OPEN, Lists, grid_choices
 from desktop.validation import code_table
 from ui.context import AppContext
+from ui.forms.opener import open_record_dialog
 from ui.item_models.record_table import RecordTableModel
 from ui.pages.base import Page
 
@@ -366,8 +367,6 @@ class ListPage(Page):
 
     def new_record(self) -> bool:
         """Open the form for a new record of this kind, in the grid chosen in the filter bar."""
-        from ui.forms.dialogs import open_record_dialog
-
         grid = self.filters().get("grid_id") or next(iter(self._grid_ids()), None)
         preset = {"grid_id": grid} if grid else {}
         if self.kind == "visit":
@@ -398,9 +397,7 @@ class ListPage(Page):
         self.navigate.emit("print", params)
 
     def _grid_ids(self) -> list[str]:
-        from ui.forms.record_form import grid_choices
-
-        return [gid for gid, _ in grid_choices(self.ctx)]
+        return [g["id"] for g in grid_choices(self.ctx.store, self.ctx.actor)]
 
     # --- feedback ------------------------------------------------------------------------
     def _show_total(self, total: int) -> None:

@@ -43,10 +43,10 @@ from desktop.printing import (
     render_pages,
 )
 from desktop.services.errors import ServiceError
+from desktop.services.lists import grid_choices
 from ui.context import AppContext
-from ui.forms.record_form import grid_choices
 from ui.pages.base import Page
-from ui.workers import Job, run_job
+from ui.workers import Job, JobFailure, run_job
 
 PREVIEW_PREFIX = "gridledger-preview-"
 _preview_dir: Path | None = None
@@ -77,13 +77,9 @@ def preview_dir() -> Path:
 
 
 def _grid_code(ctx: AppContext, grid_id: str | None) -> str | None:
-    from desktop.models import Area
-
     if not grid_id:
         return None
-    with ctx.store.session() as s:
-        area = s.get(Area, grid_id)
-        return area.code if area else None
+    return next((g["code"] for g in grid_choices(ctx.store, ctx.actor) if g["id"] == grid_id), None)
 
 
 class PrintPage(Page):
@@ -112,8 +108,8 @@ class PrintPage(Page):
         self.selection_label = QLabel("(尚未选择户:在户页面点“打印”,或选择网格)")
         self.selection_label.setProperty("role", "hint")
         self.grid = QComboBox()
-        for gid, label in grid_choices(ctx):
-            self.grid.addItem(label, gid)
+        for g in grid_choices(ctx.store, ctx.actor):
+            self.grid.addItem(g["label"], g["id"])
         self.estate = QLineEdit()
         self.estate.setPlaceholderText("小区")
         self.building = QLineEdit()
@@ -322,10 +318,10 @@ class PrintPage(Page):
             self.job.cancel()
             self.state.setText("正在取消…")
 
-    def _failed(self, message: str, save_to: Path | None) -> None:
+    def _failed(self, failure: JobFailure, save_to: Path | None) -> None:
         self._busy(False)
         self.job = None
-        self.state.setText(f"未生成:{message}")
+        self.state.setText(f"未生成:{failure.message}")
 
     def _done(self, result: Any, out: Path, preview: bool) -> None:
         self._busy(False)

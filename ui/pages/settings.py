@@ -25,6 +25,7 @@ from desktop.paths import data_dir
 from desktop.policy import Ability, allows, role_label
 from ui.context import AppContext
 from ui.pages.base import Page
+from ui.workers import JobFailure, run_job, wait_all
 
 
 class SettingsPage(Page):
@@ -37,7 +38,7 @@ class SettingsPage(Page):
         self.dark = QCheckBox("深色主题")
         self.dark.setChecked(ctx.settings.value("ui/dark", False, type=bool))
         self.dark.toggled.connect(self._toggle_dark)
-        reindex = QPushButton("重建检索索引")
+        self.reindex_button = reindex = QPushButton("重建检索索引")
         reindex.clicked.connect(self.reindex)
         self.font_path = QLabel(ctx.settings.value("print/font", "", type=str) or "自动(系统中文字体)")
         self.font_path.setWordWrap(True)
@@ -141,13 +142,20 @@ class SettingsPage(Page):
         self.font_path.setText(path or "自动(系统中文字体)")
 
     def reindex(self) -> None:
-        from desktop.db.ddl import rebuild_search_sql
+        """Off the GUI thread: on a big street the rebuild takes a while."""
+        from desktop.services.search import rebuild_index
 
-        with self.ctx.store.transaction() as s:
-            conn = s.connection()
-            for stmt in rebuild_search_sql():
-                conn.exec_driver_sql(stmt)
-        QMessageBox.information(self, "完成", "检索索引已重建。")
+        self.reindex_button.setEnabled(False)
+
+        def done(_: Any) -> None:
+            self.reindex_button.setEnabled(True)
+            QMessageBox.information(self, "完成", "检索索引已重建。")
+
+        def failed(failure: JobFailure) -> None:
+            self.reindex_button.setEnabled(True)
+            QMessageBox.warning(self, "未能重建检索索引", failure.message)
+
+        run_job(rebuild_index, self.ctx.store, on_done=done, on_error=failed, pool=self.ctx.pool)
 
     def set_idle_minutes(self, minutes: int) -> None:
         self.ctx.settings.setValue("security/idle_minutes", minutes)
@@ -183,8 +191,6 @@ class SettingsPage(Page):
 
     def backup_now(self) -> None:
         from desktop.services.backup import backup_now
-        from ui.workers import run_job
-
         self.backup_button.setEnabled(False)
         self.backup_state.setText("正在备份…")
 
@@ -192,9 +198,9 @@ class SettingsPage(Page):
             self.backup_button.setEnabled(True)
             self.backup_state.setText(f"已备份到 {path.name}。" + self._backup_text())
 
-        def failed(message: str) -> None:
+        def failed(failure: JobFailure) -> None:
             self.backup_button.setEnabled(True)
-            self.backup_state.setText(f"备份失败:{message}")
+            self.backup_state.setText(f"备份失败:{failure.message}")
 
         run_job(backup_now, self.ctx.store, self.ctx.actor, on_done=done, on_error=failed, pool=self.ctx.pool)
 
@@ -202,8 +208,6 @@ class SettingsPage(Page):
         from PySide6.QtWidgets import QApplication, QInputDialog
 
         from desktop.services.backup import list_backups, restore
-        from ui.workers import wait_all
-
         rows = list_backups(self.ctx.store.path) if self.ctx.store.path else []
         if not rows:
             QMessageBox.information(self, "没有备份", "还没有可恢复的备份。")
@@ -235,8 +239,6 @@ class SettingsPage(Page):
         from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
         from desktop.services.session import encrypt
-        from ui.workers import run_job, wait_all
-
         password, ok = QInputDialog.getText(
             self, "加密本机数据库", f"请输入 {self.ctx.actor.username} 的密码(以后用它解锁本机数据库):",
             QLineEdit.EchoMode.Password)
@@ -269,9 +271,9 @@ class SettingsPage(Page):
                                     "程序将关闭,请重新打开并登录。")
             QApplication.instance().quit()
 
-        def failed(message: str) -> None:  # wrong password or a storage problem: the file stays as it was
+        def failed(failure: JobFailure) -> None:  # wrong password or a storage problem: the file stays as it was
             box.close()
-            QMessageBox.critical(self, "未加密", f"未能加密:{message}\n数据库未改动。程序将关闭,请重新打开。")
+            QMessageBox.critical(self, "未加密", f"未能加密:{failure.message}\n数据库未改动。程序将关闭,请重新打开。")
             QApplication.instance().quit()
 
         run_job(lambda job: encrypt(path, username, password, progress=job.report), with_job=True,

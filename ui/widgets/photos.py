@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from desktop.services.errors import ServiceError
 from desktop.services.photos import PURPOSES, Photos, default_purpose
 from ui.context import AppContext
-from ui.workers import Job, run_job
+from ui.workers import Job, JobFailure, run_job
 
 THUMB_VIEW = 112  # logical pixels of the thumbnail box (stored thumbnails are up to 200 px)
 IMAGE_SUFFIXES = ("jpg", "jpeg", "png", "bmp", "gif", "webp", "tif", "tiff")
@@ -351,12 +351,12 @@ class PhotoStrip(QWidget):
         if errors:
             self._error("添加照片", "\n".join(errors))
 
-    def _add_failed(self, message: str) -> None:
+    def _add_failed(self, failure: JobFailure) -> None:
         if not shiboken6.isValid(self):
             return
         self._pending -= 1
         self._update_button()
-        self._error("添加照片", message)
+        self._error("添加照片", failure.message)
 
     def _clear(self) -> None:
         for thumb in self._thumbs:
