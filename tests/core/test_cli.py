@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -85,3 +86,35 @@ def test_console_script_runs(tmp_path):
     assert "数据库已就绪" in done.stdout and (tmp_path / "env.db").exists()
     done = subprocess.run([str(exe), "validate", "phone", "0931-8123456"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "固定电话" in done.stdout
+
+
+def test_the_command_is_assembled_from_registrations(monkeypatch, capsys):
+    """Each part registers its own sub-commands (entry points gridledger.commands); a part that
+    is not installed is left out and the others still work."""
+    from importlib.metadata import EntryPoint
+
+    from desktop.cli.main import GROUP, build_parser, registrations
+
+    cli_main = importlib.import_module("desktop.cli.main")  # the module (desktop.cli.main is also the function)
+
+    names = [ep.name for ep in registrations()]
+    assert names[:4] == ["core", "print", "exchange", "sync"] and {"gui", "server"} <= set(names)
+    sub_commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"init", "print", "import", "sync", "gui", "serve", "server"} <= set(sub_commands)
+
+    missing = EntryPoint("server", "no_such_package.cli:register", GROUP)
+    monkeypatch.setattr(cli_main, "registrations", lambda: [*registrations()[:4], missing])
+    parser = build_parser(extra=[lambda sub, root: sub.add_parser("hello").set_defaults(func=lambda a: 7)])
+    choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert "serve" not in choices and "gui" not in choices and "hello" in choices
+    args = parser.parse_args([])
+    assert not hasattr(args, "func")  # no app installed: no default command (main() says so)
+
+
+def test_no_command_without_the_app_is_one_chinese_sentence(monkeypatch, capsys):
+    cli_main = importlib.import_module("desktop.cli.main")
+
+    core_only = [ep for ep in cli_main.registrations() if ep.name in cli_main.CORE]
+    monkeypatch.setattr(cli_main, "registrations", lambda: core_only)
+    assert cli_main.main([]) == 2
+    assert capsys.readouterr().err == "错误:请指定要执行的命令(gridledger --help 列出全部命令)\n"
