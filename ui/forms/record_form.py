@@ -19,11 +19,12 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, Text, select
 
+from desktop.domain.formatting import care_mark_table
+from desktop.domain.marks import DERIVED_MARKS, marks_list
 from desktop.models import Area
 from desktop.services.errors import ValidationFailed
 from desktop.services.fields import CODE_FIELDS, LABELS
 from desktop.services.records import model_for
-from desktop.services.rules import DERIVED_MARKS, marks_list
 from desktop.validation import code_table
 from ui.context import AppContext
 
@@ -183,9 +184,8 @@ class RecordForm(QWidget):
             holder = QWidget()
             lay = QGridLayout(holder)
             lay.setContentsMargins(0, 0, 0, 0)
-            table = code_table("care_mark")
             i = 0
-            for code, lbl in table.items:
+            for code, lbl in care_mark_table():
                 if code in DERIVED_MARKS:
                     continue
                 cb = QCheckBox(lbl)

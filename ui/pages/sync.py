@@ -39,9 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.formatting import care_mark_labels
 from desktop.services.errors import ServiceError
 from desktop.services.fields import CODE_FIELDS, label
-from desktop.services.rules import marks_list
 from desktop.sync import bundle_sync, replica
 from desktop.sync.bundle_sync import BundleRefused
 from desktop.sync.client import SyncClient, SyncError
@@ -118,8 +118,7 @@ def show_value(table: str, field: str, value: Any, grids: dict[str, str] | None 
     if code:
         return code_table(code).label(str(value))
     if field in ("marks", "derived_marks"):
-        marks = code_table("care_mark")
-        return "、".join(marks.label(c) for c in marks_list(str(value))) or EMPTY
+        return care_mark_labels(str(value)) or EMPTY
     if field == "grid_id" and grids:
         return grids.get(str(value), str(value))
     col = FIELDS.get(table, {}).get(field)
