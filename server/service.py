@@ -62,13 +62,13 @@ def audit(s: Session, actor: str, action: str, device_id: str | None = None, **d
 def resolve_areas(s: Session, refs: list[str]) -> list[str]:
     """Area ids from ids or codes (a code must already be known from a synced area record)."""
     tree = area_tree(s)
-    by_code = {code: aid for aid, (_, _, code, _) in tree.items() if code}
+    by_code = {n.code: aid for aid, n in tree.nodes.items() if n.code}
     out = []
     for ref in refs:
         ref = ref.strip()
         if not ref:
             continue
-        if ref in tree:
+        if ref in tree.nodes:
             out.append(ref)
         elif ref in by_code:
             out.append(by_code[ref])

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from desktop.domain.areas import AreaTree
 from desktop.policy import Ability, allows, sees_all_grids
 from desktop.sync.protocol import COMMUNITY_WIDE
 from server.models import Counter, Record, ServerBase, ServerKey, ServerUser
@@ -128,32 +129,13 @@ class Scope:
         return self.grids is None
 
 
-def area_tree(s: Session) -> dict[str, tuple[str | None, str, str, str]]:
-    """area id -> (parent id, level, code, name) from the synced area records."""
-    out: dict[str, tuple[str | None, str, str, str]] = {}
+def area_tree(s: Session) -> AreaTree:
+    """The area tree of the synced area records (the rules: desktop.domain.areas)."""
+    rows = []
     for (data,) in s.execute(select(Record.data).where(Record.table_name == "area", Record.deleted.is_(False))):
         d = json.loads(data)
-        out[d["id"]] = (d.get("parent_id"), d.get("level") or "", d.get("code") or "", d.get("name") or "")
-    return out
-
-
-def grids_under(tree: dict[str, tuple[str | None, str, str, str]], area_ids: list[str]) -> set[str]:
-    children: dict[str | None, list[str]] = {}
-    for aid, (parent, _, _, _) in tree.items():
-        children.setdefault(parent, []).append(aid)
-    out: set[str] = set()
-    stack = list(area_ids)
-    seen: set[str] = set()
-    while stack:
-        cur = stack.pop()
-        if cur in seen:
-            continue
-        seen.add(cur)
-        level = tree.get(cur, (None, "grid", "", ""))[1]
-        if level == "grid":
-            out.add(cur)
-        stack.extend(children.get(cur, []))
-    return out
+        rows.append((d["id"], d.get("parent_id"), d.get("level") or "", d.get("code") or "", d.get("name") or ""))
+    return AreaTree(rows)
 
 
 def scope_for(s: Session, user: ServerUser) -> Scope:
@@ -161,5 +143,5 @@ def scope_for(s: Session, user: ServerUser) -> Scope:
     if sees_all_grids(user.role) and not areas:
         grids: frozenset[str] | None = None
     else:
-        grids = frozenset(grids_under(area_tree(s), areas))
+        grids = frozenset(area_tree(s).grids_under(*areas, unknown_are_grids=True))
     return Scope(user.username, user.role, grids, user.display_name)

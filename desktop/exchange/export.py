@@ -10,22 +10,25 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from desktop import kinds
+from desktop.db.sql import sql as sql_text
+from desktop.domain.formatting import age, care_mark_labels
 from desktop.exchange.xlsxout import Col, Workbook
 from desktop.kinds import canonical, choices_text, ledger_titles
 from desktop.models import Area
 from desktop.policy import Ability
+from desktop.services.areas import area_tree
 from desktop.services.audit import write_audit
 from desktop.services.errors import PermissionDenied, ServiceError, require
-from desktop.services.records import grid_ids_under
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table, mask_id, mask_phone
+from desktop.validation.dates import DateError, parse_date
 
 CHUNK = 2000
 
@@ -50,22 +53,16 @@ def _label(table: str) -> Callable[[Any], str]:
 
 
 def _marks(value: Any) -> str:
-    if not value:
-        return ""
-    ct = code_table("care_mark")
-    return "、".join(ct.label(c) for c in str(value).split(",") if c)
+    return care_mark_labels(value) if value else ""
 
 
 def _day(value: Any) -> Any:
+    """A stored date as a date (an Excel date cell); a text that is no date stays text."""
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
+        return parse_date(value)
+    except DateError:
         return str(value)
 
 
@@ -73,13 +70,6 @@ def _yes(value: Any) -> str:
     if value is None:
         return ""
     return "是" if value in (1, True, "1") else "否"
-
-
-def _age(born: Any, today: date) -> int | None:
-    d = _day(born)
-    if not isinstance(d, date):
-        return None
-    return today.year - d.year - ((today.month, today.day) < (d.month, d.day))
 
 
 @dataclass(frozen=True)
@@ -162,7 +152,7 @@ def _visit_extra(row: dict[str, Any], today: date) -> dict[str, Any]:
 
 
 def _employment_extra(row: dict[str, Any], today: date) -> dict[str, Any]:
-    return {"age": _age(row.get("p.birth_date"), today)}
+    return {"age": age(row.get("p.birth_date"), today)}
 
 
 SPECS: dict[str, Spec] = {
@@ -269,13 +259,9 @@ _COMPUTED = {
 def _as_date(value: Any, what: str) -> date | None:
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value))
-    except ValueError:
+        return parse_date(value)
+    except DateError:
         raise ServiceError(f"{what}“{value}”不是有效日期,请按 2026-01-31 的格式填写") from None
 
 
@@ -288,13 +274,12 @@ def _scope(store: Store, actor: Actor, grid_id: str | None, community_id: str | 
                 raise ServiceError("所选网格不存在")
             if not actor.may_access(grid_id):
                 raise PermissionDenied(f"您没有权限导出“{g.name}”的台账")
-            parent = s.get(Area, g.parent_id) if g.parent_id else None
-            return [grid_id], f"{parent.name if parent else ''}{g.name}"
+            return [grid_id], area_tree(s).grid_label(grid_id, "")
         if community_id is not None:
             c = s.get(Area, community_id)
             if c is None or c.deleted_at is not None:
                 raise ServiceError("所选社区不存在")
-            grids = grid_ids_under(s, community_id)
+            grids = area_tree(s).grids_under(community_id)
             if actor.grid_ids is not None:
                 grids = [x for x in grids if x in actor.grid_ids]
                 if not grids:
@@ -358,9 +343,8 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
     if spec.where:
         where.append(spec.where)
     if grids is not None:
-        keys = {f"g{i}": gid for i, gid in enumerate(grids)}
-        where.append(f"{spec.grid_col} IN ({', '.join(':' + k for k in keys)})" if keys else "0")
-        params.update(keys)
+        where.append(f"{spec.grid_col} IN :grids")
+        params["grids"] = list(grids)  # an empty list matches nothing
     if spec.date_col:
         if d_from:
             where.append(f"{spec.date_col} >= :d_from")
@@ -378,7 +362,7 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
             where.append(f"(CASE WHEN length({spec.period_col}) = 4 THEN {spec.period_col} || '-01' "
                          f"ELSE {spec.period_col} END) <= :p_to")
             params["p_to"] = d_to.isoformat()[:7]
-    sql = f"SELECT {', '.join(select_parts)} {spec.from_sql} WHERE {' AND '.join(where)} ORDER BY {spec.order}"
+    statement = f"SELECT {', '.join(select_parts)} {spec.from_sql} WHERE {' AND '.join(where)} ORDER BY {spec.order}"
     period = ""
     if d_from or d_to:
         period = f",{d_from.isoformat() if d_from else '…'} 至 {d_to.isoformat() if d_to else '…'}"
@@ -390,8 +374,10 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
         sheet = book.sheet(ledger_title, [Col(c.title, c.width, c.kind) for c in spec.cols], title=title)
         with store.session() as s:
             conn = s.connection()
-            total = conn.execute(text(f"SELECT count(*) {spec.from_sql} WHERE {' AND '.join(where)}"), params).scalar_one()
-            result = conn.execute(text(sql), params)
+            lists = ["grids"] if "grids" in params else []
+            total = conn.execute(sql_text(f"SELECT count(*) {spec.from_sql} WHERE {' AND '.join(where)}", *lists),
+                                 params).scalar_one()
+            result = conn.execute(sql_text(statement, *lists), params)
             keys = list(result.keys())
             getters = []
             for c in spec.cols:

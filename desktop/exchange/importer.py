@@ -6,7 +6,7 @@ and then writes, in ONE transaction: the valid rows go in with Core bulk inserts
 entry records the counts (no personal values), and a cancel, an error or - without
 `valid_only` - a single rejected row leaves the database as it was.
 
-Every row is validated with the rules of a form (`validate.Cleaner`, the core's `clean`); what
+Every row is validated with the rules of a form (`records.Cleaner`, what the core's `clean` runs); what
 the import adds is finding things: the grid by name or code, the standard address and house
 (found or created), the household (by 户号, or by head and address), the record already
 registered (by ID number, plate, 户号, address...)."""
@@ -28,12 +28,12 @@ from desktop.exchange.fields import field_label as import_field_label
 from desktop.exchange.places import Places, RowError
 from desktop.exchange.report import ON_EXISTING, ImportOptions, ImportReport, RowResult
 from desktop.exchange.sheet import Sheet
-from desktop.exchange.validate import Cleaner
 from desktop.exchange.writer import ChildSink, LocalSink, NullSink, Sink, parallel_possible
 from desktop.kinds import choices_text, code_fields, field_label, import_labels, model
 from desktop.kinds import label as kind_label
 from desktop.models import new_id, utcnow
 from desktop.services.errors import PermissionDenied, ServiceError, ValidationFailed
+from desktop.services.records import Cleaner
 from desktop.services.store import Actor, Store
 from desktop.validation import make_id_number
 

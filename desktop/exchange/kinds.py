@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 
+from desktop.domain.marks import derived_marks, elder_cutoff
 from desktop.exchange.cells import YearMonth, as_text, code_variant
 from desktop.exchange.importer import BaseImporter
 from desktop.exchange.places import AddressParts, HouseholdIndex, NewHousehold, RowError, squeeze
 from desktop.exchange.report import RowResult
-from desktop.exchange.validate import Cleaner
 from desktop.kinds import label as kind_label
 from desktop.models import Person, new_id
-from desktop.services import rules
+from desktop.services.records import Cleaner
 
 HEAD_RELATIONS = ("02", "01")  # 户主, 本人
 ADDRESS_KEYS = ("estate", "building", "unit", "room", "address")
@@ -278,11 +279,11 @@ class PersonImporter(BaseImporter):
         if not self.sink.parallel:
             return
         self._send_places()
-        cutoff = rules.elder_cutoff()
+        cutoff = elder_cutoff()
         ready, held = [], []
         for p in self.new_people[self._sent_people:]:
             born = p.get("birth_date")
-            if born is not None and p.get("household_id") and born.isoformat() <= cutoff:
+            if born is not None and p.get("household_id") and born <= cutoff:
                 held.append(p)
             else:
                 p["derived_marks"] = self._marks(p, None, cutoff)
@@ -291,17 +292,13 @@ class PersonImporter(BaseImporter):
         self.insert_rows("person", ready, "人员")
         self._sent_people += len(ready)
 
-    def _marks(self, p: dict[str, Any], counts: dict[str, int] | None, cutoff: str) -> str:
-        """refresh_derived_marks' computation for one new person."""
-        marks = []
-        if p.get("person_type", "1") == rules.FLOATING:
-            marks.append("floating,")
-        if p.get("employment") == rules.UNEMPLOYED:
-            marks.append("unemployed,")
-        born, hh = p.get("birth_date"), p.get("household_id")
-        if counts is not None and born is not None and born.isoformat() <= cutoff and hh is not None and counts.get(hh) == 1:
-            marks.append("lone_elderly,")
-        return "," + "".join(marks) if marks else ""
+    @staticmethod
+    def _marks(p: dict[str, Any], counts: dict[str, int] | None, cutoff: date) -> str:
+        """The derived marks of one new person; `counts`: live members per household (None while
+        the sizes are not final: only called then for people who cannot be 独居老人)."""
+        hh = p.get("household_id")
+        size = counts.get(hh) if counts is not None and hh is not None else None
+        return derived_marks(p.get("person_type"), p.get("employment"), p.get("birth_date"), size, cutoff)
 
     def write(self) -> None:
         counts: dict[str, int] = {g.id: len(g.members) for g in self.new_groups}
@@ -317,7 +314,7 @@ class PersonImporter(BaseImporter):
         for g in self.groups:
             if g.existing:
                 counts[g.id] = counts.get(g.id, 0) + sum(1 for m in g.members if m not in self.updated_people)
-        cutoff = rules.elder_cutoff()
+        cutoff = elder_cutoff()
         rest = self.new_people[self._sent_people:]
         for p in rest:
             p["derived_marks"] = self._marks(p, counts, cutoff)
@@ -879,17 +876,9 @@ class HouseholdImporter(RecordImporter):
     def plan_creations(self) -> None:
         self.created = {"addresses": len(self.places.new_addresses), "houses": len(self.places.new_houses),
                         "people": len(self.new_people)}
-        cutoff = rules.elder_cutoff()
-        for p in self.new_people:
-            marks = []
-            if p.get("person_type", "1") == rules.FLOATING:
-                marks.append("floating,")
-            if p.get("employment") == rules.UNEMPLOYED:
-                marks.append("unemployed,")
-            born = p.get("birth_date")
-            if born is not None and born.isoformat() <= cutoff:
-                marks.append("lone_elderly,")
-            p["derived_marks"] = "," + "".join(marks) if marks else ""
+        cutoff = elder_cutoff()
+        for p in self.new_people:  # each the head and only member of a new household
+            p["derived_marks"] = derived_marks(p.get("person_type"), p.get("employment"), p.get("birth_date"), 1, cutoff)
 
     def write(self) -> None:
         super().write()

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desktop.exchange.validate import Cleaner
 from desktop.kinds import field_label
 from desktop.models import Address, Area, House, Household, new_id
 from desktop.services.errors import ServiceError
+from desktop.services.records import Cleaner
 from desktop.services.rules import compose_address
 from desktop.services.store import Actor
 

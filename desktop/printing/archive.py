@@ -4,12 +4,12 @@ the font. The pages themselves are laid out by desktop.printing.archive_pages.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
+from desktop.domain.formatting import care_mark_labels, day, minute
 from desktop.printing.archive_pages import ArchiveContent
 from desktop.printing.text import Guard
-from desktop.services.lists import mark_labels
 from desktop.validation import code_table, mask_id, mask_phone, region_name
 
 PRIVACY_MASKED = "已脱敏(证件号码保留前6位和后4位,电话保留前3位和后4位)"
@@ -24,24 +24,6 @@ def label(table: str, code: Any) -> str:
     ct = code_table(table)
     code = str(code)
     return ct.label(code if code in ct else (ct.code_for(code) or code))
-
-
-def day(v: Any) -> str:
-    if v in (None, ""):
-        return ""
-    if isinstance(v, datetime):
-        return v.strftime("%Y-%m-%d")
-    if isinstance(v, date):
-        return v.isoformat()
-    return str(v)[:10]
-
-
-def minute(v: Any) -> str:
-    if v in (None, ""):
-        return ""
-    if isinstance(v, datetime):
-        return v.strftime("%Y-%m-%d %H:%M")
-    return str(v).replace("T", " ")[:16]
 
 
 def num(v: Any, unit: str = "") -> str:
@@ -108,7 +90,7 @@ def content(data: dict[str, Any], guard: Guard, *, unmask: bool, printed_by: str
     for k, p in enumerate(members, 1):
         who = f"{here} 成员“{p['name']}”"
         name = g(p["name"], who, "姓名")
-        marks = mark_labels(p["marks"], p["derived_marks"])
+        marks = care_mark_labels(p["marks"], p["derived_marks"])
         rows.append([
             str(k), name, label("relation", p["relation"]), label("gender", p["gender"]), day(p["birth_date"]),
             m.id(p["cert_no"]), label("ethnicity", p["ethnicity"]), label("education", p["education"]),

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select, text
 
+from desktop.db.sql import sql
 from desktop.models import (
     Address,
     GridEvent,
@@ -83,10 +84,8 @@ def households_for(
             found: dict[str, tuple[str, Any]] = {}
             for k in range(0, len(ids), BATCH):
                 chunk = ids[k : k + BATCH]
-                params = {f"i{j}": v for j, v in enumerate(chunk)}
-                sql = ("SELECT id, grid_id, deleted_at FROM household WHERE id IN ("
-                       + ", ".join(":" + p for p in params) + ")")
-                for rid, grid_id, deleted in conn.execute(text(sql), params):
+                for rid, grid_id, deleted in conn.execute(
+                        sql("SELECT id, grid_id, deleted_at FROM household WHERE id IN :ids", "ids"), {"ids": chunk}):
                     found[rid] = (grid_id, deleted)
             gone = [i for i in ids if i not in found or found[i][1] is not None]
             if gone:

@@ -23,12 +23,14 @@ from reportlab.platypus import (
 )
 from sqlalchemy import Connection, text
 
+from desktop.db.sql import sql
+from desktop.domain.formatting import age, care_mark_labels, care_mark_table, day
+from desktop.domain.marks import marks_list
 from desktop.kinds import canonical, choices_text, ledger_titles
 from desktop.printing import pdf
 from desktop.printing.archive import (
     NEED_STATUS,
     Masker,
-    day,
     label,
     money,
     num,
@@ -55,10 +57,8 @@ from desktop.printing.fonts import FontChoice, resolve_font
 from desktop.printing.text import Guard, para
 from desktop.services.audit import write_audit
 from desktop.services.errors import ServiceError
-from desktop.services.lists import age_on, mark_labels
-from desktop.services.rules import marks_list
 from desktop.services.store import Actor, Store
-from desktop.validation import code_table, region_name
+from desktop.validation import region_name
 
 PAGE = landscape(A4)
 MARGIN_X = 12 * mm
@@ -117,9 +117,9 @@ def _scope(conn: Connection, actor: Actor, grid_code: str | None) -> tuple[list[
     return ids, f"社区:{'、'.join(communities[:4])}{'等' if len(communities) > 4 else ''}  范围:{label_}({len(ids)} 个)", names
 
 
-def _in(column: str, values: list[str], prefix: str) -> tuple[str, dict[str, str]]:
-    params = {f"{prefix}{k}": v for k, v in enumerate(values)}
-    return f"{column} IN ({', '.join(':' + p for p in params)})", params
+def _in(column: str, values: list[str], name: str) -> tuple[str, dict[str, list[str]]]:
+    """`column IN :name` with `values` bound as a list (run it with `sql(..., name)`)."""
+    return f"{column} IN :{name}", {name: list(values)}
 
 
 # --- queries per kind ---------------------------------------------------------------------------
@@ -127,21 +127,21 @@ def _in(column: str, values: list[str], prefix: str) -> tuple[str, dict[str, str
 def _visits(conn: Connection, grids: list[str], names: dict[str, str], d0: date, d1: date, g: Guard,
             many: bool, users: dict[str, str]) -> list[Section]:
     cond, params = _in("vi.grid_id", grids, "g")
-    rows = conn.execute(text(
+    rows = conn.execute(sql(
         "SELECT vi.id, vi.grid_id, vi.visited_on, vi.duration_min, vi.method, vi.visitor, vi.companions, "
         "vi.situation, vi.actions, vi.follow_up_on, vi.return_visit, vi.satisfaction, hh.hh_no, "
         "hp.name AS head, a.full_text FROM visit vi JOIN household hh ON hh.id = vi.household_id "
         "LEFT JOIN person hp ON hp.id = hh.head_person_id LEFT JOIN house h ON h.id = hh.house_id "
         "LEFT JOIN address a ON a.id = h.address_id "
         f"WHERE vi.deleted_at IS NULL AND {cond} AND vi.visited_on >= :d0 AND vi.visited_on <= :d1 "
-        "ORDER BY vi.visited_on, a.full_text, vi.id"), {**params, "d0": d0.isoformat(), "d1": d1.isoformat()}).all()
+        "ORDER BY vi.visited_on, a.full_text, vi.id", "g"), {**params, "d0": d0.isoformat(), "d1": d1.isoformat()}).all()
     needs: dict[str, list[Any]] = {}
     ids = [r.id for r in rows]
     for k in range(0, len(ids), 400):
         c2, p2 = _in("visit_id", ids[k : k + 400], "v")
-        for n in conn.execute(text(
+        for n in conn.execute(sql(
                 f"SELECT visit_id, category, content, status FROM visit_need WHERE deleted_at IS NULL AND {c2} "
-                "ORDER BY created_at, id"), p2):
+                "ORDER BY created_at, id", "v"), p2):
             needs.setdefault(n.visit_id, []).append(n)
     out = []
     for i, r in enumerate(rows, 1):
@@ -202,8 +202,8 @@ def _person_detail(p: Any, g: Guard, who: str, m: Masker) -> str:
 def _key_persons(conn: Connection, grids: list[str], names: dict[str, str], g: Guard, m: Masker,
                  many: bool, today: date) -> tuple[list[Section], Section, int]:
     cond, params = _in("p.grid_id", grids, "g")
-    rows = conn.execute(text(_PERSON_SQL.format(cond=cond, extra="p.marks != '' OR p.derived_marks != ''")), params).all()
-    by_mark: dict[str, list[Any]] = {c: [] for c, _ in code_table("care_mark").items}
+    rows = conn.execute(sql(_PERSON_SQL.format(cond=cond, extra="p.marks != '' OR p.derived_marks != ''"), "g"), params).all()
+    by_mark: dict[str, list[Any]] = {c: [] for c, _ in care_mark_table()}
     for r in rows:
         for c in dict.fromkeys(marks_list(r.marks) + marks_list(r.derived_marks)):
             by_mark.setdefault(c, []).append(r)
@@ -219,9 +219,9 @@ def _key_persons(conn: Connection, grids: list[str], names: dict[str, str], g: G
         out = []
         for i, p in enumerate(people, 1):
             who = f"人员“{p.name}”"
-            others = mark_labels(",".join(c for c in marks_list(p.marks) + marks_list(p.derived_marks) if c != code))
+            others = care_mark_labels(",".join(c for c in marks_list(p.marks) + marks_list(p.derived_marks) if c != code))
             row = [str(i), g(p.name, who, "姓名"), label("gender", p.gender), day(p.birth_date),
-                   num(age_on(p.birth_date, today)), m.id(p.cert_no), m.phone(p.phone),
+                   num(age(p.birth_date, today)), m.id(p.cert_no), m.phone(p.phone),
                    g(p.full_text, who, "现住址"), p.hh_no or "", others, _person_detail(p, g, who, m)]
             if many:
                 row.insert(7, g(names.get(p.grid_id, ""), who, "网格名称"))
@@ -236,7 +236,7 @@ def _key_persons(conn: Connection, grids: list[str], names: dict[str, str], g: G
 def _floating(conn: Connection, grids: list[str], names: dict[str, str], g: Guard, m: Masker,
               many: bool) -> list[Section]:
     cond, params = _in("p.grid_id", grids, "g")
-    rows = conn.execute(text(_PERSON_SQL.format(cond=cond, extra="p.person_type = '2'")), params).all()
+    rows = conn.execute(sql(_PERSON_SQL.format(cond=cond, extra="p.person_type = '2'"), "g"), params).all()
     out = []
     for i, p in enumerate(rows, 1):
         who = f"人员“{p.name}”"
@@ -263,12 +263,12 @@ def _floating(conn: Connection, grids: list[str], names: dict[str, str], g: Guar
 def _houses(conn: Connection, grids: list[str], names: dict[str, str], g: Guard, m: Masker,
             many: bool) -> list[Section]:
     cond, params = _in("h.grid_id", grids, "g")
-    rows = conn.execute(text(
+    rows = conn.execute(sql(
         "SELECT h.*, a.full_text, coalesce(h.owner_name, op.name) AS owner, "
         "(SELECT count(*) FROM person rp WHERE rp.house_id = h.id AND rp.deleted_at IS NULL) AS residents "
         "FROM house h JOIN address a ON a.id = h.address_id LEFT JOIN person op ON op.id = h.owner_person_id "
         f"WHERE h.deleted_at IS NULL AND {cond} ORDER BY a.estate, CAST(a.building AS INTEGER), a.building, "
-        "CAST(a.unit AS INTEGER), a.unit, a.floor, a.room, h.id"), params).all()
+        "CAST(a.unit AS INTEGER), a.unit, a.floor, a.room, h.id", "g"), params).all()
     out = []
     for i, h in enumerate(rows, 1):
         who = f"房屋“{h.full_text}”"
@@ -294,12 +294,12 @@ def _houses(conn: Connection, grids: list[str], names: dict[str, str], g: Guard,
 def _vehicles(conn: Connection, grids: list[str], names: dict[str, str], g: Guard, m: Masker,
               many: bool) -> list[Section]:
     cond, params = _in("v.grid_id", grids, "g")
-    rows = conn.execute(text(
+    rows = conn.execute(sql(
         "SELECT v.*, op.name AS owner, op.cert_no AS owner_cert, op.phone AS owner_phone, hh.hh_no, "
         "a.full_text FROM vehicle v LEFT JOIN person op ON op.id = v.owner_person_id "
         "LEFT JOIN household hh ON hh.id = coalesce(v.household_id, op.household_id) "
         "LEFT JOIN house h ON h.id = hh.house_id LEFT JOIN address a ON a.id = h.address_id "
-        f"WHERE v.deleted_at IS NULL AND {cond} ORDER BY v.plate_no, v.id"), params).all()
+        f"WHERE v.deleted_at IS NULL AND {cond} ORDER BY v.plate_no, v.id", "g"), params).all()
     out = []
     for i, v in enumerate(rows, 1):
         who = f"车辆 {v.plate_no}"
@@ -418,7 +418,7 @@ def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, d
         conn = s.connection()
         grids, scope, names = _scope(conn, actor, grid_code)
         cond, params = _in("id", grids, "g")
-        codes = [r[0] for r in conn.execute(text(f"SELECT code FROM area WHERE {cond} ORDER BY code"), params)]
+        codes = [r[0] for r in conn.execute(sql(f"SELECT code FROM area WHERE {cond} ORDER BY code", "g"), params)]
         many = grid_code is None and len(grids) > 1
         scope = guard(scope, "台账范围", "社区或网格名称")
         ledger = Ledger(kind, ledger_titles(printable=True)[kind], scope, f"制表日期:{today.isoformat()}",

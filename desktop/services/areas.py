@@ -1,15 +1,24 @@
-"""The place tree: 社区 → 网格 → 小区 → 楼栋 → 单元 → 户室 (lazy, one level per call)."""
+"""The area tree as stored (`area_tree`: grids under an area, the community of a grid…) and the
+place tree: 社区 → 网格 → 小区 → 楼栋 → 单元 → 户室 (lazy, one level per call)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
+from desktop.domain.areas import AreaTree
 from desktop.services.store import Actor, Store
 
 LEVELS = ("community", "grid", "estate", "building", "unit", "room")
+
+
+def area_tree(db: Connection | Session) -> AreaTree:
+    """The live areas (one small table, read whole): the rules are in desktop.domain.areas."""
+    return AreaTree(db.execute(text(
+        "SELECT id, parent_id, level, code, name FROM area WHERE deleted_at IS NULL")).all())
 
 
 @dataclass(frozen=True)

@@ -136,16 +136,16 @@ def _about(s: Any, q: Any, person_id: str) -> tuple[Any, Any]:
 
 def _names(s: Any, refs: list[tuple[str | None, str | None]]) -> dict[tuple[str | None, str | None], str]:
     """Current display names of the records the entries point at."""
-    from sqlalchemy import text
+    from desktop.db.sql import sql
 
     queries = {
-        "person": "SELECT id, name FROM person WHERE id IN ({})",
+        "person": "SELECT id, name FROM person WHERE id IN :ids",
         "household": "SELECT h.id, '户 ' || coalesce(h.hh_no, '') || coalesce('(户主 ' || p.name || ')', '') "
-                     "FROM household h LEFT JOIN person p ON p.id = h.head_person_id WHERE h.id IN ({})",
-        "area": "SELECT id, name FROM area WHERE id IN ({})",
-        "vehicle": "SELECT id, plate_no FROM vehicle WHERE id IN ({})",
-        "org_unit": "SELECT id, name FROM org_unit WHERE id IN ({})",
-        "app_user": "SELECT id, username FROM app_user WHERE id IN ({})",
+                     "FROM household h LEFT JOIN person p ON p.id = h.head_person_id WHERE h.id IN :ids",
+        "area": "SELECT id, name FROM area WHERE id IN :ids",
+        "vehicle": "SELECT id, plate_no FROM vehicle WHERE id IN :ids",
+        "org_unit": "SELECT id, name FROM org_unit WHERE id IN :ids",
+        "app_user": "SELECT id, username FROM app_user WHERE id IN :ids",
     }
     out: dict[tuple[str | None, str | None], str] = {}
     by_kind: dict[str, set[str]] = {}
@@ -153,11 +153,10 @@ def _names(s: Any, refs: list[tuple[str | None, str | None]]) -> dict[tuple[str 
         if kind and rid:
             by_kind.setdefault(kind, set()).add(rid)
     for kind, ids in by_kind.items():
-        sql = queries.get(kind)
-        if sql is None:
+        statement = queries.get(kind)
+        if statement is None:
             continue
-        keys = {f"i{n}": v for n, v in enumerate(sorted(ids))}
-        found = dict(s.execute(text(sql.format(", ".join(f":{k}" for k in keys))), keys).all())
+        found = dict(s.execute(sql(statement, "ids"), {"ids": sorted(ids)}).all())
         for rid in ids:
             out[(kind, rid)] = found.get(rid) or "(已删除或已清除)"
     return out

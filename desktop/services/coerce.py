@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import date, datetime
 from typing import Any
@@ -10,11 +9,8 @@ from typing import Any
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, Text
 from sqlalchemy.sql.type_api import TypeEngine
 
-_DATE_PATTERNS = [
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-]
+from desktop.validation import dates
+
 _TRUE = {"1", "true", "yes", "y", "是", "有", "已", "√", "对"}
 _FALSE = {"0", "false", "no", "n", "否", "无", "未", "×", "不"}
 
@@ -29,20 +25,11 @@ def normalize_text(value: str) -> str:
 
 
 def parse_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = normalize_text(str(value))
-    for pattern in _DATE_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            y, mo, d = (int(g) for g in m.groups())
-            try:
-                return date(y, mo, d)
-            except ValueError as exc:
-                raise CoerceError(f"“{text}”不是存在的日期") from exc
-    raise CoerceError(f"“{text}”不是有效的日期,请按 2024-03-15 的格式填写")
+    """`desktop.validation.dates.parse_date`, failing with a CoerceError."""
+    try:
+        return dates.parse_date(value)
+    except dates.DateError as exc:
+        raise CoerceError(str(exc)) from None
 
 
 def parse_datetime(value: Any) -> datetime:

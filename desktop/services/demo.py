@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from desktop.data import names as N
+from desktop.domain.marks import derived_marks, elder_cutoff, marks_list, marks_text
 from desktop.models import (
     Address,
     Area,
@@ -226,7 +227,7 @@ class _Generator:
             arrived_on=(self.today - timedelta(days=rng.randrange(30, 2000))) if floating else None,
             intended_stay=rng.choice(("半年以内", "一年", "三年以上")) if floating else None,
             residence_card_no=(f"6201{rng.randrange(10**11, 10**12)}" if floating and rng.random() < 0.6 else None),
-            marks=rules.marks_text(marks), derived_marks="",
+            marks=marks_text(marks), derived_marks="",
             assistance_type="1" if "assisted" in marks else None,
             disability_category=disability[0] if disability else None,
             disability_grade=disability[1] if disability else None,
@@ -354,20 +355,13 @@ class _Generator:
                                         floating=floating, region=region, hukou=hukou))
         hh["head_person_id"] = members[0]["id"]
         hh["phone"] = members[0]["phone"]
-        # derived marks exactly as rules.refresh_derived_marks computes them
-        cutoff = date.fromisoformat(rules.elder_cutoff(self.today))
+        # derived marks: the rule that rules.refresh_derived_marks runs in SQL
+        cutoff = elder_cutoff(self.today)
         for m in members:
-            derived = []
-            if m["person_type"] == "2":
-                derived.append("floating")
-            if m["employment"] == "20":
-                derived.append("unemployed")
-            if len(members) == 1 and m["birth_date"] <= cutoff:
-                derived.append("lone_elderly")
-            m["derived_marks"] = rules.marks_text(derived)
+            m["derived_marks"] = derived_marks(m["person_type"], m["employment"], m["birth_date"], len(members), cutoff)
         if len(members) == 2 and all(m["birth_date"] <= cutoff for m in members):
             for m in members:
-                m["marks"] = rules.marks_text([*rules.marks_list(m["marks"]), "empty_nest_elderly"])
+                m["marks"] = marks_text([*marks_list(m["marks"]), "empty_nest_elderly"])
         if floating:
             owner_name = self._surname() + self._given(rng.choice("12"))
             house.update(owner_name=owner_name, owner_phone=self._phone(), tenant_name=members[0]["name"],

@@ -13,15 +13,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from desktop import kinds
+from desktop.db.sql import sql
+from desktop.domain.formatting import age, care_mark_labels, day, minute
+from desktop.services.areas import area_tree
 from desktop.services.stats import CLOSED_STATES
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table, mask_id, mask_phone
+from desktop.validation.dates import DateError, parse_date, years_before
 
 FILTER_KEYS = frozenset({
     "grid_id", "community_id", "person_type", "care_mark", "age_min", "age_max", "house_use",
@@ -65,7 +69,7 @@ class _Kind:
     cols: tuple[_Col, ...]
     default_sort: tuple[str, ...]
     default_joins: frozenset[str]
-    detail_sql: str  # "... WHERE <alias>.id IN ({ids})"
+    detail_sql: str  # "... WHERE <alias>.id IN :ids" (a list)
     build: Callable[[Any, date], dict[str, Any]]
     text_cond: str  # condition on :text (a LIKE pattern)
     date_col: str | None = None
@@ -80,40 +84,6 @@ class _Kind:
 def _label(table: str) -> Callable[[str | None], str]:
     ct = code_table(table)
     return lambda code: ct.label(code) if code else ""
-
-
-def _day(v: Any) -> str:
-    if v is None:
-        return ""
-    return v.isoformat()[:10] if isinstance(v, date) else str(v)[:10]
-
-
-def _minute(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, datetime):
-        return v.strftime("%Y-%m-%d %H:%M")
-    return str(v).replace("T", " ")[:16]
-
-
-def age_on(birth: Any, today: date) -> int | None:
-    if not birth:
-        return None
-    s = _day(birth)
-    try:
-        y, m, d = int(s[:4]), int(s[5:7]), int(s[8:10])
-    except ValueError:
-        return None
-    return today.year - y - ((today.month, today.day) < (m, d))
-
-
-_MARK_ORDER = {c: i for i, (c, _) in enumerate(code_table("care_mark").items)}
-
-
-def mark_labels(*values: str | None) -> str:
-    codes = {c for v in values for c in (v or "").split(",") if c}
-    ct = code_table("care_mark")
-    return "、".join(ct.label(c) for c in sorted(codes, key=lambda c: (_MARK_ORDER.get(c, 99), c)))
 
 
 def _s(v: Any) -> str:
@@ -142,10 +112,10 @@ JOINS = {
 
 def _person_row(r: Any, today: date) -> dict[str, Any]:
     return {
-        "id": r.id, "name": r.name, "gender": _gender(r.gender), "birth_date": _day(r.birth_date),
-        "age": age_on(r.birth_date, today), "cert_no": mask_id(r.cert_no), "phone": mask_phone(r.phone),
+        "id": r.id, "name": r.name, "gender": _gender(r.gender), "birth_date": day(r.birth_date),
+        "age": age(r.birth_date, today), "cert_no": mask_id(r.cert_no), "phone": mask_phone(r.phone),
         "person_type": _ptype(r.person_type), "relation": _relation(r.relation),
-        "marks": mark_labels(r.marks, r.derived_marks), "address": _s(r.full_text), "grid": _s(r.grid),
+        "marks": care_mark_labels(r.marks, r.derived_marks), "address": _s(r.full_text), "grid": _s(r.grid),
     }
 
 
@@ -175,7 +145,7 @@ def _org_row(r: Any, today: date) -> dict[str, Any]:
 def _visit_row(r: Any, today: date) -> dict[str, Any]:
     head = f"{r.head}户" if r.head else "(未定户主)"
     return {
-        "id": r.id, "visited_on": _day(r.visited_on), "household": f"{head} {_s(r.full_text)}".strip(),
+        "id": r.id, "visited_on": day(r.visited_on), "household": f"{head} {_s(r.full_text)}".strip(),
         "method": _method(r.method), "visitor": _s(r.visitor), "situation": _s(r.situation),
         "needs": r.needs or 0, "satisfaction": _sat(r.satisfaction), "grid": _s(r.grid),
     }
@@ -183,16 +153,16 @@ def _visit_row(r: Any, today: date) -> dict[str, Any]:
 
 def _event_row(r: Any, today: date) -> dict[str, Any]:
     return {
-        "id": r.id, "reported_at": _minute(r.reported_at), "title": r.title,
+        "id": r.id, "reported_at": minute(r.reported_at), "title": r.title,
         "category": _ecat(r.category), "source": _esrc(r.source), "state": _estate(r.state),
-        "responsible_unit": _s(r.responsible_unit), "deadline": _day(r.deadline),
+        "responsible_unit": _s(r.responsible_unit), "deadline": day(r.deadline),
         "satisfaction": _sat(r.satisfaction), "grid": _s(r.grid),
     }
 
 
 def _dispute_row(r: Any, today: date) -> dict[str, Any]:
     return {
-        "id": r.id, "occurred_on": _day(r.occurred_on), "dispute_type": _dtype(r.dispute_type),
+        "id": r.id, "occurred_on": day(r.occurred_on), "dispute_type": _dtype(r.dispute_type),
         "parties": _s(r.parties), "mediator": _s(r.mediator),
         "result": _dres(r.result) if r.result else "待调解", "grid": _s(r.grid),
     }
@@ -223,7 +193,7 @@ SPECS: dict[str, _Kind] = {
         "SELECT p.id, p.grid_id AS grid_id, p.deleted_at AS deleted_at, p.name, p.gender, p.birth_date, p.cert_no, p.phone, p.person_type, p.relation, "
         "p.marks, p.derived_marks, a.full_text, g.name AS grid FROM person p "
         "LEFT JOIN house h ON h.id = p.house_id LEFT JOIN address a ON a.id = h.address_id "
-        "LEFT JOIN area g ON g.id = p.grid_id WHERE p.id IN ({ids})",
+        "LEFT JOIN area g ON g.id = p.grid_id WHERE p.id IN :ids",
         _person_row,
         f"(p.name LIKE :text ESCAPE '\\' OR p.house_id IN ({_ADDR_MATCH}))",
     ),
@@ -243,7 +213,7 @@ SPECS: dict[str, _Kind] = {
         "h.tenant_name, (SELECT count(*) FROM person rp WHERE rp.house_id = h.id "
         "AND rp.deleted_at IS NULL) AS residents, g.name AS grid FROM house h "
         "LEFT JOIN address a ON a.id = h.address_id LEFT JOIN person op ON op.id = h.owner_person_id "
-        "LEFT JOIN area g ON g.id = h.grid_id WHERE h.id IN ({ids})",
+        "LEFT JOIN area g ON g.id = h.grid_id WHERE h.id IN :ids",
         _house_row,
         "(h.owner_name LIKE :text ESCAPE '\\' OR h.tenant_name LIKE :text ESCAPE '\\' "
         f"OR h.id IN ({_ADDR_MATCH}))",
@@ -262,7 +232,7 @@ SPECS: dict[str, _Kind] = {
         (GRID, "v.plate_no"), frozenset({"grid"}),
         "SELECT v.id, v.grid_id AS grid_id, v.deleted_at AS deleted_at, v.plate_no, v.plate_type, v.brand, v.colour, op.name AS owner, v.parking, "
         "g.name AS grid FROM vehicle v LEFT JOIN person op ON op.id = v.owner_person_id "
-        "LEFT JOIN area g ON g.id = v.grid_id WHERE v.id IN ({ids})",
+        "LEFT JOIN area g ON g.id = v.grid_id WHERE v.id IN :ids",
         _vehicle_row,
         "(v.plate_no LIKE :text ESCAPE '\\' OR v.brand LIKE :text ESCAPE '\\' OR v.owner_person_id IN "
         "(SELECT op2.id FROM person op2 WHERE op2.name LIKE :text ESCAPE '\\'))",
@@ -280,7 +250,7 @@ SPECS: dict[str, _Kind] = {
         ),
         (GRID, "o.name"), frozenset({"grid"}),
         "SELECT o.id, o.grid_id AS grid_id, o.deleted_at AS deleted_at, o.name, o.uscc, o.kind, o.legal_person, o.contact_phone, o.employees, "
-        "g.name AS grid FROM org_unit o LEFT JOIN area g ON g.id = o.grid_id WHERE o.id IN ({ids})",
+        "g.name AS grid FROM org_unit o LEFT JOIN area g ON g.id = o.grid_id WHERE o.id IN :ids",
         _org_row,
         "(o.name LIKE :text ESCAPE '\\' OR o.legal_person LIKE :text ESCAPE '\\' "
         "OR o.uscc LIKE :text ESCAPE '\\')",
@@ -305,7 +275,7 @@ SPECS: dict[str, _Kind] = {
         "LEFT JOIN household hh ON hh.id = vi.household_id LEFT JOIN person hp ON hp.id = hh.head_person_id "
         "LEFT JOIN house h ON h.id = hh.house_id LEFT JOIN address a ON a.id = h.address_id "
         "LEFT JOIN app_user u ON u.username = vi.visitor "
-        "LEFT JOIN area g ON g.id = vi.grid_id WHERE vi.id IN ({ids})",
+        "LEFT JOIN area g ON g.id = vi.grid_id WHERE vi.id IN :ids",
         _visit_row,
         "(vi.situation LIKE :text ESCAPE '\\' OR vi.visitor LIKE :text ESCAPE '\\' OR vi.household_id IN "
         "(SELECT hh2.id FROM household hh2 JOIN person hp2 ON hp2.id = hh2.head_person_id "
@@ -329,7 +299,7 @@ SPECS: dict[str, _Kind] = {
         ("-e.reported_at",), frozenset(),
         "SELECT e.id, e.grid_id AS grid_id, e.deleted_at AS deleted_at, e.reported_at, e.title, e.category, e.source, e.state, e.responsible_unit, "
         "e.deadline, e.satisfaction, g.name AS grid FROM grid_event e "
-        "LEFT JOIN area g ON g.id = e.grid_id WHERE e.id IN ({ids})",
+        "LEFT JOIN area g ON g.id = e.grid_id WHERE e.id IN :ids",
         _event_row,
         "(e.title LIKE :text ESCAPE '\\' OR e.place LIKE :text ESCAPE '\\' "
         "OR e.responsible_unit LIKE :text ESCAPE '\\')",
@@ -347,7 +317,7 @@ SPECS: dict[str, _Kind] = {
         ),
         ("-d.occurred_on",), frozenset(),
         "SELECT d.id, d.grid_id AS grid_id, d.deleted_at AS deleted_at, d.occurred_on, d.dispute_type, d.parties, d.mediator, d.result, "
-        "g.name AS grid FROM dispute d LEFT JOIN area g ON g.id = d.grid_id WHERE d.id IN ({ids})",
+        "g.name AS grid FROM dispute d LEFT JOIN area g ON g.id = d.grid_id WHERE d.id IN :ids",
         _dispute_row,
         "(d.parties LIKE :text ESCAPE '\\' OR d.place LIKE :text ESCAPE '\\' "
         "OR d.mediator LIKE :text ESCAPE '\\')",
@@ -391,21 +361,10 @@ def _spec(kind: str) -> _Kind:
 
 
 def _as_date(value: Any, key: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
+        return parse_date(value)
+    except DateError:
         raise ValueError(f"日期格式不正确({key}):{value}") from None
-
-
-def _years_before(today: date, years: int) -> date:
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        return date(today.year - years, 2, 28)
 
 
 def _like(fragment: str) -> str:
@@ -426,18 +385,22 @@ class _Query:
     def __init__(self) -> None:
         self.conds: list[str] = []
         self.params: dict[str, Any] = {}
+        self.lists: list[str] = []  # parameters that hold a list (expanding)
 
     def add(self, cond: str, **params: Any) -> None:
         self.conds.append(cond)
         self.params.update(params)
 
-    def in_list(self, column: str, values: Sequence[str], prefix: str) -> None:
-        if not values:
+    def in_list(self, column: str, values: Sequence[str], name: str, *, negate: bool = False) -> None:
+        if not values and not negate:
             self.conds.append("0")
             return
-        keys = {f"{prefix}{i}": v for i, v in enumerate(values)}
-        self.conds.append(f"{column} IN ({', '.join(':' + k for k in keys)})")
-        self.params.update(keys)
+        self.conds.append(f"{column} {'NOT IN' if negate else 'IN'} :{name}")
+        self.params[name] = list(values)
+        self.lists.append(name)
+
+    def statement(self, text_: str) -> TextClause:
+        return sql(text_, *self.lists)
 
     @property
     def where(self) -> str:
@@ -485,8 +448,8 @@ class Lists:
         with self.store.session() as s:
             conn = s.connection()
             q = self._where(conn, spec, filters or {})
-            sql = f"SELECT count(*) FROM {spec.table} {spec.alias} WHERE {q.where}"
-            return int(conn.execute(text(sql), q.params).scalar_one())
+            statement = f"SELECT count(*) FROM {spec.table} {spec.alias} WHERE {q.where}"
+            return int(conn.execute(q.statement(statement), q.params).scalar_one())
 
     def page(
         self, kind: str, filters: dict[str, Any] | None = None, *,
@@ -526,12 +489,12 @@ class Lists:
         # grids: the actor's scope, narrowed by a chosen grid or community
         grids: set[str] | None = None if self.actor.grid_ids is None else set(self.actor.grid_ids)
         if "community_id" in f:
-            with_community = set(self._grids_under(conn, str(f["community_id"])))
+            with_community = set(area_tree(conn).grids_under(str(f["community_id"])))
             grids = with_community if grids is None else grids & with_community
         if "grid_id" in f:
             grids = {str(f["grid_id"])} if grids is None else grids & {str(f["grid_id"])}
         if grids is not None:
-            q.in_list(f"{a}.grid_id", sorted(grids), "g")
+            q.in_list(f"{a}.grid_id", sorted(grids), "grids")
         if spec.table == "person":
             if "person_type" in f:
                 q.add("p.person_type = :person_type", person_type=_code("person_type", f["person_type"], "人员类型"))
@@ -539,16 +502,16 @@ class Lists:
                 mark = _code("care_mark", f["care_mark"], "关注标识")
                 q.add("(instr(p.marks, :mark) > 0 OR instr(p.derived_marks, :mark) > 0)", mark=f",{mark},")
             if "age_min" in f:
-                q.add("p.birth_date <= :born_by", born_by=_years_before(self.today, int(f["age_min"])).isoformat())
+                q.add("p.birth_date <= :born_by", born_by=years_before(self.today, int(f["age_min"])).isoformat())
             if "age_max" in f:
                 q.add("p.birth_date > :born_after",
-                      born_after=_years_before(self.today, int(f["age_max"]) + 1).isoformat())
+                      born_after=years_before(self.today, int(f["age_max"]) + 1).isoformat())
         if spec.table == "house" and "house_use" in f:
             q.add("h.use = :house_use", house_use=_code("house_use", f["house_use"], "房屋用途"))
         if spec.table == "grid_event" and "event_state" in f:
             state = str(f["event_state"])
             if state == OPEN:
-                q.add("e.state NOT IN (" + ", ".join(f"'{x}'" for x in CLOSED_STATES) + ")")
+                q.in_list("e.state", CLOSED_STATES, "closed", negate=True)
             else:
                 q.add("e.state = :event_state", event_state=_code("event_state", state, "办理状态"))
         if spec.date_col is not None:
@@ -565,15 +528,6 @@ class Lists:
         if fragment:
             q.add(spec.text_cond, text=_like(fragment))
         return q
-
-    @staticmethod
-    def _grids_under(conn: Connection, area_id: str) -> list[str]:
-        rows = conn.execute(text(
-            "WITH RECURSIVE sub(id, level) AS (SELECT id, level FROM area WHERE id = :a "
-            "AND deleted_at IS NULL UNION ALL SELECT c.id, c.level FROM area c JOIN sub "
-            "ON c.parent_id = sub.id WHERE c.deleted_at IS NULL) SELECT id FROM sub WHERE level = 'grid'"),
-            {"a": area_id})
-        return [r[0] for r in rows]
 
     def _order(
         self, spec: _Kind, sort: tuple[str, bool] | None, *, whole: bool = False,
@@ -614,12 +568,12 @@ class Lists:
         else:
             source = f"{spec.table} {a}"
         extra = " ".join(JOINS[j][a] for j in sorted(joins - {"grid"}))
-        sql = f"SELECT {a}.id FROM {source} {extra} WHERE {q.where} ORDER BY {order}"
+        statement = f"SELECT {a}.id FROM {source} {extra} WHERE {q.where} ORDER BY {order}"
         params = dict(q.params)
         if limit is not None:
-            sql += " LIMIT :limit OFFSET :offset"
+            statement += " LIMIT :limit OFFSET :offset"
             params.update(limit=limit, offset=offset)
-        return [r[0] for r in conn.execute(text(sql), params)]
+        return [r[0] for r in conn.execute(q.statement(statement), params)]
 
     def _rows(self, conn: Connection, spec: _Kind, ids: list[str]) -> list[dict[str, Any]]:
         if not ids:
@@ -628,9 +582,7 @@ class Lists:
         today = self.today
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            keys = {f"i{i}": v for i, v in enumerate(chunk)}
-            sql = spec.detail_sql.format(ids=", ".join(":" + k for k in keys))
-            for r in conn.execute(text(sql), keys):
+            for r in conn.execute(sql(spec.detail_sql, "ids"), {"ids": chunk}):
                 # rows deleted since the id list was taken, or outside the actor's grids, are left out
                 if r.deleted_at is None and self.actor.may_access(r.grid_id):
                     by_id[r.id] = spec.build(r, today)

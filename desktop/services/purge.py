@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from desktop.db.sql import sql
 from desktop.models import Person, utcnow
 from desktop.policy import Ability
 from desktop.services.audit import write_audit
@@ -37,10 +38,9 @@ def _erase(conn: Any, person_id: str, who: str, now: str) -> tuple[int, dict[str
     photos = [r[0] for r in conn.exec_driver_sql(
         "SELECT id FROM attachment WHERE owner_kind = 'person' AND owner_id = ?", (person_id,))]
     ids = [person_id, *photos]
-    marks = ",".join("?" for _ in ids)
     # earlier change-log entries carry the values: drop them before the purge entries
-    conn.exec_driver_sql(f"DELETE FROM sync_outbox WHERE row_id IN ({marks})", tuple(ids))
-    conn.exec_driver_sql(f"DELETE FROM attachment WHERE id IN ({marks})", tuple(ids))
+    conn.execute(sql("DELETE FROM sync_outbox WHERE row_id IN :ids", "ids"), {"ids": ids})
+    conn.execute(sql("DELETE FROM attachment WHERE id IN :ids", "ids"), {"ids": ids})
     conn.exec_driver_sql("DELETE FROM person WHERE id = ?", (person_id,))
     return len(photos), cleared
 

@@ -10,14 +10,14 @@ from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ForeignKey, Text, select
+from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from desktop import kinds
 from desktop.kinds import code_fields, field_label
 from desktop.kinds import label as kind_label
-from desktop.models import BOOKKEEPING_COLUMNS, Area, Base, utcnow
+from desktop.models import BOOKKEEPING_COLUMNS, Base, utcnow
 from desktop.policy import Ability
 from desktop.services import rules
 from desktop.services.audit import write_audit
@@ -111,69 +111,151 @@ class Draft:
         self.warnings.append(Issue(field_label(self.kind, fld), code, message))
 
 
-def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: dict | None) -> Draft:
-    """Coerce and validate `data` for `kind`; raise ValidationFailed listing every problem."""
-    model = model_for(kind)
-    table = model.__table__  # type: ignore[attr-defined]
-    if kind == "area":
-        require(actor, Ability.EDIT_AREAS, act="新建或修改区域与网格")
-    if kind in ("app_user", "user_grid"):
-        require(actor, Ability.MANAGE_USERS, act="新建或修改本机用户")
-    draft = Draft(kind, {}, existing)
-    for key, raw in data.items():
-        if key in BOOKKEEPING_COLUMNS or key in TOMBSTONE or key not in table.c:
-            draft.issues.append(Issue(key, "field.unknown", f"“{key}”不是{kind_label(kind)}的可填写项"))
-            continue
-        table_name = code_fields(kind).get(key)
+MEMO_LIMIT = 4096  # cached raw values per field (names and ID numbers never repeat: no point)
+_MISS = object()
+
+
+class Cleaner:
+    """Coerce and validate values of one kind for one session and actor: the only implementation
+    of a record's checks, used by every form (through `clean`) and by the bulk import (one
+    Cleaner per kind for a whole file).
+
+    `clean(data, existing)`, step by step:
+
+    1. Only those the policy lets edit areas / manage users may write areas and local users
+       (PermissionDenied).
+    2. Each field: an unknown or bookkeeping field is an issue; a code field's text (label, alias
+       or code, e.g. 居民身份证 for a 4-character column) is looked up in its code table, any other
+       field is coerced to its column type (`coerce`: dates through `parse_date`).
+    3. The kind's hook from `rules.HOOKS` normalises numbers, derives fields and cross-checks.
+    4. Required columns and references (a referenced record must exist and be live; ``grid_id``
+       must name a grid), in table-column order.
+    5. A grid-scoped record must be in one of the actor's grids (PermissionDenied).
+    6. Any issue raises ValidationFailed listing every problem (with the warnings).
+
+    For speed over many rows, three things are cached for the Cleaner's life, all pure for the
+    length of one import: a field's result per raw value (code-table labels repeat on every row),
+    the table's required and foreign-key columns, and the reference lookups (`assume` adds a
+    record the import is about to create)."""
+
+    def __init__(self, s: Session, actor: Actor, kind: str) -> None:
+        self.s = s
+        self.actor = actor
+        self.kind = kind
+        model = model_for(kind)
+        self.table = model.__table__  # type: ignore[attr-defined]
+        self.codes = code_fields(kind)
+        self.hook: Callable[[Session, Draft], None] | None = rules.HOOKS.get(kind)
+        self.types = {c.key: c.type for c in self.table.c}
+        self.writable = {
+            c.key for c in self.table.c if c.key not in BOOKKEEPING_COLUMNS and c.key not in TOMBSTONE
+        }
+        # (key, required, foreign keys) in column order, only for columns with a check
+        self.checks: list[tuple[str, bool, list[ForeignKey]]] = []
+        for col in self.table.c:
+            if col.key in BOOKKEEPING_COLUMNS or col.key in TOMBSTONE:
+                continue
+            required = not col.nullable and col.default is None
+            fks = list(col.foreign_keys)
+            if required or fks:
+                self.checks.append((col.key, required, fks))
+        self._memo: dict[str, dict[tuple[type, Any], tuple[bool, Any]]] = {}
+        self._refs: dict[tuple[str, Any], tuple[bool, str | None, str | None]] = {}
+
+    # --- one field ------------------------------------------------------------------------------
+    def field(self, key: str, raw: Any) -> tuple[bool, Any]:
+        """(True, value) or (False, (issue code, message)): step 2 for one field."""
+        memo = self._memo.setdefault(key, {})
+        try:
+            mkey: tuple[type, Any] | None = (raw.__class__, raw)
+            hit = memo.get(mkey, _MISS)  # type: ignore[arg-type]
+        except TypeError:  # unhashable (a list of care marks)
+            mkey, hit = None, _MISS
+        if hit is not _MISS:
+            return hit  # type: ignore[return-value]
+        kind = self.kind
+        table_name = self.codes.get(key)
+        result: tuple[bool, Any]
         try:
             # code fields: look the label up first (labels such as 居民身份证 are longer than the code column)
-            value = coerce(raw, Text()) if table_name else coerce(raw, table.c[key].type)
+            value = coerce(raw, Text()) if table_name else coerce(raw, self.types[key])
         except CoerceError as exc:
-            draft.error(key, "field.format", f"{field_label(kind, key)}:{exc}")
-            continue
-        if table_name and value is not None:
-            code = code_table(table_name).code_for(str(value))
-            if code is None:
-                draft.error(
-                    key, "field.code",
-                    f"{field_label(kind, key)}:“{value}”不在《{code_table(table_name).title}》代码表中",
-                )
+            result = (False, ("field.format", f"{field_label(kind, key)}:{exc}"))
+        else:
+            result = (True, value)
+            if table_name and value is not None:
+                code = code_table(table_name).code_for(str(value))
+                if code is None:
+                    result = (False, ("field.code",
+                                      f"{field_label(kind, key)}:“{value}”不在《{code_table(table_name).title}》代码表中"))
+                else:
+                    result = (True, code)
+        if mkey is not None and len(memo) < MEMO_LIMIT:
+            memo[mkey] = result
+        return result
+
+    # --- a reference ----------------------------------------------------------------------------
+    def _reference(self, draft: Draft, key: str, fk: ForeignKey, value: Any) -> None:
+        target = fk.column.table.name
+        target_model = MODELS.get(target)
+        if target_model is None:
+            return
+        ref = self._refs.get((target, value))
+        if ref is None:
+            row = self.s.get(target_model, value)
+            live = row is not None and getattr(row, "deleted_at", None) is None
+            ref = (live, getattr(row, "level", None), getattr(row, "name", None))
+            self._refs[(target, value)] = ref
+        live, level, name = ref
+        if not live:
+            draft.error(key, "field.reference", f"{field_label(draft.kind, key)}:找不到所选的{kind_label(target)}")
+        elif key == "grid_id" and level != "grid":
+            draft.error(key, "field.grid", f"{field_label(draft.kind, key)}:“{name}”不是网格")
+
+    def assume(self, target: str, record_id: str, *, level: str | None = None, name: str | None = None) -> None:
+        """A record this import is about to create counts as existing for reference checks."""
+        self._refs[(target, record_id)] = (True, level, name)
+
+    # --- the whole record -----------------------------------------------------------------------
+    def clean(self, data: dict[str, Any], existing: dict[str, Any] | None = None) -> Draft:
+        kind = self.kind
+        if kind == "area":
+            require(self.actor, Ability.EDIT_AREAS, act="新建或修改区域与网格")
+        if kind in ("app_user", "user_grid"):
+            require(self.actor, Ability.MANAGE_USERS, act="新建或修改本机用户")
+        draft = Draft(kind, {}, existing)
+        for key, raw in data.items():
+            if key not in self.writable:
+                draft.issues.append(Issue(key, "field.unknown", f"“{key}”不是{kind_label(kind)}的可填写项"))
                 continue
-            value = code
-        draft.values[key] = value
-    # kind-specific rules: normalise numbers, derive fields, cross-checks
-    hook: Callable[[Session, Draft], None] | None = rules.HOOKS.get(kind)
-    if hook is not None:
-        hook(s, draft)
-    # required columns and references
-    for col in table.c:
-        if col.key in BOOKKEEPING_COLUMNS or col.key in TOMBSTONE:
-            continue
-        value = draft.get(col.key)
-        if value is None and not col.nullable and col.default is None:
-            draft.error(col.key, "field.required", f"{field_label(kind, col.key)}不能为空")
-        if value is not None and col.key in draft.values:
-            for fk in col.foreign_keys:
-                _check_reference(s, draft, col.key, fk, value)
-    if kind in GRID_SCOPED:
-        grid_id = draft.get("grid_id")
-        if grid_id is not None and not actor.may_access(grid_id):
-            raise PermissionDenied(f"您没有权限在该网格({grid_id})中登记或修改{kind_label(kind)}")
-    if draft.issues:
-        raise ValidationFailed(draft.issues, draft.warnings)
-    return draft
+            ok, value = self.field(key, raw)
+            if not ok:
+                draft.error(key, value[0], value[1])
+                continue
+            draft.values[key] = value
+        if self.hook is not None:
+            self.hook(self.s, draft)
+        for key, required, fks in self.checks:
+            value = draft.get(key)
+            if required and value is None:
+                draft.error(key, "field.required", f"{field_label(kind, key)}不能为空")
+            if value is not None and key in draft.values:
+                for fk in fks:
+                    self._reference(draft, key, fk, value)
+        if kind in GRID_SCOPED:
+            grid_id = draft.get("grid_id")
+            if grid_id is not None and not self.actor.may_access(grid_id):
+                raise PermissionDenied(f"您没有权限在该网格({grid_id})中登记或修改{kind_label(kind)}")
+        if draft.issues:
+            raise ValidationFailed(draft.issues, draft.warnings)
+        return draft
 
 
-def _check_reference(s: Session, draft: Draft, key: str, fk: ForeignKey, value: Any) -> None:
-    target = fk.column.table.name
-    target_model = MODELS.get(target)
-    if target_model is None:
-        return
-    row = s.get(target_model, value)
-    if row is None or getattr(row, "deleted_at", None) is not None:
-        draft.error(key, "field.reference", f"{field_label(draft.kind, key)}:找不到所选的{kind_label(target)}")
-    elif key == "grid_id" and getattr(row, "level", None) != "grid":
-        draft.error(key, "field.grid", f"{field_label(draft.kind, key)}:“{row.name}”不是网格")  # type: ignore[attr-defined]
+def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: dict | None) -> Draft:
+    """Coerce and validate `data` for `kind`; raise ValidationFailed listing every problem.
+    One record: a fresh `Cleaner`, so nothing is cached between calls."""
+    model_for(kind)  # NotFound for an unknown kind before any permission check
+    return Cleaner(s, actor, kind).clean(data, existing)
 
 
 class Records:
@@ -283,20 +365,3 @@ class Records:
         write_audit(s, self.actor, "delete" if deleted else "restore", kind, record_id)
         rules.after_write(s, self.actor, kind, before, to_dict(obj))
         return obj
-
-
-def grid_ids_under(s: Session, area_id: str) -> list[str]:
-    """All grid ids at or below an area (community, street...)."""
-    rows = s.execute(select(Area.id, Area.parent_id, Area.level).where(Area.deleted_at.is_(None))).all()
-    children: dict[str | None, list[tuple[str, str]]] = {}
-    for rid, parent, level in rows:
-        children.setdefault(parent, []).append((rid, level))
-    out: list[str] = []
-    stack = [area_id]
-    levels = {rid: level for rid, _, level in rows}
-    while stack:
-        cur = stack.pop()
-        if levels.get(cur) == "grid":
-            out.append(cur)
-        stack.extend(r for r, _ in children.get(cur, []))
-    return out

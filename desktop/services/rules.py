@@ -10,6 +10,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from desktop.db.sql import sql
+from desktop.domain.marks import (
+    DERIVED_MARKS,
+    FLOATING_TYPE,
+    UNEMPLOYED_STATUS,
+    elder_cutoff,
+    marks_text,
+)
 from desktop.kinds import field_label
 from desktop.models import (
     Address,
@@ -32,19 +40,7 @@ if TYPE_CHECKING:
     from desktop.services.records import Draft
     from desktop.services.store import Actor
 
-DERIVED_MARKS = ("floating", "unemployed", "lone_elderly")
 ID_CERT_TYPES = {"111", "553"}  # checked with the GB 11643 rules (553: 外国人永久居留身份证)
-UNEMPLOYED = "20"
-FLOATING = "2"
-
-
-def marks_text(codes: Iterable[str]) -> str:
-    codes = [c for c in dict.fromkeys(codes) if c]
-    return "," + ",".join(codes) + "," if codes else ""
-
-
-def marks_list(text_: str | None) -> list[str]:
-    return [c for c in (text_ or "").split(",") if c]
 
 
 def _merge_checks(draft: Draft, fld: str, result: Any) -> None:
@@ -143,7 +139,7 @@ def person_hook(s: Session, draft: Draft) -> None:
             else:
                 codes.append(code)
         v["marks"] = marks_text(codes)
-    if draft.get("person_type") == FLOATING and draft.get("residence_reason") is None:
+    if draft.get("person_type") == FLOATING_TYPE and draft.get("residence_reason") is None:
         draft.warn("residence_reason", "floating.reason", "流动人口请填写居住事由")
     if draft.get("disability_category") and not draft.get("disability_grade"):
         draft.warn("disability_grade", "disability.grade", "已填写残疾类别,请同时填写残疾等级")
@@ -420,7 +416,9 @@ def after_write(s: Session, actor: Actor, kind: str, before: dict | None, after:
         refresh_derived_marks(s, actor, household_ids={after["id"]})
 
 
-# Derived marks, computed set-based in SQL so one statement keeps a whole street consistent.
+# Derived marks (the rule: desktop.domain.marks), computed set-based in SQL so one statement
+# keeps a whole street consistent. tests/core/test_domain_marks.py checks it against
+# desktop.domain.marks.derived_marks.
 _DERIVED_SQL = """
 UPDATE person SET
   derived_marks = {expr},
@@ -429,24 +427,16 @@ UPDATE person SET
   updated_by = :actor
 WHERE deleted_at IS NULL AND ({where}) AND derived_marks IS NOT {expr}
 """
-_DERIVED_EXPR = """(CASE WHEN person_type = '2' OR employment = '20' OR (
-    birth_date <= :elder_cutoff AND household_id IS NOT NULL AND
-    (SELECT count(*) FROM person m WHERE m.household_id = person.household_id AND m.deleted_at IS NULL) = 1)
+_LONE_ELDERLY = """birth_date <= :elder_cutoff AND household_id IS NOT NULL AND
+    (SELECT count(*) FROM person m WHERE m.household_id = person.household_id AND m.deleted_at IS NULL) = 1"""
+DERIVED_EXPR = f"""(CASE WHEN person_type = '{FLOATING_TYPE}' OR employment = '{UNEMPLOYED_STATUS}' OR (
+    {_LONE_ELDERLY})
   THEN ',' ||
-    (CASE WHEN person_type = '2' THEN 'floating,' ELSE '' END) ||
-    (CASE WHEN employment = '20' THEN 'unemployed,' ELSE '' END) ||
-    (CASE WHEN birth_date <= :elder_cutoff AND household_id IS NOT NULL AND
-      (SELECT count(*) FROM person m WHERE m.household_id = person.household_id AND m.deleted_at IS NULL) = 1
+    (CASE WHEN person_type = '{FLOATING_TYPE}' THEN 'floating,' ELSE '' END) ||
+    (CASE WHEN employment = '{UNEMPLOYED_STATUS}' THEN 'unemployed,' ELSE '' END) ||
+    (CASE WHEN {_LONE_ELDERLY}
       THEN 'lone_elderly,' ELSE '' END)
   ELSE '' END)"""
-
-
-def elder_cutoff(today: date | None = None) -> str:
-    today = today or date.today()
-    try:
-        return today.replace(year=today.year - 60).isoformat()
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - 60, day=28).isoformat()
 
 
 def refresh_derived_marks(
@@ -455,30 +445,29 @@ def refresh_derived_marks(
 ) -> int:
     """Recompute 流动人口 / 失业人员 / 独居老人 for the given households and people (all when both are None)."""
     params: dict[str, Any] = {
-        "elder_cutoff": elder_cutoff(today), "now": str(utcnow()), "actor": actor.username,
+        "elder_cutoff": elder_cutoff(today).isoformat(), "now": str(utcnow()), "actor": actor.username,
     }
     clauses = []
+    lists = []
     if household_ids is not None:
-        hh = list(household_ids)
-        if hh:
-            keys = [f"h{i}" for i in range(len(hh))]
-            clauses.append("household_id IN (" + ", ".join(":" + k for k in keys) + ")")
-            params.update(zip(keys, hh, strict=True))
+        params["hh"] = list(household_ids)
+        if params["hh"]:
+            clauses.append("household_id IN :hh")
+            lists.append("hh")
     if person_ids is not None:
-        ps = list(person_ids)
-        if ps:
-            keys = [f"p{i}" for i in range(len(ps))]
-            clauses.append("id IN (" + ", ".join(":" + k for k in keys) + ")")
-            params.update(zip(keys, ps, strict=True))
+        params["ps"] = list(person_ids)
+        if params["ps"]:
+            clauses.append("id IN :ps")
+            lists.append("ps")
     if household_ids is None and person_ids is None:
         where = "1"
     elif not clauses:
         return 0
     else:
         where = " OR ".join(clauses)
-    sql = _DERIVED_SQL.format(expr=_DERIVED_EXPR, where=where)
+    statement = _DERIVED_SQL.format(expr=DERIVED_EXPR, where=where)
     s.flush()
-    changed = s.execute(text(sql), params).rowcount or 0
+    changed = s.execute(sql(statement, *lists), params).rowcount or 0
     if changed:
         s.expire_all()  # rows changed under the identity map: reload before further ORM writes
     return changed

@@ -16,9 +16,11 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from desktop import kinds
+from desktop.db.sql import sql as sql_text
+from desktop.domain.formatting import day
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table, mask_id, mask_phone
 
@@ -72,17 +74,14 @@ class Search:
     def _grid_filter(self, alias: str) -> tuple[str, dict[str, Any]]:
         if self.actor.grid_ids is None:
             return "", {}
-        keys = {f"g{i}": g for i, g in enumerate(sorted(self.actor.grid_ids))}
-        if not keys:
-            return " AND 0", {}
-        return f" AND {alias}.grid_id IN ({', '.join(':' + k for k in keys)})", keys
+        return f" AND {alias}.grid_id IN :grids", {"grids": sorted(self.actor.grid_ids)}
 
     def _collect(
         self, conn: Connection, out: dict[tuple[str, str], int], sql: str, score: int,
         params: dict[str, Any], alias: str, kind: str | None = None,
     ) -> None:
         gsql, gparams = self._grid_filter(alias)
-        rows = conn.execute(text(sql.format(grid=gsql)), {**params, **gparams}).all()
+        rows = conn.execute(sql_text(sql.format(grid=gsql), *gparams), {**params, **gparams}).all()
         for row in rows:
             key = (kind or row[1], row[0])
             if out.get(key, -1) < score:
@@ -156,7 +155,7 @@ class Search:
         scores: dict[str, int],
     ) -> None:
         gsql, gparams = self._grid_filter("d")
-        for ref_id, kind in conn.execute(text(sql.format(grid=gsql)), {**params, **gparams}).all():
+        for ref_id, kind in conn.execute(sql_text(sql.format(grid=gsql), *gparams), {**params, **gparams}).all():
             key = (kind, ref_id)
             if out.get(key, -1) < scores[kind]:
                 out[key] = scores[kind]
@@ -171,44 +170,43 @@ class Search:
         for kind, ids in by_kind.items():
             for chunk_start in range(0, len(ids), 500):
                 chunk = ids[chunk_start : chunk_start + 500]
-                keys = {f"i{i}": v for i, v in enumerate(chunk)}
-                inlist = ", ".join(":" + k for k in keys)
+                keys = {"ids": chunk}
                 if kind == "person":
-                    rows = conn.execute(text(
+                    rows = conn.execute(sql_text(
                         "SELECT p.id, p.name, p.gender, p.birth_date, p.cert_no, p.phone, p.grid_id, "
                         "p.household_id, a.full_text FROM person p LEFT JOIN house h ON h.id = p.house_id "
-                        f"LEFT JOIN address a ON a.id = h.address_id WHERE p.id IN ({inlist})"), keys).all()
+                        "LEFT JOIN address a ON a.id = h.address_id WHERE p.id IN :ids", "ids"), keys).all()
                     for r in rows:
                         score = scores[(kind, r[0])]
                         if r[1] == q:
                             score = max(score, 90)
                         sub = " ".join(x for x in (
-                            gender.label(r[2]) if r[2] else "", (r[3] or "")[:10],
+                            gender.label(r[2]) if r[2] else "", day(r[3]),
                             mask_id(r[4]) if r[4] else "", mask_phone(r[5]) if r[5] else "", r[8] or "",
                         ) if x)
                         hits.append(Hit("person", r[0], r[1], sub, score, r[6], r[7]))
                 elif kind == "household":
-                    rows = conn.execute(text(
+                    rows = conn.execute(sql_text(
                         "SELECT hh.id, hh.hh_no, hh.grid_id, a.full_text, hp.name FROM household hh "
                         "LEFT JOIN house h ON h.id = hh.house_id LEFT JOIN address a ON a.id = h.address_id "
-                        f"LEFT JOIN person hp ON hp.id = hh.head_person_id WHERE hh.id IN ({inlist})"), keys).all()
+                        "LEFT JOIN person hp ON hp.id = hh.head_person_id WHERE hh.id IN :ids", "ids"), keys).all()
                     for r in rows:
                         title = f"{r[4] or '(未定户主)'}户"
                         sub = f"户号 {r[1]} {r[3] or ''}".strip()
                         hits.append(Hit("household", r[0], title, sub, scores[(kind, r[0])], r[2], r[0]))
                 elif kind == "house":
-                    rows = conn.execute(text(
+                    rows = conn.execute(sql_text(
                         "SELECT h.id, a.full_text, h.use, h.owner_name, h.grid_id, "
                         "(SELECT hh.id FROM household hh WHERE hh.house_id = h.id AND hh.deleted_at IS NULL LIMIT 1) "
-                        f"FROM house h LEFT JOIN address a ON a.id = h.address_id WHERE h.id IN ({inlist})"), keys).all()
+                        "FROM house h LEFT JOIN address a ON a.id = h.address_id WHERE h.id IN :ids", "ids"), keys).all()
                     use = code_table("house_use")
                     for r in rows:
                         sub = " ".join(x for x in (use.label(r[2]) if r[2] else "", f"房主 {r[3]}" if r[3] else "") if x)
                         hits.append(Hit("house", r[0], r[1] or "(无地址)", sub, scores[(kind, r[0])], r[4], r[5]))
                 elif kind == "vehicle":
-                    rows = conn.execute(text(
+                    rows = conn.execute(sql_text(
                         "SELECT v.id, v.plate_no, v.brand, v.colour, p.name, v.grid_id, v.household_id "
-                        f"FROM vehicle v LEFT JOIN person p ON p.id = v.owner_person_id WHERE v.id IN ({inlist})"),
+                        "FROM vehicle v LEFT JOIN person p ON p.id = v.owner_person_id WHERE v.id IN :ids", "ids"),
                         keys).all()
                     for r in rows:
                         sub = " ".join(x for x in (r[2] or "", r[3] or "", f"车主 {r[4]}" if r[4] else "") if x)
@@ -228,9 +226,9 @@ class Search:
             cond = " OR ".join(f"k.\"{c}\" LIKE :pattern ESCAPE '\\'" for c in kind.search_columns)
             gsql, gparams = self._grid_filter("k")
             has_hh = "household_id" in kind.model.__table__.c  # type: ignore[attr-defined]
-            sql = (f'SELECT k.id, k.grid_id, {"k.household_id" if has_hh else "NULL"}, {cols} '
-                   f'FROM "{kind.key}" k WHERE k.deleted_at IS NULL AND ({cond}){gsql} LIMIT :cap')
-            for r in conn.execute(text(sql), {"pattern": pattern, "cap": limit, **gparams}).all():
+            stmt = (f'SELECT k.id, k.grid_id, {"k.household_id" if has_hh else "NULL"}, {cols} '
+                    f'FROM "{kind.key}" k WHERE k.deleted_at IS NULL AND ({cond}){gsql} LIMIT :cap')
+            for r in conn.execute(sql_text(stmt, *gparams), {"pattern": pattern, "cap": limit, **gparams}).all():
                 title, *rest = (str(v) if v is not None else "" for v in r[3:])
                 score = 90 if title == q else 40
                 hits.append(Hit(kind.key, r[0], title, " ".join(x for x in rest if x), score, r[1], r[2]))

@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from desktop.services.records import grid_ids_under
+from desktop.db.sql import sql
+from desktop.domain.formatting import care_mark_table
+from desktop.services.areas import area_tree
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table
 
@@ -62,7 +64,7 @@ class Stats:
         rows = conn.execute(text(
             "SELECT g.id, g.code, g.name, c.name FROM area g LEFT JOIN area c ON c.id = g.parent_id "
             "WHERE g.level = 'grid' AND g.deleted_at IS NULL")).all()
-        allowed = set(grid_ids_under(s, area_id)) if area_id else None
+        allowed = set(area_tree(conn).grids_under(area_id)) if area_id else None
         out = []
         for rid, code, name, community in rows:
             if allowed is not None and rid not in allowed:
@@ -84,41 +86,41 @@ class Stats:
         }
 
     def _fill(self, conn: Connection, per: dict[str, dict[str, Any]], period: Period) -> None:
-        keys = {f"g{i}": g for i, g in enumerate(per)}
-        gl = ", ".join(":" + k for k in keys)
-        p = {**keys, "start": period.start.isoformat(), "end": period.end.isoformat(),
+        p = {"grids": list(per), "closed": list(CLOSED_STATES), "satisfied": list(SATISFIED),
+             "start": period.start.isoformat(), "end": period.end.isoformat(),
              "end_ts": period.end.isoformat() + " 23:59:59.999999"}
 
-        def rows(sql: str) -> list[Any]:
-            return conn.execute(text(sql.replace("{grids}", gl)), p).all()
+        def rows(statement: str) -> list[Any]:
+            lists = [k for k in ("grids", "closed", "satisfied") if f":{k}" in statement]
+            return conn.execute(sql(statement, *lists), p).all()
 
         for gid, ptype, n, with_house in rows(
             "SELECT grid_id, person_type, count(*), sum(house_id IS NOT NULL) FROM person "
-            "WHERE deleted_at IS NULL AND grid_id IN ({grids}) GROUP BY grid_id, person_type"
+            "WHERE deleted_at IS NULL AND grid_id IN :grids GROUP BY grid_id, person_type"
         ):
             per[gid]["people"] += n
             per[gid]["people_by_type"][ptype] += n
             per[gid]["people_with_house"] += with_house or 0
-        for gid, n in rows("SELECT grid_id, count(*) FROM household WHERE deleted_at IS NULL AND grid_id IN ({grids}) GROUP BY grid_id"):
+        for gid, n in rows("SELECT grid_id, count(*) FROM household WHERE deleted_at IS NULL AND grid_id IN :grids GROUP BY grid_id"):
             per[gid]["households"] = n
         for gid, use, n, occupied in rows(
             "SELECT h.grid_id, h.use, count(*), sum(EXISTS (SELECT 1 FROM person p WHERE p.house_id = h.id "
-            "AND p.deleted_at IS NULL)) FROM house h WHERE h.deleted_at IS NULL AND h.grid_id IN ({grids}) "
+            "AND p.deleted_at IS NULL)) FROM house h WHERE h.deleted_at IS NULL AND h.grid_id IN :grids "
             "GROUP BY h.grid_id, h.use"
         ):
             per[gid]["houses"] += n
             per[gid]["houses_by_use"][use] += n
             per[gid]["houses_with_people"] += occupied or 0
-        for gid, n in rows("SELECT grid_id, count(*) FROM vehicle WHERE deleted_at IS NULL AND grid_id IN ({grids}) GROUP BY grid_id"):
+        for gid, n in rows("SELECT grid_id, count(*) FROM vehicle WHERE deleted_at IS NULL AND grid_id IN :grids GROUP BY grid_id"):
             per[gid]["vehicles"] = n
-        for gid, n in rows("SELECT grid_id, count(*) FROM org_unit WHERE deleted_at IS NULL AND grid_id IN ({grids}) GROUP BY grid_id"):
+        for gid, n in rows("SELECT grid_id, count(*) FROM org_unit WHERE deleted_at IS NULL AND grid_id IN :grids GROUP BY grid_id"):
             per[gid]["units"] = n
-        mark_codes = [c for c, _ in code_table("care_mark").items]
+        mark_codes = [c for c, _ in care_mark_table()]
         mark_cols = ", ".join(
             f"sum(instr(marks || derived_marks, ',{c},') > 0)" for c in mark_codes
         )
         for row in rows(
-            f"SELECT grid_id, {mark_cols} FROM person WHERE deleted_at IS NULL AND grid_id IN ({{grids}}) "
+            f"SELECT grid_id, {mark_cols} FROM person WHERE deleted_at IS NULL AND grid_id IN :grids "
             "AND (marks <> '' OR derived_marks <> '') GROUP BY grid_id"
         ):
             for code, n in zip(mark_codes, row[1:], strict=True):
@@ -126,28 +128,26 @@ class Stats:
                     per[row[0]]["care_marks"][code] += n
         for gid, visits, hh in rows(
             "SELECT grid_id, count(*), count(DISTINCT household_id) FROM visit WHERE deleted_at IS NULL "
-            "AND grid_id IN ({grids}) AND visited_on BETWEEN :start AND :end GROUP BY grid_id"
+            "AND grid_id IN :grids AND visited_on BETWEEN :start AND :end GROUP BY grid_id"
         ):
             per[gid]["visits"] = visits
             per[gid]["households_visited"] = hh
-        closed = ", ".join(f"'{x}'" for x in CLOSED_STATES)
-        sat = ", ".join(f"'{x}'" for x in SATISFIED)
         for gid, n, n_closed, n_eval, n_sat in rows(
-            f"SELECT grid_id, count(*), sum(state IN ({closed})), sum(satisfaction IS NOT NULL), "
-            f"sum(satisfaction IN ({sat})) FROM grid_event WHERE deleted_at IS NULL AND grid_id IN ({{grids}}) "
+            "SELECT grid_id, count(*), sum(state IN :closed), sum(satisfaction IS NOT NULL), "
+            "sum(satisfaction IN :satisfied) FROM grid_event WHERE deleted_at IS NULL AND grid_id IN :grids "
             "AND reported_at BETWEEN :start AND :end_ts GROUP BY grid_id"
         ):
             g = per[gid]
             g["events_received"], g["events_closed"] = n, n_closed or 0
             g["events_evaluated"], g["events_satisfied"] = n_eval or 0, n_sat or 0
         for gid, n in rows(
-            f"SELECT grid_id, count(*) FROM grid_event WHERE deleted_at IS NULL AND grid_id IN ({{grids}}) "
-            f"AND state NOT IN ({closed}) GROUP BY grid_id"
+            "SELECT grid_id, count(*) FROM grid_event WHERE deleted_at IS NULL AND grid_id IN :grids "
+            "AND state NOT IN :closed GROUP BY grid_id"
         ):
             per[gid]["events_open"] = n
         for gid, dtype, result, n in rows(
             "SELECT grid_id, dispute_type, coalesce(result, ''), count(*) FROM dispute WHERE deleted_at IS NULL "
-            "AND grid_id IN ({grids}) AND occurred_on BETWEEN :start AND :end GROUP BY grid_id, dispute_type, result"
+            "AND grid_id IN :grids AND occurred_on BETWEEN :start AND :end GROUP BY grid_id, dispute_type, result"
         ):
             g = per[gid]
             g["disputes"] += n

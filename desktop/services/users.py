@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from desktop.models import Area, User, UserGrid
 from desktop.policy import Ability, allows, holders, sees_all_grids
+from desktop.services.areas import area_tree
 from desktop.services.auth import hash_password, verify_password
 from desktop.services.errors import (
     NotFound,
@@ -87,13 +88,8 @@ class Users:
     def grid_choices(self) -> list[tuple[str, str]]:
         """(id, "community / grid") of every grid, for assigning."""
         with self.store.session() as s:
-            areas = {a.id: a for a in s.scalars(select(Area).where(Area.deleted_at.is_(None)))}
-        out = []
-        for a in areas.values():
-            if a.level == "grid":
-                parent = areas.get(a.parent_id) if a.parent_id else None
-                out.append((a.id, f"{parent.name} / {a.name}" if parent else a.name))
-        return sorted(out, key=lambda t: t[1])
+            tree = area_tree(s)
+        return sorted(((g.id, tree.grid_label(g.id, " / ")) for g in tree.grids()), key=lambda t: t[1])
 
     # --- writes -----------------------------------------------------------------------------
     def _user(self, s: Session, username: str) -> User:

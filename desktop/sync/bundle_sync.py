@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from desktop.db.sql import sql
 from desktop.models import new_id
 from desktop.services.store import Store
 from desktop.sync import replica
@@ -63,9 +64,8 @@ def export_bundle(store: Store, path: Path) -> dict[str, Any]:
     with store.engine.connect() as conn:
         for i in range(0, len(att_ids), 500):
             chunk = att_ids[i : i + 500]
-            marks = ",".join("?" for _ in chunk)
-            for sha, data in conn.exec_driver_sql(
-                f"SELECT sha256, data FROM attachment WHERE id IN ({marks}) AND length(data) > 0", tuple(chunk)
+            for sha, data in conn.execute(
+                sql("SELECT sha256, data FROM attachment WHERE id IN :ids AND length(data) > 0", "ids"), {"ids": chunk}
             ):
                 parts[f"blob-{sha}"] = bytes(data)
                 blobs += 1

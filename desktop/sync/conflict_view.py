@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from desktop.domain.formatting import care_mark_labels
 from desktop.kinds import code_fields
 from desktop.kinds import field_label as label
-from desktop.services.rules import marks_list
 from desktop.sync.protocol import FIELDS, check_value
 from desktop.sync.summary import kind_label
 from desktop.validation import code_table
@@ -73,8 +73,7 @@ def show_value(table: str, field: str, value: Any, grids: dict[str, str] | None 
     if code:
         return code_table(code).label(str(value))
     if field in ("marks", "derived_marks"):
-        marks = code_table("care_mark")
-        return "、".join(marks.label(c) for c in marks_list(str(value))) or EMPTY
+        return care_mark_labels(str(value)) or EMPTY
     if field == "grid_id" and grids:
         return grids.get(str(value), str(value))
     col = FIELDS.get(table, {}).get(field)

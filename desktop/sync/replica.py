@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from desktop.db import ddl
 from desktop.db.engine import switches_off
+from desktop.db.sql import sql
 from desktop.models import new_id
 from desktop.policy import Role
 from desktop.services.store import Store
@@ -115,19 +116,18 @@ def check_identity(store: Store) -> bool:
 
 def mark_local_only(store: Store) -> None:
     with store.engine.begin() as conn:
-        marks = ",".join("?" for _ in LOCAL_ONLY)
-        conn.exec_driver_sql(
-            f"UPDATE sync_outbox SET sent = {LOCAL} WHERE sent = {WAITING} AND table_name IN ({marks})",
-            tuple(LOCAL_ONLY),
+        conn.execute(
+            sql(f"UPDATE sync_outbox SET sent = {LOCAL} WHERE sent = {WAITING} AND table_name IN :tables", "tables"),
+            {"tables": list(LOCAL_ONLY)},
         )
 
 
 def pending_count(store: Store) -> int:
     with store.engine.connect() as conn:
-        marks = ",".join("?" for _ in SYNC_TABLES)
-        return int(conn.exec_driver_sql(
-            f"SELECT count(*) FROM sync_outbox WHERE sent IN ({WAITING}, {IN_BUNDLE}) AND table_name IN ({marks})",
-            tuple(SYNC_TABLES),
+        return int(conn.execute(
+            sql(f"SELECT count(*) FROM sync_outbox WHERE sent IN ({WAITING}, {IN_BUNDLE}) AND table_name IN :tables",
+                "tables"),
+            {"tables": list(SYNC_TABLES)},
         ).scalar_one())
 
 

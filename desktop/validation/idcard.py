@@ -16,6 +16,7 @@ from typing import Any
 from desktop.validation import regions
 from desktop.validation._text import as_text, drop_spaces, show_char, to_halfwidth
 from desktop.validation.codes import code_table
+from desktop.validation.dates import DateError, age_on, parse_date
 from desktop.validation.result import CheckResult, Findings
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -73,10 +74,6 @@ def normalize_id_text(raw: str) -> str:
     return drop_spaces(to_halfwidth(as_text(raw))).replace("x", "X")
 
 
-def _age(birth: date, today: date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
 def _date_problem(y: int, m: int, d: int) -> str:
     if not 1 <= m <= 12:
         return f"月份“{m:02d}”不存在"
@@ -97,8 +94,8 @@ def _coerce_birth(value: date | datetime | str) -> date | None:
         return value
     if isinstance(value, str) and value.strip():
         try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
+            return parse_date(value)
+        except DateError:
             return None
     return None
 
@@ -231,7 +228,7 @@ def check_id_number(
             err("id.too_old", f"{field}{where}{birth.isoformat()}早于1900年，请核对")
     bad_birth = birth is None or birth > today or birth.year < MIN_BIRTH_YEAR
     details["birth_date"] = birth.isoformat() if birth else None
-    details["age"] = None if bad_birth or birth is None else _age(birth, today)
+    details["age"] = None if bad_birth or birth is None else age_on(birth, today)
 
     # 6. Gender from the 17th digit.
     g = "1" if int(s[16]) % 2 == 1 else "2"

@@ -18,11 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.formatting import care_mark_table
+from desktop.domain.marks import DERIVED_MARKS, marks_list
 from desktop.kinds import code_fields, field_label
 from desktop.services.errors import ValidationFailed
 from desktop.services.lists import grid_choices
 from desktop.services.records import column_kinds
-from desktop.services.rules import DERIVED_MARKS, marks_list
 from desktop.validation import code_table
 from ui.context import AppContext
 
@@ -172,9 +173,8 @@ class RecordForm(QWidget):
             holder = QWidget()
             lay = QGridLayout(holder)
             lay.setContentsMargins(0, 0, 0, 0)
-            table = code_table("care_mark")
             i = 0
-            for code, lbl in table.items:
+            for code, lbl in care_mark_table():
                 if code in DERIVED_MARKS:
                     continue
                 cb = QCheckBox(lbl)

@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.formatting import age, care_mark_labels
 from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from desktop.services.households import Households
-from desktop.services.rules import marks_list
 from desktop.services.search import Search
 from desktop.validation import code_table, mask_id, mask_phone
 from ui.context import AppContext
@@ -40,16 +40,9 @@ from ui.widgets.buttons import dialog_buttons
 MEMBER_COLUMNS = ["姓名", "与户主关系", "性别", "出生日期", "年龄", "证件号码", "联系电话", "人员类型", "关注标识"]
 
 
-def age_of(birth: date | None, today: date | None = None) -> str:
-    if not birth:
-        return ""
-    today = today or date.today()
-    return str(today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day)))
-
-
-def marks_label(marks: str | None, derived: str | None) -> str:
-    table = code_table("care_mark")
-    return "、".join(table.label(c) for c in dict.fromkeys(marks_list(derived) + marks_list(marks)))
+def _age_text(birth: date | None) -> str:
+    years = age(birth)
+    return "" if years is None else str(years)
 
 
 class MoveDialog(QDialog):
@@ -214,9 +207,9 @@ class HouseholdPage(Page):
         for i, m in enumerate(members):
             cells = [m["name"], rel.label(m["relation"]) if m["relation"] else "(未填)",
                      gender.label(m["gender"]) if m["gender"] else "", m["birth_date"].isoformat() if m["birth_date"] else "",
-                     age_of(m["birth_date"]), mask_id(m["cert_no"]) if m["cert_no"] else "",
+                     _age_text(m["birth_date"]), mask_id(m["cert_no"]) if m["cert_no"] else "",
                      mask_phone(m["phone"]) if m["phone"] else "", ptype.label(m["person_type"]),
-                     marks_label(m["marks"], m["derived_marks"])]
+                     care_mark_labels(m["marks"], m["derived_marks"])]
             for j, value in enumerate(cells):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, m["id"])
@@ -263,7 +256,7 @@ class HouseholdPage(Page):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, led["id"])
                 self.ledger.setItem(i, j, item)
-        marks = [f"{m['name']}:{marks_label(m['marks'], m['derived_marks'])}" for m in members
+        marks = [f"{m['name']}:{care_mark_labels(m['marks'], m['derived_marks'])}" for m in members
                  if m["marks"] or m["derived_marks"]]
         self.marks.setText("\n".join(marks) or "本户无关注标识")
         self.missing.setText(("待补资料:\n" + "\n".join(view["missing"])) if view["missing"] else "资料完整")
