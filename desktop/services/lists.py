@@ -344,7 +344,7 @@ def _generic(entry: kinds.Kind) -> _Kind:
 
     detail = (f"SELECT k.id, k.grid_id AS grid_id, k.deleted_at AS deleted_at, "
               f"{', '.join(f'k.{c}' for c in shown)}, g.name AS grid "
-              f'FROM "{entry.key}" k LEFT JOIN area g ON g.id = k.grid_id WHERE k.id IN ({{ids}})')
+              f'FROM "{entry.key}" k LEFT JOIN area g ON g.id = k.grid_id WHERE k.id IN :ids')
     matched = entry.search_columns or tuple(c for c in shown if c not in labels)
     text_cond = "(" + " OR ".join(f"k.{c} LIKE :text ESCAPE '\\'" for c in matched) + ")" if matched else "0"
     return _Kind(entry.key, "k", cols, (GRID, "k.id"), frozenset({"grid"}), detail, build, text_cond)

@@ -143,18 +143,17 @@ def read_batch(store: Store, *, after: int = 0, states: tuple[int, ...] = (WAITI
                limit: int = PUSH_BATCH, max_bytes: int = PUSH_MAX_BYTES) -> list[dict[str, Any]]:
     """The next changes to send, oldest first, each with `prev`: the previous unacknowledged
     change to the same row (the server waits for that one first if batches arrive out of order)."""
-    marks = ",".join(str(s) for s in states)
-    tables = ",".join(f"'{t}'" for t in SYNC_TABLES)
     out: list[dict[str, Any]] = []
     size = 0
     with store.engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            f"SELECT o.seq, o.table_name, o.row_id, o.op, o.changes, o.known_seq, o.changed_at, o.changed_by, "
-            f"(SELECT max(p.seq) FROM sync_outbox p WHERE p.row_id = o.row_id AND p.seq < o.seq "
-            f"AND p.sent IN ({WAITING}, {IN_BUNDLE})) "
-            f"FROM sync_outbox o WHERE o.seq > ? AND o.sent IN ({marks}) AND o.table_name IN ({tables}) "
-            f"ORDER BY o.seq LIMIT ?",
-            (after, limit),
+        rows = conn.execute(sql(
+            "SELECT o.seq, o.table_name, o.row_id, o.op, o.changes, o.known_seq, o.changed_at, o.changed_by, "
+            "(SELECT max(p.seq) FROM sync_outbox p WHERE p.row_id = o.row_id AND p.seq < o.seq "
+            "AND p.sent IN :pending) "
+            "FROM sync_outbox o WHERE o.seq > :after AND o.sent IN :states AND o.table_name IN :tables "
+            "ORDER BY o.seq LIMIT :limit", "pending", "states", "tables"),
+            {"pending": [WAITING, IN_BUNDLE], "after": after, "states": list(states),
+             "tables": list(SYNC_TABLES), "limit": limit},
         ).all()
     for seq, table, row_id, op, changes, known, at, by, prev in rows:
         size += len(changes) + 200
@@ -325,14 +324,14 @@ def evict_outside(store: Store, grids: list[str] | None) -> int:
         return 0
     n = 0
     with raw_apply(store) as conn:
-        marks = ",".join("?" for _ in grids) or "''"
         for table in SYNC_TABLES:
             if not has_grid(table):
                 continue
-            cur = conn.exec_driver_sql(
-                f'DELETE FROM "{table}" WHERE grid_id NOT IN ({marks}) AND id NOT IN '
-                f"(SELECT row_id FROM sync_outbox WHERE sent IN ({WAITING}, {IN_BUNDLE}))",
-                tuple(grids),
+            # an empty list keeps no grid: every row without unsent edits goes
+            cur = conn.execute(sql(
+                f'DELETE FROM "{table}" WHERE grid_id NOT IN :grids AND id NOT IN '
+                "(SELECT row_id FROM sync_outbox WHERE sent IN :pending)", "grids", "pending"),
+                {"grids": list(grids), "pending": [WAITING, IN_BUNDLE]},
             )
             n += cur.rowcount or 0
     return n
