@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from desktop.models import Area, User, UserGrid
 from desktop.services.auth import hash_password, verify_password
 from desktop.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from desktop.services.key_grants import grant
 from desktop.services.records import Records
 from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
 from desktop.validation import code_table
@@ -248,8 +249,6 @@ class Users:
     # --- the keyring ------------------------------------------------------------------------
     def _grant(self, username: str, password: str, display: str | None, role: str) -> None:
         if self.encrypted:
-            from desktop.services.session import grant
-
             grant(self.store, username, password, display=display, role=role)
 
     def _describe_key(self, username: str, display: str | None, role: str) -> None:
