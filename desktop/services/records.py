@@ -7,7 +7,6 @@ transaction. Services return plain dicts, never live ORM objects."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ForeignKey, Text, select
@@ -18,6 +17,7 @@ from desktop.models import BOOKKEEPING_COLUMNS, SYNCED_MODELS, Area, Base, utcno
 from desktop.services import rules
 from desktop.services.audit import write_audit
 from desktop.services.coerce import CoerceError, coerce
+from desktop.services.draft import Draft
 from desktop.services.errors import NotFound, PermissionDenied, StaleRecord, ValidationFailed
 from desktop.services.fields import CODE_FIELDS, KIND_LABELS, label
 from desktop.services.store import ROLES_ALL_GRIDS, Actor, Store
@@ -39,28 +39,6 @@ def model_for(kind: str) -> type[Base]:
 
 def to_dict(obj: Base) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs}
-
-
-@dataclass
-class Draft:
-    """Values being validated, with the issues found so far."""
-
-    kind: str
-    values: dict[str, Any]
-    existing: dict[str, Any] | None
-    issues: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
-
-    def get(self, key: str) -> Any:
-        if key in self.values:
-            return self.values[key]
-        return (self.existing or {}).get(key)
-
-    def error(self, fld: str, code: str, message: str) -> None:
-        self.issues.append(Issue(label(self.kind, fld), code, message))
-
-    def warn(self, fld: str, code: str, message: str) -> None:
-        self.warnings.append(Issue(label(self.kind, fld), code, message))
 
 
 def clean(s: Session, actor: Actor, kind: str, data: dict[str, Any], existing: dict | None) -> Draft:

@@ -23,12 +23,12 @@ from desktop.models import (
     Visit,
     utcnow,
 )
+from desktop.services.draft import Draft
 from desktop.services.errors import DuplicateRecord, ServiceError
 from desktop.services.pinyin import name_pinyin
 from desktop.validation import check_id_number, check_phone, check_plate, check_uscc, code_table
 
 if TYPE_CHECKING:
-    from desktop.services.records import Draft
     from desktop.services.store import Actor
 
 DERIVED_MARKS = ("floating", "unemployed", "lone_elderly")
