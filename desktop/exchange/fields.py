@@ -14,6 +14,11 @@ from functools import lru_cache
 
 from desktop.services.fields import LABELS
 
+# The kinds a file can be imported as, with their Chinese names.
+IMPORT_KINDS: dict[str, str] = {
+    "person": "人员", "household": "户", "house": "房屋", "vehicle": "车辆", "org_unit": "单位", "visit": "走访",
+}
+
 
 @dataclass(frozen=True)
 class Field:

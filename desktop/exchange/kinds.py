@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from desktop.exchange.base_importer import BaseImporter
 from desktop.exchange.cells import YearMonth, as_text, code_variant
-from desktop.exchange.importer import BaseImporter
+from desktop.exchange.fields import IMPORT_KINDS
 from desktop.exchange.places import AddressParts, HouseholdIndex, NewHousehold, RowError, squeeze
 from desktop.exchange.report import RowResult
 from desktop.exchange.validate import Cleaner
@@ -441,8 +442,6 @@ class RecordImporter(BaseImporter):
 
     @property
     def title(self) -> str:
-        from desktop.exchange.importer import IMPORT_KINDS
-
         return IMPORT_KINDS[self.kind]
 
     def address_of(self, vals: dict[str, Any], grid_id: str | None, *, create: bool) -> tuple[str | None, str | None]:

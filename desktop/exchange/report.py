@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from desktop.exchange.fields import IMPORT_KINDS
 from desktop.exchange.xlsxout import Col, Workbook, width_for
 
 STATUSES = ("imported", "updated", "skipped", "rejected", "ask")
@@ -112,8 +113,6 @@ class ImportReport:
 
     def summary(self) -> str:
         c = self.counts
-        from desktop.exchange.importer import IMPORT_KINDS
-
         what = IMPORT_KINDS.get(self.kind, self.kind)
         head = "检查结果" if self.dry_run else ("已导入" if self.written else "未导入")
         text = (f"{head}({what}):共 {self.total} 行,新增 {c['imported']},更新 {c['updated']},"
@@ -122,8 +121,6 @@ class ImportReport:
         return text + (f"。{self.message}" if self.message else "")
 
     def to_dict(self) -> dict[str, Any]:
-        from desktop.exchange.importer import IMPORT_KINDS
-
         return {
             "kind": self.kind, "kind_label": IMPORT_KINDS.get(self.kind, self.kind), "file": self.file_name,
             "total": self.total, "counts": dict(self.counts), "written": self.written, "dry_run": self.dry_run,

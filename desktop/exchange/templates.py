@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from desktop.exchange.fields import IMPORT_FIELDS
-from desktop.exchange.importer import EXAMPLE_CERT, IMPORT_KINDS
+from desktop.exchange.base_importer import EXAMPLE_CERT
+from desktop.exchange.fields import IMPORT_FIELDS, IMPORT_KINDS
 from desktop.exchange.xlsxout import Col, Workbook, width_for
 from desktop.services.errors import ServiceError
 from desktop.services.fields import CODE_FIELDS
