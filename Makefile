@@ -18,7 +18,7 @@ GUI_DEB_PACKAGES := libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxc
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
 	libxcb-xkb1 libxkbcommon-x11-0
 
-.PHONY: run test bench lint deps deps-gui venv clean demo screenshots
+.PHONY: run test bench lint graph deps deps-gui venv clean demo screenshots
 
 deps:
 	@scripts/ensure-debs.sh $(DEB_PACKAGES)
@@ -60,9 +60,19 @@ bench: deps venv
 screenshots: deps venv
 	$(BIN)/python scripts/screenshots.py
 
+# The layering is a contract: ruff, then import-linter on the contracts of pyproject.toml
+# ([tool.importlinter]), then tests/test_architecture.py (the same contracts, import circles, and
+# each check failing on a planted violation).
 lint: venv
 	$(BIN)/ruff check desktop ui server tests benchmarks
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest -q tests/test_architecture.py
+
+# The module graph from the real imports, in its layers (an upward arrow is red):
+# docs/design/module-graph.svg and its graphviz source module-graph.dot.
+graph: venv
+	@scripts/ensure-debs.sh graphviz
+	$(BIN)/python scripts/module_graph.py docs/design/module-graph
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info demo

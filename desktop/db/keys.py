@@ -22,6 +22,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from desktop.db.copies import backup_database, sqlcipher_key
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 _N, _R, _P = 2**15, 8, 1
 KEY_BYTES = 32
@@ -46,11 +48,6 @@ def is_encrypted(db_path: Path) -> bool:
     except OSError:
         return False
     return len(head) == 16 and head != SQLITE_HEADER
-
-
-def sqlcipher_key(key: bytes) -> str:
-    """The key as SQLCipher's raw-key literal (no key derivation at open: it is random already)."""
-    return f"x'{key.hex()}'"
 
 
 def new_key() -> bytes:
@@ -140,8 +137,6 @@ def encrypt_in_place(db_path: Path, key: bytes) -> Path:
     it over the old one, so a crash leaves either the plain or the encrypted file, never half."""
     import sqlcipher3  # type: ignore[import-not-found]
 
-    from desktop.db.migrate import backup_database
-
     backup = backup_database(db_path, "before-encryption")
     tmp = db_path.with_name(db_path.name + ".encrypting")
     tmp.unlink(missing_ok=True)
@@ -164,24 +159,6 @@ def encrypt_in_place(db_path: Path, key: bytes) -> Path:
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     os.replace(tmp, db_path)
     return backup
-
-
-def export_encrypted(db_path: Path, key: bytes, target: Path) -> None:
-    """A consistent copy of an encrypted database (read snapshot; writers go on) under the same key."""
-    import sqlcipher3  # type: ignore[import-not-found]
-
-    tmp = target.with_suffix(".part")
-    tmp.unlink(missing_ok=True)
-    con = sqlcipher3.connect(str(db_path))
-    try:
-        con.execute(f"PRAGMA key = \"{sqlcipher_key(key)}\"")
-        con.execute("PRAGMA busy_timeout = 10000")
-        con.execute(f"ATTACH DATABASE ? AS bk KEY \"{sqlcipher_key(key)}\"", (str(tmp),))
-        con.execute("SELECT sqlcipher_export('bk')")
-        con.execute("DETACH DATABASE bk")
-    finally:
-        con.close()
-    tmp.replace(target)
 
 
 def encrypt_copy(plain: Path, target: Path, key: bytes) -> None:

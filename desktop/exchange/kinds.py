@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from desktop.domain.marks import derived_marks, elder_cutoff
+from desktop.exchange.base_importer import BaseImporter
 from desktop.exchange.cells import YearMonth, as_text, code_variant
-from desktop.exchange.importer import BaseImporter
 from desktop.exchange.places import AddressParts, HouseholdIndex, NewHousehold, RowError, squeeze
 from desktop.exchange.report import RowResult
 from desktop.kinds import label as kind_label

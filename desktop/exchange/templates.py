@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from desktop.exchange.base_importer import EXAMPLE_CERT
 from desktop.exchange.fields import field_choices, import_fields
-from desktop.exchange.importer import EXAMPLE_CERT
 from desktop.exchange.xlsxout import Col, Workbook, width_for
 from desktop.kinds import choices_text, code_fields, import_labels, model
 from desktop.models import BOOKKEEPING_COLUMNS

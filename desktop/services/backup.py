@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from desktop.db.copies import KEEP_BACKUPS, online_copy
 from desktop.db.engine import StorageError
-from desktop.db.migrate import KEEP_BACKUPS, online_copy
 from desktop.models import new_id
 from desktop.paths import backup_dir_for
 from desktop.policy import Ability
@@ -53,7 +53,7 @@ def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int =
         raise StorageError("内存数据库无法备份")
     target = _target(store.path, label)
     if store.key is not None:  # encrypted: a copy under the same key, never a plain one
-        from desktop.db.keys import export_encrypted
+        from desktop.db.copies import export_encrypted
 
         export_encrypted(store.path, store.key, target)
         return _after_backup(store, actor, target, label, keep)
@@ -195,7 +195,7 @@ def _restore_encrypted(db_path: Path, backup: Path, actor: Actor, key: bytes, sa
     import os
     import shutil
 
-    from desktop.db.keys import export_encrypted
+    from desktop.db.copies import export_encrypted
 
     con = _connect(db_path, key)
     try:

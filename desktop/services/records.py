@@ -7,7 +7,6 @@ transaction. Services return plain dicts, never live ORM objects."""
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ForeignKey, Text
@@ -22,6 +21,7 @@ from desktop.policy import Ability
 from desktop.services import rules
 from desktop.services.audit import write_audit
 from desktop.services.coerce import CoerceError, coerce
+from desktop.services.draft import Draft
 from desktop.services.errors import (
     NotFound,
     PermissionDenied,
@@ -87,28 +87,6 @@ def column_kinds(kind: str) -> dict[str, str]:
 
 def to_dict(obj: Base) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs}
-
-
-@dataclass
-class Draft:
-    """Values being validated, with the issues found so far."""
-
-    kind: str
-    values: dict[str, Any]
-    existing: dict[str, Any] | None
-    issues: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
-
-    def get(self, key: str) -> Any:
-        if key in self.values:
-            return self.values[key]
-        return (self.existing or {}).get(key)
-
-    def error(self, fld: str, code: str, message: str) -> None:
-        self.issues.append(Issue(field_label(self.kind, fld), code, message))
-
-    def warn(self, fld: str, code: str, message: str) -> None:
-        self.warnings.append(Issue(field_label(self.kind, fld), code, message))
 
 
 MEMO_LIMIT = 4096  # cached raw values per field (names and ID numbers never repeat: no point)

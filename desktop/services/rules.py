@@ -32,12 +32,12 @@ from desktop.models import (
     Visit,
     utcnow,
 )
+from desktop.services.draft import Draft
 from desktop.services.errors import DuplicateRecord, ServiceError
 from desktop.services.pinyin import name_pinyin
 from desktop.validation import check_id_number, check_phone, check_plate, check_uscc, code_table
 
 if TYPE_CHECKING:
-    from desktop.services.records import Draft
     from desktop.services.store import Actor
 
 ID_CERT_TYPES = {"111", "553"}  # checked with the GB 11643 rules (553: 外国人永久居留身份证)

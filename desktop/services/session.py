@@ -22,6 +22,7 @@ from desktop.db.keys import (
 from desktop.policy import Ability
 from desktop.services.auth import sign_in
 from desktop.services.errors import PermissionDenied, require
+from desktop.services.key_grants import grant
 from desktop.services.store import Actor, Store
 
 
@@ -87,17 +88,6 @@ def unlock(path: Path, username: str, password: str) -> bytes | None:
         return Keyring.load(path).unlock(username, password)
     except KeyringError as exc:
         raise PermissionDenied(str(exc)) from exc
-
-
-def grant(store: Store, username: str, password: str, *, display: str | None = None, role: str | None = None) -> None:
-    """Give `username` their own wrapped copy of this (unlocked, encrypted) database's key."""
-    if store.key is None or store.path is None:
-        return
-    ring = Keyring.load(store.path)
-    ring.add(username, password, store.key)
-    entry = ring.users[username]
-    entry.update(display=display or username, role=role or "")
-    ring.save()
 
 
 def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] | None = None,

@@ -26,6 +26,7 @@ from desktop.services.errors import (
     ValidationFailed,
     require,
 )
+from desktop.services.key_grants import grant
 from desktop.services.records import Records
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table
@@ -250,8 +251,6 @@ class Users:
     # --- the keyring ------------------------------------------------------------------------
     def _grant(self, username: str, password: str, display: str | None, role: str) -> None:
         if self.encrypted:
-            from desktop.services.session import grant
-
             grant(self.store, username, password, display=display, role=role)
 
     def _describe_key(self, username: str, display: str | None, role: str) -> None:

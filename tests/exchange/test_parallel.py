@@ -88,7 +88,7 @@ def test_parallel_writer_writes_what_the_local_writer_writes(store, admin, commu
 
 def test_cancel_and_rejection_with_the_parallel_writer(store, admin, community, register, monkeypatch):
     monkeypatch.setattr(writer, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr("desktop.exchange.importer.CHUNK", 5)  # stream early, cancel mid-way
+    monkeypatch.setattr("desktop.exchange.base_importer.CHUNK", 5)  # stream early, cancel mid-way
     before = snapshot(store)
     calls = []
 

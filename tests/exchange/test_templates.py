@@ -12,7 +12,7 @@ from desktop.exchange import (
     suggest_mapping,
     write_template,
 )
-from desktop.exchange.importer import EXAMPLE_CERT
+from desktop.exchange.base_importer import EXAMPLE_CERT
 from desktop.exchange.templates import EXAMPLE_USCC
 from desktop.kinds import import_labels
 from desktop.services.errors import ServiceError

@@ -199,7 +199,7 @@ def test_new_addresses_are_built_like_clean_builds_them(store, admin, community)
 
 
 def test_bulk_insert_stores_what_core_insert_stores(store, admin, community, db_path):
-    from desktop.exchange.importer import BaseImporter
+    from desktop.exchange.base_importer import BaseImporter
     from desktop.exchange.writer import LocalSink
 
     cert = id_number(years_ago(30), "2")

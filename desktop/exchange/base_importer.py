@@ -1,0 +1,298 @@
+"""What every kind's import shares (BaseImporter): the mapped columns, the cell converters, the
+check of every row, and the bulk inserts and updates through a sink. Each kind's own rules are in
+desktop.exchange.kinds; the import as a whole (dry run, one transaction) in desktop.exchange.importer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from functools import partial
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from desktop.exchange.cells import code_variant, long_number, prepare
+from desktop.exchange.fields import field_choices, import_fields
+from desktop.exchange.fields import field_label as import_field_label
+from desktop.exchange.places import Places, RowError
+from desktop.exchange.report import ImportOptions, RowResult
+from desktop.exchange.sheet import Sheet
+from desktop.exchange.writer import NullSink, Sink
+from desktop.kinds import code_fields, field_label, model
+from desktop.kinds import label as kind_label
+from desktop.models import new_id, utcnow
+from desktop.services.errors import PermissionDenied, ServiceError, ValidationFailed
+from desktop.services.records import Cleaner
+from desktop.services.store import Actor
+from desktop.validation import make_id_number
+
+Progress = Callable[[int, int, str], None]
+Cancel = Callable[[], bool]
+CHUNK = 2000  # rows between progress reports and cancel checks; rows per insert statement
+# The example row of the templates (write_template): skipped, never imported.
+EXAMPLE_CERT = make_id_number("620104", date(1985, 3, 2), 123)
+
+
+class Cancelled(ServiceError):
+    pass
+
+
+def _memo(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    cache: dict[tuple[type, Any], Any] = {}
+
+    def call(v: Any) -> Any:
+        key = (v.__class__, v)
+        hit = cache.get(key, cache)
+        if hit is cache:
+            hit = fn(v)
+            if len(cache) < 4096:
+                cache[key] = hit
+        return hit
+    return call
+
+
+def _defaults(table: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for c in table.c:
+        d = c.default
+        out[c.key] = d.arg if d is not None and getattr(d, "is_scalar", False) else None
+    return out
+
+
+class BaseImporter:
+    kind = ""
+
+    def __init__(self, s: Session, actor: Actor, sheet: Sheet, mapping: dict[int, str | None],
+                 options: ImportOptions, progress: Progress | None, cancel: Cancel | None,
+                 sink: Sink | None = None) -> None:
+        self.s = s
+        self.sink: Sink = sink or NullSink()
+        self.actor = actor
+        self.sheet = sheet
+        self.options = options
+        self.progress = progress
+        self.cancel = cancel
+        self.now = utcnow()
+        self.cols: dict[str, int] = {}
+        choices = dict(field_choices(self.kind))
+        for idx, key in sorted((int(i), k) for i, k in mapping.items()):
+            if not key:
+                continue
+            if key not in choices:
+                raise ServiceError(f"“{key}”不是{kind_label(self.kind)}导入可用的字段")
+            if not 0 <= idx < len(sheet.headers):
+                raise ServiceError(f"第 {idx + 1} 列不存在")
+            if key in self.cols:
+                a, b = sheet.headers[self.cols[key]], sheet.headers[idx]
+                raise ServiceError(f"“{b}”和“{a}”两列都对应了“{choices[key]}”,请只保留一列")
+            self.cols[key] = idx
+        self.columns = {f.key for f in import_fields(self.kind) if f.column}
+        self.table = model(self.kind).__table__  # type: ignore[attr-defined]
+        self.types = {c.key: c.type for c in self.table.c}
+        self.header_of: dict[str, int] = {}  # Chinese label -> column index
+        for key, idx in self.cols.items():
+            self.header_of[import_field_label(self.kind, key)] = idx
+            if key in self.columns:
+                self.header_of[field_label(self.kind, key)] = idx
+        self.places = Places(s, actor, options.default_grid_id)
+        self.cleaner = Cleaner(s, actor, self.kind)
+        self.results: list[RowResult] = []
+        self.created: dict[str, int] = {}
+        self.converters = self._converters()
+
+    # --- cells ----------------------------------------------------------------------------------
+    def _converters(self) -> list[tuple[str, int, Callable[[Any], Any] | None]]:
+        """Per mapped column: the field, the column index and the cell converter (None: as is)."""
+        out: list[tuple[str, int, Callable[[Any], Any] | None]] = []
+        codes = code_fields(self.kind)
+        for key, idx in self.cols.items():
+            conv: Callable[[Any], Any] | None = None
+            if key in self.columns:
+                t = self.types[key]
+                if key in codes:
+                    conv = _memo(partial(code_variant, codes[key]))
+                elif key == "birth_date":
+                    conv = partial(prepare, type_=t, year_month=True)
+                else:
+                    conv = partial(prepare, type_=t)
+            out.append((key, idx, conv))
+        return out
+
+    def extract(self, raw: list[Any]) -> dict[str, Any]:
+        """Field key -> cell value prepared for validation; blank cells are left out."""
+        out: dict[str, Any] = {}
+        width = len(raw)
+        for key, idx, conv in self.converters:
+            v = raw[idx] if idx < width else None
+            if v is None or (v.__class__ is str and not v.strip()):
+                continue
+            out[key] = v if conv is None else conv(v)
+        return out
+
+    def fail(self, rr: RowResult, fld: str, message: str) -> None:
+        idx = self.header_of.get(fld)
+        if idx is None:
+            # messages name the field first ("证件号码第18位…", "性别:…"): find the column by it
+            for lbl, i in self.header_of.items():
+                if message.startswith(lbl):
+                    idx = i
+                    break
+        if idx is not None:
+            header = self.sheet.headers[idx]
+            if idx not in rr.columns:
+                rr.columns.append(idx)
+            rr.messages.append(f"【{header}】{message}")
+        else:
+            rr.messages.append(message)
+        rr.status = "rejected"
+
+    def fail_validation(self, rr: RowResult, exc: ValidationFailed) -> None:
+        for issue in exc.issues:
+            self.fail(rr, issue.field, issue.message)
+
+    def note_warnings(self, rr: RowResult, warnings: list[Any]) -> None:
+        for w in warnings:
+            if w.message not in rr.messages:
+                rr.messages.append(w.message)
+
+    # --- the pass over the rows -----------------------------------------------------------------
+    def check(self) -> None:
+        rows, numbers, headers = self.sheet.rows, self.sheet.row_numbers, self.sheet.headers
+        total = len(rows)
+        self.prepare()
+        for i, raw in enumerate(rows):
+            if i % CHUNK == 0:
+                self._tick(i, total, f"正在检查第 {i + 1} 行,共 {total} 行")
+                if i:
+                    self.stream()
+            rr = RowResult(numbers[i], raw, headers)
+            self.results.append(rr)
+            try:
+                vals = self.extract(raw)
+                if not vals:
+                    self.fail(rr, "", "本行已对应字段的单元格都是空的,没有可导入的内容")
+                    continue
+                self.row(rr, vals)
+            except RowError as exc:
+                self.fail(rr, exc.field, exc.message)
+            except ValidationFailed as exc:
+                self.fail_validation(rr, exc)
+            except PermissionDenied as exc:
+                self.fail(rr, "所属网格", exc.message)
+        self._tick(total, total, "检查完成")
+
+    def _tick(self, done: int, total: int, text: str) -> None:
+        if self.cancel is not None and self.cancel():
+            raise Cancelled("已取消导入,未写入任何数据")
+        if self.progress is not None:
+            self.progress(done, total, text)
+
+    def example_row(self, vals: dict[str, Any], key: str) -> bool:
+        v = vals.get(key)
+        return isinstance(v, str) and v.strip().upper() == EXAMPLE_CERT
+
+    def cert_cell(self, rr: RowResult, vals: dict[str, Any], key: str) -> None:
+        idx = self.cols.get(key)
+        if idx is not None and long_number(rr.raw[idx]):
+            raise RowError(field_label(self.kind, key) if key in self.columns else import_field_label(self.kind, key),
+                           "证件号码被 Excel 存成了数字,只保留了前15位有效数字,后几位已丢失:"
+                           "请把该列设置为“文本”格式后重新填写号码")
+
+    # --- hooks for the kinds --------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Load what the rows will be matched against."""
+
+    def row(self, rr: RowResult, vals: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def plan_creations(self) -> None:
+        """After the last row: settle what rows create together (households and their heads)."""
+
+    def stream(self) -> None:
+        """Every CHUNK rows: hand what is final already to a parallel writer."""
+
+    def write(self) -> None:
+        """After the last row (and only when the file goes in): send the remaining writes."""
+        raise NotImplementedError
+
+    # --- helpers for writing --------------------------------------------------------------------
+    def full_rows(self, table_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every column present (model defaults for the missing ones) plus the bookkeeping."""
+        table = model(table_name).__table__  # type: ignore[attr-defined]
+        base = _defaults(table)
+        base.update(version=1, created_at=self.now, created_by=self.actor.username, updated_at=self.now,
+                    updated_by=self.actor.username, deleted_at=None, deleted_by=None)
+        out = []
+        for r in rows:
+            row = dict(base)
+            row.update(r)
+            if row.get("id") is None:
+                row["id"] = new_id()
+            out.append(row)
+        return out
+
+    def insert_rows(self, table_name: str, rows: list[dict[str, Any]], what: str) -> None:
+        """Bulk INSERT in statements of CHUNK rows. Values go through each column type's own bind
+        processor (dates are stored exactly as SQLAlchemy stores them) and then straight to the
+        driver's executemany: at 100,000 rows the per-row parameter handling of `insert()` costs
+        more than the insert itself. The storage triggers run for every row as usual."""
+        if not rows:
+            return
+        table = model(table_name).__table__  # type: ignore[attr-defined]
+        full = self.full_rows(table_name, rows)
+        cols = [c.key for c in table.c]
+        procs = self._processors(table)
+        sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in cols)}) '
+               f"VALUES ({', '.join('?' for _ in cols)})")
+        for start in range(0, len(full), CHUNK):
+            self._tick(start, len(full), f"正在写入{what}")
+            params = []
+            for row in full[start : start + CHUNK]:
+                values = [row[c] for c in cols]
+                for i, proc in procs:
+                    if values[i] is not None:
+                        values[i] = proc(values[i])
+                params.append(tuple(values))
+            self.sink.send(("many", sql, params, None))
+
+    def _processors(self, table: Any) -> list[tuple[int, Callable[[Any], Any]]]:
+        from sqlalchemy.dialects import sqlite
+
+        dialect = sqlite.dialect()
+        return [(i, p) for i, c in enumerate(table.c) if (p := c.type.bind_processor(dialect)) is not None]
+
+    def update_rows(self, table_name: str, changes: list[tuple[str, int, dict[str, Any]]], what: str) -> None:
+        """(id, version read, changed values) -> UPDATE with a version bump, grouped by the set of
+        changed columns; a row changed by someone else since it was read stops the import."""
+        if not changes:
+            return
+        table = model(table_name).__table__  # type: ignore[attr-defined]
+        from sqlalchemy.dialects import sqlite
+
+        dialect = sqlite.dialect()
+        procs = {c.key: c.type.bind_processor(dialect) for c in table.c}
+        stamp = procs["updated_at"](self.now) if procs.get("updated_at") else self.now
+        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for rid, version, values in changes:
+            keys = tuple(sorted(values))
+            vals = []
+            for k in keys:
+                v, proc = values[k], procs.get(k)
+                vals.append(proc(v) if proc is not None and v is not None else v)
+            groups.setdefault(keys, []).append((*vals, stamp, self.actor.username, rid, version))
+        done = 0
+        for keys, params in groups.items():
+            sets = ", ".join(f'"{k}" = ?' for k in keys)
+            sql = (f'UPDATE "{table.name}" SET {sets}, "version" = "version" + 1, "updated_at" = ?, '
+                   f'"updated_by" = ? WHERE "id" = ? AND "version" = ?')
+            for start in range(0, len(params), CHUNK):
+                self._tick(done, len(changes), f"正在更新{what}")
+                chunk = params[start : start + CHUNK]
+                self.sink.send(("many", sql, chunk, len(chunk)))
+                done += len(chunk)
+
+    def refresh_marks(self, household_ids: set[str] | list[str], person_ids: set[str] | list[str]) -> None:
+        """rules.refresh_derived_marks for these households and people, in the import's transaction."""
+        hh, ps = sorted(household_ids), sorted(person_ids)
+        for start in range(0, max(len(hh), len(ps)), 500):
+            self.sink.send(("refresh", hh[start : start + 500], ps[start : start + 500], self.actor.username))
