@@ -26,7 +26,7 @@ import grimp  # noqa: E402
 QT = ("PySide6", "shiboken6", "qt_material")
 
 # ui's small top-level modules: the window and its entry, and what every page and form uses
-UI_APP = {"ui.app", "ui.main_window", "ui.signin", "ui.search_box"}
+UI_APP = {"ui.app", "ui.cli", "ui.main_window", "ui.signin", "ui.search_box"}
 UI_SUPPORT = {"ui.context", "ui.drafts", "ui.workers", "ui.theme"}
 
 # Top to bottom; a layer with "|" holds siblings that may not import each other.
@@ -41,11 +41,12 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("services", ["desktop.services"]),
     ("registry", ["desktop.kinds", "desktop.policy"]),
     ("storage", ["desktop.db", "desktop.models"]),
+    ("domain rules", ["desktop.domain"]),
     ("base", ["desktop.validation", "desktop.data", "desktop.paths", "desktop"]),
 ]
 EXTERNAL = {"sqlalchemy": "sqlalchemy", **{q: "Qt" for q in QT}}
 LABELS = {
-    "ui (app)": "ui\\n(app, main_window,\\nsignin, search_box)",
+    "ui (app)": "ui\\n(app, cli, main_window,\\nsignin, search_box)",
     "ui (support)": "ui\\n(context, drafts, workers, theme)",
     "desktop": "desktop\\n(__init__: name, version)",
 }
