@@ -45,8 +45,9 @@ def build_parser(extra: Sequence[Callable[[Any, argparse.ArgumentParser], None]]
     for ep in registrations():
         try:
             register = ep.load()
-        except ImportError:  # that part is not installed (e.g. a desktop-only install)
-            log.warning("command registration %s (%s) could not be loaded", ep.name, ep.value, exc_info=True)
+        except ImportError:  # that part is not installed (e.g. the desktop app's bundle has no server)
+            # to the log file when one is set up, never to the user's terminal
+            log.info("command registration %s (%s) left out", ep.name, ep.value, exc_info=True)
             continue
         register(sub, p)
     for register in extra:
