@@ -21,6 +21,7 @@ from desktop.models import SYNCED_MODELS
 from desktop.services.lists import Lists
 from desktop.services.search import Hit
 from desktop.validation import code_table
+from tests.source import source_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,15 +112,8 @@ def test_no_kind_label_table_outside_the_registry():
         pairs.add((ledger.key, ledger.title))
     pattern = re.compile(
         "|".join(rf"""["']{re.escape(k)}["']\s*:\s*["']{re.escape(v)}["']""" for k, v in pairs))
-    offenders = []
-    for top in ("desktop", "ui", "server"):
-        for path in sorted((ROOT / top).rglob("*.py")):
-            rel = path.relative_to(ROOT).as_posix()
-            if rel == "desktop/kinds.py" or "/migrations/" in rel:
-                continue
-            for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if pattern.search(line):
-                    offenders.append(f"{rel}:{no}: {line.strip()}")
+    offenders = [f"{rel}:{no}: {line.strip()}" for rel, no, line in source_lines(skip=("desktop/kinds.py",))
+                 if pattern.search(line)]
     assert offenders == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,7 @@ from desktop.policy import Ability, Role, allows, denial, holders, sees_all_grid
 from desktop.services.errors import PermissionDenied, require
 from desktop.services.store import Actor
 from desktop.validation import code_table
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.source import source_lines
 
 
 def test_roles_are_the_code_table_and_the_enum():
@@ -61,13 +59,8 @@ def test_no_role_name_or_role_test_outside_the_policy():
     """grep: services, CLI, server and UI ask the policy; none spells a role code or tests one.
     (The demo's user called "supervisor" is a user name, not a role: it is passed as username.)"""
     offenders = []
-    for top in ("desktop", "ui", "server"):
-        for path in sorted((ROOT / top).rglob("*.py")):
-            rel = path.relative_to(ROOT).as_posix()
-            if rel == "desktop/policy.py" or "/migrations/" in rel:
-                continue
-            for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                code = line.split("#", 1)[0]
-                if ROLE_TEST.search(code) or (ROLE_CODE.search(code) and 'self._user("supervisor"' not in code):
-                    offenders.append(f"{rel}:{no}: {line.strip()}")
+    for rel, no, line in source_lines(skip=("desktop/policy.py",)):
+        code = line.split("#", 1)[0]
+        if ROLE_TEST.search(code) or (ROLE_CODE.search(code) and 'self._user("supervisor"' not in code):
+            offenders.append(f"{rel}:{no}: {line.strip()}")
     assert offenders == []

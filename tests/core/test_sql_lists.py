@@ -5,9 +5,9 @@ whose `name` is assigned from a `.join(...)` in the same file is a hand-built li
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.source import source_files
+
 INTERPOLATED = re.compile(r"IN \(\{([A-Za-z_][A-Za-z_0-9]*)\}\)")
 INLINE_JOIN = re.compile(r"IN \(\{[^}]*\.join\(")
 
@@ -18,17 +18,12 @@ def _joined_names(source: str) -> set[str]:
 
 def test_no_hand_built_in_lists():
     offenders = []
-    for top in ("desktop", "ui", "server"):
-        for path in sorted((ROOT / top).rglob("*.py")):
-            rel = path.relative_to(ROOT).as_posix()
-            if "/migrations/" in rel:
-                continue
-            source = path.read_text(encoding="utf-8")
-            joined = _joined_names(source)
-            for no, line in enumerate(source.splitlines(), 1):
-                names = set(INTERPOLATED.findall(line))
-                if INLINE_JOIN.search(line) or names & joined:
-                    offenders.append(f"{rel}:{no}: {line.strip()}")
+    for rel, source in source_files():
+        joined = _joined_names(source)
+        for no, line in enumerate(source.splitlines(), 1):
+            names = set(INTERPOLATED.findall(line))
+            if INLINE_JOIN.search(line) or names & joined:
+                offenders.append(f"{rel}:{no}: {line.strip()}")
     assert offenders == []
 
 
