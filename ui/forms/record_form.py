@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import kinds
 from desktop.domain.formatting import care_mark_table
 from desktop.domain.marks import DERIVED_MARKS, marks_list
 from desktop.kinds import code_fields, field_label
@@ -61,6 +62,18 @@ FORM_FIELDS: dict[str, list[str]] = {
     ],
     "household": ["hh_no", "hh_type", "phone", "note"],
 }
+
+
+def form_fields(kind: str) -> list[str]:
+    """The fields a form shows: the tuned list above, or for a kind added by one registry entry,
+    its grid and every labelled column that is typed (not another record's id, not derived)."""
+    if kind in FORM_FIELDS:
+        return FORM_FIELDS[kind]
+    entry = kinds.get(kind)
+    return [c for c in entry.fields
+            if c == "grid_id" or (not c.endswith("_id") and c not in entry.derived)]
+
+
 # Defaults for a new record (the same as the model's column defaults, shown in the form).
 FORM_DEFAULTS: dict[str, dict[str, Any]] = {
     "person": {"cert_type": "111", "person_type": "1", "ethnicity": "01"},
@@ -101,7 +114,7 @@ class RecordForm(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.kind = kind
-        self.fields = fields or FORM_FIELDS[kind]
+        self.fields = fields or form_fields(kind)
         self.column_kinds = column_kinds(kind)
         self.widgets: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
