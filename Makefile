@@ -18,7 +18,7 @@ GUI_DEB_PACKAGES := libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxc
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
 	libxcb-xkb1 libxkbcommon-x11-0
 
-.PHONY: run test bench lint graph deps deps-gui venv clean demo screenshots
+.PHONY: run test bench lint graph data-model deps deps-gui venv clean demo screenshots
 
 deps:
 	@scripts/ensure-debs.sh $(DEB_PACKAGES)
@@ -70,9 +70,15 @@ lint: venv
 
 # The module graph from the real imports, in its layers (an upward arrow is red):
 # docs/design/module-graph.svg and its graphviz source module-graph.dot.
-graph: venv
+graph: venv data-model
 	@scripts/ensure-debs.sh graphviz
 	$(BIN)/python scripts/module_graph.py docs/design/module-graph
+
+# The data model from desktop.models.Base.metadata (tables, keys, foreign keys, grouped by kind):
+# docs/design/data-model.svg and its graphviz source data-model.dot (docs/design/DATA_MODEL.md).
+data-model: venv
+	@scripts/ensure-debs.sh graphviz
+	$(BIN)/python scripts/data_model.py docs/design/data-model
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info demo
