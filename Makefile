@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 DEMO_DB ?= $(CURDIR)/demo/gridledger-demo.db
 DEMO_HOUSEHOLDS ?= 2000
 
-# Debian packages the app and the tests use (see STACK.md): Qt offscreen, a Chinese font,
+# Debian packages the app and the tests use (see docs/design/STACK.md § Debian packages): Qt offscreen, a Chinese font,
 # poppler for PDF checks. Listed once; `make deps` installs the missing ones as root.
 DEB_PACKAGES := python3-venv libglib2.0-0 libegl1 libgl1 libdbus-1-3 libxkbcommon0 \
 	libfontconfig1 libfreetype6 fonts-wqy-microhei poppler-utils poppler-data postgresql
 
-# A real window on an X server needs Qt's xcb plugin and its libraries (STACK.md).
+# A real window on an X server needs Qt's xcb plugin and its libraries (docs/design/STACK.md § Debian packages).
 GUI_DEB_PACKAGES := libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
 	libxcb-xkb1 libxkbcommon-x11-0
@@ -84,7 +84,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info demo
 
 # One-folder bundle from build_installer.spec into dist/gridledger/ (PyInstaller is installed into
-# the venv on first use). Target Linux machines need libgl1 libegl1 (STACK.md).
+# the venv on first use). Target Linux machines need libgl1 libegl1 (docs/design/STACK.md § Installer).
 .PHONY: installer
 installer: deps venv
 	@$(BIN)/python -c 'import PyInstaller' 2>/dev/null || $(BIN)/python -m pip install --quiet 'pyinstaller>=6.0'

@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| set-up: the admin laptop pushes the whole street to an empty server | {t_push:.1f} s | — | — | — |",
             "",
             "The peer named in the issue, PouchDB replicating 100,000 documents to express-pouchdb on this "
-            "machine, takes 23–32 s (STACK.md); here each row is a typed record with per-field versions, "
+            "machine, takes 23–32 s (docs/design/STACK.md § Sync); here each row is a typed record with per-field versions, "
             "and the laptop also rebuilds its search index at the end of a first sync.",
         ]
         if errors:

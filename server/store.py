@@ -93,7 +93,7 @@ class ServerStore:
 def next_seq(s: Session, is_sqlite: bool) -> int:
     """Hand out the next commit sequence. The counter row stays locked until this transaction
     commits, so sequences become visible in order: a puller can never see seq n+1 while n is
-    still uncommitted, the failure SYNC.md's scenario 3 describes. On PostgreSQL a
+    still uncommitted, the failure docs/design/SYNC.md, scenario 3 describes. On PostgreSQL a
     transaction-scoped advisory lock makes that explicit (and cheap to wait on)."""
     if not is_sqlite:
         s.execute(text("SELECT pg_advisory_xact_lock(7431)"))

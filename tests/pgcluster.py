@@ -2,7 +2,7 @@
 free loopback port with trust auth, hand out SQLAlchemy URLs, and remove everything on stop.
 
 As root (CI), `initdb` refuses to run, so initdb/pg_ctl run as the `postgres` user through
-`runuser -u postgres --`, in a folder that user owns (STACK.md, "Database"). As any other user
+`runuser -u postgres --`, in a folder that user owns (docs/design/STACK.md § Database). As any other user
 they run directly. The cluster is built for speed, not durability (fsync off).
 
     with PgCluster() as pg:

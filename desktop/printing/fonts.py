@@ -1,6 +1,6 @@
 """The CJK font printouts use: found once per process, embedded as a TrueType subset.
 
-Lookup order (STACK.md): a font file set in the settings (`PrintOptions.font_path` or the
+Lookup order (docs/design/STACK.md § PDF): a font file set in the settings (`PrintOptions.font_path` or the
 environment variable ``GRIDLEDGER_PDF_FONT``), a font shipped with the installer
 (``resources/fonts``), the system's fonts (Windows, Linux incl. ``fc-list``, macOS), and only
 then ReportLab's built-in ``STSong-Light`` CID font, which is never embedded (a visible warning

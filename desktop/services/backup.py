@@ -3,7 +3,7 @@ automatic (before every migration, and once a day), manual, and restore.
 
 A restored file is an older copy of this laptop: its device sequence would hand out numbers the
 server has already seen. Restore therefore gives it a new file id and sends it to re-enrol with
-the server (SYNC.md scenario 11): changes it shares with the original are recognised as
+the server (docs/design/SYNC.md, scenario 11): changes it shares with the original are recognised as
 duplicates, new ones travel under the new enrolment, none is lost or applied twice."""
 
 from __future__ import annotations

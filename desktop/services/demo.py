@@ -2,7 +2,7 @@
 
 Everything is generated (names from common characters, ID numbers with valid check characters
 on real county codes); nothing comes from real people. Rows go in through Core bulk inserts in
-one transaction (STACK.md: per-object ORM adds are ~20x slower); the storage layer's triggers
+one transaction (docs/design/STACK.md § Storage: per-object ORM adds are ~20x slower); the storage layer's triggers
 still write the sync change log and the search index for every row."""
 
 from __future__ import annotations

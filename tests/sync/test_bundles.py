@@ -1,5 +1,5 @@
-"""USB bundles: round trip, replay (SYNC.md 9), tampered / foreign / wrong-recipient / out-of-scope
-bundles refused whole (SYNC.md 12). The file format itself: test_bundle_format.py."""
+"""USB bundles: round trip, replay (docs/design/SYNC.md, scenario 9), tampered / foreign / wrong-recipient / out-of-scope
+bundles refused whole (docs/design/SYNC.md, scenario 12). The file format itself: test_bundle_format.py."""
 
 from __future__ import annotations
 

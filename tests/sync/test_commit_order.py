@@ -1,4 +1,4 @@
-"""SYNC.md 3: two pushes commit out of order; no puller skips a row. Run on both databases, with
+"""docs/design/SYNC.md, scenario 3: two pushes commit out of order; no puller skips a row. Run on both databases, with
 real concurrent transactions: the first push holds its transaction open after taking its
 sequence while the second tries to commit and a puller polls the whole time."""
 

@@ -1,4 +1,4 @@
-"""SYNC.md's "must pass" list, each against SQLite and PostgreSQL, each ending with every copy
+"""docs/design/SYNC.md § Scenarios ("must pass"), each against SQLite and PostgreSQL, each ending with every copy
 converged (kill -9 with real processes lives in test_processes.py, bundles in test_bundles.py)."""
 
 from __future__ import annotations
