@@ -20,16 +20,6 @@ def _database(args: argparse.Namespace) -> str:
     return args.database or os.environ.get("GRIDLEDGER_SERVER_DB") or DEFAULT_DB
 
 
-def _secret(args: argparse.Namespace) -> str | None:
-    if getattr(args, "secret_file", None):
-        try:
-            return Path(args.secret_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-
-            raise CliError(f"无法读取密钥文件 {args.secret_file}:{exc.strerror}") from exc
-    return None
-
-
 def _open(args: argparse.Namespace) -> Any:
     from server.store import ServerStore
 
@@ -43,9 +33,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import ConfigError, Settings, create_app
+    from server.secret_key import read_secret_file
 
     try:
-        settings = Settings.load(_database(args), secret=_secret(args), development=args.dev or None)
+        secret = read_secret_file(args.secret_file) if args.secret_file else None
+        settings = Settings.load(_database(args), secret=secret, development=args.dev, host=args.host,
+                                 source=f"密钥文件 {args.secret_file} " if args.secret_file else None)
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
     store = _open(args)
@@ -125,7 +118,7 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--secret-file", help="令牌签名密钥文件(或环境变量 GRIDLEDGER_SECRET)")
-    s.add_argument("--dev", action="store_true", help="开发模式(允许使用默认密钥)")
+    s.add_argument("--dev", action="store_true", help="开发模式:使用公开的开发密钥,只能监听本机地址")
     s.set_defaults(func=cmd_serve)
 
     a = sub.add_parser("server", help="服务器管理:用户、网格、同步包")

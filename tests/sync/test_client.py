@@ -106,7 +106,10 @@ def test_server_refuses_default_secret_outside_development(monkeypatch):
         Settings.load("sqlite://")
     with pytest.raises(ConfigError, match="太短"):
         Settings.load("sqlite://", secret="short")
-    assert Settings.load("sqlite://", secret="x" * 40).secret == "x" * 40
+    with pytest.raises(ConfigError, match="太弱"):
+        Settings.load("sqlite://", secret="x" * 40)
+    strong = "q0Zr8vJ2mT6yB1nX4kW9sD3fH7gL5pC-uE"
+    assert Settings.load("sqlite://", secret=strong).secret == strong
     assert Settings.load("sqlite://", development=True).development
 
 
