@@ -22,6 +22,7 @@ import orjson
 from desktop.services.store import Store
 from desktop.sync import replica
 from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
+from desktop.sync.lock import SyncLocked, sync_lock
 from desktop.sync.protocol import API, BLOB_CHUNK, PULL_PAGE, PUSH_BATCH, SCHEMA_VERSION
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -238,10 +239,15 @@ class SyncClient:
 
     # --- the cycle -------------------------------------------------------------------------
     def run(self) -> SyncResult:
+        """One whole cycle, holding the database's sync lock (a second sync of the same file, in
+        this process or another, is refused with code "busy" and changes nothing)."""
         t0 = time.perf_counter()
         result = SyncResult()
         try:
-            self._run(result)
+            with sync_lock(self.store):
+                self._run(result)
+        except SyncLocked as exc:
+            raise SyncError(str(exc), exc.code) from exc
         except SyncError:
             raise
         except httpx.HTTPError as exc:  # pragma: no cover - mapped in Connection.request

@@ -10,16 +10,17 @@ import json
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from desktop.services.auth import actor_for
 from desktop.services.photos import Photos
 from desktop.services.records import Records
+from desktop.services.store import Store
 from desktop.sync import replica
 from desktop.sync.client import SyncClient, SyncError, SyncResult
 from server import service
 from server.app import ConfigError, Settings
-from server.models import Blob, Conflict, ServerAudit
+from server.models import Blob, Conflict, Device, ServerAudit
 from tests.sync.harness import PASSWORD, assert_converged, free_port, person_in
 
 
@@ -119,6 +120,46 @@ def test_serve_command_refuses_without_secret(tmp_path, monkeypatch):
     monkeypatch.delenv("GRIDLEDGER_SECRET", raising=False)
     monkeypatch.delenv("GRIDLEDGER_ENV", raising=False)
     assert main(["serve", "--database", f"sqlite:///{tmp_path / 's.db'}"]) == 2
+
+
+def test_a_second_sync_of_the_same_file_is_refused_while_one_runs(world, tmp_path):
+    """Another thread (the app's 同步 page while a bundle or a second sync runs) or another opening
+    of the same file: refused with code "busy", nothing sent, no new enrolment."""
+    import threading
+
+    w = world.laptop("w1")
+    world.sync(w, "w1")
+    device = w.meta("sync_device_id")
+    again = Store.open(w.path)
+    seen: list[BaseException | None] = []
+
+    def second(store) -> None:
+        try:
+            with SyncClient(store, world.url, "w1", PASSWORD) as c:
+                c.run()
+            seen.append(None)
+        except SyncError as exc:
+            seen.append(exc)
+
+    def progress(stage, done, total):
+        if stage == "连接服务器" and not seen:  # the first sync holds the lock now
+            for store in (w, again):
+                t = threading.Thread(target=second, args=(store,))
+                t.start()
+                t.join()
+
+    try:
+        with SyncClient(w, world.url, "w1", PASSWORD, progress=progress) as c:
+            result = c.run()
+        assert len(seen) == 2
+        for exc in seen:
+            assert isinstance(exc, SyncError) and exc.code == "busy" and "正在同步" in str(exc)
+        assert not result.reenrolled and w.meta("sync_device_id") == device
+        assert world.sync(again, "w1").reenrolled is False  # free again once the first ended
+    finally:
+        again.close()
+    with world.server.store.session() as s:  # never enrolled again
+        assert s.scalar(select(func.count()).select_from(Device).where(Device.predecessor == device)) == 0
 
 
 def test_progress_and_cancel(world):
