@@ -20,13 +20,26 @@ def _database(args: argparse.Namespace) -> str:
     return args.database or os.environ.get("GRIDLEDGER_SERVER_DB") or DEFAULT_DB
 
 
+def _shown(url: str) -> str:
+    """The database address as it may be printed: without its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url if "@" not in url else "(无法识别的数据库地址)"
+
+
 def _open(args: argparse.Namespace) -> Any:
     from server.store import ServerStore
 
     try:
         return ServerStore(_database(args))
     except Exception as exc:
-        raise CliError(f"无法打开服务器数据库 {_database(args)}:{exc}") from exc
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CliError(f"无法打开服务器数据库 {_shown(_database(args))}:{reason}。"
+                       "请检查数据库地址、数据库服务是否在运行以及访问权限。") from exc
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -43,8 +56,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     store = _open(args)
     app = create_app(settings, store)
-    print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_database(args)})",
+    print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_shown(_database(args))})",
           file=sys.stderr, flush=True)
+    if settings.development:
+        print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
+              file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1)
     return 0
 

@@ -132,6 +132,7 @@ def _sync(args: argparse.Namespace, path: Path, first: contextlib.ExitStack) -> 
                     # arrived, so the new file is removed (a mistyped password is not locked in)
                     store.close()
                     _remove_new_laptop(path)
+                    print(f"新建的本机数据库 {path.name} 已删除(其中还没有任何数据),核对后重新同步即可。", file=sys.stderr)
                     return 3
                 if not args.every:
                     return 3

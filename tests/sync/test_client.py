@@ -162,6 +162,34 @@ def test_a_second_sync_of_the_same_file_is_refused_while_one_runs(world, tmp_pat
         assert s.scalar(select(func.count()).select_from(Device).where(Device.predecessor == device)) == 0
 
 
+def test_a_laptop_the_server_no_longer_knows_is_told_so(world):
+    """Enrolled again because the server has no record of the device (its data was reset): the
+    result says that, not that the file is a copy or a backup."""
+    from desktop.sync.summary import result_lines
+
+    w = world.laptop("w1")
+    world.sync(w, "w1")
+    device = w.meta("sync_device_id")
+    with world.server.store.transaction() as s:
+        s.delete(s.get(Device, device))
+    res = world.sync(w, "w1")
+    assert res.reenrolled and w.meta("sync_device_id") != device
+    lines = result_lines(res.as_dict())
+    assert any("服务器上已没有本机的登记" in line for line in lines), lines
+    assert not any("副本" in line for line in lines)
+    # a copied file still says it is a copy
+    import shutil
+
+    w.close()
+    shutil.copy(w.path, w.path.with_name("copy.db"))
+    copy = Store.open(w.path.with_name("copy.db"))
+    try:
+        lines = result_lines(world.sync(copy, "w1").as_dict())
+        assert any("副本" in line for line in lines), lines
+    finally:
+        copy.close()
+
+
 def test_progress_and_cancel(world):
     import threading
 
@@ -295,8 +323,11 @@ def test_sync_command_prints_a_chinese_summary(world, tmp_path, monkeypatch, cap
     monkeypatch.setattr("sys.stdin", io.StringIO("mistyped-password\n"))
     code = main(["--db", str(tmp_path / "cli.db"), "sync", "--server", world.url, "--user", "w1",
                  "--password-stdin", "--quiet"])
-    assert code == 3 and "用户名或密码不正确" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 3 and "用户名或密码不正确" in err
+    assert "新建的本机数据库 cli.db 已删除" in err  # not left believing the encrypted file is there
     assert not (tmp_path / "cli.db").exists() and not (tmp_path / "cli.db.keys").exists()
+    assert not (tmp_path / "cli.db.sync-lock").exists()
 
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     code = main(["--db", str(tmp_path / "cli.db"), "sync", "--server", world.url, "--user", "w1",

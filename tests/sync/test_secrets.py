@@ -196,3 +196,27 @@ def test_an_existing_server_database_others_can_read_is_made_private(tmp_path):
     db.chmod(0o644)
     ServerStore(f"sqlite:///{db}").close()
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+# --- what the commands say --------------------------------------------------------------------
+
+def test_a_database_password_is_never_printed(tmp_path, served, capsys):
+    from desktop.cli import main
+
+    url = "postgresql+psycopg://gl:s3cret-pw@127.0.0.1:1/gridledger"
+    assert main(["server", "--database", url, "list-users"]) == 2
+    err = capsys.readouterr().err
+    assert "无法打开服务器数据库" in err and "s3cret-pw" not in err and "gl:***@127.0.0.1" in err
+    path = _secret_file(tmp_path, _strong(), 0o600)
+    assert main(["serve", "--database", url, "--secret-file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "s3cret-pw" not in err and "Traceback" not in err
+
+
+def test_the_dev_server_says_it_runs_with_the_public_secret(tmp_path, served, capsys):
+    assert _serve(tmp_path, "--dev") == 0
+    err = capsys.readouterr().err
+    assert "开发模式" in err and "公开的开发密钥" in err and "只能从本机访问" in err
+    path = _secret_file(tmp_path, _strong(), 0o600)
+    assert _serve(tmp_path, "--secret-file", str(path)) == 0
+    assert "开发" not in capsys.readouterr().err
