@@ -220,3 +220,21 @@ def test_the_dev_server_says_it_runs_with_the_public_secret(tmp_path, served, ca
     path = _secret_file(tmp_path, _strong(), 0o600)
     assert _serve(tmp_path, "--secret-file", str(path)) == 0
     assert "开发" not in capsys.readouterr().err
+
+
+@posix_only
+def test_the_readme_recipe_makes_a_secret_file_the_server_accepts(tmp_path, served):
+    """The recipe as the README prints it (and as the refusals quote it), run under the usual
+    umask: the file is its owner's only and the secret is strong enough."""
+    import subprocess
+    from pathlib import Path
+
+    from server.secret_key import RECIPE
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert RECIPE in readme
+    target = tmp_path / "gridledger.secret"
+    subprocess.run(["bash", "-c", f"umask 022; {RECIPE.replace('/etc/gridledger.secret', str(target))}"],
+                   check=True, timeout=60)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert _serve(tmp_path, "--secret-file", str(target), "--host", "0.0.0.0") == 0
