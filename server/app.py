@@ -29,6 +29,7 @@ from desktop.sync.protocol import (
 from server import service
 from server.secret_key import DEV_SECRET as DEV_SECRET  # re-exported: tests and tools name it here
 from server.secret_key import ConfigError as ConfigError
+from server.secret_key import check_secret
 from server.secret_key import resolve as resolve_secret
 from server.service import ApiError, Caller
 from server.store import ServerStore
@@ -43,6 +44,10 @@ class Settings:
     secret: str
     development: bool = False
     name: str = "网格台账同步服务器"
+
+    def __post_init__(self) -> None:  # however it is made, only development signs with a weak secret
+        if not self.development:
+            check_secret(self.secret)
 
     @classmethod
     def load(cls, database: str, *, secret: str | None = None, development: bool = False,

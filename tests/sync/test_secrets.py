@@ -104,6 +104,14 @@ def test_dev_binds_to_loopback_only(tmp_path, served, capsys):
     assert all(c["app"].state.settings.development for c in served)
 
 
+def test_settings_made_directly_refuse_the_public_secret_too():
+    with pytest.raises(ConfigError, match="公开的开发密钥"):
+        Settings("sqlite://", DEV_SECRET)
+    with pytest.raises(ConfigError, match="太弱"):
+        Settings("sqlite://", "a" * 40)
+    assert Settings("sqlite://", DEV_SECRET, development=True).development
+
+
 def test_dev_loopback_rule_holds_for_settings_too():
     with pytest.raises(ConfigError, match="127.0.0.1"):
         Settings.load("sqlite://", development=True, host="0.0.0.0")
