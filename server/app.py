@@ -27,16 +27,15 @@ from desktop.sync.protocol import (
     SCHEMA_VERSION,
 )
 from server import service
+from server.secret_key import DEV_SECRET as DEV_SECRET  # re-exported: tests and tools name it here
+from server.secret_key import ConfigError as ConfigError
+from server.secret_key import check_secret
+from server.secret_key import resolve as resolve_secret
 from server.service import ApiError, Caller
 from server.store import ServerStore
 
 TOKEN_SECONDS = 15 * 60
 BIG = 2**62  # every integer a client sends must fit a 64-bit column
-DEV_SECRET = "gridledger-development-secret-do-not-use"
-
-
-class ConfigError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -46,20 +45,18 @@ class Settings:
     development: bool = False
     name: str = "网格台账同步服务器"
 
+    def __post_init__(self) -> None:  # however it is made, only development signs with a weak secret
+        if not self.development:
+            check_secret(self.secret)
+
     @classmethod
-    def load(cls, database: str, *, secret: str | None = None, development: bool | None = None) -> "Settings":
-        dev = development if development is not None else os.environ.get("GRIDLEDGER_ENV") == "development"
-        secret = secret or os.environ.get("GRIDLEDGER_SECRET") or ""
-        if not secret or secret == DEV_SECRET:
-            if not dev:
-                raise ConfigError(
-                    "拒绝启动:未设置服务器密钥。请用 --secret-file 或环境变量 GRIDLEDGER_SECRET "
-                    "提供至少 32 个字符的随机密钥(开发环境可加 --dev)。"
-                )
-            secret = DEV_SECRET
-        elif len(secret) < 32 and not dev:
-            raise ConfigError("拒绝启动:服务器密钥太短,至少需要 32 个字符。")
-        return cls(database=database, secret=secret, development=dev)
+    def load(cls, database: str, *, secret: str | None = None, development: bool = False,
+             host: str | None = None, source: str | None = None) -> "Settings":
+        """Only `development` (the `--dev` flag) may use the public development secret, and then
+        only on a loopback `host`; otherwise a strong secret is required (server/secret_key.py).
+        `source` names where `secret` came from, for the refusal."""
+        secret = resolve_secret(secret, development=development, host=host, source=source)
+        return cls(database=database, secret=secret, development=development)
 
 
 # --- request bodies (responses are plain JSON; sync pages are spliced bytes) ----------------

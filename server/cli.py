@@ -20,14 +20,15 @@ def _database(args: argparse.Namespace) -> str:
     return args.database or os.environ.get("GRIDLEDGER_SERVER_DB") or DEFAULT_DB
 
 
-def _secret(args: argparse.Namespace) -> str | None:
-    if getattr(args, "secret_file", None):
-        try:
-            return Path(args.secret_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
+def _shown(url: str) -> str:
+    """The database address as it may be printed: without its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-            raise CliError(f"无法读取密钥文件 {args.secret_file}:{exc.strerror}") from exc
-    return None
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url if "@" not in url else "(无法识别的数据库地址)"
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -36,22 +37,30 @@ def _open(args: argparse.Namespace) -> Any:
     try:
         return ServerStore(_database(args))
     except Exception as exc:
-        raise CliError(f"无法打开服务器数据库 {_database(args)}:{exc}") from exc
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CliError(f"无法打开服务器数据库 {_shown(_database(args))}:{reason}。"
+                       "请检查数据库地址、数据库服务是否在运行以及访问权限。") from exc
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import ConfigError, Settings, create_app
+    from server.secret_key import read_secret_file
 
     try:
-        settings = Settings.load(_database(args), secret=_secret(args), development=args.dev or None)
+        secret = read_secret_file(args.secret_file) if args.secret_file else None
+        settings = Settings.load(_database(args), secret=secret, development=args.dev, host=args.host,
+                                 source=f"密钥文件 {args.secret_file} " if args.secret_file else None)
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
     store = _open(args)
     app = create_app(settings, store)
-    print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_database(args)})",
+    print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_shown(_database(args))})",
           file=sys.stderr, flush=True)
+    if settings.development:
+        print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
+              file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1)
     return 0
 
@@ -125,7 +134,7 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--secret-file", help="令牌签名密钥文件(或环境变量 GRIDLEDGER_SECRET)")
-    s.add_argument("--dev", action="store_true", help="开发模式(允许使用默认密钥)")
+    s.add_argument("--dev", action="store_true", help="开发模式:使用公开的开发密钥,只能监听本机地址")
     s.set_defaults(func=cmd_serve)
 
     a = sub.add_parser("server", help="服务器管理:用户、网格、同步包")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy import Engine, create_engine, event, make_url, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.domain.areas import AreaTree
@@ -17,6 +19,31 @@ from desktop.sync.protocol import COMMUNITY_WIDE
 from server.models import Counter, Record, ServerBase, ServerKey, ServerUser
 
 SEQ = "server_seq"
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the server's SQLite file readable and writable by its owner only, and take group
+    and other access away from an existing one: it holds the signing keys and the password
+    hashes. SQLite gives the -wal and -shm files the database file's mode."""
+    if os.name == "nt":
+        return
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    if not os.path.exists(name):
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:  # another server process made it first
+            pass
+        except OSError:  # a missing folder: SQLite says so when it opens the file
+            return
+    for path in (name, name + "-wal", name + "-shm", name + "-journal"):
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)
+        except OSError:  # not there, or not ours
+            continue
 
 
 def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
@@ -47,6 +74,7 @@ class ServerStore:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
+            _private_sqlite_file(url)
             self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False})
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from desktop import APP_TITLE, kinds
-from desktop.cli.common import CliError, actor_for, db_path, open_store, password_for, print_json
+from desktop.cli.common import (
+    CliError,
+    actor_for,
+    db_path,
+    open_store,
+    password_for,
+    print_json,
+    stdin_lines,
+)
 from desktop.policy import ROLES
 
 # --- commands -------------------------------------------------------------------------------
@@ -126,19 +134,32 @@ def _searched_labels() -> str:
     return "、".join(k.search_label or k.label for k in searched)
 
 
+def _query_source(args: argparse.Namespace, given: Any, what: str, how: str) -> None:
+    if given and args.query_stdin:
+        raise CliError(f"{what}不能同时写在命令后和用 --query-stdin 从标准输入读取,请只用一种(标准输入不会留在进程列表和命令历史里)。")
+    if not given and not args.query_stdin:
+        raise CliError(f"请在命令后写出{what},或用 --query-stdin 从标准输入{how}。")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from desktop.services.search import Search
 
+    _query_source(args, args.query, "检索词", "读取")
+    query = args.query
+    if args.query_stdin:
+        if args.password_stdin:  # the password is the first line; open_store uses it
+            password_for(args, args.user or "")
+        query = " ".join(stdin_lines("检索词"))
     store = open_store(args)
     try:
-        hits = Search(store, actor_for(store, args.user)).search(args.query, limit=args.limit)
+        hits = Search(store, actor_for(store, args.user)).search(query, limit=args.limit)
     finally:
         store.close()
     if args.json:
         print_json([h.to_dict() for h in hits])
         return 0
     if not hits:
-        print(f"没有找到与“{args.query}”相符的{_searched_labels()}。")
+        print(f"没有找到与“{query}”相符的{_searched_labels()}。")
         return 0
 
     for h in hits:
@@ -149,8 +170,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from desktop.validation import check_id_number, check_phone, check_plate, check_uscc
 
+    _query_source(args, args.values, "要校验的值", "逐行读取")
     checker = {"id": check_id_number, "plate": check_plate, "phone": check_phone, "uscc": check_uscc}[args.kind]
-    results = [checker(v) for v in args.values]
+    values = stdin_lines("要校验的值") if args.query_stdin else args.values
+    results = [checker(v) for v in values]
     if args.json:
         print_json([r.to_dict() for r in results])
     else:
@@ -361,15 +384,20 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     st.set_defaults(func=cmd_stats)
 
     se = sub.add_parser("search", help="检索" + _searched_labels())
-    se.add_argument("query")
+    se.add_argument("query", nargs="?", help="检索词(姓名、证件号等个人信息请改用 --query-stdin)")
+    se.add_argument("--query-stdin", action="store_true",
+                    help="从标准输入读取检索词(不会出现在进程列表和命令历史里;与 --password-stdin 同用时密码在第一行)")
     se.add_argument("--limit", type=int, default=20)
     se.add_argument("--user", help="以该用户的权限范围检索")
+    se.add_argument("--password-stdin", action="store_true", help="从标准输入的第一行读取密码(加密的数据库)")
     se.add_argument("--json", action="store_true")
     se.set_defaults(func=cmd_search)
 
     v = sub.add_parser("validate", help="校验身份证号、号牌、电话、统一社会信用代码")
     v.add_argument("kind", choices=["id", "plate", "phone", "uscc"])
-    v.add_argument("values", nargs="+")
+    v.add_argument("values", nargs="*", help="要校验的值(身份证号等个人信息请改用 --query-stdin)")
+    v.add_argument("--query-stdin", action="store_true",
+                   help="从标准输入逐行读取要校验的值(不会出现在进程列表和命令历史里)")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_validate)
 
@@ -403,7 +431,7 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     uss = us.add_subparsers(dest="users_command", required=True)
     ul = uss.add_parser("list", help="列出本机用户")
     ul.add_argument("--json", action="store_true")
-    for name, text in (("add", "新增用户(新密码从提示或环境变量 GRIDLEDGER_NEW_PASSWORD 读取)"),
+    for name, text in (("add", "新增用户(新密码从提示输入;脚本可用环境变量 GRIDLEDGER_NEW_PASSWORD,但写在命令行上的变量会留在命令历史里)"),
                        ("set", "修改姓名、角色、网格或电话")):
         ua = uss.add_parser(name, help=text)
         ua.add_argument("username")

@@ -19,18 +19,40 @@ class CliError(Exception):
 
 
 def password_for(args: argparse.Namespace, username: str) -> str:
-    """The password of `username`: $GRIDLEDGER_PASSWORD, a line on stdin, or a prompt."""
+    """The password of `username`: the first line on stdin (--password-stdin), else
+    $GRIDLEDGER_PASSWORD, else a prompt. The first line is the password even when the variable
+    is set, so what follows it on stdin (a --query-stdin query) never takes its place. The
+    variable is for scripts that already keep it out of the shell history; typed as
+    `GRIDLEDGER_PASSWORD=… gridledger …` it stays in that history."""
     import getpass
 
-    if os.environ.get("GRIDLEDGER_PASSWORD"):
-        return os.environ["GRIDLEDGER_PASSWORD"]
     if getattr(args, "password_stdin", False):
         cached = getattr(args, "_stdin_password", None)
         if cached is None:
             cached = sys.stdin.readline().rstrip("\n")
             args._stdin_password = cached
         return cached
+    if os.environ.get("GRIDLEDGER_PASSWORD"):
+        return os.environ["GRIDLEDGER_PASSWORD"]
     return getpass.getpass(f"用户 {username} 的密码:")
+
+
+def stdin_lines(what: str) -> list[str]:
+    """The non-empty lines of standard input, stripped: how personal data (ID numbers, names,
+    search terms) reaches a command without showing in `ps` or the shell history. A password
+    read with --password-stdin comes first and is not among them. `what` names the value
+    ("检索词") for the messages."""
+    wrong = f"标准输入不是 {sys.stdin.encoding or 'UTF-8'} 编码的文本,请转换编码后再输入{what}。"
+    try:
+        text = sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        raise CliError(wrong) from exc
+    if any("\udc80" <= c <= "\udcff" for c in text):  # bytes kept as surrogates (the C locale)
+        raise CliError(wrong)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise CliError(f"标准输入中没有{what}:请每行输入一个{what}。")
+    return lines
 
 
 def db_path(args: argparse.Namespace) -> Path:

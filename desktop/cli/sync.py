@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
+import os
 import sys
 import threading
 import time
@@ -42,34 +44,66 @@ def _progress(quiet: bool) -> Any:
 
 def _remove_new_laptop(path: Path) -> None:
     from desktop.db.keys import keyring_path
+    from desktop.sync.lock import lock_path
 
-    for p in (path, keyring_path(path), Path(str(path) + "-wal"), Path(str(path) + "-shm")):
+    for p in (path, keyring_path(path), Path(str(path) + "-wal"), Path(str(path) + "-shm"),
+              lock_path(Path(os.path.realpath(path)))):
         p.unlink(missing_ok=True)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from desktop.paths import default_db_path
     from desktop.sync import bundle_sync
-    from desktop.sync.client import SyncClient, SyncError
+    from desktop.sync.lock import SyncLocked, holding
 
     path = Path(args.db).expanduser() if args.db else default_db_path()
-    new_laptop = bool(args.server) and not path.exists() and not args.no_encrypt
-    store = open_store(args, create=bool(args.server))
+    if args.bundle_out or args.bundle_in:
+        store = open_store(args)
+        try:
+            return _bundle(args, store)
+        except bundle_sync.BundleRefused as exc:
+            raise CliError(str(exc)) from exc
+        finally:
+            store.close()
+    if not args.server or not args.user:
+        raise CliError("请用 --server 和 --user 指定服务器地址和用户,或用 --bundle-out / --bundle-in")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the sync lock from before a new laptop file is made until the first sync ends: a second
+    # `gridledger sync` of the same file meanwhile neither creates, encrypts nor enrols it
+    first = contextlib.ExitStack()
     try:
-        if args.bundle_out:
-            info = bundle_sync.export_bundle(store, Path(args.bundle_out))
-            print(f"已写出同步包:{args.bundle_out}(修改 {info['changes']} 条,照片 {info['blobs']} 张)")
-            print("请带到社区用 gridledger server import-bundle 导入,再把回执包带回用 --bundle-in 导入。")
-            return 0
-        if args.bundle_in:
-            res = bundle_sync.import_reply(store, Path(args.bundle_in))
-            from desktop.sync.summary import reply_lines
+        try:
+            first.enter_context(holding(path))
+        except SyncLocked as exc:
+            print(f"同步失败:{exc}", file=sys.stderr)
+            return 3
+        return _sync(args, path, first)
+    finally:
+        first.close()
 
-            for line in reply_lines(res):
-                print(line)
-            return 0
-        if not args.server or not args.user:
-            raise CliError("请用 --server 和 --user 指定服务器地址和用户,或用 --bundle-out / --bundle-in")
+
+def _bundle(args: argparse.Namespace, store: Any) -> int:
+    from desktop.sync import bundle_sync
+
+    if args.bundle_out:
+        info = bundle_sync.export_bundle(store, Path(args.bundle_out))
+        print(f"已写出同步包:{args.bundle_out}(修改 {info['changes']} 条,照片 {info['blobs']} 张)")
+        print("请带到社区用 gridledger server import-bundle 导入,再把回执包带回用 --bundle-in 导入。")
+        return 0
+    res = bundle_sync.import_reply(store, Path(args.bundle_in))
+    from desktop.sync.summary import reply_lines
+
+    for line in reply_lines(res):
+        print(line)
+    return 0
+
+
+def _sync(args: argparse.Namespace, path: Path, first: contextlib.ExitStack) -> int:
+    from desktop.sync.client import SyncClient, SyncError
+
+    new_laptop = not path.exists() and not args.no_encrypt
+    store = open_store(args, create=True)
+    try:
         password = _password(args)
         if new_laptop:
             # a new laptop is encrypted before anything arrives (nothing personal is ever written
@@ -98,12 +132,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     # arrived, so the new file is removed (a mistyped password is not locked in)
                     store.close()
                     _remove_new_laptop(path)
+                    print(f"新建的本机数据库 {path.name} 已删除(其中还没有任何数据),核对后重新同步即可。", file=sys.stderr)
                     return 3
                 if not args.every:
                     return 3
                 result = None
             finally:
                 client.close()
+                first.close()  # later rounds of --every take the lock each time, not in between
             new_laptop = False
             if result is not None:
                 if not args.quiet:

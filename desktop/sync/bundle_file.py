@@ -45,6 +45,9 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplemented
 _NOT_A_BUNDLE = "不是有效的同步包文件(无法作为压缩包打开)"
 _OTHER_RECIPIENT = "该同步包是加密给其他接收方的,本机无法解密"
 _TOO_BIG = "同步包过大(超过允许的大小,可能是恶意构造的压缩包),已拒绝"
+_BAD_SIGNATURE = "签名无效:同步包已被修改或来自其他设备"
+MAX_MANIFEST = 16 * 1024**2  # a part's entry is ~150 bytes: room for 100,000 photos
+SIGNATURE_SIZE = 64  # Ed25519
 
 
 class BundleError(Exception):
@@ -163,12 +166,22 @@ def _listed_parts(manifest: dict[str, Any]) -> dict[str, tuple[str, int]]:
     return out
 
 
+def _mb(size: int) -> str:
+    return f"{size / 1024**2:.0f} MB" if size >= 1024**2 else f"{size} 字节"
+
+
 def read_bundle(path: str | os.PathLike[str], *, verify_key: VerifyKey,
                 box_key: bytes | None = None,
                 max_total_bytes: int = 2 * 1024**3) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Verify and open a bundle; returns the manifest and the plaintext parts. Every refusal is
     a BundleError with a Chinese message. `verify_key` is the signer's raw Ed25519 public key, or a
-    callable that gets the not yet verified manifest and returns the key of the signer it claims."""
+    callable that gets the not yet verified manifest and returns the key of the signer it claims.
+
+    Nothing is inflated before the zip's declared sizes pass (the manifest at most MAX_MANIFEST,
+    the signature exactly SIGNATURE_SIZE, everything within `max_total_bytes`); with a key the
+    signature is checked before the manifest is parsed (a callable needs the claimed signer, so
+    there the capped manifest is parsed first); every part's size is checked against the signed
+    manifest before any part is inflated."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
@@ -184,45 +197,43 @@ def read_bundle(path: str | os.PathLike[str], *, verify_key: VerifyKey,
         if MANIFEST not in infos or SIGNATURE not in infos:
             raise BundleError("同步包不完整:缺少清单或签名")
         # declared sizes first, so nothing is inflated from a zip bomb
+        declared = infos[MANIFEST].file_size
+        if declared > MAX_MANIFEST:
+            raise BundleError(f"同步包清单过大(展开后 {_mb(declared)},最多 {_mb(MAX_MANIFEST)}),"
+                              "不是网格台账写出的同步包,已拒绝")
+        if infos[SIGNATURE].file_size != SIGNATURE_SIZE:
+            raise BundleError(_BAD_SIGNATURE)
         if sum(i.file_size for i in infos.values()) > max_total_bytes:
             raise BundleError(_TOO_BIG)
-        budget = max_total_bytes
-        body = _read(zf, infos[MANIFEST], budget)
-        budget -= len(body)
-        signature = _read(zf, infos[SIGNATURE], max(budget, 0))
-        budget -= len(signature)
-        if budget < 0:
-            raise BundleError(_TOO_BIG)
-        try:
-            manifest = json.loads(body.decode("utf-8"))
-        except (ValueError, RecursionError) as exc:  # not yet verified: may be hostile
-            raise BundleError("同步包清单无法识别") from exc
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise BundleError("这不是网格台账的同步包")
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise BundleError(
-                f"同步包格式版本 {manifest.get('format_version')} 不受支持,请升级软件")
-        public = verify_key(manifest) if callable(verify_key) else verify_key
-        try:
-            Ed25519PublicKey.from_public_bytes(public).verify(signature, body)
-        except (InvalidSignature, ValueError, TypeError) as exc:
-            raise BundleError("签名无效:同步包已被修改或来自其他设备") from exc
+        body = _read(zf, infos[MANIFEST], MAX_MANIFEST)
+        signature = _read(zf, infos[SIGNATURE], SIGNATURE_SIZE)
+        if len(body) > MAX_MANIFEST or len(signature) != SIGNATURE_SIZE:
+            raise BundleError("同步包文件已损坏:清单或签名的实际大小与声明不符")
+        if callable(verify_key):
+            public = verify_key(_parse_manifest(body))
+            _verify(public, signature, body)
+            manifest = _parse_manifest(body)
+        else:
+            _verify(verify_key, signature, body)
+            manifest = _parse_manifest(body)
         # from here on the manifest is the signer's own
         listed = _listed_parts(manifest)
+        budget = max_total_bytes - len(body) - len(signature)
         if sum(size for _, size in listed.values()) > budget:
             raise BundleError(_TOO_BIG)
         extra = sorted(n for n in infos if n not in (MANIFEST, SIGNATURE)
                        and not (n.startswith(PARTS) and n[len(PARTS):] in listed))
         if extra:
             raise BundleError(f"同步包中有清单之外的文件:{extra[0]}")
-        stored: dict[str, bytes] = {}
-        for name, (sha, size) in listed.items():
+        for name, (_, size) in listed.items():  # every size before any part is inflated
             info = infos.get(PARTS + name)
             if info is None:
                 raise BundleError(f"同步包不完整:缺少“{name}”")
             if info.file_size != size:
                 raise BundleError(f"同步包内容“{name}”校验失败:大小不符,文件已损坏或被修改")
-            data = _read(zf, info, size)  # never more than its signed size
+        stored: dict[str, bytes] = {}
+        for name, (sha, size) in listed.items():
+            data = _read(zf, infos[PARTS + name], size)  # never more than its signed size
             if len(data) != size:
                 raise BundleError(f"同步包内容“{name}”校验失败:大小不符,文件已损坏或被修改")
             if hashlib.sha256(data).hexdigest() != sha:
@@ -234,6 +245,28 @@ def read_bundle(path: str | os.PathLike[str], *, verify_key: VerifyKey,
     if encrypted is not True:
         raise BundleError("同步包清单无法识别:未说明是否加密")
     return manifest, _decrypt(manifest.get("enc"), stored, box_key)
+
+
+def _verify(public: bytes, signature: bytes, body: bytes) -> None:
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, body)
+    except (InvalidSignature, ValueError, TypeError) as exc:
+        raise BundleError(_BAD_SIGNATURE) from exc
+
+
+def _parse_manifest(body: bytes) -> dict[str, Any]:
+    """The manifest (at most MAX_MANIFEST bytes); not yet verified when a callable names the
+    signer, so it may be hostile."""
+    try:
+        manifest = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise BundleError("同步包清单无法识别") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError("这不是网格台账的同步包")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BundleError(
+            f"同步包格式版本 {manifest.get('format_version')} 不受支持,请升级软件")
+    return manifest
 
 
 def _decrypt(enc: Any, stored: dict[str, bytes], box_key: bytes | None) -> dict[str, bytes]:

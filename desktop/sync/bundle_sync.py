@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from desktop.models import new_id
 from desktop.services.store import Store
 from desktop.sync import replica
 from desktop.sync.bundle_file import BundleError, read_bundle, write_bundle
+from desktop.sync.lock import SyncLocked, sync_lock
 from desktop.sync.protocol import SCHEMA_VERSION
 
 MAX_CHANGES = 2_000_000
@@ -44,8 +47,30 @@ def _user(store: Store) -> str:
     return row[0] if row else "unknown"
 
 
+@contextmanager
+def _locked(store: Store) -> Iterator[None]:
+    """The database's sync lock (desktop/sync/lock.py): a bundle moves the outbox and the cursor
+    just as a network sync does, so the two never run at once."""
+    try:
+        with sync_lock(store):
+            yield
+    except SyncLocked as exc:
+        raise BundleRefused(str(exc)) from exc
+
+
 def export_bundle(store: Store, path: Path) -> dict[str, Any]:
     """Write every waiting change (and the photos they need) into one bundle file."""
+    with _locked(store):
+        return _export_bundle(store, path)
+
+
+def import_reply(store: Store, path: Path) -> dict[str, Any]:
+    """Apply the server's reply bundle: acknowledgements, then pulled records, cursor last."""
+    with _locked(store):
+        return _import_reply(store, path)
+
+
+def _export_bundle(store: Store, path: Path) -> dict[str, Any]:
     device = _need(store, "sync_device_id")
     server_box = bytes.fromhex(_need(store, "sync_server_box"))
     sign = bytes.fromhex(_need(store, "sync_sign_private"))
@@ -83,8 +108,7 @@ def export_bundle(store: Store, path: Path) -> dict[str, Any]:
     return {"changes": len(changes), "blobs": blobs, "bundle_id": manifest["bundle_id"]}
 
 
-def import_reply(store: Store, path: Path) -> dict[str, Any]:
-    """Apply the server's reply bundle: acknowledgements, then pulled records, cursor last."""
+def _import_reply(store: Store, path: Path) -> dict[str, Any]:
     from desktop.services.photos import thumbnail_of
 
     device = _need(store, "sync_device_id")

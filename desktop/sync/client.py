@@ -22,6 +22,7 @@ import orjson
 from desktop.services.store import Store
 from desktop.sync import replica
 from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
+from desktop.sync.lock import SyncLocked, sync_lock
 from desktop.sync.protocol import API, BLOB_CHUNK, PULL_PAGE, PUSH_BATCH, SCHEMA_VERSION
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -52,13 +53,15 @@ class SyncResult:
     blobs_down: int = 0
     cursor: int = 0
     reenrolled: bool = False
+    reenrol_reason: str = ""  # "copy": a copied or restored file; "unregistered": the server lost the device
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "pushed": dict(self.pushed), "push_status": dict(self.push_status), "pulled": dict(self.pulled),
             "evicted": self.evicted, "purged": self.purged, "audit_up": self.audit_up, "blobs_up": self.blobs_up, "blobs_down": self.blobs_down,
-            "cursor": self.cursor, "reenrolled": self.reenrolled, "seconds": round(self.seconds, 2),
+            "cursor": self.cursor, "reenrolled": self.reenrolled, "reenrol_reason": self.reenrol_reason,
+            "seconds": round(self.seconds, 2),
         }
 
 
@@ -211,10 +214,11 @@ class SyncClient:
 
     def hello(self, result: SyncResult) -> dict[str, Any]:
         if replica.check_identity(self.store):
-            result.reenrolled = True
+            result.reenrolled, result.reenrol_reason = True, "copy"
         if not self.store.meta("sync_device_id"):
             self.enrol()
-            result.reenrolled = result.reenrolled or bool(self.store.meta("sync_predecessor"))
+            if self.store.meta("sync_predecessor") and not result.reenrolled:
+                result.reenrolled, result.reenrol_reason = True, result.reenrol_reason or "copy"
         self.conn.device_id = self.store.meta("sync_device_id")
         for attempt in range(2):
             data = self.conn.json("POST", "/sync/hello", {
@@ -231,17 +235,22 @@ class SyncClient:
                 self.store.set_meta("sync_predecessor", self.store.meta("sync_device_id") or "")
                 self.store.set_meta("file_id", _new_file_id())
                 self.enrol()
-                result.reenrolled = True
+                result.reenrolled, result.reenrol_reason = True, "copy"
                 continue
             raise SyncError(data.get("message") or f"服务器拒绝同步({status})", str(status))
         raise SyncError("设备登记失败,请联系管理员", "reenrol")
 
     # --- the cycle -------------------------------------------------------------------------
     def run(self) -> SyncResult:
+        """One whole cycle, holding the database's sync lock (a second sync of the same file, in
+        this process or another, is refused with code "busy" and changes nothing)."""
         t0 = time.perf_counter()
         result = SyncResult()
         try:
-            self._run(result)
+            with sync_lock(self.store):
+                self._run(result)
+        except SyncLocked as exc:
+            raise SyncError(str(exc), exc.code) from exc
         except SyncError:
             raise
         except httpx.HTTPError as exc:  # pragma: no cover - mapped in Connection.request
@@ -261,6 +270,8 @@ class SyncClient:
             if exc.code == "disabled" or exc.code == "device_disabled":
                 raise
             if exc.code == "reenrol" and self.store.meta("sync_device_id"):
+                # the server has no (valid) record of this device: enrol again, and say why
+                result.reenrol_reason = "unregistered"
                 self.store.set_meta("sync_predecessor", self.store.meta("sync_device_id") or "")
                 with self.store.engine.begin() as c:
                     c.exec_driver_sql("DELETE FROM local_meta WHERE key IN ('sync_device_id', 'sync_epoch')")

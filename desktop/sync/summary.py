@@ -49,7 +49,10 @@ def result_lines(result: dict[str, Any], *, per_kind: bool = True) -> list[str]:
     if result.get("blobs_up") or result.get("blobs_down"):
         lines.append(f"照片:上传 {result.get('blobs_up', 0)} 张,下载 {result.get('blobs_down', 0)} 张")
     if result.get("reenrolled"):
-        lines.append("本数据库文件是副本或备份,已重新登记为新设备(未丢失任何修改)")
+        if result.get("reenrol_reason") == "unregistered":
+            lines.append("服务器上已没有本机的登记(例如服务器数据已重置),已重新登记为新设备(未丢失任何修改)")
+        else:
+            lines.append("本数据库文件是副本或备份,已重新登记为新设备(未丢失任何修改)")
     return lines
 
 

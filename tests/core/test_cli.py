@@ -118,3 +118,68 @@ def test_no_command_without_the_app_is_one_chinese_sentence(monkeypatch, capsys)
     monkeypatch.setattr(cli_main, "registrations", lambda: core_only)
     assert cli_main.main([]) == 2
     assert capsys.readouterr().err == "错误:请指定要执行的命令(gridledger --help 列出全部命令)\n"
+
+
+# --- personal data off the command line (`ps` and the shell history show the arguments) -------
+
+EXE = Path(sys.executable).with_name("gridledger")
+
+
+def _gl(*args: str, stdin: str | bytes, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(EXE), *args], input=stdin.encode() if isinstance(stdin, str) else stdin,
+                          capture_output=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+def test_validate_reads_values_from_stdin(capsys, monkeypatch):
+    good = id_number(years_ago(40), "1")
+    bad = good[:17] + ("1" if good[17] != "1" else "2")
+    done = _gl("validate", "id", "--query-stdin", "--json", stdin=f"{good}\n\n  {bad}  \n")
+    assert done.returncode == 1, done.stderr.decode()
+    assert [r["raw"] for r in json.loads(done.stdout)] == [good, bad]
+    assert not any(good in a or bad in a for a in done.args)  # nothing personal among the arguments
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(good + "\n"))
+    code, out, _ = run(capsys, "validate", "id", "--query-stdin")
+    assert code == 0 and f"{good}:有效" in out
+
+
+@pytest.mark.parametrize(("argv", "stdin", "message"), [
+    (["validate", "id"], "", "请在命令后写出要校验的值,或用 --query-stdin 从标准输入逐行读取"),
+    (["validate", "id", "--query-stdin"], "\n \n", "标准输入中没有要校验的值"),
+    (["validate", "id", "110101199001011234", "--query-stdin"], "x\n", "不能同时"),
+    (["search"], "", "请在命令后写出检索词,或用 --query-stdin 从标准输入读取"),
+    (["search", "--query-stdin"], "   \n", "标准输入中没有检索词"),
+    (["search", "王", "--query-stdin"], "王\n", "不能同时"),
+])
+def test_query_stdin_mistakes_are_one_chinese_sentence(capsys, monkeypatch, tmp_path, argv, stdin, message):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code, out, err = run(capsys, "--db", str(tmp_path / "none.db"), *argv)
+    assert code == 2 and message in err and "Traceback" not in err and out == ""
+
+
+def test_stdin_that_is_not_text_is_refused_in_chinese():
+    done = _gl("validate", "id", "--query-stdin", stdin=b"\xff\xfe\xfa\n")
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "标准输入" in err and "编码" in err and "Traceback" not in err
+
+
+def test_search_reads_its_query_from_stdin(capsys, monkeypatch, tmp_path):
+    import io
+
+    db = str(tmp_path / "demo.db")
+    assert run(capsys, "--db", db, "demo", "--households", "40", "--seed", "3", "--encrypt")[0] == 0
+    # the password on the first line, the query after it: neither among the arguments (and the
+    # first line is the password even with $GRIDLEDGER_PASSWORD set: it never becomes the query)
+    done = _gl("--db", db, "search", "--user", "admin", "--password-stdin", "--query-stdin", "--json", "--limit", "5",
+               stdin="demo1234\n王\n", env={"GRIDLEDGER_PASSWORD": "not-this-one"})
+    assert done.returncode == 0, done.stderr.decode()
+    hits = json.loads(done.stdout)
+    assert hits and all("王" in h["title"] or "王" in h["subtitle"] for h in hits)
+    assert "王" not in " ".join(done.args) and "demo1234" not in " ".join(done.args)
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", "demo1234")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("zzzzqqq\n"))
+    code, out, _ = run(capsys, "--db", db, "search", "--user", "admin", "--query-stdin")
+    assert code == 0 and "没有找到与“zzzzqqq”相符的" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -68,6 +69,68 @@ def running_server(db_url: str) -> Iterator[ThreadServer]:
         yield srv
     finally:
         srv.stop()
+
+
+class StallingProxy:
+    """A TCP proxy on loopback to the server at `target_port` that holds its first connection
+    until release(): a sync started through it is caught midway, with no timing involved
+    (`first_seen` is set once that sync has taken its lock and opened its connection)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.first_seen = threading.Event()
+        self.released = threading.Event()
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        first = True
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            self.sockets.append(conn)
+            threading.Thread(target=self._serve, args=(conn, first), daemon=True).start()
+            first = False
+
+    def _serve(self, conn: socket.socket, hold: bool) -> None:
+        if hold:
+            self.first_seen.set()
+            self.released.wait()
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        except OSError:
+            conn.close()
+            return
+        self.sockets.append(upstream)
+        threading.Thread(target=_pipe, args=(upstream, conn), daemon=True).start()
+        _pipe(conn, upstream)
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.released.set()
+        for s in [self.listener, *self.sockets]:
+            with contextlib.suppress(OSError):
+                s.close()
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
 
 
 def demo_file(path: Path, households: int, seed: int) -> Path:

@@ -209,13 +209,23 @@ def test_missing_manifest_or_signature(tmp_path, plain, keys, member):
 @pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000])
 def test_manifest_unreadable(tmp_path, plain, keys, body):
     bad = _rewrite(plain, tmp_path / "bad.glb", change={"manifest.json": lambda _: body})
-    _refused(bad, keys, "同步包清单无法识别")
+    _refused(bad, keys, "签名无效")  # the signer's key known: checked before parsing
+    _refused(bad, keys, "同步包清单无法识别", verify_key=lambda m: pytest.fail("the signer was asked"))
+    signed = _rewrite(plain, tmp_path / "signed.glb", change={
+        "manifest.json": lambda _: body,
+        "signature": lambda _: Ed25519PrivateKey.from_private_bytes(keys[0]).sign(body)})
+    _refused(signed, keys, "同步包清单无法识别")
 
 
 @pytest.mark.parametrize("body", [b"[]", b'{"format": "other-app", "format_version": 1}'])
 def test_wrong_format(tmp_path, plain, keys, body):
     bad = _rewrite(plain, tmp_path / "bad.glb", change={"manifest.json": lambda _: body})
-    _refused(bad, keys, "这不是网格台账的同步包")
+    _refused(bad, keys, "签名无效")
+    _refused(bad, keys, "这不是网格台账的同步包", verify_key=lambda m: pytest.fail("the signer was asked"))
+    signed = _rewrite(plain, tmp_path / "signed.glb", change={
+        "manifest.json": lambda _: body,
+        "signature": lambda _: Ed25519PrivateKey.from_private_bytes(keys[0]).sign(body)})
+    _refused(signed, keys, "这不是网格台账的同步包")
 
 
 def test_unsupported_format_version(tmp_path, plain, keys):
@@ -343,6 +353,75 @@ def test_zip_bomb_refused_before_inflating(tmp_path, keys, monkeypatch):
     assert opened == []  # refused on the declared sizes alone: not one member inflated
     monkeypatch.undo()
     assert read_bundle(path, verify_key=keys[1])[1]["zeros"] == bytes(8 * 1024 * 1024)
+
+
+def _spy_opens(monkeypatch) -> list[str]:
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self, name, *a, **kw):
+        opened.append(getattr(name, "filename", str(name)))
+        return real_open(self, name, *a, **kw)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    return opened
+
+
+def test_oversized_manifest_refused_before_inflating(tmp_path, keys, monkeypatch):
+    """The issue's case: a small file whose manifest inflates to a huge one was inflated (up to the
+    whole 2 GB budget) and parsed before anything was checked. Its declared size refuses it now."""
+    manifest = b'{"format": "gridledger-bundle", "format_version": 1, "parts": {}}' + b" " * (64 * 1024 * 1024)
+    path = _zip(tmp_path / "bomb.glb", {bundle_file.MANIFEST: manifest, bundle_file.SIGNATURE: bytes(64)})
+    assert path.stat().st_size < 1024 * 1024
+    opened = _spy_opens(monkeypatch)
+    msg = _refused(path, keys, "同步包清单过大")
+    assert "64 MB" in msg and "16 MB" in msg
+    assert opened == []  # not one byte inflated
+    _refused(path, keys, "同步包清单过大", verify_key=lambda m: pytest.fail("the signer was asked"))
+
+
+def test_manifest_limit_is_exact(tmp_path, keys, monkeypatch):
+    monkeypatch.setattr(bundle_file, "MAX_MANIFEST", 1000)
+    path = tmp_path / "b.glb"
+    write_bundle(path, {"pad": ""}, {"a": b"1"}, signing_key=keys[0])
+    size = len(_members(path)[bundle_file.MANIFEST])
+    pad = 1000 - size
+    write_bundle(path, {"pad": "x" * pad}, {"a": b"1"}, signing_key=keys[0])
+    assert len(_members(path)[bundle_file.MANIFEST]) == 1000
+    read_bundle(path, verify_key=keys[1])
+    write_bundle(path, {"pad": "x" * (pad + 1)}, {"a": b"1"}, signing_key=keys[0])
+    _refused(path, keys, "同步包清单过大")
+
+
+def test_signature_checked_before_the_manifest_is_parsed(tmp_path, plain, keys, monkeypatch):
+    """With the signer's key known (the laptop importing a reply), a manifest that is not the
+    signer's is never parsed."""
+    bad = _rewrite(plain, tmp_path / "bad.glb", change={bundle_file.MANIFEST: lambda b: b.replace(b"b-1", b"b-2")})
+    parsed: list[int] = []
+    real_loads = json.loads
+    monkeypatch.setattr(bundle_file.json, "loads", lambda *a, **kw: parsed.append(1) or real_loads(*a, **kw))
+    _refused(bad, keys, "签名无效")
+    assert parsed == []
+    monkeypatch.undo()
+    read_bundle(plain, verify_key=keys[1])
+
+
+@pytest.mark.parametrize("size", [0, 63, 65, 10 * 1024 * 1024])
+def test_a_signature_of_the_wrong_size_is_refused_unread(tmp_path, plain, keys, monkeypatch, size):
+    bad = _rewrite(plain, tmp_path / "bad.glb", change={bundle_file.SIGNATURE: lambda b: bytes(size)})
+    opened = _spy_opens(monkeypatch)
+    _refused(bad, keys, "签名无效")
+    assert opened == []
+
+
+def test_part_sizes_checked_before_any_part_is_read(tmp_path, keys, monkeypatch):
+    """A signed manifest whose sizes do not match the zip: refused before any part is inflated."""
+    path = tmp_path / "p.glb"
+    write_bundle(path, META, {"a.json": b"{}", "z.json": b"[1, 2, 3]"}, signing_key=keys[0])
+    bad = _rewrite(path, tmp_path / "bad.glb", change={bundle_file.PARTS + "z.json": lambda b: b + b" "})
+    opened = _spy_opens(monkeypatch)
+    _refused(bad, keys, "“z.json”校验失败:大小不符")
+    assert opened == [bundle_file.MANIFEST, bundle_file.SIGNATURE]
 
 
 def test_size_limit_is_exact(tmp_path, plain, keys):

@@ -180,3 +180,27 @@ def test_cli_bundle_round_trip(world, offline, tmp_path):
         assert json.loads(st.meta(replica.SCOPE)) == [world.grids[0]]
     finally:
         st.close()
+
+
+def test_inflated_manifest_refused_by_both_commands(world, offline, tmp_path, capsys):
+    """A 1 MB file whose manifest inflates to gigabytes: `server import-bundle` and `sync --bundle-in`
+    refuse it in Chinese (exit 2, no traceback) on its declared size, before inflating it."""
+    from desktop.cli import main
+    from desktop.sync.bundle_file import MANIFEST, SIGNATURE
+
+    bomb = tmp_path / "张三-1201.glb"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(MANIFEST, b"{" + b" " * (64 * 1024 * 1024) + b"}")
+        zf.writestr(SIGNATURE, bytes(64))
+    assert bomb.stat().st_size < 1024 * 1024
+    offline.close()
+    before = server_snapshot(world.server)
+    reply = tmp_path / "reply.glb"
+    assert main(["server", "--database", world.server.store.url, "import-bundle", str(bomb), "--reply", str(reply)]) == 2
+    err = capsys.readouterr().err
+    assert "同步包被拒绝:同步包清单过大" in err and "Traceback" not in err
+    assert not reply.exists() and server_snapshot(world.server) == before
+    db = str(tmp_path / "w1.db")
+    assert main(["--db", db, "sync", "--bundle-in", str(bomb)]) == 2
+    err = capsys.readouterr().err
+    assert "同步包清单过大" in err and "Traceback" not in err

@@ -10,16 +10,17 @@ import json
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from desktop.services.auth import actor_for
 from desktop.services.photos import Photos
 from desktop.services.records import Records
+from desktop.services.store import Store
 from desktop.sync import replica
 from desktop.sync.client import SyncClient, SyncError, SyncResult
 from server import service
 from server.app import ConfigError, Settings
-from server.models import Blob, Conflict, ServerAudit
+from server.models import Blob, Conflict, Device, ServerAudit
 from tests.sync.harness import PASSWORD, assert_converged, free_port, person_in
 
 
@@ -106,7 +107,10 @@ def test_server_refuses_default_secret_outside_development(monkeypatch):
         Settings.load("sqlite://")
     with pytest.raises(ConfigError, match="太短"):
         Settings.load("sqlite://", secret="short")
-    assert Settings.load("sqlite://", secret="x" * 40).secret == "x" * 40
+    with pytest.raises(ConfigError, match="太弱"):
+        Settings.load("sqlite://", secret="x" * 40)
+    strong = "q0Zr8vJ2mT6yB1nX4kW9sD3fH7gL5pC-uE"
+    assert Settings.load("sqlite://", secret=strong).secret == strong
     assert Settings.load("sqlite://", development=True).development
 
 
@@ -116,6 +120,74 @@ def test_serve_command_refuses_without_secret(tmp_path, monkeypatch):
     monkeypatch.delenv("GRIDLEDGER_SECRET", raising=False)
     monkeypatch.delenv("GRIDLEDGER_ENV", raising=False)
     assert main(["serve", "--database", f"sqlite:///{tmp_path / 's.db'}"]) == 2
+
+
+def test_a_second_sync_of_the_same_file_is_refused_while_one_runs(world, tmp_path):
+    """Another thread (the app's 同步 page while a bundle or a second sync runs) or another opening
+    of the same file: refused with code "busy", nothing sent, no new enrolment."""
+    import threading
+
+    w = world.laptop("w1")
+    world.sync(w, "w1")
+    device = w.meta("sync_device_id")
+    again = Store.open(w.path)
+    seen: list[BaseException | None] = []
+
+    def second(store) -> None:
+        try:
+            with SyncClient(store, world.url, "w1", PASSWORD) as c:
+                c.run()
+            seen.append(None)
+        except SyncError as exc:
+            seen.append(exc)
+
+    def progress(stage, done, total):
+        if stage == "连接服务器" and not seen:  # the first sync holds the lock now
+            for store in (w, again):
+                t = threading.Thread(target=second, args=(store,))
+                t.start()
+                t.join()
+
+    try:
+        with SyncClient(w, world.url, "w1", PASSWORD, progress=progress) as c:
+            result = c.run()
+        assert len(seen) == 2
+        for exc in seen:
+            assert isinstance(exc, SyncError) and exc.code == "busy" and "正在同步" in str(exc)
+        assert not result.reenrolled and w.meta("sync_device_id") == device
+        assert world.sync(again, "w1").reenrolled is False  # free again once the first ended
+    finally:
+        again.close()
+    with world.server.store.session() as s:  # never enrolled again
+        assert s.scalar(select(func.count()).select_from(Device).where(Device.predecessor == device)) == 0
+
+
+def test_a_laptop_the_server_no_longer_knows_is_told_so(world):
+    """Enrolled again because the server has no record of the device (its data was reset): the
+    result says that, not that the file is a copy or a backup."""
+    from desktop.sync.summary import result_lines
+
+    w = world.laptop("w1")
+    world.sync(w, "w1")
+    device = w.meta("sync_device_id")
+    with world.server.store.transaction() as s:
+        s.delete(s.get(Device, device))
+    res = world.sync(w, "w1")
+    assert res.reenrolled and w.meta("sync_device_id") != device
+    lines = result_lines(res.as_dict())
+    assert any("服务器上已没有本机的登记" in line for line in lines), lines
+    assert not any("副本" in line for line in lines)
+    # a copied file still says it is a copy
+    import shutil
+
+    w.close()
+    shutil.copy(w.path, w.path.with_name("copy.db"))
+    copy = Store.open(w.path.with_name("copy.db"))
+    try:
+        lines = result_lines(world.sync(copy, "w1").as_dict())
+        assert any("副本" in line for line in lines), lines
+    finally:
+        copy.close()
 
 
 def test_progress_and_cancel(world):
@@ -251,8 +323,11 @@ def test_sync_command_prints_a_chinese_summary(world, tmp_path, monkeypatch, cap
     monkeypatch.setattr("sys.stdin", io.StringIO("mistyped-password\n"))
     code = main(["--db", str(tmp_path / "cli.db"), "sync", "--server", world.url, "--user", "w1",
                  "--password-stdin", "--quiet"])
-    assert code == 3 and "用户名或密码不正确" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 3 and "用户名或密码不正确" in err
+    assert "新建的本机数据库 cli.db 已删除" in err  # not left believing the encrypted file is there
     assert not (tmp_path / "cli.db").exists() and not (tmp_path / "cli.db.keys").exists()
+    assert not (tmp_path / "cli.db.sync-lock").exists()
 
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     code = main(["--db", str(tmp_path / "cli.db"), "sync", "--server", world.url, "--user", "w1",

@@ -4,6 +4,7 @@ converges and nothing was applied twice."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,9 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from desktop.services.store import Store
-from server.models import Received, Record
+from server.models import Device, Received, Record
 from server.store import ServerStore
-from tests.sync.harness import PASSWORD, demo_file, free_port, laptop_snapshot
+from tests.sync.harness import PASSWORD, StallingProxy, demo_file, free_port, laptop_snapshot
 
 BIN = Path(sys.executable).parent / "gridledger"
 HOUSEHOLDS = 1500
@@ -220,4 +221,87 @@ def test_server_killed_under_a_push_loses_nothing(big_template, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+        srv.kill()
+
+
+def _meta(db: Path, key: str) -> str | None:
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        row = con.execute("SELECT value FROM local_meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+    finally:
+        con.close()
+
+
+def _devices(db_url: str) -> list[tuple[str, bool]]:
+    st = ServerStore(db_url, create=False)
+    try:
+        with st.session() as s:
+            return [(d.id, d.active) for d in s.scalars(select(Device))]
+    finally:
+        st.close()
+
+
+def test_two_syncs_at_once_on_one_laptop(tmp_path):
+    """The second `gridledger sync` on the same file says a sync is running and does nothing:
+    no clone alarm, no new enrolment (before the lock, each overlap enrolled a new device)."""
+    db_url = f"sqlite:///{tmp_path / 'server.db'}"
+    srv = ServeProcess(db_url).start()
+    proxy = StallingProxy(srv.port)
+    first = None
+    try:
+        srv.add_user("admin", "community_admin")
+        laptop = demo_file(tmp_path / "laptop.db", 30, 4)
+        args = ["--db", str(laptop), "sync", "--user", "admin", "--password-stdin", "--quiet"]
+        gl(*args, "--server", srv.url, stdin=PASSWORD + "\n")
+        device = _meta(laptop, "sync_device_id")
+        assert device and _devices(db_url) == [(device, True)]
+        first = sync_proc(laptop, proxy.url, "admin")  # held at its first request
+        assert proxy.first_seen.wait(120)
+        second = gl(*args, "--server", srv.url, stdin=PASSWORD + "\n", check=False)
+        assert second.returncode == 3, second.stderr
+        assert "正在同步" in second.stderr and "laptop.db" in second.stderr and "Traceback" not in second.stderr
+        proxy.release()
+        assert first.wait(300) == 0
+        again = gl(*args, "--server", srv.url, "--json", stdin=PASSWORD + "\n")
+        assert json.loads(again.stdout.splitlines()[-1])["reenrolled"] is False
+        assert _meta(laptop, "sync_device_id") == device and _meta(laptop, "sync_predecessor") is None
+        assert _devices(db_url) == [(device, True)]
+    finally:
+        proxy.close()
+        if first is not None and first.poll() is None:
+            first.kill()
+            first.wait(10)
+        srv.kill()
+
+
+def test_two_first_syncs_at_once_make_one_laptop(tmp_path):
+    """Two first syncs of a new (not yet existing) laptop file: the second is refused before it
+    touches the file, the first encrypts and enrols it once."""
+    db_url = f"sqlite:///{tmp_path / 'server.db'}"
+    srv = ServeProcess(db_url).start()
+    proxy = StallingProxy(srv.port)
+    first = None
+    try:
+        srv.add_user("admin", "community_admin")
+        laptop = tmp_path / "new" / "laptop.db"
+        first = sync_proc(laptop, proxy.url, "admin")
+        assert proxy.first_seen.wait(120)
+        second = gl("--db", str(laptop), "sync", "--server", srv.url, "--user", "admin", "--password-stdin",
+                    stdin=PASSWORD + "\n", check=False)
+        assert second.returncode == 3 and "正在同步" in second.stderr, second.stderr
+        proxy.release()
+        assert first.wait(300) == 0
+        (device, active), = _devices(db_url)
+        assert active
+        status = gl("--db", str(laptop), "keys", "--user", "admin", "--password-stdin", "status",
+                    stdin=PASSWORD + "\n")
+        assert "admin" in status.stdout
+    finally:
+        proxy.close()
+        if first is not None and first.poll() is None:
+            first.kill()
+            first.wait(10)
         srv.kill()

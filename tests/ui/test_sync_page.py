@@ -19,7 +19,7 @@ from desktop.sync import replica
 from server import service
 from server.bundle_import import import_bundle
 from server.store import Scope
-from tests.sync.harness import PASSWORD, ThreadServer, free_port, person_in, sync
+from tests.sync.harness import PASSWORD, StallingProxy, ThreadServer, free_port, person_in, sync
 from tests.ui.conftest import type_text
 from ui.workers import wait_all
 
@@ -164,6 +164,48 @@ def test_cancel_leaves_nothing_half_done(qtbot, server, laptop):
     assert page.sync_button.isEnabled() and not page.cancel_button.isEnabled() and not page.progress.isVisible()
     click_sync(qtbot, page)  # the page is usable again, and the next sync finishes the work
     assert not page.error.isVisibleTo(page) and replica.pending_count(laptop) == 0
+
+
+def test_the_page_and_a_command_line_sync_at_once(qtbot, server, laptop, tmp_path):
+    """A `gridledger sync` of the same file is running (a real process, held midway): the page
+    says so and changes nothing, neither by sync nor by bundle; afterwards both work and the
+    laptop is still the one device it was."""
+    import subprocess
+    import sys
+
+    proxy = StallingProxy(server.port)
+    cli = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gridledger"), "--db", str(laptop.path), "sync", "--server", proxy.url,
+         "--user", "supervisor", "--password-stdin", "--quiet"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        cli.stdin.write(PASSWORD + "\n")
+        cli.stdin.close()
+        assert proxy.first_seen.wait(120)
+        before = replica.pending_count(laptop)
+        page = open_page(qtbot, laptop, "supervisor")
+        fill(qtbot, page, server.url)
+        click_sync(qtbot, page)
+        assert page.error.isVisibleTo(page)
+        assert "正在同步" in page.error.text() and "laptop.db" in page.error.text(), page.error.text()
+        assert page.sync_button.isEnabled() and replica.pending_count(laptop) == before
+        page.export_bundle(tmp_path / "out.glb")
+        finish(qtbot, page)
+        assert "未导出同步包" in page.bundle_state.text() and "正在同步" in page.bundle_state.text()
+        assert not (tmp_path / "out.glb").exists()
+        proxy.release()
+        assert cli.wait(300) == 0, cli.stderr.read()
+        device = laptop.meta("sync_device_id")
+        assert device and replica.pending_count(laptop) == 0
+        click_sync(qtbot, page)
+        assert not page.error.isVisibleTo(page), page.error.text()
+        assert laptop.meta("sync_device_id") == device and laptop.meta("sync_predecessor") is None
+    finally:
+        proxy.close()
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait(10)
+        cli.stderr.close()
 
 
 def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, answers):
