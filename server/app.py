@@ -27,6 +27,7 @@ from desktop.sync.protocol import (
     SCHEMA_VERSION,
 )
 from server import service
+from server.limits import RequestGuard
 from server.service import ApiError, Caller
 from server.store import ServerStore
 
@@ -170,16 +171,29 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         return jwt.encode({"sub": username, "dev": device_id, "iat": now, "exp": now + TOKEN_SECONDS},
                           settings.secret, algorithm="HS256")
 
-    def current(authorization: Annotated[str | None, Header()] = None) -> Caller:
+    def claims_of(authorization: str | None) -> dict[str, Any]:
         if not authorization or not authorization.startswith("Bearer "):
             raise ApiError(401, "no_token", "请先登录")
         try:
-            claims = jwt.decode(authorization[7:], settings.secret, algorithms=["HS256"],
-                                options={"require": ["exp", "sub", "dev"]})
+            return jwt.decode(authorization[7:], settings.secret, algorithms=["HS256"],
+                              options={"require": ["exp", "sub", "dev"]})
         except jwt.ExpiredSignatureError:
             raise ApiError(401, "token_expired", "登录已过期,请重新登录") from None
         except jwt.InvalidTokenError:
             raise ApiError(401, "bad_token", "登录凭据无效,请重新登录") from None
+
+    def token_refusal(authorization: str | None) -> tuple[int, str, str] | None:
+        """The guard's check, before any body is read: signature and expiry only (no database)."""
+        try:
+            claims_of(authorization)
+        except ApiError as exc:
+            return exc.status, exc.code, exc.message
+        return None
+
+    app.add_middleware(RequestGuard, check_token=token_refusal)
+
+    def current(authorization: Annotated[str | None, Header()] = None) -> Caller:
+        claims = claims_of(authorization)
         return service.caller(store, str(claims["sub"]), str(claims["dev"]))
 
     Who = Annotated[Caller, Depends(current)]
@@ -230,9 +244,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
     async def blob_put(sha: str, request: Request, who: Who,
                        offset: Annotated[int, Query(ge=0, le=BIG)] = 0,
                        size: Annotated[int, Query(ge=1, le=64 * 1024 * 1024)] = 1) -> Response:
-        chunk = await request.body()
-        if len(chunk) > 4 * BLOB_CHUNK:
-            raise ApiError(413, "too_large", "附件分块过大")
+        chunk = await request.body()  # at most the route's cap (server.limits)
         return _json(service.put_blob_chunk(store, who.scope, sha, offset, size, chunk))
 
     @app.get(f"{API}/blobs/{{sha}}", operation_id="blob_get")
