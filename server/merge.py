@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,12 +33,13 @@ from desktop.sync.protocol import (
     has_grid,
     ts_storage,
 )
-from server.models import Conflict, Device, Received, Record
+from server.models import AttachmentRef, Conflict, Device, Received, Record
 from server.store import Scope, next_seq
 
 _TOMBSTONE = ("deleted_at", "deleted_by")
 PURGED_TEXT = "(已清除)"
 MAX_FIELDS = 200
+SHA256 = re.compile("[0-9a-f]{64}")
 
 
 def _dumps(value: Any) -> bytes:
@@ -101,8 +103,10 @@ def _load_states(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str]
 class Merger:
     """Merges one batch from one device (or one supervisor's resolution) under one sequence."""
 
-    def __init__(self, s: Session, scope: Scope, device: Device | None, *, is_sqlite: bool) -> None:
+    def __init__(self, s: Session, scope: Scope, device: Device | None, *, is_sqlite: bool,
+                 proven: frozenset[str] = frozenset()) -> None:
         self.s = s
+        self.proven = proven  # photos whose bytes came with the changes (a bundle), hash checked
         self.scope = scope
         self.device_id = device.id if device else "server"
         self.predecessor = device.predecessor if device else None
@@ -248,6 +252,8 @@ class Merger:
                 if table in COMMUNITY_WIDE:
                     raise Rejected("只有社区管理员或网格长可以新建区域与网格,已暂存待审核")
                 raise Rejected("该记录不在您负责的网格内,服务器拒绝写入,已暂存待审核")
+            if table == "attachment":
+                self._check_photo(row_id, fields.get("sha256", [None, None])[1])
             data = {f: None for f in FIELDS[table]}
             data.update({f: pair[1] for f, pair in fields.items()})
             data.update(id=row_id, version=1, created_at=_ts(at), created_by=by, updated_at=_ts(at), updated_by=by)
@@ -266,6 +272,8 @@ class Merger:
                 raise Rejected("不能把记录移到您不负责的网格,已暂存待审核")
         if op == "D":
             return self._purge(st, by, at, dev_seq)
+        if table == "attachment" and "sha256" in fields and fields["sha256"][1] != st.data.get("sha256"):
+            self._check_photo(row_id, fields["sha256"][1])
         if st.data.get("_purged"):
             # erased on request: an edit from a laptop that had not heard yet is dropped, and
             # its values are not kept anywhere (not even in a conflict record)
@@ -355,6 +363,22 @@ class Merger:
         self.purged.append((st.table, st.row_id))
         return Outcome("applied", version=st.version)
 
+    def _check_photo(self, row_id: str, sha: Any) -> None:
+        """An attachment record may name a photo the server already knows only if this device
+        sent it (or named it before) or its user may already see it: naming another grid's photo
+        would otherwise be a way to download it."""
+        if not isinstance(sha, str) or not SHA256.fullmatch(sha):
+            raise Rejected("附件记录的照片校验值(sha256)格式不正确,已暂存待审核")
+        if sha in self.proven:
+            return
+        refs = self.s.execute(
+            select(AttachmentRef.grid_id, AttachmentRef.device_id).where(
+                AttachmentRef.sha256 == sha, AttachmentRef.row_id != row_id)
+        ).all()
+        mine = {self.device_id, self.predecessor} - {None}
+        if refs and not any(dev in mine or self.scope.reads("attachment", grid) for grid, dev in refs):
+            raise Rejected("附件记录指向一张属于您无权查看的记录的照片,且本机从未上传过它,已暂存待审核")
+
     def _conflict(
         self, kind: str, st: State, fields: list[str], base: dict | None, server: dict,
         server_meta: list[Any] | None, client: dict, by: str, at: str, *, winner: str,
@@ -392,6 +416,9 @@ class Merger:
     def flush(self) -> None:
         seq = self.seq
         new_rows, upd_rows = [], []
+        photos = [st for st in self.states.values() if st.dirty and st.table == "attachment"]
+        if photos:
+            self._write_photo_refs(photos)
         for st in self.states.values():
             if not st.dirty:
                 continue
@@ -420,6 +447,29 @@ class Merger:
                     base_value=None, server_value=None, client_value=None, change=None, status="purged")
             )
         self.purged = []
+
+
+    def _write_photo_refs(self, states: list[State]) -> None:
+        ids = [st.row_id for st in states]
+        have: dict[str, AttachmentRef] = {}
+        for i in range(0, len(ids), 500):
+            have.update({r.row_id: r for r in self.s.scalars(
+                select(AttachmentRef).where(AttachmentRef.row_id.in_(ids[i : i + 500])))})
+        new = []
+        for st in states:
+            sha = st.data.get("sha256")
+            ref = have.get(st.row_id)
+            if ref is None:
+                if isinstance(sha, str) and sha:
+                    new.append({"row_id": st.row_id, "sha256": sha, "grid_id": st.grid_id,
+                                "device_id": self.device_id, "deleted": st.deleted})
+                continue
+            if sha != ref.sha256 and isinstance(sha, str) and sha:
+                ref.sha256, ref.device_id = sha, self.device_id
+            ref.grid_id, ref.deleted = st.grid_id, st.deleted
+        if new:
+            self.s.execute(insert(AttachmentRef), new)
+        self.s.flush()
 
 
 def _ordered(st: State) -> dict[str, Any]:

@@ -165,6 +165,19 @@ class Blob(ServerBase):
     complete: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class AttachmentRef(ServerBase):
+    """Which attachment record names which photo, kept exactly (never by searching record text):
+    a photo may be read or uploaded only through a record of it in the caller's grids. `device_id`
+    is the device that first named it there; deleted records keep their claim on the photo."""
+
+    __tablename__ = "srv_attachment"
+    row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    grid_id: Mapped[str | None] = mapped_column(String(36))
+    device_id: Mapped[str | None] = mapped_column(String(36))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class BundleSeen(ServerBase):
     __tablename__ = "srv_bundle"
     bundle_id: Mapped[str] = mapped_column(String(36), primary_key=True)

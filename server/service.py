@@ -23,8 +23,9 @@ from desktop.sync.protocol import (
     SCHEMA_VERSION,
     SYNC_TABLES,
 )
-from server.merge import Merger
+from server.merge import SHA256, Merger
 from server.models import (
+    AttachmentRef,
     Blob,
     BlobPart,
     Conflict,
@@ -245,9 +246,11 @@ def hello(store: ServerStore, who: Caller, *, file_id: str, epoch: str, schema_v
         }
 
 
-def push(store: ServerStore, who: Caller, changes: list[dict[str, Any]]) -> dict[str, Any]:
+def push(store: ServerStore, who: Caller, changes: list[dict[str, Any]], *,
+         proven: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Merge one batch; `proven`: photos whose bytes came with it (a bundle), hash checked."""
     with store.transaction() as s:
-        merger = Merger(s, who.scope, who.device, is_sqlite=store.is_sqlite)
+        merger = Merger(s, who.scope, who.device, is_sqlite=store.is_sqlite, proven=proven)
         results = merger.push(changes)
         counts: dict[str, int] = {}
         for r in results:
@@ -424,17 +427,35 @@ def resolve_conflict(store: ServerStore, who: Caller, conflict_id: int, choice: 
 
 
 def _blob_allowed(s: Session, scope: Scope, sha: str, *, write: bool = False) -> bool:
-    """A photo may be read (or uploaded) by who may read (or write) an attachment record naming it."""
-    q = select(Record.grid_id).where(Record.table_name == "attachment", Record.data.contains(sha))
+    """A photo may be read (or uploaded) by who may read (or write) a live attachment record
+    naming exactly this photo (an indexed lookup; merge.Merger._check_photo decides who may name
+    a photo the server already knows)."""
+    q = select(AttachmentRef.grid_id).where(AttachmentRef.sha256 == sha, AttachmentRef.deleted.is_(False))
     check = scope.writes if write else scope.reads
     return any(check("attachment", g) for (g,) in s.execute(q))
 
 
+def _check_sha(sha: str) -> None:
+    if not SHA256.fullmatch(sha):
+        raise ApiError(422, "blob", "附件编号不正确:应为 64 位小写十六进制的 sha256 校验值。")
+
+
 def missing_blobs(store: ServerStore, scope: Scope, shas: list[str]) -> list[dict[str, Any]]:
+    """Which of the caller's photos the server still lacks. A photo the caller may not upload
+    (no record of it in their grids) is left out: the answer tells nothing about other grids."""
+    wanted = list(dict.fromkeys(sha for sha in shas[:1000] if SHA256.fullmatch(sha)))
     with store.session() as s:
-        have = {b.sha256: b for b in s.scalars(select(Blob).where(Blob.sha256.in_(shas[:1000])))}
+        refs: dict[str, list[str | None]] = {}
+        for i in range(0, len(wanted), 500):
+            for sha, grid in s.execute(select(AttachmentRef.sha256, AttachmentRef.grid_id).where(
+                    AttachmentRef.sha256.in_(wanted[i : i + 500]), AttachmentRef.deleted.is_(False))):
+                refs.setdefault(sha, []).append(grid)
+        mine = [sha for sha in wanted if any(scope.writes("attachment", g) for g in refs.get(sha, []))]
+        have: dict[str, Blob] = {}
+        for i in range(0, len(mine), 500):
+            have.update({b.sha256: b for b in s.scalars(select(Blob).where(Blob.sha256.in_(mine[i : i + 500])))})
         out = []
-        for sha in shas[:1000]:
+        for sha in mine:
             b = have.get(sha)
             if b is None or not b.complete:
                 out.append({"sha256": sha, "received": b.received if b else 0})
@@ -442,8 +463,9 @@ def missing_blobs(store: ServerStore, scope: Scope, shas: list[str]) -> list[dic
 
 
 def put_blob_chunk(store: ServerStore, scope: Scope, sha: str, offset: int, total: int, chunk: bytes) -> dict:
-    if len(sha) != 64 or total <= 0 or total > 64 * 1024 * 1024:
-        raise ApiError(422, "blob", "附件大小或编号不正确")
+    _check_sha(sha)
+    if total <= 0 or total > 64 * 1024 * 1024:
+        raise ApiError(422, "blob", "附件大小不正确:应在 1 字节到 64 MB 之间。")
     with store.transaction() as s:
         if not _blob_allowed(s, scope, sha, write=True):
             raise ApiError(403, "forbidden", "没有与该附件对应的可写记录")
@@ -472,6 +494,7 @@ def put_blob_chunk(store: ServerStore, scope: Scope, sha: str, offset: int, tota
 
 
 def get_blob(store: ServerStore, scope: Scope, sha: str, offset: int, length: int) -> bytes:
+    _check_sha(sha)
     with store.session() as s:
         b = s.get(Blob, sha)
         if b is None or not b.complete or not _blob_allowed(s, scope, sha):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.domain.areas import AreaTree
 from desktop.policy import Ability, allows, sees_all_grids
 from desktop.sync.protocol import COMMUNITY_WIDE
-from server.models import Counter, Record, ServerBase, ServerKey, ServerUser
+from server.models import AttachmentRef, Counter, Record, ServerBase, ServerKey, ServerUser
 
 SEQ = "server_seq"
 
@@ -57,6 +57,7 @@ class ServerStore:
             with self.transaction() as s:
                 if s.get(Counter, SEQ) is None:
                     s.add(Counter(name=SEQ, value=0))
+                _index_photos(s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -88,6 +89,18 @@ class ServerStore:
             row = s.get(ServerKey, name)
             assert row is not None
             return row.value
+
+
+def _index_photos(s: Session) -> None:
+    """Fill the photo index once for a database made before it existed."""
+    if s.scalar(select(AttachmentRef.row_id).limit(1)) is not None:
+        return
+    for data, meta, grid, deleted in s.execute(select(Record.data, Record.field_meta, Record.grid_id, Record.deleted)
+                                               .where(Record.table_name == "attachment")):
+        d, m = json.loads(data), json.loads(meta)
+        if d.get("sha256"):
+            s.add(AttachmentRef(row_id=d["id"], sha256=d["sha256"], grid_id=grid, deleted=deleted,
+                                device_id=(m.get("sha256") or [None, None])[1]))
 
 
 def next_seq(s: Session, is_sqlite: bool) -> int:

@@ -115,3 +115,104 @@ def test_chunked_body_is_cut_off_at_the_cap(api):
     # within the cap the same route still works
     resp = api.call("POST", "/audit", json={"entries": []}, headers=_auth(token))
     assert resp.status_code == 200, resp.text
+
+
+# --- 2. photos: exact ownership, scope on every blob route ------------------------------------------
+
+PHOTO = b"\xff\xd8\xff" + bytes(range(256)) * 40  # a small "JPEG" of grid 2
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _photo_change(seq: int, row_id: str, grid: str, sha: str, size: int = len(PHOTO)) -> dict[str, Any]:
+    fields = {"grid_id": grid, "owner_kind": "person", "owner_id": "p-" + row_id, "purpose": "photo",
+              "caption": None, "mime": "image/jpeg", "width": 10, "height": 10, "byte_size": size, "sha256": sha}
+    return {"seq": seq, "table": "attachment", "id": row_id, "op": "I", "known": 0,
+            "fields": {k: [None, v] for k, v in fields.items()}}
+
+
+def _push(api: Api, token: str, *changes: dict[str, Any]) -> list[dict[str, Any]]:
+    resp = api.call("POST", "/sync/push", json={"changes": list(changes)}, headers=_auth(token))
+    assert resp.status_code == 200, resp.text
+    return resp.json()["results"]
+
+
+def _upload(api: Api, token: str, data: bytes) -> httpx.Response:
+    return api.call("PUT", f"/blobs/{_sha(data)}", params={"offset": 0, "size": len(data)}, content=data,
+                    headers={**_auth(token), "Content-Type": "application/octet-stream"})
+
+
+def _areas(api: Api) -> str:
+    """A community with grid-1 and grid-2, pushed by a supervisor; the supervisor's token."""
+    sup = api.enrol("sup", file_id="laptop-sup")["access_token"]
+    rows = [("community", "c1", "社区", None, "c-1"), ("grid", "g1", "一网格", "community", "grid-1"),
+            ("grid", "g2", "二网格", "community", "grid-2")]
+    changes = [{"seq": n, "table": "area", "id": rid, "op": "I", "known": 0,
+                "fields": {"level": [None, level], "code": [None, code], "name": [None, name],
+                           "parent_id": [None, parent]}}
+               for n, (level, code, name, parent, rid) in enumerate(
+                   [(lv, cd, nm, "c-1" if p else None, rid) for lv, cd, nm, p, rid in rows], start=1)]
+    assert {r["status"] for r in _push(api, sup, *changes)} == {"applied"}
+    return sup
+
+
+@pytest.fixture
+def two_grids(api):
+    _areas(api)
+    w1 = api.enrol("w1", "grid_worker", ["grid-1"], file_id="laptop-1")["access_token"]
+    w2 = api.enrol("w2", "grid_worker", ["grid-2"], file_id="laptop-2")["access_token"]
+    assert _push(api, w2, _photo_change(1, "att-2", "grid-2", _sha(PHOTO)))[0]["status"] == "applied"
+    assert _upload(api, w2, PHOTO).json()["complete"] is True
+    return w1, w2
+
+
+def test_another_grids_photo_cannot_be_claimed_or_read(api, two_grids):
+    w1, w2 = two_grids
+    sha = _sha(PHOTO)
+    # w1 names grid 2's photo in an attachment record of their own grid: set aside, not stored
+    res = _push(api, w1, _photo_change(1, "att-1", "grid-1", sha))
+    assert res[0]["status"] == "rejected"
+    assert "无权查看" in res[0]["message"]
+    resp = api.call("GET", f"/blobs/{sha}", headers=_auth(w1))
+    assert resp.status_code == 404
+    assert resp.content != PHOTO
+    # /blobs/missing tells nothing about photos of other grids (not even how far an upload got)
+    resp = api.call("POST", "/blobs/missing", json={"sha256": [sha, _sha(b"half")]}, headers=_auth(w1))
+    assert resp.json() == {"missing": []}
+    # the owner grid still reads it
+    resp = api.call("GET", f"/blobs/{sha}", headers=_auth(w2))
+    assert resp.status_code == 200 and resp.content == PHOTO
+
+
+def test_blob_names_are_exact_hashes(api, two_grids):
+    w1, _ = two_grids
+    own = b"grid one's own photo"
+    assert _push(api, w1, _photo_change(1, "att-1", "grid-1", _sha(own), len(own)))[0]["status"] == "applied"
+    assert _upload(api, w1, own).json()["complete"] is True
+    # a LIKE pattern would match any record's text: "_" and "%" are not hashes
+    for name in ("_" * 64, "%" * 64, _sha(PHOTO)[:32] + "_" * 32):
+        resp = api.call("PUT", f"/blobs/{name}", params={"offset": 0, "size": 4}, content=b"evil",
+                        headers={**_auth(w1), "Content-Type": "application/octet-stream"})
+        assert resp.status_code in (403, 404, 422), (name, resp.status_code)
+        resp = api.call("GET", f"/blobs/{name}", headers=_auth(w1))
+        assert resp.status_code in (403, 404, 422)
+    from sqlalchemy import func, select
+
+    from server.models import Blob
+
+    with api.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Blob)) == 2
+    assert api.call("GET", f"/blobs/{_sha(own)}", headers=_auth(w1)).content == own
+
+
+def test_a_photo_of_ones_own_is_named_again_freely(api, two_grids):
+    _, w2 = two_grids
+    sha = _sha(PHOTO)
+    # the same laptop (or its grid) naming the same photo in a second record is fine
+    assert _push(api, w2, _photo_change(2, "att-2b", "grid-2", sha))[0]["status"] == "applied"
+    resp = api.call("POST", "/blobs/missing", json={"sha256": [sha]}, headers=_auth(w2))
+    assert resp.json() == {"missing": []}
