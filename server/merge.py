@@ -115,6 +115,13 @@ class Merger:
         self.states: dict[tuple[str, str], State] = {}
         self.conflicts: list[dict[str, Any]] = []
         self.purged: list[tuple[str, str]] = []
+        self.claim: str | None = None  # the author the current change names, when not the signed-in user
+
+    def _stamp(self, seq: int, dev_seq: Any, by: str, at: str) -> list[Any]:
+        """A field's meta entry: [server_seq, device, device_seq, signed-in user, laptop time
+        (display only)] and, when the laptop named another author, that claim."""
+        entry = [seq, self.device_id, dev_seq, by, at]
+        return [*entry, self.claim] if self.claim else entry
 
     def take_seq(self) -> int:
         if self.seq is None:
@@ -236,7 +243,10 @@ class Merger:
         table, row_id, op, fields = self._validate(ch)
         known = ch.get("known") if isinstance(ch.get("known"), int) else 0
         at = str(ch.get("at") or "")[:32]
-        by = str(ch.get("by") or self.scope.username)[:64]
+        # Authorship is the signed-in user's, whatever the laptop wrote: its `by` is kept
+        # beside it as a claim (meta entries and conflict records), never as the author.
+        by = self.scope.username[:64]
+        self.claim = _claim(ch, by)
         dev_seq = ch.get("seq")
         seq = self.take_seq()
         st = self.states.get((table, row_id))
@@ -257,7 +267,7 @@ class Merger:
             data = {f: None for f in FIELDS[table]}
             data.update({f: pair[1] for f, pair in fields.items()})
             data.update(id=row_id, version=1, created_at=_ts(at), created_by=by, updated_at=_ts(at), updated_by=by)
-            meta = {f: [seq, self.device_id, dev_seq, by, at] for f in fields}
+            meta = {f: self._stamp(seq, dev_seq, by, at) for f in fields}
             st = State(table, row_id, data, meta, 1, grid, None, data.get("deleted_at") is not None, True, True)
             self.states[(table, row_id)] = st
             return Outcome("applied", version=1)
@@ -327,7 +337,7 @@ class Merger:
         for f, v in new_vals.items():
             if st.data.get(f) != v or f not in st.meta:
                 st.data[f] = v
-                st.meta[f] = [seq, self.device_id, dev_seq, by, at]
+                st.meta[f] = self._stamp(seq, dev_seq, by, at)
                 changed = True
         if changed:
             if "grid_id" in fields and fields["grid_id"][1] != st.grid_id:
@@ -352,7 +362,7 @@ class Merger:
                 st.data[name] = PURGED_TEXT if name == "name" else ""
             elif col.kind in ("int", "float", "bool"):
                 st.data[name] = 0
-            st.meta[name] = [seq, self.device_id, dev_seq, by, at]
+            st.meta[name] = self._stamp(seq, dev_seq, by, at)
         st.data["deleted_at"] = _ts(at) or st.data.get("updated_at")
         st.data["deleted_by"] = by
         st.data["_purged"] = True
@@ -389,7 +399,9 @@ class Merger:
             "kind": kind, "table_name": st.table, "row_id": st.row_id, "grid_id": st.grid_id,
             "fields": json.dumps(fields), "base_value": _j(base), "server_value": _j(server),
             "server_by": sm[3], "server_device": sm[1], "server_at": sm[4],
+            "server_claimed_by": sm[5] if len(sm) > 5 else None,
             "client_value": _j(client), "client_by": by, "client_device": self.device_id,
+            "client_claimed_by": self.claim,
             "client_at": at, "winner": winner, "reason": reason, "change": None,
             "status": "open", "created_seq": self.take_seq(),
         })
@@ -405,7 +417,8 @@ class Merger:
             "kind": "rejected", "table_name": str(table)[:32], "row_id": str(ch.get("id"))[:36],
             "grid_id": grid, "fields": json.dumps(sorted(map(str, fields))[:MAX_FIELDS]),
             "base_value": None, "server_value": None, "server_by": None, "server_device": None,
-            "server_at": None, "client_value": None, "client_by": str(ch.get("by") or self.scope.username)[:64],
+            "server_at": None, "client_value": None, "client_by": self.scope.username[:64],
+            "server_claimed_by": None, "client_claimed_by": _claim(ch, self.scope.username[:64]),
             "client_device": self.device_id, "client_at": str(ch.get("at") or "")[:32],
             "winner": "none", "reason": reason,
             "change": _dumps(ch).decode()[:1_000_000], "status": "open",
@@ -476,6 +489,11 @@ def _ordered(st: State) -> dict[str, Any]:
     out = {k: st.data.get(k) for k in RECORD_META}
     out.update({k: v for k, v in st.data.items() if k not in out})
     return out
+
+
+def _claim(ch: dict[str, Any], by: str) -> str | None:
+    claimed = ch.get("by")
+    return str(claimed)[:64] if claimed and str(claimed)[:64] != by else None
 
 
 def _ts(at: str) -> str | None:

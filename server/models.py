@@ -104,6 +104,9 @@ class Conflict(ServerBase):
     client_by: Mapped[str | None] = mapped_column(String(64))
     client_device: Mapped[str | None] = mapped_column(String(36))
     client_at: Mapped[str | None] = mapped_column(String(32))
+    # The authors the laptops named, when not the signed-in user who sent the change (claims only).
+    server_claimed_by: Mapped[str | None] = mapped_column(String(64))
+    client_claimed_by: Mapped[str | None] = mapped_column(String(64))
     winner: Mapped[str] = mapped_column(String(16))  # client | server | none
     reason: Mapped[str | None] = mapped_column(Text)
     change: Mapped[str | None] = mapped_column(Text)  # the full change, for a set-aside one
@@ -209,4 +212,9 @@ class ServerAudit(ServerBase):
     entity_id: Mapped[str | None] = mapped_column(String(36))
     summary: Mapped[str | None] = mapped_column(Text)
     source_seq: Mapped[int | None] = mapped_column(BigInteger)  # the laptop's audit_log.seq
+    # Sent up by a laptop: the signed-in user who sent it, and what the laptop said (claims only;
+    # `actor` is the claimed one only if that user has signed in to this server on that laptop).
+    sent_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_actor: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (Index("ux_srv_audit_source", "device_id", "source_seq", unique=True),)

@@ -7,13 +7,14 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desktop.policy import ROLES, Ability, allows, denial
@@ -331,8 +332,11 @@ def _conflict_dict(c: Conflict, record: dict | None) -> dict[str, Any]:
     return {
         "id": c.id, "kind": c.kind, "table": c.table_name, "row_id": c.row_id, "grid_id": c.grid_id,
         "fields": load(c.fields), "base": load(c.base_value),
-        "server": {"value": load(c.server_value), "by": c.server_by, "device": c.server_device, "at": c.server_at},
-        "client": {"value": load(c.client_value), "by": c.client_by, "device": c.client_device, "at": c.client_at},
+        # `by`: the signed-in user who sent the change; `claimed_by`: whom the laptop named instead
+        "server": {"value": load(c.server_value), "by": c.server_by, "device": c.server_device, "at": c.server_at,
+                   "claimed_by": c.server_claimed_by},
+        "client": {"value": load(c.client_value), "by": c.client_by, "device": c.client_device, "at": c.client_at,
+                   "claimed_by": c.client_claimed_by},
         "winner": c.winner, "reason": c.reason, "status": c.status,
         "change": load(c.change), "created_seq": c.created_seq,
         "resolved_by": c.resolved_by, "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
@@ -515,23 +519,32 @@ def stats(store: ServerStore) -> dict[str, Any]:
 AUDIT_FIELDS = ("seq", "at", "actor", "action", "entity", "entity_id", "summary", "detail")
 
 
-def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Store a laptop's audit entries (idempotent on the device and its audit sequence). Entries
-    of another actor than the signed-in user are kept too: a laptop has several local users."""
-    from sqlalchemy import insert
-    from sqlalchemy.exc import IntegrityError
+def signed_in_users(s: Session, device: Device) -> set[str]:
+    """The users who have signed in to this server on the laptop of `device` (its database file;
+    each user who syncs there enrols a device of their own for it)."""
+    ids = select(Device.user_id).where(or_(Device.id == device.id, Device.file_id == device.file_id))
+    return set(s.scalars(select(ServerUser.username).where(ServerUser.id.in_(ids))))
 
+
+def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Store a laptop's audit entries (idempotent on the device and its audit sequence). The
+    server stamps what it knows: when it received them, the device and the signed-in user who
+    sent them. The laptop's actor and time are kept as claims; an entry names its claimed actor
+    only if that user has signed in on this laptop (a laptop has several local users), else the
+    sender."""
     rows = []
+    received = utcnow()
+    with store.session() as s:
+        known = signed_in_users(s, who.device)
     for e in entries[:5000]:
         seq = e.get("seq")
         if not isinstance(seq, int) or seq <= 0:
             continue
-        try:
-            at = datetime.fromisoformat(str(e.get("at"))[:26])
-        except ValueError:
-            at = utcnow()
+        claimed = str(e.get("actor") or "")[:64] or None
         rows.append({
-            "at": at, "actor": str(e.get("actor") or "?")[:64], "device_id": who.device.id,
+            "at": received, "actor": claimed if claimed in known else who.user.username,
+            "device_id": who.device.id, "sent_by": who.user.username, "claimed_actor": claimed,
+            "claimed_at": str(e.get("at") or "")[:40] or None,
             "action": str(e.get("action") or "?")[:24], "entity": (str(e["entity"])[:32] if e.get("entity") else None),
             "entity_id": (str(e["entity_id"])[:36] if e.get("entity_id") else None),
             "summary": (str(e["summary"])[:2000] if e.get("summary") else None),
@@ -552,6 +565,18 @@ def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]
     return {"stored": len(new), "through": max(r["source_seq"] for r in rows)}
 
 
+def audit_claims(entry: dict[str, Any]) -> str:
+    """What a laptop said about an entry, shown as its claim (empty for the server's own)."""
+    if not entry.get("sent_by"):
+        return ""
+    parts = [f"由 {entry['sent_by']} 上传"]
+    if entry.get("claimed_actor") and entry["claimed_actor"] != entry["actor"]:
+        parts.append(f"电脑上记为 {entry['claimed_actor']}(未核实)")
+    if entry.get("claimed_at"):
+        parts.append(f"电脑时钟 {str(entry['claimed_at'])[:19]}(未核实)")
+    return "  [" + ";".join(parts) + "]"
+
+
 def list_audit(store: ServerStore, scope: Scope, *, actor: str | None = None, action: str | None = None,
                limit: int = 500) -> list[dict[str, Any]]:
     _require_reviewer(scope)
@@ -563,6 +588,8 @@ def list_audit(store: ServerStore, scope: Scope, *, actor: str | None = None, ac
             q = q.where(ServerAudit.action == action)
         return [
             {"at": a.at.isoformat(sep=" "), "actor": a.actor, "device_id": a.device_id, "action": a.action,
-             "entity": a.entity, "entity_id": a.entity_id, "summary": a.summary, "detail": a.detail}
+             "entity": a.entity, "entity_id": a.entity_id, "summary": a.summary, "detail": a.detail,
+             # from a laptop: who sent it, and what the laptop itself said (unverified)
+             "sent_by": a.sent_by, "claimed_actor": a.claimed_actor, "claimed_at": a.claimed_at}
             for a in s.scalars(q)
         ]

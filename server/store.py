@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy import Engine, create_engine, event, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.domain.areas import AreaTree
@@ -54,6 +54,7 @@ class ServerStore:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         if create:
             ServerBase.metadata.create_all(self.engine)
+            _add_new_columns(self.engine)
             with self.transaction() as s:
                 if s.get(Counter, SEQ) is None:
                     s.add(Counter(name=SEQ, value=0))
@@ -89,6 +90,19 @@ class ServerStore:
             row = s.get(ServerKey, name)
             assert row is not None
             return row.value
+
+
+def _add_new_columns(engine: Engine) -> None:
+    """Columns added to a server table after its database was made (all nullable): added in
+    place, so an existing server database keeps working without a migration tool."""
+    with engine.begin() as conn:
+        existing = inspect(conn)
+        for table in ServerBase.metadata.sorted_tables:
+            have = {c["name"] for c in existing.get_columns(table.name)}
+            for col in table.columns:
+                if col.name not in have and col.nullable:
+                    kind = col.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {kind}'))
 
 
 def _index_photos(s: Session) -> None:

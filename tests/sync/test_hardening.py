@@ -216,3 +216,92 @@ def test_a_photo_of_ones_own_is_named_again_freely(api, two_grids):
     assert _push(api, w2, _photo_change(2, "att-2b", "grid-2", sha))[0]["status"] == "applied"
     resp = api.call("POST", "/blobs/missing", json={"sha256": [sha]}, headers=_auth(w2))
     assert resp.json() == {"missing": []}
+
+
+# --- 3. authorship: the server stamps the signed-in user and device; the laptop's word is a claim -----
+
+def _vehicle(seq: int, row_id: str, grid: str, *, by: str, op: str = "I", plate: str = "甘A00001",
+             known: int = 0) -> dict[str, Any]:
+    fields = {"plate_no": [None, plate]} if op == "U" else {"grid_id": [None, grid], "plate_no": [None, plate]}
+    return {"seq": seq, "table": "vehicle", "id": row_id, "op": op, "known": known, "by": by,
+            "at": "2020-01-01T00:00:00.000Z", "fields": fields}
+
+
+def _audit_entry(seq: int, actor: str) -> dict[str, Any]:
+    return {"seq": seq, "at": "2020-01-01 00:00:00", "actor": actor, "action": "purge",
+            "summary": "彻底清除 张三", "detail": None}
+
+
+def test_pushed_changes_are_stamped_with_the_signed_in_user(api, two_grids):
+    w1, _ = two_grids
+    assert _push(api, w1, _vehicle(1, "car-1", "grid-1", by="admin"))[0]["status"] == "applied"
+    import orjson
+
+    from server.models import Record
+
+    with api.store.session() as s:
+        rec = s.get(Record, ("vehicle", "car-1"))
+        data, meta = orjson.loads(rec.data), orjson.loads(rec.field_meta)
+    assert data["created_by"] == data["updated_by"] == "w1"
+    assert meta["plate_no"][3] == "w1" and meta["plate_no"][5] == "admin"  # the claim, beside the author
+    # a clash keeps both sides' authors as the server knows them, and the claim as a claim
+    sup = api.call("POST", "/auth/token", json={"username": "sup", "password": PASSWORD,
+                                                 "device_id": _device_of(api, "sup")}).json()["access_token"]
+    assert _push(api, sup, _vehicle(5, "car-1", "grid-1", by="sup", op="U", plate="甘A00002", known=10**6))[0]["status"] == "applied"
+    res = _push(api, w1, _vehicle(2, "car-1", "grid-1", by="admin", op="U", plate="甘A00003", known=1))
+    assert res[0]["status"] == "conflict"
+    conflicts = api.call("GET", "/conflicts", headers=_auth(sup)).json()["conflicts"]
+    client = conflicts[-1]["client"]
+    assert client["by"] == "w1" and client["claimed_by"] == "admin"
+    from desktop.sync.conflict_view import who
+
+    assert who(client).startswith("w1(电脑上记为 admin,未核实)")
+
+
+def _device_of(api: Api, username: str) -> str:
+    from sqlalchemy import select
+
+    from server.models import Device, ServerUser
+
+    with api.store.session() as s:
+        uid = s.scalar(select(ServerUser.id).where(ServerUser.username == username))
+        return s.scalar(select(Device.id).where(Device.user_id == uid).order_by(Device.enrolled_at.desc()))
+
+
+def test_audit_entries_name_only_users_signed_in_on_that_laptop(api, two_grids):
+    w1, _ = two_grids
+    resp = api.call("POST", "/audit", json={"entries": [_audit_entry(1, "admin"), _audit_entry(2, "w1")]},
+                    headers=_auth(w1))
+    assert resp.status_code == 200, resp.text
+    sup = api.call("POST", "/auth/token", json={"username": "sup", "password": PASSWORD,
+                                                 "device_id": _device_of(api, "sup")}).json()["access_token"]
+    entries = {e["claimed_actor"]: e for e in api.call("GET", "/audit", params={"action": "purge"},
+                                                        headers=_auth(sup)).json()["entries"]}
+    forged = entries["admin"]
+    assert forged["actor"] == "w1" and forged["sent_by"] == "w1"  # not "admin purged …"
+    assert forged["claimed_at"] == "2020-01-01 00:00:00" and not forged["at"].startswith("2020")
+    assert entries["w1"]["actor"] == "w1"
+    assert "电脑上记为 admin(未核实)" in service.audit_claims(forged)
+    # a laptop shared by two users who both signed in there: each may be named
+    api.enrol("w1b", "grid_worker", ["grid-1"], file_id="laptop-1")
+    resp = api.call("POST", "/audit", json={"entries": [_audit_entry(3, "w1b")]}, headers=_auth(w1))
+    entries = api.call("GET", "/audit", params={"action": "purge"}, headers=_auth(sup)).json()["entries"]
+    assert [e["actor"] for e in entries if e["claimed_actor"] == "w1b"] == ["w1b"]
+
+
+def test_a_server_database_from_before_gains_the_new_columns(tmp_path):
+    from sqlalchemy import inspect, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = ServerStore(url)
+    with store.engine.begin() as c:  # as an older server made it
+        for table, col in (("srv_audit", "sent_by"), ("srv_audit", "claimed_actor"), ("srv_audit", "claimed_at"),
+                           ("srv_conflict", "client_claimed_by"), ("srv_conflict", "server_claimed_by")):
+            c.execute(text(f"ALTER TABLE {table} DROP COLUMN {col}"))
+    store.close()
+    store = ServerStore(url)
+    try:
+        cols = {c["name"] for c in inspect(store.engine).get_columns("srv_audit")}
+        assert {"sent_by", "claimed_actor", "claimed_at"} <= cols
+    finally:
+        store.close()
