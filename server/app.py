@@ -123,8 +123,10 @@ class AuditEntryIn(BaseModel):
     action: str = Field(max_length=24)
     entity: str | None = Field(default=None, max_length=32)
     entity_id: str | None = Field(default=None, max_length=36)
-    summary: str | None = Field(default=None, max_length=2000)
-    detail: str | None = Field(default=None, max_length=20000)
+    # longer texts are cut to AUDIT_SUMMARY_CHARS / AUDIT_DETAIL_CHARS (service.receive_audit), not
+    # refused: one long entry must not stop a laptop's whole trail; the route's body cap bounds them
+    summary: str | None = None
+    detail: str | None = None
 
 
 class AuditIn(BaseModel):

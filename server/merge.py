@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from desktop.sync.protocol import (
@@ -39,6 +39,13 @@ from server.store import Scope, next_seq
 _TOMBSTONE = ("deleted_at", "deleted_by")
 PURGED_TEXT = "(已清除)"
 MAX_FIELDS = 200
+# What one device may leave set aside for review (open, refused changes): beyond this its further
+# refused changes are not stored but deferred (the laptop keeps them and sends them again once a
+# reviewer has worked through the queue). One change is kept whole up to ASIDE_CHANGE_BYTES.
+ASIDE_MAX_CHANGES = 1000
+ASIDE_MAX_BYTES = 8 * 1024 * 1024
+ASIDE_CHANGE_BYTES = 64 * 1024
+REASON_CHARS = 300
 SHA256 = re.compile("[0-9a-f]{64}")
 
 
@@ -115,6 +122,7 @@ class Merger:
         self.states: dict[tuple[str, str], State] = {}
         self.conflicts: list[dict[str, Any]] = []
         self.purged: list[tuple[str, str]] = []
+        self.aside: list[int] | None = None  # this device's open set-aside changes: count, bytes
         self.claim: str | None = None  # the author the current change names, when not the signed-in user
 
     def _stamp(self, seq: int, dev_seq: Any, by: str, at: str) -> list[Any]:
@@ -171,6 +179,9 @@ class Merger:
                 results.append({"seq": seq, "status": "deferred", "message": "等待更早的修改先到达"})
                 continue
             outcome = self.apply(ch)
+            if outcome.status == "deferred":  # no room left to set it aside: sent again later
+                results.append({"seq": seq, "status": "deferred", "message": outcome.message})
+                continue
             in_batch.add(seq)
             results.append(
                 {"seq": seq, "status": outcome.status, "version": outcome.version, "message": outcome.message}
@@ -218,8 +229,32 @@ class Merger:
         else:
             return outcome
         del self.conflicts[before:]
-        self._set_aside(ch, reason)
+        reason = reason[:REASON_CHARS]
+        kept = _dumps(ch)
+        if not self._room_to_set_aside(len(kept) if len(kept) <= ASIDE_CHANGE_BYTES else 0):
+            return Outcome("deferred", message=(
+                f"本设备在服务器上待审核的修改已达 {ASIDE_MAX_CHANGES} 条或 {ASIDE_MAX_BYTES // (1024 * 1024)} MB 上限,"
+                "此修改暂未上传,请网格长先处理冲突审核队列,之后同步时会自动重发"))
+        if len(kept) > ASIDE_CHANGE_BYTES:
+            reason = (reason[:200] + f";修改内容过大({len(kept) // 1024} KB),服务器未保存其内容,"
+                      "请在该电脑上核对后重新录入")
+        self._set_aside(ch, reason, kept if len(kept) <= ASIDE_CHANGE_BYTES else None)
         return Outcome("rejected", message=reason)
+
+    def _room_to_set_aside(self, size: int) -> bool:
+        """Whether this device's open set-aside changes leave room for one more of `size` bytes."""
+        if self.aside is None:
+            n, total = self.s.execute(
+                select(func.count(), func.coalesce(func.sum(func.length(Conflict.change)), 0)).where(
+                    Conflict.client_device == self.device_id, Conflict.kind == "rejected",
+                    Conflict.status == "open")
+            ).one()
+            self.aside = [int(n), int(total)]
+        if self.aside[0] + 1 > ASIDE_MAX_CHANGES or self.aside[1] + size > ASIDE_MAX_BYTES:
+            return False
+        self.aside[0] += 1
+        self.aside[1] += size
+        return True
 
     def _validate(self, ch: dict[str, Any]) -> tuple[str, str, str, dict[str, list[Any]]]:
         table, row_id, op, fields = ch.get("table"), ch.get("id"), ch.get("op"), ch.get("fields")
@@ -406,22 +441,22 @@ class Merger:
             "status": "open", "created_seq": self.take_seq(),
         })
 
-    def _set_aside(self, ch: dict[str, Any], reason: str) -> None:
+    def _set_aside(self, ch: dict[str, Any], reason: str, kept: bytes | None) -> None:
         table = ch.get("table") if isinstance(ch.get("table"), str) else "?"
         st = self.states.get((table, ch.get("id"))) if isinstance(ch.get("id"), str) else None
         fields = ch.get("fields") if isinstance(ch.get("fields"), dict) else {}
         grid = st.grid_id if st else None
         if grid is None and isinstance(fields.get("grid_id"), list) and len(fields["grid_id"]) == 2:
-            grid = fields["grid_id"][1] if isinstance(fields["grid_id"][1], str) else None
+            grid = fields["grid_id"][1][:36] if isinstance(fields["grid_id"][1], str) else None
         self.conflicts.append({
             "kind": "rejected", "table_name": str(table)[:32], "row_id": str(ch.get("id"))[:36],
-            "grid_id": grid, "fields": json.dumps(sorted(map(str, fields))[:MAX_FIELDS]),
+            "grid_id": grid, "fields": json.dumps(sorted(str(f)[:64] for f in fields)[:MAX_FIELDS]),
             "base_value": None, "server_value": None, "server_by": None, "server_device": None,
             "server_at": None, "client_value": None, "client_by": self.scope.username[:64],
             "server_claimed_by": None, "client_claimed_by": _claim(ch, self.scope.username[:64]),
             "client_device": self.device_id, "client_at": str(ch.get("at") or "")[:32],
             "winner": "none", "reason": reason,
-            "change": _dumps(ch).decode()[:1_000_000], "status": "open",
+            "change": kept.decode() if kept is not None else None, "status": "open",
             "created_seq": self.take_seq(),
         })
 

@@ -116,6 +116,8 @@ class Conflict(ServerBase):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolution: Mapped[str | None] = mapped_column(Text)  # JSON {choice, values}
+    # a device's open set-aside changes are counted against its quota (server.merge)
+    __table_args__ = (Index("ix_srv_conflict_device", "client_device", "kind", "status"),)
 
 
 class ServerUser(ServerBase):

@@ -19,10 +19,13 @@ from sqlalchemy.orm import Session
 
 from desktop.policy import ROLES, Ability, allows, denial
 from desktop.sync.protocol import (
+    AUDIT_DETAIL_CHARS,
+    AUDIT_SUMMARY_CHARS,
     COMMUNITY_WIDE,
     MIN_SCHEMA_VERSION,
     SCHEMA_VERSION,
     SYNC_TABLES,
+    cut_text,
 )
 from server.merge import SHA256, Merger
 from server.models import (
@@ -547,8 +550,9 @@ def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]
             "claimed_at": str(e.get("at") or "")[:40] or None,
             "action": str(e.get("action") or "?")[:24], "entity": (str(e["entity"])[:32] if e.get("entity") else None),
             "entity_id": (str(e["entity_id"])[:36] if e.get("entity_id") else None),
-            "summary": (str(e["summary"])[:2000] if e.get("summary") else None),
-            "detail": (str(e["detail"])[:20000] if e.get("detail") else None), "source_seq": seq,
+            "summary": cut_text(str(e["summary"]), AUDIT_SUMMARY_CHARS) if e.get("summary") else None,
+            "detail": cut_text(str(e["detail"]), AUDIT_DETAIL_CHARS) if e.get("detail") else None,
+            "source_seq": seq,
         })
     if not rows:
         return {"stored": 0, "through": 0}

@@ -93,8 +93,8 @@ class ServerStore:
 
 
 def _add_new_columns(engine: Engine) -> None:
-    """Columns added to a server table after its database was made (all nullable): added in
-    place, so an existing server database keeps working without a migration tool."""
+    """Columns (all nullable) and indexes added to a server table after its database was made:
+    added in place, so an existing server database keeps working without a migration tool."""
     with engine.begin() as conn:
         existing = inspect(conn)
         for table in ServerBase.metadata.sorted_tables:
@@ -103,6 +103,8 @@ def _add_new_columns(engine: Engine) -> None:
                 if col.name not in have and col.nullable:
                     kind = col.type.compile(dialect=engine.dialect)
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {kind}'))
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
 
 
 def _index_photos(s: Session) -> None:

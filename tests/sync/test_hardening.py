@@ -305,3 +305,96 @@ def test_a_server_database_from_before_gains_the_new_columns(tmp_path):
         assert {"sent_by", "claimed_actor", "claimed_at"} <= cols
     finally:
         store.close()
+
+
+# --- 4. storage: set-aside changes per device, audit entry size -----------------------------------
+
+def _open_set_aside(api: Api) -> list[Any]:
+    from sqlalchemy import select
+
+    from server.models import Conflict
+
+    with api.store.session() as s:
+        return list(s.scalars(select(Conflict).where(Conflict.kind == "rejected", Conflict.status == "open")))
+
+
+def test_set_aside_storage_is_capped_per_device(api, two_grids, monkeypatch):
+    from server import merge
+
+    w1, w2 = two_grids
+    monkeypatch.setattr(merge, "ASIDE_MAX_CHANGES", 3)
+    # five changes to the other grid: refused; three kept for review, two deferred (not stored)
+    res = _push(api, w1, *[_vehicle(n, f"car-x{n}", "grid-2", by="w1", plate=f"甘A0000{n}") for n in range(1, 6)])
+    assert [r["status"] for r in res] == ["rejected"] * 3 + ["deferred"] * 2
+    assert "待审核的修改已达 3 条" in res[-1]["message"] and "自动重发" in res[-1]["message"]
+    assert len(_open_set_aside(api)) == 3
+    # the deferred ones were not recorded as received: sent again, they are answered afresh
+    res = _push(api, w1, _vehicle(4, "car-x4", "grid-2", by="w1", plate="甘A00004"))
+    assert res[0]["status"] == "deferred"
+    # another device has its own room
+    assert _push(api, w2, _vehicle(9, "car-y", "grid-1", by="w2"))[0]["status"] == "rejected"
+
+
+def test_a_huge_refused_change_is_not_kept_whole(api, two_grids):
+    w1, _ = two_grids
+    change = _vehicle(1, "car-big", "grid-2", by="w1")
+    change["fields"]["note" * 5000] = [None, "x" * 300_000]  # an unknown field of 20,000 characters
+    res = _push(api, w1, change)
+    assert res[0]["status"] == "rejected"
+    assert len(res[0]["message"]) <= 300
+    [kept] = _open_set_aside(api)
+    assert kept.change is None and "修改内容过大" in kept.reason
+    assert len(kept.fields) < 1000
+
+
+def test_audit_entries_are_capped_not_refused(api, two_grids):
+    from desktop.sync.protocol import AUDIT_DETAIL_CHARS, AUDIT_SUMMARY_CHARS
+
+    w1, _ = two_grids
+    big = {**_audit_entry(1, "w1"), "summary": "长" * 5000, "detail": "{" + "x" * 100_000 + "}"}
+    resp = api.call("POST", "/audit", json={"entries": [big, _audit_entry(2, "w1")]}, headers=_auth(w1))
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"stored": 2, "through": 2}
+    from sqlalchemy import select
+
+    from server.models import ServerAudit
+
+    with api.store.session() as s:
+        row = s.scalar(select(ServerAudit).where(ServerAudit.source_seq == 1))
+    assert len(row.detail) <= AUDIT_DETAIL_CHARS and row.detail.endswith("(已截断,原有 100002 字)")
+    assert len(row.summary) <= AUDIT_SUMMARY_CHARS
+
+
+def test_a_laptop_sends_its_audit_trail_in_requests_the_server_accepts(tmp_path, monkeypatch):
+    """A trail of long entries goes up cut to the server's sizes and in requests under the cap."""
+    from desktop.sync import client as client_mod
+    from desktop.sync.client import SyncClient, SyncResult
+    from tests.sync.harness import laptop
+
+    store = laptop(tmp_path / "w.db")
+    try:
+        with store.engine.begin() as c:
+            for _n in range(40):
+                c.exec_driver_sql(
+                    "INSERT INTO audit_log (at, actor, action, summary, detail) VALUES "
+                    "('2026-01-01 00:00:00', 'w1', 'print', ?, ?)", ("打印", "{" + "户" * 60_000 + "}"))
+        bodies: list[bytes] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            bodies.append(request.content)
+            return httpx.Response(200, json={"stored": 0, "through": 0})
+
+        monkeypatch.setattr(client_mod, "AUDIT_BATCH_BYTES", 200_000)
+        client = SyncClient(store, "http://test", "w1", PASSWORD, transport=httpx.MockTransport(handler))
+        client.conn.token = "t"
+        result = SyncResult()
+        client.audit_up(result)
+        client.close()
+    finally:
+        store.close()
+    assert result.audit_up == 40 and len(bodies) > 1
+    import orjson
+
+    assert all(len(b) <= 200_000 + 30_000 for b in bodies)
+    sent = [e for b in bodies for e in orjson.loads(b)["entries"]]
+    assert len(sent) == 40 and all(len(e["detail"]) <= 8000 for e in sent)
