@@ -138,6 +138,12 @@ class ResolveIn(BaseModel):
     values: dict[str, Any] | None = None
 
 
+def _address(request: Request) -> str | None:
+    """The client's address, for counting failed sign-ins (the server listens directly; behind a
+    proxy every client shares the proxy's address, which then limits them together)."""
+    return request.client.host if request.client else None
+
+
 def _json(data: Any, status: int = 200) -> Response:
     try:
         body = orjson.dumps(data)
@@ -210,15 +216,15 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         })
 
     @app.post(f"{API}/devices/enrol", operation_id="enrol")
-    def enrol(body: EnrolIn) -> Response:
-        user = service.authenticate(store, body.username, body.password)
+    def enrol(body: EnrolIn, request: Request) -> Response:
+        user = service.authenticate(store, body.username, body.password, _address(request))
         dev = service.enrol(store, user, body.file_id, body.name, body.sign_public, body.box_public, body.predecessor)
         return _json({"device_id": dev.id, "epoch": dev.epoch, "server_id": server_id,
                       "access_token": issue_token(user.username, dev.id), "expires_in": TOKEN_SECONDS})
 
     @app.post(f"{API}/auth/token", operation_id="token")
-    def token(body: TokenIn) -> Response:
-        user = service.authenticate(store, body.username, body.password)
+    def token(body: TokenIn, request: Request) -> Response:
+        user = service.authenticate(store, body.username, body.password, _address(request))
         service.caller(store, user.username, body.device_id)  # device still valid for this user
         return _json({"access_token": issue_token(user.username, body.device_id), "expires_in": TOKEN_SECONDS,
                       "role": user.role, "display_name": user.display_name})

@@ -135,6 +135,18 @@ class ServerUser(ServerBase):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class SignInLimit(ServerBase):
+    """Failed sign-ins counted per client address, and per client address and user name (the
+    same for names that exist and names that do not): a guesser is slowed down, the account's
+    owner signing in from elsewhere is not."""
+
+    __tablename__ = "srv_signin_limit"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class Device(ServerBase):
     """An enrolled laptop database file. `epoch` rolls on every hello: a copied or restored file
     presents an old one and is sent to re-enrol, so no device sequence is ever reused."""

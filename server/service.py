@@ -7,7 +7,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -37,13 +37,17 @@ from server.models import (
     Record,
     ServerAudit,
     ServerUser,
+    SignInLimit,
     utcnow,
 )
 from server.store import Scope, ServerStore, area_tree, current_seq, scope_for
 
 HASHER = PasswordHasher()
-MAX_FAILED = 5
+_DUMMY_HASH = HASHER.hash(secrets.token_hex(16))  # unknown users cost one real check too
+MAX_FAILED = 5  # per client address and user name, then a pause that doubles
+MAX_FAILED_PER_ADDRESS = 30  # per client address, whatever the names
 LOCK_SECONDS = 30
+FAILURE_WINDOW = timedelta(minutes=15)
 
 
 class ApiError(Exception):
@@ -141,35 +145,68 @@ def _user(s: Session, username: str) -> ServerUser:
     return user
 
 
-def authenticate(store: ServerStore, username: str, password: str) -> ServerUser:
-    """Check a password; failures are counted and the account is locked for a while after
-    MAX_FAILED of them, so guessing is slow. The same answer for unknown users and bad passwords."""
+def _limit_keys(username: str, client: str | None) -> tuple[str, str]:
+    where = (client or "local")[:64]
+    return f"a:{where}", f"u:{where}|{username[:64]}"
+
+
+def _blocked(s: Session, keys: tuple[str, str], now: datetime) -> int:
+    """Seconds until these keys may try again (0: now)."""
+    until = [r.blocked_until for r in s.scalars(select(SignInLimit).where(SignInLimit.key.in_(keys)))
+             if r.blocked_until and r.blocked_until > now]
+    return int((max(until) - now).total_seconds()) + 1 if until else 0
+
+
+def _count_failure(store: ServerStore, keys: tuple[str, str], username: str, known: bool) -> None:
+    try:
+        _count_failure_once(store, keys, username, known)
+    except IntegrityError:  # a concurrent first failure of the same key: count on its row
+        _count_failure_once(store, keys, username, known)
+
+
+def _count_failure_once(store: ServerStore, keys: tuple[str, str], username: str, known: bool) -> None:
+    now = utcnow()
+    with store.transaction() as s:  # short: no password is checked in here
+        s.execute(delete(SignInLimit).where(SignInLimit.first_at < now - 4 * FAILURE_WINDOW,
+                                            or_(SignInLimit.blocked_until.is_(None), SignInLimit.blocked_until < now)))
+        for key, allowed in zip(keys, (MAX_FAILED_PER_ADDRESS, MAX_FAILED), strict=True):
+            row = s.get(SignInLimit, key)
+            if row is None or now - row.first_at > FAILURE_WINDOW:
+                if row is None:
+                    row = SignInLimit(key=key, failures=0, first_at=now)
+                    s.add(row)
+                row.failures, row.first_at, row.blocked_until = 0, now, None
+            row.failures += 1
+            if row.failures >= allowed:
+                wait = min(LOCK_SECONDS * 2 ** (row.failures - allowed), int(FAILURE_WINDOW.total_seconds()))
+                row.blocked_until = now + timedelta(seconds=wait)
+        if known:
+            audit(s, username, "sign_in_failed", address=keys[0][2:])
+
+
+def authenticate(store: ServerStore, username: str, password: str, client: str | None = None) -> ServerUser:
+    """Check a password. Failures are counted per client address and per address and user name,
+    and slowed down past a few, with the same answers whether the user exists or not. The
+    password is checked outside any transaction (argon2 is slow on purpose; nobody waits on it)."""
     bad = ApiError(401, "bad_credentials", "用户名或密码不正确")
-    with store.transaction() as s:
+    keys = _limit_keys(username, client)
+    with store.session() as s:
+        wait = _blocked(s, keys, utcnow())
         user = s.scalar(select(ServerUser).where(ServerUser.username == username))
-        if user is None:
-            HASHER.hash(password)  # same cost as a real check
-            raise bad
-        now = utcnow()
-        if user.locked_until and user.locked_until > now:
-            wait = int((user.locked_until - now).total_seconds()) + 1
-            raise ApiError(429, "locked", f"登录失败次数过多,请 {wait} 秒后再试")
-        try:
-            HASHER.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED:
-                user.locked_until = now + timedelta(seconds=LOCK_SECONDS * (user.failed_logins - MAX_FAILED + 1))
-            audit(s, username, "sign_in_failed")
-            failed = True
-        else:
-            failed = False
-            user.failed_logins = 0
-            user.locked_until = None
-        if not failed and not user.active:
-            raise ApiError(403, "disabled", f"用户“{username}”已停用,请联系社区管理员")
-    if failed:
+    if wait:
+        raise ApiError(429, "locked", f"登录失败次数过多,请 {wait} 秒后再试")
+    try:
+        HASHER.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+        ok = user is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        _count_failure(store, keys, username, user is not None)
         raise bad
+    with store.transaction() as s:
+        s.execute(delete(SignInLimit).where(SignInLimit.key == keys[1]))
+    if not user.active:
+        raise ApiError(403, "disabled", f"用户“{username}”已停用,请联系社区管理员")
     return user
 
 

@@ -5,6 +5,7 @@ only when the app asks for it: a test sees how much of a body the server really 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,9 +43,9 @@ class Api:
         self.store = ServerStore(url)
         self.app = create_app(Settings.load(url, development=True), self.store)
 
-    def call(self, method: str, path: str, **kw: Any) -> httpx.Response:
+    def call(self, method: str, path: str, *, address: str = "127.0.0.1", **kw: Any) -> httpx.Response:
         async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 40000))
+            transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 return await client.request(method, API + path, **kw)
 
@@ -398,3 +399,65 @@ def test_a_laptop_sends_its_audit_trail_in_requests_the_server_accepts(tmp_path,
     assert all(len(b) <= 200_000 + 30_000 for b in bodies)
     sent = [e for b in bodies for e in orjson.loads(b)["entries"]]
     assert len(sent) == 40 and all(len(e["detail"]) <= 8000 for e in sent)
+
+
+# --- 6. sign-in: limited per address and name, the same for every name, argon2 outside the lock -------
+
+def _sign_in(api: Api, username: str, password: str, client: str) -> httpx.Response:
+    return api.call("POST", "/auth/token", address=client,
+                    json={"username": username, "password": password, "device_id": "whatever"})
+
+
+def test_failed_sign_ins_slow_the_guesser_not_the_owner_and_tell_no_names(api, two_grids):
+    answers = {}
+    for name in ("w1", "ghost"):  # a real user and a name nobody has
+        for _ in range(service.MAX_FAILED):
+            assert _sign_in(api, name, "guess-guess", "10.0.0.66").status_code == 401
+        resp = _sign_in(api, name, "guess-guess", "10.0.0.66")
+        answers[name] = (resp.status_code, resp.json()["code"], resp.json()["message"][:8])
+    assert answers["w1"] == answers["ghost"] == (429, "locked", "登录失败次数过多")
+    # even the right password waits at that address...
+    assert _sign_in(api, "w1", PASSWORD, "10.0.0.66").status_code == 429
+    # ...but the owner at their own laptop is not locked out by someone else's guessing
+    resp = api.call("POST", "/auth/token", address="10.0.0.7",
+                    json={"username": "w1", "password": PASSWORD, "device_id": _device_of(api, "w1")})
+    assert resp.status_code == 200, resp.text
+
+
+def test_one_address_guessing_many_names_is_slowed_down(api, monkeypatch):
+    monkeypatch.setattr(service, "MAX_FAILED_PER_ADDRESS", 4)
+    for n in range(4):
+        assert _sign_in(api, f"name{n}", "guess-guess", "10.0.0.9").status_code == 401
+    assert _sign_in(api, "name-new", "guess-guess", "10.0.0.9").status_code == 429
+    assert _sign_in(api, "name-new", "guess-guess", "10.0.0.10").status_code == 401
+
+
+def test_the_password_is_checked_outside_the_write_lock(api, monkeypatch):
+    import sqlite3
+
+    service.add_user(api.store, "w9", PASSWORD, "grid_worker")
+    path = api.store.url.removeprefix("sqlite:///")
+    real = service.HASHER
+    free: list[bool] = []
+
+    class Probe:
+        def hash(self, password: str) -> str:
+            return real.hash(password)
+
+        def verify(self, hashed: str, password: str) -> bool:
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # fails at once if a write transaction is open
+                other.execute("ROLLBACK")
+                free.append(True)
+            except sqlite3.OperationalError:
+                free.append(False)
+            finally:
+                other.close()
+            return real.verify(hashed, password)
+
+    monkeypatch.setattr(service, "HASHER", Probe())
+    for password in (PASSWORD, "wrong-password"):
+        with contextlib.suppress(service.ApiError):  # the wrong one is refused, as it should be
+            service.authenticate(api.store, "w9", password)
+    assert free == [True, True]
