@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desktop import __version__
 from desktop.policy import Ability, allows, denial
@@ -27,6 +28,7 @@ from desktop.sync.protocol import (
     SCHEMA_VERSION,
 )
 from server import service
+from server.http_errors import http_message, validation_message
 from server.limits import RequestGuard
 from server.service import ApiError, Caller
 from server.store import ServerStore
@@ -171,8 +173,13 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
-        where = "; ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[:5])
-        return _json({"code": "invalid", "message": f"请求格式不正确:{where}"}, 422)
+        return _json({"code": "invalid", "message": validation_message(exc.errors())}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method"}.get(exc.status_code, "http")
+        return _json({"code": code, "message": http_message(exc.status_code, request.method, request.url.path)},
+                     exc.status_code)
 
     def issue_token(username: str, device_id: str) -> str:
         now = int(time.time())

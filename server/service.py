@@ -620,7 +620,8 @@ def audit_claims(entry: dict[str, Any]) -> str:
 
 def list_audit(store: ServerStore, scope: Scope, *, actor: str | None = None, action: str | None = None,
                limit: int = 500) -> list[dict[str, Any]]:
-    _require_reviewer(scope)
+    if not allows(scope, Ability.READ_AUDIT):
+        raise ApiError(403, "forbidden", denial(Ability.READ_AUDIT))
     with store.session() as s:
         q = select(ServerAudit).order_by(ServerAudit.at.desc(), ServerAudit.id.desc()).limit(max(1, min(limit, 5000)))
         if actor:

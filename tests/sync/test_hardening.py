@@ -461,3 +461,52 @@ def test_the_password_is_checked_outside_the_write_lock(api, monkeypatch):
         with contextlib.suppress(service.ApiError):  # the wrong one is refused, as it should be
             service.authenticate(api.store, "w9", password)
     assert free == [True, True]
+
+
+# --- 23. the HTTP layer's own refusals say what happened, in Chinese ---------------------------------
+
+def _no_english(message: str) -> None:
+    import re
+
+    words = re.findall(r"[A-Za-z]{3,}", message)
+    assert set(words) <= {"JSON", "UTF", "POST", "GET", "PUT", "DELETE", "HTTP", "api", "sync", "push", "info",
+                          "nope", "changes", "seq", "audit", "limit", "body"}, message
+
+
+def test_parse_errors_are_explained_in_chinese(api, two_grids):
+    w1, _ = two_grids
+    cases = [
+        (b'{"changes": [', "请求内容不是有效的 JSON"),
+        (b'{"changes": [{"seq": "x", "table": "person", "id": "a", "op": "U", "fields": {}}]}',
+         "请求内容中的“changes.0.seq”应为整数"),
+        (b"{}", "缺少请求内容中的“changes”"),
+        (b"", "缺少请求内容"),
+    ]
+    for body, expected in cases:
+        resp = api.call("POST", "/sync/push", content=body, headers={**_auth(w1), "Content-Type": "application/json"})
+        assert resp.status_code == 422, body
+        message = resp.json()["message"]
+        assert expected in message, message
+        _no_english(message)
+    resp = api.call("POST", "/sync/push", content=b'\xff\xfe{"changes": []}',
+                    headers={**_auth(w1), "Content-Type": "application/json"})
+    assert resp.status_code in (400, 422) and "请求内容" in resp.json()["message"]
+    _no_english(resp.json()["message"])
+    resp = api.call("GET", "/audit", params={"limit": "many"}, headers=_auth(w1))
+    assert "查询参数中的“limit”应为整数" in resp.json()["message"]
+
+
+def test_unknown_paths_and_methods_are_answered_in_chinese(api, two_grids):
+    w1, _ = two_grids
+    resp = api.call("GET", "/nope", headers=_auth(w1))
+    assert resp.status_code == 404 and resp.json()["message"].startswith("服务器上没有接口 /api/v1/nope")
+    resp = api.call("DELETE", "/info")
+    assert resp.status_code == 405 and "不接受 DELETE 请求" in resp.json()["message"]
+
+
+def test_the_audit_refusal_speaks_of_the_audit_trail(api, two_grids):
+    w1, _ = two_grids
+    message = api.call("GET", "/audit", headers=_auth(w1)).json()["message"]
+    assert "查看审计记录" in message and "冲突" not in message
+    message = api.call("GET", "/conflicts", headers=_auth(w1)).json()["message"]
+    assert "同步冲突" in message
