@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.domain.areas import AreaTree
@@ -54,10 +56,15 @@ class ServerStore:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         if create:
             ServerBase.metadata.create_all(self.engine)
-            _add_new_columns(self.engine)
+            try:
+                _add_new_columns(self.engine)
+            except DBAPIError:  # another server process added them at the same moment
+                _add_new_columns(self.engine)
             with self.transaction() as s:
                 if s.get(Counter, SEQ) is None:
                     s.add(Counter(name=SEQ, value=0))
+            # (another process may fill it at the same moment)
+            with contextlib.suppress(IntegrityError), self.transaction() as s:
                 _index_photos(s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
