@@ -144,7 +144,8 @@ def who(side: dict[str, Any] | None) -> str:
     device = f"(设备 {str(side['device'])[:8]})" if side.get("device") else ""
     # the server names the signed-in user; an author the laptop wrote instead is only its claim
     claim = f"(电脑上记为 {side['claimed_by']},未核实)" if side.get("claimed_by") else ""
-    return f"{by}{claim}" + (f" 于 {when}" if when else "") + device
+    # the time is the laptop's own clock: shown, never trusted to order anything
+    return f"{by}{claim}" + (f" 于 {when}(电脑时间)" if when else "") + device
 
 
 def conflict_cells(conflict: dict[str, Any]) -> list[str]:

@@ -257,6 +257,7 @@ def test_pushed_changes_are_stamped_with_the_signed_in_user(api, two_grids):
     from desktop.sync.conflict_view import who
 
     assert who(client).startswith("w1(电脑上记为 admin,未核实)")
+    assert "(电脑时间)" in who(client)  # the laptop's clock, shown as such
 
 
 def _device_of(api: Api, username: str) -> str:
