@@ -330,6 +330,9 @@ def test_set_aside_storage_is_capped_per_device(api, two_grids, monkeypatch):
     assert [r["status"] for r in res] == ["rejected"] * 3 + ["deferred"] * 2
     assert "待审核的修改已达 3 条" in res[-1]["message"] and "自动重发" in res[-1]["message"]
     assert len(_open_set_aside(api)) == 3
+    from desktop.sync.summary import status_text
+
+    assert "待审核的修改已满" in status_text({"deferred": 2})  # what the laptop's sync page says
     # the deferred ones were not recorded as received: sent again, they are answered afresh
     res = _push(api, w1, _vehicle(4, "car-x4", "grid-2", by="w1", plate="甘A00004"))
     assert res[0]["status"] == "deferred"
