@@ -183,6 +183,13 @@ def test_another_grids_photo_cannot_be_claimed_or_read(api, two_grids):
     # /blobs/missing tells nothing about photos of other grids (not even how far an upload got)
     resp = api.call("POST", "/blobs/missing", json={"sha256": [sha, _sha(b"half")]}, headers=_auth(w1))
     assert resp.json() == {"missing": []}
+    # nor by pointing a photo record of their own at it afterwards
+    own = b"grid one's photo"
+    assert _push(api, w1, _photo_change(2, "att-1b", "grid-1", _sha(own), len(own)))[0]["status"] == "applied"
+    res = _push(api, w1, {"seq": 3, "table": "attachment", "id": "att-1b", "op": "U", "known": 10**6,
+                          "fields": {"sha256": [_sha(own), sha]}})
+    assert res[0]["status"] == "rejected"
+    assert api.call("GET", f"/blobs/{sha}", headers=_auth(w1)).status_code == 404
     # the owner grid still reads it
     resp = api.call("GET", f"/blobs/{sha}", headers=_auth(w2))
     assert resp.status_code == 200 and resp.content == PHOTO
