@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desktop import __version__
 from desktop.policy import Ability, allows, denial
@@ -27,6 +28,8 @@ from desktop.sync.protocol import (
     SCHEMA_VERSION,
 )
 from server import service
+from server.http_errors import http_message, validation_message
+from server.limits import RequestGuard
 from server.secret_key import DEV_SECRET as DEV_SECRET  # re-exported: tests and tools name it here
 from server.secret_key import ConfigError as ConfigError
 from server.secret_key import check_secret
@@ -119,8 +122,10 @@ class AuditEntryIn(BaseModel):
     action: str = Field(max_length=24)
     entity: str | None = Field(default=None, max_length=32)
     entity_id: str | None = Field(default=None, max_length=36)
-    summary: str | None = Field(default=None, max_length=2000)
-    detail: str | None = Field(default=None, max_length=20000)
+    # longer texts are cut to AUDIT_SUMMARY_CHARS / AUDIT_DETAIL_CHARS (service.receive_audit), not
+    # refused: one long entry must not stop a laptop's whole trail; the route's body cap bounds them
+    summary: str | None = None
+    detail: str | None = None
 
 
 class AuditIn(BaseModel):
@@ -130,6 +135,12 @@ class AuditIn(BaseModel):
 class ResolveIn(BaseModel):
     choice: str = Field(max_length=16)
     values: dict[str, Any] | None = None
+
+
+def _address(request: Request) -> str | None:
+    """The client's address, for counting failed sign-ins (the server listens directly; behind a
+    proxy every client shares the proxy's address, which then limits them together)."""
+    return request.client.host if request.client else None
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -159,24 +170,42 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
-        where = "; ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[:5])
-        return _json({"code": "invalid", "message": f"请求格式不正确:{where}"}, 422)
+        return _json({"code": "invalid", "message": validation_message(exc.errors())}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method"}.get(exc.status_code, "http")
+        return _json({"code": code, "message": http_message(exc.status_code, request.method, request.url.path)},
+                     exc.status_code)
 
     def issue_token(username: str, device_id: str) -> str:
         now = int(time.time())
         return jwt.encode({"sub": username, "dev": device_id, "iat": now, "exp": now + TOKEN_SECONDS},
                           settings.secret, algorithm="HS256")
 
-    def current(authorization: Annotated[str | None, Header()] = None) -> Caller:
+    def claims_of(authorization: str | None) -> dict[str, Any]:
         if not authorization or not authorization.startswith("Bearer "):
             raise ApiError(401, "no_token", "请先登录")
         try:
-            claims = jwt.decode(authorization[7:], settings.secret, algorithms=["HS256"],
-                                options={"require": ["exp", "sub", "dev"]})
+            return jwt.decode(authorization[7:], settings.secret, algorithms=["HS256"],
+                              options={"require": ["exp", "sub", "dev"]})
         except jwt.ExpiredSignatureError:
             raise ApiError(401, "token_expired", "登录已过期,请重新登录") from None
         except jwt.InvalidTokenError:
             raise ApiError(401, "bad_token", "登录凭据无效,请重新登录") from None
+
+    def token_refusal(authorization: str | None) -> tuple[int, str, str] | None:
+        """The guard's check, before any body is read: signature and expiry only (no database)."""
+        try:
+            claims_of(authorization)
+        except ApiError as exc:
+            return exc.status, exc.code, exc.message
+        return None
+
+    app.add_middleware(RequestGuard, check_token=token_refusal)
+
+    def current(authorization: Annotated[str | None, Header()] = None) -> Caller:
+        claims = claims_of(authorization)
         return service.caller(store, str(claims["sub"]), str(claims["dev"]))
 
     Who = Annotated[Caller, Depends(current)]
@@ -191,15 +220,15 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         })
 
     @app.post(f"{API}/devices/enrol", operation_id="enrol")
-    def enrol(body: EnrolIn) -> Response:
-        user = service.authenticate(store, body.username, body.password)
+    def enrol(body: EnrolIn, request: Request) -> Response:
+        user = service.authenticate(store, body.username, body.password, _address(request))
         dev = service.enrol(store, user, body.file_id, body.name, body.sign_public, body.box_public, body.predecessor)
         return _json({"device_id": dev.id, "epoch": dev.epoch, "server_id": server_id,
                       "access_token": issue_token(user.username, dev.id), "expires_in": TOKEN_SECONDS})
 
     @app.post(f"{API}/auth/token", operation_id="token")
-    def token(body: TokenIn) -> Response:
-        user = service.authenticate(store, body.username, body.password)
+    def token(body: TokenIn, request: Request) -> Response:
+        user = service.authenticate(store, body.username, body.password, _address(request))
         service.caller(store, user.username, body.device_id)  # device still valid for this user
         return _json({"access_token": issue_token(user.username, body.device_id), "expires_in": TOKEN_SECONDS,
                       "role": user.role, "display_name": user.display_name})
@@ -227,9 +256,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
     async def blob_put(sha: str, request: Request, who: Who,
                        offset: Annotated[int, Query(ge=0, le=BIG)] = 0,
                        size: Annotated[int, Query(ge=1, le=64 * 1024 * 1024)] = 1) -> Response:
-        chunk = await request.body()
-        if len(chunk) > 4 * BLOB_CHUNK:
-            raise ApiError(413, "too_large", "附件分块过大")
+        chunk = await request.body()  # at most the route's cap (server.limits)
         return _json(service.put_blob_chunk(store, who.scope, sha, offset, size, chunk))
 
     @app.get(f"{API}/blobs/{{sha}}", operation_id="blob_get")

@@ -74,8 +74,11 @@ def import_bundle(store: ServerStore, path: Path, reply_path: Path) -> dict[str,
     else:
         _check_scope(store, who, changes)
         results = []
+        # photos carried in the bundle prove that the laptop holds them
+        proven = frozenset(name[5:] for name, data in parts.items()
+                           if name.startswith("blob-") and hashlib.sha256(data).hexdigest() == name[5:])
         for i in range(0, len(changes), 1000):
-            results += service.push(store, who, changes[i : i + 1000])["results"]
+            results += service.push(store, who, changes[i : i + 1000], proven=proven)["results"]
         _store_blobs(store, parts)
         with store.transaction() as s:
             s.add(BundleSeen(bundle_id=bundle_id, device_id=dev.id,

@@ -110,7 +110,8 @@ def cmd_server(args: argparse.Namespace) -> int:
                                       action=args.action, limit=args.limit)
             for r in rows:
                 print(f"{r['at'][:19]}  {r['actor']:<12} {r['action']:<16} {(r['summary'] or ''):<24} "
-                      f"{r['entity'] or ''} {r['entity_id'] or ''}  设备 {(r['device_id'] or '')[:8]}")
+                      f"{r['entity'] or ''} {r['entity_id'] or ''}  设备 {(r['device_id'] or '')[:8]}"
+                      + service.audit_claims(r))
         elif args.server_command == "stats":
             print(json.dumps(service.stats(store), ensure_ascii=False, indent=2))
         elif args.server_command == "import-bundle":

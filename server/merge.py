@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from desktop.sync.protocol import (
@@ -32,12 +33,20 @@ from desktop.sync.protocol import (
     has_grid,
     ts_storage,
 )
-from server.models import Conflict, Device, Received, Record
+from server.models import AttachmentRef, Conflict, Device, Received, Record
 from server.store import Scope, next_seq
 
 _TOMBSTONE = ("deleted_at", "deleted_by")
 PURGED_TEXT = "(已清除)"
 MAX_FIELDS = 200
+# What one device may leave set aside for review (open, refused changes): beyond this its further
+# refused changes are not stored but deferred (the laptop keeps them and sends them again once a
+# reviewer has worked through the queue). One change is kept whole up to ASIDE_CHANGE_BYTES.
+ASIDE_MAX_CHANGES = 1000
+ASIDE_MAX_BYTES = 8 * 1024 * 1024
+ASIDE_CHANGE_BYTES = 64 * 1024
+REASON_CHARS = 300
+SHA256 = re.compile("[0-9a-f]{64}")
 
 
 def _dumps(value: Any) -> bytes:
@@ -101,8 +110,10 @@ def _load_states(s: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str]
 class Merger:
     """Merges one batch from one device (or one supervisor's resolution) under one sequence."""
 
-    def __init__(self, s: Session, scope: Scope, device: Device | None, *, is_sqlite: bool) -> None:
+    def __init__(self, s: Session, scope: Scope, device: Device | None, *, is_sqlite: bool,
+                 proven: frozenset[str] = frozenset()) -> None:
         self.s = s
+        self.proven = proven  # photos whose bytes came with the changes (a bundle), hash checked
         self.scope = scope
         self.device_id = device.id if device else "server"
         self.predecessor = device.predecessor if device else None
@@ -111,6 +122,14 @@ class Merger:
         self.states: dict[tuple[str, str], State] = {}
         self.conflicts: list[dict[str, Any]] = []
         self.purged: list[tuple[str, str]] = []
+        self.aside: list[int] | None = None  # this device's open set-aside changes: count, bytes
+        self.claim: str | None = None  # the author the current change names, when not the signed-in user
+
+    def _stamp(self, seq: int, dev_seq: Any, by: str, at: str) -> list[Any]:
+        """A field's meta entry: [server_seq, device, device_seq, signed-in user, laptop time
+        (display only)] and, when the laptop named another author, that claim."""
+        entry = [seq, self.device_id, dev_seq, by, at]
+        return [*entry, self.claim] if self.claim else entry
 
     def take_seq(self) -> int:
         if self.seq is None:
@@ -160,6 +179,9 @@ class Merger:
                 results.append({"seq": seq, "status": "deferred", "message": "等待更早的修改先到达"})
                 continue
             outcome = self.apply(ch)
+            if outcome.status == "deferred":  # no room left to set it aside: sent again later
+                results.append({"seq": seq, "status": "deferred", "message": outcome.message})
+                continue
             in_batch.add(seq)
             results.append(
                 {"seq": seq, "status": outcome.status, "version": outcome.version, "message": outcome.message}
@@ -207,8 +229,32 @@ class Merger:
         else:
             return outcome
         del self.conflicts[before:]
-        self._set_aside(ch, reason)
+        reason = reason[:REASON_CHARS]
+        kept = _dumps(ch)
+        if not self._room_to_set_aside(len(kept) if len(kept) <= ASIDE_CHANGE_BYTES else 0):
+            return Outcome("deferred", message=(
+                f"本设备在服务器上待审核的修改已达 {ASIDE_MAX_CHANGES} 条或 {ASIDE_MAX_BYTES // (1024 * 1024)} MB 上限,"
+                "此修改暂未上传,请网格长先处理冲突审核队列,之后同步时会自动重发"))
+        if len(kept) > ASIDE_CHANGE_BYTES:
+            reason = (reason[:200] + f";修改内容过大({len(kept) // 1024} KB),服务器未保存其内容,"
+                      "请在该电脑上核对后重新录入")
+        self._set_aside(ch, reason, kept if len(kept) <= ASIDE_CHANGE_BYTES else None)
         return Outcome("rejected", message=reason)
+
+    def _room_to_set_aside(self, size: int) -> bool:
+        """Whether this device's open set-aside changes leave room for one more of `size` bytes."""
+        if self.aside is None:
+            n, total = self.s.execute(
+                select(func.count(), func.coalesce(func.sum(func.length(Conflict.change)), 0)).where(
+                    Conflict.client_device == self.device_id, Conflict.kind == "rejected",
+                    Conflict.status == "open")
+            ).one()
+            self.aside = [int(n), int(total)]
+        if self.aside[0] + 1 > ASIDE_MAX_CHANGES or self.aside[1] + size > ASIDE_MAX_BYTES:
+            return False
+        self.aside[0] += 1
+        self.aside[1] += size
+        return True
 
     def _validate(self, ch: dict[str, Any]) -> tuple[str, str, str, dict[str, list[Any]]]:
         table, row_id, op, fields = ch.get("table"), ch.get("id"), ch.get("op"), ch.get("fields")
@@ -232,7 +278,10 @@ class Merger:
         table, row_id, op, fields = self._validate(ch)
         known = ch.get("known") if isinstance(ch.get("known"), int) else 0
         at = str(ch.get("at") or "")[:32]
-        by = str(ch.get("by") or self.scope.username)[:64]
+        # Authorship is the signed-in user's, whatever the laptop wrote: its `by` is kept
+        # beside it as a claim (meta entries and conflict records), never as the author.
+        by = self.scope.username[:64]
+        self.claim = _claim(ch, by)
         dev_seq = ch.get("seq")
         seq = self.take_seq()
         st = self.states.get((table, row_id))
@@ -248,10 +297,12 @@ class Merger:
                 if table in COMMUNITY_WIDE:
                     raise Rejected("只有社区管理员或网格长可以新建区域与网格,已暂存待审核")
                 raise Rejected("该记录不在您负责的网格内,服务器拒绝写入,已暂存待审核")
+            if table == "attachment":
+                self._check_photo(row_id, fields.get("sha256", [None, None])[1])
             data = {f: None for f in FIELDS[table]}
             data.update({f: pair[1] for f, pair in fields.items()})
             data.update(id=row_id, version=1, created_at=_ts(at), created_by=by, updated_at=_ts(at), updated_by=by)
-            meta = {f: [seq, self.device_id, dev_seq, by, at] for f in fields}
+            meta = {f: self._stamp(seq, dev_seq, by, at) for f in fields}
             st = State(table, row_id, data, meta, 1, grid, None, data.get("deleted_at") is not None, True, True)
             self.states[(table, row_id)] = st
             return Outcome("applied", version=1)
@@ -266,6 +317,8 @@ class Merger:
                 raise Rejected("不能把记录移到您不负责的网格,已暂存待审核")
         if op == "D":
             return self._purge(st, by, at, dev_seq)
+        if table == "attachment" and "sha256" in fields and fields["sha256"][1] != st.data.get("sha256"):
+            self._check_photo(row_id, fields["sha256"][1])
         if st.data.get("_purged"):
             # erased on request: an edit from a laptop that had not heard yet is dropped, and
             # its values are not kept anywhere (not even in a conflict record)
@@ -319,7 +372,7 @@ class Merger:
         for f, v in new_vals.items():
             if st.data.get(f) != v or f not in st.meta:
                 st.data[f] = v
-                st.meta[f] = [seq, self.device_id, dev_seq, by, at]
+                st.meta[f] = self._stamp(seq, dev_seq, by, at)
                 changed = True
         if changed:
             if "grid_id" in fields and fields["grid_id"][1] != st.grid_id:
@@ -344,7 +397,7 @@ class Merger:
                 st.data[name] = PURGED_TEXT if name == "name" else ""
             elif col.kind in ("int", "float", "bool"):
                 st.data[name] = 0
-            st.meta[name] = [seq, self.device_id, dev_seq, by, at]
+            st.meta[name] = self._stamp(seq, dev_seq, by, at)
         st.data["deleted_at"] = _ts(at) or st.data.get("updated_at")
         st.data["deleted_by"] = by
         st.data["_purged"] = True
@@ -354,6 +407,22 @@ class Merger:
         st.dirty = True
         self.purged.append((st.table, st.row_id))
         return Outcome("applied", version=st.version)
+
+    def _check_photo(self, row_id: str, sha: Any) -> None:
+        """An attachment record may name a photo the server already knows only if this device
+        sent it (or named it before) or its user may already see it: naming another grid's photo
+        would otherwise be a way to download it."""
+        if not isinstance(sha, str) or not SHA256.fullmatch(sha):
+            raise Rejected("附件记录的照片校验值(sha256)格式不正确,已暂存待审核")
+        if sha in self.proven:
+            return
+        refs = self.s.execute(
+            select(AttachmentRef.grid_id, AttachmentRef.device_id).where(
+                AttachmentRef.sha256 == sha, AttachmentRef.row_id != row_id)
+        ).all()
+        mine = {self.device_id, self.predecessor} - {None}
+        if refs and not any(dev in mine or self.scope.reads("attachment", grid) for grid, dev in refs):
+            raise Rejected("附件记录指向一张属于您无权查看的记录的照片,且本机从未上传过它,已暂存待审核")
 
     def _conflict(
         self, kind: str, st: State, fields: list[str], base: dict | None, server: dict,
@@ -365,26 +434,29 @@ class Merger:
             "kind": kind, "table_name": st.table, "row_id": st.row_id, "grid_id": st.grid_id,
             "fields": json.dumps(fields), "base_value": _j(base), "server_value": _j(server),
             "server_by": sm[3], "server_device": sm[1], "server_at": sm[4],
+            "server_claimed_by": sm[5] if len(sm) > 5 else None,
             "client_value": _j(client), "client_by": by, "client_device": self.device_id,
+            "client_claimed_by": self.claim,
             "client_at": at, "winner": winner, "reason": reason, "change": None,
             "status": "open", "created_seq": self.take_seq(),
         })
 
-    def _set_aside(self, ch: dict[str, Any], reason: str) -> None:
+    def _set_aside(self, ch: dict[str, Any], reason: str, kept: bytes | None) -> None:
         table = ch.get("table") if isinstance(ch.get("table"), str) else "?"
         st = self.states.get((table, ch.get("id"))) if isinstance(ch.get("id"), str) else None
         fields = ch.get("fields") if isinstance(ch.get("fields"), dict) else {}
         grid = st.grid_id if st else None
         if grid is None and isinstance(fields.get("grid_id"), list) and len(fields["grid_id"]) == 2:
-            grid = fields["grid_id"][1] if isinstance(fields["grid_id"][1], str) else None
+            grid = fields["grid_id"][1][:36] if isinstance(fields["grid_id"][1], str) else None
         self.conflicts.append({
             "kind": "rejected", "table_name": str(table)[:32], "row_id": str(ch.get("id"))[:36],
-            "grid_id": grid, "fields": json.dumps(sorted(map(str, fields))[:MAX_FIELDS]),
+            "grid_id": grid, "fields": json.dumps(sorted(str(f)[:64] for f in fields)[:MAX_FIELDS]),
             "base_value": None, "server_value": None, "server_by": None, "server_device": None,
-            "server_at": None, "client_value": None, "client_by": str(ch.get("by") or self.scope.username)[:64],
+            "server_at": None, "client_value": None, "client_by": self.scope.username[:64],
+            "server_claimed_by": None, "client_claimed_by": _claim(ch, self.scope.username[:64]),
             "client_device": self.device_id, "client_at": str(ch.get("at") or "")[:32],
             "winner": "none", "reason": reason,
-            "change": _dumps(ch).decode()[:1_000_000], "status": "open",
+            "change": kept.decode() if kept is not None else None, "status": "open",
             "created_seq": self.take_seq(),
         })
 
@@ -392,6 +464,9 @@ class Merger:
     def flush(self) -> None:
         seq = self.seq
         new_rows, upd_rows = [], []
+        photos = [st for st in self.states.values() if st.dirty and st.table == "attachment"]
+        if photos:
+            self._write_photo_refs(photos)
         for st in self.states.values():
             if not st.dirty:
                 continue
@@ -422,10 +497,38 @@ class Merger:
         self.purged = []
 
 
+    def _write_photo_refs(self, states: list[State]) -> None:
+        ids = [st.row_id for st in states]
+        have: dict[str, AttachmentRef] = {}
+        for i in range(0, len(ids), 500):
+            have.update({r.row_id: r for r in self.s.scalars(
+                select(AttachmentRef).where(AttachmentRef.row_id.in_(ids[i : i + 500])))})
+        new = []
+        for st in states:
+            sha = st.data.get("sha256")
+            ref = have.get(st.row_id)
+            if ref is None:
+                if isinstance(sha, str) and sha:
+                    new.append({"row_id": st.row_id, "sha256": sha, "grid_id": st.grid_id,
+                                "device_id": self.device_id, "deleted": st.deleted})
+                continue
+            if sha != ref.sha256 and isinstance(sha, str) and sha:
+                ref.sha256, ref.device_id = sha, self.device_id
+            ref.grid_id, ref.deleted = st.grid_id, st.deleted
+        if new:
+            self.s.execute(insert(AttachmentRef), new)
+        self.s.flush()
+
+
 def _ordered(st: State) -> dict[str, Any]:
     out = {k: st.data.get(k) for k in RECORD_META}
     out.update({k: v for k, v in st.data.items() if k not in out})
     return out
+
+
+def _claim(ch: dict[str, Any], by: str) -> str | None:
+    claimed = ch.get("by")
+    return str(claimed)[:64] if claimed and str(claimed)[:64] != by else None
 
 
 def _ts(at: str) -> str | None:

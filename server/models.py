@@ -104,6 +104,9 @@ class Conflict(ServerBase):
     client_by: Mapped[str | None] = mapped_column(String(64))
     client_device: Mapped[str | None] = mapped_column(String(36))
     client_at: Mapped[str | None] = mapped_column(String(32))
+    # The authors the laptops named, when not the signed-in user who sent the change (claims only).
+    server_claimed_by: Mapped[str | None] = mapped_column(String(64))
+    client_claimed_by: Mapped[str | None] = mapped_column(String(64))
     winner: Mapped[str] = mapped_column(String(16))  # client | server | none
     reason: Mapped[str | None] = mapped_column(Text)
     change: Mapped[str | None] = mapped_column(Text)  # the full change, for a set-aside one
@@ -113,6 +116,8 @@ class Conflict(ServerBase):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolution: Mapped[str | None] = mapped_column(Text)  # JSON {choice, values}
+    # a device's open set-aside changes are counted against its quota (server.merge)
+    __table_args__ = (Index("ix_srv_conflict_device", "client_device", "kind", "status"),)
 
 
 class ServerUser(ServerBase):
@@ -128,6 +133,18 @@ class ServerUser(ServerBase):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SignInLimit(ServerBase):
+    """Failed sign-ins counted per client address, and per client address and user name (the
+    same for names that exist and names that do not): a guesser is slowed down, the account's
+    owner signing in from elsewhere is not."""
+
+    __tablename__ = "srv_signin_limit"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Device(ServerBase):
@@ -165,6 +182,19 @@ class Blob(ServerBase):
     complete: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class AttachmentRef(ServerBase):
+    """Which attachment record names which photo, kept exactly (never by searching record text):
+    a photo may be read or uploaded only through a record of it in the caller's grids. `device_id`
+    is the device that first named it there; deleted records keep their claim on the photo."""
+
+    __tablename__ = "srv_attachment"
+    row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    grid_id: Mapped[str | None] = mapped_column(String(36))
+    device_id: Mapped[str | None] = mapped_column(String(36))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class BundleSeen(ServerBase):
     __tablename__ = "srv_bundle"
     bundle_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -196,4 +226,9 @@ class ServerAudit(ServerBase):
     entity_id: Mapped[str | None] = mapped_column(String(36))
     summary: Mapped[str | None] = mapped_column(Text)
     source_seq: Mapped[int | None] = mapped_column(BigInteger)  # the laptop's audit_log.seq
+    # Sent up by a laptop: the signed-in user who sent it, and what the laptop said (claims only;
+    # `actor` is the claimed one only if that user has signed in to this server on that laptop).
+    sent_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_actor: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (Index("ux_srv_audit_source", "device_id", "source_seq", unique=True),)

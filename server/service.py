@@ -13,18 +13,23 @@ from typing import Any
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desktop.policy import ROLES, Ability, allows, denial
 from desktop.sync.protocol import (
+    AUDIT_DETAIL_CHARS,
+    AUDIT_SUMMARY_CHARS,
     COMMUNITY_WIDE,
     MIN_SCHEMA_VERSION,
     SCHEMA_VERSION,
     SYNC_TABLES,
+    cut_text,
 )
-from server.merge import Merger
+from server.merge import SHA256, Merger
 from server.models import (
+    AttachmentRef,
     Blob,
     BlobPart,
     Conflict,
@@ -32,13 +37,17 @@ from server.models import (
     Record,
     ServerAudit,
     ServerUser,
+    SignInLimit,
     utcnow,
 )
 from server.store import Scope, ServerStore, area_tree, current_seq, scope_for
 
 HASHER = PasswordHasher()
-MAX_FAILED = 5
+_DUMMY_HASH = HASHER.hash(secrets.token_hex(16))  # unknown users cost one real check too
+MAX_FAILED = 5  # per client address and user name, then a pause that doubles
+MAX_FAILED_PER_ADDRESS = 30  # per client address, whatever the names
 LOCK_SECONDS = 30
+FAILURE_WINDOW = timedelta(minutes=15)
 
 
 class ApiError(Exception):
@@ -136,35 +145,68 @@ def _user(s: Session, username: str) -> ServerUser:
     return user
 
 
-def authenticate(store: ServerStore, username: str, password: str) -> ServerUser:
-    """Check a password; failures are counted and the account is locked for a while after
-    MAX_FAILED of them, so guessing is slow. The same answer for unknown users and bad passwords."""
+def _limit_keys(username: str, client: str | None) -> tuple[str, str]:
+    where = (client or "local")[:64]
+    return f"a:{where}", f"u:{where}|{username[:64]}"
+
+
+def _blocked(s: Session, keys: tuple[str, str], now: datetime) -> int:
+    """Seconds until these keys may try again (0: now)."""
+    until = [r.blocked_until for r in s.scalars(select(SignInLimit).where(SignInLimit.key.in_(keys)))
+             if r.blocked_until and r.blocked_until > now]
+    return int((max(until) - now).total_seconds()) + 1 if until else 0
+
+
+def _count_failure(store: ServerStore, keys: tuple[str, str], username: str, known: bool) -> None:
+    try:
+        _count_failure_once(store, keys, username, known)
+    except IntegrityError:  # a concurrent first failure of the same key: count on its row
+        _count_failure_once(store, keys, username, known)
+
+
+def _count_failure_once(store: ServerStore, keys: tuple[str, str], username: str, known: bool) -> None:
+    now = utcnow()
+    with store.transaction() as s:  # short: no password is checked in here
+        s.execute(delete(SignInLimit).where(SignInLimit.first_at < now - 4 * FAILURE_WINDOW,
+                                            or_(SignInLimit.blocked_until.is_(None), SignInLimit.blocked_until < now)))
+        for key, allowed in zip(keys, (MAX_FAILED_PER_ADDRESS, MAX_FAILED), strict=True):
+            row = s.get(SignInLimit, key)
+            if row is None or now - row.first_at > FAILURE_WINDOW:
+                if row is None:
+                    row = SignInLimit(key=key, failures=0, first_at=now)
+                    s.add(row)
+                row.failures, row.first_at, row.blocked_until = 0, now, None
+            row.failures += 1
+            if row.failures >= allowed:
+                wait = min(LOCK_SECONDS * 2 ** (row.failures - allowed), int(FAILURE_WINDOW.total_seconds()))
+                row.blocked_until = now + timedelta(seconds=wait)
+        if known:
+            audit(s, username, "sign_in_failed", address=keys[0][2:])
+
+
+def authenticate(store: ServerStore, username: str, password: str, client: str | None = None) -> ServerUser:
+    """Check a password. Failures are counted per client address and per address and user name,
+    and slowed down past a few, with the same answers whether the user exists or not. The
+    password is checked outside any transaction (argon2 is slow on purpose; nobody waits on it)."""
     bad = ApiError(401, "bad_credentials", "用户名或密码不正确")
-    with store.transaction() as s:
+    keys = _limit_keys(username, client)
+    with store.session() as s:
+        wait = _blocked(s, keys, utcnow())
         user = s.scalar(select(ServerUser).where(ServerUser.username == username))
-        if user is None:
-            HASHER.hash(password)  # same cost as a real check
-            raise bad
-        now = utcnow()
-        if user.locked_until and user.locked_until > now:
-            wait = int((user.locked_until - now).total_seconds()) + 1
-            raise ApiError(429, "locked", f"登录失败次数过多,请 {wait} 秒后再试")
-        try:
-            HASHER.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED:
-                user.locked_until = now + timedelta(seconds=LOCK_SECONDS * (user.failed_logins - MAX_FAILED + 1))
-            audit(s, username, "sign_in_failed")
-            failed = True
-        else:
-            failed = False
-            user.failed_logins = 0
-            user.locked_until = None
-        if not failed and not user.active:
-            raise ApiError(403, "disabled", f"用户“{username}”已停用,请联系社区管理员")
-    if failed:
+    if wait:
+        raise ApiError(429, "locked", f"登录失败次数过多,请 {wait} 秒后再试")
+    try:
+        HASHER.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+        ok = user is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        _count_failure(store, keys, username, user is not None)
         raise bad
+    with store.transaction() as s:
+        s.execute(delete(SignInLimit).where(SignInLimit.key == keys[1]))
+    if not user.active:
+        raise ApiError(403, "disabled", f"用户“{username}”已停用,请联系社区管理员")
     return user
 
 
@@ -245,9 +287,11 @@ def hello(store: ServerStore, who: Caller, *, file_id: str, epoch: str, schema_v
         }
 
 
-def push(store: ServerStore, who: Caller, changes: list[dict[str, Any]]) -> dict[str, Any]:
+def push(store: ServerStore, who: Caller, changes: list[dict[str, Any]], *,
+         proven: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Merge one batch; `proven`: photos whose bytes came with it (a bundle), hash checked."""
     with store.transaction() as s:
-        merger = Merger(s, who.scope, who.device, is_sqlite=store.is_sqlite)
+        merger = Merger(s, who.scope, who.device, is_sqlite=store.is_sqlite, proven=proven)
         results = merger.push(changes)
         counts: dict[str, int] = {}
         for r in results:
@@ -328,8 +372,11 @@ def _conflict_dict(c: Conflict, record: dict | None) -> dict[str, Any]:
     return {
         "id": c.id, "kind": c.kind, "table": c.table_name, "row_id": c.row_id, "grid_id": c.grid_id,
         "fields": load(c.fields), "base": load(c.base_value),
-        "server": {"value": load(c.server_value), "by": c.server_by, "device": c.server_device, "at": c.server_at},
-        "client": {"value": load(c.client_value), "by": c.client_by, "device": c.client_device, "at": c.client_at},
+        # `by`: the signed-in user who sent the change; `claimed_by`: whom the laptop named instead
+        "server": {"value": load(c.server_value), "by": c.server_by, "device": c.server_device, "at": c.server_at,
+                   "claimed_by": c.server_claimed_by},
+        "client": {"value": load(c.client_value), "by": c.client_by, "device": c.client_device, "at": c.client_at,
+                   "claimed_by": c.client_claimed_by},
         "winner": c.winner, "reason": c.reason, "status": c.status,
         "change": load(c.change), "created_seq": c.created_seq,
         "resolved_by": c.resolved_by, "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
@@ -424,17 +471,35 @@ def resolve_conflict(store: ServerStore, who: Caller, conflict_id: int, choice: 
 
 
 def _blob_allowed(s: Session, scope: Scope, sha: str, *, write: bool = False) -> bool:
-    """A photo may be read (or uploaded) by who may read (or write) an attachment record naming it."""
-    q = select(Record.grid_id).where(Record.table_name == "attachment", Record.data.contains(sha))
+    """A photo may be read (or uploaded) by who may read (or write) a live attachment record
+    naming exactly this photo (an indexed lookup; merge.Merger._check_photo decides who may name
+    a photo the server already knows)."""
+    q = select(AttachmentRef.grid_id).where(AttachmentRef.sha256 == sha, AttachmentRef.deleted.is_(False))
     check = scope.writes if write else scope.reads
     return any(check("attachment", g) for (g,) in s.execute(q))
 
 
+def _check_sha(sha: str) -> None:
+    if not SHA256.fullmatch(sha):
+        raise ApiError(422, "blob", "附件编号不正确:应为 64 位小写十六进制的 sha256 校验值。")
+
+
 def missing_blobs(store: ServerStore, scope: Scope, shas: list[str]) -> list[dict[str, Any]]:
+    """Which of the caller's photos the server still lacks. A photo the caller may not upload
+    (no record of it in their grids) is left out: the answer tells nothing about other grids."""
+    wanted = list(dict.fromkeys(sha for sha in shas[:1000] if SHA256.fullmatch(sha)))
     with store.session() as s:
-        have = {b.sha256: b for b in s.scalars(select(Blob).where(Blob.sha256.in_(shas[:1000])))}
+        refs: dict[str, list[str | None]] = {}
+        for i in range(0, len(wanted), 500):
+            for sha, grid in s.execute(select(AttachmentRef.sha256, AttachmentRef.grid_id).where(
+                    AttachmentRef.sha256.in_(wanted[i : i + 500]), AttachmentRef.deleted.is_(False))):
+                refs.setdefault(sha, []).append(grid)
+        mine = [sha for sha in wanted if any(scope.writes("attachment", g) for g in refs.get(sha, []))]
+        have: dict[str, Blob] = {}
+        for i in range(0, len(mine), 500):
+            have.update({b.sha256: b for b in s.scalars(select(Blob).where(Blob.sha256.in_(mine[i : i + 500])))})
         out = []
-        for sha in shas[:1000]:
+        for sha in mine:
             b = have.get(sha)
             if b is None or not b.complete:
                 out.append({"sha256": sha, "received": b.received if b else 0})
@@ -442,8 +507,9 @@ def missing_blobs(store: ServerStore, scope: Scope, shas: list[str]) -> list[dic
 
 
 def put_blob_chunk(store: ServerStore, scope: Scope, sha: str, offset: int, total: int, chunk: bytes) -> dict:
-    if len(sha) != 64 or total <= 0 or total > 64 * 1024 * 1024:
-        raise ApiError(422, "blob", "附件大小或编号不正确")
+    _check_sha(sha)
+    if total <= 0 or total > 64 * 1024 * 1024:
+        raise ApiError(422, "blob", "附件大小不正确:应在 1 字节到 64 MB 之间。")
     with store.transaction() as s:
         if not _blob_allowed(s, scope, sha, write=True):
             raise ApiError(403, "forbidden", "没有与该附件对应的可写记录")
@@ -472,6 +538,7 @@ def put_blob_chunk(store: ServerStore, scope: Scope, sha: str, offset: int, tota
 
 
 def get_blob(store: ServerStore, scope: Scope, sha: str, offset: int, length: int) -> bytes:
+    _check_sha(sha)
     with store.session() as s:
         b = s.get(Blob, sha)
         if b is None or not b.complete or not _blob_allowed(s, scope, sha):
@@ -492,27 +559,37 @@ def stats(store: ServerStore) -> dict[str, Any]:
 AUDIT_FIELDS = ("seq", "at", "actor", "action", "entity", "entity_id", "summary", "detail")
 
 
-def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Store a laptop's audit entries (idempotent on the device and its audit sequence). Entries
-    of another actor than the signed-in user are kept too: a laptop has several local users."""
-    from sqlalchemy import insert
-    from sqlalchemy.exc import IntegrityError
+def signed_in_users(s: Session, device: Device) -> set[str]:
+    """The users who have signed in to this server on the laptop of `device` (its database file;
+    each user who syncs there enrols a device of their own for it)."""
+    ids = select(Device.user_id).where(or_(Device.id == device.id, Device.file_id == device.file_id))
+    return set(s.scalars(select(ServerUser.username).where(ServerUser.id.in_(ids))))
 
+
+def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Store a laptop's audit entries (idempotent on the device and its audit sequence). The
+    server stamps what it knows: when it received them, the device and the signed-in user who
+    sent them. The laptop's actor and time are kept as claims; an entry names its claimed actor
+    only if that user has signed in on this laptop (a laptop has several local users), else the
+    sender."""
     rows = []
+    received = utcnow()
+    with store.session() as s:
+        known = signed_in_users(s, who.device)
     for e in entries[:5000]:
         seq = e.get("seq")
         if not isinstance(seq, int) or seq <= 0:
             continue
-        try:
-            at = datetime.fromisoformat(str(e.get("at"))[:26])
-        except ValueError:
-            at = utcnow()
+        claimed = str(e.get("actor") or "")[:64] or None
         rows.append({
-            "at": at, "actor": str(e.get("actor") or "?")[:64], "device_id": who.device.id,
+            "at": received, "actor": claimed if claimed in known else who.user.username,
+            "device_id": who.device.id, "sent_by": who.user.username, "claimed_actor": claimed,
+            "claimed_at": str(e.get("at") or "")[:40] or None,
             "action": str(e.get("action") or "?")[:24], "entity": (str(e["entity"])[:32] if e.get("entity") else None),
             "entity_id": (str(e["entity_id"])[:36] if e.get("entity_id") else None),
-            "summary": (str(e["summary"])[:2000] if e.get("summary") else None),
-            "detail": (str(e["detail"])[:20000] if e.get("detail") else None), "source_seq": seq,
+            "summary": cut_text(str(e["summary"]), AUDIT_SUMMARY_CHARS) if e.get("summary") else None,
+            "detail": cut_text(str(e["detail"]), AUDIT_DETAIL_CHARS) if e.get("detail") else None,
+            "source_seq": seq,
         })
     if not rows:
         return {"stored": 0, "through": 0}
@@ -529,9 +606,22 @@ def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]
     return {"stored": len(new), "through": max(r["source_seq"] for r in rows)}
 
 
+def audit_claims(entry: dict[str, Any]) -> str:
+    """What a laptop said about an entry, shown as its claim (empty for the server's own)."""
+    if not entry.get("sent_by"):
+        return ""
+    parts = [f"由 {entry['sent_by']} 上传"]
+    if entry.get("claimed_actor") and entry["claimed_actor"] != entry["actor"]:
+        parts.append(f"电脑上记为 {entry['claimed_actor']}(未核实)")
+    if entry.get("claimed_at"):
+        parts.append(f"电脑时钟 {str(entry['claimed_at'])[:19]}(未核实)")
+    return "  [" + ";".join(parts) + "]"
+
+
 def list_audit(store: ServerStore, scope: Scope, *, actor: str | None = None, action: str | None = None,
                limit: int = 500) -> list[dict[str, Any]]:
-    _require_reviewer(scope)
+    if not allows(scope, Ability.READ_AUDIT):
+        raise ApiError(403, "forbidden", denial(Ability.READ_AUDIT))
     with store.session() as s:
         q = select(ServerAudit).order_by(ServerAudit.at.desc(), ServerAudit.id.desc()).limit(max(1, min(limit, 5000)))
         if actor:
@@ -540,6 +630,8 @@ def list_audit(store: ServerStore, scope: Scope, *, actor: str | None = None, ac
             q = q.where(ServerAudit.action == action)
         return [
             {"at": a.at.isoformat(sep=" "), "actor": a.actor, "device_id": a.device_id, "action": a.action,
-             "entity": a.entity, "entity_id": a.entity_id, "summary": a.summary, "detail": a.detail}
+             "entity": a.entity, "entity_id": a.entity_id, "summary": a.summary, "detail": a.detail,
+             # from a laptop: who sent it, and what the laptop itself said (unverified)
+             "sent_by": a.sent_by, "claimed_actor": a.claimed_actor, "claimed_at": a.claimed_at}
             for a in s.scalars(q)
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -10,13 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, select, text, update
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.domain.areas import AreaTree
 from desktop.policy import Ability, allows, sees_all_grids
 from desktop.sync.protocol import COMMUNITY_WIDE
-from server.models import Counter, Record, ServerBase, ServerKey, ServerUser
+from server.models import AttachmentRef, Counter, Record, ServerBase, ServerKey, ServerUser
 
 SEQ = "server_seq"
 
@@ -82,9 +84,16 @@ class ServerStore:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         if create:
             ServerBase.metadata.create_all(self.engine)
+            try:
+                _add_new_columns(self.engine)
+            except DBAPIError:  # another server process added them at the same moment
+                _add_new_columns(self.engine)
             with self.transaction() as s:
                 if s.get(Counter, SEQ) is None:
                     s.add(Counter(name=SEQ, value=0))
+            # (another process may fill it at the same moment)
+            with contextlib.suppress(IntegrityError), self.transaction() as s:
+                _index_photos(s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -116,6 +125,33 @@ class ServerStore:
             row = s.get(ServerKey, name)
             assert row is not None
             return row.value
+
+
+def _add_new_columns(engine: Engine) -> None:
+    """Columns (all nullable) and indexes added to a server table after its database was made:
+    added in place, so an existing server database keeps working without a migration tool."""
+    with engine.begin() as conn:
+        existing = inspect(conn)
+        for table in ServerBase.metadata.sorted_tables:
+            have = {c["name"] for c in existing.get_columns(table.name)}
+            for col in table.columns:
+                if col.name not in have and col.nullable:
+                    kind = col.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {kind}'))
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
+
+
+def _index_photos(s: Session) -> None:
+    """Fill the photo index once for a database made before it existed."""
+    if s.scalar(select(AttachmentRef.row_id).limit(1)) is not None:
+        return
+    for data, meta, grid, deleted in s.execute(select(Record.data, Record.field_meta, Record.grid_id, Record.deleted)
+                                               .where(Record.table_name == "attachment")):
+        d, m = json.loads(data), json.loads(meta)
+        if d.get("sha256"):
+            s.add(AttachmentRef(row_id=d["id"], sha256=d["sha256"], grid_id=grid, deleted=deleted,
+                                device_id=(m.get("sha256") or [None, None])[1]))
 
 
 def next_seq(s: Session, is_sqlite: bool) -> int:

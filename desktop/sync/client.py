@@ -23,7 +23,17 @@ from desktop.services.store import Store
 from desktop.sync import replica
 from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
 from desktop.sync.lock import SyncLocked, sync_lock
-from desktop.sync.protocol import API, BLOB_CHUNK, PULL_PAGE, PUSH_BATCH, SCHEMA_VERSION
+from desktop.sync.protocol import (
+    API,
+    AUDIT_BATCH_BYTES,
+    AUDIT_DETAIL_CHARS,
+    AUDIT_SUMMARY_CHARS,
+    BLOB_CHUNK,
+    PULL_PAGE,
+    PUSH_BATCH,
+    SCHEMA_VERSION,
+    cut_text,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -392,11 +402,18 @@ class SyncClient:
                     "WHERE seq > ? ORDER BY seq LIMIT 2000", (sent,)).all()
             if not rows:
                 return
-            entries = [{"seq": r[0], "at": str(r[1]), "actor": r[2], "action": r[3], "entity": r[4],
-                        "entity_id": r[5], "summary": r[6], "detail": r[7]} for r in rows]
+            entries, size = [], 0
+            for r in rows:  # cut as the server keeps them, in requests the server accepts
+                entry = {"seq": r[0], "at": str(r[1]), "actor": r[2], "action": r[3], "entity": r[4],
+                         "entity_id": r[5], "summary": cut_text(r[6], AUDIT_SUMMARY_CHARS),
+                         "detail": cut_text(r[7], AUDIT_DETAIL_CHARS)}
+                size += len(orjson.dumps(entry))
+                if entries and size > AUDIT_BATCH_BYTES:
+                    break
+                entries.append(entry)
             self.conn.json("POST", "/audit", {"entries": entries})
-            self.store.set_meta("sync_audit_sent", str(rows[-1][0]))
-            result.audit_up += len(rows)
+            self.store.set_meta("sync_audit_sent", str(entries[-1]["seq"]))
+            result.audit_up += len(entries)
 
     # --- attachments ---------------------------------------------------------------------------
     def blobs_up(self, result: SyncResult) -> None:

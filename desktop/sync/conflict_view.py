@@ -142,7 +142,10 @@ def who(side: dict[str, Any] | None) -> str:
     by = side.get("by") or "(未知)"
     when = local_time(side.get("at"))
     device = f"(设备 {str(side['device'])[:8]})" if side.get("device") else ""
-    return f"{by}" + (f" 于 {when}" if when else "") + device
+    # the server names the signed-in user; an author the laptop wrote instead is only its claim
+    claim = f"(电脑上记为 {side['claimed_by']},未核实)" if side.get("claimed_by") else ""
+    # the time is the laptop's own clock: shown, never trusted to order anything
+    return f"{by}{claim}" + (f" 于 {when}(电脑时间)" if when else "") + device
 
 
 def conflict_cells(conflict: dict[str, Any]) -> list[str]:

@@ -24,6 +24,19 @@ PUSH_BATCH = 500  # changes per push request
 PUSH_MAX_BYTES = 1024 * 1024
 PULL_PAGE = 4000  # records per pull page (a page is extended to end on a whole server commit)
 BLOB_CHUNK = 256 * 1024
+# An audit entry as the server keeps it: longer texts are cut (the laptop keeps them whole), and
+# a laptop sends its trail in requests of at most AUDIT_BATCH_BYTES.
+AUDIT_SUMMARY_CHARS = 1000
+AUDIT_DETAIL_CHARS = 8000
+AUDIT_BATCH_BYTES = 1024 * 1024
+
+
+def cut_text(text: str | None, limit: int) -> str | None:
+    """`text` if it fits in `limit` characters, else its head and a note of what was cut."""
+    if text is None or len(text) <= limit:
+        return text
+    note = f"…(已截断,原有 {len(text)} 字)"
+    return text[: max(0, limit - len(note))] + note
 
 # Tables that never travel: local sign-in users. The server keeps its own accounts (argon2) and
 # tells each laptop its user's role and grids; password hashes never leave a machine.

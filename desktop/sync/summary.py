@@ -11,7 +11,7 @@ from desktop.kinds import label as kind_label
 STATUS_LABELS = {
     "applied": "已应用", "merged": "已合并", "conflict": "有冲突(已记录,待网格长审核)",
     "duplicate": "重复(此前已收到)", "rejected": "被拒绝(已暂存待审核)",
-    "deferred": "暂缓(等待同一记录更早的修改,下次再传)",
+    "deferred": "暂缓(在等同一记录更早的修改,或服务器上本机待审核的修改已满;下次同步时自动重传)",
 }
 KIND_ORDER = kinds.keys()
 
