@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import desktop.exchange.limits as limits
 from desktop.exchange.fields import exact_header, known_header_score
 from desktop.kinds import import_labels
 from desktop.services.errors import ServiceError
@@ -92,6 +93,10 @@ def _read_excel(p: Path, fmt: str, kinds: tuple[str, ...] | None, sheet_name: st
         from python_calamine import CalamineWorkbook
     except ImportError as exc:  # pragma: no cover - a dependency
         raise ServiceError("无法读取 Excel 文件:缺少 python-calamine 组件") from exc
+    if p.suffix.lower() == ".xlsb":  # binary parts: not checked before reading, so not read
+        raise ServiceError(f"不支持 .xlsb 格式的文件“{p.name}”:请在 Excel 中另存为 .xlsx 后再导入")
+    # calamine allocates the whole rectangle of the cells: check it before calamine sees the file
+    limits.check_workbook(p) if fmt in ("xlsx", "ods") else limits.check_file_size(p)
     try:
         wb = CalamineWorkbook.from_path(str(p))
     except Exception as exc:
@@ -107,8 +112,13 @@ def _read_excel(p: Path, fmt: str, kinds: tuple[str, ...] | None, sheet_name: st
         for name in names:
             try:
                 sh = wb.get_sheet_by_name(name)
+                # .xls and .ods were not measured before: their size, before any cell becomes a value
+                limits.check_size(sh.end[0] + 1 if sh.height else 0, sh.end[1] + 1 if sh.width else 0,
+                                  f"文件“{p.name}”的工作表“{name}”")
                 grid = sh.to_python(skip_empty_area=False)
                 merged = list(getattr(sh, "merged_cell_ranges", None) or [])
+            except ServiceError:
+                raise
             except Exception as exc:
                 if len(names) == 1:
                     raise ServiceError(_excel_error(p, exc)) from exc
@@ -154,6 +164,7 @@ def decode_text(raw: bytes) -> tuple[str, str]:
 
 
 def _read_csv(p: Path) -> tuple[list[list[Any]], str]:
+    limits.check_file_size(p, limits.MAX_TEXT_FILE_BYTES)
     try:
         raw = p.read_bytes()
     except OSError as exc:
@@ -166,10 +177,28 @@ def _read_csv(p: Path) -> tuple[list[list[Any]], str]:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;|")
     except csv.Error:
         dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
+    grid: list[list[Any]] = []
+    width = 0
+    where = f"文件“{p.name}”"
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        grid = [[_csv_cell(v) for v in rec] for rec in csv.reader(io.StringIO(text, newline=""), dialect)]
+        for rec in reader:
+            if len(rec) > width:
+                width = len(rec)
+                limits.check_size(len(grid) + 1, width, where)
+            if len(grid) >= limits.MAX_ROWS:
+                limits.check_size(len(grid) + 1, width, where)
+            for c, v in enumerate(rec):
+                if len(v) > limits.MAX_CELL_CHARS:
+                    raise ServiceError(
+                        f"{where}第 {reader.line_num} 行第 {_col_name(c)} 列的内容有 {len(v):,} 个字符,"
+                        f"超过单元格上限 {limits.MAX_CELL_CHARS:,} 个字符:请检查这一格(可能缺少引号或文件已损坏)")
+            grid.append([_csv_cell(v) for v in rec])
     except csv.Error as exc:
-        raise ServiceError(f"无法读取文件“{p.name}”:CSV 格式有误({exc})") from exc
+        if "field larger than field limit" in str(exc):  # longer still than the check above
+            raise ServiceError(f"{where}第 {reader.line_num} 行有一格的内容超过单元格上限 {limits.MAX_CELL_CHARS:,} 个字符:"
+                               "请检查这一行(可能缺少引号或文件已损坏)") from exc
+        raise ServiceError(f"无法读取文件“{p.name}”:第 {reader.line_num} 行 CSV 格式有误({exc})") from exc
     if not grid:
         raise ServiceError(f"文件“{p.name}”中没有数据")
     return grid, encoding

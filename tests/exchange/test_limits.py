@@ -1,0 +1,97 @@
+"""Bounded reading: a tiny crafted workbook must not abort the process, huge sheets and cells are
+refused with a Chinese message before they are read (items 11 and 22 of the hardening issue)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop.exchange import limits, read_sheet
+from desktop.services.errors import ServiceError
+from tests.exchange.crafted import crafted_xlsx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*argv: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GRIDLEDGER_DB=str(tmp_path / "cli.db"))
+    return subprocess.run([sys.executable, "-m", "desktop.cli", *argv], capture_output=True, text=True,
+                          env=env, timeout=120, cwd=tmp_path)
+
+
+def test_two_far_apart_cells_are_refused_not_an_abort(tmp_path):
+    # 1.6 KB: calamine would allocate A1:XFD1048576 (17 billion cells) and abort the process
+    path = crafted_xlsx(tmp_path / "far.xlsx", [("A1", "姓名"), ("XFD1048576", "x")])
+    assert path.stat().st_size < 2000
+    done = _cli("import", str(path), "--kind", "person", "--dry-run", tmp_path=tmp_path)
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert "far.xlsx" in done.stderr and "人员" in done.stderr and "行" in done.stderr
+    assert "Traceback" not in done.stderr and "panicked" not in done.stderr
+
+
+def test_a_dimension_over_the_whole_sheet_is_refused(tmp_path):
+    path = crafted_xlsx(tmp_path / "dim.xlsx", dimension="A1:XFD1048576")
+    with pytest.raises(ServiceError, match="超过导入上限") as caught:
+        read_sheet(path)
+    assert "dim.xlsx" in caught.value.message and "1,048,576 行" in caught.value.message
+
+
+def test_cells_without_their_position_are_counted_too(tmp_path):
+    # no r= on the cells: the second row's cells run out to column 600
+    rows = ['<row r="1"><c t="inlineStr"><is><t>姓名</t></is></c></row>',
+            '<row r="2">' + '<c t="inlineStr"><is><t>x</t></is></c>' * 600 + "</row>"]
+    path = crafted_xlsx(tmp_path / "wide.xlsx", rows_xml=rows)
+    with pytest.raises(ServiceError, match="列"):
+        read_sheet(path)
+
+
+def test_more_rows_than_the_limit_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_ROWS", 2_000)
+    rows = (f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>人{r}</t></is></c></row>' for r in range(1, 2_002))
+    path = crafted_xlsx(tmp_path / "long.xlsx", rows_xml=rows)
+    with pytest.raises(ServiceError, match="2,001 行") as caught:
+        read_sheet(path)
+    assert "分成几个文件" in caught.value.message
+
+
+def test_a_million_rows_are_refused_at_the_real_limit(tmp_path):
+    rows = (f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(1, limits.MAX_ROWS + 2))
+    path = crafted_xlsx(tmp_path / "million.xlsx", rows_xml=rows)
+    with pytest.raises(ServiceError, match="超过导入上限"):
+        read_sheet(path)
+
+
+def test_one_huge_cell_in_a_small_file_is_refused(tmp_path):
+    rows = ['<row r="1"><c r="A1" t="inlineStr"><is><t>姓名</t></is></c></row>',
+            '<row r="2"><c r="A2" t="inlineStr"><is><t>', "A" * (8 << 20), "</t></is></c></row>"]
+    path = crafted_xlsx(tmp_path / "cell.xlsx", rows_xml=rows)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(ServiceError, match="32,767 个字符"):
+        read_sheet(path)
+
+
+def test_csv_rows_columns_and_cells_are_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_ROWS", 100)
+    long = tmp_path / "long.csv"
+    long.write_text("姓名\n" + "张三\n" * 150, encoding="utf-8")
+    with pytest.raises(ServiceError, match="超过导入上限"):
+        read_sheet(long)
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(["x"] * 600) + "\n", encoding="utf-8")
+    with pytest.raises(ServiceError, match="列"):
+        read_sheet(wide)
+    cell = tmp_path / "cell.csv"
+    cell.write_text("姓名,备注\n张三," + "长" * 40_000 + "\n", encoding="utf-8")
+    with pytest.raises(ServiceError, match="第 2 行") as caught:
+        read_sheet(cell)
+    assert "32,767" in caught.value.message
+
+
+def test_ordinary_files_still_read(tmp_path, make_xlsx):
+    path = make_xlsx([["姓名", "身份证号"], ["张三", "1"], [None, None], ["李四", "2"]])
+    assert len(read_sheet(path).rows) == 2
+    assert len(read_sheet(crafted_xlsx(tmp_path / "plain.xlsx", dimension="A1:A2")).rows) == 1
