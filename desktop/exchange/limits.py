@@ -124,6 +124,8 @@ def check_workbook(p: Path) -> None:
                 where = f"文件“{p.name}”的工作表“{names[name]}”" if name in names else f"文件“{p.name}”"
                 is_sheet = name.startswith("xl/worksheets/") and name.count("/") == 2
                 _scan_part(zf, info, where, is_sheet)
+                if name == "content.xml":  # OpenDocument: rows and cells repeat by a count
+                    _walk_ods(zf, info, f"文件“{p.name}”")
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
             # a part that does not inflate to what its directory says (CRC, size): refuse it here
             raise ServiceError(f"无法读取文件“{p.name}”:文件已损坏或不是 Excel 工作簿({type(exc).__name__})") from exc
@@ -209,6 +211,43 @@ def _walk_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> None:
                     col += 1
                 if not slash:
                     check_size(row, col + 1, where)
+            if not piece:
+                break
+
+
+_ODS_TOKEN = re.compile(rb"<table:(table|table-row|table-cell|covered-table-cell)(\s[^>]*?)?(/?)>")
+_ROWS_REPEATED = re.compile(rb'number-rows-repeated="([0-9]{1,10})"')
+_COLUMNS_REPEATED = re.compile(rb'number-columns-repeated="([0-9]{1,10})"')
+
+
+def _walk_ods(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> None:
+    """The rectangle of an OpenDocument sheet, with its repeated rows and cells: empty ones (the
+    trailing "1,048,571 empty rows" LibreOffice writes) count for nothing, a repeated value counts
+    every time."""
+    row = 0  # rows before the current one
+    repeat = 0  # how many times the current row repeats
+    col = 0
+    carry = b""
+    with zf.open(info) as f:
+        while True:
+            piece = f.read(CHUNK)
+            buf = carry + piece
+            cut = max(buf.rfind(b"<"), 0) if piece else len(buf)
+            part, carry = buf[:cut], buf[cut:]
+            for m in _ODS_TOKEN.finditer(part):
+                tag, attrs, slash = m.group(1), m.group(2) or b"", m.group(3)
+                if tag == b"table":
+                    row, repeat, col = 0, 0, 0
+                elif tag == b"table-row":
+                    row += repeat  # the previous row (and its repeats) is done
+                    r = _ROWS_REPEATED.search(attrs)
+                    repeat, col = (int(r.group(1)) if r else 1), 0
+                else:
+                    c = _COLUMNS_REPEATED.search(attrs)
+                    n = int(c.group(1)) if c else 1
+                    if not slash or b"value-type" in attrs:
+                        check_size(row + repeat, col + n, where)
+                    col += n
             if not piece:
                 break
 

@@ -95,3 +95,48 @@ def test_ordinary_files_still_read(tmp_path, make_xlsx):
     path = make_xlsx([["姓名", "身份证号"], ["张三", "1"], [None, None], ["李四", "2"]])
     assert len(read_sheet(path).rows) == 2
     assert len(read_sheet(crafted_xlsx(tmp_path / "plain.xlsx", dimension="A1:A2")).rows) == 1
+
+
+def _ods(path: Path, rows_xml: str) -> Path:
+    import zipfile
+
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               '<office:body><office:spreadsheet><table:table table:name="人员">' + rows_xml +
+               "</table:table></office:spreadsheet></office:body></office:document-content>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        z.writestr("content.xml", content)
+        z.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                   'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                   '<manifest:file-entry manifest:full-path="/" '
+                   'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                   '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                   "</manifest:manifest>")
+    return path
+
+
+def _ods_cell(text: str, repeat: int = 1) -> str:
+    rep = f' table:number-columns-repeated="{repeat}"' if repeat > 1 else ""
+    return f'<table:table-cell office:value-type="string"{rep}><text:p>{text}</text:p></table:table-cell>'
+
+
+def test_repeated_rows_and_cells_of_an_ods_are_bounded(tmp_path, monkeypatch):
+    import python_calamine
+
+    # 5,000 rows x 3,000 columns of one repeated value: 15 million cells from a few hundred bytes
+    path = _ods(tmp_path / "rep.ods", "<table:table-row>" + _ods_cell("姓名") + "</table:table-row>"
+                '<table:table-row table:number-rows-repeated="5000">' + _ods_cell("x", 3000) + "</table:table-row>")
+    with monkeypatch.context() as m:  # refused before the reader allocates them
+        m.setattr(python_calamine, "CalamineWorkbook", None)
+        with pytest.raises(ServiceError, match="超过导入上限") as caught:
+            read_sheet(path)
+    assert "rep.ods" in caught.value.message
+    # LibreOffice's own trailing empty rows and columns count for nothing
+    fine = _ods(tmp_path / "fine.ods", "<table:table-row>" + _ods_cell("姓名") + "</table:table-row><table:table-row>"
+                + _ods_cell("张三") + '<table:table-cell table:number-columns-repeated="16383"/></table:table-row>'
+                '<table:table-row table:number-rows-repeated="1048574"><table:table-cell '
+                'table:number-columns-repeated="16384"/></table:table-row>')
+    assert read_sheet(fine).rows == [["张三"]]
