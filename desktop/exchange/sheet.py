@@ -19,6 +19,7 @@ from typing import Any
 
 import desktop.exchange.limits as limits
 from desktop.exchange.fields import exact_header, known_header_score
+from desktop.exchange.formulas import FORMULA_START, original
 from desktop.kinds import import_labels
 from desktop.services.errors import ServiceError
 
@@ -224,7 +225,7 @@ def _text(v: Any) -> str:
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return str(v).strip()
+    return original(str(v)).strip()
 
 
 def _to_sheet(
@@ -271,6 +272,9 @@ def _to_sheet(
     for i in range(first, len(rows)):
         # blank cells (None, "", spaces) become None; one pass, no call per cell
         cells = [None if v is None or v == "" or (v.__class__ is str and v.isspace()) else v for v in rows[i]]
+        # an apostrophe before a formula character (our exports put it there): the original text
+        if any(v.__class__ is str and v[0] == "'" and v[1:2] in FORMULA_START for v in cells if v is not None):
+            cells = [original(v) if v.__class__ is str else v for v in cells]
         blanks = cells.count(None)
         if blanks == width:
             continue

@@ -1,6 +1,7 @@
 """Writing .xlsx with xlsxwriter: a title row, a styled header row (bold, fill, borders, widths)
 frozen under the title, cells streamed row by row in constant-memory mode (100,000 rows x 30
-columns stay at a few MB of memory)."""
+columns stay at a few MB of memory). Every text goes through `formulas.inert`: no formula-shaped
+value leaves the app live."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from desktop.exchange.formulas import inert
 from desktop.services.errors import ServiceError
 
 HEADER_FILL = "#DDEBF7"
@@ -74,13 +76,13 @@ class SheetWriter:
         if title:
             ws.set_row(0, 24)
             if len(cols) > 1:
-                ws.merge_range(0, 0, 0, len(cols) - 1, title, book.f_title)
+                ws.merge_range(0, 0, 0, len(cols) - 1, inert(title), book.f_title)
             else:
-                ws.write_string(0, 0, title, book.f_title)
+                ws.write_string(0, 0, inert(title), book.f_title)
             row = 1
         ws.set_row(row, 30)
         for i, c in enumerate(cols):
-            ws.write_string(row, i, c.title, book.f_head)
+            ws.write_string(row, i, inert(c.title), book.f_head)
         ws.freeze_panes(row + 1, 0)
         self.header_row = row
         self.row = row + 1
@@ -93,18 +95,18 @@ class SheetWriter:
                 if isinstance(v, datetime | date):
                     ws.write_datetime(r, c, v if isinstance(v, datetime) else datetime(v.year, v.month, v.day), book.f_date)
                 else:
-                    ws.write_string(r, c, str(v), book.f_text)
+                    ws.write_string(r, c, inert(str(v)), book.f_text)
             return w
         if kind in ("number", "int"):
             def w(r: int, c: int, v: Any) -> None:
                 if isinstance(v, int | float) and not isinstance(v, bool):
                     ws.write_number(r, c, v, book.f_num)
                 else:
-                    ws.write_string(r, c, str(v), book.f_text)
+                    ws.write_string(r, c, inert(str(v)), book.f_text)
             return w
 
         def w(r: int, c: int, v: Any) -> None:
-            ws.write_string(r, c, v if isinstance(v, str) else str(v), book.f_text)
+            ws.write_string(r, c, inert(v if isinstance(v, str) else str(v)), book.f_text)
         return w
 
     def write(self, values: Sequence[Any]) -> None:
@@ -121,7 +123,7 @@ class SheetWriter:
         for c, v in enumerate(values):
             fmt = book.f_bad if bad and c in bad else None
             if c == note_col:
-                ws.write_string(r, c, str(v or ""), book.f_note)
+                ws.write_string(r, c, inert(str(v or "")), book.f_note)
             elif v is None or v == "":
                 if fmt is not None:
                     ws.write_blank(r, c, None, fmt)
@@ -133,7 +135,7 @@ class SheetWriter:
                 d = v if isinstance(v, datetime) else datetime(v.year, v.month, v.day)
                 ws.write_datetime(r, c, d, fmt or book.f_date)
             else:
-                ws.write_string(r, c, str(v), fmt or book.f_text)
+                ws.write_string(r, c, inert(str(v)), fmt or book.f_text)
         self.row += 1
 
     def autofilter(self) -> None:
