@@ -5,6 +5,9 @@ value leaves the app live."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +29,11 @@ class Col:
 
 
 class Workbook:
+    """A workbook written to a temporary file beside `path` and renamed onto it by `close()`
+    (or, when something must happen in between, `close(publish=False)`, then `publish()`):
+    `path` is never half-written, and a failed write leaves a file already there alone.
+    `discard()` removes the temporary file (safe to call at any point)."""
+
     def __init__(self, path: str | Path, *, constant_memory: bool = True) -> None:
         try:
             import xlsxwriter
@@ -36,8 +44,12 @@ class Workbook:
             raise ServiceError(f"请保存为 .xlsx 文件(现为“{self.path.name}”)")
         if self.path.parent and not self.path.parent.exists():
             raise ServiceError(f"文件夹不存在:{self.path.parent}")
+        if self.path.is_dir():
+            raise ServiceError(f"{self.path} 是一个文件夹:请给出 .xlsx 文件名")
+        self.temp = self.path.with_name(f".~gridledger-{uuid.uuid4().hex[:10]}.xlsx")
+        self.closed = False
         self.wb = xlsxwriter.Workbook(
-            str(self.path), {"constant_memory": constant_memory, "strings_to_numbers": False,
+            str(self.temp), {"constant_memory": constant_memory, "strings_to_numbers": False,
                              "strings_to_formulas": False, "strings_to_urls": False},
         )
         self.wb.set_properties({"title": self.path.stem, "comments": "GridLedger 网格台账"})
@@ -57,11 +69,32 @@ class Workbook:
         ws = self.wb.add_worksheet(name[:31])
         return SheetWriter(self, ws, list(cols), title)
 
-    def close(self) -> None:
+    def close(self, *, publish: bool = True) -> None:
+        self.closed = True
         try:
             self.wb.close()
-        except Exception as exc:  # file locked (open in Excel), disk full...
-            raise ServiceError(f"无法保存文件“{self.path.name}”:{exc}。如果文件正在 Excel 中打开,请先关闭。") from exc
+        except Exception as exc:  # disk full, folder not writable...
+            self.discard()
+            raise ServiceError(f"无法保存文件“{self.path.name}”:{exc}") from exc
+        if publish:
+            self.publish()
+
+    def publish(self) -> None:
+        """Rename the finished temporary file onto `path`."""
+        try:
+            os.replace(self.temp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise ServiceError(f"无法保存文件“{self.path.name}”:{exc.strerror or exc}。"
+                               "如果文件正在 Excel 中打开,请先关闭后重试。") from exc
+
+    def discard(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(Exception):
+                self.wb.close()
+        with contextlib.suppress(OSError):
+            self.temp.unlink(missing_ok=True)
 
 
 class SheetWriter:

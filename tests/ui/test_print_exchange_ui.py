@@ -218,3 +218,20 @@ def test_the_wizard_reads_files_off_the_gui_thread_and_refuses_a_crafted_one(qtb
     wizard.load_file(crafted_xlsx(tmp_path / "ok.xlsx"))
     qtbot.waitUntil(lambda: wizard.sheet is not None, timeout=30000)
     assert wizard.sheet.rows == [["张三"]] and threads[1] is not threading.main_thread()
+
+
+def test_the_export_dialog_leaves_no_file_when_the_audit_fails(qtbot, ui_ctx, store, family, tmp_path):
+    from sqlalchemy import text
+
+    from ui.forms.exchange import ExportDialog
+
+    with store.transaction() as s:  # the way a read-only or locked database refuses the audit entry
+        s.execute(text("CREATE TRIGGER no_audit BEFORE INSERT ON audit_log "
+                       "BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database'); END"))
+    dlg = ExportDialog(ui_ctx, "person")
+    qtbot.addWidget(dlg)
+    out = tmp_path / "people.xlsx"
+    dlg.start(out)
+    qtbot.waitUntil(lambda: dlg.job is None, timeout=60000)
+    assert "未导出" in dlg.state.text() and "审计" in dlg.state.text()
+    assert list(tmp_path.glob("*.xlsx")) == [] and list(tmp_path.glob(".~*")) == []
