@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from charset_normalizer import from_bytes
+
 import desktop.exchange.limits as limits
 from desktop.exchange.fields import exact_header, known_header_score
 from desktop.exchange.formulas import FORMULA_START, original
@@ -148,20 +150,60 @@ def _excel_error(p: Path, exc: Exception) -> str:
 
 # --- CSV --------------------------------------------------------------------------------------
 
-def decode_text(raw: bytes) -> tuple[str, str]:
-    """Text and encoding name: BOM first, then strict UTF-8, then GB18030 (a superset of GBK)."""
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
+MAX_MESS = 0.2  # charset-normalizer's "chaos" above which a GB18030 reading is not believed
+
+
+def decode_text(raw: bytes, where: str = "文件") -> tuple[str, str]:
+    """Text and encoding name, decided for the whole file: a BOM first, then UTF-8, then GB18030
+    (a superset of GBK), each strictly. Raises ServiceError (`where` names the file) when lines
+    disagree - UTF-8 lines and GBK lines in one file, which either reading would turn into
+    garbled names - or when the GB18030 reading is not plausible text (a Big5 or Shift-JIS file)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16", errors="replace"), "utf-16"
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise ServiceError(f"{where}不是有效的 UTF-16 文本(第 {_line_of(raw, exc.start)} 行):"
+                               "请在 Excel 或记事本中另存为 UTF-8 编码的 CSV 后再导入") from exc
+    bom = raw.startswith(codecs.BOM_UTF8)
+    body = raw[len(codecs.BOM_UTF8):] if bom else raw
     try:
-        return raw.decode("utf-8"), "utf-8"
+        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError:
         pass
+    utf8_line = other_line = 0
+    for n, line in enumerate(body.split(b"\n"), 1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_line = utf8_line or n
+        except UnicodeDecodeError:
+            other_line = other_line or n
+        if utf8_line and other_line:
+            raise ServiceError(
+                f"{where}的编码前后不一致:第 {utf8_line} 行是 UTF-8 编码,第 {other_line} 行是 GBK 等其他编码,"
+                f"导入会变成乱码。请在 Excel 或记事本中把整个文件另存为一种编码(建议 UTF-8)后再导入")
+    if bom:
+        raise ServiceError(f"{where}标明是 UTF-8 编码,但第 {other_line} 行不是:"
+                           "请在 Excel 或记事本中把整个文件另存为 UTF-8 编码后再导入")
     try:
-        return raw.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError:
-        return raw.decode("gb18030", errors="replace"), "gb18030"
+        text = body.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ServiceError(f"{where}既不是 UTF-8 也不是 GBK/GB18030 编码(第 {_line_of(body, exc.start)} 行):"
+                           "请在 Excel 或记事本中另存为 UTF-8 编码的 CSV 后再导入") from exc
+    if not _plausible(body):
+        raise ServiceError(f"{where}看起来不是 GBK/GB18030 或 UTF-8 编码(可能是繁体 Big5 等),按 GBK 读会变成乱码:"
+                           "请在 Excel 或记事本中另存为 UTF-8 编码的 CSV 后再导入")
+    return text, "gb18030"
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _plausible(raw: bytes) -> bool:
+    """Does GB18030 read `raw` as coherent text? (charset-normalizer's measure of mess.)"""
+    return from_bytes(raw, cp_isolation=["gb18030"], threshold=MAX_MESS).best() is not None
 
 
 def _read_csv(p: Path) -> tuple[list[list[Any]], str]:
@@ -172,7 +214,7 @@ def _read_csv(p: Path) -> tuple[list[list[Any]], str]:
         raise ServiceError(f"无法读取文件“{p.name}”:{exc.strerror or exc}") from exc
     if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ServiceError(f"无法读取文件“{p.name}”:不是文本(CSV)文件,也不是 Excel 工作簿")
-    text, encoding = decode_text(raw)
+    text, encoding = decode_text(raw, f"文件“{p.name}”")
     sample = text[:20000]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;|")

@@ -235,3 +235,16 @@ def test_the_export_dialog_leaves_no_file_when_the_audit_fails(qtbot, ui_ctx, st
     qtbot.waitUntil(lambda: dlg.job is None, timeout=60000)
     assert "未导出" in dlg.state.text() and "审计" in dlg.state.text()
     assert list(tmp_path.glob("*.xlsx")) == [] and list(tmp_path.glob(".~*")) == []
+
+
+def test_the_wizard_refuses_a_csv_in_two_encodings(qtbot, ui_ctx, tmp_path):
+    from ui.forms.exchange import ImportWizard
+
+    path = tmp_path / "混合.csv"
+    path.write_bytes("姓名,户号\n张三,H1\n".encode("gbk") + "李四,H2\n".encode())
+    wizard = ImportWizard(ui_ctx, "person")
+    qtbot.addWidget(wizard)
+    wizard.load_file(path)
+    qtbot.waitUntil(lambda: wizard.message.text() != "", timeout=30000)
+    assert "编码前后不一致" in wizard.message.text() and "混合.csv" in wizard.message.text()
+    assert wizard.sheet is None
