@@ -20,6 +20,7 @@ every Excel sheet, are checked again on the sheet's size before its cells become
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 from pathlib import Path
@@ -119,11 +120,12 @@ def check_workbook(p: Path) -> None:
         try:
             for info in infos:
                 name = info.filename
-                if not name.lower().endswith(".xml"):
+                # every XML part, and whatever the workbook names as a sheet (any file name): a
+                # part that holds no cells costs a pass of the patterns and nothing more
+                if not name.lower().endswith(".xml") and name not in names:
                     continue
                 where = f"文件“{p.name}”的工作表“{names[name]}”" if name in names else f"文件“{p.name}”"
-                is_sheet = name.startswith("xl/worksheets/") and name.count("/") == 2
-                _scan_part(zf, info, where, is_sheet)
+                _scan_part(zf, info, where, is_sheet=True)
                 if name == "content.xml":  # OpenDocument: rows and cells repeat by a count
                     _walk_ods(zf, info, f"文件“{p.name}”")
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
@@ -140,7 +142,7 @@ def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
         targets = {}
         for el in ElementTree.fromstring(zf.read(rels)):
             target = el.get("Target") or ""
-            targets[el.get("Id")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            targets[el.get("Id")] = posixpath.normpath(target.lstrip("/") if target.startswith("/") else "xl/" + target)
         out = {}
         for el in ElementTree.fromstring(zf.read(wb)).iter():
             if el.tag.endswith("}sheet"):

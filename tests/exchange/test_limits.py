@@ -140,3 +140,24 @@ def test_repeated_rows_and_cells_of_an_ods_are_bounded(tmp_path, monkeypatch):
                 '<table:table-row table:number-rows-repeated="1048574"><table:table-cell '
                 'table:number-columns-repeated="16384"/></table:table-row>')
     assert read_sheet(fine).rows == [["张三"]]
+
+
+def test_a_sheet_part_anywhere_in_the_zip_is_measured(tmp_path):
+    import zipfile
+
+    path = crafted_xlsx(tmp_path / "moved.xlsx", [("A1", "姓名"), ("XFD1048576", "x")])
+    moved = tmp_path / "moved2.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(moved, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            name = info.filename
+            if name == "xl/worksheets/sheet1.xml":
+                name = "xl/data/cells.bin"
+            elif name == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"worksheets/sheet1.xml", b"/xl/data/cells.bin")
+            elif name == "[Content_Types].xml":
+                data = data.replace(b"/xl/worksheets/sheet1.xml", b"/xl/data/cells.bin")
+            dst.writestr(name, data)
+    with pytest.raises(ServiceError, match="超过导入上限") as caught:
+        read_sheet(moved)
+    assert "人员" in caught.value.message
