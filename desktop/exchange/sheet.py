@@ -99,7 +99,10 @@ def _read_excel(p: Path, fmt: str, kinds: tuple[str, ...] | None, sheet_name: st
     if p.suffix.lower() == ".xlsb":  # binary parts: not checked before reading, so not read
         raise ServiceError(f"不支持 .xlsb 格式的文件“{p.name}”:请在 Excel 中另存为 .xlsx 后再导入")
     # calamine allocates the whole rectangle of the cells: check it before calamine sees the file
-    limits.check_workbook(p) if fmt in ("xlsx", "ods") else limits.check_file_size(p)
+    if fmt in ("xlsx", "ods"):
+        limits.check_workbook(p)
+    else:  # an .xls: its format bounds it to 65,536 x 256 cells, checked again once it is open
+        limits.check_file_size(p)
     try:
         wb = CalamineWorkbook.from_path(str(p))
     except Exception as exc:
@@ -229,13 +232,13 @@ def _read_csv(p: Path) -> tuple[list[list[Any]], str]:
             if len(rec) > width:
                 width = len(rec)
                 limits.check_size(len(grid) + 1, width, where)
-            if len(grid) >= limits.MAX_ROWS:
+            if len(grid) % 4096 == 0 or len(grid) >= limits.MAX_ROWS:
                 limits.check_size(len(grid) + 1, width, where)
-            for c, v in enumerate(rec):
-                if len(v) > limits.MAX_CELL_CHARS:
-                    raise ServiceError(
-                        f"{where}第 {reader.line_num} 行第 {_col_name(c)} 列的内容有 {len(v):,} 个字符,"
-                        f"超过单元格上限 {limits.MAX_CELL_CHARS:,} 个字符:请检查这一格(可能缺少引号或文件已损坏)")
+            if rec and max(map(len, rec)) > limits.MAX_CELL_CHARS:
+                c, v = next((c, v) for c, v in enumerate(rec) if len(v) > limits.MAX_CELL_CHARS)
+                raise ServiceError(
+                    f"{where}第 {reader.line_num} 行第 {_col_name(c)} 列的内容有 {len(v):,} 个字符,"
+                    f"超过单元格上限 {limits.MAX_CELL_CHARS:,} 个字符:请检查这一格(可能缺少引号或文件已损坏)")
             grid.append([_csv_cell(v) for v in rec])
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):  # longer still than the check above
