@@ -85,3 +85,13 @@ def test_the_import_report_is_inert_and_reimports_as_the_original(store, admin, 
     assert fix[2][2:4] == ["'=1+1", "'@SUM(A1)"]
     again = read_sheet(out)
     assert again.headers[3] == "=列" and again.rows[0][2:4] == ["=1+1", "@SUM(A1)"]
+
+
+def test_a_template_is_inert_too(tmp_path, monkeypatch):
+    from desktop.exchange import templates, write_template
+
+    cols = [(k, h, "=1+1" if k == "note" else v) for k, h, v in templates.TEMPLATE_COLUMNS["person"]]
+    monkeypatch.setitem(templates.TEMPLATE_COLUMNS, "person", cols)
+    out = write_template("person", tmp_path / "模板.xlsx")
+    rows = rows_of(out)
+    assert rows[2][rows[1].index("备注")] == "'=1+1"
