@@ -161,3 +161,11 @@ def test_a_sheet_part_anywhere_in_the_zip_is_measured(tmp_path):
     with pytest.raises(ServiceError, match="超过导入上限") as caught:
         read_sheet(moved)
     assert "人员" in caught.value.message
+
+
+def test_a_styled_empty_cell_far_away_is_no_reason_to_refuse(tmp_path):
+    # formatting without a value (calamine does not read it): the sheet is still two rows
+    rows = ['<row r="1"><c r="A1" t="inlineStr"><is><t>姓名</t></is></c></row>',
+            '<row r="2"><c r="A2" t="inlineStr"><is><t>张三</t></is></c></row>',
+            '<row r="1048576"><c r="XFD1048576" s="0"/></row>']
+    assert read_sheet(crafted_xlsx(tmp_path / "styled.xlsx", rows_xml=rows)).rows == [["张三"]]
