@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+import struct
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
+
+import olefile
 
 from desktop.services.errors import ServiceError
 
@@ -252,6 +255,59 @@ def _walk_ods(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> None:
                     col += n
             if not piece:
                 break
+
+
+# BIFF8 records that hold a cell with a value (row, column first); MULRK holds several
+_XLS_CELLS = frozenset({0x0006, 0x00FD, 0x0203, 0x027E, 0x0204, 0x0205, 0x00D6})
+_XLS_MULRK, _XLS_BOF, _XLS_EOF, _XLS_BOUNDSHEET = 0x00BD, 0x0809, 0x000A, 0x0085
+
+
+def check_xls(p: Path) -> None:
+    """Check an .xls before calamine reads it: the rectangle of each sheet's cells from its cell
+    records. A file olefile cannot open is left to the reader (it says what is wrong)."""
+    check_file_size(p)
+    try:
+        with olefile.OleFileIO(str(p)) as ole:
+            stream = next((n for n in ("Workbook", "Book") if ole.exists(n)), None)
+            if stream is None:
+                return
+            data = ole.openstream(stream).read()
+    except (OSError, ValueError, struct.error, IndexError, KeyError, TypeError):
+        return
+    names: list[str] = []
+    sheet = -1  # -1: the workbook globals before the first sheet
+    rows = cols = 0
+    pos, end = 0, len(data)
+    unpack = struct.unpack_from
+    while pos + 4 <= end:
+        rtype, size = unpack("<HH", data, pos)
+        body, pos = pos + 4, pos + 4 + size
+        if pos > end:
+            break
+        if rtype in _XLS_CELLS and size >= 4:
+            r, c = unpack("<HH", data, body)
+            rows, cols = max(rows, r + 1), max(cols, c + 1)
+        elif rtype == _XLS_MULRK and size >= 6:
+            r, last = unpack("<H", data, body)[0], unpack("<H", data, pos - 2)[0]
+            rows, cols = max(rows, r + 1), max(cols, last + 1)
+        elif rtype == _XLS_BOUNDSHEET and size >= 8:
+            names.append(_xls_sheet_name(data, body + 6, size - 6))
+        elif rtype == _XLS_BOF:
+            sheet += 1
+            rows = cols = 0
+        elif rtype == _XLS_EOF and sheet >= 0:
+            name = names[sheet - 1] if 0 < sheet <= len(names) else str(sheet)
+            check_size(rows, cols, f"文件“{p.name}”的工作表“{name}”")
+            rows = cols = 0
+
+
+def _xls_sheet_name(data: bytes, at: int, size: int) -> str:
+    try:
+        n, wide = data[at], data[at + 1] & 1
+        raw = data[at + 2: at + 2 + n * (2 if wide else 1)]
+        return raw.decode("utf-16-le" if wide else "latin-1", errors="replace")
+    except IndexError:
+        return ""
 
 
 def _too_long(where: str) -> None:

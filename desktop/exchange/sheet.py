@@ -101,8 +101,8 @@ def _read_excel(p: Path, fmt: str, kinds: tuple[str, ...] | None, sheet_name: st
     # calamine allocates the whole rectangle of the cells: check it before calamine sees the file
     if fmt in ("xlsx", "ods"):
         limits.check_workbook(p)
-    else:  # an .xls: its format bounds it to 65,536 x 256 cells, checked again once it is open
-        limits.check_file_size(p)
+    else:
+        limits.check_xls(p)
     try:
         wb = CalamineWorkbook.from_path(str(p))
     except Exception as exc:
@@ -118,7 +118,7 @@ def _read_excel(p: Path, fmt: str, kinds: tuple[str, ...] | None, sheet_name: st
         for name in names:
             try:
                 sh = wb.get_sheet_by_name(name)
-                # .xls and .ods were not measured before: their size, before any cell becomes a value
+                # once more on what calamine found, before any cell becomes a Python value
                 limits.check_size(sh.end[0] + 1 if sh.height else 0, sh.end[1] + 1 if sh.width else 0,
                                   f"文件“{p.name}”的工作表“{name}”")
                 grid = sh.to_python(skip_empty_area=False)

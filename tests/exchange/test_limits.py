@@ -169,3 +169,21 @@ def test_a_styled_empty_cell_far_away_is_no_reason_to_refuse(tmp_path):
             '<row r="2"><c r="A2" t="inlineStr"><is><t>张三</t></is></c></row>',
             '<row r="1048576"><c r="XFD1048576" s="0"/></row>']
     assert read_sheet(crafted_xlsx(tmp_path / "styled.xlsx", rows_xml=rows)).rows == [["张三"]]
+
+
+def test_an_xls_is_measured_before_it_is_read(tmp_path, monkeypatch):
+    import python_calamine
+
+    from tests.exchange.xls import write_xls
+
+    # 5 KB: one cell at A1, one at IV65536 - calamine would build 16.7 million cells (over 1 GB)
+    path = write_xls(tmp_path / "far.xls", [["姓名"]] + [[] for _ in range(65534)] + [[None] * 255 + ["x"]],
+                     sheet_name="人员")
+    assert path.stat().st_size < 10_000
+    with monkeypatch.context() as m:  # refused before the reader allocates them
+        m.setattr(python_calamine, "CalamineWorkbook", None)
+        with pytest.raises(ServiceError, match="单元格太多") as caught:
+            read_sheet(path)
+    assert "far.xls" in caught.value.message and "人员" in caught.value.message
+    ok = write_xls(tmp_path / "ok.xls", [["姓名", "户号"], ["张三", "H1"]])
+    assert read_sheet(ok).rows == [["张三", "H1"]]
