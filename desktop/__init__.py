@@ -3,3 +3,16 @@
 __version__ = "0.1.0"
 APP_NAME = "GridLedger"
 APP_TITLE = "网格台账"
+
+
+def disable_core_dumps() -> None:
+    """No core file for this process: it would hold the database key and residents' data. Called
+    first thing by the `gridledger` command and the desktop app (POSIX; Windows writes none)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    import contextlib
+
+    with contextlib.suppress(ValueError, OSError):  # a platform without the limit
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from desktop import APP_NAME, APP_TITLE, __version__
+from desktop import APP_NAME, APP_TITLE, __version__, disable_core_dumps
 from desktop.paths import default_db_path
 from desktop.policy import Ability, allows
 
@@ -23,6 +23,7 @@ def _display_problem() -> str | None:
 
 
 def main(args: Any = None) -> int:
+    disable_core_dumps()  # a core file would hold the database key and residents' data
     problem = _display_problem()
     if problem:
         print(f"错误:{problem}", file=sys.stderr)

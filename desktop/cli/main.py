@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from desktop import APP_TITLE, __version__
+from desktop import APP_TITLE, __version__, disable_core_dumps
 from desktop.cli.common import CliError
 from desktop.db.engine import StorageError
 from desktop.paths import ENV_DB
@@ -60,6 +60,7 @@ def _no_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    disable_core_dumps()  # before anything holds a key or a record
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.db:

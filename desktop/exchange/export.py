@@ -2,11 +2,12 @@
 
 Code-table fields are written as labels, dates as Excel dates, ID and phone numbers as text
 (masked - ID first 6 + last 4, phone 3 + 4 - unless `unmask=True` and the actor may reveal).
-Every export leaves one audit entry (kind, scope, row count, masked or not) and no value."""
+Every export leaves one audit entry (kind, scope, row count, masked or not) and no value. The
+ledger is written to a temporary file beside `out`, audited, and only then renamed onto `out`:
+an export the trail cannot record (a locked or read-only database) leaves no file."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from desktop import kinds
 from desktop.db.sql import sql as sql_text
@@ -399,21 +401,24 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
                 sheet.write([show(row.get(src)) if show is not None else row.get(src) for src, show in getters])
                 n += 1
         sheet.autofilter()
-        book.close()
-    except BaseException:
-        with contextlib.suppress(Exception):  # the partial file is removed anyway
-            book.wb.close()
-        out.unlink(missing_ok=True)
-        raise
-    with store.transaction() as s:
-        write_audit(
-            s, actor, "export", kind, None,
-            {"kind": kind, "title": ledger_title, "scope": {"grid_id": grid_id, "community_id": community_id,
-                                                          "grids": len(grids) if grids is not None else "all"},
-             "rows": n, "masked": not unmask, "date_from": d_from, "date_to": d_to,
-             "seconds": round(time.perf_counter() - started, 2)},
-            summary=f"导出{ledger_title}:{n} 行,{'已脱敏' if not unmask else '未脱敏'}",
-        )
+        book.close(publish=False)
+        # the trail first: an export the audit cannot record is not handed out
+        try:
+            with store.transaction() as s:
+                write_audit(
+                    s, actor, "export", kind, None,
+                    {"kind": kind, "title": ledger_title, "scope": {"grid_id": grid_id, "community_id": community_id,
+                                                                  "grids": len(grids) if grids is not None else "all"},
+                     "rows": n, "masked": not unmask, "date_from": d_from, "date_to": d_to,
+                     "seconds": round(time.perf_counter() - started, 2)},
+                    summary=f"导出{ledger_title}:{n} 行,{'已脱敏' if not unmask else '未脱敏'}",
+                )
+        except SQLAlchemyError as exc:
+            raise ServiceError("导出未完成:无法写入审计记录(数据库可能被锁定或为只读),未生成文件。"
+                               "请关闭其他正在使用数据库的程序后重试") from exc
+        book.publish()
+    finally:
+        book.discard()  # the temporary file, whatever happened (after publish there is none)
     if progress is not None:
         progress(n, n, "导出完成")
     return n

@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from charset_normalizer import from_bytes
+
+import desktop.exchange.limits as limits
 from desktop.exchange.fields import exact_header, known_header_score
+from desktop.exchange.formulas import FORMULA_START, original
 from desktop.kinds import import_labels
 from desktop.services.errors import ServiceError
 
@@ -92,6 +96,13 @@ def _read_excel(p: Path, fmt: str, kinds: tuple[str, ...] | None, sheet_name: st
         from python_calamine import CalamineWorkbook
     except ImportError as exc:  # pragma: no cover - a dependency
         raise ServiceError("无法读取 Excel 文件:缺少 python-calamine 组件") from exc
+    if p.suffix.lower() == ".xlsb":  # binary parts: not checked before reading, so not read
+        raise ServiceError(f"不支持 .xlsb 格式的文件“{p.name}”:请在 Excel 中另存为 .xlsx 后再导入")
+    # calamine allocates the whole rectangle of the cells: check it before calamine sees the file
+    if fmt in ("xlsx", "ods"):
+        limits.check_workbook(p)
+    else:
+        limits.check_xls(p)
     try:
         wb = CalamineWorkbook.from_path(str(p))
     except Exception as exc:
@@ -107,8 +118,13 @@ def _read_excel(p: Path, fmt: str, kinds: tuple[str, ...] | None, sheet_name: st
         for name in names:
             try:
                 sh = wb.get_sheet_by_name(name)
+                # once more on what calamine found, before any cell becomes a Python value
+                limits.check_size(sh.end[0] + 1 if sh.height else 0, sh.end[1] + 1 if sh.width else 0,
+                                  f"文件“{p.name}”的工作表“{name}”")
                 grid = sh.to_python(skip_empty_area=False)
                 merged = list(getattr(sh, "merged_cell_ranges", None) or [])
+            except ServiceError:
+                raise
             except Exception as exc:
                 if len(names) == 1:
                     raise ServiceError(_excel_error(p, exc)) from exc
@@ -137,39 +153,98 @@ def _excel_error(p: Path, exc: Exception) -> str:
 
 # --- CSV --------------------------------------------------------------------------------------
 
-def decode_text(raw: bytes) -> tuple[str, str]:
-    """Text and encoding name: BOM first, then strict UTF-8, then GB18030 (a superset of GBK)."""
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
+MAX_MESS = 0.2  # charset-normalizer's "chaos" above which a GB18030 reading is not believed
+
+
+def decode_text(raw: bytes, where: str = "文件") -> tuple[str, str]:
+    """Text and encoding name, decided for the whole file: a BOM first, then UTF-8, then GB18030
+    (a superset of GBK), each strictly. Raises ServiceError (`where` names the file) when lines
+    disagree - UTF-8 lines and GBK lines in one file, which either reading would turn into
+    garbled names - or when the GB18030 reading is not plausible text (a Big5 or Shift-JIS file)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16", errors="replace"), "utf-16"
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise ServiceError(f"{where}不是有效的 UTF-16 文本(第 {_line_of(raw, exc.start)} 行):"
+                               "请在 Excel 或记事本中另存为 UTF-8 编码的 CSV 后再导入") from exc
+    bom = raw.startswith(codecs.BOM_UTF8)
+    body = raw[len(codecs.BOM_UTF8):] if bom else raw
     try:
-        return raw.decode("utf-8"), "utf-8"
+        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError:
         pass
+    utf8_line = other_line = 0
+    for n, line in enumerate(body.split(b"\n"), 1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_line = utf8_line or n
+        except UnicodeDecodeError:
+            other_line = other_line or n
+        if utf8_line and other_line:
+            raise ServiceError(
+                f"{where}的编码前后不一致:第 {utf8_line} 行是 UTF-8 编码,第 {other_line} 行是 GBK 等其他编码,"
+                f"导入会变成乱码。请在 Excel 或记事本中把整个文件另存为一种编码(建议 UTF-8)后再导入")
+    if bom:
+        raise ServiceError(f"{where}标明是 UTF-8 编码,但第 {other_line} 行不是:"
+                           "请在 Excel 或记事本中把整个文件另存为 UTF-8 编码后再导入")
     try:
-        return raw.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError:
-        return raw.decode("gb18030", errors="replace"), "gb18030"
+        text = body.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ServiceError(f"{where}既不是 UTF-8 也不是 GBK/GB18030 编码(第 {_line_of(body, exc.start)} 行):"
+                           "请在 Excel 或记事本中另存为 UTF-8 编码的 CSV 后再导入") from exc
+    if not _plausible(body):
+        raise ServiceError(f"{where}看起来不是 GBK/GB18030 或 UTF-8 编码(可能是繁体 Big5 等),按 GBK 读会变成乱码:"
+                           "请在 Excel 或记事本中另存为 UTF-8 编码的 CSV 后再导入")
+    return text, "gb18030"
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _plausible(raw: bytes) -> bool:
+    """Does GB18030 read `raw` as coherent text? (charset-normalizer's measure of mess.)"""
+    return from_bytes(raw, cp_isolation=["gb18030"], threshold=MAX_MESS).best() is not None
 
 
 def _read_csv(p: Path) -> tuple[list[list[Any]], str]:
+    limits.check_file_size(p, limits.MAX_TEXT_FILE_BYTES)
     try:
         raw = p.read_bytes()
     except OSError as exc:
         raise ServiceError(f"无法读取文件“{p.name}”:{exc.strerror or exc}") from exc
     if b"\x00" in raw[:4096] and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ServiceError(f"无法读取文件“{p.name}”:不是文本(CSV)文件,也不是 Excel 工作簿")
-    text, encoding = decode_text(raw)
+    text, encoding = decode_text(raw, f"文件“{p.name}”")
     sample = text[:20000]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;|")
     except csv.Error:
         dialect = csv.excel_tab if sample.count("\t") > sample.count(",") else csv.excel
+    grid: list[list[Any]] = []
+    width = 0
+    where = f"文件“{p.name}”"
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        grid = [[_csv_cell(v) for v in rec] for rec in csv.reader(io.StringIO(text, newline=""), dialect)]
+        for rec in reader:
+            if len(rec) > width:
+                width = len(rec)
+                limits.check_size(len(grid) + 1, width, where)
+            if len(grid) % 4096 == 0 or len(grid) >= limits.MAX_ROWS:
+                limits.check_size(len(grid) + 1, width, where)
+            if rec and max(map(len, rec)) > limits.MAX_CELL_CHARS:
+                c, v = next((c, v) for c, v in enumerate(rec) if len(v) > limits.MAX_CELL_CHARS)
+                raise ServiceError(
+                    f"{where}第 {reader.line_num} 行第 {_col_name(c)} 列的内容有 {len(v):,} 个字符,"
+                    f"超过单元格上限 {limits.MAX_CELL_CHARS:,} 个字符:请检查这一格(可能缺少引号或文件已损坏)")
+            grid.append([_csv_cell(v) for v in rec])
     except csv.Error as exc:
-        raise ServiceError(f"无法读取文件“{p.name}”:CSV 格式有误({exc})") from exc
+        if "field larger than field limit" in str(exc):  # longer still than the check above
+            raise ServiceError(f"{where}第 {reader.line_num} 行有一格的内容超过单元格上限 {limits.MAX_CELL_CHARS:,} 个字符:"
+                               "请检查这一行(可能缺少引号或文件已损坏)") from exc
+        raise ServiceError(f"无法读取文件“{p.name}”:第 {reader.line_num} 行 CSV 格式有误({exc})") from exc
     if not grid:
         raise ServiceError(f"文件“{p.name}”中没有数据")
     return grid, encoding
@@ -195,7 +270,7 @@ def _text(v: Any) -> str:
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return str(v).strip()
+    return original(str(v)).strip()
 
 
 def _to_sheet(
@@ -242,6 +317,9 @@ def _to_sheet(
     for i in range(first, len(rows)):
         # blank cells (None, "", spaces) become None; one pass, no call per cell
         cells = [None if v is None or v == "" or (v.__class__ is str and v.isspace()) else v for v in rows[i]]
+        # an apostrophe before a formula character (our exports put it there): the original text
+        if any(v.__class__ is str and v[0] == "'" and v[1:2] in FORMULA_START for v in cells if v is not None):
+            cells = [original(v) if v.__class__ is str else v for v in cells]
         blanks = cells.count(None)
         if blanks == width:
             continue

@@ -10,6 +10,7 @@ from typing import Any
 
 from desktop.exchange.base_importer import EXAMPLE_CERT
 from desktop.exchange.fields import field_choices, import_fields
+from desktop.exchange.formulas import inert
 from desktop.exchange.xlsxout import Col, Workbook, width_for
 from desktop.kinds import choices_text, code_fields, import_labels, model
 from desktop.models import BOOKKEEPING_COLUMNS
@@ -113,10 +114,10 @@ def write_template(kind: str, out: str | Path) -> Path:
     help_ws.write_string(0, 0, "下列各列可从下拉框选择,也可填写代码或常见写法(如“汉”“男”“1”);"
                                "日期可写 1985-03-02、1985/3/2、1985.3.2、19850302 或 1985年3月2日", book.f_title)
     for c, (h, _table, labels) in enumerate(help_rows):
-        help_ws.write_string(1, c, h, book.f_head)
+        help_ws.write_string(1, c, inert(h), book.f_head)
         help_ws.set_column(c, c, max(10, max((len(x) for x in labels), default=4) * 2 + 2))
         for r, label_ in enumerate(labels):
-            help_ws.write_string(r + 2, c, label_)
+            help_ws.write_string(r + 2, c, inert(label_))
     book.close()
     return out
 

@@ -1,15 +1,20 @@
 """Writing .xlsx with xlsxwriter: a title row, a styled header row (bold, fill, borders, widths)
 frozen under the title, cells streamed row by row in constant-memory mode (100,000 rows x 30
-columns stay at a few MB of memory)."""
+columns stay at a few MB of memory). Every text goes through `formulas.inert`: no formula-shaped
+value leaves the app live."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from desktop.exchange.formulas import inert
 from desktop.services.errors import ServiceError
 
 HEADER_FILL = "#DDEBF7"
@@ -24,6 +29,11 @@ class Col:
 
 
 class Workbook:
+    """A workbook written to a temporary file beside `path` and renamed onto it by `close()`
+    (or, when something must happen in between, `close(publish=False)`, then `publish()`):
+    `path` is never half-written, and a failed write leaves a file already there alone.
+    `discard()` removes the temporary file (safe to call at any point)."""
+
     def __init__(self, path: str | Path, *, constant_memory: bool = True) -> None:
         try:
             import xlsxwriter
@@ -34,8 +44,12 @@ class Workbook:
             raise ServiceError(f"请保存为 .xlsx 文件(现为“{self.path.name}”)")
         if self.path.parent and not self.path.parent.exists():
             raise ServiceError(f"文件夹不存在:{self.path.parent}")
+        if self.path.is_dir():
+            raise ServiceError(f"{self.path} 是一个文件夹:请给出 .xlsx 文件名")
+        self.temp = self.path.with_name(f".~gridledger-{uuid.uuid4().hex[:10]}.xlsx")
+        self.closed = False
         self.wb = xlsxwriter.Workbook(
-            str(self.path), {"constant_memory": constant_memory, "strings_to_numbers": False,
+            str(self.temp), {"constant_memory": constant_memory, "strings_to_numbers": False,
                              "strings_to_formulas": False, "strings_to_urls": False},
         )
         self.wb.set_properties({"title": self.path.stem, "comments": "GridLedger 网格台账"})
@@ -55,11 +69,32 @@ class Workbook:
         ws = self.wb.add_worksheet(name[:31])
         return SheetWriter(self, ws, list(cols), title)
 
-    def close(self) -> None:
+    def close(self, *, publish: bool = True) -> None:
+        self.closed = True
         try:
             self.wb.close()
-        except Exception as exc:  # file locked (open in Excel), disk full...
-            raise ServiceError(f"无法保存文件“{self.path.name}”:{exc}。如果文件正在 Excel 中打开,请先关闭。") from exc
+        except Exception as exc:  # disk full, folder not writable...
+            self.discard()
+            raise ServiceError(f"无法保存文件“{self.path.name}”:{exc}") from exc
+        if publish:
+            self.publish()
+
+    def publish(self) -> None:
+        """Rename the finished temporary file onto `path`."""
+        try:
+            os.replace(self.temp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise ServiceError(f"无法保存文件“{self.path.name}”:{exc.strerror or exc}。"
+                               "如果文件正在 Excel 中打开,请先关闭后重试。") from exc
+
+    def discard(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(Exception):
+                self.wb.close()
+        with contextlib.suppress(OSError):
+            self.temp.unlink(missing_ok=True)
 
 
 class SheetWriter:
@@ -74,13 +109,13 @@ class SheetWriter:
         if title:
             ws.set_row(0, 24)
             if len(cols) > 1:
-                ws.merge_range(0, 0, 0, len(cols) - 1, title, book.f_title)
+                ws.merge_range(0, 0, 0, len(cols) - 1, inert(title), book.f_title)
             else:
-                ws.write_string(0, 0, title, book.f_title)
+                ws.write_string(0, 0, inert(title), book.f_title)
             row = 1
         ws.set_row(row, 30)
         for i, c in enumerate(cols):
-            ws.write_string(row, i, c.title, book.f_head)
+            ws.write_string(row, i, inert(c.title), book.f_head)
         ws.freeze_panes(row + 1, 0)
         self.header_row = row
         self.row = row + 1
@@ -93,18 +128,18 @@ class SheetWriter:
                 if isinstance(v, datetime | date):
                     ws.write_datetime(r, c, v if isinstance(v, datetime) else datetime(v.year, v.month, v.day), book.f_date)
                 else:
-                    ws.write_string(r, c, str(v), book.f_text)
+                    ws.write_string(r, c, inert(str(v)), book.f_text)
             return w
         if kind in ("number", "int"):
             def w(r: int, c: int, v: Any) -> None:
                 if isinstance(v, int | float) and not isinstance(v, bool):
                     ws.write_number(r, c, v, book.f_num)
                 else:
-                    ws.write_string(r, c, str(v), book.f_text)
+                    ws.write_string(r, c, inert(str(v)), book.f_text)
             return w
 
         def w(r: int, c: int, v: Any) -> None:
-            ws.write_string(r, c, v if isinstance(v, str) else str(v), book.f_text)
+            ws.write_string(r, c, inert(v if isinstance(v, str) else str(v)), book.f_text)
         return w
 
     def write(self, values: Sequence[Any]) -> None:
@@ -121,7 +156,7 @@ class SheetWriter:
         for c, v in enumerate(values):
             fmt = book.f_bad if bad and c in bad else None
             if c == note_col:
-                ws.write_string(r, c, str(v or ""), book.f_note)
+                ws.write_string(r, c, inert(str(v or "")), book.f_note)
             elif v is None or v == "":
                 if fmt is not None:
                     ws.write_blank(r, c, None, fmt)
@@ -133,7 +168,7 @@ class SheetWriter:
                 d = v if isinstance(v, datetime) else datetime(v.year, v.month, v.day)
                 ws.write_datetime(r, c, d, fmt or book.f_date)
             else:
-                ws.write_string(r, c, str(v), fmt or book.f_text)
+                ws.write_string(r, c, inert(str(v)), fmt or book.f_text)
         self.row += 1
 
     def autofilter(self) -> None:

@@ -1,7 +1,15 @@
 """SQLAlchemy 2 typed models. Import from here so every table is registered on Base.metadata."""
 
 from desktop.models.attachments import Attachment
-from desktop.models.base import BOOKKEEPING_COLUMNS, Base, Synced, new_id, utcnow
+from desktop.models.base import (
+    BOOKKEEPING_COLUMNS,
+    TEXT_MAX_CHARS,
+    Base,
+    Synced,
+    max_chars,
+    new_id,
+    utcnow,
+)
 from desktop.models.domain import (
     Address,
     Area,
@@ -42,9 +50,11 @@ SYNCED_MODELS = (
 SYNCED_TABLES = tuple(m.__tablename__ for m in SYNCED_MODELS)
 
 __all__ = [
+    "max_chars",
     "BOOKKEEPING_COLUMNS",
     "SYNCED_MODELS",
     "SYNCED_TABLES",
+    "TEXT_MAX_CHARS",
     "Address",
     "Area",
     "Attachment",

@@ -23,6 +23,21 @@ BOOKKEEPING_COLUMNS = frozenset(
 )
 
 
+# The longest text a Text column (notes, descriptions, visit situations) takes: about four pages
+# of Chinese. Excel's cell allows 32,767 characters, SQLite anything; without a bound one record
+# could carry megabytes to the server and every laptop. A String(n) column takes n characters.
+# The core's record check (desktop.services.records.Cleaner: forms and import) and the sync
+# protocol's value check (desktop.sync.protocol.check_value: the server) both use max_chars.
+TEXT_MAX_CHARS = 2000
+
+
+def max_chars(col_type: object) -> int | None:
+    """The most characters a column of this type takes; None for a column that is no text."""
+    if isinstance(col_type, String):  # Text is a String without a length
+        return col_type.length or TEXT_MAX_CHARS
+    return None
+
+
 def new_id() -> str:
     """A UUIDv7 made on this device: time-ordered, never handed out twice by two laptops."""
     return str(uuid7())

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from desktop import kinds
 from desktop.kinds import code_fields, field_label
 from desktop.kinds import label as kind_label
-from desktop.models import BOOKKEEPING_COLUMNS, Base, utcnow
+from desktop.models import BOOKKEEPING_COLUMNS, Base, max_chars, utcnow
 from desktop.policy import Ability
 from desktop.services import rules
 from desktop.services.audit import write_audit
@@ -104,7 +104,9 @@ class Cleaner:
        (PermissionDenied).
     2. Each field: an unknown or bookkeeping field is an issue; a code field's text (label, alias
        or code, e.g. 居民身份证 for a 4-character column) is looked up in its code table, any other
-       field is coerced to its column type (`coerce`: dates through `parse_date`).
+       field is coerced to its column type (`coerce`: dates through `parse_date`); a text takes at
+       most its column's characters (String(n): n, Text: TEXT_MAX_CHARS - the sync protocol's
+       check_value holds the server to the same limits).
     3. The kind's hook from `rules.HOOKS` normalises numbers, derives fields and cross-checks.
     4. Required columns and references (a referenced record must exist and be live; ``grid_id``
        must name a grid), in table-column order.
@@ -125,6 +127,8 @@ class Cleaner:
         self.codes = code_fields(kind)
         self.hook: Callable[[Session, Draft], None] | None = rules.HOOKS.get(kind)
         self.types = {c.key: c.type for c in self.table.c}
+        # the most characters each text column takes (String(n): n; Text: TEXT_MAX_CHARS)
+        self.max_chars = {c.key: n for c in self.table.c if (n := max_chars(c.type)) is not None}
         self.writable = {
             c.key for c in self.table.c if c.key not in BOOKKEEPING_COLUMNS and c.key not in TOMBSTONE
         }
@@ -161,7 +165,11 @@ class Cleaner:
             result = (False, ("field.format", f"{field_label(kind, key)}:{exc}"))
         else:
             result = (True, value)
-            if table_name and value is not None:
+            limit = None if table_name else self.max_chars.get(key)
+            if limit is not None and isinstance(value, str) and len(value) > limit:
+                result = (False, ("field.length", f"{field_label(kind, key)}:最多 {limit:,} 个字符,现有 {len(value):,} 个,"
+                                                  "请删减后再保存"))
+            elif table_name and value is not None:
                 code = code_table(table_name).code_for(str(value))
                 if code is None:
                     result = (False, ("field.code",

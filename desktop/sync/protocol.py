@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, LargeBinary, Numeric, String, Text
 
-from desktop.models import BOOKKEEPING_COLUMNS, SYNCED_MODELS
+from desktop.models import BOOKKEEPING_COLUMNS, SYNCED_MODELS, max_chars
 
 API = "/api/v1"
 # The sync schema: bumped whenever a synced table changes shape. A server accepts a range.
@@ -83,7 +83,7 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z?$"
 class Column:
     name: str
     kind: str  # int | float | bool | date | datetime | text
-    length: int | None
+    length: int | None  # most characters of a text (the core's limit: desktop.models.max_chars)
     nullable: bool
 
 
@@ -111,7 +111,7 @@ def _columns(model: Any) -> dict[str, Column]:
         kind = _kind(c.type)
         if c.key in BOOKKEEPING_COLUMNS or kind == "blob":
             continue
-        out[c.key] = Column(c.key, kind, getattr(c.type, "length", None), bool(c.nullable))
+        out[c.key] = Column(c.key, kind, max_chars(c.type), bool(c.nullable))
     return out
 
 
@@ -125,14 +125,19 @@ def has_grid(table: str) -> bool:
     return "grid_id" in FIELDS.get(table, {})
 
 
+_DERIVED_COLUMNS = {t: {c for cols in d.values() for c in cols} for t, d in DERIVED.items()}
+
+
 def check_value(table: str, field: str, value: Any) -> str | None:
-    """None if `value` fits the column; otherwise a Chinese reason naming the field."""
+    """None if `value` fits the column; otherwise a Chinese reason naming the field. A text takes
+    the same number of characters as in the core's record check (desktop.models.max_chars)."""
     col = FIELDS[table].get(field)
     if col is None:
         return f"未知字段 {table}.{field}"
     if value is None:
         return None
     kind = col.kind
+    limit = col.length
     if kind == "bool":
         ok = isinstance(value, bool) or (isinstance(value, int) and value in (0, 1))
     elif kind == "int":
@@ -144,8 +149,12 @@ def check_value(table: str, field: str, value: Any) -> str | None:
     elif kind == "datetime":
         ok = isinstance(value, str) and bool(_DATETIME.match(value))
     else:
-        ok = isinstance(value, str) and (col.length is None or len(value) <= max(col.length, 1) * 4)
+        if limit is not None and field in _DERIVED_COLUMNS.get(table, ()):
+            limit *= 4  # computed by the core from a typed value (a 64-character name's pinyin)
+        ok = isinstance(value, str) and (limit is None or len(value) <= limit)
     if not ok:
+        if isinstance(value, str) and kind == "text":
+            return f"字段 {table}.{field} 的内容太长:最多 {limit:,} 个字符,现有 {len(value):,} 个"
         return f"字段 {table}.{field} 的值格式不正确:{str(value)[:40]!r}"
     return None
 

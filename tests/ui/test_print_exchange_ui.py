@@ -113,7 +113,8 @@ def test_import_wizard_dry_run_then_valid_rows(qtbot, ui_ctx, store, admin, comm
     wizard = ImportWizard(ui_ctx, "person")
     qtbot.addWidget(wizard)
     wizard.grid.setCurrentIndex(wizard.grid.findData(community.grid1["id"]))
-    assert wizard.load_file(path)
+    wizard.load_file(path)
+    qtbot.waitUntil(lambda: wizard.sheet is not None, timeout=30000)
     assert wizard.sheet.header_row == 2
     wizard.go_next()
     mapped = {k: v for k, v in wizard.current_mapping().items() if v}
@@ -189,3 +190,61 @@ def test_print_font_setting(qtbot, ui_ctx, answers):
     printing = PrintPage(ui_ctx)
     qtbot.addWidget(printing)
     assert printing.options().font_path == real
+
+
+def test_the_wizard_reads_files_off_the_gui_thread_and_refuses_a_crafted_one(qtbot, ui_ctx, tmp_path, monkeypatch):
+    import threading
+
+    import ui.forms.exchange as wizard_module
+    from tests.exchange.crafted import crafted_xlsx
+    from ui.forms.exchange import ImportWizard
+
+    threads = []
+    real = wizard_module.read_sheet
+
+    def spy(*args, **kw):
+        threads.append(threading.current_thread())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(wizard_module, "read_sheet", spy)
+    wizard = ImportWizard(ui_ctx, "person")
+    qtbot.addWidget(wizard)
+    # two cells far apart: calamine alone would abort the whole app
+    wizard.load_file(crafted_xlsx(tmp_path / "far.xlsx", [("A1", "姓名"), ("XFD1048576", "x")]))
+    qtbot.waitUntil(lambda: wizard.message.text() != "", timeout=30000)
+    assert "far.xlsx" in wizard.message.text() and "超过导入上限" in wizard.message.text()
+    assert wizard.sheet is None and wizard.choose.isEnabled()
+    assert threads and threads[0] is not threading.main_thread()
+    wizard.load_file(crafted_xlsx(tmp_path / "ok.xlsx"))
+    qtbot.waitUntil(lambda: wizard.sheet is not None, timeout=30000)
+    assert wizard.sheet.rows == [["张三"]] and threads[1] is not threading.main_thread()
+
+
+def test_the_export_dialog_leaves_no_file_when_the_audit_fails(qtbot, ui_ctx, store, family, tmp_path):
+    from sqlalchemy import text
+
+    from ui.forms.exchange import ExportDialog
+
+    with store.transaction() as s:  # the way a read-only or locked database refuses the audit entry
+        s.execute(text("CREATE TRIGGER no_audit BEFORE INSERT ON audit_log "
+                       "BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database'); END"))
+    dlg = ExportDialog(ui_ctx, "person")
+    qtbot.addWidget(dlg)
+    out = tmp_path / "people.xlsx"
+    dlg.start(out)
+    qtbot.waitUntil(lambda: dlg.job is None, timeout=60000)
+    assert "未导出" in dlg.state.text() and "审计" in dlg.state.text()
+    assert list(tmp_path.glob("*.xlsx")) == [] and list(tmp_path.glob(".~*")) == []
+
+
+def test_the_wizard_refuses_a_csv_in_two_encodings(qtbot, ui_ctx, tmp_path):
+    from ui.forms.exchange import ImportWizard
+
+    path = tmp_path / "混合.csv"
+    path.write_bytes("姓名,户号\n张三,H1\n".encode("gbk") + "李四,H2\n".encode())
+    wizard = ImportWizard(ui_ctx, "person")
+    qtbot.addWidget(wizard)
+    wizard.load_file(path)
+    qtbot.waitUntil(lambda: wizard.message.text() != "", timeout=30000)
+    assert "编码前后不一致" in wizard.message.text() and "混合.csv" in wizard.message.text()
+    assert wizard.sheet is None

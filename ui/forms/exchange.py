@@ -38,7 +38,6 @@ from desktop.exchange import (
 )
 from desktop.kinds import import_labels, ledger_titles
 from desktop.policy import Ability, allows
-from desktop.services.errors import ServiceError
 from desktop.services.lists import grid_choices
 from ui.context import AppContext
 from ui.workers import Job, JobFailure, run_job
@@ -56,6 +55,7 @@ class ImportWizard(QDialog):
         self.sheet: Any = None
         self.report: Any = None
         self.job: Job | None = None
+        self.loading: Job | None = None  # the file being read (off the GUI thread)
         self.written: Any = None
         self.setWindowTitle("从 Excel 导入")
         self.resize(1000, 680)
@@ -75,7 +75,7 @@ class ImportWizard(QDialog):
         for key, label in (("update", "更新已有人员"), ("skip", "跳过已有人员"), ("ask", "列出待确认")):
             self.on_existing.addItem(label, key)
         self.file_label = QLabel("尚未选择文件")
-        choose = QPushButton("选择文件…")
+        choose = self.choose = QPushButton("选择文件…")
         choose.clicked.connect(self.choose_file)
         template = QPushButton("下载空白模板…")
         template.clicked.connect(self.save_template)
@@ -157,17 +157,33 @@ class ImportWizard(QDialog):
         if path:
             self.load_file(Path(path))
 
-    def load_file(self, path: Path) -> bool:
-        try:
-            self.sheet = read_sheet(path)
-        except ServiceError as exc:
-            self.message.setText(exc.message)
-            self.sheet = None
-            return False
-        self.file_label.setText(f"{path.name}:工作表“{self.sheet.sheet_name}”,表头在第 {self.sheet.header_row} 行,"
-                                f"{len(self.sheet.rows)} 行数据")
+    def load_file(self, path: Path) -> Job:
+        """Read `path` on a worker thread (a large file takes seconds); `self.sheet` is set when
+        it is read, or the message says why it was not."""
+        self.sheet = None
+        self.message.setText("")
+        self.file_label.setText(f"正在读取“{path.name}”……")
+        self.choose.setEnabled(False)
+        self.next.setEnabled(False)
+        self.loading = run_job(read_sheet, path, on_done=lambda sheet: self._loaded(path, sheet),
+                               on_error=self._load_failed, pool=self.ctx.pool)
+        return self.loading
+
+    def _loaded(self, path: Path, sheet: Any) -> None:
+        self.loading = None
+        self.choose.setEnabled(True)
+        self.next.setEnabled(True)
+        self.sheet = sheet
+        self.file_label.setText(f"{path.name}:工作表“{sheet.sheet_name}”,表头在第 {sheet.header_row} 行,"
+                                f"{len(sheet.rows)} 行数据")
         self.fill_mapping()
-        return True
+
+    def _load_failed(self, failure: JobFailure) -> None:
+        self.loading = None
+        self.choose.setEnabled(True)
+        self.next.setEnabled(True)
+        self.file_label.setText("尚未选择文件")
+        self.message.setText(failure.message)
 
     def fill_mapping(self) -> None:
         kind = self.kind.currentData()
