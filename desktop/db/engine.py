@@ -15,7 +15,21 @@ from desktop.db.functions import cjk_grams
 
 
 class StorageError(Exception):
-    """A storage problem explained in Chinese for the user (missing, corrupt or locked file)."""
+    """A storage problem explained in Chinese for the user (missing, corrupt or locked file):
+    `message` is the sentence (as for desktop.services.errors.ServiceError)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# How long a statement waits for another connection's lock before "database is locked" (tests that
+# hold a lock on purpose lower it).
+BUSY_TIMEOUT_MS = 10_000
+
+
+def busy_seconds() -> float:
+    return BUSY_TIMEOUT_MS / 1000
 
 
 def _register(dbapi_conn: Any, record: Any) -> None:
@@ -27,7 +41,7 @@ def _register(dbapi_conn: Any, record: Any) -> None:
     cur = dbapi_conn.cursor()
     try:
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
         mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() not in ("wal", "memory"):
             cur.execute("PRAGMA journal_mode=WAL")
