@@ -110,14 +110,14 @@ def broken(kind: str, template: Path, folder: Path) -> Iterator[Path]:
             _immutable(path, False)
         return
     if kind == "locked":
-        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        try:
-            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-            yield path
-        finally:
-            assert holder.stdin is not None
-            holder.stdin.close()
-            holder.wait(timeout=60)
+        with subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) as holder:
+            assert holder.stdin is not None and holder.stdout is not None
+            try:
+                assert holder.stdout.readline().strip() == "locked"
+                yield path
+            finally:
+                holder.stdin.close()
+                holder.wait(timeout=60)
         return
     raise ValueError(kind)

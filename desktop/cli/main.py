@@ -78,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"错误:{exc}", file=sys.stderr)
         return 2
+    except EOFError:  # a prompt (a password) on a closed stdin
+        print("错误:没有读到需要的输入(标准输入已关闭),操作没有执行。请在终端中运行,或用 --password-stdin "
+              "从标准输入提供密码。", file=sys.stderr)
+        return 2
     except Exception as exc:  # the one place: storage and file failures become one sentence
         message = user_message(exc, _db_of(args))
         if message is None:  # a bug: its traceback goes to the log file, never to the terminal

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,19 +121,22 @@ def switches_off(dbapi_record_info: dict, *names: str) -> Iterator[None]:
         state.update(before)
 
 
-def check_readable(path: Path) -> None:
-    """Raise StorageError with a Chinese message if `path` is not a usable SQLite database."""
-    if not path.exists():
-        raise StorageError(f"数据库文件不存在:{path}。请先运行 gridledger init 或 gridledger demo。")
-    if path.is_dir():
-        raise StorageError(f"{path} 是一个文件夹,不是数据库文件。")
+def probe_writable(engine: Engine) -> None:
+    """Fail now, before anything is done, when the file cannot be written (read-only, locked by
+    another writer): a header field is rewritten with its own value inside a transaction that is
+    rolled back (not a savepoint, whose release would commit), so the file's bytes never change."""
+    raw = engine.raw_connection()
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        cur = raw.cursor()
         try:
-            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            raw.rollback()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                version = cur.execute("PRAGMA user_version").fetchone()[0]
+                cur.execute(f"PRAGMA user_version = {int(version)}")
+            finally:
+                raw.rollback()
         finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        raise StorageError(
-            f"无法读取数据库文件 {path}:文件已损坏或不是网格台账数据库({exc})。"
-        ) from exc
+            cur.close()
+    finally:
+        raw.close()

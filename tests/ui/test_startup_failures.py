@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.broken_files import broken, fingerprint, make_template
+from tests.broken_files import CASES, broken, fingerprint, make_template
 from ui import app as app_module
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -26,7 +26,7 @@ def short_busy_wait(monkeypatch):
     monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 200, raising=False)
 
 
-@pytest.mark.parametrize("kind", ["folder", "random", "truncated", "newer"])
+@pytest.mark.parametrize("kind", CASES)
 def test_the_app_explains_a_database_it_cannot_use(kind, template, tmp_path, answers, capsys, short_busy_wait):
     from desktop.cli import main as cli
 
