@@ -219,3 +219,34 @@ def test_a_full_disk(argv, template, small_disk, tmp_path, capsys):
     assert fingerprint(db) == before
     left = sorted(p.name for p in small_disk.rglob("*") if p.is_file())
     assert left == sorted(["filler", "full.db"] + [p for p in left if p.startswith("full.db-")]), left
+
+
+# --- only init and the app's first start create a database -----------------------------------------
+
+@pytest.mark.parametrize("argv", [["stats"], ["search", "王"], ["init"], ["demo", "--households", "3"],
+                                  ["keys", "status"]])
+def test_an_empty_or_missing_file_beside_a_keyring_is_never_replaced(argv, template, tmp_path, capsys):
+    """`stats` used to turn an encrypted file truncated to zero into a fresh plain database."""
+    from desktop.services.session import encrypt
+
+    db = tmp_path / "enc.db"
+    shutil.copyfile(template, db)
+    encrypt(db, "admin", "demo1234")
+    ring = (tmp_path / "enc.db.keys").read_bytes()
+    db.write_bytes(b"")
+    code, _, err = run(capsys, "--db", str(db), *argv)
+    assert refused(code, err) is None, err
+    assert "密钥文件" in err and db.read_bytes() == b"" and (tmp_path / "enc.db.keys").read_bytes() == ring
+    db.unlink()
+    code, _, err = run(capsys, "--db", str(db), *argv)
+    assert refused(code, err) is None, err
+    assert "密钥文件" in err and not db.exists()
+
+
+def test_read_commands_never_create_a_database(tmp_path, capsys):
+    db = tmp_path / "none.db"
+    for argv in (["stats"], ["search", "王"], ["backup"], ["reindex"], ["keys", "status"]):
+        code, _, err = run(capsys, "--db", str(db), *argv)
+        assert refused(code, err) is None and "数据库文件不存在" in err, err
+        assert not db.exists()
+    assert run(capsys, "--db", str(db), "init")[0] == 0 and db.stat().st_size > 0
