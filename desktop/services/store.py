@@ -10,9 +10,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from desktop import __version__
 from desktop.db.engine import StorageError, make_engine, probe_writable, session_factory
 from desktop.db.failures import check_creatable, check_database_file, kind_of
-from desktop.db.migrate import MigrationReport, upgrade_database
+from desktop.db.migrate import APP_VERSION_KEY, MigrationReport, upgrade_database
 from desktop.models import LocalMeta, new_id
 from desktop.policy import Role
 
@@ -30,6 +31,14 @@ class Actor:
     def may_access(self, grid_id: str | None) -> bool:
         return self.grid_ids is None or grid_id in self.grid_ids
 
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
 
 
 SYSTEM = Actor("system", Role.SUPERVISOR, None, None, "系统")
@@ -123,6 +132,9 @@ class Store:
                 s.add(LocalMeta(key="file_id", value=new_id()))
             if "device_id" not in have:
                 s.add(LocalMeta(key="device_id", value=new_id()))
+            recorded = s.get(LocalMeta, APP_VERSION_KEY)
+            if recorded is None or _version_key(recorded.value) < _version_key(__version__):
+                s.merge(LocalMeta(key=APP_VERSION_KEY, value=__version__))  # named when an older one refuses it
 
     def derived_key(self, purpose: str) -> bytes | None:
         """A key for something else kept on this laptop (form drafts...), derived from the database

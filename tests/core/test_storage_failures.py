@@ -250,3 +250,47 @@ def test_read_commands_never_create_a_database(tmp_path, capsys):
         assert refused(code, err) is None and "数据库文件不存在" in err, err
         assert not db.exists()
     assert run(capsys, "--db", str(db), "init")[0] == 0 and db.stat().st_size > 0
+
+
+# --- a newer schema: said with both versions, no backup taken, none pruned --------------------------
+
+def _old_backups(db: Path, n: int = 10) -> list[str]:
+    folder = db.parent / "backups"
+    folder.mkdir()
+    for i in range(n):
+        shutil.copyfile(db, folder / f"{db.stem}-20260101-0000{i:02d}-000000-auto.db")
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_newer_schema_is_named_and_backs_nothing_up(template, tmp_path, capsys):
+    from desktop import __version__
+    from tests.broken_files import NEWER_VERSION
+
+    with broken("newer", template, tmp_path / "dbs") as db:
+        kept = _old_backups(db)
+        for argv in (["stats"], ["init"], ["backup"], ["encrypt", "--user", "admin"]):
+            code, _, err = run(capsys, "--db", str(db), *argv)
+            assert refused(code, err) is None, err
+            assert "较新版本" in err and NEWER_VERSION in err and __version__ in err
+        assert sorted(p.name for p in (db.parent / "backups").iterdir()) == kept
+
+
+def test_a_failed_upgrade_prunes_no_backup(template, tmp_path, capsys, monkeypatch):
+    from alembic import command
+
+    db = tmp_path / "old.db"
+    shutil.copyfile(template, db)
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("UPDATE alembic_version SET version_num = '0002'")  # an older schema
+    con.close()
+    kept = _old_backups(db)
+
+    def broken_upgrade(*args, **kwargs):
+        raise RuntimeError("a migration that fails")
+
+    monkeypatch.setattr(command, "upgrade", broken_upgrade)
+    code, _, err = run(capsys, "--db", str(db), "stats")
+    assert refused(code, err) is None and "升级失败" in err, err
+    left = sorted(p.name for p in (db.parent / "backups").iterdir())
+    assert set(kept) <= set(left) and len(left) == len(kept) + 1  # the one just taken, and all before it
