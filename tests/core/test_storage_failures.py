@@ -51,7 +51,7 @@ def _no_prompts(monkeypatch):
 
 def commands(side: Path) -> list[list[str]]:
     return [
-        ["init"], ["demo", "--households", "5"], ["stats"], ["search", "王"], ["reindex"],
+        ["init"], ["demo", "--households", "5"], ["demo", "--households", "5", "--replace", "--yes"], ["stats"], ["search", "王"], ["reindex"],
         ["backup"], ["backup", "--list"], ["restore", str(side / "backup.db"), "--yes"],
         ["encrypt", "--user", "admin"], ["keys", "status"], ["keys", "--user", "admin", "add-user", "wgy001"],
         ["keys", "--user", "admin", "passwd"], ["users", "--user", "admin", "list"],
@@ -294,3 +294,34 @@ def test_a_failed_upgrade_prunes_no_backup(template, tmp_path, capsys, monkeypat
     assert refused(code, err) is None and "升级失败" in err, err
     left = sorted(p.name for p in (db.parent / "backups").iterdir())
     assert set(kept) <= set(left) and len(left) == len(kept) + 1  # the one just taken, and all before it
+
+
+# --- demo --replace deletes only a demo, only with --yes, an encrypted one only with its password ---
+
+def test_demo_replace_refuses_a_real_database(template, tmp_path, capsys, monkeypatch):
+    from desktop.services.session import encrypt
+    from desktop.services.store import Store
+
+    real = tmp_path / "real.db"
+    Store.open(real, create=True).close()  # made by init (or a first sync), not by demo
+    before = fingerprint(real)
+    for argv in (["--replace"], ["--replace", "--yes"]):
+        code, _, err = run(capsys, "--db", str(real), "demo", "--households", "3", *argv)
+        assert refused(code, err) is None and fingerprint(real) == before, err
+    assert "不是由 gridledger demo 生成" in err
+    demo = tmp_path / "demo.db"
+    shutil.copyfile(template, demo)
+    code, _, err = run(capsys, "--db", str(demo), "demo", "--households", "3", "--replace")
+    assert refused(code, err) is None and "--yes" in err
+    encrypt(demo, "admin", "demo1234")
+    before = fingerprint(demo)
+    monkeypatch.delenv("GRIDLEDGER_USER", raising=False)
+    code, _, err = run(capsys, "--db", str(demo), "demo", "--households", "3", "--replace", "--yes")
+    assert refused(code, err) is None and "--user" in err and fingerprint(demo) == before
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", "wrong-password")
+    code, _, err = run(capsys, "--db", str(demo), "demo", "--households", "3", "--replace", "--yes", "--user", "admin")
+    assert refused(code, err) is None and fingerprint(demo) == before
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", "demo1234")
+    code, out, err = run(capsys, "--db", str(demo), "demo", "--households", "3", "--replace", "--yes", "--user", "admin")
+    assert code == 0, err
+    assert fingerprint(demo) != before and not (tmp_path / "demo.db.keys").exists()
