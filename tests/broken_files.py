@@ -50,7 +50,7 @@ def fingerprint(path: Path) -> str:
 def _immutable(path: Path, on: bool) -> None:
     """Read-only even for root: chattr +i (root ignores permission bits)."""
     if os.geteuid() != 0:
-        path.chmod(0o444 if on else 0o644)
+        path.chmod((0o555 if path.is_dir() else 0o444) if on else (0o755 if path.is_dir() else 0o644))
         return
     done = subprocess.run(["chattr", "+i" if on else "-i", str(path)], capture_output=True)
     if done.returncode != 0:

@@ -41,6 +41,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _replaceable_demo(args, path)
         for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), keyring_path(path)):
             p.unlink(missing_ok=True)
+    created = not path.exists()
     store = open_store(args, create=True)
     try:
         with store.session() as s:
@@ -52,8 +53,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from desktop.models import User
 
             demo_users = list(s.scalars(select(User.username)))
-    finally:
+    except BaseException:
         store.close()
+        if created:  # a full disk halfway: the new file is not left behind
+            from desktop.services.store import remove_database_files
+
+            remove_database_files(path)
+        raise
+    store.close()
     if args.encrypt:
         from desktop.services.demo import DEMO_PASSWORD
         from desktop.services.session import encrypt

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop import __version__
 from desktop.db.engine import StorageError, make_engine, probe_writable, session_factory
 from desktop.db.failures import check_creatable, check_database_file, kind_of
-from desktop.db.migrate import APP_VERSION_KEY, MigrationReport, upgrade_database
+from desktop.db.migrate import APP_VERSION_KEY, MigrationReport, current_revision, upgrade_database
 from desktop.models import LocalMeta, new_id
 from desktop.policy import Role
 
@@ -31,6 +31,13 @@ class Actor:
     def may_access(self, grid_id: str | None) -> bool:
         return self.grid_ids is None or grid_id in self.grid_ids
 
+
+
+def remove_database_files(path: Path) -> None:
+    """A database file this program has just created, with its -wal/-shm/-journal files."""
+    from desktop.db.copies import remove_quietly
+
+    remove_quietly(path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")))
 
 
 def _version_key(text: str) -> tuple[int, ...]:
@@ -68,11 +75,13 @@ class Store:
         p = Path(path).expanduser()
         if key is None and is_encrypted(p):
             raise StorageError("该数据库已加密,需要用户名和密码才能打开。")
+        created = False
         if p.exists() or p.is_symlink() or not create:
             check_database_file(p, plain=key is None)
         else:
             check_creatable(p)
             p.parent.mkdir(parents=True, exist_ok=True)
+            created = True
         engine = make_engine(p, key=sqlcipher_key(key) if key is not None else None)
         try:
             if key is not None:
@@ -86,6 +95,7 @@ class Store:
                                        "请从备份恢复(gridledger restore 备份文件 --yes)。") from exc
             if p.exists():
                 probe_writable(engine)
+            report_from = None if created else current_revision(engine)
             try:
                 report = upgrade_database(engine, db_path=p if p.exists() else None, key=key)
             except StorageError:
@@ -93,11 +103,16 @@ class Store:
             except Exception as exc:
                 if kind_of(exc) is not None:  # locked, read-only, full...: its own sentence
                     raise
+                if created or report_from is None:
+                    raise StorageError("无法创建数据库(建立数据库结构失败),没有留下任何文件。"
+                                       "请把日志文件发给技术支持。") from exc
                 raise StorageError("数据库结构升级失败,数据库未改动(升级前已自动备份)。请把日志文件发给技术支持,"
                                    "在此之前可继续使用旧版本的网格台账。") from exc
             return cls._opened(engine, p, report, key)
         except BaseException:
             engine.dispose()
+            if created:  # a new file that could not be set up (a full disk): none is left behind
+                remove_database_files(p)
             raise
 
     @classmethod

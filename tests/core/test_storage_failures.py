@@ -325,3 +325,33 @@ def test_demo_replace_refuses_a_real_database(template, tmp_path, capsys, monkey
     code, out, err = run(capsys, "--db", str(demo), "demo", "--households", "3", "--replace", "--yes", "--user", "admin")
     assert code == 0, err
     assert fingerprint(demo) != before and not (tmp_path / "demo.db.keys").exists()
+
+
+# --- messages that do not mislead ------------------------------------------------------------------
+
+def test_a_read_only_folder_is_not_called_a_damaged_file(template, tmp_path, capsys):
+    from tests.broken_files import _immutable
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "x.db"
+    shutil.copyfile(template, db)
+    before = fingerprint(db)
+    _immutable(folder, True)
+    try:
+        for argv in (["stats"], ["backup"], ["init"]):
+            code, _, err = run(capsys, "--db", str(db), *argv)
+            assert refused(code, err) is None, err
+            assert "文件夹" in err and "只读" in err and "损坏" not in err
+    finally:
+        _immutable(folder, False)
+    assert fingerprint(db) == before
+
+
+def test_a_full_disk_during_demo_leaves_no_file_and_claims_no_backup(small_disk, capsys):
+    _fill(small_disk, 256 * 1024)
+    db = small_disk / "demo.db"
+    code, _, err = run(capsys, "--db", str(db), "demo", "--households", "300")
+    assert refused(code, err) is None, err
+    assert "磁盘空间已满" in err and "备份" not in err and "升级" not in err
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
