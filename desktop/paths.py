@@ -6,12 +6,15 @@ import os
 import sys
 from pathlib import Path
 
-from platformdirs import user_data_path
+from platformdirs import user_data_path, user_log_path
 
 from desktop import APP_NAME
 
 ENV_DB = "GRIDLEDGER_DB"
 ENV_DATA_DIR = "GRIDLEDGER_DATA_DIR"
+ENV_LOG_DIR = "GRIDLEDGER_LOG_DIR"
+LOG_MAX_BYTES = 1_000_000  # gridledger.log is rotated at 1 MB, keeping three older files: 4 MB at most
+LOG_BACKUPS = 3
 
 
 def data_dir() -> Path:
@@ -40,3 +43,50 @@ def resources_dir() -> Path:
     if frozen_root:
         return Path(frozen_root) / "resources"
     return Path(__file__).resolve().parent.parent / "resources"
+
+
+def log_file() -> Path:
+    """gridledger.log: `$GRIDLEDGER_LOG_DIR`, else `logs/` in an overridden data folder (tests,
+    portable use), else the platform's user log folder."""
+    override = os.environ.get(ENV_LOG_DIR)
+    if override:
+        return Path(override) / "gridledger.log"
+    if os.environ.get(ENV_DATA_DIR):
+        return Path(os.environ[ENV_DATA_DIR]) / "logs" / "gridledger.log"
+    return user_log_path(APP_NAME, appauthor=False) / "gridledger.log"
+
+
+def start_log_file() -> Path | None:
+    """Send the log (our packages from INFO, everything else from WARNING, tracebacks included)
+    to the rotating log file; the user's terminal and dialogs get one Chinese sentence instead.
+    Once per process (again when the location changed); None when the file cannot be opened
+    (nothing is logged then, and a log that cannot be written never bothers the user)."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    class Quiet(RotatingFileHandler):
+        def handleError(self, record: logging.LogRecord) -> None:  # a full disk: no noise on stderr
+            pass
+
+    path = log_file()
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if isinstance(getattr(h, "gridledger_log", None), Path):
+            if h.gridledger_log == path:  # type: ignore[attr-defined]
+                return path
+            root.removeHandler(h)
+            h.close()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = Quiet(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    except OSError:
+        return None
+    handler.gridledger_log = path  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.WARNING:
+        root.setLevel(logging.WARNING)
+    for ours in ("desktop", "ui", "server"):
+        if logging.getLogger(ours).level == logging.NOTSET:
+            logging.getLogger(ours).setLevel(logging.INFO)
+    return path

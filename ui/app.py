@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 from desktop import APP_NAME, APP_TITLE, __version__, disable_core_dumps
 from desktop.paths import default_db_path
 from desktop.policy import Ability, allows
+
+log = logging.getLogger(__name__)
 
 
 def _display_problem() -> str | None:
@@ -32,8 +35,7 @@ def main(args: Any = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop.services.auth import sign_in
-    from desktop.services.errors import PermissionDenied
-    from desktop.services.store import StorageError, Store
+    from desktop.services.store import Store
     from ui.context import AppContext, app_settings
     from ui.theme import apply_theme
 
@@ -60,8 +62,8 @@ def main(args: Any = None) -> int:
     try:
         if not local_db.encrypted:  # an encrypted file opens only once a user has unlocked it
             store = Store.open(db, create=True)
-    except StorageError as exc:
-        QMessageBox.critical(None, APP_TITLE, exc.message)
+    except Exception as exc:  # any storage or file failure: one dialog, the traceback to the log
+        QMessageBox.critical(None, APP_TITLE, start_failure(exc, db))
         return 2
 
     username = getattr(args, "user", None)
@@ -72,15 +74,21 @@ def main(args: Any = None) -> int:
                 store, actor = local_db.open(username, password)
             else:
                 actor = sign_in(store, username, password)
-        except (PermissionDenied, StorageError) as exc:
-            print(f"错误:{exc.message if hasattr(exc, 'message') else exc}", file=sys.stderr)
+        except Exception as exc:
+            print(f"错误:{start_failure(exc, db)}", file=sys.stderr)
             if store is not None:
                 store.close()
             return 2
     else:
         from ui.signin import SignInDialog
 
-        dialog = SignInDialog(store if store is not None else local_db, settings.value("ui/last_user", None))
+        try:
+            dialog = SignInDialog(store if store is not None else local_db, settings.value("ui/last_user", None))
+        except Exception as exc:  # an encrypted file's keyring that cannot be read
+            QMessageBox.critical(None, APP_TITLE, start_failure(exc, db))
+            if store is not None:
+                store.close()
+            return 2
         if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.actor is None or dialog.store is None:
             if dialog.store is not None:
                 dialog.store.close()
@@ -118,6 +126,16 @@ def main(args: Any = None) -> int:
     code = app.exec()
     store.close()
     return int(code)
+
+
+def start_failure(exc: BaseException, db: Path) -> str:
+    """The sentence for a start-up that cannot go on (the command line's words for the same
+    failure); the exception goes to the log file, never to the user."""
+    from desktop.services.failures import unexpected, user_message
+
+    message = user_message(exc, db)
+    log.warning("start-up on %s refused: %s", db, message, exc_info=exc)
+    return message or unexpected(exc)
 
 
 def offer_encryption(window: Any, ctx: Any) -> Any:

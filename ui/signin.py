@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from PySide6.QtCore import Qt
@@ -18,9 +19,12 @@ from desktop import APP_TITLE
 from desktop.policy import role_label
 from desktop.services.auth import sign_in
 from desktop.services.errors import PermissionDenied
+from desktop.services.failures import user_message
 from desktop.services.session import LocalDatabase, users_of
 from desktop.services.store import Actor, Store
 from ui.widgets.buttons import dialog_buttons
+
+log = logging.getLogger(__name__)
 
 
 def local_users(store: Store) -> list[tuple[str, str, str]]:
@@ -86,5 +90,12 @@ class SignInDialog(QDialog):
             self.error.setText(f"{exc.message}(第 {self.failures} 次)")
             self.password.selectAll()
             self.password.setFocus()
+            return
+        except Exception as exc:  # the file cannot be opened (damaged, newer, locked...): say why, stay
+            message = user_message(exc, getattr(self.source, "path", None))
+            if message is None:
+                raise
+            log.warning("sign-in: %s", message, exc_info=exc)
+            self.error.setText(message)
             return
         self.accept()

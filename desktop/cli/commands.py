@@ -40,17 +40,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
+    from desktop.db.keys import keyring_path
     from desktop.models import Person
     from desktop.services.demo import generate
 
     path = db_path(args)
-    if path.exists() and args.replace:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-    if path.exists() and args.replace:
-        from desktop.db.keys import keyring_path
-
-        keyring_path(path).unlink(missing_ok=True)
+    if args.replace and (path.exists() or keyring_path(path).exists()):
+        _replaceable_demo(args, path)
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), keyring_path(path)):
+            p.unlink(missing_ok=True)
+    created = not path.exists()
     store = open_store(args, create=True)
     try:
         with store.session() as s:
@@ -62,8 +61,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from desktop.models import User
 
             demo_users = list(s.scalars(select(User.username)))
-    finally:
+    except BaseException:
         store.close()
+        if created:  # a full disk halfway: the new file is not left behind
+            from desktop.services.store import remove_database_files
+
+            remove_database_files(path)
+        raise
+    store.close()
     if args.encrypt:
         from desktop.services.demo import DEMO_PASSWORD
         from desktop.services.session import encrypt
@@ -79,6 +84,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         print(f"数据库:{path};演示用户 admin / supervisor / wgy001…,密码 demo1234")
     return 0
+
+
+def _replaceable_demo(args: argparse.Namespace, path: Path) -> None:
+    """`demo --replace` deletes a database: only one `demo` made, only with --yes, and an encrypted
+    one only for a user who can unlock it (--user and their password)."""
+    from desktop.services.demo import is_demo
+
+    if not args.yes:
+        raise CliError(f"--replace 会删除数据库 {path} 及其中的全部数据,数据未改动。确认请再加 --yes。")
+    store = open_store(args)  # a damaged file is refused here; an encrypted one needs its password
+    try:
+        demo = is_demo(store)
+    finally:
+        store.close()
+    if not demo:
+        raise CliError(f"数据库 {path} 不是由 gridledger demo 生成的演示数据库,--replace 不会删除它,数据未改动。"
+                       "如确需重新开始,请先用 gridledger backup 备份,再手动移走该文件。")
 
 
 def _pct(x: float | None) -> str:
@@ -369,7 +391,11 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     d = sub.add_parser("demo", help="生成演示社区(合成数据)")
     d.add_argument("--households", type=int, default=300, help="户数(默认 300)")
     d.add_argument("--seed", type=int, default=1, help="随机种子(相同种子生成相同数据)")
-    d.add_argument("--replace", action="store_true", help="删除已有数据库后重新生成")
+    d.add_argument("--replace", action="store_true",
+                   help="删除已有的演示数据库后重新生成(只删除由 demo 生成的数据库,需加 --yes)")
+    d.add_argument("--yes", action="store_true", help="确认 --replace 删除已有的演示数据库")
+    d.add_argument("--user", help="已有演示数据库加密时:能解锁它的用户(需输入其密码)")
+    d.add_argument("--password-stdin", action="store_true")
     d.add_argument("--json", action="store_true")
     d.add_argument("--encrypt", action="store_true", help="生成后加密数据库(每个演示用户都能用自己的密码解锁)")
     d.set_defaults(func=cmd_demo)

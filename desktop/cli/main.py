@@ -6,8 +6,11 @@ sub-parsers) and may set `root`'s default (the desktop app makes `gui` the defau
 registrations come first, then the others by name. A registration that cannot be loaded (a part
 not installed) is left out and logged; the others still work.
 
-Every ServiceError, StorageError and CliError becomes “错误:…” on stderr and exit status 2;
-Ctrl-C exits 130 with “已取消。”.
+Every failure is caught here, once: a CliError, a ServiceError, and any storage or file failure
+(desktop.db.failures: a damaged, read-only, locked or missing file, a full disk, an odd path)
+becomes one Chinese sentence “错误:…” on stderr and exit status 2; anything else (a bug) one
+sentence naming the log file and exit status 1. Tracebacks go to the rotating log file
+(desktop.paths.start_log_file), never to the terminal. Ctrl-C exits 130 with “已取消。”.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
 
 from desktop import APP_TITLE, __version__, disable_core_dumps
-from desktop.cli.common import CliError
-from desktop.db.engine import StorageError
-from desktop.paths import ENV_DB
+from desktop.cli.common import CliError, db_path
+from desktop.paths import ENV_DB, start_log_file
 from desktop.services.errors import ServiceError
+from desktop.services.failures import unexpected, user_message
 
 GROUP = "gridledger.commands"
 CORE = ("core", "print", "exchange", "sync")  # the core's own registrations, in this order
@@ -61,6 +65,7 @@ def _no_command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     disable_core_dumps()  # before anything holds a key or a record
+    start_log_file()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.db:
@@ -68,12 +73,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     func = getattr(args, "func", _no_command)
     try:
         return int(func(args) or 0)
-    except (StorageError, ServiceError, CliError) as exc:
-        print(f"错误:{getattr(exc, 'message', None) or exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)
         return 130
+    except CliError as exc:
+        print(f"错误:{exc}", file=sys.stderr)
+        return 2
+    except EOFError:  # a prompt (a password) on a closed stdin
+        print("错误:没有读到需要的输入(标准输入已关闭),操作没有执行。请在终端中运行,或用 --password-stdin "
+              "从标准输入提供密码。", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the one place: storage and file failures become one sentence
+        message = user_message(exc, _db_of(args))
+        if message is None:  # a bug: its traceback goes to the log file, never to the terminal
+            log.error("gridledger %s failed", args.command, exc_info=exc)
+            print(f"错误:{unexpected(exc)}", file=sys.stderr)
+            return 1
+        if not isinstance(exc, ServiceError):
+            log.warning("gridledger %s: %s", args.command, message, exc_info=exc)
+        print(f"错误:{message}", file=sys.stderr)
+        return 2
+
+
+def _db_of(args: argparse.Namespace) -> Path | None:
+    try:
+        return db_path(args)
+    except Exception:  # the default path's folder cannot be made: name none
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

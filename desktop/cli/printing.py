@@ -80,6 +80,7 @@ def _finish(result: Any, options: Any) -> None:
 def _guard(call: Any) -> Any:
     """Run a print; any failure becomes a Chinese ServiceError (no tracebacks on the command line)."""
     from desktop.db.engine import StorageError
+    from desktop.db.failures import kind_of
     from desktop.printing import MissingGlyphs
 
     try:
@@ -88,7 +89,9 @@ def _guard(call: Any) -> Any:
         raise ServiceError(exc.message + "(命令行可加 --allow-missing 用“□”代替这些字继续打印)") from None
     except (ServiceError, StorageError, KeyboardInterrupt):
         raise
-    except Exception as exc:  # ReportLab or file system trouble: say what happened, no traceback
+    except Exception as exc:  # ReportLab trouble: say what happened, no traceback
+        if kind_of(exc) is not None:  # storage or file: desktop/cli/main.py says it in its words
+            raise
         raise ServiceError(f"打印失败:{type(exc).__name__}: {exc}") from exc
 
 

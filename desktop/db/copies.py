@@ -4,10 +4,12 @@ before encrypting it) and desktop.db.migrate (which backs it up before upgrading
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+from desktop.db.engine import StorageError, busy_seconds
 from desktop.paths import backup_dir_for
 
 KEEP_BACKUPS = 10
@@ -24,45 +26,80 @@ def export_encrypted(db_path: Path, key: bytes, target: Path) -> None:
 
     tmp = target.with_suffix(".part")
     tmp.unlink(missing_ok=True)
-    con = sqlcipher3.connect(str(db_path))
     try:
-        con.execute(f"PRAGMA key = \"{sqlcipher_key(key)}\"")
-        con.execute("PRAGMA busy_timeout = 10000")
-        con.execute(f"ATTACH DATABASE ? AS bk KEY \"{sqlcipher_key(key)}\"", (str(tmp),))
-        con.execute("SELECT sqlcipher_export('bk')")
-        con.execute("DETACH DATABASE bk")
-    finally:
-        con.close()
-    tmp.replace(target)
+        con = sqlcipher3.connect(str(db_path))
+        try:
+            con.execute(f"PRAGMA key = \"{sqlcipher_key(key)}\"")
+            con.execute(f"PRAGMA busy_timeout = {int(busy_seconds() * 1000)}")
+            con.execute(f"ATTACH DATABASE ? AS bk KEY \"{sqlcipher_key(key)}\"", (str(tmp),))
+            con.execute("SELECT sqlcipher_export('bk')")
+            con.execute("DETACH DATABASE bk")
+        finally:
+            con.close()
+        tmp.replace(target)
+    except BaseException:  # a full disk, a kill: nothing half-written stays behind
+        remove_quietly(tmp, Path(f"{tmp}-journal"))
+        raise
 
 
-def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS, key: bytes | None = None) -> Path:
-    """Copy a live database with SQLite's online backup (safe with WAL), keeping the last `keep`.
-    An encrypted database is copied with sqlcipher_export into a file under the same key."""
-    folder = backup_dir_for(db_path)
-    folder.mkdir(parents=True, exist_ok=True)
+def remove_quietly(*paths: Path) -> None:
+    """Remove what a failed write left behind; a file that cannot be removed is left alone (the
+    failure that brought us here is the one to report)."""
+    for p in paths:
+        with contextlib.suppress(OSError):
+            p.unlink(missing_ok=True)
+
+
+def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS, key: bytes | None = None,
+                    prune: bool = True) -> Path:
+    """Copy a live database with SQLite's online backup (safe with WAL), keeping the last `keep`
+    (`prune` False: the caller prunes once what it backed up for has worked). An encrypted
+    database is copied with sqlcipher_export into a file under the same key. A copy that fails
+    leaves nothing behind."""
+    folder = backup_folder(db_path)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"{db_path.stem}-{stamp}-{label}.db"
     if key is not None:
         export_encrypted(db_path, key, target)
+    else:
+        tmp = target.with_suffix(".part")
+        try:
+            online_copy(db_path, tmp)
+            tmp.replace(target)
+        except BaseException:
+            remove_quietly(tmp, Path(f"{tmp}-journal"))
+            raise
+    if prune:
         _prune(db_path, keep)
-        return target
-    online_copy(db_path, target)
-    _prune(db_path, keep)
     return target
+
+
+def backup_folder(db_path: Path) -> Path:
+    """backups/ beside the database, made when missing."""
+    folder = backup_dir_for(db_path)
+    if folder.exists() and not folder.is_dir():
+        raise StorageError(f"无法备份:{folder} 是一个文件,不是备份文件夹;数据库未改动。请移走或改名该文件后重试。")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def online_copy(src_path: Path | str, dst_path: Path | str, *, readonly: bool = False) -> None:
     """SQLite's online backup of one plain file into another (safe while the source is in use)."""
-    src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True) if readonly else sqlite3.connect(str(src_path))
+    wait = busy_seconds()
+    src = (sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=wait) if readonly
+           else sqlite3.connect(str(src_path), timeout=wait))
     try:
-        dst = sqlite3.connect(str(dst_path))
+        dst = sqlite3.connect(str(dst_path), timeout=wait)
         try:
             src.backup(dst)
         finally:
             dst.close()
     finally:
         src.close()
+
+
+def prune_backups(db_path: Path, keep: int = KEEP_BACKUPS) -> None:
+    _prune(db_path, keep)
 
 
 def _prune(db_path: Path, keep: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,21 @@ from desktop.db.functions import cjk_grams
 
 
 class StorageError(Exception):
-    """A storage problem explained in Chinese for the user (missing, corrupt or locked file)."""
+    """A storage problem explained in Chinese for the user (missing, corrupt or locked file):
+    `message` is the sentence (as for desktop.services.errors.ServiceError)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# How long a statement waits for another connection's lock before "database is locked" (tests that
+# hold a lock on purpose lower it).
+BUSY_TIMEOUT_MS = 10_000
+
+
+def busy_seconds() -> float:
+    return BUSY_TIMEOUT_MS / 1000
 
 
 def _register(dbapi_conn: Any, record: Any) -> None:
@@ -27,7 +40,7 @@ def _register(dbapi_conn: Any, record: Any) -> None:
     cur = dbapi_conn.cursor()
     try:
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
         mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() not in ("wal", "memory"):
             cur.execute("PRAGMA journal_mode=WAL")
@@ -108,19 +121,22 @@ def switches_off(dbapi_record_info: dict, *names: str) -> Iterator[None]:
         state.update(before)
 
 
-def check_readable(path: Path) -> None:
-    """Raise StorageError with a Chinese message if `path` is not a usable SQLite database."""
-    if not path.exists():
-        raise StorageError(f"数据库文件不存在:{path}。请先运行 gridledger init 或 gridledger demo。")
-    if path.is_dir():
-        raise StorageError(f"{path} 是一个文件夹,不是数据库文件。")
+def probe_writable(engine: Engine) -> None:
+    """Fail now, before anything is done, when the file cannot be written (read-only, locked by
+    another writer): a header field is rewritten with its own value inside a transaction that is
+    rolled back (not a savepoint, whose release would commit), so the file's bytes never change."""
+    raw = engine.raw_connection()
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        cur = raw.cursor()
         try:
-            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            raw.rollback()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                version = cur.execute("PRAGMA user_version").fetchone()[0]
+                cur.execute(f"PRAGMA user_version = {int(version)}")
+            finally:
+                raw.rollback()
         finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        raise StorageError(
-            f"无法读取数据库文件 {path}:文件已损坏或不是网格台账数据库({exc})。"
-        ) from exc
+            cur.close()
+    finally:
+        raw.close()

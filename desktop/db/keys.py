@@ -22,7 +22,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from desktop.db.copies import backup_database, sqlcipher_key
+from desktop.db.copies import backup_database, prune_backups, remove_quietly, sqlcipher_key
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _N, _R, _P = 2**15, 8, 1
@@ -137,27 +137,32 @@ def encrypt_in_place(db_path: Path, key: bytes) -> Path:
     it over the old one, so a crash leaves either the plain or the encrypted file, never half."""
     import sqlcipher3  # type: ignore[import-not-found]
 
-    backup = backup_database(db_path, "before-encryption")
+    backup = backup_database(db_path, "before-encryption", prune=False)
     tmp = db_path.with_name(db_path.name + ".encrypting")
     tmp.unlink(missing_ok=True)
-    con = sqlcipher3.connect(str(db_path))
     try:
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        con.execute(f"ATTACH DATABASE ? AS enc KEY \"{sqlcipher_key(key)}\"", (str(tmp),))
-        con.execute("SELECT sqlcipher_export('enc')")
-        con.execute("DETACH DATABASE enc")
-    finally:
-        con.close()
-    check = sqlcipher3.connect(str(tmp))
-    try:
-        check.execute(f"PRAGMA key = \"{sqlcipher_key(key)}\"")
-        if check.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            raise KeyringError("加密转换校验失败,原数据库未改动")
-    finally:
-        check.close()
+        con = sqlcipher3.connect(str(db_path))
+        try:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.execute(f"ATTACH DATABASE ? AS enc KEY \"{sqlcipher_key(key)}\"", (str(tmp),))
+            con.execute("SELECT sqlcipher_export('enc')")
+            con.execute("DETACH DATABASE enc")
+        finally:
+            con.close()
+        check = sqlcipher3.connect(str(tmp))
+        try:
+            check.execute(f"PRAGMA key = \"{sqlcipher_key(key)}\"")
+            if check.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise KeyringError("加密转换校验失败,原数据库未改动")
+        finally:
+            check.close()
+    except BaseException:  # the file is still plain and unchanged: no copy of it is left behind
+        remove_quietly(tmp, Path(f"{tmp}-journal"), backup)
+        raise
     for suffix in ("-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
     os.replace(tmp, db_path)
+    prune_backups(db_path)
     return backup
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from desktop.db.copies import KEEP_BACKUPS, online_copy
+from desktop.db.copies import KEEP_BACKUPS, backup_folder, online_copy, remove_quietly
 from desktop.db.engine import StorageError
 from desktop.models import new_id
 from desktop.paths import backup_dir_for
@@ -35,8 +35,7 @@ class BackupInfo:
 
 
 def _target(db_path: Path, label: str) -> Path:
-    folder = backup_dir_for(db_path)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = backup_folder(db_path)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     return folder / f"{db_path.stem}-{stamp}-{label}.db"
 
@@ -48,7 +47,8 @@ def _prune(db_path: Path, keep: int) -> None:
 
 
 def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int = KEEP_BACKUPS) -> Path:
-    """Copy the open database while it stays in use; keeps the last `keep` backups."""
+    """Copy the open database while it stays in use; keeps the last `keep` backups. A backup that
+    cannot be finished (a full disk, a read-only folder) leaves nothing behind and prunes nothing."""
     if store.path is None:
         raise StorageError("内存数据库无法备份")
     target = _target(store.path, label)
@@ -58,27 +58,35 @@ def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int =
         export_encrypted(store.path, store.key, target)
         return _after_backup(store, actor, target, label, keep)
     tmp = target.with_suffix(".part")
-    raw = store.engine.raw_connection()
     try:
-        dst = sqlite3.connect(str(tmp))
+        raw = store.engine.raw_connection()
         try:
-            # one step under a read snapshot: in WAL mode writers go on meanwhile (a stepwise
-            # backup would restart whenever another connection writes)
-            raw.driver_connection.backup(dst)  # type: ignore[union-attr]
-            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            dst = sqlite3.connect(str(tmp))
+            try:
+                # one step under a read snapshot: in WAL mode writers go on meanwhile (a stepwise
+                # backup would restart whenever another connection writes)
+                raw.driver_connection.backup(dst)  # type: ignore[union-attr]
+                dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            finally:
+                dst.close()
         finally:
-            dst.close()
-    finally:
-        raw.close()
-    tmp.replace(target)
+            raw.close()
+        tmp.replace(target)
+    except BaseException:
+        remove_quietly(tmp, Path(f"{tmp}-journal"))
+        raise
     return _after_backup(store, actor, target, label, keep)
 
 
 def _after_backup(store: Store, actor: Actor, target: Path, label: str, keep: int) -> Path:
     assert store.path is not None
+    try:
+        with store.transaction() as s:
+            write_audit(s, actor, "backup", None, None, {"file": target.name, "label": label}, "备份数据库")
+    except BaseException:  # not audited: not kept (an unaudited copy of everybody's data)
+        remove_quietly(target)
+        raise
     _prune(store.path, keep)
-    with store.transaction() as s:
-        write_audit(s, actor, "backup", None, None, {"file": target.name, "label": label}, "备份数据库")
     return target
 
 

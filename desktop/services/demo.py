@@ -110,6 +110,17 @@ def generate(
     return DemoReport(**conn_count, seconds=round(time.perf_counter() - started, 2))
 
 
+def is_demo(store: Store) -> bool:
+    """Whether the open database was made by `generate` (its audit trail starts with "demo"): only
+    such a database may be thrown away and generated again."""
+    from sqlalchemy import select
+
+    from desktop.models import AuditEntry
+
+    with store.session() as s:
+        return s.scalar(select(AuditEntry.seq).where(AuditEntry.action == "demo").limit(1)) is not None
+
+
 class _Generator:
     def __init__(self, households: int, seed: int, today: date, actor: Actor) -> None:
         self.n_households = households

@@ -173,6 +173,14 @@ def change_password(path: Path, username: str, old: str, new: str) -> None:
 
 
 def describe(path: Path) -> str:
+    """Whether the database is encrypted and who can unlock it (a file that is no database is a
+    StorageError, as for every other command)."""
+    from desktop.db.failures import check_database_file
+
+    if is_encrypted(path):
+        check_database_file(path, plain=False)
+    else:
+        Store.open(path).close()
     ring = Keyring.load(path) if is_encrypted(path) else None
     if ring is None:
         return json.dumps({"encrypted": False}, ensure_ascii=False)

@@ -19,6 +19,7 @@ import orjson
 
 from desktop.db.sql import sql
 from desktop.models import new_id
+from desktop.services.errors import ServiceError
 from desktop.services.store import Store
 from desktop.sync import replica
 from desktop.sync.bundle_file import BundleError, read_bundle, write_bundle
@@ -28,8 +29,8 @@ from desktop.sync.protocol import SCHEMA_VERSION
 MAX_CHANGES = 2_000_000
 
 
-class BundleRefused(Exception):
-    pass
+class BundleRefused(ServiceError):
+    """A bundle refused on the laptop: one Chinese sentence (`message`), nothing imported."""
 
 
 def _need(store: Store, key: str) -> str:
