@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from desktop.sync.protocol import API, BLOB_CHUNK, PUSH_MAX_BYTES
+from desktop.sync.protocol import API, BLOB_CHUNK, PUSH_REQUEST_MAX
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -22,7 +22,7 @@ ROUTES: tuple[tuple[str, str, int, str], ...] = (
     ("POST", "/auth/token", 4 * KIB, "登录请求"),
     ("POST", "/sync/hello", 4 * KIB, "同步握手请求"),
     # a laptop sends pages of at most PUSH_MAX_BYTES; a single change may be larger on its own
-    ("POST", "/sync/push", 8 * PUSH_MAX_BYTES, "上传的一批修改"),
+    ("POST", "/sync/push", PUSH_REQUEST_MAX, "上传的一批修改"),
     ("POST", "/sync/pull", 64 * KIB, "下载请求"),
     ("POST", "/blobs/missing", 128 * KIB, "附件清单"),
     ("PUT", "/blobs/[^/]+", 4 * BLOB_CHUNK, "附件分块"),

@@ -22,6 +22,9 @@ PROTOCOL = "gridledger-sync/1"
 
 PUSH_BATCH = 500  # changes per push request
 PUSH_MAX_BYTES = 1024 * 1024
+# The largest push request the server takes (server/limits.py). Pages stay near PUSH_MAX_BYTES; only a
+# single change far past the field lengths (an old version's or a hand-edited file's) can exceed it.
+PUSH_REQUEST_MAX = 8 * PUSH_MAX_BYTES
 PULL_PAGE = 4000  # records per pull page (a page is extended to end on a whole server commit)
 BLOB_CHUNK = 256 * 1024
 # An audit entry as the server keeps it: longer texts are cut (the laptop keeps them whole), and
