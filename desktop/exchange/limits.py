@@ -28,6 +28,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import olefile
+from xlsxwriter.utility import xl_col_to_name
 
 from desktop.services.errors import ServiceError
 
@@ -60,16 +61,6 @@ _R_ATTR = re.compile(rb'\br="([A-Z]{0,4})([0-9]{1,8})"')
 _LONG_RUN = re.compile(rb"<[^<]{%d}" % MAX_TEXT_RUN)
 
 
-def col_name(c: int) -> str:
-    """0-based column index → Excel letters (0 → A, 16383 → XFD)."""
-    name = ""
-    c += 1
-    while c:
-        c, r = divmod(c - 1, 26)
-        name = chr(65 + r) + name
-    return name
-
-
 def _col_index(letters: bytes) -> int:
     n = 0
     for ch in letters:
@@ -87,7 +78,7 @@ def check_size(rows: int, cols: int, where: str) -> None:
         raise ServiceError(f"{where}有 {rows:,} 行,超过导入上限({_limits_text()}):"
                            "请删除表格下方多余的行,或把数据分成几个文件后再导入")
     if cols > MAX_COLUMNS:
-        raise ServiceError(f"{where}用到了第 {cols:,} 列(到 {col_name(cols - 1)} 列),超过导入上限({_limits_text()}):"
+        raise ServiceError(f"{where}用到了第 {cols:,} 列(到 {xl_col_to_name(cols - 1)} 列),超过导入上限({_limits_text()}):"
                            "请删除表格右侧多余的列后再导入")
     if rows * cols > MAX_CELLS:
         raise ServiceError(f"{where}有 {rows:,} 行 × {cols} 列,单元格太多(最多 {MAX_CELLS:,} 个):"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from charset_normalizer import from_bytes
+from xlsxwriter.utility import xl_col_to_name
 
 import desktop.exchange.limits as limits
 from desktop.exchange.fields import exact_header, known_header_score
@@ -237,7 +238,7 @@ def _read_csv(p: Path) -> tuple[list[list[Any]], str]:
             if rec and max(map(len, rec)) > limits.MAX_CELL_CHARS:
                 c, v = next((c, v) for c, v in enumerate(rec) if len(v) > limits.MAX_CELL_CHARS)
                 raise ServiceError(
-                    f"{where}第 {reader.line_num} 行第 {_col_name(c)} 列的内容有 {len(v):,} 个字符,"
+                    f"{where}第 {reader.line_num} 行第 {xl_col_to_name(c)} 列的内容有 {len(v):,} 个字符,"
                     f"超过单元格上限 {limits.MAX_CELL_CHARS:,} 个字符:请检查这一格(可能缺少引号或文件已损坏)")
             grid.append([_csv_cell(v) for v in rec])
     except csv.Error as exc:
@@ -337,7 +338,7 @@ def _to_sheet(
     last = width
     while last > 0 and not top[last - 1] and all(r[last - 1] is None for r in data):
         last -= 1
-    headers = [top[c] or f"第{_col_name(c)}列" for c in range(last)]
+    headers = [top[c] or f"第{xl_col_to_name(c)}列" for c in range(last)]
     if last < width:
         data = [r[:last] for r in data]
     return Sheet(p, headers, data, header_end + 1, sheet_name, numbers, title, fmt, encoding)
@@ -376,12 +377,3 @@ def _is_numbering(values: list[Any]) -> bool:
             return False
         nums.append(int(re.sub(r"\D", "", t)))
     return nums == list(range(nums[0], nums[0] + len(nums)))
-
-
-def _col_name(c: int) -> str:
-    name = ""
-    c += 1
-    while c:
-        c, r = divmod(c - 1, 26)
-        name = chr(65 + r) + name
-    return name

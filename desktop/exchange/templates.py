@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from xlsxwriter.utility import xl_col_to_name
+
 from desktop.exchange.base_importer import EXAMPLE_CERT
 from desktop.exchange.fields import field_choices, import_fields
 from desktop.exchange.formulas import inert
@@ -103,7 +105,7 @@ def write_template(kind: str, out: str | Path) -> Path:
         table = codes.get(k) or {"hh_type": "household_type"}.get(k)
         if table:
             help_rows.append((h, table, code_table(table).labels()))
-            col_letter = _letter(len(help_rows) - 1)
+            col_letter = xl_col_to_name(len(help_rows) - 1)
             n = len(code_table(table).labels())
             sheet.ws.data_validation(sheet.header_row + 1, i, sheet.header_row + 1000, i, {
                 "validate": "list", "source": f"='填写说明'!${col_letter}$3:${col_letter}${n + 2}",
@@ -132,12 +134,3 @@ def _required_columns(kind: str) -> set[str]:
     return {c.key for c in table.c
             if not c.nullable and c.default is None and not c.primary_key and c.key != "grid_id"
             and c.key not in BOOKKEEPING_COLUMNS}
-
-
-def _letter(c: int) -> str:
-    name = ""
-    c += 1
-    while c:
-        c, r = divmod(c - 1, 26)
-        name = chr(65 + r) + name
-    return name
