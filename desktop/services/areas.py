@@ -62,7 +62,8 @@ class Areas:
                 visible = {parent for gid, parent in grids if self._grid_ok(gid)}
                 rows = conn.execute(text(
                     "SELECT id, name, code FROM area WHERE level = 'community' AND deleted_at IS NULL ORDER BY code")).all()
-                return [Node("community", r[1], {"community_id": r[0]}) for r in rows if r[0] in visible]
+                everywhere = self.actor.grid_ids is None  # a new community without grids yet, too
+                return [Node("community", r[1], {"community_id": r[0]}) for r in rows if everywhere or r[0] in visible]
             if node.level == "community":
                 rows = conn.execute(text(
                     "SELECT g.id, g.name, g.code, (SELECT count(*) FROM household h WHERE h.grid_id = g.id "
@@ -490,6 +491,23 @@ class AreaAdmin:
                 self.records._set_deleted(s, "address", a.id, True, None)
             return len(rooms)
 
+    def _refuse_full_estate(self, s: Session, grid_id: str, name: str) -> None:
+        rooms = self._addresses(s, grid_id, name)
+        if rooms:
+            attached = self._attached(s, [a.id for a in rooms])
+            what = _count_text({"address": len(rooms), **{k: len(v) for k, v in attached.items()}})
+            raise ServiceError(f"不能删除小区“{name}”:其中还有{what},请先删除或移走其中的楼栋")
+
+    def delete_estate(self, grid_id: str, name: str) -> None:
+        """Delete an empty 小区 of a grid; refused (how many of what) while it has rooms."""
+        with self.store.transaction() as s:
+            self._require()
+            self._refuse_full_estate(s, grid_id, name)
+            row = self._estate_row(s, grid_id, name)
+            if row is None:
+                raise NotFound(f"找不到小区“{name}”,请刷新后再试")
+            self.records._set_deleted(s, "area", row.id, True, None)
+
     # --- renaming and deleting areas ------------------------------------------------------------
     def rename_area(self, area_id: str, name: str, *, code: str | None = None) -> dict[str, Any]:
         """New name (and code) of a community or grid; a 小区 is renamed with `rename_estate`."""
@@ -514,12 +532,7 @@ class AreaAdmin:
             row = self._area(s, area_id)
             children = s.scalars(select(Area).where(Area.parent_id == row.id, Area.deleted_at.is_(None))).all()
             if row.level == "estate":
-                grid = self._area(s, row.parent_id or "")
-                rooms = self._addresses(s, grid.id, row.name)
-                if rooms:
-                    attached = self._attached(s, [a.id for a in rooms])
-                    what = _count_text({"address": len(rooms), **{k: len(v) for k, v in attached.items()}})
-                    raise ServiceError(f"不能删除小区“{row.name}”:其中还有{what},请先删除或移走其中的楼栋")
+                self._refuse_full_estate(s, row.parent_id or "", row.name)
             elif row.level == "grid":
                 counts = {}
                 for kind in kind_keys():
