@@ -83,7 +83,8 @@ def resolve_areas(s: Session, refs: list[str]) -> list[str]:
             out.append(by_code[ref])
         else:
             raise ApiError(404, "area_unknown",
-                           f"服务器上没有编号或代码为“{ref}”的网格/社区。请先由社区管理员同步一次区域数据。")
+                           f"服务器上没有编号或代码为“{ref}”的网格/社区。请先在社区管理员的电脑上"
+                           "(地址与网格 → 新建 → 新建网格)建好该网格,再同步一次。")
     return out
 
 

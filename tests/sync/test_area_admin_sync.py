@@ -37,7 +37,7 @@ def test_grids_created_on_an_admin_laptop_reach_a_fresh_server(tmp_path):
         areas.create_building(g1["id"], "幸福小区", "3", units=3, floors=6, rooms_per_floor=2)
         areas.create_building(g2["id"], "和平家园", "1", units=1, floors=2, rooms_per_floor=2)
         # the server knows no grid yet: it refuses to assign one
-        with pytest.raises(ApiError, match="服务器上没有编号或代码为“62010400100101”的网格"):
+        with pytest.raises(ApiError, match="服务器上没有编号或代码为“62010400100101”的网格.*地址与网格 → 新建 → 新建网格"):
             srv.add_user("w1", "grid_worker", ["62010400100101"])
 
         first = sync(office, srv.url, "admin")
