@@ -231,8 +231,11 @@ class EditBuildingDialog(_AreaDialog):
         from desktop.kinds import label as kind_label
 
         records = "、".join(f"{n} 个{kind_label(k)}" for k, n in info["records"].items())
-        self.note.setText(f"本楼共 {info['rooms']} 个户室" + (f",登记有 {records}" if records else "")
-                          + "。改号或移动后,这些记录仍挂在原户室上,地址全称随之更新;移到其他网格时,它们一起移过去。")
+        if records:
+            self.note.setText(f"本楼共 {info['rooms']} 个户室,登记有 {records}。改号或移动后,这些记录仍挂在原户室上,"
+                              "地址全称随之更新;移到其他网格时,它们一起移过去。")
+        else:
+            self.note.setText(f"本楼共 {info['rooms']} 个户室,尚未登记住户。改号或移动后,地址全称随之更新。")
 
     def _fill_estates(self, selected: str | None) -> None:
         self.estate.clear()
