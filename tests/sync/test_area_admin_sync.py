@@ -80,3 +80,27 @@ def test_grids_created_on_an_admin_laptop_reach_a_fresh_server(tmp_path):
             service.set_areas(srv.store, "w1", [rogue["code"]])
         office.close()
         field.close()
+
+
+def test_an_admin_assigned_one_community_creates_a_grid_and_its_rooms_in_one_push(tmp_path):
+    with running_server(f"sqlite:///{tmp_path / 'server.db'}") as srv:
+        srv.add_user("admin", "community_admin")
+        office = laptop(tmp_path / "office.db")
+        areas = AreaAdmin(office, Actor("admin", "community_admin", None, office.meta("device_id")))
+        community = areas.create_community("兰化22街区社区", code="620104001001")
+        other = areas.create_community("西湖社区", code="620104001002")
+        areas.create_grid(community["id"], "第1网格")
+        sync(office, srv.url, "admin")
+        srv.add_user("zhang", "community_admin", ["620104001001"])  # this community only
+        mine = AreaAdmin(office, Actor("zhang", "community_admin", None, office.meta("device_id")))
+        g2 = mine.create_grid(community["id"], "第2网格")
+        mine.create_building(g2["id"], "幸福小区", "1", units=1, floors=2, rooms_per_floor=2)
+        theirs = mine.create_grid(other["id"], "第1网格")
+        mine.create_building(theirs["id"], "西湖小区", "1", units=1, floors=1, rooms_per_floor=1)
+        result = sync(office, srv.url, "zhang")
+        # the new grid of their community and its rooms go in; the other community's rooms do not
+        assert dict(result.push_status) == {"applied": 8, "rejected": 1}
+        with srv.store.session() as s:
+            tree = area_tree(s)
+        assert g2["id"] in tree.nodes and tree.community_of(g2["id"]).name == "兰化22街区社区"
+        office.close()
