@@ -87,6 +87,8 @@ def test_admin_builds_a_community_from_empty(qtbot, store, admin, monkeypatch, a
         d.building.setText("5")
     _answer(monkeypatch, areas_ui.EditBuildingDialog, renumber)
     assert page.edit_selected()
+    # the tree is open again where the admin was (the building has its new number)
+    assert page.selected_node().level == "estate" and page.selected_node().label == "幸福小区"
     _select(page, "兰化22街区社区", "第1网格", "幸福小区", "5栋")
 
 

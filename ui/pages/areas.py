@@ -87,11 +87,46 @@ class AreasPage(Page):
             self.reload()
 
     def reload(self) -> None:
+        path = self._path()
         self.model.removeRows(0, self.model.rowCount())
         self._fill(self.model.invisibleRootItem(), None)
         self._loaded = True
         if self.model.rowCount() == 1:
             self.tree.expand(self.model.index(0, 0))
+        self._reopen(path)
+
+    def _path(self) -> list[Node]:
+        """The nodes from the top down to the current one (to open them again after a reload)."""
+        out: list[Node] = []
+        index = self.tree.currentIndex()
+        while index.isValid():
+            item = self.model.itemFromIndex(index)
+            node = item.data(NODE_ROLE) if item is not None else None
+            if node is not None:
+                out.insert(0, node)
+            index = index.parent()
+        return out
+
+    def _reopen(self, path: list[Node]) -> None:
+        parent = self.model.invisibleRootItem()
+        found = None
+        for node in path:
+            match = None
+            for r in range(parent.rowCount()):
+                child = parent.child(r)
+                other = child.data(NODE_ROLE)
+                if other is not None and other.level == node.level and \
+                        {k: v for k, v in other.key.items() if k != "area_id"} == \
+                        {k: v for k, v in node.key.items() if k != "area_id"}:
+                    match = child
+                    break
+            if match is None:
+                break
+            found = match
+            self.tree.expand(match.index())
+            parent = match
+        if found is not None:
+            self.tree.setCurrentIndex(found.index())
 
     def _fill(self, parent: QStandardItem, node: Node | None) -> None:
         for child in self.areas.children(node):
