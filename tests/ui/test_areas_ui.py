@@ -151,3 +151,38 @@ def test_a_grid_worker_sees_no_editing(qtbot, store, admin, community):
     page = AreasPage(AppContext(store, worker))
     qtbot.addWidget(page)
     assert page.new_button.isHidden() and page.edit_button.isHidden() and page.delete_button.isHidden()
+
+
+def test_the_import_wizard_takes_an_area_tree_sheet(qtbot, store, admin, community, tmp_path):
+    from openpyxl import Workbook
+
+    from ui.forms.exchange import ImportWizard
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["网格", "小区", "楼栋", "单元数", "层数", "每层户数"])
+    ws.append(["第2网格", "和平家园", "3", 3, 6, 2])
+    ws.append(["第3网格", "新村", "1", 1, 1, 1])
+    path = tmp_path / "区域.xlsx"
+    wb.save(path)
+    ctx = AppContext(store, admin)
+    wizard = ImportWizard(ctx, "area")
+    qtbot.addWidget(wizard)
+    assert wizard.kind.currentData() == "area" and wizard.kind.currentText() == "区域"
+    wizard.load_file(path)
+    qtbot.waitUntil(lambda: wizard.sheet is not None, timeout=30000)
+    wizard.go_next()
+    assert set(v for v in wizard.current_mapping().values() if v) == {
+        "grid_name", "estate", "building", "units", "floors", "per_floor"}
+    wizard.start_dry_run()
+    qtbot.waitUntil(lambda: wizard.report is not None, timeout=60000)
+    assert wizard.report.counts["imported"] == 2 and not wizard.report.written
+    wizard.start_import()
+    qtbot.waitUntil(lambda: wizard.written is not None, timeout=60000)
+    page = AreasPage(ctx)
+    qtbot.addWidget(page)
+    page.activate()
+    unit = _select(page, "兰化22街区社区", "第2网格", "和平家园", "3栋", "3单元")
+    page.tree.expand(unit.index())
+    assert unit.rowCount() == 12
+    _select(page, "兰化22街区社区", "第3网格", "新村", "1栋")

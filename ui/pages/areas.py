@@ -61,6 +61,8 @@ class AreasPage(Page):
         menu.addAction("新建网格…", self.new_grid)
         menu.addAction("新建小区…", self.new_estate)
         menu.addAction("新建楼栋(批量生成户室)…", self.new_building)
+        menu.addSeparator()
+        menu.addAction("从 Excel 导入社区、网格、小区和楼栋…", self.import_areas)
         self.new_button.setMenu(menu)
         self.edit_button = QPushButton("修改…")
         self.edit_button.clicked.connect(self.edit_selected)
@@ -205,6 +207,20 @@ class AreasPage(Page):
         here = self._here()
         return self._open(BuildingDialog(self.admin, grid_id=here.get("grid_id"), estate=here.get("estate"),
                                          parent=self))
+
+    def import_areas(self) -> None:
+        """The import wizard on the kind 区域 (desktop/exchange/areas.py)."""
+        win: Any = self.window()
+        if hasattr(win, "import_excel"):
+            win.import_excel("area")
+        else:
+            from ui.forms.exchange import ImportWizard
+
+            wizard = ImportWizard(self.ctx, "area", parent=self)
+            wizard.exec()
+            if wizard.written is not None:
+                self.data_changed()
+                self.reload()
 
     def edit_selected(self) -> bool:
         from ui.forms.areas import EditBuildingDialog, EstateDialog, GridDialog
