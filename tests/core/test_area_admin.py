@@ -33,9 +33,15 @@ def _outbox(store, table):
 
 def test_a_building_of_3_units_6_floors_2_rooms_is_36_rooms_in_one_transaction(store, admin, community):
     areas = AreaAdmin(store, admin)
+    areas_before = _outbox(store, "area")
     grid = areas.create_grid(community.community["id"], "第3网格")
     assert grid["code"] == "62010400100103" and grid["level"] == "grid"
     areas.create_estate(grid["id"], "幸福小区")
+    assert _outbox(store, "area") == areas_before + 2  # synced like any record
+    with store.session() as s:
+        audited = s.scalars(select(AuditEntry.entity_id).where(AuditEntry.entity == "area",
+                                                                AuditEntry.action == "create")).all()
+    assert grid["id"] in audited
     before = _outbox(store, "address")
     made = areas.create_building(grid["id"], "幸福小区", "3号楼", units=3, floors=6, rooms_per_floor=2)
     assert made["rooms"] == 36 and made["building"] == "3"
