@@ -51,6 +51,8 @@ def test_grids_created_on_an_admin_laptop_reach_a_fresh_server(tmp_path):
         srv.add_user("w1", "grid_worker", ["62010400100101"])
         srv.add_user("w2", "grid_worker", ["62010400100101"])
         assert service.set_areas(srv.store, "w2", ["62010400100102"]) == [g2["id"]]
+        with pytest.raises(ApiError, match="“62010400100101X01”是小区“幸福小区”,不能分配;请填写网格或社区的代码"):
+            service.set_areas(srv.store, "w2", ["62010400100101X01"])
 
         field = laptop(tmp_path / "w1.db")
         pulled = sync(field, srv.url, "w1")
