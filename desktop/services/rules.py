@@ -320,7 +320,6 @@ def area_hook(s: Session, draft: Draft) -> None:
         draft.error("level", "area.level", f"层级:“{level}”应为 {'、'.join(AREA_LEVELS[:-1])} 或 {AREA_LEVELS[-1]}")
 
 
-
 def user_hook(s: Session, draft: Draft) -> None:
     _phone(draft, "phone")
     name = draft.values.get("username")
