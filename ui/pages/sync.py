@@ -468,6 +468,7 @@ class SyncPage(Page):
         return job
 
     def _synced(self, result: dict[str, Any]) -> None:
+        self.repin_button.setVisible(False)
         self.refresh_status()
         self._show_result(result)  # this very run, even if the stored copy is older
         status = result.get("push_status") or {}
