@@ -22,6 +22,7 @@ import orjson
 from desktop.services.store import Store
 from desktop.sync import replica, trust
 from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
+from desktop.sync.errors import SyncError
 from desktop.sync.lock import SyncLocked, sync_lock
 from desktop.sync.protocol import (
     API,
@@ -37,14 +38,6 @@ from desktop.sync.protocol import (
 )
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-
-class SyncError(Exception):
-    """A sync that could not finish; str() is the Chinese message shown to the user."""
-
-    def __init__(self, message: str, code: str = "error") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class Cancelled(SyncError):

@@ -17,6 +17,8 @@ import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
+from desktop.sync.errors import SyncError
+
 PIN_KEY = "sync_server_fingerprint"  # local_meta: the pinned fingerprint, written with the enrolment
 INSECURE_KEY = "sync_insecure_url"  # local_meta: the http address the user accepted in the app
 
@@ -85,12 +87,6 @@ def fingerprint_of(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest().upper()
 
 
-def _sync_error(message: str, code: str) -> Exception:
-    from desktop.sync.client import SyncError
-
-    return SyncError(message, code)
-
-
 def fetch_fingerprint(url: str, timeout: float = 10.0) -> str | None:
     """The fingerprint of the certificate the server at `url` presents now (to show to the user
     before pinning it); None for an http address. Network failures raise SyncError."""
@@ -98,7 +94,7 @@ def fetch_fingerprint(url: str, timeout: float = 10.0) -> str | None:
     if scheme != "https":
         return None
     if not host:
-        raise _sync_error(f"服务器地址 {url} 不完整:请写成 https://服务器IP:端口。", "bad_url")
+        raise SyncError(f"服务器地址 {url} 不完整:请写成 https://服务器IP:端口。", "bad_url")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # only to read the certificate; nothing is sent
@@ -107,14 +103,14 @@ def fetch_fingerprint(url: str, timeout: float = 10.0) -> str | None:
                 ctx.wrap_socket(sock, server_hostname=host) as tls:
             der = tls.getpeercert(binary_form=True)
     except TimeoutError as exc:
-        raise _sync_error(f"连接服务器 {url} 超时:请检查网络和服务器地址。", "timeout") from exc
+        raise SyncError(f"连接服务器 {url} 超时:请检查网络和服务器地址。", "timeout") from exc
     except ssl.SSLError as exc:
-        raise _sync_error(f"无法与 {url} 建立加密连接:该地址可能不是加密(https)服务器,请核对地址和端口"
+        raise SyncError(f"无法与 {url} 建立加密连接:该地址可能不是加密(https)服务器,请核对地址和端口"
                           "(未加密的服务器地址以 http:// 开头)。", "tls") from exc
     except OSError as exc:
-        raise _sync_error(f"无法连接服务器 {url}:请检查网络和服务器地址。本机数据未受影响。", "network") from exc
+        raise SyncError(f"无法连接服务器 {url}:请检查网络和服务器地址。本机数据未受影响。", "network") from exc
     if not der:
-        raise _sync_error(f"服务器 {url} 没有出示证书,无法建立可信的加密连接。", "tls")
+        raise SyncError(f"服务器 {url} 没有出示证书,无法建立可信的加密连接。", "tls")
     return fingerprint_of(der)
 
 
