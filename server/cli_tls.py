@@ -20,6 +20,13 @@ def serve_tls(args: argparse.Namespace) -> dict[str, Any]:
     from server.tls import TlsError, check_pair, format_fingerprint
 
     if not args.certfile and not args.keyfile:
+        from server.secret_key import is_loopback
+
+        if not is_loopback(args.host):
+            print(f"警告:未加密(HTTP):在 {args.host} 上,登录密码和居民的个人信息会以明文经过网络。"
+                  "请用 --certfile/--keyfile 启用加密(可用 gridledger server make-cert 生成证书),"
+                  "或只监听 127.0.0.1 并在前面放 nginx 等反向代理(见 deploy/nginx-gridledger-tls.conf)。",
+                  file=sys.stderr, flush=True)
         return {}
     if not (args.certfile and args.keyfile):
         raise CliError("--certfile 与 --keyfile 需要一起提供(证书和它的私钥)。")

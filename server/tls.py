@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import shlex
 import socket
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +76,11 @@ def check_pair(certfile: str | Path, keyfile: str | Path, *, now: datetime | Non
     certfile, keyfile = Path(certfile), Path(keyfile)
     cert_bytes = _read(certfile, "证书文件")
     key_bytes = _read(keyfile, "私钥文件")
+    if os.name != "nt":  # as the token secret: a key others can read is no secret
+        mode = stat.S_IMODE(keyfile.stat().st_mode)
+        if mode & 0o077:
+            raise TlsError(f"私钥文件 {keyfile} 其他用户也能访问(权限 {mode:04o}):"
+                           f"请执行 chmod 600 {shlex.quote(str(keyfile))} 后再启动。")
     try:
         cert = x509.load_pem_x509_certificate(cert_bytes)
     except ValueError as exc:

@@ -232,6 +232,7 @@ def _expired_pair(out: Path) -> tuple[Path, Path]:
     (out / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (out / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                   serialization.NoEncryption()))
+    (out / "k.pem").chmod(0o600)
     return out / "c.pem", out / "k.pem"
 
 
@@ -255,6 +256,13 @@ def test_serve_refuses_a_certificate_that_does_not_fit_and_does_not_start(certs,
     assert not (tmp_path / "s.db").exists()  # refused before the database was opened
     only = gl("serve", "--dev", "--certfile", str(dir_a / "gridledger-server.crt"))
     assert only.returncode != 0 and "需要一起提供" in only.stderr
+    key_b = dir_b / "gridledger-server.key"
+    key_b.chmod(0o644)
+    try:
+        with pytest.raises(TlsError, match="其他用户也能访问.*chmod 600"):
+            check_pair(dir_b / "gridledger-server.crt", key_b)
+    finally:
+        key_b.chmod(0o600)
     with pytest.raises(TlsError, match="已于"):
         check_pair(dir_a / "gridledger-server.crt", dir_a / "gridledger-server.key",
                    now=datetime.now(UTC) + timedelta(days=1900))
