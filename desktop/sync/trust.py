@@ -87,31 +87,51 @@ def fingerprint_of(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest().upper()
 
 
-def fetch_fingerprint(url: str, timeout: float = 10.0) -> str | None:
-    """The fingerprint of the certificate the server at `url` presents now (to show to the user
-    before pinning it); None for an http address. Network failures raise SyncError."""
+def _handshake(url: str, ctx: ssl.SSLContext, timeout: float) -> bytes:
+    """A TLS handshake with the server at `url` (nothing is sent): the certificate it presents."""
     scheme, host, port = _parts(url)
-    if scheme != "https":
-        return None
     if not host:
         raise SyncError(f"服务器地址 {url} 不完整:请写成 https://服务器IP:端口。", "bad_url")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # only to read the certificate; nothing is sent
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
                 ctx.wrap_socket(sock, server_hostname=host) as tls:
             der = tls.getpeercert(binary_form=True)
+    except ssl.SSLCertVerificationError:
+        raise
     except TimeoutError as exc:
         raise SyncError(f"连接服务器 {url} 超时:请检查网络和服务器地址。", "timeout") from exc
     except ssl.SSLError as exc:
         raise SyncError(f"无法与 {url} 建立加密连接:该地址可能不是加密(https)服务器,请核对地址和端口"
-                          "(未加密的服务器地址以 http:// 开头)。", "tls") from exc
+                        "(未加密的服务器地址以 http:// 开头)。", "tls") from exc
     except OSError as exc:
         raise SyncError(f"无法连接服务器 {url}:请检查网络和服务器地址。本机数据未受影响。", "network") from exc
     if not der:
         raise SyncError(f"服务器 {url} 没有出示证书,无法建立可信的加密连接。", "tls")
-    return fingerprint_of(der)
+    return der
+
+
+def fetch_fingerprint(url: str, timeout: float = 10.0) -> str | None:
+    """The fingerprint of the certificate the server at `url` presents now (to show to the user
+    before pinning it); None for an http address. Network failures raise SyncError."""
+    if not is_protected(url):
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # only to read the certificate; nothing is sent
+    return fingerprint_of(_handshake(url, ctx, timeout))
+
+
+def verified_by_ca(url: str, timeout: float = 10.0) -> bool:
+    """Whether the server's certificate passes the normal CA verification (this computer's trust
+    store, the address's name): then it needs no pin (e.g. a proxy with a CA's certificate, which
+    is renewed every few months). Network failures raise SyncError."""
+    if not is_protected(url):
+        return False
+    try:
+        _handshake(url, ssl.create_default_context(), timeout)
+    except ssl.SSLCertVerificationError:
+        return False
+    return True
 
 
 class FingerprintMismatch(ssl.SSLError):

@@ -158,3 +158,67 @@ def test_the_page_says_when_a_connection_is_not_encrypted(qtbot, world):
     qtbot.waitUntil(lambda: page.trust_dialog is None)
     assert page.job is None and "https://" in page.error.text()
     assert laptop.meta(trust.INSECURE_KEY) is None
+
+
+def _ca_and_leaf(out: Path) -> Path:
+    """A small CA and a certificate it issued for 127.0.0.1 (as a proxy's would be); the CA's file."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test office CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(leaf_key.public_key()).serial_number(2)
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    out.mkdir()
+    (out / "gridledger-server.crt").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (out / "gridledger-server.key").write_bytes(leaf_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (out / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return out / "ca.pem"
+
+
+def test_a_certificate_from_a_trusted_ca_needs_no_fingerprint(qtbot, world, tmp_path, monkeypatch):
+    db_url, store, certs, laptop = world
+    monkeypatch.setenv("SSL_CERT_FILE", str(_ca_and_leaf(tmp_path / "ca")))  # this computer trusts the CA
+    port = free_port()
+    srv = serve(db_url, store, tmp_path / "ca", port)
+    page = open_page(qtbot, laptop, "supervisor")
+    try:
+        fill(qtbot, page, srv.url)
+        qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
+        finish(qtbot, page)
+        assert page.trust_dialog is None and not page.error.isVisibleTo(page), page.error.text()
+        assert replica.pending_count(laptop) == 0 and laptop.meta(trust.PIN_KEY) is None  # verified, not pinned
+    finally:
+        wait_all(10000)
+        srv.stop()
+    # a self-signed certificate at the same address is not taken silently: it is shown to compare
+    srv = serve(db_url, store, certs["b"][0], port)
+    try:
+        qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
+        box = dialog(qtbot, page)
+        assert fingerprint_lines(certs["b"][1]) in box.text()
+        press(qtbot, box, "取消")
+        qtbot.waitUntil(lambda: page.trust_dialog is None)
+        assert laptop.meta(trust.PIN_KEY) is None
+    finally:
+        wait_all(10000)
+        srv.stop()

@@ -239,7 +239,8 @@ class SyncPage(Page):
         if trust.is_protected(url):
             pinned = self.ctx.store.meta(trust.PIN_KEY)
             text = (f"加密连接(HTTPS)· 已核对的证书指纹 {trust.short_fingerprint(pinned)}" if pinned
-                    else "加密连接(HTTPS)· 第一次同步时会显示服务器证书指纹,请与社区办公室给出的逐段核对")
+                    else "加密连接(HTTPS)· 受信任机构签发的证书自动验证;否则同步时会显示服务器证书指纹,"
+                         "请与社区办公室给出的逐段核对")
             role = "hint"
         elif trust.is_loopback(url):
             text, role = "未加密(本机地址,数据不经过网络)", "hint"
@@ -425,8 +426,14 @@ class SyncPage(Page):
         self.error.setVisible(False)
         old = self.ctx.store.meta(trust.PIN_KEY) if repin else None
 
-        def fetched(fp: str | None) -> None:
-            if fp is None:  # an http address: nothing to compare
+        def look(job: Job) -> tuple[str | None, bool]:
+            fp = trust.fetch_fingerprint(url)
+            # a first connection to a server whose certificate a trusted CA issued: verified as such
+            return fp, not repin and fp is not None and trust.verified_by_ca(url)
+
+        def fetched(answer: tuple[str | None, bool]) -> None:
+            fp, by_ca = answer
+            if fp is None or by_ca:  # an http address, or a CA's certificate: nothing to compare
                 self._run_sync(url, user, password)
                 return
             if old == fp:
@@ -447,7 +454,7 @@ class SyncPage(Page):
                       lambda: self._run_sync(url, user, password, fp),
                       lambda: self._fail("未同步:服务器证书指纹未经确认。请向社区办公室核对指纹后再同步。"))
 
-        job = self._start("fingerprint", lambda job: trust.fetch_fingerprint(url), fetched,
+        job = self._start("fingerprint", look, fetched,
                           lambda f: self._fail(f"未能读取服务器证书:{f.message}"))
         if job is not None:
             self.stage.setText("正在读取服务器证书…")
