@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from desktop.cli.common import CliError
@@ -36,6 +37,10 @@ def serve_tls(args: argparse.Namespace) -> dict[str, Any]:
         raise CliError(f"{exc}服务器未启动。") from exc
     print(f"加密连接(HTTPS):证书指纹 SHA-256 {format_fingerprint(info.fingerprint)},"
           f"有效期至 {info.not_after:%Y-%m-%d}", file=sys.stderr, flush=True)
+    left = (info.not_after - datetime.now(UTC)).days
+    if left < 30:
+        print(f"提醒:证书还有 {left} 天过期,请及早生成新证书,并把新指纹告诉各网格员(他们需要重新核对)。",
+              file=sys.stderr, flush=True)
     return {"ssl_certfile": str(args.certfile), "ssl_keyfile": str(args.keyfile)}
 
 
