@@ -222,3 +222,13 @@ def test_a_certificate_from_a_trusted_ca_needs_no_fingerprint(qtbot, world, tmp_
     finally:
         wait_all(10000)
         srv.stop()
+
+
+def test_a_bare_address_is_https_except_this_computer():
+    from ui.pages.sync import normalize_url
+
+    assert normalize_url(" 192.168.1.10:8765/ ") == "https://192.168.1.10:8765"
+    assert normalize_url("gl-server.local") == "https://gl-server.local"
+    assert normalize_url("127.0.0.1:8765") == "http://127.0.0.1:8765"
+    assert normalize_url("localhost:8765") == "http://localhost:8765"
+    assert normalize_url("http://192.168.1.10:8765") == "http://192.168.1.10:8765"  # as typed

@@ -52,9 +52,10 @@ PROGRESS_KINDS = ("sync", "export", "import")  # jobs that show the progress bar
 
 
 def normalize_url(text: str) -> str:
+    """The address as typed, with its scheme: a bare address is https, except this computer's own."""
     url = text.strip().rstrip("/")
     if url and "://" not in url:
-        url = "http://" + url
+        url = ("http://" if trust.is_loopback("http://" + url) else "https://") + url
     return url
 
 
@@ -345,7 +346,7 @@ class SyncPage(Page):
         url = normalize_url(self.url.text())
         user = self.user.text().strip()
         password = self.password.text()
-        missing = ("请填写服务器地址,例如 http://192.168.1.10:8765" if not url else "请填写用户名" if not user
+        missing = ("请填写服务器地址,例如 https://192.168.1.10:8765" if not url else "请填写用户名" if not user
                    else "请输入您在服务器上的密码" if not password else None)
         if missing:
             self._fail(missing)
