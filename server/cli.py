@@ -12,6 +12,8 @@ from typing import Any
 
 from desktop.cli.common import CliError
 from desktop.policy import ROLES, Role
+from server import cli_tls
+from server.cli_tls import add_serve_options, serve_tls
 
 DEFAULT_DB = "sqlite:///gridledger-server.db"
 
@@ -54,14 +56,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                  source=f"密钥文件 {args.secret_file} " if args.secret_file else None)
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
+    tls = serve_tls(args)  # checked before anything is opened or started
     store = _open(args)
     app = create_app(settings, store)
-    print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_shown(_database(args))})",
+    print(f"网格台账同步服务器:{'https' if tls else 'http'}://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_shown(_database(args))})",
           file=sys.stderr, flush=True)
     if settings.development:
         print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
               file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1, **tls)
     return 0
 
 
@@ -136,6 +139,7 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--secret-file", help="令牌签名密钥文件(或环境变量 GRIDLEDGER_SECRET)")
     s.add_argument("--dev", action="store_true", help="开发模式:使用公开的开发密钥,只能监听本机地址")
+    add_serve_options(s)
     s.set_defaults(func=cmd_serve)
 
     a = sub.add_parser("server", help="服务器管理:用户、网格、同步包")
@@ -166,4 +170,5 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     b = ss.add_parser("import-bundle", help="导入网格员的同步包,并写出回执包")
     b.add_argument("file")
     b.add_argument("--reply", help="回执包路径(默认与同步包同目录)")
+    cli_tls.register(ss)
     a.set_defaults(func=cmd_server)

@@ -67,6 +67,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             store.close()
     if not args.server or not args.user:
         raise CliError("请用 --server 和 --user 指定服务器地址和用户,或用 --bundle-out / --bundle-in")
+    _check_trust(args)  # before any file is created or any password asked for
     path.parent.mkdir(parents=True, exist_ok=True)
     # the sync lock from before a new laptop file is made until the first sync ends: a second
     # `gridledger sync` of the same file meanwhile neither creates, encrypts nor enrols it
@@ -80,6 +81,26 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return _sync(args, path, first)
     finally:
         first.close()
+
+
+def _check_trust(args: argparse.Namespace) -> None:
+    from desktop.sync import trust
+
+    if "://" not in args.server:
+        raise CliError(f"服务器地址 {args.server} 缺少开头的 https:// 或 http://:"
+                       "请照社区办公室给出的地址完整填写,例如 https://192.168.1.10:8765")
+    if args.fingerprint:
+        try:
+            args.fingerprint = trust.normalise_fingerprint(args.fingerprint)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+        if not trust.is_protected(args.server):
+            raise CliError(f"--fingerprint 只用于加密地址(https://),而 {args.server} 是未加密地址:"
+                           "请改用服务器的 https:// 地址。")
+    if trust.needs_insecure(args.server):
+        if not args.insecure:
+            raise CliError(trust.insecure_warning(args.server))
+        print(f"警告:连接未加密,登录密码和居民的个人信息会以明文经过网络({args.server})。", file=sys.stderr)
 
 
 def _bundle(args: argparse.Namespace, store: Any) -> int:
@@ -120,7 +141,8 @@ def _sync(args: argparse.Namespace, path: Path, first: contextlib.ExitStack) -> 
             print(f"本机数据库已加密({path.name};解锁密码即 {args.user} 的密码)")
         while True:
             cancel = threading.Event()
-            client = SyncClient(store, args.server, args.user, password, progress=_progress(args.quiet), cancel=cancel)
+            client = SyncClient(store, args.server, args.user, password, progress=_progress(args.quiet), cancel=cancel,
+                                fingerprint=args.fingerprint, insecure=args.insecure)
             try:
                 result = client.run().as_dict()
             except SyncError as exc:
@@ -160,7 +182,12 @@ def _sync(args: argparse.Namespace, path: Path, first: contextlib.ExitStack) -> 
 
 def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     p = sub.add_parser("sync", help="与社区服务器同步(或通过同步包文件)")
-    p.add_argument("--server", help="服务器地址,例如 http://192.168.1.10:8765")
+    p.add_argument("--server", help="服务器地址,例如 https://192.168.1.10:8765")
+    p.add_argument("--fingerprint", metavar="HEX",
+                   help="服务器证书的 SHA-256 指纹(社区办公室给出;冒号可有可无,不分大小写):"
+                        "首次登记时预先提供,或在服务器证书更换后重新核对")
+    p.add_argument("--insecure", action="store_true",
+                   help="允许未加密的 http:// 地址(密码和个人信息会以明文经过网络;仅限临时使用)")
     p.add_argument("--user", help="服务器上的用户名")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
     p.add_argument("--every", type=float, metavar="MINUTES", help="每隔若干分钟自动同步一次(不退出)")

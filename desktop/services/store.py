@@ -168,3 +168,9 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as s:
             s.merge(LocalMeta(key=key, value=value))
+
+    def set_metas(self, values: dict[str, str]) -> None:
+        """Several values in one transaction: all of them or none."""
+        with self.transaction() as s:
+            for key, value in values.items():
+                s.merge(LocalMeta(key=key, value=value))

@@ -20,8 +20,9 @@ import httpx
 import orjson
 
 from desktop.services.store import Store
-from desktop.sync import replica
+from desktop.sync import replica, trust
 from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
+from desktop.sync.errors import SyncError
 from desktop.sync.lock import SyncLocked, sync_lock
 from desktop.sync.protocol import (
     API,
@@ -37,14 +38,6 @@ from desktop.sync.protocol import (
 )
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-
-class SyncError(Exception):
-    """A sync that could not finish; str() is the Chinese message shown to the user."""
-
-    def __init__(self, message: str, code: str = "error") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class Cancelled(SyncError):
@@ -84,11 +77,18 @@ class Connection:
     """HTTP to the server with tokens renewed as they expire."""
 
     def __init__(self, url: str, username: str, password: str, *, timeout: float = 60.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, fingerprint: str | None = None,
+                 from_pin: bool = False, insecure: bool = False) -> None:
         self.url = url.rstrip("/")
         self.username = username
         self.password = password
-        self.http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+        # the certificate this connection accepts (None: normal CA verification); from_pin: the one
+        # pinned at enrolment rather than one given for this run
+        self.fingerprint = fingerprint
+        self.from_pin = from_pin
+        self.insecure = insecure
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport,
+                                 verify=trust.ssl_context(fingerprint))
         self.token: str | None = None
         self.device_id: str | None = None
 
@@ -108,7 +108,24 @@ class Connection:
             raise SyncError(f"{self.url} 不是网格台账同步服务器(找不到同步接口)", "not_server")
         raise SyncError(message or f"服务器返回错误 {resp.status_code}", code)
 
+    def _refused_tls(self, exc: httpx.HTTPError) -> SyncError | None:
+        """A certificate the connection would not accept, as the message that says what to do."""
+        mismatch = trust.mismatch_in(exc)
+        if mismatch is not None and self.fingerprint:
+            code = "fingerprint_changed" if self.from_pin else "fingerprint_mismatch"
+            return SyncError(trust.changed_message(self.url, self.fingerprint, mismatch.presented,
+                                                   from_pin=self.from_pin), code)
+        if trust.unverified_in(exc) is not None:
+            try:
+                presented = trust.fetch_fingerprint(self.url, timeout=5.0)
+            except SyncError:
+                presented = None
+            return SyncError(trust.untrusted_message(self.url, presented), "untrusted_cert")
+        return None
+
     def request(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> httpx.Response:
+        if trust.needs_insecure(self.url) and not self.insecure:
+            raise SyncError(trust.insecure_warning(self.url), "insecure")
         for attempt in range(2):
             headers = kw.pop("headers", {}) or {}
             if auth:
@@ -118,6 +135,9 @@ class Connection:
             try:
                 resp = self.http.request(method, API + path, headers=headers, **kw)
             except httpx.ConnectError as exc:
+                refused = self._refused_tls(exc)
+                if refused is not None:
+                    raise refused from exc
                 raise SyncError(f"无法连接服务器 {self.url}:请检查网络和服务器地址。本机数据未受影响。",
                                 "network") from exc
             except httpx.TimeoutException as exc:
@@ -165,9 +185,19 @@ class SyncClient:
     def __init__(self, store: Store, url: str, username: str, password: str, *,
                  progress: Progress | None = None, cancel: threading.Event | None = None,
                  transport: httpx.BaseTransport | None = None, page_size: int = PULL_PAGE,
-                 batch_size: int = PUSH_BATCH) -> None:
+                 batch_size: int = PUSH_BATCH, fingerprint: str | None = None, insecure: bool = False) -> None:
+        """`fingerprint`: the server certificate's, given for this run (with --fingerprint, or just
+        confirmed by the user): it replaces the pinned one once the server answered through it.
+        Without it the pinned one applies, and without a pin the normal CA verification.
+        `insecure`: plain http to another computer is accepted (otherwise refused)."""
         self.store = store
-        self.conn = Connection(url, username, password, transport=transport)
+        pinned = store.meta(trust.PIN_KEY)
+        self.new_fingerprint = trust.normalise_fingerprint(fingerprint) if fingerprint else None
+        if self.new_fingerprint == pinned:
+            self.new_fingerprint = None
+        self.conn = Connection(url, username, password, transport=transport,
+                               fingerprint=self.new_fingerprint or pinned,
+                               from_pin=self.new_fingerprint is None and pinned is not None, insecure=insecure)
         self.progress = progress or (lambda stage, done, total: None)
         self.cancel = cancel or threading.Event()
         self.page_size = page_size
@@ -214,14 +244,27 @@ class SyncClient:
             "predecessor": self.store.meta("sync_device_id") or self.store.meta("sync_predecessor"),
         }
         data = self.conn.json("POST", "/devices/enrol", body, auth=False)
-        for key, value in (
-            ("sync_server_id", info["server_id"]), ("sync_server_sign", info["sign_public"]),
-            ("sync_server_box", info["box_public"]), ("sync_device_id", data["device_id"]),
-            ("sync_epoch", data["epoch"]), ("sync_server_url", self.conn.url),
-        ):
-            self.store.set_meta(key, value)
+        enrolment = {
+            "sync_server_id": info["server_id"], "sync_server_sign": info["sign_public"],
+            "sync_server_box": info["box_public"], "sync_device_id": data["device_id"],
+            "sync_epoch": data["epoch"], "sync_server_url": self.conn.url,
+        }
+        if self.conn.fingerprint and trust.is_protected(self.conn.url):
+            # the certificate these keys came through: every later connection must present it
+            enrolment[trust.PIN_KEY] = self.conn.fingerprint
+        self.store.set_metas(enrolment)  # one transaction: the keys and the pin together
+        self._repinned()
         self.conn.device_id = data["device_id"]
         self.conn.token = data["access_token"]
+
+    def _repinned(self) -> None:
+        """A fingerprint given for this run is now the pinned one (recorded in the audit trail)."""
+        fp = self.new_fingerprint
+        if fp and self.store.meta(trust.PIN_KEY) == fp:
+            self.new_fingerprint = None
+            self.conn.from_pin = True
+            replica.audit(self.store, self.conn.username, f"核对并记下服务器 {self.conn.url} 的证书指纹",
+                          {"server": self.conn.url, "fingerprint": trust.format_fingerprint(fp)})
 
     def hello(self, result: SyncResult) -> dict[str, Any]:
         if replica.check_identity(self.store):
@@ -239,6 +282,9 @@ class SyncClient:
             status = data.get("status")
             if status == "ok":
                 self.store.set_meta("sync_epoch", data["epoch"])
+                if self.new_fingerprint and trust.is_protected(self.conn.url):
+                    self.store.set_metas({trust.PIN_KEY: self.new_fingerprint})  # the server answered through it
+                    self._repinned()
                 return data
             if status == "reenrol" and attempt == 0:
                 # A copied or restored file: enrol again as a new device (its unsent changes

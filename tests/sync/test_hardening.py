@@ -396,7 +396,7 @@ def test_a_laptop_sends_its_audit_trail_in_requests_the_server_accepts(tmp_path,
             return httpx.Response(200, json={"stored": 0, "through": 0})
 
         monkeypatch.setattr(client_mod, "AUDIT_BATCH_BYTES", 200_000)
-        client = SyncClient(store, "http://test", "w1", PASSWORD, transport=httpx.MockTransport(handler))
+        client = SyncClient(store, "http://localhost", "w1", PASSWORD, transport=httpx.MockTransport(handler))
         client.conn.token = "t"
         result = SyncResult()
         client.audit_up(result)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop.policy import Ability, allows
 from desktop.services.lists import grid_choices
-from desktop.sync import bundle_sync, replica
+from desktop.sync import bundle_sync, replica, trust
 from desktop.sync.client import SyncClient
 from desktop.sync.conflict_view import CHOICE_LABELS, local_time, record_caption
 from desktop.sync.summary import kind_key as _kind_key
@@ -51,16 +52,27 @@ PROGRESS_KINDS = ("sync", "export", "import")  # jobs that show the progress bar
 
 
 def normalize_url(text: str) -> str:
+    """The address as typed, with its scheme: a bare address is https, except this computer's own."""
     url = text.strip().rstrip("/")
     if url and "://" not in url:
-        url = "http://" + url
+        url = ("http://" if trust.is_loopback("http://" + url) else "https://") + url
     return url
 
 
-def sync_client(job: Job, store: Any, url: str, username: str, password: str) -> SyncClient:
-    """A client that reports its progress through the job and stops when the job is cancelled."""
+def sync_client(job: Job, store: Any, url: str, username: str, password: str,
+                fingerprint: str | None = None) -> SyncClient:
+    """A client that reports its progress through the job and stops when the job is cancelled.
+    Plain http to another computer only for the address the user accepted (insecure_accepted);
+    `fingerprint`: the server certificate's, just confirmed by the user (pinned once it answers)."""
     return SyncClient(store, url, username, password, cancel=job.cancel_event,
-                      progress=lambda stage, done, total: job.report(done, total, stage))
+                      progress=lambda stage, done, total: job.report(done, total, stage),
+                      fingerprint=fingerprint, insecure=store.meta(trust.INSECURE_KEY) == url)
+
+
+def fingerprint_lines(fp: str) -> str:
+    """The 32 bytes in four lines of eight, easier to compare group by group."""
+    groups = trust.format_fingerprint(fp).split(":")
+    return "\n".join(":".join(groups[i : i + 8]) for i in range(0, len(groups), 8))
 
 
 class SyncPage(Page):
@@ -78,7 +90,13 @@ class SyncPage(Page):
 
         # --- connection
         self.url = QLineEdit(ctx.store.meta("sync_server_url") or "")
-        self.url.setPlaceholderText("例如 http://192.168.1.10:8765")
+        self.url.setPlaceholderText("例如 https://192.168.1.10:8765")
+        self.url.textChanged.connect(lambda _text: self.show_protection())
+        # whether the connection is encrypted, and the pinned certificate (or the warning)
+        self.protection = QLabel("")
+        self.protection.setWordWrap(True)
+        self.protection.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.trust_dialog: QMessageBox | None = None
         self.user = QLineEdit(ctx.actor.username)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
@@ -86,6 +104,7 @@ class SyncPage(Page):
         self.password.returnPressed.connect(self.start_sync)
         form = QFormLayout()
         form.addRow("服务器地址", self.url)
+        form.addRow("", self.protection)
         form.addRow("用户名", self.user)
         form.addRow("密码", self.password)
         self.sync_button = QPushButton("同步")
@@ -97,6 +116,11 @@ class SyncPage(Page):
         buttons = QHBoxLayout()
         buttons.addWidget(self.sync_button)
         buttons.addWidget(self.cancel_button)
+        # after a refused certificate: fetch the new fingerprint and compare it before re-pinning
+        self.repin_button = QPushButton("重新核对指纹…")
+        self.repin_button.setVisible(False)
+        self.repin_button.clicked.connect(lambda: self.check_fingerprint(repin=True))
+        buttons.addWidget(self.repin_button)
         buttons.addStretch(1)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
@@ -208,7 +232,27 @@ class SyncPage(Page):
         if self.job is None and self.isVisible():  # otherwise activate() refreshes when shown
             self.refresh_status()
 
+    def show_protection(self) -> None:
+        url = normalize_url(self.url.text())
+        if not url:
+            self.protection.setText("")
+            return
+        if trust.is_protected(url):
+            pinned = self.ctx.store.meta(trust.PIN_KEY)
+            text = (f"加密连接(HTTPS)· 已核对的证书指纹 {trust.short_fingerprint(pinned)}" if pinned
+                    else "加密连接(HTTPS)· 受信任机构签发的证书自动验证;否则同步时会显示服务器证书指纹,"
+                         "请与社区办公室给出的逐段核对")
+            role = "hint"
+        elif trust.is_loopback(url):
+            text, role = "未加密(本机地址,数据不经过网络)", "hint"
+        else:
+            text, role = ("未加密:登录密码和居民的个人信息会以明文经过网络,同一网络中的人可以看到。"
+                          "请向社区办公室要 https:// 开头的地址。"), "error"
+        self.protection.setText(text)
+        set_role(self.protection, role)
+
     def refresh_status(self) -> None:
+        self.show_protection()
         store = self.ctx.store
         total = replica.pending_count(store)
         kinds = replica.pending_by_kind(store)
@@ -267,7 +311,7 @@ class SyncPage(Page):
 
     def _end(self) -> None:
         kind, self.job, self.job_kind = self.job_kind, None, None
-        if kind in PROGRESS_KINDS:
+        if kind in PROGRESS_KINDS or kind == "fingerprint":
             self.stage.setText("")
         self._busy(None)
 
@@ -276,6 +320,7 @@ class SyncPage(Page):
         for b in (self.sync_button, self.export_button, self.import_button):
             b.setEnabled(idle)
         self.cancel_button.setEnabled(kind == "sync")
+        self.repin_button.setEnabled(idle)
         self.progress.setVisible(kind in PROGRESS_KINDS)
         if kind is not None:
             self.progress.setRange(0, 0)
@@ -301,7 +346,7 @@ class SyncPage(Page):
         url = normalize_url(self.url.text())
         user = self.user.text().strip()
         password = self.password.text()
-        missing = ("请填写服务器地址,例如 http://192.168.1.10:8765" if not url else "请填写用户名" if not user
+        missing = ("请填写服务器地址,例如 https://192.168.1.10:8765" if not url else "请填写用户名" if not user
                    else "请输入您在服务器上的密码" if not password else None)
         if missing:
             self._fail(missing)
@@ -314,7 +359,9 @@ class SyncPage(Page):
 
     # --- sync ------------------------------------------------------------------------------------
     def start_sync(self) -> Job | None:
-        if self.job is not None:
+        """A sync; first, for a new https server, its certificate's fingerprint to compare (and pin),
+        and for plain http to another computer, the user's explicit consent."""
+        if self.job is not None or self._asking():
             return None
         creds = self._credentials()
         if creds is None:
@@ -322,10 +369,103 @@ class SyncPage(Page):
         url, user, password = creds
         self.url.setText(url)
         self.error.setVisible(False)
+        self.repin_button.setVisible(False)
+        store = self.ctx.store
+        if trust.needs_insecure(url) and store.meta(trust.INSECURE_KEY) != url:
+            self._ask_insecure(url)
+            return None
+        if trust.is_protected(url) and not store.meta(trust.PIN_KEY):
+            return self.check_fingerprint()
+        return self._run_sync(url, user, password)
+
+    def _asking(self) -> bool:
+        return self.trust_dialog is not None and self.trust_dialog.isVisible()
+
+    def _ask(self, title: str, text: str, accept: str, on_accept: Callable[[], None],
+             on_reject: Callable[[], None], icon: QMessageBox.Icon = QMessageBox.Icon.Question) -> None:
+        """A window-modal question, answered through the signal (the page keeps running)."""
+        box = QMessageBox(icon, title, text, parent=self)
+        yes = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
+        no = box.addButton("取消", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(no)
+        box.setEscapeButton(no)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        def answered(_result: int) -> None:
+            self.trust_dialog = None
+            self.sync_button.setEnabled(self.job is None)
+            (on_accept if box.clickedButton() is yes else on_reject)()
+            box.deleteLater()
+
+        box.finished.connect(answered)
+        self.trust_dialog = box
+        self.sync_button.setEnabled(False)
+        box.open()
+
+    def _ask_insecure(self, url: str) -> None:
+        store = self.ctx.store
+
+        def accepted() -> None:
+            store.set_meta(trust.INSECURE_KEY, url)  # asked once per address
+            creds = self._credentials()
+            if creds is not None and creds[0] == url:
+                self._run_sync(*creds)
+
+        self._ask("未加密的连接", f"{trust.insecure_warning(url)}\n\n仍要使用这个未加密的地址吗?", "仍然使用(不加密)",
+                  accepted, lambda: self._fail("未同步:服务器地址未加密。请向社区办公室要 https:// 开头的地址。"),
+                  QMessageBox.Icon.Warning)
+
+    def check_fingerprint(self, repin: bool = False) -> Job | None:
+        """Fetch the certificate the server presents and ask the user to compare its fingerprint
+        with the office's before it is pinned (or, after a refusal, before it replaces the pin)."""
+        if self.job is not None or self._asking():
+            return None
+        creds = self._credentials()
+        if creds is None:
+            return None
+        url, user, password = creds
+        self.error.setVisible(False)
+        old = self.ctx.store.meta(trust.PIN_KEY) if repin else None
+
+        def look(job: Job) -> tuple[str | None, bool]:
+            fp = trust.fetch_fingerprint(url)
+            # a first connection to a server whose certificate a trusted CA issued: verified as such
+            return fp, not repin and fp is not None and trust.verified_by_ca(url)
+
+        def fetched(answer: tuple[str | None, bool]) -> None:
+            fp, by_ca = answer
+            if fp is None or by_ca:  # an http address, or a CA's certificate: nothing to compare
+                self._run_sync(url, user, password)
+                return
+            if old == fp:
+                self._fail("服务器现在出示的证书与本机已核对过的相同,无需重新核对,可以直接同步。")
+                return
+            if old:
+                text = ("服务器出示了一张新的证书。只有在社区办公室确认服务器证书确实更换过时才能继续;"
+                        "否则可能有人在冒充服务器,请点“取消”并告知管理员。\n\n"
+                        f"本机登记时核对过的指纹:\n{fingerprint_lines(old)}\n\n"
+                        f"服务器现在出示的新指纹:\n{fingerprint_lines(fp)}\n\n"
+                        "请把新指纹与办公室给出的逐段核对,完全一致才点“指纹一致,信任”。")
+            else:
+                text = (f"第一次连接服务器 {url}。为确认连接的确实是社区的服务器(而不是冒充者),"
+                        "请把下面的证书指纹(SHA-256)与社区办公室给出的逐段核对:\n\n"
+                        f"{fingerprint_lines(fp)}\n\n"
+                        "完全一致才点“指纹一致,信任”;有任何不同请点“取消”,并告知社区办公室。")
+            self._ask("核对服务器证书指纹", text, "指纹一致,信任",
+                      lambda: self._run_sync(url, user, password, fp),
+                      lambda: self._fail("未同步:服务器证书指纹未经确认。请向社区办公室核对指纹后再同步。"))
+
+        job = self._start("fingerprint", look, fetched,
+                          lambda f: self._fail(f"未能读取服务器证书:{f.message}"))
+        if job is not None:
+            self.stage.setText("正在读取服务器证书…")
+        return job
+
+    def _run_sync(self, url: str, user: str, password: str, fingerprint: str | None = None) -> Job | None:
         store = self.ctx.store
 
         def run(job: Job) -> dict[str, Any]:
-            with sync_client(job, store, url, user, password) as client:
+            with sync_client(job, store, url, user, password, fingerprint) as client:
                 result = client.run().as_dict()
             store.set_meta("sync_server_url", url)  # remembered once it worked
             return result
@@ -336,6 +476,7 @@ class SyncPage(Page):
         return job
 
     def _synced(self, result: dict[str, Any]) -> None:
+        self.repin_button.setVisible(False)
         self.refresh_status()
         self._show_result(result)  # this very run, even if the stored copy is older
         status = result.get("push_status") or {}
@@ -353,6 +494,8 @@ class SyncPage(Page):
     def _sync_failed(self, failure: JobFailure) -> None:
         self.refresh_status()
         self._fail(failure.message if failure.code == "cancelled" else f"同步未完成:{failure.message}")
+        # a certificate other than the pinned one: compare the new one once the office confirmed it
+        self.repin_button.setVisible(failure.code == "fingerprint_changed")
         self.status.emit("同步未完成")
         if failure.code == "bad_credentials":
             self.password.setFocus()
