@@ -124,6 +124,10 @@ class Connection:
         return None
 
     def request(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> httpx.Response:
+        if trust.needs_insecure(self.url) and self.fingerprint:
+            # A laptop that pinned a certificate never falls back to clear text, --insecure or not:
+            # that downgrade is exactly what an attacker on the LAN would ask for.
+            raise SyncError(trust.downgrade_message(self.url), "insecure_downgrade")
         if trust.needs_insecure(self.url) and not self.insecure:
             raise SyncError(trust.insecure_warning(self.url), "insecure")
         for attempt in range(2):

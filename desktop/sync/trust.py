@@ -60,6 +60,11 @@ def insecure_warning(url: str) -> str:
             "请让社区办公室为服务器启用加密(https),改用 https:// 地址;确需临时使用时才加 --insecure。")
 
 
+def downgrade_message(url: str) -> str:
+    return (f"本机已登记该服务器的证书指纹,不能改用未加密的地址 {url} 同步(--insecure 也不行)。"
+            "请改用 https:// 地址;若服务器确已停用加密,请社区办公室确认后在本机重新登记。")
+
+
 def normalise_fingerprint(text: str) -> str:
     """A fingerprint as typed or pasted (hex, colons, spaces or dashes optional, any case) as 64
     uppercase hex characters; ValueError with a Chinese message otherwise."""

@@ -221,6 +221,30 @@ def test_insecure_reaches_the_server_and_loopback_http_stays_allowed(tmp_path):
         store.close()
 
 
+def test_a_pinned_laptop_never_falls_back_to_plain_http(tmp_path):
+    """Once a fingerprint is pinned, http to another computer is refused even with --insecure,
+    and nothing is sent (an attacker on the LAN cannot downgrade the laptop to clear text)."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(503, json={"code": "unavailable", "message": "维护中"})
+
+    store = Store.open(tmp_path / "l.db", create=True)
+    try:
+        store.set_metas({trust.PIN_KEY: "AB" * 32})
+        client = SyncClient(store, "http://10.1.2.3:8765", "u", PASSWORD,
+                            transport=httpx.MockTransport(answer), insecure=True)
+        with pytest.raises(SyncError) as err:
+            client.run()
+        client.close()
+        assert seen == []
+        assert err.value.code == "insecure_downgrade"
+        assert "已登记该服务器的证书指纹" in str(err.value)
+    finally:
+        store.close()
+
+
 def _expired_pair(out: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old")])
