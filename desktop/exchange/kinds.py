@@ -14,6 +14,7 @@ from desktop.exchange.places import AddressParts, HouseholdIndex, NewHousehold, 
 from desktop.exchange.report import RowResult
 from desktop.kinds import label as kind_label
 from desktop.models import Person, new_id
+from desktop.services.events import EMPTY_VISIT, has_content
 from desktop.services.records import Cleaner
 
 HEAD_RELATIONS = ("02", "01")  # 户主, 本人
@@ -736,6 +737,8 @@ class VisitImporter(RecordImporter):
             data["visitor"] = self.actor.username
         draft = self.cleaner.clean(data, None)
         needs = self._needs(vals, draft.values.get("grid_id") or hh.grid_id)
+        if not has_content(draft.values.get("situation")) and not needs:
+            raise RowError("家庭情况", EMPTY_VISIT)
         before = len(self.new_rows)
         self.accept(rr, data, draft)
         if len(self.new_rows) > before:
