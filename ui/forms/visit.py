@@ -130,6 +130,11 @@ class VisitDialog(RecordDialog):
         self.show_message(f"已转为网格事件:{event['title']}(状态:上报)")
         return event
 
+    def is_dirty(self) -> bool:
+        chosen = self.household_id is not None and not self.preset.get("household_id") and not self.record_id
+        return (super().is_dirty() or chosen or bool(self.household.text().strip())
+                or any(r.value() for r in self.need_rows))
+
     def draft_meta(self) -> dict[str, Any]:
         meta = super().draft_meta()
         meta["preset"] = {**meta["preset"], "household_id": self.household_id}
