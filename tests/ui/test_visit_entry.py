@@ -116,3 +116,25 @@ def test_an_imported_visit_row_that_says_nothing_is_refused(store, admin, commun
     assert [r.status for r in report.rows] == ["rejected", "imported"]
     assert report.rows[0].messages == ["【家庭情况】走访记录没有内容:请填写家庭情况,或至少登记一条群众诉求后再保存"]
     assert _visits(store) == 1
+
+
+def test_moving_a_member_needs_a_household_chosen_from_the_list(qtbot, ui_ctx, store, admin, community):
+    from ui.pages.household import MoveDialog
+
+    first, second = _two_zsf(store, admin, community)
+    dlg = MoveDialog(ui_ctx, "张三丰")
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    qtbot.keyClicks(dlg.query, "zsf")
+    qtbot.keyClick(dlg.query, Qt.Key.Key_Return)
+    assert dlg.isVisible() and dlg.result() != QDialog.DialogCode.Accepted
+    assert dlg.picker.choices.count() == 2 and dlg.target_id() is None
+    dlg.confirm()  # 迁移 without a choice: refused with one sentence, never "迁出" by default
+    assert dlg.isVisible() and "选定目标户" in dlg.message.text()
+    qtbot.keyClick(dlg.picker.choices, Qt.Key.Key_Down)
+    wanted = dlg.picker.choices.currentItem().data(Qt.ItemDataRole.UserRole)
+    qtbot.keyClick(dlg.picker.choices, Qt.Key.Key_Return)
+    assert dlg.target_id() == wanted and wanted in (first, second) and dlg.isVisible()
+    dlg.confirm()
+    assert dlg.result() == QDialog.DialogCode.Accepted
