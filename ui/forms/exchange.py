@@ -224,11 +224,11 @@ class ImportWizard(QDialog):
 
     def options(self) -> ImportOptions:
         confirmed: frozenset[int] = frozenset()
-        if self.report is not None and self.confirm_all.isVisible() and self.confirm_all.isChecked():
+        if self.report is not None and not self.confirm_all.isHidden() and self.confirm_all.isChecked():
             confirmed = frozenset(r.row_no for r in self.report.rows if r.status == "ask")
         return ImportOptions(default_grid_id=self.grid.currentData(), on_existing=self.on_existing.currentData(),
                              valid_only=self.valid_only.isChecked(), confirmed=confirmed,
-                             overwrite_newer=self.overwrite_newer.isVisible() and self.overwrite_newer.isChecked())
+                             overwrite_newer=not self.overwrite_newer.isHidden() and self.overwrite_newer.isChecked())
 
     def go_next(self) -> None:
         step = self.steps.currentIndex()
