@@ -146,7 +146,8 @@ class BaseImporter:
         self.mask_cols = {key: idx for key, idx in self.cols.items() if key in MASKED_FIELDS}
         self.row_masked: dict[str, str] = {}
         self.masked_rows = 0
-        self.masked_export = bool(sheet.title and MASKED_TITLE in sheet.title and self.mask_cols)
+        self.masked_title = bool(sheet.title and MASKED_TITLE in sheet.title and self.mask_cols)
+        self.masked_export = self.masked_title  # or, once a masked cell is met, any file carrying them
 
     # --- cells ----------------------------------------------------------------------------------
     def _converters(self) -> list[tuple[str, int, Callable[[Any], Any] | None]]:

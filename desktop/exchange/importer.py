@@ -64,16 +64,17 @@ def _report(imp: BaseImporter, kind: str, sheet: Sheet, mapping: dict[int, str |
                        file_name=sheet.path.name, unused_columns=unused, created=dict(imp.created))
     rep.seconds = round(time.perf_counter() - started, 2)
     if imp.masked_export:
-        rep.notice = masked_notice(kind)
+        rep.notice = masked_notice(kind, titled=imp.masked_title, rows=imp.masked_rows)
     return rep
 
 
-def masked_notice(kind: str) -> str:
-    """What a masked export can and cannot bring back, in one sentence."""
+def masked_notice(kind: str, *, titled: bool, rows: int) -> str:
+    """What a masked file can and cannot bring back, in one sentence."""
+    what = "这是脱敏导出的台账" if titled else f"文件中有 {rows} 行带“*”的脱敏号码"
     if kind == "person":
-        return ("这是脱敏导出的台账:带“*”的证件号码和电话不会导入,也不能用它新增人员;"
+        return (f"{what}:带“*”的证件号码和电话不会导入,也不能用它新增人员;"
                 "能按户号、姓名和证件号码可见位确认是哪一位的行,其余各列可以更新该人员。")
-    return "这是脱敏导出的台账:带“*”的证件号码和电话不会导入,也不会写入任何记录,其余各列照常检查和导入。"
+    return f"{what}:带“*”的证件号码和电话不会导入,也不会写入任何记录,其余各列照常检查和导入。"
 
 
 def dry_run(store: Store, actor: Actor, kind: str, sheet: Sheet, mapping: dict[int, str | None],
