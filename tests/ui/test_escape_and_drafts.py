@@ -130,3 +130,34 @@ def test_discarding_from_the_list(qtbot, ui_ctx, monkeypatch, answers):
     answers.question(yes=True)
     dlg.discard_selected()
     assert drafts.list_drafts("admin") == [] and answers.titles() == ["丢弃草稿"]
+
+
+def test_escape_in_the_small_entry_dialogs_asks_when_something_was_typed(qtbot, ui_ctx, answers):
+    from ui.forms.event import StepDialog
+    from ui.forms.users import NewPasswordDialog
+    from ui.pages.household import MoveDialog
+
+    step = StepDialog("dispatched", {"responsible_unit": "社区居委会"})
+    password = NewPasswordDialog("修改密码", "请输入新密码")
+    move = MoveDialog(ui_ctx, "张三")
+    dialogs = (step, password, move)
+    for dlg in dialogs:
+        qtbot.addWidget(dlg)
+        dlg.show()
+    type_text(qtbot, step.note, "已转交物业")
+    qtbot.keyClicks(password.new, "abc")
+    move.away.setChecked(True)
+    answers.question(yes=False, times=3)
+    for dlg in dialogs:
+        _escape(qtbot, dlg)
+        assert dlg.isVisible(), type(dlg).__name__
+    assert answers.titles() == ["放弃填写"] * 3
+    answers.question(yes=True, times=3)
+    for dlg in dialogs:
+        _escape(qtbot, dlg)
+        assert not dlg.isVisible(), type(dlg).__name__
+    untouched = StepDialog("closed", {})
+    qtbot.addWidget(untouched)
+    untouched.show()
+    _escape(qtbot, untouched)
+    assert not untouched.isVisible() and len(answers.asked) == 6

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 
 class CancelOnClose:
@@ -27,3 +27,29 @@ class CancelOnClose:
             return
         event.ignore()
         dialog.cancel()
+
+
+class AskBeforeDiscard(CancelOnClose):
+    """For the small entry dialogs (an event step, a user, a password, a move): 取消, Escape and
+    closing the window ask before dropping what was entered. A dialog defines `snapshot()` (what
+    its fields hold) and calls `remember()` once they are filled in."""
+
+    discard_title = "放弃填写"
+    _initial: Any = None
+
+    def snapshot(self) -> Any:
+        raise NotImplementedError
+
+    def remember(self) -> None:
+        self._initial = self.snapshot()
+
+    def typed(self) -> bool:
+        return self.snapshot() != self._initial
+
+    def cancel(self) -> None:
+        dialog: Any = self
+        if self.typed():
+            answer = QMessageBox.question(dialog, self.discard_title, "已填写的内容还没有保存,确定放弃吗?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        dialog.reject()

@@ -32,6 +32,7 @@ from desktop.services.errors import ServiceError
 from desktop.services.households import Households
 from desktop.validation import code_table, mask_id, mask_phone
 from ui.context import AppContext
+from ui.forms.guard import AskBeforeDiscard
 from ui.forms.opener import open_record_dialog
 from ui.pages.base import Page
 from ui.search_box import HouseholdPicker
@@ -45,7 +46,7 @@ def _age_text(birth: date | None) -> str:
     return "" if years is None else str(years)
 
 
-class MoveDialog(QDialog):
+class MoveDialog(AskBeforeDiscard, QDialog):
     """Pick the household a member moves to (or none: moved away). Enter in the search field
     lists the households found; the move needs a household chosen from that list, or 迁出
     ticked: nothing is taken for the user, and Enter never confirms the move from there."""
@@ -65,7 +66,7 @@ class MoveDialog(QDialog):
                 self.relation.addItem(label, code)
         self.message = QLabel("")
         self.message.setProperty("role", "error")
-        buttons = dialog_buttons(self.confirm, self.reject, "迁移", "取消")
+        buttons = dialog_buttons(self.confirm, self.cancel, "迁移", "取消")
         lay = QVBoxLayout(self)
         lay.addWidget(self.picker)
         lay.addWidget(self.away)
@@ -75,6 +76,10 @@ class MoveDialog(QDialog):
         lay.addLayout(row)
         lay.addWidget(self.message)
         lay.addWidget(buttons)
+        self.remember()
+
+    def snapshot(self) -> Any:
+        return (self.query.text().strip(), self.picker.household_id, self.away.isChecked(), self.relation.currentIndex())
 
     def target_id(self) -> str | None:
         """The chosen household, or None for 迁出."""
