@@ -42,7 +42,7 @@ from desktop.services.lists import grid_choices
 from ui.context import AppContext
 from ui.workers import Job, JobFailure, run_job
 
-STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过(重复)", "rejected": "拒绝", "ask": "需确认"}
+STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "拒绝", "ask": "需确认"}
 
 
 class ImportWizard(QDialog):
