@@ -72,6 +72,34 @@ def _stamp(text: Any) -> datetime | None:
     return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
+_UNKNOWN = object()
+
+
+def _plain_value(v: Any) -> Any:
+    """A value as the change capture stores it (JSON of the SQLite value), for comparing."""
+    if v is None or isinstance(v, str):
+        return v.strip() if isinstance(v, str) else v
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, int | float) or v.__class__.__name__ == "Decimal":
+        return float(v)
+    return str(v)
+
+
+def _same(stored: Any, value: Any) -> bool:
+    a, b = _plain_value(stored), _plain_value(value)
+    if isinstance(a, str) and isinstance(b, float):
+        try:
+            return float(a) == b
+        except ValueError:
+            return False
+    return a == b
+
+
 def local_time(when: datetime) -> str:
     """A naive UTC time as this computer's local time, to the minute."""
     return when.replace(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M")
@@ -187,31 +215,52 @@ class BaseImporter:
         return out
 
     # --- a registered record: what the row changes, field by field ------------------------------
-    def field_times(self, record_id: str, before: dict[str, Any]) -> dict[str, datetime]:
-        """When each field of the record was last changed on this computer: the change capture
-        (sync_outbox, one row per insert or update with the fields it changed) gives it per field;
-        a field it does not know (the record came from the server) counts from the record's
-        last change (`updated_at`), so an unknown time never lets an older file win."""
-        out: dict[str, datetime] = {}
+    def history(self, record_id: str) -> list[tuple[datetime, dict[str, list[Any]]]]:
+        """This computer's changes of the record, oldest first: (when, {field: [old, new]}), from
+        the change capture (sync_outbox, one row per insert or update, written by triggers)."""
+        out = []
         for changes, at in self.s.execute(
             select(OutboxEntry.changes, OutboxEntry.changed_at)
             .where(OutboxEntry.row_id == record_id, OutboxEntry.table_name == self.table.name)
             .order_by(OutboxEntry.seq)
         ):
             when = _stamp(at)
-            if when is None:
-                continue
             try:
-                keys = json.loads(changes or "{}")
+                fields = json.loads(changes or "{}")
             except ValueError:
                 continue
-            for k in keys:
+            if when is not None and isinstance(fields, dict):
+                out.append((when, fields))
+        return out
+
+    @staticmethod
+    def field_times(history: list[tuple[datetime, dict[str, Any]]], before: dict[str, Any]) -> dict[str, datetime]:
+        """When each field of the record was last changed on this computer; a field the change
+        capture does not know (the record came from the server) counts from the record's last
+        change (`updated_at`), so an unknown time never lets an older file win."""
+        out: dict[str, datetime] = {}
+        for when, fields in history:
+            for k in fields:
                 out[k] = when
         fallback = _stamp(before.get("updated_at"))
         if fallback is not None:
             for k in before:
                 out.setdefault(k, fallback)
         return out
+
+    @staticmethod
+    def value_at(history: list[tuple[datetime, dict[str, Any]]], key: str, when: datetime) -> Any:
+        """The field's value at `when` as the change capture tells it, or _UNKNOWN."""
+        value: Any = _UNKNOWN
+        for at, fields in history:
+            pair = fields.get(key)
+            if not isinstance(pair, list) or len(pair) != 2:
+                continue
+            if at <= when:
+                value = pair[1]
+            else:
+                return pair[0] if value is _UNKNOWN else value
+        return value
 
     def shown(self, key: str, value: Any) -> str:
         """A value as the user sees it: labels for codes, ID and phone numbers masked."""
@@ -249,14 +298,24 @@ class BaseImporter:
         for k in visible:
             if _empty(changed[k]) and not _empty(before.get(k)):
                 kept[k] = "文件中为空,保留原值"
-        file_time = self.sheet.modified
-        if file_time is not None and not self.options.overwrite_newer and len(kept) < len(visible):
-            times = self.field_times(before["id"], before)
+        file_time, created = self.sheet.modified, self.sheet.created
+        if (file_time is not None or created is not None) and not self.options.overwrite_newer and len(kept) < len(visible):
+            history = self.history(before["id"])
+            times = self.field_times(history, before)
             for k in visible:
                 when = times.get(k)
-                if k not in kept and when is not None and when > file_time + CLOCK_SLACK:
+                if k in kept:
+                    continue
+                if file_time is not None and when is not None and when > file_time + CLOCK_SLACK:
                     kept[k] = (f"本机于 {local_time(when)} 修改过,晚于文件的保存时间 {local_time(file_time)},"
                                "保留本机的值")
+                elif created is not None and when is not None and when > created:
+                    # the cell still holds what the record held when the workbook was made: the
+                    # file did not change it, the app did since - keep the app's value
+                    then = self.value_at(history, k, created)
+                    if then is not _UNKNOWN and _same(then, changed[k]):
+                        kept[k] = (f"文件中此项仍是 {local_time(created)} 制表时的值,本机于 {local_time(when)} "
+                                   "改过,保留本机的值")
         proposed = {k: changed[k] for k in visible}
         if kept:
             reduced = {k: v for k, v in data.items() if k not in kept}

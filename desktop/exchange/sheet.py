@@ -55,6 +55,10 @@ class Sheet:
     # Excel, WPS, LibreOffice, openpyxl and the app), else the file system's modification time.
     # An import never overwrites a field edited in the app after this time without being told to.
     modified: datetime | None = None
+    # When the workbook was first made (an .xlsx's "created" property; for the app's own export,
+    # the moment of the export): a cell still holding the record's value of that moment was not
+    # changed in the file, so it never puts back what the app changed since.
+    created: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.row_numbers:
@@ -79,10 +83,11 @@ def read_sheet(path: str | Path, *, kind: str | None = None, sheet_name: str | N
     else:
         sheet = _read_excel(p, fmt, kinds, sheet_name)
     sheet.modified = file_modified(p, fmt)
+    sheet.created = core_times(p).get("created") if fmt == "xlsx" else None
     return sheet
 
 
-_CORE_MODIFIED = re.compile(rb"<dcterms:modified[^>]*>\s*([0-9T:.\-+Z ]+?)\s*</dcterms:modified>")
+_CORE_TIME = re.compile(rb"<dcterms:(created|modified)[^>]*>\s*([0-9T:.\-+Z ]+?)\s*</dcterms:(?:created|modified)>")
 
 
 def file_modified(p: Path, fmt: str) -> datetime | None:
@@ -93,7 +98,7 @@ def file_modified(p: Path, fmt: str) -> datetime | None:
         mtime: datetime | None = datetime.fromtimestamp(p.stat().st_mtime, UTC).replace(tzinfo=None)
     except OSError:
         mtime = None
-    core = _core_modified(p) if fmt == "xlsx" else None
+    core = core_times(p).get("modified") if fmt == "xlsx" else None
     if core is None:
         return mtime
     if mtime is not None and core <= mtime < core + timedelta(seconds=1):
@@ -101,21 +106,26 @@ def file_modified(p: Path, fmt: str) -> datetime | None:
     return core
 
 
-def _core_modified(p: Path) -> datetime | None:
+def core_times(p: Path) -> dict[str, datetime]:
+    """The "created" and "modified" core properties of an .xlsx, as naive UTC (those present)."""
+    out: dict[str, datetime] = {}
     try:
         with zipfile.ZipFile(p) as z:
             info = z.getinfo("docProps/core.xml")
             if info.file_size > 1 << 20:  # the sizes were checked already; a sane bound anyway
-                return None
-            m = _CORE_MODIFIED.search(z.read(info))
-            if not m:
-                return None
-            when = datetime.fromisoformat(m.group(1).decode().strip().replace("Z", "+00:00"))
-    except (KeyError, OSError, ValueError, zipfile.BadZipFile):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).replace(tzinfo=None)
+                return out
+            xml = z.read(info)
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return out
+    for m in _CORE_TIME.finditer(xml):
+        try:
+            when = datetime.fromisoformat(m.group(2).decode().strip().replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        out[m.group(1).decode()] = when.astimezone(UTC).replace(tzinfo=None)
+    return out
 
 
 def _format_of(p: Path) -> str:

@@ -158,3 +158,41 @@ def test_report_workbook_lists_the_changes(store, admin, community, tmp_path):
     assert rows[3][2:6] == ["备注", "独居", "独居老人,子女在外地", "需确认"]
     fix = wb.get_sheet_by_name("需修正的行").to_python()
     assert "备注: 独居 → 独居老人,子女在外地" in fix[2][-2]
+
+
+def test_a_cell_the_clerk_did_not_touch_never_puts_back_an_older_value(store, admin, community, tmp_path):
+    """Exported at 9, the phone corrected in the app at 10, another cell corrected in Excel at
+    11: the file is newer than the app's edit, but its phone cell still holds the value of the
+    export, so the app's correction stays."""
+    import openpyxl
+
+    from desktop.exchange.export import export
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    (cert, _b, _g), = person_ids(1, seed=6)
+    hh = Households(store, admin).register(
+        grid_id=community.grid1["id"], household={"hh_no": "S001"},
+        members=[{"name": "赵敏", "cert_no": cert, "phone": OLD_PHONE, "note": "独居"}],
+        address={"estate": "幸福小区", "building": "4", "unit": "1", "room": "101"})
+    _backdate(store, hh["members"][0]["id"], now - timedelta(hours=3))
+    path = tmp_path / "人口台账.xlsx"
+    export(store, admin, "person", path, unmask=True)  # 9:00
+    Records(store, admin).update("person", hh["members"][0]["id"], {"phone": NEW_PHONE})  # 10:00
+    wb = openpyxl.load_workbook(path)  # 11:00: the 备注 corrected in another program
+    ws = wb.active
+    headers = {c.value: c.column for c in ws[2]}
+    assert ws.cell(3, headers["联系电话"]).value == OLD_PHONE
+    ws.cell(3, headers["备注"]).value = "独居老人,子女在外地"
+    wb.save(path)
+    sheet = read_sheet(path, kind="person")
+    assert sheet.created is not None and sheet.modified is not None and sheet.modified >= sheet.created
+    report = _run(store, admin, path, ImportOptions(on_existing="update"))
+    row = report.rows[0]
+    assert row.status == "updated"
+    phone = next(c for c in row.changes if c.label == "联系电话")
+    assert phone.kept.startswith("文件中此项仍是") and "保留本机的值" in phone.kept
+    p = _person(store, cert)
+    assert p["phone"] == NEW_PHONE and p["note"] == "独居老人,子女在外地"
+    # the explicit choice still puts the file's value in
+    report = _run(store, admin, path, ImportOptions(on_existing="update", overwrite_newer=True))
+    assert _person(store, cert)["phone"] == OLD_PHONE

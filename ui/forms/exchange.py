@@ -294,8 +294,8 @@ class ImportWizard(QDialog):
         self.confirm_all.setText(f"同时更新 {ask} 行需确认的已登记记录(按上表逐项列出的变化)")
         self.confirm_all.setChecked(False)
         self.confirm_all.setVisible(bool(ask))
-        newer = sum(1 for r in report.rows for c in r.changes if c.kept.startswith("本机于"))
-        self.overwrite_newer.setText(f"用文件中的值覆盖 {newer} 处在本机于文件保存之后修改过的内容(默认保留本机的值)")
+        newer = sum(1 for r in report.rows for c in r.changes if c.kept and not c.kept.startswith("文件中为空"))
+        self.overwrite_newer.setText(f"用文件中的值覆盖 {newer} 处在本机后来改过的内容(默认保留本机的值)")
         self.overwrite_newer.setChecked(False)
         self.overwrite_newer.setVisible(bool(newer))
 
