@@ -85,6 +85,11 @@ class PersonImporter(BaseImporter):
             grid_id = self.places.find_address(None, parts)[1]
         if grid_id is None:
             grid_id = self.places.default_grid_id
+        if grid_id is None and "cert_no" in data:
+            # a correction of someone registered needs no grid: theirs is known
+            ok, cert = self.cleaner.field("cert_no", data["cert_no"])
+            known = self.by_cert.get(cert) if ok and isinstance(cert, str) else None
+            grid_id = known.grid_id if known is not None else None
         if grid_id is None:
             raise RowError("网格", "网格:本行没有填写网格,导入时也没有选择默认网格")
         data["grid_id"] = grid_id

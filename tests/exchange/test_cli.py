@@ -65,12 +65,11 @@ def test_import_lists_registered_people_until_confirmed(capsys, tmp_path):
     store = Store.open(db, create=True)
     generate(store, households=5, seed=3)
     with store.session() as s:
-        name, cert, phone, grid = s.execute(text(
-            "SELECT p.name, p.cert_no, p.phone, a.code FROM person p JOIN area a ON a.id = p.grid_id "
-            "WHERE p.phone LIKE '1__________' AND p.deleted_at IS NULL LIMIT 1")).one()
+        name, cert, phone = s.execute(text(
+            "SELECT name, cert_no, phone FROM person WHERE phone LIKE '1__________' AND deleted_at IS NULL LIMIT 1")).one()
     store.close()
     new_phone = "17000002598" if phone != "17000002598" else "17000002599"
-    path = write_xlsx(tmp_path / "p.xlsx", [["姓名", "身份证号", "联系电话", "网格代码"], [name, cert, new_phone, grid]])
+    path = write_xlsx(tmp_path / "p.xlsx", [["姓名", "身份证号", "联系电话"], [name, cert, new_phone]])  # no 网格: theirs
     code, out, err = run(capsys, "--db", str(db), "import", str(path), "--kind", "person")
     masked_old, masked_new = phone[:3] + "****" + phone[7:], new_phone[:3] + "****" + new_phone[7:]
     assert code == 0 and "需确认 1" in out and f"联系电话: {masked_old} → {masked_new}" in out
