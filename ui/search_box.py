@@ -200,7 +200,6 @@ class HouseholdPicker(QWidget):
         self.edit.entered.connect(self.lookup)
         self.choices = ChoiceList()
         self.choices.setVisible(False)
-        self.choices.setMaximumHeight(28 * PICK_LIMIT + 8)
         self.choices.chosen.connect(self.choose)
         self.choices.back.connect(self._back)
         self.choices.itemDoubleClicked.connect(
@@ -244,6 +243,8 @@ class HouseholdPicker(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, hid)
             self.choices.addItem(item)
         self.choices.setCurrentRow(0)
+        row = max(self.choices.sizeHintForRow(0), 18)
+        self.choices.setFixedHeight(row * len(found) + 2 * self.choices.frameWidth() + 4)
         self.choices.setVisible(True)
         self.choices.setFocus()
         self.hint.setText(f"找到 {len(found)} 户:用 ↑↓ 选择,回车确定" + ("(只列出前几户,可输入更多字缩小范围)"
