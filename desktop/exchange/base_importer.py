@@ -55,8 +55,17 @@ class Cancelled(ServiceError):
     pass
 
 
+# Characters that show nothing (zero-width spaces and joiners, BOM, soft hyphen): a cell of only
+# these and white space, as pasted from web pages and chat apps, holds nothing.
+INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad")
+
+
+def _invisible(text: str) -> bool:
+    return all(c in INVISIBLE or c.isspace() for c in text)
+
+
 def _empty(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip()) or v == []
+    return v is None or (isinstance(v, str) and _invisible(v)) or v == []
 
 
 def _stamp(text: Any) -> datetime | None:
@@ -203,8 +212,12 @@ class BaseImporter:
         mask_cols = self.mask_cols
         for key, idx, conv in self.converters:
             v = raw[idx] if idx < width else None
-            if v is None or (v.__class__ is str and not v.strip()):
+            if v is None:
                 continue
+            if v.__class__ is str:
+                s = v.strip()
+                if not s or (s[0] in INVISIBLE and _invisible(s)):
+                    continue
             if key in mask_cols and v.__class__ is str and "*" in v and MASKED_CELL.fullmatch(v.strip()):
                 masked[key] = v.strip()  # a masked export's cell: not the value, never imported
                 continue

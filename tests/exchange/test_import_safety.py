@@ -126,8 +126,8 @@ def test_confirming_a_row_updates_it_and_overwriting_newer_edits_is_a_choice(sto
 
 def test_a_value_is_never_replaced_by_an_empty_one(store, admin, community, tmp_path):
     cert, path = _setup(store, admin, community, tmp_path)
-    # a cell that means "nothing" after cleaning ("无" in a code column is left out the same way)
-    blank = write_xlsx(tmp_path / "blank.xlsx", [["姓名", "身份证号", "工作单位", "网格"], ["王芳", cert, " ", "第1网格"]])
+    # a cell that looks filled but holds nothing (a zero-width space pasted from a web page)
+    blank = write_xlsx(tmp_path / "blank.xlsx", [["姓名", "身份证号", "工作单位", "网格"], ["王芳", cert, " \u200b\ufeff ", "第1网格"]])
     report = _run(store, admin, blank, ImportOptions(on_existing="update"))
     assert report.rows[0].status == "skipped"
     assert _person(store, cert)["employer"] == "兰州石化"
