@@ -5,9 +5,11 @@ been superseded, so the window never waits and never shows stale results."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from desktop.services.search import Search
 from ui.context import AppContext
@@ -135,3 +137,134 @@ class SearchBox(QLineEdit):
         if obj is self and event.type() == QEvent.Type.FocusOut:
             QTimer.singleShot(150, self.popup.hide)
         return super().eventFilter(obj, event)
+
+
+# --- picking one household inside a form ---------------------------------------------------------
+
+class EnterLineEdit(QLineEdit):
+    """A line edit that keeps Enter to itself: `entered` is emitted and the key is never passed
+    on, so Enter can never press a dialog's default button (保存) from here."""
+
+    entered = Signal()
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            self.entered.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class ChoiceList(QListWidget):
+    """A short list to choose from with the keyboard: Enter chooses the current row, Escape
+    goes back; neither key reaches the dialog."""
+
+    chosen = Signal(object)
+    back = Signal()
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            item = self.currentItem()
+            if item is not None and item.data(Qt.ItemDataRole.UserRole):
+                self.chosen.emit(item.data(Qt.ItemDataRole.UserRole))
+            return
+        if key == Qt.Key.Key_Escape:
+            event.accept()
+            self.back.emit()
+            return
+        super().keyPressEvent(event)
+
+
+PICK_LIMIT = 8  # households offered at once
+
+
+class HouseholdPicker(QWidget):
+    """The household of a form: type a head's name, pinyin initials or an address and press
+    Enter; a short list of the households found opens (Up/Down, Enter or a double-click
+    chooses). Enter here never submits the form, and nothing is chosen without the user."""
+
+    picked = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from desktop.services.households import Households
+
+        self.ctx = ctx
+        self.households = Households(ctx.store, ctx.actor)
+        self.service = Search(ctx.store, ctx.actor)
+        self.household_id: str | None = None
+        self.edit = EnterLineEdit()
+        self.edit.setPlaceholderText("输入户主姓名、拼音首字母或地址,回车列出候选户")
+        self.edit.entered.connect(self.lookup)
+        self.choices = ChoiceList()
+        self.choices.setVisible(False)
+        self.choices.chosen.connect(self.choose)
+        self.choices.back.connect(self._back)
+        self.choices.itemDoubleClicked.connect(
+            lambda item: self.choose(item.data(Qt.ItemDataRole.UserRole)) if item.data(Qt.ItemDataRole.UserRole) else None)
+        self.hint = QLabel("")
+        self.hint.setProperty("role", "hint")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.edit)
+        lay.addWidget(self.choices)
+        lay.addWidget(self.hint)
+
+    def candidates(self, query: str) -> list[tuple[str, str]]:
+        """(household id, caption) of the households the query finds, best first, at most
+        PICK_LIMIT of them, each once."""
+        out: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for hit in self.service.search(query, limit=40):
+            hid = hit.household_id
+            if hid and hid not in seen:
+                seen.add(hid)
+                out.append((hid, self.households.caption(hid)))
+                if len(out) == PICK_LIMIT:
+                    break
+        return out
+
+    def lookup(self) -> int:
+        query = self.edit.text().strip()
+        self.choices.clear()
+        if not query:
+            self.choices.setVisible(False)
+            self.hint.setText("请先输入户主姓名、拼音首字母或地址,再按回车")
+            return 0
+        found = self.candidates(query)
+        if not found:
+            self.choices.setVisible(False)
+            self.hint.setText(f"没有找到与“{query}”有关的户,请换个关键词")
+            return 0
+        for hid, caption in found:
+            item = QListWidgetItem(caption)
+            item.setData(Qt.ItemDataRole.UserRole, hid)
+            self.choices.addItem(item)
+        self.choices.setCurrentRow(0)
+        row = max(self.choices.sizeHintForRow(0), 18)
+        self.choices.setFixedHeight(row * len(found) + 2 * self.choices.frameWidth() + 4)
+        self.choices.setVisible(True)
+        self.choices.setFocus()
+        self.hint.setText(f"找到 {len(found)} 户:用 ↑↓ 选择,回车确定" + ("(只列出前几户,可输入更多字缩小范围)"
+                                                                         if len(found) == PICK_LIMIT else ""))
+        return len(found)
+
+    def choose(self, household_id: str) -> None:
+        self.household_id = household_id
+        self.choices.setVisible(False)
+        self.choices.clear()
+        self.show_household()
+        self.picked.emit(household_id)
+
+    def set_household(self, household_id: str | None) -> None:
+        self.household_id = household_id
+        self.show_household()
+
+    def show_household(self) -> None:
+        self.hint.setText(self.households.caption(self.household_id) if self.household_id else "")
+
+    def _back(self) -> None:
+        self.choices.setVisible(False)
+        self.edit.setFocus()

@@ -25,8 +25,12 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     im.add_argument("--dry-run", action="store_true", help="只检查,不写入数据库")
     im.add_argument("--report", help="把逐行结果保存为 .json 或 .xlsx(.xlsx 含需修正的行和错误原因)")
     im.add_argument("--valid-only", action="store_true", help="有错误的行跳过,只导入正确的行")
-    im.add_argument("--on-existing", choices=["update", "skip", "ask"], default="update",
-                    help="已登记的记录:update 更新(默认)、skip 跳过、ask 标记为需确认")
+    im.add_argument("--on-existing", choices=["ask", "update", "skip"], default="ask",
+                    help="已登记的记录:ask 逐项列出变化、标记为需确认而不更新(默认)、update 更新、skip 跳过")
+    im.add_argument("--confirm", metavar="ROWS", default="",
+                    help="确认更新的行号(试导入中“需确认”的行),如 5,8,12-20")
+    im.add_argument("--overwrite-newer", action="store_true",
+                    help="在本机于文件保存之后修改过的字段,也用文件中的值覆盖(默认保留本机的值)")
     im.add_argument("--user", help="以该用户的身份和权限导入")
     im.add_argument("--json", action="store_true", help="以 JSON 输出汇总")
     im.set_defaults(func=cmd_import)
@@ -89,7 +93,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             if level != "grid":
                 raise ServiceError(f"“{name}”不是网格:--grid 请填写网格代码")
         mapping = suggest_mapping(args.kind, sheet.headers)
-        options = ImportOptions(default_grid_id=grid_id, on_existing=args.on_existing, valid_only=args.valid_only)
+        options = ImportOptions(default_grid_id=grid_id, on_existing=args.on_existing, valid_only=args.valid_only,
+                                confirmed=_rows(args.confirm), overwrite_newer=args.overwrite_newer)
         used = [f"{sheet.headers[i]}→{field_label(args.kind, k)}" for i, k in mapping.items() if k]
         if not args.json:
             print(f"读取 {Path(args.file).name}:工作表“{sheet.sheet_name or '-'}”,第 {sheet.header_row} 行为表头,"
@@ -116,14 +121,40 @@ def cmd_import(args: argparse.Namespace) -> int:
         shown = 0
         for r in report.rows:
             if r.status in ("rejected", "ask") and shown < 20:
-                print(f"  第 {r.row_no} 行[{r.status_label}]:{'；'.join(r.messages)}")
+                print(f"  第 {r.row_no} 行[{r.status_label}]:{r.detail}")
                 shown += 1
         rest = report.counts["rejected"] + report.counts["ask"] - shown
         if rest > 0:
             print(f"  ……另有 {rest} 行,详见 --report 保存的报告")
+        for r in report.rows:
+            if r.status == "updated" and r.changes and shown < 40:
+                print(f"  第 {r.row_no} 行[{r.status_label}]:{r.detail}")
+                shown += 1
+        if report.counts["ask"]:
+            print("需确认的行未更新:核对上面逐项列出的变化后,用 --confirm 行号 确认,或 --on-existing update 全部更新")
         if args.report:
             print(f"报告已保存:{args.report}")
     return EXIT_REJECTED if report.counts["rejected"] else EXIT_OK
+
+
+def _rows(text: str) -> frozenset[int]:
+    """"5,8,12-20" -> the row numbers."""
+    from desktop.services.errors import ServiceError
+
+    out: set[int] = set()
+    for part in (text or "").replace("，", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        a, _, b = part.partition("-")
+        try:
+            lo, hi = int(a), int(b or a)
+        except ValueError:
+            raise ServiceError(f"--confirm 中的“{part}”不是行号:请写成 5,8,12-20 的形式") from None
+        if lo > hi or lo < 1 or hi - lo > 1_000_000:
+            raise ServiceError(f"--confirm 中的“{part}”不是有效的行号范围:请写成 5,8,12-20 的形式")
+        out.update(range(lo, hi + 1))
+    return frozenset(out)
 
 
 def _date(value: str | None, what: str) -> date | None:

@@ -4,27 +4,32 @@ desktop.exchange.kinds; the import as a whole (dry run, one transaction) in desk
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop.exchange.cells import code_variant, long_number, prepare
 from desktop.exchange.fields import field_choices, import_fields
 from desktop.exchange.fields import field_label as import_field_label
 from desktop.exchange.places import Places, RowError
-from desktop.exchange.report import ImportOptions, RowResult
+from desktop.exchange.report import FieldChange, ImportOptions, RowResult
 from desktop.exchange.sheet import Sheet
 from desktop.exchange.writer import NullSink, Sink
 from desktop.kinds import code_fields, field_label, model
+from desktop.kinds import get as kind_spec
 from desktop.kinds import label as kind_label
-from desktop.models import new_id, utcnow
+from desktop.models import OutboxEntry, new_id, utcnow
+from desktop.services.draft import Draft
 from desktop.services.errors import PermissionDenied, ServiceError, ValidationFailed
 from desktop.services.records import Cleaner
 from desktop.services.store import Actor
-from desktop.validation import make_id_number
+from desktop.validation import code_table, make_id_number, mask_id, mask_phone
 
 Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
@@ -33,8 +38,80 @@ CHUNK = 2000  # rows between progress reports and cancel checks; rows per insert
 EXAMPLE_CERT = make_id_number("620104", date(1985, 3, 2), 123)
 
 
+# Fields the ledgers export masked ("620104********1234", "139****8765"): a cell of one of them
+# that carries the mask is never imported (it is not the value), whatever the file says.
+MASKED_FIELDS = {
+    "cert_no": "id", "residence_card_no": "id", "disability_cert_no": "id", "head_cert_no": "id",
+    "owner_cert_no": "id", "phone": "phone", "owner_phone": "phone", "contact_phone": "phone",
+}
+MASKED_CELL = re.compile(r"[0-9A-Za-z+\-]*\*{2,}[0-9A-Za-z\-]*")
+# File systems stamp files with a coarse clock (a few milliseconds behind the one that stamps the
+# change capture): an edit counts as newer than the file only when it is later by more than this.
+CLOCK_SLACK = timedelta(seconds=1)
+MASKED_TITLE = "已脱敏"  # in the title row of every masked export (desktop.exchange.export)
+
+
 class Cancelled(ServiceError):
     pass
+
+
+# Characters that show nothing (zero-width spaces and joiners, BOM, soft hyphen): a cell of only
+# these and white space, as pasted from web pages and chat apps, holds nothing.
+INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad")
+
+
+def _invisible(text: str) -> bool:
+    return all(c in INVISIBLE or c.isspace() for c in text)
+
+
+def _empty(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and _invisible(v)) or v == []
+
+
+def _stamp(text: Any) -> datetime | None:
+    """An outbox or record time as naive UTC."""
+    if isinstance(text, datetime):
+        return text.astimezone(UTC).replace(tzinfo=None) if text.tzinfo else text
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+_UNKNOWN = object()
+
+
+def _plain_value(v: Any) -> Any:
+    """A value as the change capture stores it (JSON of the SQLite value), for comparing."""
+    if v is None or isinstance(v, str):
+        return v.strip() if isinstance(v, str) else v
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, int | float) or v.__class__.__name__ == "Decimal":
+        return float(v)
+    return str(v)
+
+
+def _same(stored: Any, value: Any) -> bool:
+    a, b = _plain_value(stored), _plain_value(value)
+    if isinstance(a, str) and isinstance(b, float):
+        try:
+            return float(a) == b
+        except ValueError:
+            return False
+    return a == b
+
+
+def local_time(when: datetime) -> str:
+    """A naive UTC time as this computer's local time, to the minute."""
+    return when.replace(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _memo(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -99,6 +176,15 @@ class BaseImporter:
         self.results: list[RowResult] = []
         self.created: dict[str, int] = {}
         self.converters = self._converters()
+        spec = kind_spec(self.kind)
+        self.derived = set(spec.derived)
+        self.codes = code_fields(self.kind)
+        # mapped columns whose cells may carry the export's mask; what the current row had there
+        self.mask_cols = {key: idx for key, idx in self.cols.items() if key in MASKED_FIELDS}
+        self.row_masked: dict[str, str] = {}
+        self.masked_rows = 0
+        self.masked_title = bool(sheet.title and MASKED_TITLE in sheet.title and self.mask_cols)
+        self.masked_export = self.masked_title  # or, once a masked cell is met, any file carrying them
 
     # --- cells ----------------------------------------------------------------------------------
     def _converters(self) -> list[tuple[str, int, Callable[[Any], Any] | None]]:
@@ -122,12 +208,136 @@ class BaseImporter:
         """Field key -> cell value prepared for validation; blank cells are left out."""
         out: dict[str, Any] = {}
         width = len(raw)
+        masked = self.row_masked = {}
+        mask_cols = self.mask_cols
         for key, idx, conv in self.converters:
             v = raw[idx] if idx < width else None
-            if v is None or (v.__class__ is str and not v.strip()):
+            if v is None:
+                continue
+            if v.__class__ is str:
+                s = v.strip()
+                if not s or (s[0] in INVISIBLE and _invisible(s)):
+                    continue
+            if key in mask_cols and v.__class__ is str and "*" in v and MASKED_CELL.fullmatch(v.strip()):
+                masked[key] = v.strip()  # a masked export's cell: not the value, never imported
                 continue
             out[key] = v if conv is None else conv(v)
+        if masked:
+            self.masked_rows += 1
+            self.masked_export = True
         return out
+
+    # --- a registered record: what the row changes, field by field ------------------------------
+    def history(self, record_id: str) -> list[tuple[datetime, dict[str, list[Any]]]]:
+        """This computer's changes of the record, oldest first: (when, {field: [old, new]}), from
+        the change capture (sync_outbox, one row per insert or update, written by triggers)."""
+        out = []
+        for changes, at in self.s.execute(
+            select(OutboxEntry.changes, OutboxEntry.changed_at)
+            .where(OutboxEntry.row_id == record_id, OutboxEntry.table_name == self.table.name)
+            .order_by(OutboxEntry.seq)
+        ):
+            when = _stamp(at)
+            try:
+                fields = json.loads(changes or "{}")
+            except ValueError:
+                continue
+            if when is not None and isinstance(fields, dict):
+                out.append((when, fields))
+        return out
+
+    @staticmethod
+    def field_times(history: list[tuple[datetime, dict[str, Any]]], before: dict[str, Any]) -> dict[str, datetime]:
+        """When each field of the record was last changed on this computer; a field the change
+        capture does not know (the record came from the server) counts from the record's last
+        change (`updated_at`), so an unknown time never lets an older file win."""
+        out: dict[str, datetime] = {}
+        for when, fields in history:
+            for k in fields:
+                out[k] = when
+        fallback = _stamp(before.get("updated_at"))
+        if fallback is not None:
+            for k in before:
+                out.setdefault(k, fallback)
+        return out
+
+    @staticmethod
+    def value_at(history: list[tuple[datetime, dict[str, Any]]], key: str, when: datetime) -> Any:
+        """The field's value at `when` as the change capture tells it, or _UNKNOWN."""
+        value: Any = _UNKNOWN
+        for at, fields in history:
+            pair = fields.get(key)
+            if not isinstance(pair, list) or len(pair) != 2:
+                continue
+            if at <= when:
+                value = pair[1]
+            else:
+                return pair[0] if value is _UNKNOWN else value
+        return value
+
+    def shown(self, key: str, value: Any) -> str:
+        """A value as the user sees it: labels for codes, ID and phone numbers masked."""
+        if _empty(value):
+            return ""
+        if key in self.codes:
+            try:
+                table = code_table(self.codes[key])
+                return "、".join(table.label(c) or c for c in str(value).split(",") if c)
+            except KeyError:
+                return str(value)
+        if isinstance(value, datetime):
+            return value.strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        text = str(value)
+        how = MASKED_FIELDS.get(key)
+        if how == "id":
+            return mask_id(text)
+        if how == "phone":
+            return mask_phone(text)
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    def changes_to(self, rr: RowResult, before: dict[str, Any], data: dict[str, Any]) -> tuple[Draft, dict[str, Any]]:
+        """Validate the row's values over the registered record `before` and return the draft and
+        the fields that change. A filled-in value is never replaced by an empty one, and a field
+        changed in the app after the file was last saved keeps the app's value unless the user
+        chose `overwrite_newer`; `rr.changes` lists every field, old → new, and what was kept."""
+        draft = self.cleaner.clean(data, before)
+        changed = {k: v for k, v in draft.values.items() if before.get(k) != v}
+        visible = [k for k in changed if k not in self.derived and not k.endswith("_id") and k in self.columns]
+        kept: dict[str, str] = {}
+        for k in visible:
+            if _empty(changed[k]) and not _empty(before.get(k)):
+                kept[k] = "文件中为空,保留原值"
+        file_time, created = self.sheet.modified, self.sheet.created
+        if (file_time is not None or created is not None) and not self.options.overwrite_newer and len(kept) < len(visible):
+            history = self.history(before["id"])
+            times = self.field_times(history, before)
+            for k in visible:
+                when = times.get(k)
+                if k in kept:
+                    continue
+                if file_time is not None and when is not None and when > file_time + CLOCK_SLACK:
+                    kept[k] = (f"本机于 {local_time(when)} 修改过,晚于文件的保存时间 {local_time(file_time)},"
+                               "保留本机的值")
+                elif created is not None and when is not None and when > created:
+                    # the cell still holds what the record held when the workbook was made: the
+                    # file did not change it, the app did since - keep the app's value
+                    then = self.value_at(history, k, created)
+                    if then is not _UNKNOWN and _same(then, changed[k]):
+                        kept[k] = (f"文件中此项仍是 {local_time(created)} 制表时的值,本机于 {local_time(when)} "
+                                   "改过,保留本机的值")
+        proposed = {k: changed[k] for k in visible}
+        if kept:
+            reduced = {k: v for k, v in data.items() if k not in kept}
+            draft = self.cleaner.clean(reduced, before)
+            changed = {k: v for k, v in draft.values.items() if before.get(k) != v and k not in kept}
+        label = partial(field_label, self.kind)
+        rr.changes = [FieldChange(label(k), self.shown(k, before.get(k)), self.shown(k, v), kept.get(k, ""))
+                      for k, v in proposed.items()]
+        return draft, changed
 
     def fail(self, rr: RowResult, fld: str, message: str) -> None:
         idx = self.header_of.get(fld)

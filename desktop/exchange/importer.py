@@ -53,7 +53,7 @@ def _importer(kind: str) -> type[BaseImporter]:
 def _check_options(options: ImportOptions | None) -> ImportOptions:
     options = options or ImportOptions()
     if options.on_existing not in ON_EXISTING:
-        raise ServiceError(f"已登记记录的处理方式应为 update、skip 或 ask,而不是“{options.on_existing}”")
+        raise ServiceError(f"已登记记录的处理方式应为 ask、update 或 skip,而不是“{options.on_existing}”")
     return options
 
 
@@ -63,7 +63,18 @@ def _report(imp: BaseImporter, kind: str, sheet: Sheet, mapping: dict[int, str |
     rep = ImportReport(kind, imp.results, list(sheet.headers), dict(mapping), dry_run=dry,
                        file_name=sheet.path.name, unused_columns=unused, created=dict(imp.created))
     rep.seconds = round(time.perf_counter() - started, 2)
+    if imp.masked_export:
+        rep.notice = masked_notice(kind, titled=imp.masked_title, rows=imp.masked_rows)
     return rep
+
+
+def masked_notice(kind: str, *, titled: bool, rows: int) -> str:
+    """What a masked file can and cannot bring back, in one sentence."""
+    what = "这是脱敏导出的台账" if titled else f"文件中有 {rows} 行带“*”的脱敏号码"
+    if kind == "person":
+        return (f"{what}:带“*”的证件号码和电话不会导入,也不能用它新增人员;"
+                "能按户号、姓名和证件号码可见位确认是哪一位的行,其余各列可以更新该人员。")
+    return f"{what}:带“*”的证件号码和电话不会导入,也不会写入任何记录,其余各列照常检查和导入。"
 
 
 def dry_run(store: Store, actor: Actor, kind: str, sheet: Sheet, mapping: dict[int, str | None],
@@ -131,7 +142,8 @@ def _run(cls: type[BaseImporter], s: Session, actor: Actor, kind: str, sheet: Sh
         "rows": rep.total, "imported": counts["imported"], "updated": counts["updated"],
         "skipped": counts["skipped"], "ask": counts["ask"], "rejected": counts["rejected"],
         "created": dict(imp.created), "format": sheet.file_format, "on_existing": options.on_existing,
-        "valid_only": options.valid_only, "default_grid_id": options.default_grid_id,
+        "confirmed": len(options.confirmed), "overwrite_newer": options.overwrite_newer,
+        "masked_export": imp.masked_export, "valid_only": options.valid_only, "default_grid_id": options.default_grid_id,
         "parallel": sink.parallel,
     }
     summary = (f"导入{kind_label(kind)}:{rep.total} 行,新增 {counts['imported']},"

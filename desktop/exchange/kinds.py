@@ -14,6 +14,7 @@ from desktop.exchange.places import AddressParts, HouseholdIndex, NewHousehold, 
 from desktop.exchange.report import RowResult
 from desktop.kinds import label as kind_label
 from desktop.models import Person, new_id
+from desktop.services.events import EMPTY_VISIT, has_content
 from desktop.services.records import Cleaner
 
 HEAD_RELATIONS = ("02", "01")  # 户主, 本人
@@ -48,6 +49,7 @@ class PersonImporter(BaseImporter):
         self.touched: set[str] = set()  # existing households gaining or changing members
         self.updated_people: set[str] = set()
         self.person_table = self.table
+        self._by_name_no: dict[tuple[str, str], list[Any]] | None = None
 
     # --- one row ------------------------------------------------------------------------------
     def row(self, rr: RowResult, vals: dict[str, Any]) -> None:
@@ -57,6 +59,9 @@ class PersonImporter(BaseImporter):
             return
         self.cert_cell(rr, vals, "cert_no")
         data = {k: v for k, v in vals.items() if k in self.columns}
+        if "cert_no" not in vals and "cert_no" in self.row_masked:
+            self._masked_row(rr, vals, data, self.row_masked["cert_no"])
+            return
         ym = data.pop("birth_date") if isinstance(data.get("birth_date"), YearMonth) else None
         hh_type = None
         if "hh_type" in vals:
@@ -80,6 +85,11 @@ class PersonImporter(BaseImporter):
             grid_id = self.places.find_address(None, parts)[1]
         if grid_id is None:
             grid_id = self.places.default_grid_id
+        if grid_id is None and "cert_no" in data:
+            # a correction of someone registered needs no grid: theirs is known
+            ok, cert = self.cleaner.field("cert_no", data["cert_no"])
+            known = self.by_cert.get(cert) if ok and isinstance(cert, str) else None
+            grid_id = known.grid_id if known is not None else None
         if grid_id is None:
             raise RowError("网格", "网格:本行没有填写网格,导入时也没有选择默认网格")
         data["grid_id"] = grid_id
@@ -113,6 +123,45 @@ class PersonImporter(BaseImporter):
         rr.record_id = pid
         if cert:
             self.seen[cert] = rr.row_no
+
+    def _masked_row(self, rr: RowResult, vals: dict[str, Any], data: dict[str, Any], masked: str) -> None:
+        """A row of a masked export: it may update the one person its 户号, 姓名 and the visible
+        characters of the ID number name beyond doubt; it never creates anyone, and the masked
+        cells themselves are never imported."""
+        name = squeeze(as_text(vals.get("name")))
+        hh_no = squeeze(as_text(vals.get("hh_no")))
+        if not name or not hh_no:
+            raise RowError("证件号码", "证件号码:已脱敏,本行又缺少户号或姓名,无法确认是哪一位,未导入"
+                                       "(新增人员请填写完整的证件号码)")
+        if self._by_name_no is None:
+            self._by_name_no = {}
+            from desktop.models import Household
+
+            for r in self.s.execute(
+                select(Person.id, Person.cert_no, Person.name, Person.grid_id, Person.household_id, Household.hh_no)
+                .join(Household, Household.id == Person.household_id)
+                .where(Person.deleted_at.is_(None), Person.cert_no.is_not(None))
+            ):
+                self._by_name_no.setdefault((squeeze(r.hh_no), squeeze(r.name)), []).append(r)
+        pattern = masked.upper()
+        hits = [r for r in self._by_name_no.get((hh_no, name), [])
+                if len(r.cert_no) == len(pattern)
+                and all(m == "*" or m == c for m, c in zip(pattern, r.cert_no.upper(), strict=True))]
+        if len(hits) != 1:
+            why = "找不到" if not hits else f"有 {len(hits)} 位"
+            raise RowError("证件号码", f"证件号码:已脱敏,户 {hh_no} 中{why}姓名为“{name}”、证件号码可见位相符的人员,"
+                                       "未导入(新增人员请填写完整的证件号码)")
+        person = hits[0]
+        first = self.seen.get(person.cert_no)
+        if first is not None:
+            rr.status = "skipped"
+            rr.messages.append(f"与第 {first} 行是同一人员(文件内重复),已跳过")
+            return
+        self.seen[person.cert_no] = rr.row_no
+        if isinstance(data.get("birth_date"), YearMonth):
+            data.pop("birth_date")
+        explicit = self.places.grid(vals["grid"]) if "grid" in vals else None
+        self._existing(rr, vals, data, explicit, hh_no, _parts(vals), person, None)
 
     def _existing_household(self, hh_no: str, grid_id: str | None) -> Any:
         found = self.households.by_no.get(hh_no) or []
@@ -209,17 +258,21 @@ class PersonImporter(BaseImporter):
             rr.status = "skipped"
             rr.messages.append(f"证件号码已登记为“{existing.name}”({where}),按设置跳过")
             return
-        if policy == "ask":
-            rr.status = "ask"
-            rr.messages.append(f"证件号码已登记为“{existing.name}”({where}):需确认是否用本行信息更新")
-            return
         if not self.actor.may_access(existing.grid_id):
             raise RowError("证件号码", f"证件号码:该人员已登记在您无权管理的网格“{where}”,不能更新")
         before = dict(self.s.execute(select(self.person_table).where(self.person_table.c.id == existing.id)).mappings().one())
         changes = {k: val for k, val in data.items() if k != "grid_id"}
-        draft = self.cleaner.clean(changes, before)
-        changed = {k: val for k, val in draft.values.items() if before.get(k) != val}
-        if before["household_id"] is None and (hh_no or not parts.empty):
+        draft, changed = self.changes_to(rr, before, changes)
+        rr.record_id = existing.id
+        joins = before["household_id"] is None and bool(hh_no or not parts.empty)
+        if policy == "ask" and rr.row_no not in self.options.confirmed and (changed or joins):
+            rr.status = "ask"
+            rr.messages.append(f"已登记为“{existing.name}”({where}):需确认是否用本行信息更新,"
+                               "下面逐项列出将要改变的内容")
+            if joins:
+                rr.messages.append("该人员尚未属于任何户,确认后按本行的户号或地址加入户")
+            return
+        if joins:
             grid_id = explicit or before["grid_id"]
             existing_hh = self._existing_household(hh_no, explicit) if hh_no else None
             v = {**before, **draft.values, "grid_id": grid_id}
@@ -236,10 +289,9 @@ class PersonImporter(BaseImporter):
             if explicit and explicit != before["grid_id"]:
                 rr.messages.append(f"已登记在“{where}”,所属网格未调整")
         self.note_warnings(rr, draft.warnings)
-        rr.record_id = existing.id
         if not changed:
             rr.status = "skipped"
-            rr.messages.append(f"已登记为“{existing.name}”,信息无变化")
+            rr.messages.append(f"已登记为“{existing.name}”," + ("本行没有可更新的内容" if rr.changes else "信息无变化"))
             return
         rr.status = "updated"
         self.updates.append((existing.id, before["version"], changed))
@@ -402,25 +454,24 @@ class RecordImporter(BaseImporter):
             rr.status = "skipped"
             rr.messages.append(f"{what}已登记,按设置跳过")
             return
-        if policy == "ask":
-            rr.status = "ask"
-            rr.messages.append(f"{what}已登记:需确认是否用本行信息更新")
-            return
         table = self.table
         before = dict(self.s.execute(select(table).where(table.c.id == existing.id)).mappings().one())
         if "grid_id" in before and not self.actor.may_access(before["grid_id"]):
             raise RowError("网格", f"{what}已登记在您无权管理的网格“{self.places.grid_name(before['grid_id'])}”,不能更新")
         changes = {k: v for k, v in data.items() if k not in ("grid_id",) and v is not None}
         changes.update(self.update_extras(data, before))
-        draft = self.cleaner.clean(changes, before)
+        draft, changed = self.changes_to(rr, before, changes)
+        rr.record_id = existing.id
+        if policy == "ask" and rr.row_no not in self.options.confirmed and changed:
+            rr.status = "ask"
+            rr.messages.append(f"{what}已登记:需确认是否用本行信息更新,下面逐项列出将要改变的内容")
+            return
         if "grid_id" in data and "grid_id" in before and data["grid_id"] != before["grid_id"]:
             rr.messages.append(f"已登记在“{self.places.grid_name(before['grid_id'])}”,所属网格未调整")
-        changed = {k: v for k, v in draft.values.items() if before.get(k) != v}
         self.note_warnings(rr, draft.warnings)
-        rr.record_id = existing.id
         if not changed:
             rr.status = "skipped"
-            rr.messages.append(f"{what}已登记,信息无变化")
+            rr.messages.append(f"{what}已登记," + ("本行没有可更新的内容" if rr.changes else "信息无变化"))
             return
         rr.status = "updated"
         self.updates.append((existing.id, before["version"], changed))
@@ -691,6 +742,8 @@ class VisitImporter(RecordImporter):
             data["visitor"] = self.actor.username
         draft = self.cleaner.clean(data, None)
         needs = self._needs(vals, draft.values.get("grid_id") or hh.grid_id)
+        if not has_content(draft.values.get("situation")) and not needs:
+            raise RowError("家庭情况", EMPTY_VISIT)
         before = len(self.new_rows)
         self.accept(rr, data, draft)
         if len(self.new_rows) > before:

@@ -18,13 +18,35 @@ ON_EXISTING = ("update", "skip", "ask")
 @dataclass
 class ImportOptions:
     """`default_grid_id`: grid for rows without a 网格 column value; `on_existing`: what to do with
-    a row whose record is already registered (same ID number, plate, 户号...): "update" it,
-    "skip" it, or "ask" (reported as 需确认, not written); `valid_only`: write the valid rows even
-    when others are rejected (otherwise one rejected row keeps the whole file out)."""
+    a row whose record is already registered (same ID number, plate, 户号...): "ask" (the
+    default: reported as 需确认 with what would change, field by field, and not written), "update"
+    it, or "skip" it; `confirmed`: file row numbers of 需确认 rows the user confirmed (updated
+    although `on_existing` is "ask"); `overwrite_newer`: also replace a field that was changed in
+    the app after the file was last saved (otherwise the app's value is kept and the row says so);
+    `valid_only`: write the valid rows even when others are rejected (otherwise one rejected row
+    keeps the whole file out). An import never replaces a filled-in value with an empty one."""
 
     default_grid_id: str | None = None
-    on_existing: str = "update"  # update | skip | ask
+    on_existing: str = "ask"  # ask | update | skip
     valid_only: bool = False
+    confirmed: frozenset[int] = frozenset()
+    overwrite_newer: bool = False
+
+
+@dataclass
+class FieldChange:
+    """One field of a registered record that the row would change (or changed): its Chinese
+    label and the old and new values as shown to the user (ID and phone numbers masked as on
+    screen), and `kept`: why the old value stays (edited in the app after the file was saved)."""
+
+    label: str
+    old: str
+    new: str
+    kept: str = ""
+
+    def text(self) -> str:
+        line = f"{self.label}: {self.old or '(空)'} → {self.new or '(空)'}"
+        return f"{line}(未更新:{self.kept})" if self.kept else line
 
 
 class RowResult:
@@ -33,7 +55,7 @@ class RowResult:
     for a rejection, or notes such as a 15-digit ID number upgraded), and `values`: the row's
     original cells by column header."""
 
-    __slots__ = ("row_no", "status", "messages", "raw", "headers", "columns", "record_id")
+    __slots__ = ("row_no", "status", "messages", "raw", "headers", "columns", "record_id", "changes")
 
     def __init__(self, row_no: int, raw: list[Any], headers: list[str]) -> None:
         self.row_no = row_no
@@ -43,10 +65,16 @@ class RowResult:
         self.headers = headers
         self.columns: list[int] = []  # indexes of the columns a problem was found in
         self.record_id: str | None = None
+        self.changes: list[FieldChange] = []  # a registered record: what the row changes, per field
 
     @property
     def values(self) -> dict[str, Any]:
         return {h: self.raw[i] if i < len(self.raw) else None for i, h in enumerate(self.headers)}
+
+    @property
+    def detail(self) -> str:
+        """The messages and, for a registered record, what changes field by field."""
+        return "；".join([*self.messages, *(c.text() for c in self.changes)])
 
     @property
     def status_label(self) -> str:
@@ -56,6 +84,7 @@ class RowResult:
         return {
             "row_no": self.row_no, "status": self.status, "status_label": self.status_label,
             "messages": list(self.messages), "record_id": self.record_id,
+            "changes": [{"field": c.label, "old": c.old, "new": c.new, "kept": c.kept} for c in self.changes],
             "columns": [self.headers[c] for c in self.columns if c < len(self.headers)],
             "values": {k: _plain(v) for k, v in self.values.items() if v is not None},
         }
@@ -88,6 +117,7 @@ class ImportReport:
     unused_columns: list[str] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=dict)  # households, addresses, houses made on the way
     counts: dict[str, int] = field(default_factory=dict)
+    notice: str = ""  # what the file is, said once (a masked export of the app)
 
     def __post_init__(self) -> None:
         self.tally()
@@ -118,13 +148,13 @@ class ImportReport:
         text = (f"{head}({what}):共 {self.total} 行,新增 {c['imported']},更新 {c['updated']},"
                 f"跳过 {c['skipped']}" + (f"(其中需确认 {c['ask']})" if c["ask"] else "")
                 + f",错误 {c['rejected']}")
-        return text + (f"。{self.message}" if self.message else "")
+        return (f"{self.notice}\n" if self.notice else "") + text + (f"。{self.message}" if self.message else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "kind_label": kind_label(self.kind), "file": self.file_name,
             "total": self.total, "counts": dict(self.counts), "written": self.written, "dry_run": self.dry_run,
-            "message": self.message, "summary": self.summary(), "seconds": self.seconds,
+            "message": self.message, "notice": self.notice, "summary": self.summary(), "seconds": self.seconds,
             "unused_columns": list(self.unused_columns), "created": dict(self.created),
             "rows": [r.to_dict() for r in self.rows],
         }
@@ -144,13 +174,24 @@ class ImportReport:
         note_col = len(headers)
         for r in fix:
             values = [r.raw[i] if i < len(r.raw) else None for i in range(len(headers))]
-            values += ["；".join(r.messages), r.row_no]
+            values += [r.detail, r.row_no]
             sheet.write_raw(values, bad=set(r.columns), note_col=note_col)
         sheet.autofilter()
         all_rows = wb.sheet("全部结果", [Col("原行号", 8, "int"), Col("结果", 8), Col("说明", 80)],
                             title=self.summary())
         for r in self.rows:
-            all_rows.write([r.row_no, r.status_label, "；".join(r.messages)])
+            all_rows.write([r.row_no, r.status_label, r.detail])
         all_rows.autofilter()
+        changed = [r for r in self.rows if r.changes]
+        if changed:
+            state = {"updated": "已更新" if self.written else "将更新", "ask": "需确认"}
+            detail = wb.sheet("逐项变化", [Col("原行号", 8, "int"), Col("结果", 8), Col("字段", 14),
+                                           Col("原值", 24), Col("新值", 24), Col("处理", 40)],
+                              title="已登记记录的逐项变化(证件号码和电话已脱敏)")
+            for r in changed:
+                for c in r.changes:
+                    what = f"未更新:{c.kept}" if c.kept else state.get(r.status, r.status_label)
+                    detail.write([r.row_no, r.status_label, c.label, c.old, c.new, what])
+            detail.autofilter()
         wb.close()
         return p

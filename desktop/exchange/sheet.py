@@ -13,7 +13,9 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,14 @@ class Sheet:
     title: str | None = None  # text of the title rows above the header, if any
     file_format: str = "xlsx"  # xlsx | xls | ods | csv
     encoding: str | None = None  # csv only
+    # When the file was last saved (naive UTC): an .xlsx's own "modified" property (written by
+    # Excel, WPS, LibreOffice, openpyxl and the app), else the file system's modification time.
+    # An import never overwrites a field edited in the app after this time without being told to.
+    modified: datetime | None = None
+    # When the workbook was first made (an .xlsx's "created" property; for the app's own export,
+    # the moment of the export): a cell still holding the record's value of that moment was not
+    # changed in the file, so it never puts back what the app changed since.
+    created: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.row_numbers:
@@ -69,8 +79,53 @@ def read_sheet(path: str | Path, *, kind: str | None = None, sheet_name: str | N
     fmt = _format_of(p)
     if fmt == "csv":
         grid, encoding = _read_csv(p)
-        return _to_sheet(p, grid, [], kinds, None, "csv", encoding)
-    return _read_excel(p, fmt, kinds, sheet_name)
+        sheet = _to_sheet(p, grid, [], kinds, None, "csv", encoding)
+    else:
+        sheet = _read_excel(p, fmt, kinds, sheet_name)
+    sheet.modified = file_modified(p, fmt)
+    sheet.created = core_times(p).get("created") if fmt == "xlsx" else None
+    return sheet
+
+
+_CORE_TIME = re.compile(rb"<dcterms:(created|modified)[^>]*>\s*([0-9T:.\-+Z ]+?)\s*</dcterms:(?:created|modified)>")
+
+
+def file_modified(p: Path, fmt: str) -> datetime | None:
+    """When `p` was last saved, as naive UTC: the core properties' modified time of an .xlsx
+    (it travels with the file, a copy keeps it), else the file's modification time. The core
+    time has whole seconds: the file system's time refines it when it lies in that second."""
+    try:
+        mtime: datetime | None = datetime.fromtimestamp(p.stat().st_mtime, UTC).replace(tzinfo=None)
+    except OSError:
+        mtime = None
+    core = core_times(p).get("modified") if fmt == "xlsx" else None
+    if core is None:
+        return mtime
+    if mtime is not None and core <= mtime < core + timedelta(seconds=1):
+        return mtime
+    return core
+
+
+def core_times(p: Path) -> dict[str, datetime]:
+    """The "created" and "modified" core properties of an .xlsx, as naive UTC (those present)."""
+    out: dict[str, datetime] = {}
+    try:
+        with zipfile.ZipFile(p) as z:
+            info = z.getinfo("docProps/core.xml")
+            if info.file_size > 1 << 20:  # the sizes were checked already; a sane bound anyway
+                return out
+            xml = z.read(info)
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return out
+    for m in _CORE_TIME.finditer(xml):
+        try:
+            when = datetime.fromisoformat(m.group(2).decode().strip().replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        out[m.group(1).decode()] = when.astimezone(UTC).replace(tzinfo=None)
+    return out
 
 
 def _format_of(p: Path) -> str:

@@ -114,9 +114,19 @@ class Events(Records):
             return [to_dict(r) for r in rows]
 
 
+EMPTY_VISIT = "走访记录没有内容:请填写家庭情况,或至少登记一条群众诉求后再保存"
+
+
+def has_content(value: Any) -> bool:
+    return bool(value.strip()) if isinstance(value, str) else value is not None
+
+
 class Visits(Records):
     def record(self, data: dict[str, Any], needs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """A visit and its needs in one transaction."""
+        """A visit and its needs in one transaction. A visit says something: its 家庭情况, or at
+        least one need (an empty visit saved by a stray Enter is refused here, not only in a form)."""
+        if not has_content(data.get("situation")) and not any(has_content((n or {}).get("content")) for n in needs or []):
+            raise ValidationFailed([Issue("家庭情况", "visit.empty", EMPTY_VISIT)])
         with self.store.transaction() as s:
             visit = self._create(s, "visit", {"visitor": self.actor.username, **data})
             out = to_dict(visit)
@@ -131,6 +141,11 @@ class Visits(Records):
             if issues:
                 raise ValidationFailed(issues)
             return out
+
+    def create(self, kind: str, data: dict[str, Any], **opts: Any) -> dict[str, Any]:
+        if kind == "visit" and not has_content(data.get("situation")):  # no needs here: 家庭情况 is what it says
+            raise ValidationFailed([Issue("家庭情况", "visit.empty", EMPTY_VISIT)])
+        return super().create(kind, data, **opts)
 
     def escalate(self, need_id: str, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Turn a need that cannot be settled on the spot into a grid event (state 上报)."""

@@ -165,10 +165,10 @@ def check_id_number(
         upgraded = True
         warn("id.upgraded", f"{field}“{original}”是15位旧号码，已按国家标准升级为18位：{s}")
 
-    # 3. Check character.
-    expected = id_check_char(s[:17])
-    if s[17] != expected:
-        err("id.checksum", f"{field}第18位校验码应为{expected}，实际为{s[17]}")
+    # 3. Check character. The expected character is never shown: a wrong digit anywhere makes
+    # the last one "wrong", and a hint to change it would turn a typo into a valid wrong number.
+    if s[17] != id_check_char(s[:17]):
+        err("id.checksum", f"{field}没有通过校验（至少有一位输错），请对照证件逐位核对")
 
     # 4. Kind and region.
     details: dict[str, Any] = {"kind": "resident"}

@@ -53,7 +53,8 @@ def town(store, admin, community):
     v.record({"household_id": a["household"]["id"], "visited_on": today - timedelta(days=10), "method": "入户",
               "situation": "一家三口,生活稳定"},
              needs=[{"category": "群众诉求", "content": "楼道灯损坏"}, {"category": "就业", "content": "找工作"}])
-    v.record({"household_id": c["household"]["id"], "visited_on": today - timedelta(days=40), "method": "电话"})
+    v.record({"household_id": c["household"]["id"], "visited_on": today - timedelta(days=40), "method": "电话",
+              "situation": "电话回访,一切正常"})
     ev = Events(store, admin)
     now = datetime.now().replace(microsecond=0)
     e1 = ev.report({"grid_id": g1, "title": "楼道灯损坏", "category": "设施维修", "reported_at": now - timedelta(days=5)})

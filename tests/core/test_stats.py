@@ -29,9 +29,9 @@ def test_stats_by_hand(store, admin, community):
     r.create("person", {"grid_id": g2, "name": "六", "marks": "帮扶人员"})
     r.create("vehicle", {"grid_id": g1, "plate_no": "甘A11111"})
     v = Visits(store, admin)
-    v.record({"household_id": a["household"]["id"], "visited_on": date.today()})
-    v.record({"household_id": a["household"]["id"], "visited_on": date.today()})
-    v.record({"household_id": c["household"]["id"], "visited_on": date.today()})
+    v.record({"household_id": a["household"]["id"], "visited_on": date.today(), "situation": "上午入户"})
+    v.record({"household_id": a["household"]["id"], "visited_on": date.today(), "situation": "下午回访"})
+    v.record({"household_id": c["household"]["id"], "visited_on": date.today(), "situation": "一切正常"})
     ev = Events(store, admin)
     e1 = ev.report({"grid_id": g1, "title": "a", "category": "其他"})
     for st in ("accepted", "handling", "verified"):

@@ -56,3 +56,29 @@ def test_import_export_template_commands(capsys, tmp_path):
     assert code == 2 and "不是有效日期" in err
     code, out, err = run(capsys, "template", "vehicle", "--out", str(tmp_path / "t.xlsx"))
     assert code == 0 and (tmp_path / "t.xlsx").exists()
+
+
+def test_import_lists_registered_people_until_confirmed(capsys, tmp_path):
+    from sqlalchemy import text
+
+    db = tmp_path / "cli.db"
+    store = Store.open(db, create=True)
+    generate(store, households=5, seed=3)
+    with store.session() as s:
+        name, cert, phone = s.execute(text(
+            "SELECT name, cert_no, phone FROM person WHERE phone LIKE '1__________' AND deleted_at IS NULL LIMIT 1")).one()
+    store.close()
+    new_phone = "17000002598" if phone != "17000002598" else "17000002599"
+    path = write_xlsx(tmp_path / "p.xlsx", [["姓名", "身份证号", "联系电话"], [name, cert, new_phone]])  # no 网格: theirs
+    code, out, err = run(capsys, "--db", str(db), "import", str(path), "--kind", "person")
+    masked_old, masked_new = phone[:3] + "****" + phone[7:], new_phone[:3] + "****" + new_phone[7:]
+    assert code == 0 and "需确认 1" in out and f"联系电话: {masked_old} → {masked_new}" in out
+    assert "--confirm" in out and phone not in out and new_phone not in out
+    code, out, err = run(capsys, "--db", str(db), "import", str(path), "--kind", "person", "--confirm", "x-2")
+    assert code != 0 and "--confirm 中的“x-2”不是行号" in err
+    code, out, err = run(capsys, "--db", str(db), "import", str(path), "--kind", "person", "--confirm", "2")
+    assert code == 0 and "更新 1" in out
+    store = Store.open(db)
+    with store.session() as s:
+        assert s.execute(text("SELECT phone FROM person WHERE cert_no = :c"), {"c": cert}).scalar() == new_phone
+    store.close()

@@ -64,7 +64,7 @@ def test_houses_vehicles_units(store, admin, community, make_xlsx):
         ["幸福小区", 1, 1, 102, "自住", "96", None, None, "第1网格"],
         ["幸福小区", 1, 1, 103, "别墅", "abc", None, None, "第1网格"],
     ], name="houses.xlsx")
-    report = _import(store, admin, houses, "house", ImportOptions(valid_only=True))
+    report = _import(store, admin, houses, "house", ImportOptions(valid_only=True, on_existing="update"))
     assert [r.status for r in report.rows] == ["updated", "imported", "skipped", "rejected"]
     assert "房屋用途" in report.rows[3].messages[0] or "建筑面积" in " ".join(report.rows[3].messages)
     with store.session() as s:
@@ -101,6 +101,8 @@ def test_houses_vehicles_units(store, admin, community, make_xlsx):
     units2 = make_xlsx([["单位名称", "统一社会信用代码", "从业人数", "网格"], ["便民超市", "91350100M000100Y43", 5, "第1网格"]],
                        name="units2.xlsx")
     report = _import(store, admin, units2, "org_unit")
+    assert report.rows[0].status == "ask" and [c.text() for c in report.rows[0].changes] == ["从业人数: 3 → 5"]
+    report = _import(store, admin, units2, "org_unit", ImportOptions(on_existing="update"))
     assert report.rows[0].status == "updated"
 
 

@@ -103,21 +103,25 @@ def test_messy_register_dry_run_then_import(store, admin, community, messy):
     assert [by_row[n].status for n in (4, 5, 6, 8, 9, 10, 11)] == ["imported"] * 7
     assert "升级为18位" in " ".join(by_row[11].messages)  # 15-digit number upgraded
     assert by_row[12].status == "rejected" and by_row[12].messages[0].startswith("【居民身份证号码】")
-    assert "校验码" in by_row[12].messages[0] and by_row[12].columns == [4]
+    assert "没有通过校验" in by_row[12].messages[0] and by_row[12].columns == [4]
     assert by_row[13].status == "skipped" and "与第 4 行的证件号码相同" in by_row[13].messages[0]
-    assert by_row[14].status == "updated"  # registered before: phone changes
+    # registered before: listed for confirmation with the change, field by field and masked
+    assert by_row[14].status == "ask" and "需确认" in by_row[14].messages[0]
+    assert [c.text() for c in by_row[14].changes] == ["联系电话: 137****0000 → 137****2222"]
     assert by_row[15].status == "imported"  # 出生年月 1985.03 agrees with the ID number
     assert by_row[16].status == "rejected" and "文本" in by_row[16].messages[0]
     r17 = " ".join(by_row[17].messages)
     assert by_row[17].status == "rejected" and "晚于今天" in r17 and "火星族" in r17 and "【民族】" in r17
-    assert c == {"imported": 8, "updated": 1, "skipped": 1, "rejected": 3, "ask": 0}
+    assert c == {"imported": 8, "updated": 0, "skipped": 2, "rejected": 3, "ask": 1}
 
     # without valid_only one rejected row keeps the whole file out
     report = run_import(store, admin, "person", sheet, mapping, options)
     assert not report.written and "未写入" in report.message and counts(store) == before
 
-    report = run_import(store, admin, "person", sheet, mapping, ImportOptions(default_grid_id=community.grid1["id"], valid_only=True))
-    assert report.written and report.counts == c
+    report = run_import(store, admin, "person", sheet, mapping, ImportOptions(
+        default_grid_id=community.grid1["id"], valid_only=True, confirmed=frozenset({14})))
+    assert report.written and report.counts == {**c, "updated": 1, "skipped": 1, "ask": 0}
+    assert by_row[14].changes[0].text() == {r.row_no: r for r in report.rows}[14].changes[0].text()
     with store.session() as s:
         people = {p.cert_no: p for p in s.scalars(select(Person))}
         zhang = people[ids[0][0]]
@@ -289,7 +293,7 @@ def test_report_xlsx_fix_and_reimport(store, admin, community, make_xlsx, tmp_pa
     fixed = read_sheet(out)
     assert fixed.headers == ["姓名", "身份证号", "出生日期", "性别", "网格", "错误原因", "原行号"]
     assert [r[0] for r in fixed.rows] == ["乙", "丙"]
-    assert "校验码" in fixed.rows[0][5] and fixed.rows[0][6] == 4
+    assert "没有通过校验" in fixed.rows[0][5] and fixed.rows[0][6] == 4
     assert fixed.rows[1][2] == _serial(ids[2][1])  # the original cell value, as it was
     assert serial_to_date(fixed.rows[1][2]) == ids[2][1]
     # the office fixes the two rows and imports the same file again
@@ -342,7 +346,7 @@ def test_mapping_can_be_fixed_by_the_caller(store, admin, community, make_xlsx):
         run_import(store, admin, "person", sheet, {0: "name", 1: "name"}, ImportOptions())
     with pytest.raises(ServiceError, match="不是人员导入可用的字段"):
         run_import(store, admin, "person", sheet, {0: "password_hash"}, ImportOptions())
-    with pytest.raises(ServiceError, match="update、skip 或 ask"):
+    with pytest.raises(ServiceError, match="ask、update 或 skip"):
         run_import(store, admin, "person", sheet, {0: "name"}, ImportOptions(on_existing="merge"))
 
 

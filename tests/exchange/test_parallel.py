@@ -54,7 +54,8 @@ def register(make_xlsx, store, admin, community):
 def _run(store, admin, community, path, **kw):
     sheet = read_sheet(path, kind="person")
     return run_import(store, admin, "person", sheet, suggest_mapping("person", sheet.headers),
-                      ImportOptions(default_grid_id=community.grid1["id"], **kw.pop("options", {})), **kw)
+                      ImportOptions(default_grid_id=community.grid1["id"], on_existing="update", **kw.pop("options", {})),
+                      **kw)
 
 
 def test_parallel_writer_writes_what_the_local_writer_writes(store, admin, community, register, db_path, tmp_path,

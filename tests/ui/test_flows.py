@@ -196,9 +196,16 @@ def test_draft_offered_back_after_a_crash(qtbot, ui_ctx, community, monkeypatch,
         return 0
 
     monkeypatch.setattr(PersonDialog, "exec", fake_exec)
-    answers.question(yes=True)
+    offered = []
+
+    def choose_first(self):  # the drafts list: the user picks the first one and 恢复所选
+        offered.append([self.list.item(i).text() for i in range(self.list.count())])
+        self.reopen_selected()
+        return 0
+
+    monkeypatch.setattr(opener.DraftsDialog, "exec", choose_first)
     assert opener.offer_drafts(None, ui_ctx) == 1
-    assert answers.titles() == ["恢复未保存的内容"] and "未保存的新建人员" in answers.texts()[0]
+    assert len(offered[0]) == 1 and "新建人员:草稿人" in offered[0][0]
     assert reopened[0]["name"] == "草稿人" and reopened[0]["employer"] == "社区超市"
     assert reopened[0]["grid_id"] == community.grid1["id"]
 
@@ -338,7 +345,7 @@ def test_drafts_on_an_encrypted_laptop_are_encrypted(qtbot, tmp_path, monkeypatc
         assert drafts.list_drafts("admin") == []  # without the key: nothing
         reopened = []
         monkeypatch.setattr(PersonDialog, "exec", lambda self: reopened.append(self.form.values()) or 0)
-        answers.question(yes=True)
+        monkeypatch.setattr(opener.DraftsDialog, "exec", lambda self: self.reopen_selected() or 0)
         assert opener.offer_drafts(None, ctx) == 1
         assert reopened[0]["name"] == "密草稿" and reopened[0]["cert_no"] == cert
         other = Store.open(tmp_path / "other.db", create=True)

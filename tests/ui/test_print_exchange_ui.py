@@ -248,3 +248,46 @@ def test_the_wizard_refuses_a_csv_in_two_encodings(qtbot, ui_ctx, tmp_path):
     qtbot.waitUntil(lambda: wizard.message.text() != "", timeout=30000)
     assert "编码前后不一致" in wizard.message.text() and "混合.csv" in wizard.message.text()
     assert wizard.sheet is None
+
+
+def test_import_wizard_lists_changes_and_updates_only_when_confirmed(qtbot, ui_ctx, store, admin, community, tmp_path):
+    """The app's masked people ledger, corrected in another program: the wizard says once that it
+    is masked, lists the registered people with what would change (masked), and updates them only
+    after the user ticks the confirmation."""
+    from openpyxl import load_workbook
+    from sqlalchemy import select
+
+    from desktop.exchange.export import export
+    from desktop.models import Person
+    from ui.forms.exchange import ImportWizard
+
+    cert = id_number(years_ago(50))
+    Households(store, admin).register(grid_id=community.grid1["id"], household={"hh_no": "W001"},
+                                      members=[{"name": "周敏", "cert_no": cert, "phone": "13900008765"}],
+                                      address={"estate": "幸福小区", "building": "7", "unit": "1", "room": "101"})
+    path = tmp_path / "人口台账.xlsx"
+    export(store, admin, "person", path)
+    wb = load_workbook(path)
+    ws = wb.active
+    headers = {c.value: c.column for c in ws[2]}
+    ws.cell(3, headers["联系电话"]).value = "17000002598"
+    wb.save(path)
+    wizard = ImportWizard(ui_ctx, "person")
+    qtbot.addWidget(wizard)
+    assert wizard.on_existing.currentData() == "ask"  # the safe default
+    wizard.load_file(path)
+    qtbot.waitUntil(lambda: wizard.sheet is not None, timeout=30000)
+    wizard.go_next()
+    wizard.start_dry_run()
+    qtbot.waitUntil(lambda: wizard.report is not None, timeout=60000)
+    assert wizard.summary.text().startswith("这是脱敏导出的台账")
+    assert "需确认 1" in wizard.summary.text()
+    assert "联系电话: 139****8765 → 170****2598" in wizard.rows.item(0, 2).text()
+    assert not wizard.confirm_all.isHidden() and not wizard.confirm_all.isChecked()
+    wizard.confirm_all.setChecked(True)
+    wizard.start_import()
+    qtbot.waitUntil(lambda: wizard.written is not None, timeout=60000)
+    assert wizard.written.counts["updated"] == 1
+    with store.session() as s:
+        p = s.scalars(select(Person).where(Person.cert_no == cert)).one()
+        assert p.phone == "17000002598"

@@ -50,7 +50,7 @@ def test_mask_name():
 
 
 def test_check_result():
-    issue = Issue("证件号码", "id.checksum", "证件号码第18位校验码应为X，实际为3")
+    issue = Issue("证件号码", "id.checksum", "证件号码没有通过校验（至少有一位输错），请对照证件逐位核对")
     r = CheckResult("x", None, errors=(issue,))
     assert not r.ok
     assert CheckResult("x", "x").ok
@@ -62,7 +62,7 @@ def test_check_result():
             {
                 "field": "证件号码",
                 "code": "id.checksum",
-                "message": "证件号码第18位校验码应为X，实际为3",
+                "message": "证件号码没有通过校验（至少有一位输错），请对照证件逐位核对",
             }
         ],
         "warnings": [],

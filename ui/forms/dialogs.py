@@ -87,9 +87,13 @@ class RecordDialog(CancelOnClose, QDialog):
                 "preset": self.preset, "title": self.windowTitle(), "dialog": type(self).__name__}
 
     def save_draft(self) -> None:
+        """Keep what was typed; a form holding nothing the user typed (only its defaults, or an
+        edit put back as it was) keeps no draft, and an earlier one of it goes."""
+        if not self.is_dirty():
+            remove_draft(self.draft_key)
+            return
         values = self.form.changed_values() if self.record_id else self.form.values()
-        if any(v not in (None, "", []) for v in values.values()) or self.record_id:
-            save_draft(self.draft_key, self.draft_meta(), values, secret=self.ctx.draft_secret)
+        save_draft(self.draft_key, self.draft_meta(), values, secret=self.ctx.draft_secret)
 
     def is_dirty(self) -> bool:
         return bool(self.form.changed_values())

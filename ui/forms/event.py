@@ -23,6 +23,7 @@ from desktop.services.events import STATES, Events, allowed_transitions, state_l
 from desktop.validation import code_table
 from ui.context import AppContext
 from ui.forms.dialogs import RecordDialog
+from ui.forms.guard import AskBeforeDiscard
 from ui.widgets.buttons import dialog_buttons
 
 ACTION_TEXT = {
@@ -31,7 +32,7 @@ ACTION_TEXT = {
 }
 
 
-class StepDialog(QDialog):
+class StepDialog(AskBeforeDiscard, QDialog):
     """Asks what a step needs: a note, and the responsible unit / result type / satisfaction."""
 
     def __init__(self, to_state: str, event: dict[str, Any], parent: QWidget | None = None) -> None:
@@ -54,8 +55,12 @@ class StepDialog(QDialog):
         if to_state == "evaluated":
             form.addRow("满意度", self.satisfaction)
         form.addRow("意见", self.note)
-        buttons = dialog_buttons(self.accept, self.reject, "确定", "取消")
+        buttons = dialog_buttons(self.accept, self.cancel, "确定", "取消")
         form.addRow(buttons)
+        self.remember()
+
+    def snapshot(self) -> Any:
+        return self.values()
 
     def values(self) -> dict[str, Any]:
         return {"note": self.note.text() or None, "responsible_unit": self.unit.text() or None,

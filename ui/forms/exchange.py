@@ -42,7 +42,7 @@ from desktop.services.lists import grid_choices
 from ui.context import AppContext
 from ui.workers import Job, JobFailure, run_job
 
-STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过(重复)", "rejected": "拒绝", "ask": "需确认"}
+STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "拒绝", "ask": "需确认"}
 
 
 class ImportWizard(QDialog):
@@ -72,7 +72,7 @@ class ImportWizard(QDialog):
         if ctx.actor.grid_ids is not None and self.grid.count() > 1:
             self.grid.setCurrentIndex(1)
         self.on_existing = QComboBox()
-        for key, label in (("update", "更新已有人员"), ("skip", "跳过已有人员"), ("ask", "列出待确认")):
+        for key, label in (("ask", "逐项列出变化,确认后再更新"), ("update", "直接更新已有人员"), ("skip", "跳过已有人员")):
             self.on_existing.addItem(label, key)
         self.file_label = QLabel("尚未选择文件")
         choose = self.choose = QPushButton("选择文件…")
@@ -108,12 +108,18 @@ class ImportWizard(QDialog):
         self.rows.horizontalHeader().setStretchLastSection(True)
         self.rows.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.valid_only = QCheckBox("只导入通过校验的行(被拒绝的行可存为报告,改好后再导入)")
+        self.confirm_all = QCheckBox("")
+        self.confirm_all.setVisible(False)
+        self.overwrite_newer = QCheckBox("")
+        self.overwrite_newer.setVisible(False)
         save_report = QPushButton("保存报告(Excel)…")
         save_report.clicked.connect(self.save_report)
         step3 = QWidget()
         l3 = QVBoxLayout(step3)
         l3.addWidget(self.summary)
         l3.addWidget(self.rows, 1)
+        l3.addWidget(self.confirm_all)
+        l3.addWidget(self.overwrite_newer)
         r3 = QHBoxLayout()
         r3.addWidget(self.valid_only)
         r3.addStretch(1)
@@ -217,8 +223,12 @@ class ImportWizard(QDialog):
         return out
 
     def options(self) -> ImportOptions:
+        confirmed: frozenset[int] = frozenset()
+        if self.report is not None and not self.confirm_all.isHidden() and self.confirm_all.isChecked():
+            confirmed = frozenset(r.row_no for r in self.report.rows if r.status == "ask")
         return ImportOptions(default_grid_id=self.grid.currentData(), on_existing=self.on_existing.currentData(),
-                             valid_only=self.valid_only.isChecked())
+                             valid_only=self.valid_only.isChecked(), confirmed=confirmed,
+                             overwrite_newer=not self.overwrite_newer.isHidden() and self.overwrite_newer.isChecked())
 
     def go_next(self) -> None:
         step = self.steps.currentIndex()
@@ -249,6 +259,7 @@ class ImportWizard(QDialog):
         return self.job
 
     def start_dry_run(self) -> Job:
+        self.report = None  # a new check: nothing confirmed from an earlier one
         return self._start(dry_run, self._dry_done)
 
     def start_import(self) -> Job | None:
@@ -279,6 +290,14 @@ class ImportWizard(QDialog):
         self.report = report
         self.steps.setCurrentIndex(2)
         self.show_report(report, "试导入结果(尚未写入)")
+        ask = report.counts.get("ask", 0)
+        self.confirm_all.setText(f"同时更新 {ask} 行需确认的已登记记录(按上表逐项列出的变化)")
+        self.confirm_all.setChecked(False)
+        self.confirm_all.setVisible(bool(ask))
+        newer = sum(1 for r in report.rows for c in r.changes if c.kept and not c.kept.startswith("文件中为空"))
+        self.overwrite_newer.setText(f"用文件中的值覆盖 {newer} 处在本机后来改过的内容(默认保留本机的值)")
+        self.overwrite_newer.setChecked(False)
+        self.overwrite_newer.setVisible(bool(newer))
 
     def _import_done(self, report: Any) -> None:
         self._idle()
@@ -289,16 +308,18 @@ class ImportWizard(QDialog):
 
     def show_report(self, report: Any, title: str) -> None:
         c = report.counts
+        skipped = c.get("skipped", 0) - c.get("ask", 0)
         self.summary.setText(
-            f"{title}:共 {report.total} 行 = 新增 {c.get('imported', 0)} + 更新 {c.get('updated', 0)} + "
-            f"跳过 {c.get('skipped', 0)} + 拒绝 {c.get('rejected', 0)}"
-            + (f" + 需确认 {c['ask']}" if c.get("ask") else "")
+            (f"{report.notice}\n" if report.notice else "")
+            + f"{title}:共 {report.total} 行 = 新增 {c.get('imported', 0)} + 更新 {c.get('updated', 0)} + "
+            f"跳过 {skipped} + 拒绝 {c.get('rejected', 0)}"
+            + (f" + 需确认 {c['ask']}(未更新,请核对逐项变化)" if c.get("ask") else "")
         )
         shown = [r for r in report.rows if r.status != "imported"] or report.rows
         shown = shown[:2000]
         self.rows.setRowCount(len(shown))
         for i, r in enumerate(shown):
-            for j, value in enumerate((str(r.row_no), STATUS_LABELS.get(r.status, r.status), ";".join(r.messages))):
+            for j, value in enumerate((str(r.row_no), STATUS_LABELS.get(r.status, r.status), r.detail)):
                 self.rows.setItem(i, j, QTableWidgetItem(value))
         self.rows.resizeColumnsToContents()
 

@@ -1,14 +1,24 @@
-"""Closing a form's window is the same as pressing 取消: typed content is never dropped silently."""
+"""Closing a form's window, or pressing Escape in it, is the same as pressing 取消: typed content
+is never dropped silently."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QDialog
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 
 class CancelOnClose:
     """Mixin for QDialog subclasses that define `cancel()` (which asks before discarding)."""
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802
+        # QDialog answers Escape with reject(), which would drop what was typed without asking
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            event.accept()
+            self.cancel()  # type: ignore[attr-defined]
+            return
+        super().keyPressEvent(event)  # type: ignore[misc]
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         dialog: Any = self
@@ -17,3 +27,29 @@ class CancelOnClose:
             return
         event.ignore()
         dialog.cancel()
+
+
+class AskBeforeDiscard(CancelOnClose):
+    """For the small entry dialogs (an event step, a user, a password, a move): 取消, Escape and
+    closing the window ask before dropping what was entered. A dialog defines `snapshot()` (what
+    its fields hold) and calls `remember()` once they are filled in."""
+
+    discard_title = "放弃填写"
+    _initial: Any = None
+
+    def snapshot(self) -> Any:
+        raise NotImplementedError
+
+    def remember(self) -> None:
+        self._initial = self.snapshot()
+
+    def typed(self) -> bool:
+        return self.snapshot() != self._initial
+
+    def cancel(self) -> None:
+        dialog: Any = self
+        if self.typed():
+            answer = QMessageBox.question(dialog, self.discard_title, "已填写的内容还没有保存,确定放弃吗?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        dialog.reject()

@@ -244,6 +244,10 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
             row.set_value(m)
 
     def save_draft(self) -> None:
+        v = self.values()
+        if not (v["members"] or any(v["address"].values()) or v["house"].get("area_m2")):
+            remove_draft(self.draft_key)  # nothing real typed: no draft is kept
+            return
         save_draft(self.draft_key, {"user": self.ctx.actor.username, "kind": "household", "title": "整户登记",
                                     "dialog": "RegisterHouseholdDialog"}, self.values(),
                    secret=self.ctx.draft_secret)

@@ -31,6 +31,7 @@ from desktop.policy import ROLES, Role, sees_all_grids
 from desktop.services.errors import ServiceError
 from desktop.services.users import MIN_PASSWORD, Users
 from ui.context import AppContext
+from ui.forms.guard import AskBeforeDiscard
 from ui.widgets.buttons import Std, dialog_buttons
 
 
@@ -48,7 +49,7 @@ def _error_label() -> QLabel:
     return label
 
 
-class UserForm(QDialog):
+class UserForm(AskBeforeDiscard, QDialog):
     """Add a user (with a first password) or edit one (name, role, phone, grids)."""
 
     def __init__(self, users: Users, existing: dict[str, Any] | None = None, parent: QWidget | None = None) -> None:
@@ -94,13 +95,18 @@ class UserForm(QDialog):
         if existing is None and users.encrypted:
             self.note.setText("本机数据库已加密:新用户将用这个密码解锁本机。")
         self.error = _error_label()
-        buttons = dialog_buttons(self.save, self.reject, "保存", "取消", ok=Std.Save)
+        buttons = dialog_buttons(self.save, self.cancel, "保存", "取消", ok=Std.Save)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.note)
         lay.addWidget(self.error)
         lay.addWidget(buttons)
         self._role_changed()
+        self.remember()
+
+    def snapshot(self) -> Any:
+        return (self.username.text(), self.display.text(), self.phone.text(), self.role.currentData(),
+                self.checked_grids(), self.password.text(), self.again.text())
 
     def _role_changed(self) -> None:
         all_grids = sees_all_grids(self.role.currentData())
@@ -129,7 +135,7 @@ class UserForm(QDialog):
         self.accept()
 
 
-class NewPasswordDialog(QDialog):
+class NewPasswordDialog(AskBeforeDiscard, QDialog):
     """A new password typed twice; with `ask_old` the current one too (for one's own)."""
 
     def __init__(self, title: str, prompt: str, *, ask_old: bool = False, parent: QWidget | None = None) -> None:
@@ -146,12 +152,16 @@ class NewPasswordDialog(QDialog):
         form.addRow("确认新密码", self.again)
         self.error = _error_label()
         self.action: Any = None  # called with (old, new); raises ServiceError to keep the dialog open
-        buttons = dialog_buttons(self.save, self.reject, "确定", "取消")
+        buttons = dialog_buttons(self.save, self.cancel, "确定", "取消")
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(prompt))
         lay.addLayout(form)
         lay.addWidget(self.error)
         lay.addWidget(buttons)
+        self.remember()
+
+    def snapshot(self) -> Any:
+        return (self.old.text(), self.new.text(), self.again.text())
 
     def save(self) -> None:
         if self.new.text() != self.again.text():

@@ -19,11 +19,10 @@ from PySide6.QtWidgets import (
 
 from desktop.services.errors import ServiceError
 from desktop.services.events import Visits
-from desktop.services.households import Households
-from desktop.services.search import Search
 from desktop.validation import code_table
 from ui.context import AppContext
 from ui.forms.dialogs import RecordDialog
+from ui.search_box import HouseholdPicker
 
 
 class NeedRow(QWidget):
@@ -56,18 +55,16 @@ class VisitDialog(RecordDialog):
         super().__init__(ctx, "visit", record_id, preset=preset, **kw)
         self.visits = Visits(ctx.store, ctx.actor)
         self.household_id = preset.get("household_id") or (self.record or {}).get("household_id")
-        self.household = QLineEdit()
-        self.household.setPlaceholderText("输入户主姓名、拼音首字母或地址后回车选户")
-        self.household.returnPressed.connect(self.pick_household)
-        self.household_label = QLabel("")
-        self.household_label.setProperty("role", "hint")
+        self.picker = HouseholdPicker(ctx)
+        self.picker.picked.connect(self._picked)
+        self.household = self.picker.edit
+        self.household_label = self.picker.hint
         top = QHBoxLayout()
         top.addWidget(QLabel("走访户"))
-        top.addWidget(self.household, 1)
+        top.addWidget(self.picker, 1)
         self.extra_top.addLayout(top)
-        self.extra_top.addWidget(self.household_label)
         if self.household_id:
-            self._show_household()
+            self.picker.set_household(self.household_id)
             self.household.setEnabled(record_id is None and not preset.get("household_id"))
         # needs
         self.needs_box = QVBoxLayout()
@@ -86,17 +83,9 @@ class VisitDialog(RecordDialog):
             self._existing_needs()
         (self.household if not self.household_id else self.form.widgets["method"]).setFocus()
 
-    def _show_household(self) -> None:
-        self.household_label.setText(Households(self.ctx.store, self.ctx.actor).caption(self.household_id))
-
-    def pick_household(self) -> None:
-        hits = [h for h in Search(self.ctx.store, self.ctx.actor).search(self.household.text(), limit=10)
-                if h.household_id]
-        if not hits:
-            self.household_label.setText("没有找到这个户,请换个关键词")
-            return
-        self.household_id = hits[0].household_id
-        self._show_household()
+    def _picked(self, household_id: str) -> None:
+        self.household_id = household_id
+        self._draft_timer.start()
         self.form.widgets["method"].setFocus()
 
     def add_need(self) -> NeedRow:
@@ -141,6 +130,11 @@ class VisitDialog(RecordDialog):
         self.show_message(f"已转为网格事件:{event['title']}(状态:上报)")
         return event
 
+    def is_dirty(self) -> bool:
+        chosen = self.household_id is not None and not self.preset.get("household_id") and not self.record_id
+        return (super().is_dirty() or chosen or bool(self.household.text().strip())
+                or any(r.value() for r in self.need_rows))
+
     def draft_meta(self) -> dict[str, Any]:
         meta = super().draft_meta()
         meta["preset"] = {**meta["preset"], "household_id": self.household_id}
@@ -150,7 +144,7 @@ class VisitDialog(RecordDialog):
         if self.record_id:
             return super().save(allow_duplicate=allow_duplicate)
         if not self.household_id:
-            self.show_message("未保存:请先选择走访户(在“走访户”框输入姓名或地址后回车)。")
+            self.show_message("未保存:请先选择走访户(在“走访户”框输入姓名或地址,回车后从列表中选定)。")
             self.household.setFocus()
             return False
         data = {**{k: v for k, v in self.preset.items() if k != "household_id"}, **self.form.values(),

@@ -7,13 +7,13 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMenu,
@@ -30,11 +30,12 @@ from desktop.domain.formatting import age, care_mark_labels
 from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from desktop.services.households import Households
-from desktop.services.search import Search
 from desktop.validation import code_table, mask_id, mask_phone
 from ui.context import AppContext
+from ui.forms.guard import AskBeforeDiscard
 from ui.forms.opener import open_record_dialog
 from ui.pages.base import Page
+from ui.search_box import HouseholdPicker
 from ui.widgets.buttons import dialog_buttons
 
 MEMBER_COLUMNS = ["姓名", "与户主关系", "性别", "出生日期", "年龄", "证件号码", "联系电话", "人员类型", "关注标识"]
@@ -45,42 +46,50 @@ def _age_text(birth: date | None) -> str:
     return "" if years is None else str(years)
 
 
-class MoveDialog(QDialog):
-    """Pick the household a member moves to (or none: moved away)."""
+class MoveDialog(AskBeforeDiscard, QDialog):
+    """Pick the household a member moves to (or none: moved away). Enter in the search field
+    lists the households found; the move needs a household chosen from that list, or 迁出
+    ticked: nothing is taken for the user, and Enter never confirms the move from there."""
 
     def __init__(self, ctx: AppContext, person_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle(f"迁移成员:{person_name}")
-        self.query = QLineEdit()
-        self.query.setPlaceholderText("输入目标户的户主姓名、户号或地址后回车")
-        self.query.returnPressed.connect(self.find)
-        self.target = QComboBox()
-        self.target.addItem("迁出(不再属于任何户)", None)
+        self.picker = HouseholdPicker(ctx)
+        self.query = self.picker.edit
+        self.query.setPlaceholderText("输入目标户的户主姓名、户号或地址,回车列出候选户")
+        self.away = QCheckBox("迁出(不再属于任何户)")
+        self.away.toggled.connect(lambda on: self.picker.setEnabled(not on))
         self.relation = QComboBox()
         for code, label in code_table("relation").items:
             if code != "02":
                 self.relation.addItem(label, code)
-        buttons = dialog_buttons(self.accept, self.reject, "迁移", "取消")
+        self.message = QLabel("")
+        self.message.setProperty("role", "error")
+        buttons = dialog_buttons(self.confirm, self.cancel, "迁移", "取消")
         lay = QVBoxLayout(self)
-        lay.addWidget(self.query)
-        lay.addWidget(self.target)
+        lay.addWidget(self.picker)
+        lay.addWidget(self.away)
         row = QHBoxLayout()
         row.addWidget(QLabel("在新户中与户主关系"))
         row.addWidget(self.relation, 1)
         lay.addLayout(row)
+        lay.addWidget(self.message)
         lay.addWidget(buttons)
+        self.remember()
 
-    def find(self) -> None:
-        self.target.clear()
-        self.target.addItem("迁出(不再属于任何户)", None)
-        seen = set()
-        for hit in Search(self.ctx.store, self.ctx.actor).search(self.query.text(), limit=20):
-            if hit.household_id and hit.household_id not in seen:
-                seen.add(hit.household_id)
-                self.target.addItem(Households(self.ctx.store, self.ctx.actor).caption(hit.household_id), hit.household_id)
-        if self.target.count() > 1:
-            self.target.setCurrentIndex(1)
+    def snapshot(self) -> Any:
+        return (self.query.text().strip(), self.picker.household_id, self.away.isChecked(), self.relation.currentIndex())
+
+    def target_id(self) -> str | None:
+        """The chosen household, or None for 迁出."""
+        return None if self.away.isChecked() else self.picker.household_id
+
+    def confirm(self) -> None:
+        if not self.away.isChecked() and self.picker.household_id is None:
+            self.message.setText("未迁移:请在上面输入后回车,从列表中选定目标户;或勾选“迁出”。")
+            return
+        self.accept()
 
 
 class HouseholdPage(Page):
@@ -340,8 +349,9 @@ class HouseholdPage(Page):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         try:
-            self.service.move_person(pid, to_household_id=dialog.target.currentData(),
-                                     relation=dialog.relation.currentData() if dialog.target.currentData() else None)
+            target = dialog.target_id()
+            self.service.move_person(pid, to_household_id=target,
+                                     relation=dialog.relation.currentData() if target else None)
         except ServiceError as exc:
             QMessageBox.warning(self, "不能迁移", exc.message)
             return
