@@ -368,3 +368,40 @@ def make_demo(path: Path, *, households: int = 300, seed: int = 1, encrypt: bool
         finally:
             store.close()
     return report
+
+
+# --- the start page's checklist ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StartStep:
+    key: str  # grids, workers, buildings, import, server
+    label: str
+    done: bool
+    hint: str
+
+
+def start_steps(store: Store, actor: Actor) -> list[StartStep]:
+    """What a new community still has to set up, each ticked from the data itself (nothing to
+    tick by hand): grids, grid workers, buildings, the ledgers imported, the sync server. Only for
+    those who manage the community (empty for the others, and on the demo street)."""
+    from desktop.policy import Ability, allows
+    from desktop.services.demo import is_demo
+
+    if not allows(actor, Ability.MANAGE_USERS) or is_demo(store):
+        return []
+    with store.engine.connect() as c:
+        def count(sql: str) -> int:
+            return int(c.exec_driver_sql(sql).scalar() or 0)
+
+        grids = count("SELECT count(*) FROM area WHERE level = 'grid' AND deleted_at IS NULL")
+        workers = count("SELECT count(*) FROM app_user WHERE role = 'grid_worker' AND deleted_at IS NULL")
+        buildings = count("SELECT count(*) FROM address WHERE deleted_at IS NULL")
+        people = count("SELECT count(*) FROM person WHERE deleted_at IS NULL")
+    server = bool(store.meta("sync_server_url"))
+    return [
+        StartStep("grids", "划分网格", grids > 0, "在 区域 中添加社区的网格"),
+        StartStep("workers", "添加网格员", workers > 0, "在 设置 → 本机用户 中为每位网格员建账号并分配网格"),
+        StartStep("buildings", "添加楼栋和房屋", buildings > 0, "在 区域 中添加小区、楼栋和户室"),
+        StartStep("import", "导入已有台账", people > 0, "从 Excel 导入以前的人员台账,或逐户录入"),
+        StartStep("server", "设置同步服务器", server, "在 同步 中填写社区服务器地址并同步一次"),
+    ]
