@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QTableWidget,
@@ -134,6 +135,10 @@ class FirstRunDialog(QDialog):
         self._add("admin", self._admin_page())
         self._add("restore", self._restore_page())
         self._add("demo", self._demo_page())
+        for key, page in self.pages.items():  # a sentence about what was wrong goes once it is being fixed
+            if key in self.errors:
+                for edit in page.findChildren(QLineEdit):
+                    edit.textEdited.connect(lambda _t, k=key: self.errors[k].setText(""))
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.stage = _hint("")
@@ -144,8 +149,12 @@ class FirstRunDialog(QDialog):
         self.next_button.clicked.connect(self.next)
         self.cancel_button = QPushButton("退出")
         self.cancel_button.clicked.connect(self.cancel)
+        for button in (self.back_button, self.next_button, self.cancel_button):
+            button.setMinimumWidth(130)
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         buttons = QHBoxLayout()
         buttons.addWidget(self.progress, 1)
+        buttons.addStretch(1)
         buttons.addWidget(self.back_button)
         buttons.addWidget(self.next_button)
         buttons.addWidget(self.cancel_button)
@@ -258,6 +267,7 @@ class FirstRunDialog(QDialog):
         for key, text, explain in CHOICES:
             btn = QPushButton(text)
             btn.setMinimumHeight(44)
+            btn.setFixedWidth(170)
             btn.clicked.connect(lambda _=False, k=key: self.show_step(k))
             self.choice_buttons[key] = btn
             row = QHBoxLayout()
@@ -565,13 +575,19 @@ class FirstRunDialog(QDialog):
         self.admin_password2 = _password_field("再输入一次")
         self.strength = QProgressBar()
         self.strength.setRange(0, 4)
-        self.strength.setTextVisible(True)
-        self.strength.setFormat("")
+        self.strength.setValue(0)
+        self.strength.setTextVisible(False)
+        self.strength.setFixedSize(220, 10)
+        self.strength_word = QLabel("")
+        strength_row = QHBoxLayout()
+        strength_row.addWidget(self.strength)
+        strength_row.addWidget(self.strength_word)
+        strength_row.addStretch(1)
         form = QFormLayout()
         form.addRow("姓名", self.admin_name)
         form.addRow("用户名", self.admin_user)
         form.addRow("密码", self.admin_password)
-        form.addRow("密码强度", self.strength)
+        form.addRow("密码强度", strength_row)
         form.addRow("确认密码", self.admin_password2)
         lay.addLayout(form)
         self.errors["admin"] = _error_label()
@@ -582,7 +598,7 @@ class FirstRunDialog(QDialog):
     def _strength(self, text: str) -> None:
         score, word = first_run.password_strength(text)
         self.strength.setValue(score)
-        self.strength.setFormat(word if text else "")
+        self.strength_word.setText(word if text else "")
 
     def start_create(self) -> None:
         error = self.errors["admin"]

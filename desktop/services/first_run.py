@@ -399,9 +399,9 @@ def start_steps(store: Store, actor: Actor) -> list[StartStep]:
         people = count("SELECT count(*) FROM person WHERE deleted_at IS NULL")
     server = bool(store.meta("sync_server_url"))
     return [
-        StartStep("grids", "划分网格", grids > 0, "在 区域 中添加社区的网格"),
+        StartStep("grids", "划分网格", grids > 0, "在 地址与网格 中添加社区的网格"),
         StartStep("workers", "添加网格员", workers > 0, "在 设置 → 本机用户 中为每位网格员建账号并分配网格"),
-        StartStep("buildings", "添加楼栋和房屋", buildings > 0, "在 区域 中添加小区、楼栋和户室"),
+        StartStep("buildings", "添加楼栋和房屋", buildings > 0, "在 地址与网格 中添加小区、楼栋和户室"),
         StartStep("import", "导入已有台账", people > 0, "从 Excel 导入以前的人员台账,或逐户录入"),
         StartStep("server", "设置同步服务器", server, "在 同步 中填写社区服务器地址并同步一次"),
     ]

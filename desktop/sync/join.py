@@ -44,7 +44,7 @@ def _sentence(exc: SyncError, url: str) -> SyncError:
     elif code == "timeout":
         text = f"连接服务器 {url} 超时:网络太慢或服务器无响应,请稍后重试。"
     elif code == "bad_credentials":
-        text = "用户名或密码不正确:请核对后重试(密码区分大小写);忘记密码请请社区管理员在服务器上重置。"
+        text = "用户名或密码不正确:请核对后重试(密码区分大小写);忘记密码可请社区管理员在服务器上重置。"
     elif code == "not_server":
         text = f"{url} 不是网格台账同步服务器:请核对地址和端口(向社区管理员确认)。"
     elif code == "cancelled":

@@ -203,8 +203,8 @@ class HomePage(Page):
         self.empty_box.setVisible(not data["grids"])
         if not data["grids"]:
             if allows(self.ctx.actor, Ability.EDIT_AREAS):
-                self.empty.setText("还没有网格:请先在 区域 中划分社区的网格,之后才能登记人员和房屋。")
-                self.empty_button.setText("打开 区域")
+                self.empty.setText("还没有网格:请先在 地址与网格 中划分社区的网格,之后才能登记人员和房屋。")
+                self.empty_button.setText("打开 地址与网格")
             else:
                 self.empty.setText("您还没有负责的网格:请社区管理员为您分配网格,然后在 同步 中同步一次。")
                 self.empty_button.setText("打开 同步")
