@@ -125,6 +125,7 @@ class FirstRunDialog(QDialog):
         self.actor: Actor | None = None
         self.after: str | None = None  # what to offer once the main window is up ("import")
         self.job: Job | None = None
+        self._cancellable = False
         self.setWindowTitle(f"{APP_TITLE} · 首次使用向导")
         self.resize(900, 640)
         self.stack = QStackedWidget()
@@ -199,10 +200,11 @@ class FirstRunDialog(QDialog):
     def cancel(self) -> None:
         """Cancel the running step (nothing is kept), else leave the assistant."""
         if self.job is not None:
-            self.job.cancel()
-            self.stage.setText("正在取消…(已下载的内容不会保留)")
-            self.cancel_button.setEnabled(False)
-            return
+            if self._cancellable:
+                self.job.cancel()
+                self.stage.setText("正在取消…(已下载的内容不会保留)")
+                self.cancel_button.setEnabled(False)
+            return  # the other steps take seconds and end by themselves
         self.reject()
 
     def reject(self) -> None:
@@ -215,6 +217,7 @@ class FirstRunDialog(QDialog):
         """A step runs (`job`) or none does. Only the first sync can stop halfway; the other steps
         take seconds and cannot be stopped once started (the button waits for them)."""
         self.job = job
+        self._cancellable = cancellable
         running = job is not None
         self.progress.setVisible(running)
         self.progress.setRange(0, 0)
