@@ -708,8 +708,14 @@ class FirstRunDialog(QDialog):
         from desktop.services.demo import DEMO_PASSWORD
 
         self.errors["demo"].setText("")
-        work = partial(first_run.make_demo, households=self.demo_households.value())
-        self._busy(run_job(guarded(work, self.db_path), self.db_path,
-                           on_done=lambda _r: self._signed_in("admin", DEMO_PASSWORD), on_error=self._failed),
-                   "正在生成演示数据…")
+        households = self.demo_households.value()
+
+        def work(job: Job) -> Any:
+            return first_run.make_demo(self.db_path, households=households, cancel=job.cancel_event,
+                                       progress=lambda table, rows: job.report(0, 0, f"正在写入演示数据:{table} {rows} 行…"))
+
+        self._busy(run_job(guarded(work, self.db_path), with_job=True,
+                           on_done=lambda _r: self._signed_in("admin", DEMO_PASSWORD), on_error=self._failed,
+                           on_progress=self._progress),
+                   "正在生成演示数据…", cancellable=True)
 

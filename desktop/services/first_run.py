@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from desktop import kinds
 from desktop.db.engine import StorageError
 from desktop.db.keys import Keyring, KeyringError, is_encrypted, keyring_path, new_key
 from desktop.policy import Role
-from desktop.services.errors import PermissionDenied, ValidationFailed
+from desktop.services.errors import PermissionDenied, ServiceError, ValidationFailed
 from desktop.services.store import Actor, Store, remove_database_files
 from desktop.validation.result import Issue
 
@@ -352,17 +353,31 @@ def refuse_demo_into(store: Store) -> None:
                            "请换一个数据库文件体验演示数据。")
 
 
+class DemoCancelled(ServiceError):
+    def __init__(self) -> None:
+        super().__init__("已取消生成演示数据,本机没有留下任何文件。")
+
+
 def make_demo(path: Path, *, households: int = 300, seed: int = 1, encrypt: bool = True,
-              progress: Callable[[str, int], Any] | None = None) -> Any:
-    """The demo street on a new laptop; every demo user unlocks it with the demo password."""
+              progress: Callable[[str, int], Any] | None = None, cancel: threading.Event | None = None) -> Any:
+    """The demo street on a new laptop; every demo user unlocks it with the demo password. A
+    `cancel` set while its tables are written rolls everything back and leaves no file."""
     from desktop.services.demo import DEMO_PASSWORD, generate
     from desktop.services.key_grants import grant
     from desktop.services.session import users_of
 
+    def step(table: str, rows: int) -> None:
+        if cancel is not None and cancel.is_set():
+            raise DemoCancelled
+        if progress is not None:
+            progress(table, rows)
+
     with new_database(path) as tmp:
         store = Store.open(tmp, create=True, key=new_key() if encrypt else None)
         try:
-            report = generate(store, households=households, seed=seed, progress=progress)
+            if cancel is not None and cancel.is_set():
+                raise DemoCancelled
+            report = generate(store, households=households, seed=seed, progress=step)
             for username, display, role in users_of(store):
                 grant(store, username, DEMO_PASSWORD, display=display, role=role)
         finally:

@@ -182,3 +182,18 @@ def test_a_real_database_is_not_marked(store, community, admin, tmp_path):
     export(store, admin, "person", out)
     first_row = [c.value for c in next(load_workbook(out).active.iter_rows(max_row=1))]
     assert not any(DEMO_MARK in str(v) for v in first_row if v)
+
+
+def test_a_demo_cancelled_while_its_tables_are_written_leaves_nothing(tmp_path):
+    import threading
+
+    cancel = threading.Event()
+    written: list[str] = []
+
+    def progress(table: str, rows: int) -> None:
+        written.append(table)
+        cancel.set()  # the user clicks 取消 after the first table
+
+    with pytest.raises(first_run.DemoCancelled):
+        first_run.make_demo(tmp_path / "laptop" / "gridledger.db", households=5, progress=progress, cancel=cancel)
+    assert len(written) == 1 and names(tmp_path / "laptop") == []

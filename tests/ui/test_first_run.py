@@ -155,6 +155,18 @@ def test_the_demo_street_signs_in_as_the_demo_admin(qtbot, wizard):
     assert LocalDatabase(wizard.db_path).encrypted
 
 
+def test_the_demo_can_be_cancelled_while_it_is_made(qtbot, wizard):
+    click(qtbot, wizard.choice_buttons["demo"])
+    wizard.demo_households.setValue(2000)
+    click(qtbot, wizard.next_button)
+    assert wizard.job is not None and wizard.cancel_button.isEnabled()
+    click(qtbot, wizard.cancel_button)
+    finish(qtbot, wizard)
+    assert wizard.result() != QDialog.DialogCode.Accepted and "已取消" in wizard.errors["demo"].text()
+    assert files_in(wizard.db_path.parent) == []
+    assert wizard.next_button.isEnabled() and wizard.step == "demo"  # and can start again
+
+
 # --- 从备份恢复 --------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -430,3 +442,52 @@ def test_an_https_server_shows_its_fingerprint_to_compare_before_joining(qtbot, 
     click(qtbot, wizard.next_button)  # not compared yet: said, nothing started, nothing made
     assert wizard.job is None and "核对服务器证书指纹" in wizard.errors["join"].text()
     assert files_in(wizard.db_path.parent) == []
+
+
+# --- the app end to end: the assistant, then the main window -------------------------------------------
+
+def test_the_app_makes_a_community_through_the_assistant_and_offers_the_import(qtbot, tmp_path, monkeypatch):
+    from ui import app as app_module
+    from ui import first_run as wizard_module
+
+    def drive(self) -> int:  # the user's clicks on the real dialog, as exec() would take them
+        self.show()
+        click(qtbot, self.choice_buttons["create"])
+        self._parts_from_code("620104001007")
+        type_text(qtbot, self.community_name, "福利东社区")
+        click(qtbot, self.next_button)
+        type_text(qtbot, self.admin_name, "张丽")
+        type_text(qtbot, self.admin_user, "zhangli")
+        type_text(qtbot, self.admin_password, "abcDEF-2026x")
+        type_text(qtbot, self.admin_password2, "abcDEF-2026x")
+        click(qtbot, self.next_button)
+        finish(qtbot, self)
+        return self.result()
+
+    offered: list = []
+    monkeypatch.setattr(wizard_module.FirstRunDialog, "exec", drive)
+    monkeypatch.setattr(app_module, "offer_import", lambda window: offered.append(window))
+    db = tmp_path / "new" / "gridledger.db"
+    code = app_module.main(argparse.Namespace(db=str(db), user=None, password_stdin=False, quit_after=1500))
+    assert code == 0 and len(offered) == 1 and offered[0].ctx.actor.username == "zhangli"
+    assert LocalDatabase(db).users() == [("zhangli", "张丽", "community_admin")]
+
+
+def test_the_import_offer_opens_the_import_wizard(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from ui.app import offer_import
+
+    class Window(QMainWindow):
+        imported: list[str] = []
+
+        def import_excel(self, kind: str) -> bool:
+            self.imported.append(kind)
+            return True
+
+    win = Window()
+    qtbot.addWidget(win)
+    box = offer_import(win)
+    [button] = [b for b in box.buttons() if b.text() == "从 Excel 导入…"]
+    click(qtbot, button)
+    qtbot.waitUntil(lambda: win.imported == ["person"], timeout=5000)
