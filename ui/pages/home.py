@@ -148,8 +148,11 @@ class HomePage(Page):
     def show_steps(self, steps: list[StartStep]) -> None:
         while self.check_rows.count():
             item = self.check_rows.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            old = item.widget()
+            if old is not None:
+                old.hide()
+                old.setParent(None)  # gone from the box now, freed later
+                old.deleteLater()
         left = [s for s in steps if not s.done]
         self.checklist.setVisible(bool(left))
         if not left:

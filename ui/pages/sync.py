@@ -189,7 +189,7 @@ class SyncPage(Page):
         first_row.addWidget(self.first_button)
         self.first_box = QWidget()
         self.first_box.setLayout(first_row)
-        lay.addWidget(self.first_box)
+        left_lay.insertWidget(0, self.first_box)  # in the scrolling column: the review keeps its height
         self.review: ConflictReview | None = None
         if self.reviewer:
             self.review = ConflictReview()
