@@ -379,9 +379,11 @@ def test_a_new_communitys_start_page_ticks_its_checklist_from_the_data(qtbot, tm
         assert sync.first_box.isVisible() and "还没有同步过" in sync.first_hint.text()
         click(qtbot, sync.first_button)  # the address is empty: the cursor goes there, said in a sentence
         assert "请先填写服务器地址" in sync.error.text() and sync.job is None
+        shot(qtbot, win, "9-sync-never-used")
         people = win.show_page("person")
         qtbot.waitUntil(lambda: people.empty_box.isVisible(), timeout=20000)
         assert "还没有人员记录" in people.empty.text() and people.empty_import.isVisible()
+        shot(qtbot, win, "10-empty-list")
     finally:
         from ui.workers import wait_all
 
