@@ -49,8 +49,9 @@ def _sentence(exc: SyncError, url: str) -> SyncError:
         text = f"{url} 不是网格台账同步服务器:请核对地址和端口(向社区管理员确认)。"
     elif code == "cancelled":
         text = "已取消加入社区服务器。"
-    else:
-        text = f"服务器拒绝了加入:{exc}。请联系社区管理员。"
+    else:  # the server's own sentence (a disabled user, an old client…), with whom to ask if it has none
+        said = str(exc).rstrip("。")
+        text = f"服务器拒绝了加入:{said}。" + ("" if "联系" in said else "请联系社区管理员。")
     return SyncError(f"{text}{LEFT_NOTHING}", code)
 
 

@@ -222,7 +222,7 @@ def test_a_backup_is_restored_verified_and_signed_in(qtbot, wizard, encrypted_ba
 def community_server(tmp_path_factory):
     """`gridledger serve` over http on 127.0.0.1 holding a small demo street, with a grid worker."""
     from tests.sync.harness import demo_file, sync
-    from tests.sync.test_processes import ServeProcess
+    from tests.sync.test_processes import ServeProcess, gl
 
     folder = tmp_path_factory.mktemp("server")
     srv = ServeProcess(f"sqlite:///{folder / 'server.db'}").start()
@@ -239,6 +239,8 @@ def community_server(tmp_path_factory):
         finally:
             store.close()
         srv.add_user("wgy101", "grid_worker", grids=grid)
+        srv.add_user("left01", "grid_worker", grids=grid)
+        gl("server", "--database", srv.db_url, "disable-user", "left01")
         yield srv, grid
     finally:
         srv.kill()
@@ -285,6 +287,34 @@ def test_joining_the_community_server_encrypts_first_and_signs_in(qtbot, wizard,
             "SELECT DISTINCT a.code FROM person p JOIN area a ON a.id = p.grid_id")}
     assert people > 0 and grids == {grid}  # their grid arrived, and only theirs
     assert wizard.store.meta("sync_server_url") == srv.url
+
+
+def test_a_disabled_user_and_a_web_server_that_is_no_sync_server_are_each_one_sentence(tmp_path, community_server):
+    import http.server
+    import threading
+
+    from desktop.sync.client import SyncError
+    from desktop.sync.join import join_server
+    from tests.sync.harness import PASSWORD
+
+    srv, _grid = community_server
+    db = tmp_path / "laptop" / "gridledger.db"
+    with pytest.raises(SyncError) as refused:
+        join_server(db, srv.url, "left01", PASSWORD)
+    assert str(refused.value) == "服务器拒绝了加入:用户“left01”已停用,请联系社区管理员。本机没有留下任何文件。"
+    assert files_in(db.parent) == []
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=web.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(SyncError, match="不是网格台账同步服务器"):
+            join_server(db, f"http://127.0.0.1:{web.server_address[1]}", "wgy101", PASSWORD)
+    finally:
+        web.shutdown()
+        web.server_close()
+    assert files_in(db.parent) == []
+    with pytest.raises(SyncError, match="服务器地址不正确"):
+        join_server(db, "ftp://sync", "wgy101", PASSWORD)
 
 
 def test_a_cancelled_first_sync_leaves_nothing(qtbot, wizard, community_server):
