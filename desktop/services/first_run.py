@@ -82,10 +82,7 @@ def is_new(path: Path) -> bool:
     if not path.exists():
         return not keyring_path(path).exists()  # a keyring without its file: a lost database, not new
     if is_encrypted(path):
-        try:
-            return not Keyring.load(path).users
-        except KeyringError:
-            return False
+        return False  # what it holds cannot be read: never treated as empty (nor replaced)
     if not path.is_file() or path.stat().st_size == 0:
         return False  # the storage checks explain these on opening
     return _plain_content(path) == 0

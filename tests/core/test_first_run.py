@@ -197,3 +197,17 @@ def test_a_demo_cancelled_while_its_tables_are_written_leaves_nothing(tmp_path):
     with pytest.raises(first_run.DemoCancelled):
         first_run.make_demo(tmp_path / "laptop" / "gridledger.db", households=5, progress=progress, cancel=cancel)
     assert len(written) == 1 and names(tmp_path / "laptop") == []
+
+
+def test_an_encrypted_file_nobody_can_unlock_is_never_taken_for_new(tmp_path):
+    import json
+
+    db = tmp_path / "gridledger.db"
+    first_run.create_community(db, PLAN, ADMIN)
+    ring = db.with_name("gridledger.db.keys")
+    ring.write_text(json.dumps({"version": 1, "users": {}}), encoding="utf-8")  # every key removed
+    before = db.read_bytes()
+    assert not first_run.is_new(db)
+    with pytest.raises(StorageError, match="已有数据库"):
+        first_run.make_demo(db, households=5)
+    assert db.read_bytes() == before

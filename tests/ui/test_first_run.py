@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from desktop.services.session import LocalDatabase
 from tests.ui.conftest import type_text
 
 ROOT = Path(__file__).resolve().parents[2]
-HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def shot(qtbot, widget, name: str) -> None:
