@@ -115,6 +115,7 @@ _ENTRIES: tuple[Kind, ...] = (
     Kind(
         "area", Area, "区域",
         {"level": "层级", "code": "代码", "name": "名称", "parent_id": "上级", "note": "备注"},
+        importable=True,  # the area tree: 社区, 网格, 小区, buildings and rooms (desktop/exchange/areas.py)
     ),
     Kind(
         "address", Address, "标准地址",

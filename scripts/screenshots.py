@@ -21,6 +21,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--user", default="wgy001")
     ap.add_argument("--households", type=int, default=400)
+    ap.add_argument("--only-areas", action="store_true",
+                    help="only the admin's area dialogs (12–15), on a fresh laptop")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -41,6 +43,8 @@ def main() -> int:
 
     app = QApplication([])
     apply_theme(app)
+    if args.only_areas:
+        return areas_admin_shots(app, out, tmp)
     store = Store.open(tmp / "demo.db", create=True)
     generate(store, households=args.households, seed=1)
     ctx = AppContext(store, actor_for(store, args.user))
@@ -153,6 +157,80 @@ def main() -> int:
     admin_win.close()
     admin_store.close()
     QTimer.singleShot(0, win.close)
+    settle()
+    store.close()
+    return areas_admin_shots(app, out, tmp)
+
+
+def areas_admin_shots(app, out: Path, tmp: Path) -> int:
+    """An admin on a fresh laptop (1366×768, light theme) builds the tree in 地址与网格: the page
+    with its 新建 / 修改 / 删除 buttons, 新建网格, 新建楼栋 (3 单元 × 6 层 × 2 户) and 修改楼栋."""
+    from desktop.services.areas import AreaAdmin
+    from desktop.services.store import Actor, Store
+    from ui.context import AppContext
+    from ui.forms.areas import BuildingDialog, EditBuildingDialog, GridDialog
+    from ui.main_window import MainWindow
+    from ui.workers import wait_all
+
+    store = Store.open(tmp / "fresh.db", create=True)
+    admin = Actor("admin", "community_admin", None, store.meta("device_id"), "社区管理员")
+    svc = AreaAdmin(store, admin)
+    community = svc.create_community("兰化22街区社区", code="620104001001")
+    g1 = svc.create_grid(community["id"], "第1网格")
+    svc.create_grid(community["id"], "第2网格")
+    svc.create_building(g1["id"], "幸福小区", "1", units=2, floors=6, rooms_per_floor=2)
+    second = svc.create_building(g1["id"], "幸福小区", "2", units=2, floors=6, rooms_per_floor=2)
+    from datetime import date
+
+    from desktop.services.households import Households
+    from desktop.validation import make_id_number
+
+    Households(store, admin).register(grid_id=g1["id"], address_id=second["address_ids"][0], members=[
+        {"name": "陈建国", "cert_no": make_id_number("620104", date(1974, 5, 2), 11)},
+        {"name": "李秀英", "cert_no": make_id_number("620104", date(1976, 8, 9), 22), "relation": "10"}])
+    ctx = AppContext(store, admin)
+    win = MainWindow(ctx)
+    win.resize(1366, 768)
+    win.show()
+
+    def settle() -> None:
+        for _ in range(5):
+            wait_all()
+            app.processEvents()
+
+    def shot(name: str, widget) -> None:
+        settle()
+        widget.grab().save(str(out / f"{name}.png"))
+        print("saved", out / f"{name}.png")
+
+    page = win.show_page("areas")
+    m = page.model
+    idx = m.index(0, 0)
+    for _ in range(4):  # community → grid → estate → building
+        page.tree.expand(idx)
+        settle()
+        idx = m.index(0, 0, idx)
+    page.tree.setCurrentIndex(idx.parent())
+    shot("12-areas-admin", win)
+    grid = GridDialog(svc, community_id=community["id"], parent=win)
+    grid.name.setText("第3网格")
+    grid.show()
+    shot("13-new-grid", grid)
+    grid.hide()
+    building = BuildingDialog(svc, grid_id=g1["id"], estate="幸福小区", parent=win)
+    building.building.setText("3")
+    building.units.setValue(3)
+    building.floors.setValue(6)
+    building.per_floor.setValue(2)
+    building.show()
+    shot("14-new-building", building)
+    building.hide()
+    edit = EditBuildingDialog(svc, g1["id"], "幸福小区", "2", parent=win)
+    edit.building.setText("5")
+    edit.show()
+    shot("15-edit-building", edit)
+    edit.hide()
+    win.close()
     settle()
     store.close()
     return 0

@@ -20,7 +20,7 @@ from desktop.sync.protocol import MIN_SCHEMA_VERSION, PULL_PAGE, SCHEMA_VERSION,
 from server import service
 from server.models import Blob, BlobPart, BundleSeen, Device, Record, ServerUser, utcnow
 from server.service import ApiError, Caller
-from server.store import ServerStore, scope_for
+from server.store import ServerStore, scope_for, widen_scope
 
 
 def _keys(store: ServerStore) -> tuple[bytes, bytes, str]:
@@ -126,6 +126,18 @@ def _check_scope(store: ServerStore, who: Caller, changes: list[dict[str, Any]])
     """Refuse the whole bundle if any change touches a record outside the user's grids."""
     scope = who.scope
     with store.session() as s:
+        if scope.areas:  # grids the bundle itself creates under the user's community
+            rows = []
+            for ch in changes:
+                fields = ch.get("fields") if isinstance(ch.get("fields"), dict) else {}
+                if ch.get("table") != "area" or ch.get("op") == "D" or not isinstance(ch.get("id"), str):
+                    continue
+                rec = s.get(Record, ("area", ch["id"]))
+                data = orjson.loads(rec.data) if rec is not None else {}
+                data.update({k: v[1] for k, v in fields.items() if isinstance(v, list) and len(v) == 2})
+                rows.append((ch["id"], data.get("parent_id"), str(data.get("level") or ""),
+                             str(data.get("code") or ""), str(data.get("name") or "")))
+            scope = widen_scope(scope, s, rows)
         for ch in changes:
             table, row_id = ch.get("table"), ch.get("id")
             if not isinstance(table, str) or not isinstance(row_id, str):

@@ -34,7 +34,7 @@ from desktop.sync.protocol import (
     ts_storage,
 )
 from server.models import AttachmentRef, Conflict, Device, Received, Record
-from server.store import Scope, next_seq
+from server.store import Scope, next_seq, widen_scope
 
 _TOMBSTONE = ("deleted_at", "deleted_by")
 PURGED_TEXT = "(已清除)"
@@ -227,6 +227,8 @@ class Merger:
         except Exception as exc:  # one bad change never blocks the rest of the batch
             reason = f"服务器无法处理该修改({type(exc).__name__}),已暂存待审核"
         else:
+            if ch.get("table") == "area" and self.scope.areas:
+                self._widen_scope()
             return outcome
         del self.conflicts[before:]
         reason = reason[:REASON_CHARS]
@@ -240,6 +242,13 @@ class Merger:
                       "请在该电脑上核对后重新录入")
         self._set_aside(ch, reason, kept if len(kept) <= ASIDE_CHANGE_BYTES else None)
         return Outcome("rejected", message=reason)
+
+    def _widen_scope(self) -> None:
+        """A grid created in this batch under the user's community is theirs for the rest of it."""
+        rows = [(st.row_id, st.data.get("parent_id"), st.data.get("level") or "", st.data.get("code") or "",
+                 st.data.get("name") or "") for (table, _id), st in self.states.items()
+                if table == "area" and not st.deleted]
+        self.scope = widen_scope(self.scope, self.s, rows)
 
     def _room_to_set_aside(self, size: int) -> bool:
         """Whether this device's open set-aside changes leave room for one more of `size` bytes."""

@@ -77,13 +77,16 @@ def resolve_areas(s: Session, refs: list[str]) -> list[str]:
         ref = ref.strip()
         if not ref:
             continue
-        if ref in tree.nodes:
-            out.append(ref)
-        elif ref in by_code:
-            out.append(by_code[ref])
+        aid = ref if ref in tree.nodes else by_code.get(ref)
+        node = tree.get(aid)
+        if node is not None and node.level == "estate":  # a 小区 holds no grid
+            raise ApiError(400, "area_level", f"“{ref}”是小区“{node.name}”,不能分配;请填写网格或社区的代码")
+        if aid is not None:
+            out.append(aid)
         else:
             raise ApiError(404, "area_unknown",
-                           f"服务器上没有编号或代码为“{ref}”的网格/社区。请先由社区管理员同步一次区域数据。")
+                           f"服务器上没有编号或代码为“{ref}”的网格/社区。请先在社区管理员的电脑上"
+                           "(地址与网格 → 新建 → 新建网格)建好该网格,再同步一次。")
     return out
 
 

@@ -6,9 +6,9 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url, select, text, update
@@ -179,6 +179,7 @@ class Scope:
     role: str
     grids: frozenset[str] | None  # None: the whole server (a supervisor with no community set)
     display_name: str = ""
+    areas: tuple[str, ...] = ()  # the assigned areas (grids or communities) `grids` comes from
 
     def reads(self, table: str, grid_id: str | None) -> bool:
         return table in COMMUNITY_WIDE or self.grids is None or grid_id in self.grids
@@ -208,4 +209,18 @@ def scope_for(s: Session, user: ServerUser) -> Scope:
         grids: frozenset[str] | None = None
     else:
         grids = frozenset(area_tree(s).grids_under(*areas, unknown_are_grids=True))
-    return Scope(user.username, user.role, grids, user.display_name)
+    return Scope(user.username, user.role, grids, user.display_name, tuple(areas))
+
+
+def widen_scope(scope: Scope, s: Session, rows: Iterable[tuple[str, str | None, str, str, str]]) -> Scope:
+    """The scope of a user who may edit areas and is assigned a community (not the whole server),
+    with the grids that `rows` (area records arriving in the same push or bundle: id, parent id,
+    level, code, name) add under that community: a grid created on the admin's laptop takes its
+    rooms and records along in the same sync. Anyone else's scope is returned as it is."""
+    if scope.grids is None or not scope.areas or not allows(scope, Ability.EDIT_AREAS):
+        return scope
+    merged = {aid: (n.id, n.parent_id, n.level, n.code, n.name) for aid, n in area_tree(s).nodes.items()}
+    for row in rows:
+        merged[row[0]] = row
+    grids = frozenset(AreaTree(merged.values()).grids_under(*scope.areas, unknown_are_grids=True))
+    return replace(scope, grids=scope.grids | grids)

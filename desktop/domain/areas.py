@@ -12,6 +12,9 @@ sync server alike:
    community).
 3. A grid's full name (`AreaTree.grid_label`) is its community's name, a separator, and its name.
 
+A 小区 (level ``estate``) may sit in a grid as an area of its own; it is not a grid, and nothing
+below it is an area (buildings, units and rooms are the parts of the standard addresses).
+
 The tree holds live areas only; `desktop.services.areas.area_tree` loads it from the database,
 `server.store.area_tree` from the synced area records.
 """

@@ -153,6 +153,17 @@ IMPORT_FIELDS: dict[str, tuple[Field, ...]] = {
         _aux("head_cert_no", "户主证件号码", "户主身份证号", "户主身份证号码", "户主证件号码"),
         GRID, GRID_CODE, *ADDRESS,
     ),
+    "area": (
+        _aux("community", "社区", "社区", "社区名称", "所属社区"),
+        _aux("community_code", "社区代码", "社区代码", "社区编码", "社区编号", priority=1),
+        _aux("grid_name", "网格", "网格", "网格名称", "所属网格", "网格名"),
+        _aux("grid_code", "网格代码", "网格代码", "网格编码", "网格编号", priority=1),
+        *ADDRESS[1:],
+        _aux("units", "单元数", "单元数", "单元数量", "单元个数"),
+        _aux("floors", "层数", "层数", "楼层数", "总层数"),
+        _aux("per_floor", "每层户数", "每层户数", "每层户室数", "每层几户", "一梯几户"),
+        _aux("note", "备注", "备注", "说明"),
+    ),
 }
 
 # Headers that never carry data for an import (numbering, derived or ignored columns).

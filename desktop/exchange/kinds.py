@@ -891,3 +891,12 @@ IMPORTERS.update({
     "household": HouseholdImporter, "house": HouseImporter, "vehicle": VehicleImporter,
     "org_unit": OrgUnitImporter, "visit": VisitImporter,
 })
+
+
+def _area_importer() -> None:
+    from desktop.exchange.areas import AreaImporter
+
+    IMPORTERS["area"] = AreaImporter
+
+
+_area_importer()

@@ -49,6 +49,12 @@ TEMPLATE_COLUMNS: dict[str, list[tuple[str, str, Any]]] = {
         ("owner_phone", "房主电话", "13800000000"), ("tenant_name", "承租人", ""), ("rent_start", "租赁开始日期", ""),
         ("rent_months", "租期(月)", ""), ("rent_monthly", "月租金", ""), ("note", "备注", "示例行,导入时自动跳过,可删除"),
     ],
+    "area": [
+        ("community", "社区", "兰化22街区社区"), ("community_code", "社区代码", "620104001001"),
+        ("grid_name", "网格", "第1网格"), ("grid_code", "网格代码", "62010400100101"), ("estate", "小区", "幸福小区"),
+        ("building", "楼栋", "3"), ("units", "单元数", 3), ("floors", "层数", 6), ("per_floor", "每层户数", 2),
+        ("unit", "单元", ""), ("room", "户室", ""), ("note", "备注", "示例行,导入时自动跳过,可删除"),
+    ],
     "vehicle": [
         ("plate_no", "号牌号码", "甘A12345"), ("plate_type", "号牌种类", "小型汽车"), ("vehicle_type", "车辆类型", "小型轿车"),
         ("brand", "品牌型号", "示例牌"), ("colour", "车身颜色", "白"), ("owner_name", "车主姓名", "张示例"),
@@ -69,9 +75,9 @@ TEMPLATE_COLUMNS: dict[str, list[tuple[str, str, Any]]] = {
         ("follow_up_on", "跟进日期", ""), ("satisfaction", "满意度", "满意"),
     ],
 }
-EXAMPLE_KEYS = {"person": "cert_no", "household": "head_cert_no", "house": "owner_cert_no",
+EXAMPLE_KEYS = {"area": "note", "person": "cert_no", "household": "head_cert_no", "house": "owner_cert_no",
                 "vehicle": "owner_cert_no", "org_unit": "uscc", "visit": "head_cert_no"}
-REQUIRED = {"person": {"name"}, "household": set(), "house": {"estate"}, "vehicle": {"plate_no"},
+REQUIRED = {"area": set(), "person": {"name"}, "household": set(), "house": {"estate"}, "vehicle": {"plate_no"},
             "org_unit": {"name"}, "visit": {"hh_no"}}
 
 
@@ -87,7 +93,8 @@ def write_template(kind: str, out: str | Path) -> Path:
     book = Workbook(out, constant_memory=False)
     kinds_of = {"birth_date": "date", "arrived_on": "date", "visited_on": "date", "follow_up_on": "date",
                 "rent_start": "date", "area_m2": "number", "built_year": "int", "employees": "int",
-                "duration_min": "int", "rent_months": "int", "rent_monthly": "number"}
+                "duration_min": "int", "rent_months": "int", "rent_monthly": "number",
+                "units": "int", "floors": "int", "per_floor": "int"}
     required = REQUIRED.get(kind) if kind in REQUIRED else _required_columns(kind)
     headers = [f"{h}*" if k in required else h for k, h, _v in cols]
     sheet = book.sheet(

@@ -28,10 +28,10 @@ def fk(target: str, *, nullable: bool = True, index: bool = True, **kw) -> Mappe
 
 
 class Area(Synced, Base):
-    """District / street / community / grid, one table with a level and a parent."""
+    """District / street / community / grid / 小区 (estate), one table with a level and a parent."""
 
     __tablename__ = "area"
-    level: Mapped[str] = mapped_column(String(16))  # district | street | community | grid
+    level: Mapped[str] = mapped_column(String(16))  # district | street | community | grid | estate (小区)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64))
     parent_id: Mapped[str | None] = fk("area.id")

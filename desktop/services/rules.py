@@ -309,10 +309,15 @@ def dispute_hook(s: Session, draft: Draft) -> None:
         draft.warn("agreement_form", "dispute.form", "调解成功请填写协议形式(口头或书面)")
 
 
+# The levels of an area row, top down: a 小区 (estate) sits in a grid; buildings, units and rooms
+# are the parts of the standard addresses (see desktop.services.areas).
+AREA_LEVELS = ("district", "street", "community", "grid", "estate")
+
+
 def area_hook(s: Session, draft: Draft) -> None:
     level = draft.get("level")
-    if level is not None and level not in ("district", "street", "community", "grid"):
-        draft.error("level", "area.level", f"层级:“{level}”应为 district、street、community 或 grid")
+    if level is not None and level not in AREA_LEVELS:
+        draft.error("level", "area.level", f"层级:“{level}”应为 {'、'.join(AREA_LEVELS[:-1])} 或 {AREA_LEVELS[-1]}")
 
 
 def user_hook(s: Session, draft: Draft) -> None:
