@@ -247,6 +247,7 @@ def create_community(path: Path, plan: CommunityPlan, admin: AdminPlan, *, encry
     """A new laptop database for a new community: its county and street, the community, its grids
     and the first administrator, in one transaction (audited as theirs). With `encrypt` the file is
     SQLCipher from its first byte and the administrator's password unlocks it. Returns the path."""
+    from desktop.services.areas import AreaAdmin
     from desktop.services.audit import write_audit
     from desktop.services.auth import hash_password
     from desktop.services.key_grants import grant
@@ -266,6 +267,7 @@ def create_community(path: Path, plan: CommunityPlan, admin: AdminPlan, *, encry
         store = Store.open(tmp, create=True, key=key)
         try:
             records = Records(store, actor)
+            areas = AreaAdmin(store, actor)  # the community and its grids as 地址与网格 makes them
             with store.transaction() as s:
                 def area(level: str, code: str, name: str, parent: str | None) -> str:
                     return str(records._create(s, "area", {"level": level, "code": code, "name": name,
@@ -273,9 +275,9 @@ def create_community(path: Path, plan: CommunityPlan, admin: AdminPlan, *, encry
 
                 district = area("district", county[0], county[1], None)
                 street = area("street", plan.code[:9], plan.street_name or f"街道 {plan.code[:9]}", district)
-                community = area("community", plan.code, plan.name, street)
+                community = areas._create_community(s, plan.name, code=plan.code, parent_id=street).id
                 for g in plan.grids:
-                    area("grid", g.code, g.name, community)
+                    areas._create_grid(s, community, g.name, code=g.code)
                 records._create(s, "app_user", {
                     "username": admin.username, "display_name": admin.display_name,
                     "role": Role.COMMUNITY_ADMIN.value, "active": True,
