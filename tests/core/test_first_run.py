@@ -211,3 +211,30 @@ def test_an_encrypted_file_nobody_can_unlock_is_never_taken_for_new(tmp_path):
     with pytest.raises(StorageError, match="已有数据库"):
         first_run.make_demo(db, households=5)
     assert db.read_bytes() == before
+
+
+def test_init_on_a_terminal_asks_each_question(tmp_path, capsys, monkeypatch):
+    import builtins
+    import getpass
+
+    from desktop.cli.main import main
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    answers = iter([CODE, "福利东社区", "福利路街道", "2", "zhangli", "张丽"])
+    asked: list[str] = []
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    monkeypatch.setattr(builtins, "input", lambda prompt="": (asked.append(prompt), next(answers))[1])
+    passwords = iter(["abcDEF-2026x", "abcDEF-2026y"])  # typed differently the second time
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(passwords))
+    db = tmp_path / "laptop" / "gridledger.db"
+    assert main(["--db", str(db), "init"]) == 2
+    assert "两次输入的密码不一致" in capsys.readouterr().err and names(db.parent) == []
+    assert any("社区代码" in q for q in asked) and any("网格数量" in q for q in asked)
+    answers = iter([CODE, "福利东社区", "", "", "zhangli", "张丽"])  # the defaults: no street, one grid
+    passwords = iter(["abcDEF-2026x", "abcDEF-2026x"])
+    assert main(["--db", str(db), "init"]) == 0
+    out = capsys.readouterr().out
+    assert "1 个网格" in out and LocalDatabase(db).users() == [("zhangli", "张丽", "community_admin")]
