@@ -274,6 +274,8 @@ def test_joining_the_community_server_encrypts_first_and_signs_in(qtbot, wizard,
     seen: list[str] = []
     wizard.progress.valueChanged.connect(lambda _v: seen.append(wizard.stage.text()))
     click(qtbot, wizard.next_button)
+    assert wizard.job is not None and wizard.progress.isVisible() and wizard.cancel_button.isEnabled()
+    shot(qtbot, wizard, "6c-first-sync")
     finish(qtbot, wizard)
     assert wizard.result() == QDialog.DialogCode.Accepted, wizard.errors["join"].text()
     assert wizard.actor.username == "wgy101" and wizard.actor.role == "grid_worker"
