@@ -54,20 +54,30 @@ def main(args: Any = None) -> int:
     dark = settings.value("ui/dark", False, type=bool)
     apply_theme(app, dark=dark)
 
+    from desktop.services.first_run import is_new
     from desktop.services.session import LocalDatabase
 
     db = Path(getattr(args, "db", None) or default_db_path()).expanduser()
     local_db = LocalDatabase(db)
     store = None
+    actor = None
+    after: str | None = None
+    if is_new(db):  # no database yet: the first-run assistant is the only way one is made
+        opened = first_run(db)
+        if opened is None:
+            return 0
+        store, actor, after = opened
     try:
-        if not local_db.encrypted:  # an encrypted file opens only once a user has unlocked it
-            store = Store.open(db, create=True)
+        if store is None and not local_db.encrypted:  # an encrypted file opens only once a user has unlocked it
+            store = Store.open(db)
     except Exception as exc:  # any storage or file failure: one dialog, the traceback to the log
         QMessageBox.critical(None, APP_TITLE, start_failure(exc, db))
         return 2
 
     username = getattr(args, "user", None)
-    if username and getattr(args, "password_stdin", False):
+    if actor is not None:
+        pass  # signed in by the assistant
+    elif username and getattr(args, "password_stdin", False):
         password = sys.stdin.readline().rstrip("\n")
         try:
             if store is None:
@@ -89,12 +99,22 @@ def main(args: Any = None) -> int:
             if store is not None:
                 store.close()
             return 2
-        if dialog.exec() != SignInDialog.DialogCode.Accepted or dialog.actor is None or dialog.store is None:
+        accepted = dialog.exec() == SignInDialog.DialogCode.Accepted
+        if dialog.wants_first_run:  # a database nobody can sign in to: the assistant
+            if store is not None:
+                store.close()
+            opened = first_run(db)
+            if opened is None:
+                return 0
+            store, actor, after = opened
+        elif not accepted or dialog.actor is None or dialog.store is None:
             if dialog.store is not None:
                 dialog.store.close()
             return 0
-        actor = dialog.actor
-        store = dialog.store
+        else:
+            actor = dialog.actor
+            store = dialog.store
+    assert store is not None and actor is not None
     settings.setValue("ui/last_user", actor.username)
 
     from ui.main_window import MainWindow
@@ -118,6 +138,8 @@ def main(args: Any = None) -> int:
     # calendar-dependent marks (独居老人 at 60) are brought up to date once a day, off the GUI thread
     run_job(daily, store, actor, on_done=lambda n: window.data_changed() if n else None, pool=ctx.pool)
 
+    if after == "start":  # a new community: import the existing Excel ledgers, or start entering
+        QTimer.singleShot(300, lambda: offer_import(window))
     QTimer.singleShot(300, lambda: offer_drafts(window, ctx))
     QTimer.singleShot(600, lambda: offer_encryption(window, ctx))
     quit_after = getattr(args, "quit_after", None)
@@ -126,6 +148,36 @@ def main(args: Any = None) -> int:
     code = app.exec()
     store.close()
     return int(code)
+
+
+def first_run(db: Path) -> tuple[Any, Any, str | None] | None:
+    """The first-run assistant on `db`: (store, actor, what to offer next) once signed in, None
+    when the user left it (nothing was made)."""
+    from ui.first_run import FirstRunDialog
+
+    wizard = FirstRunDialog(db)
+    if wizard.exec() != FirstRunDialog.DialogCode.Accepted or wizard.store is None or wizard.actor is None:
+        return None
+    return wizard.store, wizard.actor, wizard.after
+
+
+def offer_import(window: Any) -> Any:
+    """A new community is empty: offer the import of the Excel ledgers kept so far (non-modal)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Question, "社区已建好",
+                      "社区和网格已建好。要现在从 Excel 导入已有的人员台账吗?\n"
+                      "也可以以后在 首页 点 从 Excel 导入…,或直接开始逐户录入。", parent=window)
+    now = box.addButton("从 Excel 导入…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("开始录入", QMessageBox.ButtonRole.RejectRole)
+
+    def answered(_result: int) -> None:
+        if box.clickedButton() is now:
+            window.import_excel("person")
+
+    box.finished.connect(answered)
+    box.open()
+    return box
 
 
 def start_failure(exc: BaseException, db: Path) -> str:

@@ -16,11 +16,13 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
 from desktop import APP_TITLE, kinds
 from desktop.policy import Ability, allows, role_label
+from desktop.services.demo import demo_mark
 from desktop.services.households import Households
 from desktop.services.records import Records
 from ui.context import AppContext
@@ -35,7 +37,6 @@ class MainWindow(QMainWindow):
         self.on_toggle_theme = on_toggle_theme
         role = role_label(ctx.actor.role)
         self.setWindowTitle(f"{APP_TITLE} — {ctx.actor.display_name or ctx.actor.username}({role})")
-        self.setProperty("gl_title", self.windowTitle())
         self.resize(1360, 860)
         self.pages: dict[str, Page] = {}
         self._factories: dict[str, Callable[[], Page]] = {}
@@ -45,11 +46,26 @@ class MainWindow(QMainWindow):
         self.sidebar.currentRowChanged.connect(self._sidebar_changed)
         self.stack = QStackedWidget()
         central = QWidget()
-        lay = QHBoxLayout(central)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        # a demo street says so all the time: it must never pass for real residents
+        self.demo_banner: QLabel | None = None
+        mark = demo_mark(ctx.store)
+        if mark:
+            self.setWindowTitle(f"{self.windowTitle()} 【演示数据】")
+            self.demo_banner = QLabel(f"  {mark}:本库中的人员、房屋、车辆和走访均为虚构,打印和导出的文件都标有“演示数据”。"
+                                      "正式使用请在新的数据文件上加入社区服务器或新建社区。")
+            self.demo_banner.setWordWrap(True)
+            self.demo_banner.setStyleSheet("background: #fff3cd; color: #7a4b00; padding: 6px; font-weight: bold;")
+            outer.addWidget(self.demo_banner)
+        lay = QHBoxLayout()
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.sidebar)
         lay.addWidget(self.stack, 1)
+        outer.addLayout(lay, 1)
         self.setCentralWidget(central)
+        self.setProperty("gl_title", self.windowTitle())
 
         bar = QToolBar("搜索")
         bar.setMovable(False)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
 )
 
@@ -41,6 +42,7 @@ class SignInDialog(QDialog):
         self.store: Store | None = source if isinstance(source, Store) else None
         self.actor: Actor | None = None
         self.failures = 0
+        self.wants_first_run = False  # the user asked for the first-run assistant instead
         self.setWindowTitle(f"{APP_TITLE} · 登录")
         self.setMinimumWidth(380)
         title = QLabel(APP_TITLE)
@@ -71,8 +73,17 @@ class SignInDialog(QDialog):
         lay.addWidget(self.error)
         lay.addWidget(buttons)
         if self.user.count() == 0:
-            self.error.setText("本数据库中还没有用户。请先运行 gridledger demo 生成演示社区。")
+            self.error.setText("本数据库中还没有可以登录的用户。请用首次使用向导加入社区服务器、新建社区、"
+                               "从备份恢复或体验演示数据。")
+            wizard = QPushButton("首次使用向导…")
+            wizard.clicked.connect(self.open_first_run)
+            lay.insertWidget(lay.count() - 1, wizard)
         self.password.setFocus()
+
+    def open_first_run(self) -> None:
+        """加入社区服务器 / 新建社区 / 从备份恢复 / 体验演示数据: the caller shows the assistant."""
+        self.wants_first_run = True
+        self.reject()
 
     def try_sign_in(self) -> None:
         username = self.user.currentData()

@@ -26,22 +26,89 @@ from desktop.policy import ROLES
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    store = open_store(args, create=True)
-    try:
-        rep = store.migration
-        print(f"数据库已就绪:{store.path}(结构版本 {rep.to_revision})")
-        if rep.backup:
-            print(f"升级前已备份到:{rep.backup}")
-    finally:
-        store.close()
+    """A new community (the same questions as the app's 首次使用向导, one service for both), or an
+    existing database brought up to date."""
+    from desktop.db.keys import keyring_path
+    from desktop.services import first_run
+
+    path = db_path(args)
+    asked = args.community or args.grids is not None or args.admin
+    if not asked and (path.exists() or keyring_path(path).exists()):
+        store = open_store(args)
+        try:
+            rep = store.migration
+            print(f"数据库已就绪:{store.path}(结构版本 {rep.to_revision})")
+            if rep.backup:
+                print(f"升级前已备份到:{rep.backup}")
+        finally:
+            store.close()
+        return 0
+    first_run.check_free(path)
+    interactive = sys.stdin.isatty() and not args.password_stdin
+    if not asked and not interactive:
+        raise CliError(f"还没有数据库 {path}。新建社区请运行 gridledger init --community 12位社区代码 --grids 网格数 "
+                       "--admin 管理员用户名(密码从提示输入或用 --password-stdin);也可在程序的首次使用向导中新建。")
+    plan, admin = _init_answers(args, interactive)
+    if args.no_encrypt:
+        print("警告:按 --no-encrypt 新建未加密的数据库;电脑丢失时其中的个人信息可被直接读取。", file=sys.stderr)
+    first_run.create_community(path, plan, admin, encrypt=not args.no_encrypt)
+    print(f"已新建社区 {plan.name}({plan.code}),{len(plan.grids)} 个网格:"
+          + "、".join(f"{g.name}({g.code})" for g in plan.grids))
+    print(f"数据库:{path}" + ("(未加密)" if args.no_encrypt else f"(已加密,用 {admin.username} 的密码解锁)"))
+    print(f"社区管理员:{admin.display_name}({admin.username})。打开网格台账后用该用户登录。")
     return 0
 
 
+def _init_answers(args: argparse.Namespace, interactive: bool) -> tuple[Any, Any]:
+    """The community, its grids and the first administrator, from the options or asked for."""
+    import getpass
+
+    from desktop.services import first_run
+
+    def ask(value: Any, question: str, default: str = "") -> str:
+        if value not in (None, ""):
+            return str(value)
+        if not interactive:
+            if default:
+                return default
+            raise CliError(f"请用选项给出{question}(见 gridledger init --help)。")
+        text = input(f"{question}{f'(默认 {default})' if default else ''}:").strip()
+        return text or default
+
+    code = ask(args.community, "社区代码(12 位统计用区划代码)")
+    county = first_run.county_of(code)
+    if county is not None and interactive and not args.community:
+        print(f"  所在区县:{county[1]}")
+    name = ask(args.community_name, "社区名称")
+    street = args.street_name or (input("街道(乡镇)名称(可不填):").strip() if interactive else "")
+    grids = ask(args.grids, "网格数量", "1" if interactive else "")
+    if not str(grids).isdigit() or not 1 <= int(grids) <= first_run.MAX_GRIDS:
+        raise CliError(f"网格数量 {grids} 不正确:应为 1–{first_run.MAX_GRIDS} 的整数。")
+    plan = first_run.CommunityPlan(code, name, street, tuple(first_run.suggested_grids(code, int(grids))))
+    issues = first_run.check_community(plan)
+    if issues:
+        raise CliError(";".join(i.message for i in issues))
+    username = ask(args.admin, "社区管理员的用户名(英文字母或数字)")
+    display = ask(args.admin_name, "社区管理员的姓名", username if not interactive else "")
+    if args.password_stdin:
+        password = password_for(args, username)
+    else:
+        if not sys.stdin.isatty():
+            raise CliError("请在终端中输入密码,或用 --password-stdin 从标准输入读取。")
+        password = getpass.getpass(f"{username} 的密码(至少 8 位):")
+        if getpass.getpass("再输入一次密码:") != password:
+            raise CliError("两次输入的密码不一致,没有创建数据库。请重新运行 gridledger init。")
+    admin = first_run.AdminPlan(username, display or username, password)
+    issues = first_run.check_admin(admin)
+    if issues:
+        raise CliError(";".join(i.message for i in issues) + "。没有创建数据库。")
+    return plan, admin
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from desktop.db.keys import keyring_path
-    from desktop.models import Person
     from desktop.services.demo import generate
 
     path = db_path(args)
@@ -52,10 +119,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     created = not path.exists()
     store = open_store(args, create=True)
     try:
-        with store.session() as s:
-            existing = s.scalar(select(func.count()).select_from(Person))
+        from desktop.services.first_run import content_count
+
+        existing = content_count(store)
         if existing:
-            raise CliError(f"数据库 {path} 中已有 {existing} 名人员;演示数据只能生成到空数据库(可加 --replace 重新生成)。")
+            raise CliError(f"数据库 {path} 中已有用户或记录({existing} 条);演示数据只能生成到空数据库,数据未改动"
+                           "(由 demo 生成的演示数据库可加 --replace --yes 重新生成)。")
         rep = generate(store, households=args.households, seed=args.seed)
         with store.session() as s:
             from desktop.models import User
@@ -386,7 +455,16 @@ def cmd_users(args: argparse.Namespace) -> int:
 def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     """Add the core's own commands to the main parser's sub-commands."""
 
-    sub.add_parser("init", help="创建或升级数据库").set_defaults(func=cmd_init)
+    ini = sub.add_parser("init", help="新建社区(与程序的首次使用向导相同的问题),或升级已有的数据库")
+    ini.add_argument("--community", help="社区(村)的 12 位统计用区划代码")
+    ini.add_argument("--community-name", help="社区(村)名称")
+    ini.add_argument("--street-name", help="街道(乡镇)名称")
+    ini.add_argument("--grids", type=int, help="网格数量(代码为社区代码加 01、02…,名称为 第1网格…)")
+    ini.add_argument("--admin", help="第一位社区管理员的用户名")
+    ini.add_argument("--admin-name", help="社区管理员的姓名")
+    ini.add_argument("--password-stdin", action="store_true", help="从标准输入的第一行读取管理员密码")
+    ini.add_argument("--no-encrypt", action="store_true", help="新建未加密的数据库(不建议:电脑丢失时数据可被读取)")
+    ini.set_defaults(func=cmd_init)
 
     d = sub.add_parser("demo", help="生成演示社区(合成数据)")
     d.add_argument("--households", type=int, default=300, help="户数(默认 300)")

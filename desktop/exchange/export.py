@@ -27,6 +27,7 @@ from desktop.models import Area
 from desktop.policy import Ability
 from desktop.services.areas import area_tree
 from desktop.services.audit import write_audit
+from desktop.services.demo import demo_mark
 from desktop.services.errors import PermissionDenied, ServiceError, require
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table, mask_id, mask_phone
@@ -369,7 +370,9 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
     if d_from or d_to:
         period = f",{d_from.isoformat() if d_from else '…'} 至 {d_to.isoformat() if d_to else '…'}"
     masked_note = "证件号码和电话已脱敏" if not unmask else "含完整证件号码和电话,请妥善保管,不得外传"
-    title = f"{ledger_title}({scope_name}{period};导出于 {today.isoformat()};{masked_note})"
+    mark = demo_mark(store)  # a demo street's workbook says so in its title row
+    title = (f"{ledger_title}{f'【{mark}】' if mark else ''}"
+             f"({scope_name}{period};导出于 {today.isoformat()};{masked_note})")
     book = Workbook(out)
     n = 0
     try:

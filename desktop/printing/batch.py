@@ -20,6 +20,7 @@ import queue as queue_mod
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from desktop.printing.fonts import FontChoice, resolve_font
 from desktop.printing.render import _init_worker, _render_task, _Stopped, render
 from desktop.printing.text import Guard
 from desktop.services.audit import write_audit
+from desktop.services.demo import demo_mark
 from desktop.services.errors import ServiceError
 from desktop.services.store import Actor, Store
 
@@ -216,6 +218,7 @@ def print_archives(store: Store, actor: Actor, household_ids: list[str], out: Pa
     try:
         with store.session() as s:
             ref = reference(s.connection())
+        mark = demo_mark(store)
         for k in range(0, total, LOAD_BATCH):
             if cancelled():
                 raise PrintCancelled
@@ -223,6 +226,9 @@ def print_archives(store: Store, actor: Actor, household_ids: list[str], out: Pa
                 datas = load_archives(s.connection(), actor, ids[k : k + LOAD_BATCH], ref)
             contents = [archive.content(d, guard, unmask=options.unmask, printed_by=who,
                                         printed_at=printed_at, users=ref["users"]) for d in datas]
+            if mark:  # a demo street: on every page (header and footer)
+                contents = [replace(c, header=f"{mark} · {c.header}", printed=f"{mark} · {c.printed}")
+                            for c in contents]
             grids.update(c.grid_code for c in contents)
             if guard.items and not options.allow_missing:
                 continue  # keep reading: the report lists every missing character at once

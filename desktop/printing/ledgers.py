@@ -56,6 +56,7 @@ from desktop.printing.data import _grid_by_code
 from desktop.printing.fonts import FontChoice, resolve_font
 from desktop.printing.text import Guard, para
 from desktop.services.audit import write_audit
+from desktop.services.demo import DEMO_MARK, demo_mark
 from desktop.services.errors import ServiceError
 from desktop.services.store import Actor, Store
 from desktop.validation import region_name
@@ -421,7 +422,10 @@ def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, d
         codes = [r[0] for r in conn.execute(sql(f"SELECT code FROM area WHERE {cond} ORDER BY code", "g"), params)]
         many = grid_code is None and len(grids) > 1
         scope = guard(scope, "台账范围", "社区或网格名称")
-        ledger = Ledger(kind, ledger_titles(printable=True)[kind], scope, f"制表日期:{today.isoformat()}",
+        title = ledger_titles(printable=True)[kind]
+        if demo_mark(store):  # a demo street's ledger says so on its first line
+            title = f"{title}({DEMO_MARK})"
+        ledger = Ledger(kind, title, scope, f"制表日期:{today.isoformat()}",
                         grid_ids=grids, grid_codes=codes)
         if kind == "visit":
             d0 = date_from or date(today.year, 1, 1)

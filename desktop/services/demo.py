@@ -110,6 +110,15 @@ def generate(
     return DemoReport(**conn_count, seconds=round(time.perf_counter() - started, 2))
 
 
+DEMO_MARK = "演示数据(程序合成,并非真实居民)"
+
+
+def demo_mark(store: Store) -> str | None:
+    """What every window, print and export made from a demo database says about it (None for a
+    real one): the synthetic street must never pass for real residents."""
+    return DEMO_MARK if is_demo(store) else None
+
+
 def is_demo(store: Store) -> bool:
     """Whether the open database was made by `generate` (its audit trail starts with "demo"): only
     such a database may be thrown away and generated again."""

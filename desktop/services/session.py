@@ -56,7 +56,7 @@ class LocalDatabase:
         if self.encrypted:
             ring = Keyring.load(self.path)
             return [(u, e.get("display") or u, e.get("role") or "") for u, e in sorted(ring.users.items())]
-        store = Store.open(self.path, create=True)
+        store = Store.open(self.path)  # never creates one: the first-run assistant does
         try:
             return users_of(store)
         finally:

@@ -128,3 +128,25 @@ def counties(*, include_retired: bool = False) -> list[tuple[str, str]]:
 def provinces() -> list[tuple[str, str]]:
     """(code, name) of every province-level division, sorted by code."""
     return sorted((c, r.name) for c, r in _table().items() if r.level == "province")
+
+
+def children(code: str | None, *, include_retired: bool = False) -> list[tuple[str, str]]:
+    """(code, name) of the divisions directly below `code` (None: the provinces), sorted by code:
+    a province's prefectures (a municipality's placeholder groups such as "市辖区" included), a
+    prefecture's counties (placeholder counties left out)."""
+    table = _table()
+    if code is None:
+        return provinces()
+    c = _clean(code)
+    parent = table.get(c) if c else None
+    if parent is None:
+        return []
+    if parent.level == "province":
+        prefix, level = c[:2], "prefecture"  # type: ignore[index]
+    elif parent.level == "prefecture":
+        prefix, level = c[:4], "county"  # type: ignore[index]
+    else:
+        return []
+    return sorted((k, r.name) for k, r in table.items()
+                  if k.startswith(prefix) and k != c and r.level == level
+                  and (level == "prefecture" or r.name not in _PLACEHOLDERS) and (include_retired or not r.retired))

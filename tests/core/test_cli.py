@@ -81,9 +81,15 @@ def test_missing_and_corrupt_database_give_chinese_errors(capsys, tmp_path):
 def test_console_script_runs(tmp_path):
     exe = Path(sys.executable).with_name("gridledger")
     env = {**os.environ, "GRIDLEDGER_DB": str(tmp_path / "env.db")}
-    done = subprocess.run([str(exe), "init"], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([str(exe), "init", "--community", "620104001001", "--community-name", "福利路社区",
+                           "--grids", "2", "--admin", "zhang", "--password-stdin"], input="secret123\n",
+                          capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "数据库已就绪" in done.stdout and (tmp_path / "env.db").exists()
+    assert "已新建社区 福利路社区" in done.stdout and (tmp_path / "env.db").exists()
+    assert (tmp_path / "env.db.keys").exists()  # encrypted unless --no-encrypt
+    done = subprocess.run([str(exe), "init"], capture_output=True, text=True, timeout=120,
+                          env={**env, "GRIDLEDGER_USER": "zhang", "GRIDLEDGER_PASSWORD": "secret123"})
+    assert done.returncode == 0 and "数据库已就绪" in done.stdout, done.stderr  # an existing one is upgraded
     done = subprocess.run([str(exe), "validate", "phone", "0931-8123456"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "固定电话" in done.stdout
 

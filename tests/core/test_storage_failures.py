@@ -243,13 +243,17 @@ def test_an_empty_or_missing_file_beside_a_keyring_is_never_replaced(argv, templ
     assert "密钥文件" in err and not db.exists()
 
 
-def test_read_commands_never_create_a_database(tmp_path, capsys):
+def test_read_commands_never_create_a_database(tmp_path, capsys, monkeypatch):
     db = tmp_path / "none.db"
     for argv in (["stats"], ["search", "王"], ["backup"], ["reindex"], ["keys", "status"]):
         code, _, err = run(capsys, "--db", str(db), *argv)
         assert refused(code, err) is None and "数据库文件不存在" in err, err
         assert not db.exists()
-    assert run(capsys, "--db", str(db), "init")[0] == 0 and db.stat().st_size > 0
+    code, _, err = run(capsys, "--db", str(db), "init")  # bare init asks what to create: no silent empty file
+    assert refused(code, err) is None and "--community" in err and not db.exists()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("secret123\n"))
+    assert run(capsys, "--db", str(db), "init", "--community", "620104001001", "--community-name", "福利路社区",
+               "--grids", "2", "--admin", "zhang", "--password-stdin")[0] == 0 and db.stat().st_size > 0
 
 
 # --- a newer schema: said with both versions, no backup taken, none pruned --------------------------

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from desktop.services.session import unlock
 from desktop.services.store import Store
 from desktop.sync import trust
 from desktop.sync.client import SyncClient, SyncError
@@ -302,3 +303,36 @@ def test_fingerprint_text():
             trust.normalise_fingerprint(bad)
     assert trust.is_protected("https://10.0.0.1:8765") and not trust.is_protected("http://10.0.0.1:8765")
     assert trust.fetch_fingerprint("http://10.0.0.1:8765") is None
+
+
+def test_the_first_run_join_pins_the_compared_certificate_and_a_wrong_one_leaves_nothing(certs, tmp_path):
+    """The assistant's join (desktop/sync/join.py) over https: the fingerprint the user compared is
+    the only certificate accepted, and it is pinned with the enrolment; a different one stops the
+    join before the password is sent and leaves no file on the laptop."""
+    from desktop.sync.join import join_server
+
+    (dir_a, fp_a), (_dir_b, fp_b) = certs["a"], certs["b"]
+    db_url = f"sqlite:///{tmp_path / 'server.db'}"
+    assert gl("server", "--database", db_url, "add-user", "admin", "--role", "community_admin",
+              "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    srv = TlsServe(db_url, dir_a).start()
+    try:
+        wrong = tmp_path / "wrong" / "gridledger.db"
+        wrong.parent.mkdir()
+        with pytest.raises(SyncError) as err:
+            join_server(wrong, srv.url, "admin", PASSWORD, fingerprint=fp_b)
+        assert "本机没有留下任何文件" in str(err.value)
+        assert sorted(p.name for p in wrong.parent.iterdir()) == []
+        laptop = tmp_path / "laptop" / "gridledger.db"
+        laptop.parent.mkdir()
+        assert trust.fetch_fingerprint(srv.url) == fp_a
+        join_server(laptop, srv.url, "admin", PASSWORD, fingerprint=fp_a)
+    finally:
+        srv.stop()
+    key = unlock(laptop, "admin", PASSWORD)  # encrypted with the user's password before the first row
+    assert key is not None
+    store = Store.open(laptop, key=key)
+    try:
+        assert store.meta(trust.PIN_KEY) == fp_a and store.meta("sync_device_id")
+    finally:
+        store.close()

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.policy import Ability, allows
+from desktop.services.first_run import StartStep, start_steps
 from desktop.services.stats import Period, Stats
 from ui.context import AppContext
 from ui.pages.base import Page
@@ -31,7 +33,8 @@ def compute_dashboard(store: Any, actor: Any, today: date) -> dict[str, Any]:
     stats = Stats(store, actor)
     year = stats.compute(period=Period(date(today.year, 1, 1), today))
     month = stats.compute(period=Period(today.replace(day=1), today))
-    return {"year": year["total"], "month": month["total"], "grids": year["grids"]}
+    return {"year": year["total"], "month": month["total"], "grids": year["grids"],
+            "steps": start_steps(store, actor)}
 
 
 class HomePage(Page):
@@ -75,6 +78,21 @@ class HomePage(Page):
         self.grid_table.setWordWrap(True)
         self.state = QLabel("正在统计…")
         self.state.setProperty("role", "hint")
+        # no grids yet: one sentence and the button that does the next thing
+        self.empty = QLabel("")
+        self.empty.setWordWrap(True)
+        self.empty_button = QPushButton("")
+        self.empty_button.clicked.connect(self._empty_action)
+        empty_row = QHBoxLayout()
+        empty_row.addWidget(self.empty, 1)
+        empty_row.addWidget(self.empty_button)
+        self.empty_box = QWidget()
+        self.empty_box.setLayout(empty_row)
+        self.empty_box.setVisible(False)
+        # a new community's checklist, ticked from the data
+        self.checklist = QGroupBox("开始使用")
+        self.check_rows = QGridLayout(self.checklist)
+        self.checklist.setVisible(False)
         tools = QHBoxLayout()
         tools.addWidget(self.heading)
         tools.addStretch(1)
@@ -86,6 +104,8 @@ class HomePage(Page):
         lay = QVBoxLayout(body)
         lay.addLayout(tools)
         lay.addWidget(self.state)
+        lay.addWidget(self.empty_box)
+        lay.addWidget(self.checklist)
         lay.addLayout(grid)
         lay.addLayout(charts)
         lay.addWidget(self.grid_table)
@@ -111,6 +131,47 @@ class HomePage(Page):
 
     def _print(self) -> None:
         self.navigate.emit("print", {})
+
+    def _empty_action(self) -> None:
+        self.navigate.emit("areas" if allows(self.ctx.actor, Ability.EDIT_AREAS) else "sync", {})
+
+    def do_step(self, key: str) -> None:
+        """The button beside a checklist step: the page or dialog where it is done."""
+        win: Any = self.window()
+        if key == "import":
+            self._import()
+        elif key == "workers" and hasattr(win, "show_page"):
+            win.show_page("settings").manage_users()
+        else:
+            self.navigate.emit({"grids": "areas", "buildings": "areas", "server": "sync"}[key], {})
+
+    def show_steps(self, steps: list[StartStep]) -> None:
+        while self.check_rows.count():
+            item = self.check_rows.takeAt(0)
+            old = item.widget()
+            if old is not None:
+                old.hide()
+                old.setParent(None)  # gone from the box now, freed later
+                old.deleteLater()
+        left = [s for s in steps if not s.done]
+        self.checklist.setVisible(bool(left))
+        if not left:
+            return
+        self.checklist.setTitle(f"开始使用:还有 {len(left)} 项(完成后自动打勾)")
+        for row, step in enumerate(steps):
+            mark = QLabel("✔" if step.done else "○")
+            name = QLabel(step.label)
+            hint = QLabel("已完成" if step.done else step.hint)
+            hint.setProperty("role", "hint")
+            self.check_rows.addWidget(mark, row, 0)
+            self.check_rows.addWidget(name, row, 1)
+            self.check_rows.addWidget(hint, row, 2)
+            if not step.done:
+                button = QPushButton("去完成")
+                button.setObjectName(f"step-{step.key}")
+                button.clicked.connect(lambda _=False, k=step.key: self.do_step(k))
+                self.check_rows.addWidget(button, row, 3)
+        self.check_rows.setColumnStretch(2, 1)
 
     def activate(self, **params: Any) -> None:
         if self._stale:
@@ -141,6 +202,15 @@ class HomePage(Page):
         scope = "全部网格" if self.ctx.actor.grid_ids is None else f"{len(data['grids'])} 个网格"
         self.heading.setText(f"首页 · {scope}")
         self.state.setText(f"统计范围:{scope};截至 {date.today().isoformat()}。点击数字或图形查看明细。")
+        self.show_steps(data.get("steps") or [])
+        self.empty_box.setVisible(not data["grids"])
+        if not data["grids"]:
+            if allows(self.ctx.actor, Ability.EDIT_AREAS):
+                self.empty.setText("还没有网格:请先在 地址与网格 中划分社区的网格,之后才能登记人员和房屋。")
+                self.empty_button.setText("打开 地址与网格")
+            else:
+                self.empty.setText("您还没有负责的网格:请社区管理员为您分配网格,然后在 同步 中同步一次。")
+                self.empty_button.setText("打开 同步")
         types = "、".join(f"{v['label']} {v['count']:,}" for v in y["people_by_type"].values())
         self.cards["people"].set(f"{y['people']:,}", types)
         self.cards["households"].set(f"{y['households']:,}", f"{len(data['grids'])} 个网格")

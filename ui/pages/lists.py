@@ -134,6 +134,21 @@ class ListPage(Page):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addLayout(bar)
+        # nothing to show: one sentence on what to do next, with the buttons that do it
+        self.empty = QLabel("")
+        self.empty.setWordWrap(True)
+        self.empty_new = QPushButton(self.new_button.text())
+        self.empty_new.clicked.connect(self.new_record)
+        self.empty_import = QPushButton("从 Excel 导入…")
+        self.empty_import.clicked.connect(self.import_excel)
+        empty_row = QHBoxLayout()
+        empty_row.addWidget(self.empty, 1)
+        empty_row.addWidget(self.empty_new)
+        empty_row.addWidget(self.empty_import)
+        self.empty_box = QWidget()
+        self.empty_box.setLayout(empty_row)
+        self.empty_box.setVisible(False)
+        lay.addWidget(self.empty_box)
         lay.addWidget(self.view, 1)
 
         self.model.totalChanged.connect(self._show_total)
@@ -402,6 +417,19 @@ class ListPage(Page):
     # --- feedback ------------------------------------------------------------------------
     def _show_total(self, total: int) -> None:
         self.count_label.setText(f"共 {total:,} 条")
+        self.empty_box.setVisible(total == 0)
+        if total:
+            return
+        filtered = any(v not in (None, "", False) for v in self.filters().values())
+        label = self.entry.label
+        if filtered:
+            self.empty.setText(f"没有符合筛选条件的{label}:请修改或清除上方的筛选条件。")
+        elif self.entry.importable:
+            self.empty.setText(f"还没有{label}记录:点 {self.new_button.text()} 逐条登记,或从 Excel 批量导入已有的台账。")
+        else:
+            self.empty.setText(f"还没有{label}记录:点 {self.new_button.text()} 登记第一条。")
+        self.empty_new.setVisible(not filtered)
+        self.empty_import.setVisible(not filtered and self.entry.importable)
 
     def _loading_changed(self, on: bool) -> None:
         if on:

@@ -202,6 +202,18 @@ class SyncPage(Page):
         left_scroll.setWidget(left)
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
+        # never synced: what to do, in one sentence, with the button that does it
+        self.first_hint = QLabel("本机还没有同步过:填写社区管理员给您的服务器地址、用户名和密码,再点 开始同步;"
+                                 "没有网络时可用下方的同步包。")
+        self.first_hint.setWordWrap(True)
+        self.first_button = QPushButton("开始同步")
+        self.first_button.clicked.connect(self.start_first_sync)
+        first_row = QHBoxLayout()
+        first_row.addWidget(self.first_hint, 1)
+        first_row.addWidget(self.first_button)
+        self.first_box = QWidget()
+        self.first_box.setLayout(first_row)
+        left_lay.insertWidget(0, self.first_box)  # in the scrolling column: the review keeps its height
         self.review: ConflictReview | None = None
         if self.reviewer:
             self.review = ConflictReview()
@@ -260,6 +272,7 @@ class SyncPage(Page):
         self.waiting_kinds.setText(kinds_text(kinds))
         self.waiting_kinds.setVisible(bool(kinds))
         when = store.meta("sync_last_at")
+        self.first_box.setVisible(not when)
         self.last.setText(f"上次同步:{local_time(when)}" if when else "上次同步:本机还没有与服务器同步过")
         raw = store.meta("sync_last_result")
         try:
@@ -358,6 +371,16 @@ class SyncPage(Page):
         self.error.setVisible(True)
 
     # --- sync ------------------------------------------------------------------------------------
+    def start_first_sync(self) -> Job | None:
+        """The never-synced hint's button: the first empty field gets the cursor, else it syncs."""
+        for field, what in ((self.url, "服务器地址"), (self.user, "用户名"), (self.password, "密码")):
+            if not field.text().strip():
+                field.setFocus()
+                self.error.setText(f"请先填写{what}(由社区管理员提供)。")
+                self.error.setVisible(True)
+                return None
+        return self.start_sync()
+
     def start_sync(self) -> Job | None:
         """A sync; first, for a new https server, its certificate's fingerprint to compare (and pin),
         and for plain http to another computer, the user's explicit consent."""
