@@ -58,25 +58,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from server.logs import configure
 
     try:
-        configure(log_file=args.log_file)
+        restore_logging = configure(log_file=args.log_file)
     except OSError as exc:
         raise CliError(f"无法写入日志文件 {args.log_file}:{exc.strerror or exc}") from exc
-    store = _open(args)
-    app = create_app(settings, store)
-    from desktop.services.diagnostics import environment
+    try:
+        store = _open(args)
+        app = create_app(settings, store)
+        from desktop.services.diagnostics import environment
 
-    logging.getLogger("server").info("server start-up: %s", json.dumps(
-        {**environment(), "database": _shown(_database(args)), "development": settings.development},
-        ensure_ascii=False, sort_keys=True))
-    print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_shown(_database(args))})",
-          file=sys.stderr, flush=True)
-    if settings.development:
-        print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
+        logging.getLogger("server").info("server start-up: %s", json.dumps(
+            {**environment(), "database": _shown(_database(args)), "development": settings.development},
+            ensure_ascii=False, sort_keys=True))
+        print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_shown(_database(args))})",
               file=sys.stderr, flush=True)
-    # log_config None: uvicorn's own lines go through the JSON handlers too (its access log is off:
-    # RequestLog writes one line per request, with the route's template instead of the raw path)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=None, access_log=False,
-                workers=1)
+        if settings.development:
+            print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
+                  file=sys.stderr, flush=True)
+        # log_config None: uvicorn's own lines go through the JSON handlers too (its access log is off:
+        # RequestLog writes one line per request, with the route's template instead of the raw path)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=None, access_log=False,
+                    workers=1)
+    finally:
+        restore_logging()
     return 0
 
 

@@ -47,21 +47,41 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """To whatever sys.stderr is when a line is written (a test's capture, a redirected stream)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__(stream)
+        self._fixed = stream
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return self._fixed or sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+    def handleError(self, record: logging.LogRecord) -> None:  # a closed stderr must not stop the server
+        pass
+
+
 class _Quiet(RotatingFileHandler):
     def handleError(self, record: logging.LogRecord) -> None:  # a full disk must not stop the server
         pass
 
 
-def configure(stream: TextIO | None = None, log_file: Path | str | None = None) -> logging.Logger:
-    """Send the log (everything from INFO) as JSON lines to `stream` (stderr) and `log_file`.
-    Replaces any handler an earlier call (or the desktop log file) put on the root logger."""
+def configure(stream: TextIO | None = None, log_file: Path | str | None = None) -> Callable[[], None]:
+    """Send the log (everything from INFO) as JSON lines to `stream` (stderr) and `log_file`,
+    instead of any handler the root logger had (the desktop log file). Returns the function that
+    puts the previous handlers and levels back (when the server stops)."""
     root = logging.getLogger()
+    saved = list(root.handlers), root.level, {n: logging.getLogger(n).level
+                                             for n in ("desktop", "server", "uvicorn.access")}
     for h in list(root.handlers):
-        if getattr(h, "gridledger_server", False) or getattr(h, "gridledger_log", None) is not None:
-            root.removeHandler(h)
-            h.close()
+        root.removeHandler(h)
     fmt = JsonFormatter()
-    out = logging.StreamHandler(stream or sys.stderr)
+    out = _Stderr(stream)
     handlers: list[logging.Handler] = [out]
     if log_file is not None:
         path = Path(log_file).expanduser()
@@ -76,7 +96,18 @@ def configure(stream: TextIO | None = None, log_file: Path | str | None = None) 
         logging.getLogger(name).setLevel(logging.INFO)
     for name in ("uvicorn.access",):  # our own request line replaces uvicorn's (raw path and query)
         logging.getLogger(name).setLevel(logging.WARNING)
-    return root
+
+    def restore() -> None:
+        for h in handlers:
+            root.removeHandler(h)
+            h.close()
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
+        for n, level in saved[2].items():
+            logging.getLogger(n).setLevel(level)
+
+    return restore
 
 
 def note_caller(scope: dict[str, Any], username: str, device_id: str) -> None:
