@@ -66,7 +66,9 @@ def test_houses_vehicles_units(store, admin, community, make_xlsx):
     ], name="houses.xlsx")
     report = _import(store, admin, houses, "house", ImportOptions(valid_only=True))
     assert [r.status for r in report.rows] == ["updated", "imported", "skipped", "rejected"]
-    assert "房屋用途" in report.rows[3].messages[0] or "建筑面积" in " ".join(report.rows[3].messages)
+    # both of the row's faults, each named once
+    assert report.rows[3].messages == ["【房屋用途】房屋用途:“别墅”不在《房屋用途》代码表中",
+                                       "【建筑面积】建筑面积:“abc”不是数字"]
     with store.session() as s:
         h = s.get(House, hh["house"]["id"])
         assert h.use == "2" and h.area_m2 == 88.5 and h.tenant_name == "租户甲" and h.owner_person_id == hh["members"][0]["id"]
