@@ -28,10 +28,17 @@ def _display_problem() -> str | None:
 def main(args: Any = None) -> int:
     disable_core_dumps()  # a core file would hold the database key and residents' data
     from desktop.paths import start_log_file
-    from ui.crash import enable_faulthandler
+    from ui.crash import enable_faulthandler, release_faulthandler
 
     start_log_file()  # (again, when the `gridledger` command already did: once per process)
     enable_faulthandler()  # a hard crash leaves every thread's stack in crash.log
+    try:
+        return _main(args)
+    finally:
+        release_faulthandler()
+
+
+def _main(args: Any) -> int:
     problem = _display_problem()
     if problem:
         print(f"错误:{problem}", file=sys.stderr)

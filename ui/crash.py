@@ -117,6 +117,19 @@ def enable_faulthandler(folder: Path | None = None) -> Path | None:
     return path
 
 
+def release_faulthandler() -> None:
+    """Back to stderr (or off), and crash.log closed: the app has ended."""
+    handle = _state["fault_file"]
+    if handle is None:
+        return
+    _state["fault_file"] = None
+    if sys.__stderr__ is not None:
+        faulthandler.enable(sys.__stderr__, all_threads=True)
+    else:  # a windowed program has no stderr
+        faulthandler.disable()
+    handle.close()
+
+
 def install(window: Any = None) -> Callable[[], None]:
     """Take over sys.excepthook and threading.excepthook; `window` (the main window) parents the
     dialog and names the page. Returns a function that puts the previous hooks back."""

@@ -110,6 +110,7 @@ def test_a_hard_crash_leaves_its_stacks_in_crash_log(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     code = ("from pathlib import Path; import faulthandler; from ui.crash import enable_faulthandler; "
             f"assert enable_faulthandler(Path({str(tmp_path)!r})); faulthandler._sigsegv()")
+    # (the app enables it first thing: ui.app.main; and puts stderr back when it ends)
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
     assert proc.returncode != 0
     text = (tmp_path / "crash.log").read_text(encoding="utf-8")
