@@ -272,7 +272,8 @@ def test_list_pages_create_records(qtbot, ui_ctx, store, admin, community, monke
     from desktop.services.search import Search
 
     hits = [h for h in Search(store, admin).search("丁小区") if h.kind == "house"]
-    assert hits and hits[0].title == "丁小区9栋101室" and "空置" in hits[0].subtitle
+    assert hits, "no hit"
+    assert (hits[0].title, "空置" in hits[0].subtitle) == ("丁小区9栋101室", True), hits[0]
 
 
 def test_house_registration_is_one_transaction(store, admin, community):

@@ -67,7 +67,7 @@ def finish(qtbot, page):
 
 def click_sync(qtbot, page):
     qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
-    assert page.job is not None and not page.sync_button.isEnabled() and page.cancel_button.isEnabled()
+    assert (page.job is not None, page.sync_button.isEnabled(), page.cancel_button.isEnabled()) == (True, False, True)
     finish(qtbot, page)
 
 
@@ -102,7 +102,7 @@ def test_one_click_sync_sends_everything(qtbot, server, laptop):
     assert replica.pending_count(laptop) == 0 and "无" in page.waiting.text()
     assert "上次同步:" in page.last.text() and "还没有" not in page.last.text()
     assert laptop.meta("sync_server_url") == server.url  # remembered for next time
-    assert page.password.text() == PASSWORD and page.sync_button.isEnabled() and not page.cancel_button.isEnabled()
+    assert (page.password.text(), page.sync_button.isEnabled(), page.cancel_button.isEnabled()) == (PASSWORD, True, False)
     # the password is never stored in plain text, neither in the database nor in the settings
     with laptop.engine.connect() as c:
         assert not [v for (v,) in c.exec_driver_sql("SELECT value FROM local_meta") if v and PASSWORD in v]
@@ -299,7 +299,7 @@ def test_supervisor_settles_a_conflict_in_one_click(qtbot, server, laptop, clash
     assert t.rowCount() == 2, page.review.review_state.text()
     rows = [[t.item(r, c).text() for c in range(t.columnCount())] for r in range(t.rowCount())]
     assert {r[3] for r in rows} == {"职业", "工作单位"}
-    assert all(r[0] == "字段冲突" and r[1] == "人员" and clash["name"] in r[2] for r in rows)
+    assert [(r[0], r[1], clash["name"] in r[2]) for r in rows] == [("字段冲突", "人员", True)] * len(rows)
     assert "待处理的冲突:2 条" in page.review.review_count.text()
     occ_row = next(i for i, r in enumerate(rows) if r[3] == "职业")
     t.selectRow(occ_row)
