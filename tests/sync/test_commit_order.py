@@ -69,6 +69,8 @@ def test_late_commit_is_never_skipped(server_db, monkeypatch):
     monkeypatch.setattr(server_store, "_sqlite_begin", logged_begin)  # before the engine listens
     store = ServerStore(server_db)
     scope = Scope("w", "supervisor", None)
+    hold = threading.Event()
+    stop = threading.Event()
     try:
         with store.transaction() as s:
             s.add(ServerUser(username="w", display_name="w", role="supervisor", password_hash="x", areas="[]"))
@@ -79,7 +81,6 @@ def test_late_commit_is_never_skipped(server_db, monkeypatch):
             who_b = service.Caller(s.get(ServerUser, 1), s.get(Device, "dev-b"), scope)
         event.listen(store.engine, "commit", lambda _conn: log.append(f"{threading.current_thread().name}:commit"))
 
-        hold = threading.Event()
         a_has_seq = threading.Event()
         original_flush = merge.Merger.flush
 
@@ -91,7 +92,6 @@ def test_late_commit_is_never_skipped(server_db, monkeypatch):
 
         monkeypatch.setattr(merge.Merger, "flush", slow_flush)
         seen: list[str] = []
-        stop = threading.Event()
 
         def puller():
             cursor = 0
@@ -130,4 +130,6 @@ def test_late_commit_is_never_skipped(server_db, monkeypatch):
         assert results["a"]["server_seq"] < results["b"]["server_seq"], results
         assert sorted(seen) == ["row-a", "row-b"]  # each seen exactly once, none skipped
     finally:
+        hold.set()  # a failed check leaves no thread waiting
+        stop.set()
         store.close()
