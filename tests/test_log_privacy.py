@@ -225,3 +225,20 @@ def test_a_demo_day_logs_no_personal_value(tmp_path, monkeypatch, capsys, server
     assert len(secrets["name"]) > 20 and len(secrets["id_number"]) > 20 and secrets["token"]
     leaks = scan([*files, server_stderr, server_file, package], secrets)
     assert leaks == [], "\n".join(map(str, leaks))
+
+
+def test_id_and_phone_numbers_are_masked_in_every_log_line():
+    from desktop.paths import redact
+
+    line = "row 620104199003070016 and 62010419900307001x, call 13912345678; seq 1234567890123456789, id a13912345678b"
+    assert redact(line) == ("row [已隐去] and [已隐去], call [已隐去]; seq 1234567890123456789, "
+                            "id a13912345678b")
+
+
+def test_the_home_folder_is_written_as_a_tilde(monkeypatch, tmp_path):
+    from desktop.paths import tidy_path
+
+    monkeypatch.setattr(Path, "home", staticmethod(lambda: tmp_path / "张三"))
+    assert tidy_path(tmp_path / "张三" / "data" / "gridledger.db") == str(Path("~/data/gridledger.db"))
+    assert tidy_path(tmp_path / "张三之家" / "x.db") == str(tmp_path / "张三之家" / "x.db")
+    assert tidy_path(None) is None
