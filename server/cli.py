@@ -69,11 +69,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         logging.getLogger("server").info("server start-up: %s", json.dumps(
             {**environment(), "database": _shown(_database(args)), "development": settings.development},
             ensure_ascii=False, sort_keys=True))
-        print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_shown(_database(args))})",
-              file=sys.stderr, flush=True)
+        # (through the log: every line on stderr is one JSON object, for whatever collects them)
+        logging.getLogger("server").info(
+            "网格台账同步服务器:http://%s:%s/api/v1/docs(数据库 %s)", args.host, args.port, _shown(_database(args)))
         if settings.development:
-            print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
-                  file=sys.stderr, flush=True)
+            logging.getLogger("server").warning(
+                "开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。")
         # log_config None: uvicorn's own lines go through the JSON handlers too (its access log is off:
         # RequestLog writes one line per request, with the route's template instead of the raw path)
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=None, access_log=False,

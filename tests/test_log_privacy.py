@@ -210,8 +210,10 @@ def test_a_demo_day_logs_no_personal_value(tmp_path, monkeypatch, capsys, server
 
     files = sorted(p for p in logs.iterdir() if p.is_file())
     laptop_log = (logs / "gridledger.log").read_text(encoding="utf-8")
-    server_lines = [json.loads(line) for line in server_stderr.read_text(encoding="utf-8").splitlines()
-                    if line.startswith("{")]
+    # every line the server wrote on stderr is one JSON object
+    server_lines = [json.loads(line) for line in server_stderr.read_text(encoding="utf-8").splitlines() if line]
+    assert any("网格台账同步服务器" in e["message"] for e in server_lines)
+    assert any(e["message"].startswith("server start-up: ") for e in server_lines)
     # the logs do say what happened
     for said in ("start-up", "sync with", "import person", "printed archives", "exported person",
                  "backup ", "purged one person", "local sign-in refused", "unlocking the encrypted database refused"):
