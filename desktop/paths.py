@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,8 +15,9 @@ from desktop import APP_NAME
 ENV_DB = "GRIDLEDGER_DB"
 ENV_DATA_DIR = "GRIDLEDGER_DATA_DIR"
 ENV_LOG_DIR = "GRIDLEDGER_LOG_DIR"
-LOG_MAX_BYTES = 1_000_000  # gridledger.log is rotated at 1 MB, keeping three older files: 4 MB at most
-LOG_BACKUPS = 3
+LOG_MAX_BYTES = 2_000_000  # gridledger.log is rotated at 2 MB, keeping four older files: 10 MB at most
+LOG_BACKUPS = 4
+CRASH_LOG = "crash.log"  # faulthandler's report of a hard crash, next to gridledger.log
 
 
 def data_dir() -> Path:
@@ -37,6 +40,17 @@ def backup_dir_for(db_path: Path) -> Path:
     return db_path.parent / "backups"
 
 
+def tidy_path(path: Path | str | None) -> str | None:
+    """A path with the home folder written as ~ (the account name is often a person's name)."""
+    if path is None:
+        return None
+    text = str(path)
+    home = str(Path.home())
+    if home not in ("", "/") and (text == home or text.startswith(home.rstrip("/\\") + ("\\" if "\\" in home else "/"))):
+        return "~" + text[len(home):]
+    return text
+
+
 def resources_dir() -> Path:
     """Top-level `resources/` (icons, styles, fonts notes); inside a frozen bundle, under _MEIPASS."""
     frozen_root = getattr(sys, "_MEIPASS", None)
@@ -56,12 +70,33 @@ def log_file() -> Path:
     return user_log_path(APP_NAME, appauthor=False) / "gridledger.log"
 
 
+def log_dir() -> Path:
+    """The folder of gridledger.log, its rotated copies and crash.log."""
+    return log_file().parent
+
+
+# an ID number (18 characters) and a mainland mobile number, standing alone: masked in every log
+# line as a safety net (the code logs counts and ids, never a person's values; names cannot be
+# recognised by a pattern and are kept out by what is logged)
+_PERSONAL = re.compile(r"(?<![0-9A-Za-z])(?:[1-9]\d{16}[0-9Xx]|1[3-9]\d{9})(?![0-9A-Za-z])")
+
+
+def redact(text: str) -> str:
+    return _PERSONAL.sub("[已隐去]", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose output (message and traceback alike) has ID and phone numbers masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def start_log_file() -> Path | None:
     """Send the log (our packages from INFO, everything else from WARNING, tracebacks included)
     to the rotating log file; the user's terminal and dialogs get one Chinese sentence instead.
     Once per process (again when the location changed); None when the file cannot be opened
     (nothing is logged then, and a log that cannot be written never bothers the user)."""
-    import logging
     from logging.handlers import RotatingFileHandler
 
     class Quiet(RotatingFileHandler):
@@ -82,7 +117,7 @@ def start_log_file() -> Path | None:
     except OSError:
         return None
     handler.gridledger_log = path  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.WARNING:
         root.setLevel(logging.WARNING)

@@ -30,6 +30,7 @@ from desktop.sync.protocol import (
 from server import service
 from server.http_errors import http_message, validation_message
 from server.limits import RequestGuard
+from server.logs import RequestLog, note_caller
 from server.secret_key import DEV_SECRET as DEV_SECRET  # re-exported: tests and tools name it here
 from server.secret_key import ConfigError as ConfigError
 from server.secret_key import check_secret
@@ -203,9 +204,11 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         return None
 
     app.add_middleware(RequestGuard, check_token=token_refusal)
+    app.add_middleware(RequestLog)  # added last: outermost, so refusals by the guard are logged too
 
-    def current(authorization: Annotated[str | None, Header()] = None) -> Caller:
+    def current(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
         claims = claims_of(authorization)
+        note_caller(request.scope, str(claims["sub"]), str(claims["dev"]))
         return service.caller(store, str(claims["sub"]), str(claims["dev"]))
 
     Who = Annotated[Caller, Depends(current)]

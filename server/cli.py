@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -56,15 +57,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                  source=f"密钥文件 {args.secret_file} " if args.secret_file else None)
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
-    tls = serve_tls(args)  # checked before anything is opened or started
-    store = _open(args)
-    app = create_app(settings, store)
-    print(f"网格台账同步服务器:{'https' if tls else 'http'}://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_shown(_database(args))})",
-          file=sys.stderr, flush=True)
-    if settings.development:
-        print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
-              file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1, **tls)
+    from server.logs import configure
+
+    try:
+        restore_logging = configure(log_file=args.log_file)
+    except OSError as exc:
+        raise CliError(f"无法写入日志文件 {args.log_file}:{exc.strerror or exc}") from exc
+    try:
+        tls = serve_tls(args)  # checked before anything is opened or started
+        store = _open(args)
+        app = create_app(settings, store)
+        from desktop.services.diagnostics import environment
+
+        logging.getLogger("server").info("server start-up: %s", json.dumps(
+            {**environment(), "database": _shown(_database(args)), "development": settings.development,
+             "tls": bool(tls)}, ensure_ascii=False, sort_keys=True))
+        # (through the log: every line on stderr is one JSON object, for whatever collects them)
+        logging.getLogger("server").info(
+            "网格台账同步服务器:%s://%s:%s/api/v1/docs(数据库 %s)", "https" if tls else "http", args.host, args.port,
+            _shown(_database(args)))
+        if settings.development:
+            logging.getLogger("server").warning(
+                "开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。")
+        # log_config None: uvicorn's own lines go through the JSON handlers too (its access log is off:
+        # RequestLog writes one line per request, with the route's template instead of the raw path)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=None, access_log=False,
+                    workers=1, **tls)
+    finally:
+        restore_logging()
     return 0
 
 
@@ -140,6 +160,7 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     s.add_argument("--secret-file", help="令牌签名密钥文件(或环境变量 GRIDLEDGER_SECRET)")
     s.add_argument("--dev", action="store_true", help="开发模式:使用公开的开发密钥,只能监听本机地址")
     add_serve_options(s)
+    s.add_argument("--log-file", help="同时把日志写入该文件(每行一个 JSON,轮换保留 5 个、每个 2 MB;默认只写到标准错误)")
     s.set_defaults(func=cmd_serve)
 
     a = sub.add_parser("server", help="服务器管理:用户、网格、同步包")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from desktop.cli.common import CliError
+
+log = logging.getLogger("server")
 
 
 def add_serve_options(s: argparse.ArgumentParser) -> None:
@@ -17,17 +19,18 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
 
 def serve_tls(args: argparse.Namespace) -> dict[str, Any]:
     """uvicorn's ssl options for `serve`, after checking the pair (nothing when neither is given);
-    prints the fingerprint for the users to compare."""
+    logs the fingerprint for the users to compare (through the server's JSON log: `serve` calls
+    this after server.logs.configure, so every line on stderr stays one JSON object)."""
     from server.tls import TlsError, check_pair, format_fingerprint
 
     if not args.certfile and not args.keyfile:
         from server.secret_key import is_loopback
 
         if not is_loopback(args.host):
-            print(f"警告:未加密(HTTP):在 {args.host} 上,登录密码和居民的个人信息会以明文经过网络。"
-                  "请用 --certfile/--keyfile 启用加密(可用 gridledger server make-cert 生成证书),"
-                  "或只监听 127.0.0.1 并在前面放 nginx 等反向代理(见 deploy/nginx-gridledger-tls.conf)。",
-                  file=sys.stderr, flush=True)
+            log.warning("警告:未加密(HTTP):在 %s 上,登录密码和居民的个人信息会以明文经过网络。"
+                        "请用 --certfile/--keyfile 启用加密(可用 gridledger server make-cert 生成证书),"
+                        "或只监听 127.0.0.1 并在前面放 nginx 等反向代理(见 deploy/nginx-gridledger-tls.conf)。",
+                        args.host)
         return {}
     if not (args.certfile and args.keyfile):
         raise CliError("--certfile 与 --keyfile 需要一起提供(证书和它的私钥)。")
@@ -35,12 +38,11 @@ def serve_tls(args: argparse.Namespace) -> dict[str, Any]:
         info = check_pair(args.certfile, args.keyfile)
     except TlsError as exc:
         raise CliError(f"{exc}服务器未启动。") from exc
-    print(f"加密连接(HTTPS):证书指纹 SHA-256 {format_fingerprint(info.fingerprint)},"
-          f"有效期至 {info.not_after:%Y-%m-%d}", file=sys.stderr, flush=True)
+    log.info("加密连接(HTTPS):证书指纹 SHA-256 %s,有效期至 %s", format_fingerprint(info.fingerprint),
+             f"{info.not_after:%Y-%m-%d}")
     left = (info.not_after - datetime.now(UTC)).days
     if left < 30:
-        print(f"提醒:证书还有 {left} 天过期,请及早生成新证书,并把新指纹告诉各网格员(他们需要重新核对)。",
-              file=sys.stderr, flush=True)
+        log.warning("提醒:证书还有 %s 天过期,请及早生成新证书,并把新指纹告诉各网格员(他们需要重新核对)。", left)
     return {"ssl_certfile": str(args.certfile), "ssl_keyfile": str(args.keyfile)}
 
 

@@ -77,11 +77,12 @@ class ServerStore:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _private_sqlite_file(url)
-            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False})
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                        hide_parameters=True)  # no record values in errors or logs
         if create:
             ServerBase.metadata.create_all(self.engine)
             try:

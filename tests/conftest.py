@@ -16,6 +16,14 @@ def _isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GRIDLEDGER_DB", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _factory_seed(request: pytest.FixtureRequest) -> None:
+    """tests/factories.py draws its ID numbers from a generator seeded by the test's own id."""
+    from tests.factories import reseed
+
+    reseed(request.node.nodeid)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "t.db"

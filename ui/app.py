@@ -27,6 +27,18 @@ def _display_problem() -> str | None:
 
 def main(args: Any = None) -> int:
     disable_core_dumps()  # a core file would hold the database key and residents' data
+    from desktop.paths import start_log_file
+    from ui.crash import enable_faulthandler, release_faulthandler
+
+    start_log_file()  # (again, when the `gridledger` command already did: once per process)
+    enable_faulthandler()  # a hard crash leaves every thread's stack in crash.log
+    try:
+        return _main(args)
+    finally:
+        release_faulthandler()
+
+
+def _main(args: Any) -> int:
     problem = _display_problem()
     if problem:
         print(f"错误:{problem}", file=sys.stderr)
@@ -128,6 +140,16 @@ def main(args: Any = None) -> int:
         apply_theme(app, dark=state["dark"])
 
     window = MainWindow(ctx, on_toggle_theme=toggle_theme)
+    from PySide6.QtCore import qVersion
+
+    from desktop.services.diagnostics import log_start
+    from ui.crash import install
+
+    uninstall = install(window)  # an unexpected exception: logged, one dialog, the app goes on
+    try:
+        log_start(store, qt_version=qVersion())
+    except Exception:  # a fact that cannot be read must not stop the start
+        log.warning("start-up facts not logged", exc_info=True)
     window.show()
     if os.environ.get("GRIDLEDGER_REPORT_READY"):  # benchmarks: the window is up and the event loop runs
         QTimer.singleShot(0, lambda: print("GRIDLEDGER_READY", flush=True))
@@ -146,6 +168,7 @@ def main(args: Any = None) -> int:
     if quit_after:
         QTimer.singleShot(int(quit_after), window.close)
     code = app.exec()
+    uninstall()
     store.close()
     return int(code)
 

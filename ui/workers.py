@@ -8,7 +8,10 @@ sync and bundles) runs as a Job:
 - cancel is cooperative: `job.cancel()` sets a flag that the work checks (`job.check()` raises
   Cancelled, `job.cancelled` reads it, `job.cancel_event` goes to code that takes a threading.Event);
 - a failure arrives as a JobFailure: a stable `code` (see FAILURE_CODES) and the Chinese `message`;
-  work that returns normally is finished, even if a cancel came too late to stop it.
+  work that returns normally is finished, even if a cancel came too late to stop it;
+- an unexpected exception (code "bug") is logged with its traceback, and the app's problem dialog
+  (ui/crash.py) says so, saying what was being done (`what`, else the page); on_error still
+  follows, so the page can put itself back.
 
 No database session crosses threads: the function a job runs calls services, and every service
 call opens and closes its own session on the worker thread."""
@@ -16,8 +19,8 @@ call opens and closes its own session on the worker thread."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,13 +31,15 @@ from desktop.services.errors import ServiceError
 from desktop.sync.bundle_sync import BundleRefused
 from desktop.sync.client import SyncError
 
+log = logging.getLogger(__name__)
+
 # the codes a failure carries besides a sync's own (SyncError.code: "bad_credentials", "network"…)
 FAILURE_CODES = {
     "cancelled": "the user cancelled (the work stopped at its next check)",
     "service": "a service refused (ServiceError: validation, permission, not found…)",
     "bundle": "a sync bundle was refused (BundleRefused)",
     "file": "a file could not be read or written (OSError)",
-    "bug": "anything else: a programming error, reported with its text",
+    "bug": "anything else: a programming error (traceback to the log, the problem dialog shown)",
 }
 
 
@@ -46,6 +51,7 @@ class Cancelled(Exception):
 class JobFailure:
     code: str
     message: str  # Chinese, shown to the user as it is
+    error: BaseException | None = None  # for "bug": the exception itself (its traceback is logged)
 
     def __str__(self) -> str:
         return self.message
@@ -63,7 +69,8 @@ def failure_for(exc: BaseException) -> JobFailure:
         return JobFailure("service", exc.message)
     if isinstance(exc, OSError):
         return JobFailure("file", f"无法读写文件:{exc.strerror or exc}")
-    return JobFailure("bug", f"操作失败:{exc}")
+    # the exception's text is for the log: it may quote a record, and it means nothing to the user
+    return JobFailure("bug", f"操作失败:程序遇到问题({type(exc).__name__}),详情已写入日志文件", exc)
 
 
 class JobSignals(QObject):
@@ -109,7 +116,7 @@ class Job(QRunnable):
         except Exception as exc:
             failure = failure_for(exc)
             if failure.code == "bug":  # keep the window alive, and leave the trace for a bug report
-                traceback.print_exc()
+                log.error("background job %s failed", getattr(self.fn, "__qualname__", "?"), exc_info=exc)
             self._emit("failed", failure)
             return
         # work that finished despite a late cancel did happen: say so
@@ -124,9 +131,10 @@ def run_job(
     fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
     on_error: Callable[[JobFailure], None] | None = None,
     on_progress: Callable[[int, int, str], None] | None = None,
-    pool: QThreadPool | None = None, with_job: bool = False,
+    pool: QThreadPool | None = None, with_job: bool = False, what: str | None = None,
 ) -> Job:
-    """Start `fn` on the pool; exactly one of on_done(result) / on_error(JobFailure) follows."""
+    """Start `fn` on the pool; exactly one of on_done(result) / on_error(JobFailure) follows.
+    `what` (Chinese, e.g. "重建检索索引") names the work in the problem dialog of a "bug"."""
     job = Job(fn, *args, with_job=with_job)
     _live.add(job)
 
@@ -137,6 +145,10 @@ def run_job(
 
     def failed(failure: JobFailure) -> None:
         _live.discard(job)
+        if failure.code == "bug":
+            from ui.crash import report_shown
+
+            report_shown(what)
         if on_error:
             on_error(failure)
 

@@ -16,6 +16,7 @@ sentence naming the log file and exit status 1. Tracebacks go to the rotating lo
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -68,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     start_log_file()
     parser = build_parser()
     args = parser.parse_args(argv)
+    from desktop.services.diagnostics import basics
+
+    # the command's name and the versions; the database, when one is opened, logs its own line
+    log.info("gridledger %s start-up: %s", args.command or "gui", json.dumps(basics(), sort_keys=True))
     if args.db:
         os.environ.setdefault(ENV_DB, args.db)
     func = getattr(args, "func", _no_command)

@@ -74,7 +74,7 @@ def make_engine(path: str | Path, *, key: str | None = None, echo: bool = False)
     database = str(path)
     if key is None:
         url = URL.create("sqlite", database=database)
-        engine = create_engine(url, echo=echo)
+        engine = create_engine(url, echo=echo, hide_parameters=True)  # no record values in errors or logs
     else:
         try:
             import sqlcipher3  # type: ignore[import-not-found]  # noqa: F401
@@ -82,7 +82,7 @@ def make_engine(path: str | Path, *, key: str | None = None, echo: bool = False)
             raise StorageError("无法打开加密数据库:未安装 sqlcipher3 组件。") from exc
         # The pysqlcipher dialect escapes the key and sends PRAGMA key before anything else.
         url = URL.create("sqlite+pysqlcipher", password=key, database=database)
-        engine = create_engine(url, echo=echo)
+        engine = create_engine(url, echo=echo, hide_parameters=True)  # no record values in errors or logs
 
     event.listen(engine, "connect", _register)
     if key is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from sqlalchemy import Engine
 import desktop.models
 from desktop.db.copies import backup_database, prune_backups
 from desktop.db.engine import StorageError
+
+log = logging.getLogger(__name__)
 
 # Tables the storage layer creates itself (FTS5 and its shadow tables) are not in the models.
 _UNMODELLED_PREFIXES = ("search_", "sqlite_")
@@ -97,4 +100,6 @@ def upgrade_database(engine: Engine, *, db_path: Path | None = None, key: bytes 
             command.upgrade(cfg, "head")
         if backup is not None and db_path is not None:
             prune_backups(db_path)
+        log.info("database schema upgraded from %s to %s (backup before: %s)", before or "empty", head,
+                 backup.name if backup is not None else "none")
     return MigrationReport(before, head, backup)

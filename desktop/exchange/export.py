@@ -8,6 +8,7 @@ an export the trail cannot record (a locked or read-only database) leaves no fil
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ CHUNK = 2000
 
 Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
+
+log = logging.getLogger(__name__)
 
 
 # --- value helpers ------------------------------------------------------------------------------
@@ -422,6 +425,7 @@ def export(store: Store, actor: Actor, kind: str, out: str | Path, *, grid_id: s
         book.publish()
     finally:
         book.discard()  # the temporary file, whatever happened (after publish there is none)
+    log.info("exported %s: %d rows, masked %s, %.2f s", kind, n, not unmask, time.perf_counter() - started)
     if progress is not None:
         progress(n, n, "导出完成")
     return n

@@ -13,6 +13,7 @@ registered (by ID number, plate, 户号, address...)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -29,6 +30,8 @@ from desktop.kinds import choices_text, import_labels
 from desktop.kinds import label as kind_label
 from desktop.services.errors import ServiceError
 from desktop.services.store import Actor, Store
+
+log = logging.getLogger(__name__)
 
 
 def _begin_immediate(conn: Any) -> None:
@@ -119,6 +122,8 @@ def run_import(store: Store, actor: Actor, kind: str, sheet: Sheet, mapping: dic
             _begin_immediate(conn)
             rep = _run(cls, s, actor, kind, sheet, mapping, options, progress, cancel, LocalSink(conn, s), started)
     rep.seconds = round(time.perf_counter() - started, 2)
+    log.info("import %s (%s): %d rows, %s, written %s, %.2f s", kind, sheet.file_format, rep.total,
+             ", ".join(f"{k} {v}" for k, v in rep.counts.items()), rep.written, rep.seconds)
     if progress is not None:
         progress(rep.total, rep.total, "导入完成" if rep.written else "未导入")
     return rep

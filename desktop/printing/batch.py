@@ -13,6 +13,7 @@ everything worked; on cancel or error the temporary files are removed."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import multiprocessing
 import os
@@ -51,6 +52,8 @@ from desktop.services.audit import write_audit
 from desktop.services.demo import demo_mark
 from desktop.services.errors import ServiceError
 from desktop.services.store import Actor, Store
+
+log = logging.getLogger(__name__)
 
 LOAD_BATCH = 50  # households read and checked at a time
 SPLIT_TASK = 8  # households per worker task when printing one file per household
@@ -281,6 +284,8 @@ def print_archives(store: Store, actor: Actor, household_ids: list[str], out: Pa
         for temp, final in outputs:
             replace_into(temp, final)
         ok = True
+        log.info("printed archives: %d households, %d pages, %d files, masked %s", total, pages, len(outputs),
+                 not options.unmask)
         report(total, total, f"已完成:{total} 户,共 {pages} 页")
         return PrintResult(files=[f for _, f in outputs], pages=pages, households=total, warnings=warnings)
     except _Stopped:

@@ -4,6 +4,7 @@ every page (repeatRows=1)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -60,6 +61,8 @@ from desktop.services.demo import DEMO_MARK, demo_mark
 from desktop.services.errors import ServiceError
 from desktop.services.store import Actor, Store
 from desktop.validation import region_name
+
+log = logging.getLogger(__name__)
 
 PAGE = landscape(A4)
 MARGIN_X = 12 * mm
@@ -511,6 +514,8 @@ def print_ledger(store: Store, actor: Actor, kind: str, *, grid_code: str | None
                 summary=f"打印{ledger.title}({len(ledger.grid_codes)} 个网格,{'已脱敏' if not options.unmask else '未脱敏'},共 {pages} 页)",
             )
         replace_into(temp, target)
+        log.info("printed ledger %s: %d rows, %d pages, %d grids, masked %s", kind, ledger.count, pages,
+                 len(ledger.grid_codes), not options.unmask)
         report(3, 3, f"已完成:共 {pages} 页")
     finally:
         temps.remove_all()

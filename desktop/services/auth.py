@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from desktop.models import User, UserGrid
 from desktop.policy import sees_all_grids
 from desktop.services.errors import PermissionDenied
 from desktop.services.store import Actor, Store
+
+log = logging.getLogger(__name__)
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -56,6 +59,7 @@ def sign_in(store: Store, username: str, password: str) -> Actor:
     with store.session() as s:
         user = s.scalars(select(User).where(User.username == username, User.deleted_at.is_(None))).first()
         ok = user is not None and user.active and verify_password(password, user.password_hash)
-    if not ok:
+    if not ok:  # the name typed is not logged: it may be a password typed into the wrong box
+        log.info("local sign-in refused (wrong user name or password)")
         raise PermissionDenied("用户名或密码不正确")
     return actor_for(store, username)

@@ -8,7 +8,9 @@ duplicates, new ones travel under the new enrolment, none is lost or applied twi
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +23,8 @@ from desktop.policy import Ability
 from desktop.services.audit import write_audit
 from desktop.services.errors import require
 from desktop.services.store import Actor, Store
+
+log = logging.getLogger(__name__)
 
 AUTO_KEY = "backup_auto_last"
 AUTO_EVERY = timedelta(hours=24)
@@ -52,11 +56,12 @@ def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int =
     if store.path is None:
         raise StorageError("内存数据库无法备份")
     target = _target(store.path, label)
+    started = time.perf_counter()
     if store.key is not None:  # encrypted: a copy under the same key, never a plain one
         from desktop.db.copies import export_encrypted
 
         export_encrypted(store.path, store.key, target)
-        return _after_backup(store, actor, target, label, keep)
+        return _after_backup(store, actor, target, label, keep, started)
     tmp = target.with_suffix(".part")
     try:
         raw = store.engine.raw_connection()
@@ -75,10 +80,10 @@ def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int =
     except BaseException:
         remove_quietly(tmp, Path(f"{tmp}-journal"))
         raise
-    return _after_backup(store, actor, target, label, keep)
+    return _after_backup(store, actor, target, label, keep, started)
 
 
-def _after_backup(store: Store, actor: Actor, target: Path, label: str, keep: int) -> Path:
+def _after_backup(store: Store, actor: Actor, target: Path, label: str, keep: int, started: float) -> Path:
     assert store.path is not None
     try:
         with store.transaction() as s:
@@ -87,6 +92,8 @@ def _after_backup(store: Store, actor: Actor, target: Path, label: str, keep: in
         remove_quietly(target)
         raise
     _prune(store.path, keep)
+    log.info("backup %s written (%s, %d bytes, encrypted %s, %.2f s)", target.name, label, target.stat().st_size,
+             store.key is not None, time.perf_counter() - started)
     return target
 
 
@@ -184,6 +191,7 @@ def _audit_restore(db_path: Path, key: bytes | None, actor: Actor, backup: Path,
                         "从备份恢复数据库")
     finally:
         store.close()
+    log.info("database restored from backup %s (the file before it kept as %s)", backup.name, safety.name)
 
 
 def _mark_restored(con: sqlite3.Connection, backup: Path, current_device: str | None) -> None:

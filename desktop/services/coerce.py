@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from datetime import date, datetime
 from typing import Any
@@ -76,18 +77,28 @@ def coerce(value: Any, type_: TypeEngine) -> Any:
     if isinstance(type_, Integer):
         if isinstance(value, bool):
             raise CoerceError(f"“{value}”不是整数")
+        digits = str(value).replace(",", "")
         try:
-            number = float(str(value).replace(",", ""))
+            return int(digits)  # exact, however many digits
+        except ValueError:
+            pass
+        try:
+            number = float(digits)
         except ValueError as exc:
             raise CoerceError(f"“{value}”不是整数") from exc
+        if not math.isfinite(number):  # "nan", "inf", "1e400"
+            raise CoerceError(f"“{value}”不是整数")
         if number != int(number):
             raise CoerceError(f"“{value}”应为整数")
         return int(number)
     if isinstance(type_, Float | Numeric):
         try:
-            return float(str(value).replace(",", ""))
+            number = float(str(value).replace(",", ""))
         except ValueError as exc:
             raise CoerceError(f"“{value}”不是数字") from exc
+        if not math.isfinite(number):  # "nan", "inf", "1e400": no number to store
+            raise CoerceError(f"“{value}”不是数字")
+        return number
     if isinstance(type_, String | Text):
         text = str(value)
         length = getattr(type_, "length", None)

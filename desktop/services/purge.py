@@ -11,6 +11,7 @@ them back; a backup copied off the laptop by hand is out of reach."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from desktop.services.audit import write_audit
 from desktop.services.errors import NotFound, PermissionDenied, ValidationFailed, require
 from desktop.services.store import Actor, Store
 from desktop.validation.result import Issue
+
+log = logging.getLogger(__name__)
 
 # (table, column) pairs that point at a person
 REFERENCES = (("household", "head_person_id"), ("house", "owner_person_id"), ("vehicle", "owner_person_id"))
@@ -87,6 +90,8 @@ def purge_person(store: Store, actor: Actor, person_id: str, *, reason: str) -> 
             write_audit(s, actor, "purge", Person.__tablename__, person_id,
                         {"backups_scrubbed": len(scrubbed), "backups_failed": [p.name for p in failed]},
                         "从本机备份中清除人员信息")
+    log.info("purged one person record (%d photos, %d references cleared, %d backups scrubbed, %d failed)",
+             photos, sum(cleared.values()), len(scrubbed), len(failed))
     return {"person_id": person_id, "photos": photos, "references_cleared": cleared,
             "backups_scrubbed": len(scrubbed), "backups_failed": [str(p) for p in failed]}
 

@@ -46,8 +46,10 @@ class Hit:
 
 
 def normalize_query(q: str) -> str:
+    """Full-width and compatibility forms folded (NFKC), spaces and middle dots dropped; then
+    what the dropping brought together is composed again (NFC), so a normalised query stays as it is."""
     q = unicodedata.normalize("NFKC", q or "")
-    return re.sub(r"[\s·•]+", "", q)
+    return unicodedata.normalize("NFC", re.sub(r"[\s·•]+", "", q))
 
 
 def _fts_phrase(q: str) -> str:

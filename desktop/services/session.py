@@ -6,6 +6,7 @@ Chinese message everywhere and changes nothing; an encrypted file never opens wi
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from desktop.services.auth import sign_in
 from desktop.services.errors import PermissionDenied, require
 from desktop.services.key_grants import grant
 from desktop.services.store import Actor, Store
+
+log = logging.getLogger(__name__)
 
 
 def users_of(store: Store) -> list[tuple[str, str, str]]:
@@ -86,7 +89,8 @@ def unlock(path: Path, username: str, password: str) -> bytes | None:
         return None
     try:
         return Keyring.load(path).unlock(username, password)
-    except KeyringError as exc:
+    except KeyringError as exc:  # the name typed is not logged: it may be a password in the wrong box
+        log.info("unlocking the encrypted database refused (wrong user name or password)")
         raise PermissionDenied(str(exc)) from exc
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,10 @@ from desktop.db.engine import StorageError, make_engine, probe_writable, session
 from desktop.db.failures import check_creatable, check_database_file, kind_of
 from desktop.db.migrate import APP_VERSION_KEY, MigrationReport, current_revision, upgrade_database
 from desktop.models import LocalMeta, new_id
+from desktop.paths import tidy_path
 from desktop.policy import Role
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,10 @@ class Store:
                                        "请把日志文件发给技术支持。") from exc
                 raise StorageError("数据库结构升级失败,数据库未改动(升级前已自动备份)。请把日志文件发给技术支持,"
                                    "在此之前可继续使用旧版本的网格台账。") from exc
-            return cls._opened(engine, p, report, key)
+            store = cls._opened(engine, p, report, key)
+            log.info("database %s opened (schema %s, encrypted %s%s)", tidy_path(p), report.to_revision,
+                     key is not None, ", created" if created else "")
+            return store
         except BaseException:
             engine.dispose()
             if created:  # a new file that could not be set up (a full disk): none is left behind

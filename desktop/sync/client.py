@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -39,6 +40,8 @@ from desktop.sync.protocol import (
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
+log = logging.getLogger(__name__)
+
 
 class Cancelled(SyncError):
     def __init__(self) -> None:
@@ -67,6 +70,11 @@ class SyncResult:
             "cursor": self.cursor, "reenrolled": self.reenrolled, "reenrol_reason": self.reenrol_reason,
             "seconds": round(self.seconds, 2),
         }
+
+
+def _counts(result: SyncResult) -> str:
+    """The figures of a sync for the log: counts per table and status, never a value."""
+    return json.dumps({k: v for k, v in result.as_dict().items() if k != "seconds"}, sort_keys=True)
 
 
 def _now() -> str:
@@ -308,16 +316,26 @@ class SyncClient:
         t0 = time.perf_counter()
         result = SyncResult()
         try:
-            with sync_lock(self.store):
-                self._run(result)
-        except SyncLocked as exc:
-            raise SyncError(str(exc), exc.code) from exc
-        except SyncError:
+            try:
+                with sync_lock(self.store):
+                    self._run(result)
+            except SyncLocked as exc:
+                raise SyncError(str(exc), exc.code) from exc
+            except SyncError:
+                raise
+            except httpx.HTTPError as exc:  # pragma: no cover - mapped in Connection.request
+                raise SyncError(f"网络错误:{exc}", "network") from exc
+            finally:
+                result.seconds = time.perf_counter() - t0
+        except SyncError as exc:  # the code and the counts so far (a server's sentence may quote a record)
+            log.warning("sync with %s failed (%s) after %.2f s: %s", self.conn.url, exc.code, result.seconds,
+                        _counts(result))
             raise
-        except httpx.HTTPError as exc:  # pragma: no cover - mapped in Connection.request
-            raise SyncError(f"网络错误:{exc}", "network") from exc
-        finally:
-            result.seconds = time.perf_counter() - t0
+        except Exception:
+            log.error("sync with %s failed after %.2f s: %s", self.conn.url, time.perf_counter() - t0,
+                      _counts(result), exc_info=True)
+            raise
+        log.info("sync with %s done in %.2f s: %s", self.conn.url, result.seconds, _counts(result))
         return result
 
     def _run(self, result: SyncResult) -> None:

@@ -46,7 +46,7 @@ def test_households_with_new_and_registered_heads(store, admin, community, make_
     with store.session() as s:
         hh1 = s.scalars(select(Household).where(Household.hh_no == "HH1")).one()
         head = s.get(Person, hh1.head_person_id)
-        assert head.name == "王一" and head.household_id == hh1.id and head.relation == "02"
+        assert (head.name, head.household_id, head.relation) == ("王一", hh1.id, "02")
         addr = s.get(Address, s.get(House, hh1.house_id).address_id)
         assert addr.full_text == "阳光小区2栋1单元202室"  # the vacant house registered before
         assert s.scalars(select(Household).where(Household.hh_no == "HH2")).one().hh_type == "2"
@@ -66,10 +66,12 @@ def test_houses_vehicles_units(store, admin, community, make_xlsx):
     ], name="houses.xlsx")
     report = _import(store, admin, houses, "house", ImportOptions(valid_only=True, on_existing="update"))
     assert [r.status for r in report.rows] == ["updated", "imported", "skipped", "rejected"]
-    assert "房屋用途" in report.rows[3].messages[0] or "建筑面积" in " ".join(report.rows[3].messages)
+    # both of the row's faults, each named once
+    assert report.rows[3].messages == ["【房屋用途】房屋用途:“别墅”不在《房屋用途》代码表中",
+                                       "【建筑面积】建筑面积:“abc”不是数字"]
     with store.session() as s:
         h = s.get(House, hh["house"]["id"])
-        assert h.use == "2" and h.area_m2 == 88.5 and h.tenant_name == "租户甲" and h.owner_person_id == hh["members"][0]["id"]
+        assert (h.use, h.area_m2, h.tenant_name, h.owner_person_id) == ("2", 88.5, "租户甲", hh["members"][0]["id"])
         assert h.owner_name == "张三"
     vehicles = make_xlsx([
         ["车牌号", "号牌种类", "车主", "车主身份证号", "颜色"],

@@ -1,8 +1,8 @@
-"""A 50,000-row register goes in through the bulk path in one transaction."""
+"""A 50,000-row register goes in through the bulk path in one transaction. (How fast is the
+benchmark's question, not this test's: benchmarks/excel_bench.py times 100,000 rows against
+its IMPORT_TARGET_S.)"""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 from sqlalchemy import func, select, text
@@ -35,17 +35,14 @@ def test_fifty_thousand_people(store, admin, community, tmp_path):
                                 f"139{i:08d}", "户主" if i % 3 == 0 else "子", f"B{hh:06d}",
                                 "第1网格" if hh % 2 else "第2网格", f"大楼{hh // 100}号", f"{hh % 100 + 101}"])
     wb.close()
-    started = time.perf_counter()
     sheet = read_sheet(path)
     report = run_import(store, admin, "person", sheet, suggest_mapping("person", sheet.headers), ImportOptions())
-    seconds = time.perf_counter() - started
     c = report.counts
-    assert report.written and c["imported"] + c["updated"] + c["skipped"] + c["rejected"] == N
+    assert report.written, report.message
     # the same (birth date, sequence) can repeat: those rows are duplicates inside the file
-    assert c["rejected"] == 0 and c["imported"] + c["skipped"] == N
+    assert (c["rejected"], c["updated"], c["imported"] + c["skipped"]) == (0, 0, N)
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Person)) == c["imported"]
         assert s.scalar(select(func.count()).select_from(Household)) == report.created["households"]
         assert s.scalar(text("SELECT count(*) FROM sync_outbox WHERE table_name = 'person'")) == c["imported"]
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "import")) == 1
-    assert seconds < 60, seconds

@@ -32,3 +32,44 @@ def test_wrong_password_on_stdin_is_refused(monkeypatch, capsys, tmp_path, qapp)
     monkeypatch.setattr(sys, "stdin", io.StringIO("not-the-password\n"))
     code = app_module.main(argparse.Namespace(db=str(db), user="admin", password_stdin=True, quit_after=None))
     assert code == 2 and "用户名或密码不正确" in capsys.readouterr().err
+
+
+def test_the_app_logs_its_start_and_keeps_hard_crashes(monkeypatch, tmp_path, qapp):
+    """The first lines of the log name the versions (Qt and SQLCipher included) and the database;
+    faulthandler writes to crash.log while the app runs; the hooks are given back at the end."""
+    import argparse
+    import json
+    import logging
+
+    from desktop.db.migrate import head_revision
+    from desktop.paths import start_log_file, tidy_path
+    from desktop.services.demo import DEMO_PASSWORD, generate
+    from desktop.services.store import Store
+
+    monkeypatch.setenv("GRIDLEDGER_LOG_DIR", str(tmp_path / "logs"))
+    root = logging.getLogger()
+    before = list(root.handlers)
+    db = tmp_path / "a.db"
+    store = Store.open(db, create=True)
+    generate(store, households=5, seed=2)
+    store.close()
+    hook = sys.excepthook
+    monkeypatch.setattr(sys, "stdin", io.StringIO(DEMO_PASSWORD + "\n"))
+    try:
+        code = app_module.main(argparse.Namespace(db=str(db), user="admin", password_stdin=True, quit_after=200))
+        log = start_log_file().read_text(encoding="utf-8")
+    finally:
+        for h in list(root.handlers):
+            if h not in before:
+                root.removeHandler(h)
+                h.close()
+    assert code == 0
+    assert sys.excepthook is hook
+    (line,) = [ln for ln in log.splitlines() if "app start-up: " in ln]
+    facts = json.loads(line.split("app start-up: ", 1)[1])
+    from PySide6.QtCore import qVersion
+
+    assert (facts["qt"], facts["database"]["path"], facts["database"]["revision"], facts["database"]["encrypted"]) \
+        == (qVersion(), tidy_path(db), head_revision(), False)
+    assert facts["sqlite"] and facts["sqlcipher"] and facts["version"] and facts["platform"]
+    assert (tmp_path / "logs" / "crash.log").exists()

@@ -67,7 +67,7 @@ def finish(qtbot, page):
 
 def click_sync(qtbot, page):
     qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
-    assert page.job is not None and not page.sync_button.isEnabled() and page.cancel_button.isEnabled()
+    assert (page.job is not None, page.sync_button.isEnabled(), page.cancel_button.isEnabled()) == (True, False, True)
     finish(qtbot, page)
 
 
@@ -78,7 +78,7 @@ def fill(qtbot, page, url, password=PASSWORD):
     qtbot.keyClicks(page.password, password)
 
 
-def test_one_click_sync_sends_everything(qtbot, server, laptop, monkeypatch):
+def test_one_click_sync_sends_everything(qtbot, server, laptop):
     before = replica.pending_count(laptop)
     assert before > 0
     page = open_page(qtbot, laptop, "supervisor")
@@ -88,8 +88,7 @@ def test_one_click_sync_sends_everything(qtbot, server, laptop, monkeypatch):
     assert "还没有与服务器同步过" in page.last.text()
     fill(qtbot, page, server.url)
     stages = []
-    shown = page._progress
-    monkeypatch.setattr(page, "_progress", lambda done, total, stage: (stages.append(stage), shown(done, total, stage)))
+    page.progressed.connect(lambda _done, _total, stage: stages.append(stage))
     click_sync(qtbot, page)
     assert not page.error.isVisibleTo(page), page.error.text()
     assert page.stage.text().startswith("同步完成")  # still there after the conflict list came back
@@ -103,7 +102,7 @@ def test_one_click_sync_sends_everything(qtbot, server, laptop, monkeypatch):
     assert replica.pending_count(laptop) == 0 and "无" in page.waiting.text()
     assert "上次同步:" in page.last.text() and "还没有" not in page.last.text()
     assert laptop.meta("sync_server_url") == server.url  # remembered for next time
-    assert page.password.text() == PASSWORD and page.sync_button.isEnabled() and not page.cancel_button.isEnabled()
+    assert (page.password.text(), page.sync_button.isEnabled(), page.cancel_button.isEnabled()) == (PASSWORD, True, False)
     # the password is never stored in plain text, neither in the database nor in the settings
     with laptop.engine.connect() as c:
         assert not [v for (v,) in c.exec_driver_sql("SELECT value FROM local_meta") if v and PASSWORD in v]
@@ -148,22 +147,34 @@ def test_unreachable_server_and_missing_input(qtbot, laptop):
 
 
 def test_cancel_leaves_nothing_half_done(qtbot, server, laptop):
+    """The sync is held on its first request (a proxy that lets nothing through until released),
+    so the cancel always lands while it runs: no race with a quick sync."""
     before = replica.pending_count(laptop)
+    assert before > 0
     page = open_page(qtbot, laptop, "supervisor")
+    proxy = StallingProxy(server.port)
+    try:
+        fill(qtbot, page, proxy.url)
+        qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
+        assert proxy.first_seen.wait(60), "the sync never reached the server"
+        assert page.cancel_button.isEnabled()
+        qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+        assert page.stage.text() == "正在取消…(已完成的部分会保存)"
+        proxy.release()
+        finish(qtbot, page)
+    finally:
+        proxy.close()
+    assert page.error.isVisibleTo(page)
+    assert "已取消" in page.error.text(), page.error.text()
+    assert replica.pending_count(laptop) == before  # nothing was sent
+    assert f"待上传的修改:{before} 条" in page.waiting.text(), page.waiting.text()
+    assert page.sync_button.isEnabled()
+    assert not page.cancel_button.isEnabled()
+    assert not page.progress.isVisible()
     fill(qtbot, page, server.url)
-    qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
-    finish(qtbot, page)
-    after = replica.pending_count(laptop)
-    if page.error.isVisibleTo(page):
-        assert "已取消" in page.error.text()
-        assert after == before
-    else:  # it was quicker than the click
-        assert after == 0
-    assert f"{after} 条" in page.waiting.text() or "无" in page.waiting.text()
-    assert page.sync_button.isEnabled() and not page.cancel_button.isEnabled() and not page.progress.isVisible()
     click_sync(qtbot, page)  # the page is usable again, and the next sync finishes the work
-    assert not page.error.isVisibleTo(page) and replica.pending_count(laptop) == 0
+    assert not page.error.isVisibleTo(page), page.error.text()
+    assert replica.pending_count(laptop) == 0
 
 
 def test_the_page_and_a_command_line_sync_at_once(qtbot, server, laptop, tmp_path):
@@ -288,7 +299,7 @@ def test_supervisor_settles_a_conflict_in_one_click(qtbot, server, laptop, clash
     assert t.rowCount() == 2, page.review.review_state.text()
     rows = [[t.item(r, c).text() for c in range(t.columnCount())] for r in range(t.rowCount())]
     assert {r[3] for r in rows} == {"职业", "工作单位"}
-    assert all(r[0] == "字段冲突" and r[1] == "人员" and clash["name"] in r[2] for r in rows)
+    assert [(r[0], r[1], clash["name"] in r[2]) for r in rows] == [("字段冲突", "人员", True)] * len(rows)
     assert "待处理的冲突:2 条" in page.review.review_count.text()
     occ_row = next(i for i, r in enumerate(rows) if r[3] == "职业")
     t.selectRow(occ_row)

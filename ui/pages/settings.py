@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -21,11 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_TITLE, __version__
-from desktop.paths import data_dir
+from desktop.paths import data_dir, log_dir
 from desktop.policy import Ability, allows, role_label
 from ui.context import AppContext
 from ui.pages.base import Page
 from ui.workers import JobFailure, run_job, wait_all
+
+log = logging.getLogger(__name__)
 
 
 class SettingsPage(Page):
@@ -66,7 +70,6 @@ class SettingsPage(Page):
         form.addRow("当前用户", me_row)
         form.addRow("数据库文件", QLabel(str(ctx.store.path)))
         form.addRow("数据目录", QLabel(str(data_dir())))
-        form.addRow("版本", QLabel(f"{APP_TITLE} {__version__}"))
         form.addRow("打印字体(TrueType)", font_row)
         reindex_row = QHBoxLayout()
         reindex_row.addWidget(reindex)
@@ -112,10 +115,84 @@ class SettingsPage(Page):
         idle_row.addWidget(self.idle)
         idle_row.addStretch(1)
         form.addRow("无操作自动锁定", idle_row)
+        # about / diagnostics: what a bug report needs, and no record
+        self.about_state = QLabel(self.about_text())
+        self.about_state.setWordWrap(True)
+        self.about_state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_logs_button = QPushButton("打开日志文件夹")
+        self.open_logs_button.clicked.connect(self.open_log_folder)
+        self.diagnostics_button = QPushButton("导出诊断包…")
+        self.diagnostics_button.setToolTip("把日志和软件环境信息打包成一个 zip 文件,发给技术支持;不含任何居民信息")
+        self.diagnostics_button.clicked.connect(self.export_diagnostics)
+        about_buttons = QHBoxLayout()
+        about_buttons.addWidget(self.open_logs_button)
+        about_buttons.addWidget(self.diagnostics_button)
+        about_buttons.addStretch(1)
+        about = QVBoxLayout()
+        about.addWidget(self.about_state)
+        about.addLayout(about_buttons)
+        form.addRow("关于 / 诊断", about)
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
         lay.addLayout(form)
         lay.addStretch(1)
+
+    # --- about / diagnostics ---------------------------------------------------------------
+    def about_text(self) -> str:
+        from desktop.services.diagnostics import database_state, size_text
+
+        lines = [f"版本:{APP_TITLE} {__version__}"]
+        try:
+            st = database_state(self.ctx.store)
+        except Exception:  # the facts are a courtesy: the page opens whatever happens
+            log.warning("database state not read", exc_info=True)
+            lines.append("数据库:状态无法读取(详情见日志)")
+        else:
+            lines.append(f"数据库:{st.path or '内存数据库'},{size_text(st.size)},"
+                         f"{'已加密' if st.encrypted else '未加密'},数据库结构 {st.revision or '未知'}")
+            lines.append(f"上次同步:{st.last_sync + '(UTC)' if st.last_sync else '从未同步'}")
+        lines.append(f"日志文件夹:{log_dir()}")
+        return "\n".join(lines)
+
+    def open_log_folder(self) -> bool:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            QMessageBox.information(self, "日志文件夹", f"无法自动打开,请在文件管理器中打开:\n{folder}")
+            return False
+        return True
+
+    def export_diagnostics(self) -> None:
+        """A zip of the log files and the environment's facts (no database, no record)."""
+        from datetime import datetime
+        from functools import partial
+
+        from PySide6.QtCore import qVersion
+
+        from desktop.services.diagnostics import write_package
+
+        suggested = str(Path.home() / f"网格台账诊断包-{datetime.now():%Y%m%d-%H%M}.zip")
+        path, _ = QFileDialog.getSaveFileName(self, "导出诊断包", suggested, "zip 文件 (*.zip)")
+        if not path:
+            return
+        if not path.lower().endswith(".zip"):
+            path += ".zip"
+        self.diagnostics_button.setEnabled(False)
+
+        def done(written: Any) -> None:
+            self.diagnostics_button.setEnabled(True)
+            QMessageBox.information(self, "诊断包已导出",
+                                    f"已保存到 {written}。\n其中只有日志和软件环境信息,没有居民信息;请把它发给技术支持。")
+
+        def failed(failure: JobFailure) -> None:
+            self.diagnostics_button.setEnabled(True)
+            QMessageBox.warning(self, "未能导出诊断包", failure.message)
+
+        run_job(partial(write_package, qt_version=qVersion()), Path(path), self.ctx.store, on_done=done, on_error=failed, pool=self.ctx.pool,
+                what="导出诊断包")
 
     def _toggle_dark(self, on: bool) -> None:
         win: Any = self.window()

@@ -79,6 +79,8 @@ class SyncPage(Page):
     title = "同步"
     # after a sync or an imported reply: other pages should show the new data
     synced = Signal()
+    # each progress report of the running task, as shown: done, total, stage
+    progressed = Signal(int, int, str)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -348,6 +350,7 @@ class SyncPage(Page):
         else:
             self.progress.setRange(0, 0)
             self.stage.setText(f"{stage}:{done} 条" if done else f"{stage}…")
+        self.progressed.emit(done, total, stage)
 
     def cancel(self) -> None:
         if self.job is not None and self.job_kind == "sync":
