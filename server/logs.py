@@ -47,14 +47,14 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler):
     """To whatever sys.stderr is when a line is written (a test's capture, a redirected stream)."""
 
     def __init__(self, stream: TextIO | None) -> None:
         super().__init__(stream)
         self._fixed = stream
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return self._fixed or sys.stderr
 

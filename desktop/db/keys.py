@@ -135,7 +135,7 @@ def encrypt_in_place(db_path: Path, key: bytes) -> Path:
     """Convert a plain SQLite file (closed by every user) to SQLCipher. A backup is taken
     first (by SQLite's online backup) and returned; the conversion writes a new file and renames
     it over the old one, so a crash leaves either the plain or the encrypted file, never half."""
-    import sqlcipher3  # type: ignore[import-not-found]
+    import sqlcipher3
 
     backup = backup_database(db_path, "before-encryption", prune=False)
     tmp = db_path.with_name(db_path.name + ".encrypting")
@@ -169,7 +169,7 @@ def encrypt_in_place(db_path: Path, key: bytes) -> Path:
 def encrypt_copy(plain: Path, target: Path, key: bytes) -> None:
     """An encrypted copy of a closed plain SQLite file (a backup) under `key`, written beside the
     target and renamed over it."""
-    import sqlcipher3  # type: ignore[import-not-found]
+    import sqlcipher3
 
     tmp = target.with_name(target.name + ".encrypting")
     tmp.unlink(missing_ok=True)

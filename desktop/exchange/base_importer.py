@@ -164,7 +164,7 @@ class BaseImporter:
                 raise ServiceError(f"“{b}”和“{a}”两列都对应了“{choices[key]}”,请只保留一列")
             self.cols[key] = idx
         self.columns = {f.key for f in import_fields(self.kind) if f.column}
-        self.table = model(self.kind).__table__  # type: ignore[attr-defined]
+        self.table = model(self.kind).__table__
         self.types = {c.key: c.type for c in self.table.c}
         self.header_of: dict[str, int] = {}  # Chinese label -> column index
         for key, idx in self.cols.items():
@@ -428,7 +428,7 @@ class BaseImporter:
     # --- helpers for writing --------------------------------------------------------------------
     def full_rows(self, table_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Every column present (model defaults for the missing ones) plus the bookkeeping."""
-        table = model(table_name).__table__  # type: ignore[attr-defined]
+        table = model(table_name).__table__
         base = _defaults(table)
         base.update(version=1, created_at=self.now, created_by=self.actor.username, updated_at=self.now,
                     updated_by=self.actor.username, deleted_at=None, deleted_by=None)
@@ -448,7 +448,7 @@ class BaseImporter:
         more than the insert itself. The storage triggers run for every row as usual."""
         if not rows:
             return
-        table = model(table_name).__table__  # type: ignore[attr-defined]
+        table = model(table_name).__table__
         full = self.full_rows(table_name, rows)
         cols = [c.key for c in table.c]
         procs = self._processors(table)
@@ -476,7 +476,7 @@ class BaseImporter:
         changed columns; a row changed by someone else since it was read stops the import."""
         if not changes:
             return
-        table = model(table_name).__table__  # type: ignore[attr-defined]
+        table = model(table_name).__table__
         from sqlalchemy.dialects import sqlite
 
         dialect = sqlite.dialect()

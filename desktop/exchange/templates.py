@@ -137,7 +137,7 @@ def _generic_columns(kind: str) -> list[tuple[str, str, str]]:
 
 
 def _required_columns(kind: str) -> set[str]:
-    table = model(kind).__table__  # type: ignore[attr-defined]
+    table = model(kind).__table__
     return {c.key for c in table.c
             if not c.nullable and c.default is None and not c.primary_key and c.key != "grid_id"
             and c.key not in BOOKKEEPING_COLUMNS}

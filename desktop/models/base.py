@@ -68,4 +68,4 @@ class Synced:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict:  # noqa: N805
         # Optimistic locking: an UPDATE built from a stale read fails instead of overwriting.
-        return {"version_id_col": cls.version}  # type: ignore[attr-defined]
+        return {"version_id_col": cls.version}

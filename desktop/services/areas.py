@@ -404,7 +404,7 @@ class AreaAdmin:
         while changed:
             changed = False
             for kind in grid_kinds:
-                table = kind_entry(kind).model.__table__  # type: ignore[attr-defined]
+                table = kind_entry(kind).model.__table__
                 for col in table.c:
                     for fk in col.foreign_keys:
                         target = fk.column.table.name
@@ -537,7 +537,7 @@ class AreaAdmin:
                 counts = {}
                 for kind in kind_keys():
                     if kind in GRID_SCOPED:
-                        table = kind_entry(kind).model.__table__  # type: ignore[attr-defined]
+                        table = kind_entry(kind).model.__table__
                         n = s.scalar(select(func.count()).select_from(table).where(
                             table.c.grid_id == row.id, table.c.deleted_at.is_(None))) or 0
                         counts[kind] = n

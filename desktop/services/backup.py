@@ -123,13 +123,13 @@ def list_backups(db_path: Path) -> list[BackupInfo]:
 def _connect(path: Path, key: bytes | None) -> sqlite3.Connection:
     if key is None:
         return sqlite3.connect(str(path))
-    import sqlcipher3  # type: ignore[import-not-found]
+    import sqlcipher3
 
     from desktop.db.keys import sqlcipher_key
 
     con = sqlcipher3.connect(str(path))
     con.execute(f"PRAGMA key = \"{sqlcipher_key(key)}\"")
-    return con  # type: ignore[no-any-return]
+    return con
 
 
 def is_plain(path: Path) -> bool:

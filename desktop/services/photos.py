@@ -211,7 +211,7 @@ class Photos(Records):
             if existing is not None:
                 return {**_meta(existing), "duplicate": True}
             values = {
-                "grid_id": owner.grid_id,  # type: ignore[attr-defined]
+                "grid_id": owner.grid_id,
                 "owner_kind": owner_kind,
                 "owner_id": owner_id,
                 "purpose": purpose,

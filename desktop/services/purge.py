@@ -122,7 +122,7 @@ def scrub_backups(db_path: Path, person_id: str, key: bytes | None, actor: Actor
                     conn.rollback()  # (ends the read's implicit transaction)
                     if found is None:
                         continue
-                    with switches_off(conn.connection._connection_record.info, "capture"):  # type: ignore[union-attr]
+                    with switches_off(conn.connection._connection_record.info, "capture"):
                         with conn.begin():
                             _erase(conn, person_id, actor.username, now)
                         _optimize_search(conn)

@@ -56,7 +56,7 @@ class _GridScoped(Container[str]):
 
     def __contains__(self, kind: object) -> bool:
         entry = kinds.find(str(kind))
-        return entry is not None and "grid_id" in entry.model.__table__.c  # type: ignore[attr-defined]
+        return entry is not None and "grid_id" in entry.model.__table__.c
 
 
 MODELS = _Models()
@@ -77,7 +77,7 @@ def column_kinds(kind: str) -> dict[str, str]:
     from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric
 
     out = {}
-    for col in model_for(kind).__table__.columns:  # type: ignore[attr-defined]
+    for col in model_for(kind).__table__.columns:
         t = col.type
         out[col.key] = ("bool" if isinstance(t, Boolean) else "longtext" if isinstance(t, Text)
                         else "datetime" if isinstance(t, DateTime) else "date" if isinstance(t, Date)
@@ -123,7 +123,7 @@ class Cleaner:
         self.actor = actor
         self.kind = kind
         model = model_for(kind)
-        self.table = model.__table__  # type: ignore[attr-defined]
+        self.table = model.__table__
         self.codes = code_fields(kind)
         self.hook: Callable[[Session, Draft], None] | None = rules.HOOKS.get(kind)
         self.types = {c.key: c.type for c in self.table.c}

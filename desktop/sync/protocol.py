@@ -75,7 +75,7 @@ def derive(table: str, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-TABLE_MODELS = {m.__tablename__: m for m in SYNCED_MODELS if m.__tablename__ not in LOCAL_ONLY}  # type: ignore[attr-defined]
+TABLE_MODELS = {m.__tablename__: m for m in SYNCED_MODELS if m.__tablename__ not in LOCAL_ONLY}
 SYNC_TABLES = tuple(TABLE_MODELS)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

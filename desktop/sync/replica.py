@@ -49,7 +49,7 @@ def raw_apply(store: Store, *, search: bool = True) -> Iterator[Connection]:
         # SQLite honours it; commit() only closes SQLAlchemy's own transaction object)
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         conn.commit()
-        info = conn.connection._connection_record.info  # type: ignore[union-attr]
+        info = conn.connection._connection_record.info
         names = ("capture",) if search else ("capture", "search")
         try:
             with switches_off(info, *names), conn.begin():
