@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -110,7 +110,7 @@ def configure(stream: TextIO | None = None, log_file: Path | str | None = None) 
     return restore
 
 
-def note_caller(scope: dict[str, Any], username: str, device_id: str) -> None:
+def note_caller(scope: MutableMapping[str, Any], username: str, device_id: str) -> None:
     """Called by the route's dependency once the token is checked: who this request is."""
     state = scope.get(STATE)
     if isinstance(state, dict):

@@ -308,7 +308,7 @@ class Merger:
                 raise Rejected("该记录不在您负责的网格内,服务器拒绝写入,已暂存待审核")
             if table == "attachment":
                 self._check_photo(row_id, fields.get("sha256", [None, None])[1])
-            data = {f: None for f in FIELDS[table]}
+            data: dict[str, Any] = {f: None for f in FIELDS[table]}
             data.update({f: pair[1] for f, pair in fields.items()})
             data.update(id=row_id, version=1, created_at=_ts(at), created_by=by, updated_at=_ts(at), updated_by=by)
             meta = {f: self._stamp(seq, dev_seq, by, at) for f in fields}
@@ -334,7 +334,7 @@ class Merger:
             return Outcome("applied", version=st.version, message="该记录已按要求彻底清除,修改未保存")
 
         def unseen(name: str) -> bool:
-            m = st.meta.get(name)
+            m = st.meta.get(name) or []
             # (a predecessor's later changes are another file's: a copy never saw them)
             return bool(m) and m[0] > known and m[1] != self.device_id
 
@@ -434,8 +434,8 @@ class Merger:
             raise Rejected("附件记录指向一张属于您无权查看的记录的照片,且本机从未上传过它,已暂存待审核")
 
     def _conflict(
-        self, kind: str, st: State, fields: list[str], base: dict | None, server: dict,
-        server_meta: list[Any] | None, client: dict, by: str, at: str, *, winner: str,
+        self, kind: str, st: State, fields: list[str], base: dict[str, Any] | None, server: dict[str, Any],
+        server_meta: list[Any] | None, client: dict[str, Any], by: str, at: str, *, winner: str,
         reason: str | None = None,
     ) -> None:
         sm = server_meta or [None, None, None, None, None]
@@ -451,9 +451,10 @@ class Merger:
         })
 
     def _set_aside(self, ch: dict[str, Any], reason: str, kept: bytes | None) -> None:
-        table = ch.get("table") if isinstance(ch.get("table"), str) else "?"
-        st = self.states.get((table, ch.get("id"))) if isinstance(ch.get("id"), str) else None
-        fields = ch.get("fields") if isinstance(ch.get("fields"), dict) else {}
+        table, row_id, raw = ch.get("table"), ch.get("id"), ch.get("fields")
+        table = table if isinstance(table, str) else "?"
+        st = self.states.get((table, row_id)) if isinstance(row_id, str) else None
+        fields: dict[str, Any] = raw if isinstance(raw, dict) else {}
         grid = st.grid_id if st else None
         if grid is None and isinstance(fields.get("grid_id"), list) and len(fields["grid_id"]) == 2:
             grid = fields["grid_id"][1][:36] if isinstance(fields["grid_id"][1], str) else None
@@ -472,7 +473,8 @@ class Merger:
     # --- write everything touched, in bulk -------------------------------------------------
     def flush(self) -> None:
         seq = self.seq
-        new_rows, upd_rows = [], []
+        new_rows: list[dict[str, Any]] = []
+        upd_rows: list[dict[str, Any]] = []
         photos = [st for st in self.states.values() if st.dirty and st.table == "attachment"]
         if photos:
             self._write_photo_refs(photos)

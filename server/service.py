@@ -203,7 +203,7 @@ def authenticate(store: ServerStore, username: str, password: str, client: str |
         ok = user is not None
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if not ok or user is None:
         _count_failure(store, keys, username, user is not None)
         raise bad
     with store.transaction() as s:
@@ -575,7 +575,7 @@ def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]
     sent them. The laptop's actor and time are kept as claims; an entry names its claimed actor
     only if that user has signed in on this laptop (a laptop has several local users), else the
     sender."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     received = utcnow()
     with store.session() as s:
         known = signed_in_users(s, who.device)

@@ -362,7 +362,8 @@ class PersonImporter(BaseImporter):
                     Person.household_id.in_(chunk), Person.deleted_at.is_(None)
                 ).group_by(Person.household_id)
             ):
-                counts[hid] = n
+                if hid is not None:  # always: the households asked for
+                    counts[hid] = n
         for g in self.groups:
             if g.existing:
                 counts[g.id] = counts.get(g.id, 0) + sum(1 for m in g.members if m not in self.updated_people)

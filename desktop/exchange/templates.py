@@ -95,7 +95,7 @@ def write_template(kind: str, out: str | Path) -> Path:
                 "rent_start": "date", "area_m2": "number", "built_year": "int", "employees": "int",
                 "duration_min": "int", "rent_months": "int", "rent_monthly": "number",
                 "units": "int", "floors": "int", "per_floor": "int"}
-    required = REQUIRED.get(kind) if kind in REQUIRED else _required_columns(kind)
+    required = REQUIRED[kind] if kind in REQUIRED else _required_columns(kind)
     headers = [f"{h}*" if k in required else h for k, h, _v in cols]
     sheet = book.sheet(
         f"{import_labels()[kind]}信息",

@@ -207,7 +207,7 @@ def numbered_canvas(decorate: Decorate, pages_out: list[int]) -> type[Canvas]:
 
         def showPage(self) -> None:  # noqa: N802
             self._gl_pages.append(dict(self.__dict__))
-            self._startPage()
+            self._startPage()  # type: ignore[attr-defined]  # reportlab's own page reset, private
 
         def save(self) -> None:
             counts: dict[int, int] = {}

@@ -15,7 +15,11 @@ from xml.sax.saxutils import escape
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Paragraph
-from reportlab.platypus.paragraph import ParaLines, cjkU, makeCJKParaLine
+from reportlab.platypus.paragraph import (  # type: ignore[attr-defined]  # CJK line breaking: not in types-reportlab
+    ParaLines,
+    cjkU,
+    makeCJKParaLine,
+)
 
 from desktop.printing.fonts import REPLACEMENT, FontChoice
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.db.copies import KEEP_BACKUPS, backup_folder, online_copy, remove_quietly
 from desktop.db.engine import StorageError
@@ -23,6 +24,11 @@ from desktop.policy import Ability
 from desktop.services.audit import write_audit
 from desktop.services.errors import require
 from desktop.services.store import Actor, Store
+
+if TYPE_CHECKING:
+    import sqlcipher3
+
+    _Connection = sqlite3.Connection | sqlcipher3.Connection  # the same DB-API, two modules
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +126,7 @@ def list_backups(db_path: Path) -> list[BackupInfo]:
     return out
 
 
-def _connect(path: Path, key: bytes | None) -> sqlite3.Connection:
+def _connect(path: Path, key: bytes | None) -> _Connection:
     if key is None:
         return sqlite3.connect(str(path))
     import sqlcipher3
@@ -194,7 +200,7 @@ def _audit_restore(db_path: Path, key: bytes | None, actor: Actor, backup: Path,
     log.info("database restored from backup %s (the file before it kept as %s)", backup.name, safety.name)
 
 
-def _mark_restored(con: sqlite3.Connection, backup: Path, current_device: str | None) -> None:
+def _mark_restored(con: _Connection, backup: Path, current_device: str | None) -> None:
     """A restored file is a new file for sync: new file id, no enrolment; the device that used its
     sequence numbers last (the current file's, else the backup's) is named as predecessor."""
     with con:

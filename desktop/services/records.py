@@ -17,6 +17,7 @@ from desktop import kinds
 from desktop.kinds import code_fields, field_label
 from desktop.kinds import label as kind_label
 from desktop.models import BOOKKEEPING_COLUMNS, Base, max_chars, utcnow
+from desktop.models.base import SyncedRow, synced
 from desktop.policy import Ability
 from desktop.services import rules
 from desktop.services.audit import write_audit
@@ -85,7 +86,7 @@ def column_kinds(kind: str) -> dict[str, str]:
     return out
 
 
-def to_dict(obj: Base) -> dict[str, Any]:
+def to_dict(obj: Base | SyncedRow) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs}
 
 
@@ -257,13 +258,13 @@ class Records:
         with self.store.session() as s:
             return to_dict(self._load(s, kind, record_id, include_deleted=include_deleted))
 
-    def _load(self, s: Session, kind: str, record_id: str, *, include_deleted: bool = False) -> Base:
+    def _load(self, s: Session, kind: str, record_id: str, *, include_deleted: bool = False) -> SyncedRow:
         obj = s.get(model_for(kind), record_id)
         if obj is None or (not include_deleted and getattr(obj, "deleted_at", None) is not None):
             raise NotFound(f"找不到该{kind_label(kind)}(编号 {record_id}),可能已被删除")
-        if kind in GRID_SCOPED and not self.actor.may_access(obj.grid_id):  # type: ignore[attr-defined]
+        if kind in GRID_SCOPED and not self.actor.may_access(getattr(obj, "grid_id", None)):
             raise PermissionDenied(f"您没有权限查看该网格的{kind_label(kind)}")
-        return obj
+        return synced(obj)
 
     # --- writes -------------------------------------------------------------------------
     def create(self, kind: str, data: dict[str, Any], **opts: Any) -> dict[str, Any]:
@@ -287,24 +288,24 @@ class Records:
         with self.store.transaction() as s:
             return to_dict(self._set_deleted(s, kind, record_id, False, None))
 
-    def _create(self, s: Session, kind: str, data: dict[str, Any], **opts: Any) -> Base:
+    def _create(self, s: Session, kind: str, data: dict[str, Any], **opts: Any) -> SyncedRow:
         draft = clean(s, self.actor, kind, data, None)
         rules.before_write(s, self.actor, draft, **opts)
         now = utcnow()
-        obj = model_for(kind)(
+        obj = synced(model_for(kind)(
             **draft.values, created_at=now, created_by=self.actor.username,
             updated_at=now, updated_by=self.actor.username,
-        )
+        ))
         s.add(obj)
         s.flush()
-        write_audit(s, self.actor, "create", kind, obj.id, {"fields": sorted(draft.values)})  # type: ignore[attr-defined]
+        write_audit(s, self.actor, "create", kind, obj.id, {"fields": sorted(draft.values)})
         rules.after_write(s, self.actor, kind, None, to_dict(obj))
         return obj
 
     def _update(
         self, s: Session, kind: str, record_id: str, changes: dict[str, Any], *,
         expected_version: int | None = None, **opts: Any,
-    ) -> Base:
+    ) -> SyncedRow:
         obj = self._load(s, kind, record_id)
         before = to_dict(obj)
         if expected_version is not None and before["version"] != expected_version:
@@ -319,8 +320,8 @@ class Records:
             return obj
         for key, value in changed.items():
             setattr(obj, key, value)
-        obj.updated_at = utcnow()  # type: ignore[attr-defined]
-        obj.updated_by = self.actor.username  # type: ignore[attr-defined]
+        obj.updated_at = utcnow()
+        obj.updated_by = self.actor.username
         try:
             s.flush()
         except StaleDataError as exc:
@@ -331,7 +332,7 @@ class Records:
 
     def _set_deleted(
         self, s: Session, kind: str, record_id: str, deleted: bool, expected_version: int | None
-    ) -> Base:
+    ) -> SyncedRow:
         obj = self._load(s, kind, record_id, include_deleted=True)
         before = to_dict(obj)
         if expected_version is not None and before["version"] != expected_version:
@@ -343,10 +344,10 @@ class Records:
         if kind in GRID_SCOPED and not self.actor.may_access(before.get("grid_id")):
             raise PermissionDenied(f"您没有权限操作该网格的{kind_label(kind)}")
         now = utcnow()
-        obj.deleted_at = now if deleted else None  # type: ignore[attr-defined]
-        obj.deleted_by = self.actor.username if deleted else None  # type: ignore[attr-defined]
-        obj.updated_at = now  # type: ignore[attr-defined]
-        obj.updated_by = self.actor.username  # type: ignore[attr-defined]
+        obj.deleted_at = now if deleted else None
+        obj.deleted_by = self.actor.username if deleted else None
+        obj.updated_at = now
+        obj.updated_by = self.actor.username
         s.flush()
         write_audit(s, self.actor, "delete" if deleted else "restore", kind, record_id)
         rules.after_write(s, self.actor, kind, before, to_dict(obj))
