@@ -32,10 +32,13 @@ def _shown(url: str) -> str:
 
 
 def _open(args: argparse.Namespace) -> Any:
+    from server.schema import SchemaError
     from server.store import ServerStore
 
     try:
         return ServerStore(_database(args))
+    except SchemaError as exc:
+        raise CliError(str(exc)) from exc
     except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise CliError(f"无法打开服务器数据库 {_shown(_database(args))}:{reason}。"
