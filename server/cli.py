@@ -14,6 +14,7 @@ from desktop.cli.common import CliError
 from desktop.policy import ROLES, Role
 
 DEFAULT_DB = "sqlite:///gridledger-server.db"
+GRACE_SECONDS = 60  # on SIGTERM, how long requests in flight may still take
 
 
 def _database(args: argparse.Namespace) -> str:
@@ -31,12 +32,12 @@ def _shown(url: str) -> str:
         return url if "@" not in url else "(无法识别的数据库地址)"
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace, application_name: str = "gridledger") -> Any:
     from server.schema import SchemaError
     from server.store import ServerStore
 
     try:
-        return ServerStore(_database(args))
+        return ServerStore(_database(args), application_name=application_name)
     except SchemaError as exc:
         raise CliError(str(exc)) from exc
     except Exception as exc:
@@ -57,14 +58,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                  source=f"密钥文件 {args.secret_file} " if args.secret_file else None)
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
-    store = _open(args)
+    from server.running import SERVE_APPLICATION, hold_serving
+
+    store = _open(args, SERVE_APPLICATION)
+    serving = hold_serving(_database(args))  # `server restore` refuses while this is held
     app = create_app(settings, store)
     print(f"网格台账同步服务器:http://{args.host}:{args.port}{'/api/v1/docs'}(数据库 {_shown(_database(args))})",
           file=sys.stderr, flush=True)
     if settings.development:
         print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
               file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1)
+    # SIGTERM or Ctrl+C: stop accepting, let the requests in flight (a push is one transaction)
+    # finish for up to GRACE_SECONDS, then exit 0
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1,
+                timeout_graceful_shutdown=GRACE_SECONDS)
+    store.close()
+    if serving is not None:
+        serving.close()
+    print("网格台账同步服务器已停止。", file=sys.stderr, flush=True)
     return 0
 
 
@@ -105,7 +116,9 @@ def cmd_server(args: argparse.Namespace) -> int:
             service.set_password(store, args.username, _read_password(args, args.username))
             print(f"已修改 {args.username} 的密码")
         elif args.server_command == "list-users":
-            print(json.dumps(service.list_users(store), ensure_ascii=False, indent=2))
+            from server.cli_office import print_users
+
+            print_users(service.list_users(store), as_json=args.json)
         elif args.server_command == "audit":
             from server.store import Scope
 
@@ -160,7 +173,8 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     pw = ss.add_parser("set-password", help="修改用户密码")
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true")
-    ss.add_parser("list-users", help="列出用户")
+    lu = ss.add_parser("list-users", help="列出用户(含负责的网格代码和名称)")
+    lu.add_argument("--json", action="store_true", help="以 JSON 输出")
     ss.add_parser("stats", help="服务器数据统计")
     au = ss.add_parser("audit", help="审计记录(服务器与各台电脑同步上来的)")
     au.add_argument("--actor")
@@ -170,3 +184,6 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     b.add_argument("file")
     b.add_argument("--reply", help="回执包路径(默认与同步包同目录)")
     a.set_defaults(func=cmd_server)
+    from server import cli_office
+
+    cli_office.register(ss)

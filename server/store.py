@@ -72,7 +72,7 @@ class ServerStore:
     """The server's database. Stateless: every fact lives in the database, so several server
     processes can share one PostgreSQL."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, application_name: str = "gridledger") -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -81,7 +81,9 @@ class ServerStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # (the name tells `gridledger server restore` that a server process is connected)
+            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                        connect_args={"application_name": application_name})
         self.migration = None
         if create:
             from server.schema import upgrade
