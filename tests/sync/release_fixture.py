@@ -64,6 +64,41 @@ def fill(url: str) -> dict[str, int]:
     return {"vehicles": 40}
 
 
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load_release(kind: str, tmp_path: Path, pg_cluster=None) -> str:
+    """A fresh database holding the committed release dump; its URL."""
+    if kind == "sqlite":
+        db = tmp_path / "server.db"
+        con = sqlite3.connect(db)
+        con.executescript((FIXTURES / "server-release.sqlite.sql").read_text(encoding="utf-8"))
+        con.close()
+        return f"sqlite:///{db}"
+    import uuid
+
+    import psycopg
+
+    url = pg_cluster.create_database("gl_" + uuid.uuid4().hex[:12])
+    script = "\n".join(line for line in (FIXTURES / "server-release.postgresql.sql").read_text(encoding="utf-8")
+                       .splitlines() if not line.startswith("\\"))  # psql's own commands (\restrict)
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(script)
+    return url
+
+
+def snapshot(url: str, tables: tuple[str, ...] = ("srv_record", "srv_conflict", "srv_device", "srv_user")) -> dict:
+    """Every row of `tables`, for "nothing changed" checks."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t: sorted(tuple(map(str, r)) for r in conn.execute(text(f"SELECT * FROM {t}"))) for t in tables}
+    finally:
+        engine.dispose()
+
+
 def main(out_dir: str, pg_url: str | None = None) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -21,36 +19,18 @@ from server import service
 from server.models import ServerBase
 from server.schema import VERSION_TABLE, SchemaError, head_revision
 from server.store import ServerStore
+from tests.sync.release_fixture import load_release
 
-FIXTURES = Path(__file__).parent / "fixtures"
 KEPT = {  # table -> order; every row of these must survive the upgrade unchanged
     "srv_record": "table_name, row_id", "srv_conflict": "id", "srv_device": "id", "srv_user": "id",
     "srv_received": "device_id, device_seq", "srv_audit": "id", "srv_key": "name", "srv_counter": "name",
 }
 
 
-def _load_release(kind: str, tmp_path: Path, pg_cluster=None) -> str:
-    if kind == "sqlite":
-        db = tmp_path / "server.db"
-        con = sqlite3.connect(db)
-        con.executescript((FIXTURES / "server-release.sqlite.sql").read_text(encoding="utf-8"))
-        con.close()
-        return f"sqlite:///{db}"
-    import psycopg
-
-    url = pg_cluster.create_database("gl_" + uuid.uuid4().hex[:12])
-    script = "\n".join(line for line in (FIXTURES / "server-release.postgresql.sql").read_text(encoding="utf-8")
-                       .splitlines() if not line.startswith("\\"))
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
-        conn.execute(script)
-        conn.execute("SELECT pg_catalog.set_config('search_path', 'public', false)")
-    return url
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def release_db(request, tmp_path) -> str:
     cluster = request.getfixturevalue("pg_cluster") if request.param == "postgresql" else None
-    return _load_release(request.param, tmp_path, cluster)
+    return load_release(request.param, tmp_path, cluster)
 
 
 def _rows(url: str, columns: dict[str, list[str]] | None = None) -> dict[str, list[tuple]]:
