@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
               file=sys.stderr, flush=True)
     # SIGTERM or Ctrl+C: stop accepting, let the requests in flight (a push is one transaction)
-    # finish for up to GRACE_SECONDS, then exit 0
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1,
-                timeout_graceful_shutdown=GRACE_SECONDS)
+    # finish for up to GRACE_SECONDS, then exit 0. uvicorn handles the signal while it serves and
+    # raises it again once stopped: our handler then only marks the stop (no exit by the signal),
+    # and a signal that comes while the server is still starting stops it as soon as it is up.
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", workers=1,
+                                           timeout_graceful_shutdown=GRACE_SECONDS))
+
+    def stop(signum: int, frame: Any) -> None:
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     store.close()
     if serving is not None:
         serving.close()
