@@ -199,4 +199,4 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     a.set_defaults(func=cmd_server)
     from server import cli_office
 
-    cli_office.register(ss)
+    cli_office.register(ss, open_store=_open, database=_database, shown=_shown)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,16 +68,15 @@ def _print_devices(rows: list[dict[str, Any]]) -> None:
 
 def cmd_office(args: argparse.Namespace) -> int:
     from server import office
-    from server.cli import _database, _open
     from server.service import ApiError
 
-    url = _database(args)
+    url = args.office_database(args)
     try:
         if args.server_command == "restore":
             return _restore(args, url)
         if args.server_command == "backup":
             return _backup(args, url)
-        store = _open(args)
+        store = args.office_open(args)
         try:
             if args.server_command == "conflicts":
                 rows = office.conflicts(store, kind=args.kind, grid=args.grid, status=args.status)
@@ -111,7 +111,6 @@ def cmd_office(args: argparse.Namespace) -> int:
 
 def _backup(args: argparse.Namespace, url: str) -> int:
     from server import office
-    from server.cli import _shown
     from server.schema import sqlite_path
     from server.store import ServerStore
 
@@ -121,7 +120,7 @@ def _backup(args: argparse.Namespace, url: str) -> int:
     try:
         store = ServerStore(url, create=False)  # read only: a backup never upgrades the schema
     except Exception as exc:
-        raise CliError(f"无法打开服务器数据库 {_shown(url)}:{exc}。") from exc
+        raise CliError(f"无法打开服务器数据库 {args.office_shown(url)}:{exc}。") from exc
     try:
         target = office.backup(store, Path(args.out) if args.out else None)
     finally:
@@ -132,8 +131,8 @@ def _backup(args: argparse.Namespace, url: str) -> int:
 
 def _restore(args: argparse.Namespace, url: str) -> int:
     from server import office
-    from server.cli import _shown
 
+    _shown = args.office_shown
     source = Path(args.file)
     if not args.yes:
         office.check_backup(source, sqlite=url.startswith("sqlite"))
@@ -145,29 +144,33 @@ def _restore(args: argparse.Namespace, url: str) -> int:
     return 0
 
 
-def register(ss: Any) -> None:
+def register(ss: Any, *, open_store: Callable[[argparse.Namespace], Any],
+             database: Callable[[argparse.Namespace], str], shown: Callable[[str], str]) -> None:
+    """Add the office's commands to `gridledger server`; server/cli.py hands over how it finds,
+    opens and prints the database (`--database`, GRIDLEDGER_SERVER_DB)."""
+    helpers = {"office_open": open_store, "office_database": database, "office_shown": shown}
     c = ss.add_parser("conflicts", help="列出同步冲突")
     c.add_argument("--kind", help="数据种类(如 person、人员、vehicle)")
     c.add_argument("--grid", help="网格代码或编号")
     c.add_argument("--status", choices=["open", "resolved", "all"], default="open", help="默认只列未处理的")
     c.add_argument("--json", action="store_true", help="以 JSON 输出")
-    c.set_defaults(func=cmd_office)
+    c.set_defaults(func=cmd_office, **helpers)
     r = ss.add_parser("resolve", help="处理一条同步冲突")
     r.add_argument("id", type=int, help="冲突编号(见 gridledger server conflicts)")
     how = r.add_mutually_exclusive_group(required=True)
     how.add_argument("--keep", choices=["server", "laptop"], help="保留服务器上的或网格员电脑上的内容")
     how.add_argument("--value", help="字段冲突:填写新值(多个字段时写 字段=值)")
-    r.set_defaults(func=cmd_office)
+    r.set_defaults(func=cmd_office, **helpers)
     d = ss.add_parser("devices", help="列出登记的电脑:谁、何时同步、数据库结构版本、待上传")
     d.add_argument("--json", action="store_true", help="以 JSON 输出")
-    d.set_defaults(func=cmd_office)
+    d.set_defaults(func=cmd_office, **helpers)
     v = ss.add_parser("revoke-device", help="吊销一台电脑(其登录凭据立即失效)")
     v.add_argument("id", help="设备编号(至少前 8 位,见 gridledger server devices)")
-    v.set_defaults(func=cmd_office)
+    v.set_defaults(func=cmd_office, **helpers)
     b = ss.add_parser("backup", help="在线备份服务器数据库(SQLite 在线复制;PostgreSQL 用 pg_dump)")
     b.add_argument("--out", help="备份文件(默认:SQLite 为数据库旁的 backups 文件夹,PostgreSQL 为当前文件夹)")
-    b.set_defaults(func=cmd_office)
+    b.set_defaults(func=cmd_office, **helpers)
     o = ss.add_parser("restore", help="从备份恢复服务器数据库(须先停止服务器)")
     o.add_argument("file", help="备份文件")
     o.add_argument("--yes", action="store_true", help="确认替换服务器数据库的全部内容")
-    o.set_defaults(func=cmd_office)
+    o.set_defaults(func=cmd_office, **helpers)
