@@ -193,6 +193,7 @@ def backup(store: ServerStore, out: Path | None) -> Path:
         target.parent.mkdir(parents=True)
     part = target.with_name(target.name + ".part")
     try:
+        _private_file(part)  # a copy holds the signing keys and password hashes: owner only
         if store.is_sqlite:
             from desktop.db.copies import online_copy
 
@@ -209,6 +210,12 @@ def backup(store: ServerStore, out: Path | None) -> Path:
     finally:
         part.unlink(missing_ok=True)
     return target
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` empty, readable and writable by its owner only (the copy is written into it)."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _pg_env(url: str) -> tuple[list[str], dict[str, str]]:
@@ -300,6 +307,8 @@ def restore(url: str, source: Path) -> Path | None:
     path = sqlite_path(url)
     assert path is not None
     safety = backup_database(path, "before-restore", prune=False) if path.exists() else None
+    if safety is not None and os.name != "nt":
+        safety.chmod(0o600)
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         staged = Path(tmp) / "restore.db"
         shutil.copyfile(source, staged)  # the backup API reads a file nobody else writes to

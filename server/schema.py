@@ -15,6 +15,7 @@ office command opens the database.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +90,10 @@ def _backup_sqlite(path: Path, head: str) -> Path:
     from desktop.db.engine import StorageError
 
     try:
-        return backup_database(path, f"before-schema-{head}", prune=False)
+        copy = backup_database(path, f"before-schema-{head}", prune=False)
+        if os.name != "nt":
+            copy.chmod(0o600)  # like the database itself: it holds the signing keys and password hashes
+        return copy
     except (StorageError, OSError) as exc:
         raise SchemaError(f"升级服务器数据库结构前无法备份 {path}:{exc};数据库未改动。"
                           "请检查磁盘空间和 backups 文件夹的写权限后重新启动。") from exc

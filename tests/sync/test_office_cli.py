@@ -168,6 +168,7 @@ def test_backup_and_restore(url, tmp_path, capsys):
     is_sqlite = url.startswith("sqlite")
     out = tmp_path / ("copy.db" if is_sqlite else "copy.dump")
     assert run(url, "backup", "--out", str(out)) == 0 and out.is_file()
+    assert out.stat().st_mode & 0o077 == 0  # it holds the signing keys and password hashes
     capsys.readouterr()
     original = snapshot(url)
     refused(capsys, url, "backup", "--out", str(out), says="已存在")
@@ -202,7 +203,7 @@ def test_backup_and_restore(url, tmp_path, capsys):
     ServerStore(url).close()  # and it opens (schema at head)
     if is_sqlite:
         kept = list((Path(url[len("sqlite:///"):]).parent / "backups").glob("*before-restore*"))
-        assert len(kept) == 1  # the database as it was before the restore
+        assert len(kept) == 1 and kept[0].stat().st_mode & 0o077 == 0  # the database before the restore
 
 
 def test_backup_of_a_missing_database_is_refused(tmp_path, capsys):
