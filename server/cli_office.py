@@ -63,7 +63,7 @@ def _print_devices(rows: list[dict[str, Any]]) -> None:
               f"{DEVICE_STATES[d['state']]}")
         print(f"          最近同步 {d['last_sync'] or '从未'}  最近上传 {d['last_push'] or '从未'}  "
               f"数据库结构版本 {d['schema_version'] if d['schema_version'] is not None else '?'}  "
-              f"待上传 {unsent}  待下载 {to_pull}  暂存待审 {d['set_aside']}")
+              f"待上传 {unsent}  其后服务器新提交 {to_pull}  暂存待审 {d['set_aside']}")
 
 
 def cmd_office(args: argparse.Namespace) -> int:

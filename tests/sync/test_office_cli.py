@@ -103,8 +103,17 @@ def test_devices_and_a_revoked_device_is_refused(url, capsys):
         token = client.post("/api/v1/auth/token", json={"username": "admin", "password": "release-pass-1",
                                                         "device_id": admin_dev["id"]}).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
-        hello = {"file_id": "file-a", "epoch": "wrong", "schema_version": 3, "cursor": 0, "pending": 7}
-        assert client.post("/api/v1/sync/hello", json=hello, headers=auth).status_code == 200
+        from desktop.sync.protocol import SCHEMA_VERSION
+        from server.models import Device
+
+        with srv.store.session() as s:
+            epoch = s.get(Device, admin_dev["id"]).epoch
+        hello = {"file_id": "file-a", "epoch": epoch, "schema_version": SCHEMA_VERSION, "cursor": 2, "pending": 7}
+        assert client.post("/api/v1/sync/hello", json=hello, headers=auth).json()["status"] == "ok"
+        assert run(url, "devices", "--json") == 0
+        seen = next(d for d in json.loads(capsys.readouterr().out) if d["id"] == admin_dev["id"])
+        assert seen["schema_version"] == SCHEMA_VERSION and seen["unsent_changes"] == 7 and seen["last_sync"]
+        assert seen["to_pull"] == service.stats(srv.store)["seq"] - 2
         refused(capsys, url, "revoke-device", "nosuchdevice", says="找不到编号为“nosuchdevice”的设备")
         refused(capsys, url, "revoke-device", "8d", says="至少写前 8 位")
         assert run(url, "revoke-device", admin_dev["id"][:8]) == 0
