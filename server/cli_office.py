@@ -76,6 +76,7 @@ def cmd_office(args: argparse.Namespace) -> int:
             return _restore(args, url)
         if args.server_command == "backup":
             return _backup(args, url)
+        _existing(url)
         store = args.office_open(args)
         try:
             if args.server_command == "conflicts":
@@ -109,14 +110,21 @@ def cmd_office(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backup(args: argparse.Namespace, url: str) -> int:
-    from server import office
+def _existing(url: str) -> None:
+    """The office's commands work on the server's database: a missing SQLite file is a wrong
+    address, never a new empty database."""
     from server.schema import sqlite_path
-    from server.store import ServerStore
 
     path = sqlite_path(url)
     if path is not None and not path.is_file():
         raise CliError(f"找不到服务器数据库 {path}:请用 --database 或环境变量 GRIDLEDGER_SERVER_DB 指定正确的数据库。")
+
+
+def _backup(args: argparse.Namespace, url: str) -> int:
+    from server import office
+    from server.store import ServerStore
+
+    _existing(url)
     try:
         store = ServerStore(url, create=False)  # read only: a backup never upgrades the schema
     except Exception as exc:

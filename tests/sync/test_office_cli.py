@@ -215,8 +215,10 @@ def test_backup_and_restore(url, tmp_path, capsys):
         assert len(kept) == 1 and kept[0].stat().st_mode & 0o077 == 0  # the database before the restore
 
 
-def test_backup_of_a_missing_database_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("args", [["backup"], ["conflicts"], ["devices"], ["resolve", "1", "--keep", "server"],
+                                  ["revoke-device", "12345678"]])
+def test_a_missing_database_is_named_not_made(args, tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'none.db'}"
-    assert run(url, "backup") == 2
+    assert run(url, *args) == 2
     assert "找不到服务器数据库" in capsys.readouterr().err
-    assert not (tmp_path / "none.db").exists()
+    assert {p.name for p in tmp_path.iterdir()} <= {"data"}  # (the tests' app data folder)
