@@ -11,6 +11,7 @@ plates, dates) stay whole when they fit on one line."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -95,10 +96,10 @@ def _adjust(chars: Sequence[str], start: int, end: int) -> int:
 class CJKParagraph(Paragraph):
     """A paragraph of Chinese text broken with :func:`break_points` (style wordWrap='CJK')."""
 
-    def breakLinesCJK(self, maxWidths):  # noqa: N802 (ReportLab's name)
+    def breakLinesCJK(self, maxWidths: Any) -> Any:  # noqa: N802 (ReportLab's name)
         if not isinstance(maxWidths, list | tuple):
             maxWidths = [maxWidths]
-        if hasattr(self, "blPara") and getattr(self, "_splitpara", 0):
+        if hasattr(self, "blPara") and getattr(self, "_splitpara", False):
             return self.blPara
         self.height = 0
         style = self.style
