@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from desktop import APP_NAME, APP_TITLE, __version__, disable_core_dumps
 from desktop.paths import default_db_path
@@ -51,7 +51,7 @@ def _main(args: Any) -> int:
     from ui.context import AppContext, app_settings
     from ui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication | None, QApplication.instance()) or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_TITLE)
     app.setApplicationVersion(__version__)
@@ -63,7 +63,7 @@ def _main(args: Any) -> int:
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
     settings = app_settings()
-    dark = settings.value("ui/dark", False, type=bool)
+    dark = bool(settings.value("ui/dark", False, type=bool))
     apply_theme(app, dark=dark)
 
     from desktop.services.first_run import is_new
@@ -105,7 +105,9 @@ def _main(args: Any) -> int:
         from ui.signin import SignInDialog
 
         try:
-            dialog = SignInDialog(store if store is not None else local_db, settings.value("ui/last_user", None))
+            last_user = settings.value("ui/last_user", None)
+            dialog = SignInDialog(store if store is not None else local_db,
+                                  last_user if isinstance(last_user, str) else None)
         except Exception as exc:  # an encrypted file's keyring that cannot be read
             QMessageBox.critical(None, APP_TITLE, start_failure(exc, db))
             if store is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
@@ -99,7 +100,7 @@ class MainWindow(QMainWindow):
         self.add_page("home", HomePage(self.ctx))
         self.add_page("areas", lambda: AreasPage(self.ctx), title=AreasPage.title)
         for entry in kinds.listed():
-            self.add_page(entry.key, lambda k=entry.key: ListPage(self.ctx, k), title=entry.title)
+            self.add_page(entry.key, partial(ListPage, self.ctx, entry.key), title=entry.title)
         self.add_page("print", lambda: self._print_page(), title="打印")
         if allows(self.ctx.actor, Ability.READ_AUDIT):
             self.add_page("audit", lambda: self._audit_page(), title="审计")

@@ -65,7 +65,7 @@ class RecordDialog(CancelOnClose, QDialog):
         scroll.setWidget(self.form)
         buttons = dialog_buttons(self.save, self.cancel, "保存 (Ctrl+S)", "取消", ok=Std.Save, shortcut="Ctrl+S")
         self.buttons = buttons
-        lay = QVBoxLayout(self)
+        self.main_layout = lay = QVBoxLayout(self)
         self.extra_top = QVBoxLayout()
         lay.addLayout(self.extra_top)
         lay.addWidget(scroll, 1)
@@ -293,12 +293,13 @@ class HouseDialog(RecordDialog):
     def save(self, *, allow_duplicate: bool = False) -> bool:
         if self.record_id or self.address_form is None:
             return super().save(allow_duplicate=allow_duplicate)
+        address_form = self.address_form
         from desktop.services.households import Households
 
         def write() -> dict[str, Any]:
             values = self.payload()
             return Households(self.ctx.store, self.ctx.actor).register_house(
-                grid_id=values.pop("grid_id", None), address=self.address_form.values(), house=values)
+                grid_id=values.pop("grid_id", None), address=address_form.values(), house=values)
 
         self.address_form.clear_errors()
         return self.save_with(write)

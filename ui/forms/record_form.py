@@ -210,11 +210,11 @@ class RecordForm(QWidget):
             box.currentIndexChanged.connect(lambda _i: self.changed.emit())
             return box
         if col_kind == "longtext":
-            edit = QPlainTextEdit()
-            edit.setFixedHeight(56)
-            edit.setTabChangesFocus(True)
-            edit.textChanged.connect(self.changed.emit)
-            return edit
+            long_edit = QPlainTextEdit()
+            long_edit.setFixedHeight(56)
+            long_edit.setTabChangesFocus(True)
+            long_edit.textChanged.connect(self.changed.emit)
+            return long_edit
         edit = QLineEdit()
         if col_kind == "datetime":
             edit.setPlaceholderText("2026-03-15 09:30")

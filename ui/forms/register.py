@@ -158,7 +158,7 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
         scroll.setWidget(holder)
         add = QPushButton("添加成员 (Ctrl+N)")
         add.clicked.connect(self.add_member)
-        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.add_member)
+        QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.add_member)
         self.message = QLabel("")
         self.message.setProperty("role", "error")
         self.message.setWordWrap(True)

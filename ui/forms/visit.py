@@ -71,13 +71,13 @@ class VisitDialog(RecordDialog):
         self.need_rows: list[NeedRow] = []
         add = QPushButton("添加诉求 (Ctrl+N)")
         add.clicked.connect(self.add_need)
-        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.add_need)
+        QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.add_need)
         head = QHBoxLayout()
         head.addWidget(QLabel("群众诉求"))
         head.addStretch(1)
         head.addWidget(add)
-        self.layout().insertLayout(2, head)
-        self.layout().insertLayout(3, self.needs_box)
+        self.main_layout.insertLayout(2, head)
+        self.main_layout.insertLayout(3, self.needs_box)
         if record_id:
             add.setEnabled(False)
             self._existing_needs()

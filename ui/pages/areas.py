@@ -165,7 +165,7 @@ class AreasPage(Page):
 
         dialog = RegisterHouseholdDialog(self.ctx, grid_id=grid_id, address=address, parent=self)
         if dialog.exec() and dialog.result_view:
-            self.window().data_changed() if hasattr(self.window(), "data_changed") else self.data_changed()
+            getattr(self.window(), "data_changed", self.data_changed)()
             self.open_record.emit("household", dialog.result_view["household"]["id"])
 
     # --- editing the tree (admins) --------------------------------------------------------------
@@ -176,7 +176,7 @@ class AreasPage(Page):
 
     def _open(self, dialog: QDialog) -> bool:
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.window().data_changed() if hasattr(self.window(), "data_changed") else self.data_changed()
+            getattr(self.window(), "data_changed", self.data_changed)()
             if not self.isVisible():
                 self.reload()
             return True
@@ -263,7 +263,7 @@ class AreasPage(Page):
         except ServiceError as exc:
             QMessageBox.warning(self, "未删除", str(exc))
             return False
-        self.window().data_changed() if hasattr(self.window(), "data_changed") else self.data_changed()
+        getattr(self.window(), "data_changed", self.data_changed)()
         if not self.isVisible():
             self.reload()
         return True

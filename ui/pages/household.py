@@ -239,9 +239,9 @@ class HouseholdPage(Page):
         self._photos(house)
         self.vehicles.clear()
         for v in view["vehicles"]:
-            item = QListWidgetItem(f"{v['plate_no']}  {v.get('brand') or ''} {v.get('colour') or ''}  {v.get('parking') or ''}")
-            item.setData(Qt.ItemDataRole.UserRole, v["id"])
-            self.vehicles.addItem(item)
+            entry = QListWidgetItem(f"{v['plate_no']}  {v.get('brand') or ''} {v.get('colour') or ''}  {v.get('parking') or ''}")
+            entry.setData(Qt.ItemDataRole.UserRole, v["id"])
+            self.vehicles.addItem(entry)
         if not view["vehicles"]:
             self.vehicles.addItem("(无车辆)")
         method, sat, cats = code_table("visit_method"), code_table("satisfaction"), code_table("need_category")
@@ -251,9 +251,9 @@ class HouseholdPage(Page):
             text = (f"{v['visited_on'].isoformat()} · {method.label(v['method'])} · {v['visitor']}"
                     f"{' · ' + sat.label(v['satisfaction']) if v.get('satisfaction') else ''}\n{v.get('situation') or ''}"
                     + (f"\n诉求:{needs}" if needs else ""))
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, v["id"])
-            self.visits.addItem(item)
+            entry = QListWidgetItem(text)
+            entry.setData(Qt.ItemDataRole.UserRole, v["id"])
+            self.visits.addItem(entry)
         if not view["visits"]:
             self.visits.addItem("(还没有走访记录)")
         self.ledger.setRowCount(len(view["ledgers"]))
@@ -273,7 +273,8 @@ class HouseholdPage(Page):
 
     def _photos(self, house: dict[str, Any] | None) -> None:
         while self.photos_holder.count():
-            w = self.photos_holder.takeAt(0).widget()
+            item = self.photos_holder.takeAt(0)
+            w = item.widget() if item is not None else None
             if w is not None:
                 w.deleteLater()
         if not house:
@@ -289,7 +290,8 @@ class HouseholdPage(Page):
         rows = self.members.selectionModel().selectedRows() if self.members.selectionModel() else []
         if not rows:
             return None
-        return self.members.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        item = self.members.item(rows[0].row(), 0)
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
     def _member_menu(self, pos: Any) -> None:
         if self.selected_member() is None:
