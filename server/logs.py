@@ -50,6 +50,8 @@ class JsonFormatter(logging.Formatter):
 class _Stderr(logging.StreamHandler):
     """To whatever sys.stderr is when a line is written (a test's capture, a redirected stream)."""
 
+    gridledger_server = True  # the server's own handler
+
     def __init__(self, stream: TextIO | None) -> None:
         super().__init__(stream)
         self._fixed = stream
@@ -67,6 +69,8 @@ class _Stderr(logging.StreamHandler):
 
 
 class _Quiet(RotatingFileHandler):
+    gridledger_server = True  # the server's own handler
+
     def handleError(self, record: logging.LogRecord) -> None:  # a full disk must not stop the server
         pass
 
@@ -89,7 +93,6 @@ def configure(stream: TextIO | None = None, log_file: Path | str | None = None) 
         handlers.append(_Quiet(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"))
     for h in handlers:
         h.setFormatter(fmt)
-        h.gridledger_server = True  # type: ignore[attr-defined]
         root.addHandler(h)
     root.setLevel(logging.INFO)
     for name in ("desktop", "server"):

@@ -540,8 +540,8 @@ class HouseImporter(RecordImporter):
             self.cleaner.assume("address", "(new)")
         data = self._owner(data)
         existing = self.places.house_at(aid, grid_id, create=False) if aid else None
-        if existing is not None:
-            self.file_houses[aid] = rr.row_no  # type: ignore[index]
+        if aid and existing is not None:
+            self.file_houses[aid] = rr.row_no
             self.on_existing(rr, data, _Ref(existing))
             return
         draft = self.cleaner.clean(data, None)

@@ -76,7 +76,9 @@ def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int =
             try:
                 # one step under a read snapshot: in WAL mode writers go on meanwhile (a stepwise
                 # backup would restart whenever another connection writes)
-                raw.driver_connection.backup(dst)  # type: ignore[union-attr]
+                driver = raw.driver_connection
+                assert driver is not None  # an open connection has its driver's
+                driver.backup(dst)
                 dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             finally:
                 dst.close()

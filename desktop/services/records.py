@@ -149,13 +149,13 @@ class Cleaner:
     def field(self, key: str, raw: Any) -> tuple[bool, Any]:
         """(True, value) or (False, (issue code, message)): step 2 for one field."""
         memo = self._memo.setdefault(key, {})
+        mkey: tuple[type, Any] | None = (raw.__class__, raw)
         try:
-            mkey: tuple[type, Any] | None = (raw.__class__, raw)
-            hit = memo.get(mkey, _MISS)  # type: ignore[arg-type]
+            hit = memo.get((raw.__class__, raw), _MISS)
         except TypeError:  # unhashable (a list of care marks)
             mkey, hit = None, _MISS
-        if hit is not _MISS:
-            return hit  # type: ignore[return-value]
+        if isinstance(hit, tuple):  # not _MISS
+            return hit
         kind = self.kind
         table_name = self.codes.get(key)
         result: tuple[bool, Any]

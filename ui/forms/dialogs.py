@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QScrollArea,
     QVBoxLayout,
@@ -199,9 +200,9 @@ class PersonDialog(RecordDialog):
 
     def __init__(self, ctx: AppContext, record_id: str | None = None, **kw: Any) -> None:
         super().__init__(ctx, "person", record_id, **kw)
-        edit = self.form.widgets["cert_no"]
-        edit.textEdited.connect(self._id_typed)  # type: ignore[attr-defined]
-        self.form.widgets["native_region"].textChanged.connect(self._region_hint)  # type: ignore[attr-defined]
+        edit = cast(QLineEdit, self.form.widgets["cert_no"])  # the form's text fields are line edits
+        edit.textEdited.connect(self._id_typed)
+        cast(QLineEdit, self.form.widgets["native_region"]).textChanged.connect(self._region_hint)
         self._region_hint(self.form.values().get("native_region") or "")
         if record_id and self.record and self.record.get("cert_no"):
             self._id_typed(self.record["cert_no"], fill=False)
