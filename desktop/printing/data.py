@@ -133,7 +133,7 @@ def reference(conn: Connection) -> dict[str, Any]:
     """Areas and user display names (small tables, read once per job)."""
     areas = {r[0]: {"id": r[0], "level": r[1], "code": r[2], "name": r[3], "parent_id": r[4]}
              for r in conn.execute(text("SELECT id, level, code, name, parent_id FROM area"))}
-    users: dict[str, str | None] = dict(conn.execute(text("SELECT username, display_name FROM app_user")).tuples().all())
+    users: dict[str, str | None] = dict(conn.execute(text("SELECT username, display_name FROM app_user")).all())
     return {"areas": areas, "users": users}
 
 

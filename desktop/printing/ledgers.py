@@ -435,7 +435,7 @@ def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, d
             d1 = date_to or today
             if d0 > d1:
                 raise ServiceError(f"起始日期 {d0.isoformat()} 晚于截止日期 {d1.isoformat()}")
-            users: dict[str, str] = dict(conn.execute(text("SELECT username, display_name FROM app_user")).tuples().all())
+            users: dict[str, str] = dict(conn.execute(text("SELECT username, display_name FROM app_user")).all())
             ledger.period = f"走访日期:{d0.isoformat()} 至 {d1.isoformat()}"
             ledger.date_from, ledger.date_to = d0, d1
             ledger.sections = _visits(conn, grids, names, d0, d1, guard, many, users)

@@ -32,6 +32,15 @@ from ui.workers import JobFailure, run_job, wait_all
 log = logging.getLogger(__name__)
 
 
+
+def _quit_app() -> None:
+    """The application's quit (through its instance: tests replace it there)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        app.quit()
+
 class SettingsPage(Page):
     title = "设置"
 
@@ -282,7 +291,7 @@ class SettingsPage(Page):
         run_job(backup_now, self.ctx.store, self.ctx.actor, on_done=done, on_error=failed, pool=self.ctx.pool)
 
     def choose_restore(self) -> None:
-        from PySide6.QtWidgets import QApplication, QInputDialog
+        from PySide6.QtWidgets import QInputDialog
 
         from desktop.services.backup import list_backups, restore
         rows = list_backups(self.ctx.store.path) if self.ctx.store.path else []
@@ -310,11 +319,11 @@ class SettingsPage(Page):
             QMessageBox.critical(self, "恢复失败", f"恢复失败:{exc}\n当前数据库未被替换。程序将关闭,请重新打开。")
         else:
             QMessageBox.information(self, "已恢复", f"已从备份恢复。恢复前的数据库已另存为:\n{safety}\n程序将关闭,请重新打开。")
-        QApplication.quit()
+        _quit_app()
 
     # --- encryption ------------------------------------------------------------------------
     def encrypt_database(self) -> None:
-        from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+        from PySide6.QtWidgets import QInputDialog, QLineEdit
 
         from desktop.services.session import encrypt
         password, ok = QInputDialog.getText(
@@ -349,12 +358,12 @@ class SettingsPage(Page):
             box.close()
             QMessageBox.information(self, "已加密", f"本机数据库已加密(以前的备份也已加密)。加密前的备份:\n{backup}\n"
                                     "程序将关闭,请重新打开并登录。")
-            QApplication.quit()
+            _quit_app()
 
         def failed(failure: JobFailure) -> None:  # wrong password or a storage problem: the file stays as it was
             box.close()
             QMessageBox.critical(self, "未加密", f"未能加密:{failure.message}\n数据库未改动。程序将关闭,请重新打开。")
-            QApplication.quit()
+            _quit_app()
 
         run_job(lambda job: encrypt(path, username, password, progress=job.report), with_job=True,
                 on_done=finished, on_error=failed, on_progress=step, pool=self.ctx.pool)
