@@ -31,12 +31,9 @@ def main(args: Any = None) -> int:
     if problem:
         print(f"错误:{problem}", file=sys.stderr)
         return 2
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from desktop.services.auth import sign_in
-    from desktop.services.store import Store
-    from ui.context import AppContext, app_settings
+    from ui.context import app_settings
     from ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -54,9 +51,33 @@ def main(args: Any = None) -> int:
     dark = settings.value("ui/dark", False, type=bool)
     apply_theme(app, dark=dark)
 
-    from desktop.services.session import LocalDatabase
-
     db = Path(getattr(args, "db", None) or default_db_path()).expanduser()
+    from desktop.services.session import start_using, stop_using
+
+    try:  # the app holds the database for its lifetime: nobody replaces the file under it
+        start_using(db, APP_PROGRAM)
+    except Exception as exc:  # held by another program (named), or a file that cannot be used
+        QMessageBox.critical(None, APP_TITLE, start_failure(exc, db))
+        return 2
+    try:
+        return _signed_in_and_run(app, args, db, settings, dark)
+    finally:
+        stop_using(db)
+
+
+APP_PROGRAM = "网格台账桌面程序"
+
+
+def _signed_in_and_run(app: Any, args: Any, db: Path, settings: Any, dark: bool) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.services.auth import sign_in
+    from desktop.services.session import LocalDatabase
+    from desktop.services.store import Store
+    from ui.context import AppContext
+    from ui.theme import apply_theme
+
     local_db = LocalDatabase(db)
     store = None
     try:

@@ -79,7 +79,7 @@ def backup_folder(db_path: Path) -> Path:
     folder = backup_dir_for(db_path)
     if folder.exists() and not folder.is_dir():
         raise StorageError(f"无法备份:{folder} 是一个文件,不是备份文件夹;数据库未改动。请移走或改名该文件后重试。")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
 
@@ -106,3 +106,4 @@ def _prune(db_path: Path, keep: int) -> None:
     old = sorted(backup_dir_for(db_path).glob(f"{db_path.stem}-*.db"))
     for stale in old[: max(0, len(old) - keep)]:
         stale.unlink(missing_ok=True)
+        Path(f"{stale}.keys").unlink(missing_ok=True)  # the keyring kept with it

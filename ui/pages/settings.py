@@ -265,9 +265,10 @@ class SettingsPage(Page):
             box.setMaximum(total)
             box.setValue(done)
 
-        def finished(backup: Any) -> None:
+        def finished(done: Any) -> None:
             box.close()
-            QMessageBox.information(self, "已加密", f"本机数据库已加密(以前的备份也已加密)。加密前的备份:\n{backup}\n"
+            show_recovery_key(self, done.recovery_key)
+            QMessageBox.information(self, "已加密", f"本机数据库已加密(以前的备份也已加密)。加密前的备份:\n{done.backup}\n"
                                     "程序将关闭,请重新打开并登录。")
             QApplication.instance().quit()
 
@@ -278,3 +279,15 @@ class SettingsPage(Page):
 
         run_job(lambda job: encrypt(path, username, password, progress=job.report), with_job=True,
                 on_done=finished, on_error=failed, on_progress=step, pool=self.ctx.pool)
+
+
+def show_recovery_key(parent: Any, recovery_key: str) -> None:
+    """The recovery key, shown once (the laptop keeps only a copy of the database key wrapped
+    under it): to be written down or printed and kept in the office safe."""
+    box = QMessageBox(QMessageBox.Icon.Information, "恢复密钥(只显示这一次)",
+                      "请把下面的恢复密钥抄写或打印下来,锁在办公室保险柜里。\n"
+                      "忘记所有密码、或本机密钥文件丢失时,凭它可以恢复本机数据库和备份;"
+                      "本机不保存它,以后无法再次查看。\n\n"
+                      f"{recovery_key}", QMessageBox.StandardButton.Ok, parent)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.exec()
