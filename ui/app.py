@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from desktop import APP_NAME, APP_TITLE, __version__, disable_core_dumps
+from desktop import APP_NAME, APP_TITLE, __version__, disable_core_dumps, private_files
 from desktop.paths import default_db_path
 from desktop.policy import Ability, allows
 
@@ -26,6 +26,7 @@ def _display_problem() -> str | None:
 
 
 def main(args: Any = None) -> int:
+    private_files()  # 0600 files in 0700 folders (POSIX): residents' data and keys
     disable_core_dumps()  # a core file would hold the database key and residents' data
     problem = _display_problem()
     if problem:

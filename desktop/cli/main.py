@@ -25,7 +25,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
-from desktop import APP_TITLE, __version__, disable_core_dumps
+from desktop import APP_TITLE, __version__, disable_core_dumps, private_files
 from desktop.cli.common import CliError, db_path
 from desktop.paths import ENV_DB, start_log_file
 from desktop.services.errors import ServiceError
@@ -65,6 +65,7 @@ def _no_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    private_files()  # 0600 files in 0700 folders (POSIX): residents' data and keys
     disable_core_dumps()  # before anything holds a key or a record
     start_log_file()
     parser = build_parser()

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from desktop.db.engine import StorageError, busy_seconds
-from desktop.paths import backup_dir_for
+from desktop.paths import backup_dir_for, private_dir
 
 KEEP_BACKUPS = 10
 
@@ -79,8 +79,7 @@ def backup_folder(db_path: Path) -> Path:
     folder = backup_dir_for(db_path)
     if folder.exists() and not folder.is_dir():
         raise StorageError(f"无法备份:{folder} 是一个文件,不是备份文件夹;数据库未改动。请移走或改名该文件后重试。")
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
+    return private_dir(folder)
 
 
 def online_copy(src_path: Path | str, dst_path: Path | str, *, readonly: bool = False) -> None:

@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from desktop.db.copies import backup_folder, prune_backups, remove_quietly, sqlcipher_key
-from desktop.paths import backup_dir_for
+from desktop.paths import backup_dir_for, private_dir, private_file
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _N, _R, _P = 2**15, 8, 1
@@ -418,8 +418,14 @@ def resume_interrupted(db_path: Path) -> str | None:
                  for suffix in (PENDING, ".restoring")]
     remove_quietly(*(Path(f"{p}{s}") for p in leftovers for s in ("", "-journal", "-wal", "-shm")))
     remove_quietly(*db_path.parent.glob(f".{db_path.name}*-*"), *db_path.parent.glob(".keys-*"))
+    for own in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), keyring_path(db_path),
+                recovery_path(db_path)):
+        private_file(own)  # an older version's 0644 files: readable by the user alone from now on
     folder = backup_dir_for(db_path)
     if folder.is_dir():
+        private_dir(folder)
+        for copy in folder.glob(f"{db_path.stem}-*"):
+            private_file(copy)
         remove_quietly(*folder.glob(f"{db_path.stem}-*.part"), *folder.glob(f"{db_path.stem}-*.part-journal"),
                        *folder.glob(f"{db_path.stem}-*{PENDING}"), *folder.glob(f"{db_path.stem}-*{PENDING}-journal"),
                        *folder.glob(f".{db_path.stem}-*"))

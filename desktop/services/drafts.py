@@ -16,13 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop.paths import data_dir
+from desktop.paths import data_dir, private_dir
 
 
 def drafts_dir() -> Path:
-    path = data_dir() / "drafts"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
+    return private_dir(data_dir() / "drafts")
 
 
 MAGIC = b"GLD1"
