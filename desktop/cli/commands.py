@@ -74,7 +74,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from desktop.services.demo import DEMO_PASSWORD
         from desktop.services.session import encrypt
 
-        encrypt(path, "admin", DEMO_PASSWORD, others={u: DEMO_PASSWORD for u in demo_users})
+        done = encrypt(path, "admin", DEMO_PASSWORD, others={u: DEMO_PASSWORD for u in demo_users})
+        if not args.json:
+            print_recovery_key(done.recovery_key)
     if args.json:
         print_json(rep.to_dict())
     else:
@@ -334,6 +336,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
         session.recover_keyring(path, recovery, args.user, password_for(args, args.user))
         print(f"已用恢复密钥重建密钥文件 {path.name}.keys:{args.user} 可以用自己的密码解锁本机了;"
               "其他用户由社区管理员或网格长在 设置 → 本机用户 中重置密码开通。")
+    elif args.keys_command == "recovery-key":
+        if not args.user:
+            raise CliError("请用 --user 指定社区管理员或网格长(需输入其密码)。")
+        print_recovery_key(session.new_recovery_key_for(path, args.user, password_for(args, args.user)))
+        print("旧的恢复密钥已不能解锁本机数据库(旧备份旁保存的密钥文件中仍是旧的)。")
     elif args.keys_command == "passwd":
         import getpass
 
@@ -476,6 +483,7 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     ka = kys.add_parser("add-user", help="为本机的另一个用户开通(需社区管理员或网格长)")
     ka.add_argument("username")
     kys.add_parser("passwd", help="修改本机密码(不重新加密)")
+    kys.add_parser("recovery-key", help="生成新的恢复密钥(只显示一次;需社区管理员或网格长)")
     kys.add_parser("recover", help="用恢复密钥重建丢失或损坏的密钥文件(--user 指定用户,提示输入恢复密钥和该用户的密码)")
     ky.set_defaults(func=cmd_keys)
     us = sub.add_parser("users", help="本机用户:列出、新增、修改、重置密码、停用、启用(需社区管理员或网格长)")

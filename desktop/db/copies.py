@@ -61,6 +61,7 @@ def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS, key:
     target = folder / f"{db_path.stem}-{stamp}-{label}.db"
     if key is not None:
         export_encrypted(db_path, key, target)
+        keep_keyring_copy(db_path, target)
     else:
         tmp = target.with_suffix(".part")
         try:
@@ -72,6 +73,25 @@ def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS, key:
     if prune:
         _prune(db_path, keep)
     return target
+
+
+def keep_keyring_copy(db_path: Path, target: Path) -> None:
+    """The keyring beside an encrypted database (`<db>.keys`: wrapped keys only) kept with its
+    backup as `<backup>.keys`, so that the backup can be opened when the keyring is lost
+    (docs/design/SECURITY.md § Recovery key). Written aside and renamed; a keyring that cannot be
+    copied leaves the backup as it is (the keyring itself is what to repair then)."""
+    import shutil
+
+    ring = db_path.with_name(db_path.name + ".keys")
+    if not ring.exists():
+        return
+    copy = target.with_name(target.name + ".keys")
+    part = copy.with_name(copy.name + ".part")
+    try:
+        shutil.copyfile(ring, part)
+        part.replace(copy)
+    except OSError:
+        remove_quietly(part)
 
 
 def backup_folder(db_path: Path) -> Path:

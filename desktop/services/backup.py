@@ -219,14 +219,9 @@ def restore(db_path: Path, backup: Path, actor: Actor, *, key: bytes | None = No
 def _keep_keyring(db_path: Path, backup: Path) -> None:
     """An encrypted backup keeps the keyring that opens it (X.db.keys: wrapped keys only), so that
     losing the 1 KB keyring beside the database does not lose every backup with it."""
-    from desktop.db.keys import Keyring, KeyringError, keyring_path
+    from desktop.db.copies import keep_keyring_copy
 
-    if not keyring_path(db_path).exists():
-        return
-    try:
-        Keyring.load(db_path).save_copy(backup)
-    except KeyringError:  # a damaged keyring is not copied over the good ones
-        return
+    keep_keyring_copy(db_path, backup)
 
 
 def _device_of(db_path: Path, key: bytes | None) -> str | None:

@@ -342,3 +342,29 @@ def restore_with_recovery_key(path: Path, backup: Path, recovery_key: str) -> Pa
         ring.set_recovery(recovery_key, key)
         ring.save()
     return safety
+
+
+def new_recovery_key_for(path: Path, username: str, password: str) -> str:
+    """A new recovery key for an encrypted laptop (one encrypted before recovery keys existed, or
+    whose key sheet was lost), by an admin or supervisor who unlocks it: returned to be shown once;
+    the laptop keeps only the database key wrapped under it. The old key no longer opens the
+    database through its keyring or recovery record (the keyring copies of older backups still
+    hold the old one: those backups open with either)."""
+    store, actor = LocalDatabase(path).open(username, password)
+    try:
+        require(actor, Ability.ENCRYPT_DATABASE)
+        key = store.key
+        if key is None:
+            raise StorageError("该数据库没有加密,不需要恢复密钥(加密时会生成)。")
+        recovery_key = new_recovery_key()
+        with locked(path, "网格台账(生成恢复密钥)", doing="生成恢复密钥"):
+            ring = Keyring.load(path)
+            ring.set_recovery(recovery_key, key)
+            ring.save()
+        from desktop.services.audit import write_audit
+
+        with store.transaction() as s:
+            write_audit(s, actor, "recovery_key", None, None, {}, "生成新的恢复密钥")
+    finally:
+        store.close()
+    return recovery_key

@@ -153,3 +153,25 @@ def test_a_damaged_keyring_points_to_the_recovery_key(encrypted):
     with pytest.raises(PermissionDenied, match="恢复密钥") as caught:
         LocalDatabase(path).open("admin", DEMO_PASSWORD)
     assert "可从备份恢复" not in str(caught.value)
+
+
+def test_a_new_recovery_key_for_a_laptop_encrypted_without_one(encrypted, monkeypatch, capsys):
+    """A laptop encrypted by an earlier version has no recovery entry: an admin makes one; the
+    old key (here: the one from encryption) stops opening the keyring and the recovery record."""
+    from desktop.cli import main
+    from desktop.services.session import new_recovery_key_for
+
+    path, old, _ = encrypted
+    with pytest.raises(PermissionDenied):
+        new_recovery_key_for(path, "admin", "wrong-password")
+    monkeypatch.setenv("GRIDLEDGER_PASSWORD", DEMO_PASSWORD)
+    capsys.readouterr()
+    assert main(["--db", str(path), "keys", "--user", "admin", "recovery-key"]) == 0
+    out = capsys.readouterr().out
+    new = re.search(r"([2-9A-HJKMNP-Z]{5}-){4}[2-9A-HJKMNP-Z]{5}", out).group(0)
+    assert new != old and "保险柜" in out
+    for b in list_backups(path):  # only the backups' own copies still know the old one
+        backup_keyring_path(b.path).unlink()
+    with pytest.raises(PermissionDenied, match="恢复密钥不正确"):
+        unlock_with_recovery_key(path, old)
+    assert unlock_with_recovery_key(path, new)
