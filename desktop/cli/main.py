@@ -104,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 WRITING = frozenset({"init", "demo", "reindex", "backup", "restore", "encrypt", "keys", "users", "purge",
                      "sync", "import"})
 NO_DATABASE = frozenset({None, "validate", "template", "serve", "server", "gui"})
+DOING = {"encrypt": "加密", "restore": "恢复备份", "backup": "备份", "import": "导入", "sync": "同步"}
 
 
 @contextlib.contextmanager
@@ -122,7 +123,7 @@ def _database_use(args: argparse.Namespace) -> Iterator[None]:
         tidy_if_free(path, program)
         yield
         return
-    start_using(path, program)
+    start_using(path, program, doing=DOING.get(command, "本次操作"))
     try:
         yield
     finally:

@@ -104,11 +104,11 @@ def unlock(path: Path, username: str, password: str) -> bytes | None:
     return key
 
 
-def start_using(path: Path, program: str) -> str | None:
+def start_using(path: Path, program: str, *, doing: str = "本次操作") -> str | None:
     """Take the database's lock for this process (the app for its lifetime, a writing command
     for its run; DatabaseInUse names who has it) and finish or undo what an interrupted
     encryption, backup or restore left (desktop.db.keys.resume_interrupted). stop_using releases."""
-    acquire(path, program)
+    acquire(path, program, doing=doing)
     try:
         return resume_interrupted(path)
     except BaseException:
