@@ -408,7 +408,8 @@ def resume_interrupted(db_path: Path) -> str | None:
     (the half-written copies of conversions, backups and restores). None: nothing was pending."""
     outcome = None
     if journal_path(db_path).exists():
-        if db_path.exists() and not _header_is_plain(db_path) and keyring_path(db_path).exists():
+        # only the switch's rename changes the database's first bytes: not plain -> it happened
+        if db_path.exists() and db_path.stat().st_size > 0 and not _header_is_plain(db_path):
             finish_forward(db_path)
             outcome = "finished"
         else:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from desktop.db.engine import StorageError
 from desktop.db.keys import (
-    SQLITE_HEADER,
     Keyring,
     KeyringError,
     derived_key,
@@ -174,9 +173,9 @@ def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] 
             ring.add(name, pw, key, save=False)
             ring.users[name].update(display=display, role=role)
         ring.set_recovery(recovery_key, key)
-        from desktop.services.backup import list_backups
+        from desktop.services.backup import is_plain, list_backups
 
-        plain = [b for b in list_backups(path) if b.path.read_bytes()[:16] == SQLITE_HEADER]
+        plain = [b for b in list_backups(path) if is_plain(b.path)]
 
         def audit(tmp: Path) -> None:  # into the encrypted copy, before it replaces the database
             from desktop.services.audit import write_audit
