@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -24,8 +25,9 @@ def private_dir(path: Path, *, tighten: bool = True) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if os.name == "posix" and tighten:
         try:
-            if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
-                path.chmod(0o700)
+            mode = path.stat().st_mode
+            if path.stat().st_uid == os.getuid() and mode & 0o077:
+                path.chmod(mode & 0o700)  # others' bits off; the user's own (read-only or not) kept
         except OSError:  # not ours to change: left as it is
             pass
     return path
@@ -36,9 +38,9 @@ def private_file(path: Path) -> None:
     if os.name != "posix":
         return
     try:
-        st = path.stat()
-        if st.st_uid == os.getuid() and st.st_mode & 0o077:
-            path.chmod(0o600)
+        st = path.lstat()
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077:
+            path.chmod(st.st_mode & 0o700)  # others' bits off; a read-only file stays read-only
     except OSError:
         pass
 
