@@ -180,3 +180,68 @@ def test_leftovers_of_interrupted_backups_and_restores_are_removed(laptop, capsy
         f.write_bytes(SQLITE_HEADER + b"half")
     _start_again(path, capsys)
     assert not any(f.exists() for f in half)
+
+
+# A backup or a restore killed halfway: the next start removes what it left, and the database is
+# the old one or the restored one, whole.
+COPY_CHILD = textwrap.dedent('''
+    import os, pathlib, signal, sys
+    from pathlib import Path
+    import desktop.services.backup as backup
+
+    point, db, source = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if point == "backup":
+        real = pathlib.Path.replace
+        def replace(self, target):
+            if self.name.endswith(".part"):
+                die()
+            return real(self, target)
+        pathlib.Path.replace = replace
+        from desktop.services.store import SYSTEM, Store
+        st = Store.open(db)
+        backup.backup_now(st, SYSTEM)
+    else:
+        real_replace = os.replace
+        def replace(src, dst, *a, **k):
+            if str(src).endswith(".restoring") and point == "restore-before-rename":
+                die()
+            out = real_replace(src, dst, *a, **k)
+            if str(src).endswith(".restoring") and point == "restore-after-rename":
+                die()
+            return out
+        backup.os.replace = replace
+        from desktop.services.store import SYSTEM
+        backup.restore(db, source, SYSTEM)
+''')
+
+
+@pytest.mark.parametrize("point", ["backup", "restore-before-rename", "restore-after-rename"])
+def test_a_backup_or_restore_killed_halfway(laptop, point, capsys):
+    path, _, people = laptop
+    source = list_backups(path)[-1].path
+    st = Store.open(path)  # the capture triggers need the store's functions
+    with st.engine.begin() as c:
+        c.exec_driver_sql("DELETE FROM visit_need")
+    st.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", COPY_CHILD, point, str(path), str(source)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    left = [p.name for p in _files(path.parent) if p.name.endswith((".part", ".restoring"))]
+    assert left or point == "restore-after-rename"  # the kill left a half-made copy behind
+    _start_again(path, capsys)
+    _no_leftovers(path)
+    st = Store.open(path)
+    try:
+        with st.engine.connect() as c:
+            restored = c.exec_driver_sql("SELECT count(*) FROM visit_need").scalar() > 0
+            assert c.exec_driver_sql("SELECT count(*) FROM person").scalar() == people
+        assert restored == (point == "restore-after-rename")  # the old database or the restored one
+        if restored:  # prepared before the rename: a new file for sync already
+            assert st.meta("restored_from") == source.name
+    finally:
+        st.close()
