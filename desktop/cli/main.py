@@ -101,10 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 # Commands that write the local database hold its lock for their run (docs/design/STORAGE.md
 # § One writer process): encrypting or restoring never replaces the file under them. The others
 # only finish or undo what an interrupted conversion left, when nobody holds the lock.
+# `sync` is not among them: it holds its own lock per round (desktop/sync/lock.py; a `sync --every`
+# running all day must not keep the app from starting), which encrypt and restore also respect.
 WRITING = frozenset({"init", "demo", "reindex", "backup", "restore", "encrypt", "keys", "users", "purge",
-                     "sync", "import"})
+                     "import"})
 NO_DATABASE = frozenset({None, "validate", "template", "serve", "server", "gui"})
-DOING = {"encrypt": "加密", "restore": "恢复备份", "backup": "备份", "import": "导入", "sync": "同步"}
+DOING = {"encrypt": "加密", "restore": "恢复备份", "backup": "备份", "import": "导入"}
 
 
 @contextlib.contextmanager

@@ -58,6 +58,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     path = Path(args.db).expanduser() if args.db else default_db_path()
     if args.bundle_out or args.bundle_in:
+        from desktop.db.lock import refuse_while_replacing
+
+        refuse_while_replacing(path, "同步")
         store = open_store(args)
         try:
             return _bundle(args, store)
@@ -77,6 +80,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         except SyncLocked as exc:
             print(f"同步失败:{exc}", file=sys.stderr)
             return 3
+        from desktop.db.lock import refuse_while_replacing
+
+        refuse_while_replacing(path, "同步")  # an encryption or restore elsewhere would rename over it
         return _sync(args, path, first)
     finally:
         first.close()
@@ -115,7 +121,7 @@ def _sync(args: argparse.Namespace, path: Path, first: contextlib.ExitStack) -> 
 
             set_local_user(store, {"username": args.user, "role": Role.GRID_WORKER.value, "grids": []}, hash_password(password))
             store.close()
-            done = encrypt(path, args.user, password)
+            done = encrypt(path, args.user, password, sync_held=True)  # this command holds the sync lock
             for p in (done.backup, Path(f"{done.backup}.keys")):  # the backup of an empty file
                 p.unlink(missing_ok=True)
             store, _ = LocalDatabase(path).open(args.user, password)

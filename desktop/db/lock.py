@@ -85,7 +85,7 @@ def in_use_message(db_path: Path, holder: dict[str, Any], doing: str) -> str:
             f"请先关闭该程序(或等它完成)后重试。")
 
 
-def acquire(db_path: Path, program: str, *, doing: str = "本次操作") -> None:
+def acquire(db_path: Path, program: str, *, doing: str = "本次操作", replacing: bool = False) -> None:
     """Take the lock (or count once more if this process has it); DatabaseInUse when another
     live process holds it. A folder where the lock file cannot be made is not locked: nothing
     can be written (or replaced) there either, and that failure is the one reported later."""
@@ -94,6 +94,8 @@ def acquire(db_path: Path, program: str, *, doing: str = "本次操作") -> None
         held = _held.get(key)
         if held is not None:
             held.count += 1
+            if replacing and held.handle is not None:  # a sync checks this before it writes
+                _write_holder(held.handle, {**_who(program), "replacing": doing})
             return
         path = lock_path(db_path)
         for _attempt in range(5):
@@ -114,12 +116,16 @@ def acquire(db_path: Path, program: str, *, doing: str = "本次操作") -> None
         else:  # pragma: no cover - five removals in a row
             holder = holder_of(db_path)
             raise DatabaseInUse(in_use_message(db_path, holder, doing), holder)
-        with contextlib.suppress(OSError):  # who holds it: only for the message of others
-            fh.seek(0)
-            fh.truncate()
-            fh.write(json.dumps(_who(program), ensure_ascii=False))
-            fh.flush()
+        _write_holder(fh, {**_who(program), **({"replacing": doing} if replacing else {})})
         _held[key] = _Held(fh, 1)
+
+
+def _write_holder(fh: IO[str], who: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # who holds it: only for the message of others
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps(who, ensure_ascii=False))
+        fh.flush()
 
 
 def _same_file(fh: IO[str], path: Path) -> bool:
@@ -155,14 +161,73 @@ def release(db_path: Path) -> None:
             held.handle.close()
 
 
+def refuse_while_syncing(db_path: Path, doing: str) -> None:
+    """A sync holds its own lock (`<db>.sync-lock`, desktop.sync.lock: one sync at a time, per
+    round of `sync --every`, not the database's lock, so the app can start between rounds).
+    Replacing the file under a running sync would lose what it writes: DatabaseInUse while that
+    lock is held by anybody (this process's own sync included: the caller that holds it on
+    purpose, a new laptop's first sync, does not ask)."""
+    for candidate in {db_path, Path(os.path.realpath(db_path))}:
+        path = candidate.with_name(candidate.name + ".sync-lock")
+        if not path.exists():
+            continue
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            if not _try_lock(fd):
+                raise DatabaseInUse(f"数据库 {db_path} 正在同步(同步窗口或 gridledger sync 命令),{doing}没有执行,"
+                                    "数据库未改动。请等同步结束后重试。", {"program": "同步"})
+        finally:
+            os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    """Whether the sync lock is free (taken and let go at once), with the sync lock's own calls."""
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
+
+
 def holds(db_path: Path) -> bool:
     """This process holds the lock of `db_path`."""
     return _key(db_path) in _held
 
 
+def refuse_while_replacing(db_path: Path, doing: str) -> None:
+    """For a sync, which does not hold the database's lock: DatabaseInUse while another process
+    encrypts or restores the database (its lock says `replacing`), whose rename would lose what
+    the sync writes. The app or a command merely holding the database does not stop a sync."""
+    if holds(db_path):
+        return
+    try:
+        acquire(db_path, "gridledger sync 命令", doing=doing)
+    except DatabaseInUse as exc:
+        if exc.holder.get("replacing"):
+            raise
+        return
+    release(db_path)
+
+
 @contextlib.contextmanager
-def locked(db_path: Path, program: str, *, doing: str = "本次操作") -> Iterator[None]:
-    acquire(db_path, program, doing=doing)
+def locked(db_path: Path, program: str, *, doing: str = "本次操作", replacing: bool = False) -> Iterator[None]:
+    acquire(db_path, program, doing=doing, replacing=replacing)
     try:
         yield
     finally:

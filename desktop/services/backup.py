@@ -163,9 +163,10 @@ def restore(db_path: Path, backup: Path, actor: Actor, *, key: bytes | None = No
     if actor.username != "system":
         require(actor, Ability.RESTORE_BACKUP)
     from desktop.db.keys import backup_keyring_path, encrypt_copy, keyring_path, resume_interrupted
-    from desktop.db.lock import locked
+    from desktop.db.lock import locked, refuse_while_syncing
 
-    with locked(db_path, RESTORE_PROGRAM, doing="恢复备份"):
+    with locked(db_path, RESTORE_PROGRAM, doing="恢复备份", replacing=True):
+        refuse_while_syncing(db_path, "恢复备份")
         resume_interrupted(db_path)
         plain_backup = is_plain(backup)
         if key is None and not plain_backup and backup_keyring_path(backup).exists():

@@ -25,7 +25,7 @@ from desktop.db.keys import (
     plain_backups_of_encrypted,
     resume_interrupted,
 )
-from desktop.db.lock import DatabaseInUse, acquire, locked, release
+from desktop.db.lock import DatabaseInUse, acquire, locked, refuse_while_syncing, release
 from desktop.policy import Ability
 from desktop.services.auth import sign_in
 from desktop.services.drafts import encrypt_plain_drafts
@@ -148,15 +148,18 @@ ENCRYPT_PROGRAM = "网格台账(加密数据库)"
 
 
 def encrypt(path: Path, username: str, password: str, *, others: dict[str, str] | None = None,
-            progress: Callable[[int, int, str], None] | None = None) -> Encrypted:
+            progress: Callable[[int, int, str], None] | None = None, sync_held: bool = False) -> Encrypted:
     """Convert a plain database to SQLCipher for the signed-in `username` (checked first): the key
     is wrapped for this user (and for `others`: {user: password}, used by the demo) and under a new
     recovery key; the file, a safety copy and every backup are encrypted through the journal of
     desktop.db.keys (docs/design/STORAGE.md § Encryption journal), so a kill at any step is finished
     or undone at the next start; plain drafts are encrypted too. Refused while another process has
-    the database open. `progress(done, total, text)` hears of each step."""
+    the database open or a sync runs (`sync_held`: the caller's own sync holds the sync lock, a new
+    laptop's first sync). `progress(done, total, text)` hears of each step."""
     say = progress or (lambda done, total, text: None)
-    with locked(path, ENCRYPT_PROGRAM, doing="加密"):
+    with locked(path, ENCRYPT_PROGRAM, doing="加密", replacing=True):
+        if not sync_held:
+            refuse_while_syncing(path, "加密")
         resume_interrupted(path)
         if is_encrypted(path):
             raise StorageError("该数据库已经加密。")

@@ -114,3 +114,68 @@ def test_the_lock_is_taken_again_within_one_process(street):
     finally:
         stop_using(path)
     assert not lock_path(path).exists()
+
+
+SYNCING = textwrap.dedent('''
+    import sys, time
+    from pathlib import Path
+    from desktop.sync.lock import holding
+    with holding(Path(sys.argv[1])):
+        print("holding", flush=True)
+        time.sleep(120)
+''')
+
+REPLACING = textwrap.dedent('''
+    import sys, time
+    from pathlib import Path
+    from desktop.db.lock import acquire
+    acquire(Path(sys.argv[1]), "网格台账(加密数据库)", doing="加密", replacing=sys.argv[2] == "yes")
+    print("holding", flush=True)
+    time.sleep(120)
+''')
+
+
+def _hold(script: str, *args: str):
+    proc = subprocess.Popen([sys.executable, "-c", script, *args], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def _stop(proc) -> None:
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+
+
+def test_encryption_and_restore_wait_for_a_running_sync(street):
+    """A sync (the app's sync page, `gridledger sync --every`) holds its own lock, not the
+    database's; encrypting or restoring under it would lose what it writes."""
+    path, backup = street
+    before = _sha(path)
+    proc = _hold(SYNCING, str(path))
+    try:
+        with pytest.raises(DatabaseInUse, match="正在同步.*加密没有执行"):
+            encrypt(path, "admin", DEMO_PASSWORD)
+        with pytest.raises(DatabaseInUse, match="正在同步.*恢复备份没有执行"):
+            restore(path, backup, SYSTEM)
+    finally:
+        _stop(proc)
+    assert _sha(path) == before
+    encrypt(path, "admin", DEMO_PASSWORD)  # once it is over
+
+
+@pytest.mark.parametrize("replacing", [True, False])
+def test_a_sync_waits_for_an_encryption_or_restore_elsewhere(street, replacing):
+    from desktop.db.lock import refuse_while_replacing
+
+    path, _ = street
+    proc = _hold(REPLACING, str(path), "yes" if replacing else "no")
+    try:
+        if replacing:
+            with pytest.raises(DatabaseInUse, match="同步没有执行"):
+                refuse_while_replacing(path, "同步")
+        else:  # the app (or a command) merely having the database open does not stop a sync
+            refuse_while_replacing(path, "同步")
+    finally:
+        _stop(proc)
