@@ -245,3 +245,43 @@ def test_a_backup_or_restore_killed_halfway(laptop, point, capsys):
             assert st.meta("restored_from") == source.name
     finally:
         st.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB file system of its own (as in tests/core/test_storage_failures.py)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace')}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_disk_that_fills_during_the_conversion_leaves_it_undone(tmp_path, small_disk):
+    """Room for the encrypted database but not for its safety copy: the failure is one sentence,
+    the database is plain and unchanged, and nothing the conversion wrote stays."""
+    import shutil as sh
+
+    from desktop.services.failures import user_message
+    from tests.core.test_storage_failures import _fill
+
+    src = tmp_path / "src.db"
+    st = Store.open(src, create=True)
+    generate(st, households=8, seed=4)
+    st.close()
+    path = small_disk / "laptop.db"
+    sh.copyfile(src, path)
+    _fill(small_disk, int(path.stat().st_size * 1.5))
+    before = path.read_bytes()
+    with pytest.raises(Exception) as caught:
+        encrypt(path, "admin", DEMO_PASSWORD)
+    assert "磁盘空间已满" in (user_message(caught.value, path) or "")
+    assert path.read_bytes() == before
+    left = sorted(p.name for p in small_disk.rglob("*") if p.is_file())
+    assert left == ["filler", "laptop.db"], left
