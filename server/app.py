@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desktop import __version__
@@ -30,6 +31,7 @@ from desktop.sync.protocol import (
 from server import service
 from server.http_errors import http_message, validation_message
 from server.limits import RequestGuard
+from server.push_body import BIG, MAX_CHANGES, changes_of, inline_schema
 from server.secret_key import DEV_SECRET as DEV_SECRET  # re-exported: tests and tools name it here
 from server.secret_key import ConfigError as ConfigError
 from server.secret_key import check_secret
@@ -38,7 +40,6 @@ from server.service import ApiError, Caller
 from server.store import ServerStore
 
 TOKEN_SECONDS = 15 * 60
-BIG = 2**62  # every integer a client sends must fit a 64-bit column
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class Change(BaseModel):
 
 
 class PushIn(BaseModel):
-    changes: list[Change] = Field(max_length=2000)
+    changes: list[Change] = Field(max_length=MAX_CHANGES)
 
 
 class PullIn(BaseModel):
@@ -238,9 +239,12 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         return _json(service.hello(store, who, file_id=body.file_id, epoch=body.epoch,
                                    schema_version=body.schema_version, cursor=body.cursor))
 
-    @app.post(f"{API}/sync/push", operation_id="push")
-    def push(body: PushIn, who: Who) -> Response:
-        return _json(service.push(store, who, [c.model_dump() for c in body.changes]))
+    @app.post(f"{API}/sync/push", operation_id="push", openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {"schema": inline_schema(PushIn)}}}})
+    async def push(request: Request, who: Who) -> Response:
+        # read by msgspec with PushIn's rules, anything it refuses by PushIn itself (server/push_body.py)
+        changes = changes_of(await request.body(), request.headers.get("content-type"), PushIn)
+        return _json(await run_in_threadpool(service.push, store, who, changes))
 
     @app.post(f"{API}/sync/pull", operation_id="pull")
     def pull(body: PullIn, who: Who) -> Response:

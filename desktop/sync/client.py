@@ -328,35 +328,52 @@ class SyncClient:
                     {"server": self.conn.url, **result.as_dict()})
 
     def push_all(self, result: SyncResult) -> None:
+        """Send the outbox in batches, one request at a time and in order. While the server
+        merges a batch, this laptop records the previous batch's answer and reads the next one
+        (a first push of a whole street keeps both ends busy)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         total = replica.pending_count(self.store)
         done = 0
-        after = 0
-        while True:
+        batch = replica.read_batch(self.store, after=0, limit=self.batch_size)
+        if not batch:
+            self.progress("上传修改", 0, total)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="gl-push") as pool:
             self._check_cancel()
-            batch = replica.read_batch(self.store, after=after, limit=self.batch_size)
-            if not batch:
-                break
             self.progress("上传修改", done, total)
-            body = {"changes": batch}
-            if len(batch) == 1 and len(orjson.dumps(body)) > PUSH_REQUEST_MAX:
-                # one change the server can never take (its text is far past the field lengths, e.g.
-                # from a hand-edited file): set it aside here, shown like one the server set aside,
-                # so it never blocks the changes behind it
-                mb = len(orjson.dumps(body)) / (1024 * 1024)
-                results = [{"seq": batch[0]["seq"], "status": "rejected", "code": "too_large",
-                            "reason": f"这条修改有 {mb:.0f} MB,远超字段长度上限,服务器无法接收,已留在本机待处理"}]
-            else:
-                results = self.conn.json("POST", "/sync/push", body)["results"]
-            counts = replica.acknowledge(self.store, results, batch)
-            for st, n in counts.items():
-                result.push_status[st] += n
-            for ch, r in zip(batch, results, strict=False):
-                if r.get("status") != "deferred":
-                    result.pushed[ch["table"]] += 1
-            done += len(batch)
-            # deferred changes stay queued; continue after this batch so they never loop forever
-            after = batch[-1]["seq"]
+            pending = pool.submit(self._push_one, batch)
+            following = replica.read_batch(self.store, after=batch[-1]["seq"], limit=self.batch_size)
+            while True:
+                results = pending.result()
+                if following and not self.cancel.is_set():
+                    pending = pool.submit(self._push_one, following)
+                counts = replica.acknowledge(self.store, results, batch)
+                for st, n in counts.items():
+                    result.push_status[st] += n
+                for ch, r in zip(batch, results, strict=False):
+                    if r.get("status") != "deferred":
+                        result.pushed[ch["table"]] += 1
+                done += len(batch)
+                self._check_cancel()
+                if not following:
+                    break
+                self.progress("上传修改", done, total)
+                # deferred changes stay queued; reading goes on after each batch so they never loop forever
+                batch = following
+                following = replica.read_batch(self.store, after=batch[-1]["seq"], limit=self.batch_size)
         self.progress("上传修改", done, max(done, total))
+
+    def _push_one(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        body = {"changes": batch}
+        if len(batch) == 1 and len(orjson.dumps(body)) > PUSH_REQUEST_MAX:
+            # one change the server can never take (its text is far past the field lengths, e.g.
+            # from a hand-edited file): set it aside here, shown like one the server set aside,
+            # so it never blocks the changes behind it
+            mb = len(orjson.dumps(body)) / (1024 * 1024)
+            return [{"seq": batch[0]["seq"], "status": "rejected", "code": "too_large",
+                     "reason": f"这条修改有 {mb:.0f} MB,远超字段长度上限,服务器无法接收,已留在本机待处理"}]
+        return self.conn.json("POST", "/sync/push", body)["results"]
 
     def pull_all(self, result: SyncResult, *, only_grids: list[str] | None = None,
                  until: int | None = None) -> None:
