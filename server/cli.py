@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import json
 import os
@@ -61,6 +62,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.development:
         print("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。",
               file=sys.stderr, flush=True)
+    # Everything loaded so far lives as long as the process: out of the garbage collector's sight,
+    # a collection no longer walks it (a first push of a street allocates millions of objects,
+    # and each full collection walked the whole app again: a third of the time of reading a page).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=1)
     return 0
 
