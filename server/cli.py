@@ -43,6 +43,16 @@ def _open(args: argparse.Namespace) -> Any:
                        "请检查数据库地址、数据库服务是否在运行以及访问权限。") from exc
 
 
+def _first_syncs(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 10_000:
+        raise argparse.ArgumentTypeError(f"“{value}”不是 0 到 10000 之间的整数(0 表示不限)")
+    return n
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -52,7 +62,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         secret = read_secret_file(args.secret_file) if args.secret_file else None
         settings = Settings.load(_database(args), secret=secret, development=args.dev, host=args.host,
-                                 source=f"密钥文件 {args.secret_file} " if args.secret_file else None)
+                                 source=f"密钥文件 {args.secret_file} " if args.secret_file else None,
+                                 first_syncs=args.first_syncs)
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
     store = _open(args)
@@ -142,6 +153,8 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--secret-file", help="令牌签名密钥文件(或环境变量 GRIDLEDGER_SECRET)")
     s.add_argument("--dev", action="store_true", help="开发模式:使用公开的开发密钥,只能监听本机地址")
+    s.add_argument("--first-syncs", type=_first_syncs, default=8, metavar="N",  # server.admission.DEFAULT_LIMIT
+                   help="同时进行首次同步的电脑最多 N 台(默认 8;0 表示不限),其余的稍后自动重试")
     s.set_defaults(func=cmd_serve)
 
     a = sub.add_parser("server", help="服务器管理:用户、网格、同步包")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import random
 import threading
 import time
 from collections import defaultdict
@@ -37,14 +38,17 @@ from desktop.sync.protocol import (
 )
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+BUSY_WAIT_MAX = 30 * 60.0  # a first sync waits at most this long in all for a busy server
+BUSY_RETRY_DEFAULT = 15.0  # seconds, when a busy server names no Retry-After
 
 
 class SyncError(Exception):
     """A sync that could not finish; str() is the Chinese message shown to the user."""
 
-    def __init__(self, message: str, code: str = "error") -> None:
+    def __init__(self, message: str, code: str = "error", *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.retry_after = retry_after  # a busy server's Retry-After, in seconds
 
 
 class Cancelled(SyncError):
@@ -106,7 +110,8 @@ class Connection:
             raise SyncError("用户名或密码不正确", code)
         if resp.status_code == 404 and not message:
             raise SyncError(f"{self.url} 不是网格台账同步服务器(找不到同步接口)", "not_server")
-        raise SyncError(message or f"服务器返回错误 {resp.status_code}", code)
+        raise SyncError(message or f"服务器返回错误 {resp.status_code}", code,
+                        retry_after=_seconds(resp.headers.get("Retry-After")) if resp.status_code == 503 else None)
 
     def request(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> httpx.Response:
         for attempt in range(2):
@@ -152,6 +157,13 @@ class Connection:
         self.token = data["access_token"]
 
 
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, min(float(value), 3600.0)) if value else None
+    except ValueError:  # an HTTP date instead of seconds: wait the default
+        return None
+
+
 def _code(resp: httpx.Response) -> str:
     try:
         return str(resp.json().get("code"))
@@ -165,13 +177,16 @@ class SyncClient:
     def __init__(self, store: Store, url: str, username: str, password: str, *,
                  progress: Progress | None = None, cancel: threading.Event | None = None,
                  transport: httpx.BaseTransport | None = None, page_size: int = PULL_PAGE,
-                 batch_size: int = PUSH_BATCH) -> None:
+                 batch_size: int = PUSH_BATCH, busy_wait: float = BUSY_WAIT_MAX,
+                 sleep: Callable[[float], None] | None = None) -> None:
         self.store = store
         self.conn = Connection(url, username, password, transport=transport)
         self.progress = progress or (lambda stage, done, total: None)
         self.cancel = cancel or threading.Event()
         self.page_size = page_size
         self.batch_size = batch_size
+        self.busy_wait = busy_wait  # longest total wait for a busy server before giving up
+        self.sleep = sleep or (lambda seconds: self.cancel.wait(seconds))
         self.user: dict[str, Any] | None = None
 
     def close(self) -> None:
@@ -232,7 +247,7 @@ class SyncClient:
                 result.reenrolled, result.reenrol_reason = True, result.reenrol_reason or "copy"
         self.conn.device_id = self.store.meta("sync_device_id")
         for attempt in range(2):
-            data = self.conn.json("POST", "/sync/hello", {
+            data = self._hello_when_admitted({
                 "file_id": self.store.meta("file_id"), "epoch": self.store.meta("sync_epoch") or "",
                 "schema_version": SCHEMA_VERSION, "cursor": int(self.store.meta(replica.CURSOR) or 0),
             })
@@ -250,6 +265,28 @@ class SyncClient:
                 continue
             raise SyncError(data.get("message") or f"服务器拒绝同步({status})", str(status))
         raise SyncError("设备登记失败,请联系管理员", "reenrol")
+
+    def _hello_when_admitted(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The hello, waited for while the server is busy with other first syncs (503 with
+        Retry-After): each wait is the server's Retry-After plus up to half again at random (so
+        a crowd refused together does not come back together), announced through the progress
+        callback, cut short by cancel, and given up after `busy_wait` seconds in all."""
+        waited = 0.0
+        while True:
+            try:
+                return self.conn.json("POST", "/sync/hello", body)
+            except SyncError as exc:
+                if exc.code != "server_busy":
+                    raise
+                if waited >= self.busy_wait:
+                    raise SyncError(f"服务器繁忙:已等待 {round(waited / 60)} 分钟仍未轮到本机首次同步,"
+                                    "请稍后再同步(本机数据未受影响)。", "server_busy") from exc
+                delay = (exc.retry_after or BUSY_RETRY_DEFAULT) * random.uniform(1.0, 1.5)
+                delay = max(1.0, min(delay, self.busy_wait - waited))
+                self.progress(f"服务器繁忙,{round(delay)} 秒后重试", 0, 0)
+                self.sleep(delay)
+                self._check_cancel()
+                waited += delay
 
     # --- the cycle -------------------------------------------------------------------------
     def run(self) -> SyncResult:
