@@ -164,6 +164,31 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+def hello_when_admitted(conn: Connection, body: dict[str, Any], *, progress: Progress,
+                        sleep: Callable[[float], Any], check_cancel: Callable[[], None],
+                        busy_wait: float = BUSY_WAIT_MAX) -> dict[str, Any]:
+    """The hello, waited for while the server is busy with other first syncs (503 with
+    Retry-After): each wait is the server's Retry-After plus up to half again at random (so a
+    crowd refused together does not come back together), announced through `progress`, cut short
+    by a cancel, and given up after `busy_wait` seconds in all."""
+    waited = 0.0
+    while True:
+        try:
+            return conn.json("POST", "/sync/hello", body)
+        except SyncError as exc:
+            if exc.code != "server_busy":
+                raise
+            if waited >= busy_wait:
+                raise SyncError(f"服务器繁忙:已等待 {round(waited / 60)} 分钟仍未轮到本机首次同步,"
+                                "请稍后再同步(本机数据未受影响)。", "server_busy") from exc
+            delay = (exc.retry_after or BUSY_RETRY_DEFAULT) * random.uniform(1.0, 1.5)
+            delay = max(1.0, min(delay, busy_wait - waited))
+            progress(f"服务器繁忙,{round(delay)} 秒后重试", 0, 0)
+            sleep(delay)
+            check_cancel()
+            waited += delay
+
+
 def _code(resp: httpx.Response) -> str:
     try:
         return str(resp.json().get("code"))
@@ -267,26 +292,8 @@ class SyncClient:
         raise SyncError("设备登记失败,请联系管理员", "reenrol")
 
     def _hello_when_admitted(self, body: dict[str, Any]) -> dict[str, Any]:
-        """The hello, waited for while the server is busy with other first syncs (503 with
-        Retry-After): each wait is the server's Retry-After plus up to half again at random (so
-        a crowd refused together does not come back together), announced through the progress
-        callback, cut short by cancel, and given up after `busy_wait` seconds in all."""
-        waited = 0.0
-        while True:
-            try:
-                return self.conn.json("POST", "/sync/hello", body)
-            except SyncError as exc:
-                if exc.code != "server_busy":
-                    raise
-                if waited >= self.busy_wait:
-                    raise SyncError(f"服务器繁忙:已等待 {round(waited / 60)} 分钟仍未轮到本机首次同步,"
-                                    "请稍后再同步(本机数据未受影响)。", "server_busy") from exc
-                delay = (exc.retry_after or BUSY_RETRY_DEFAULT) * random.uniform(1.0, 1.5)
-                delay = max(1.0, min(delay, self.busy_wait - waited))
-                self.progress(f"服务器繁忙,{round(delay)} 秒后重试", 0, 0)
-                self.sleep(delay)
-                self._check_cancel()
-                waited += delay
+        return hello_when_admitted(self.conn, body, progress=self.progress, sleep=self.sleep,
+                                   check_cancel=self._check_cancel, busy_wait=self.busy_wait)
 
     # --- the cycle -------------------------------------------------------------------------
     def run(self) -> SyncResult:
