@@ -17,12 +17,21 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from server.models import FirstSync, utcnow
-from server.service import ApiError
 
 LEASE_SECONDS = 120
 RETRY_AFTER = 15  # seconds a refused laptop waits before asking again (it adds jitter)
 DEFAULT_LIMIT = 8
 _LOCK = 7433  # PostgreSQL advisory lock of the lease table (7431: the commit sequence)
+
+
+class ServerBusy(Exception):
+    """Every place is taken: answered 503 with Retry-After (server/app.py); str() is the Chinese
+    sentence the laptop shows."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -49,10 +58,9 @@ class Admission:
             return
         busy = s.scalar(select(func.count()).select_from(FirstSync)) or 0
         if busy >= self.limit:
-            raise ApiError(503, "server_busy",
-                           f"服务器繁忙:已有 {busy} 台电脑正在首次同步(上限 {self.limit} 台),"
-                           f"请 {self.retry_after} 秒后重试;网格台账会自动重试,本机数据未受影响。",
-                           retry_after=self.retry_after)
+            raise ServerBusy(f"服务器繁忙:已有 {busy} 台电脑正在首次同步(上限 {self.limit} 台),"
+                             f"请 {self.retry_after} 秒后重试;网格台账会自动重试,本机数据未受影响。",
+                             self.retry_after)
         s.add(FirstSync(device_id=device_id, until=until))
 
     def renew(self, s: Session, device_id: str) -> None:

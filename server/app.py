@@ -30,7 +30,7 @@ from desktop.sync.protocol import (
 )
 from server import service
 from server.admission import DEFAULT_LIMIT as DEFAULT_FIRST_SYNCS
-from server.admission import Admission
+from server.admission import Admission, ServerBusy
 from server.http_errors import http_message, validation_message
 from server.limits import RequestGuard
 from server.push_body import BIG, MAX_CHANGES, changes_of, inline_schema
@@ -172,9 +172,12 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        response = _json({"code": exc.code, "message": exc.message}, exc.status)
-        if exc.retry_after is not None:
-            response.headers["Retry-After"] = str(exc.retry_after)
+        return _json({"code": exc.code, "message": exc.message}, exc.status)
+
+    @app.exception_handler(ServerBusy)
+    async def _busy(request: Request, exc: ServerBusy) -> Response:
+        response = _json({"code": "server_busy", "message": exc.message}, 503)
+        response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -178,7 +178,7 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true")
     ss.add_parser("list-users", help="列出用户")
-    cli_import.register(ss)  # server import: a ledger file straight into the server (server/cli_import.py)
+    cli_import.register(ss, _open)  # server import: a ledger file straight into the server (server/cli_import.py)
     ss.add_parser("stats", help="服务器数据统计")
     au = ss.add_parser("audit", help="审计记录(服务器与各台电脑同步上来的)")
     au.add_argument("--actor")

@@ -12,26 +12,30 @@ with a wrong row changes nothing, as on a laptop; --dry-run only reports."""
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from desktop.cli.common import CliError
 
 
-def register(ss: Any) -> None:
+def register(ss: Any, open_store: Callable[[argparse.Namespace], Any]) -> None:
+    """The `server import` sub-command; `open_store` opens the server database of `--database`
+    (server/cli.py's, with its message when it cannot)."""
     from desktop.cli.exchange import add_import_options
 
     p = ss.add_parser("import", help="把 Excel 或 CSV 台账直接导入服务器(与电脑上的导入同样检查),各电脑同步时取回")
     add_import_options(p)
     p.add_argument("--user", required=True,
                    help="以该服务器用户的身份和权限导入(例如社区管理员),导入的记录记在其名下")
-    p.set_defaults(func=cmd_server_import)
+    p.set_defaults(func=functools.partial(cmd_server_import, open_store=open_store))
 
 
-def cmd_server_import(args: argparse.Namespace) -> int:
+def cmd_server_import(args: argparse.Namespace, *, open_store: Callable[[argparse.Namespace], Any]) -> int:
     from desktop.cli.exchange import (
         EXIT_REJECTED,
         EXIT_UNREADABLE,
@@ -39,12 +43,11 @@ def cmd_server_import(args: argparse.Namespace) -> int:
         print_report,
         read_import_file,
     )
-    from server.cli import _open
 
     sheet = read_import_file(args)
     if sheet is None:
         return EXIT_UNREADABLE
-    store = _open(args)
+    store = open_store(args)
     try:
         user, scope = _user(store, args.user)
         with tempfile.TemporaryDirectory(prefix="gridledger-import-") as tmp:

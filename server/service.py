@@ -57,12 +57,11 @@ FAILURE_WINDOW = timedelta(minutes=15)
 class ApiError(Exception):
     """An error with an HTTP status, a stable code and a Chinese message."""
 
-    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.retry_after = retry_after  # seconds, sent as Retry-After (a busy server's 503)
 
 
 def audit(s: Session, actor: str, action: str, device_id: str | None = None, **detail: Any) -> None:
