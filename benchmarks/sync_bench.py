@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| incremental: the same 1,000 pulled by another laptop | {t_incr_pull:.2f} s | — | — | "
             f"≤ {INCR_TARGET_S:.0f} s: {'met' if t_incr_pull <= INCR_TARGET_S else 'NOT met'} |",
             f"| {n} laptops' first syncs at once (one grid each) | {t_n_first:.1f} s wall "
-            f"(each {min(per_first):.1f}–{max(per_first):.1f} s) | one laptop alone: see the first row | — | no error |",
+            f"(each {min(per_first):.1f}–{max(per_first):.1f} s) | one laptop alone: the first sync row above | — | no error |",
             f"| {n} laptops syncing 50 edits each at once | {t_n_edit:.1f} s wall, {pushed} changes, "
             f"{len(errors)} errors | — | — | no error, nothing lost: {'met' if not errors and pushed == 50 * n else 'NOT met'} |",
 
