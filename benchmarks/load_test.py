@@ -188,7 +188,7 @@ class Laptop:
                           cert_no=[None, f"{self.username}{n:06d}"], household_id=[None, None],
                           house_id=[None, None], deleted_at=[None, None], deleted_by=[None, None])
             new.append(self.change("person", str(uuid.uuid4()), "I", fields))
-        self.push(new, "first push (500 records a request)")
+        self.push(new, "first push (one request: the laptop's new records)")
         self.pull("first pull (a page)")
 
     def edit_round(self, edits: int, rnd: int, rng: random.Random) -> None:
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "| request | count | p50 ms | p95 ms | max ms |",
             "|---|---:|---:|---:|---:|",
-            *(row(w) for w in ("first hello (incl. waits)", "first push (500 records a request)", "first pull (a page)",
+            *(row(w) for w in ("first hello (incl. waits)", "first push (one request: the laptop's new records)", "first pull (a page)",
                                "hello", "edit push (20 changes)", "edit pull")),
             "",
             "| measure | value |",
