@@ -17,10 +17,10 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from desktop.sync.protocol import (
@@ -35,6 +35,10 @@ from desktop.sync.protocol import (
 )
 from server.models import AttachmentRef, Conflict, Device, Received, Record
 from server.store import Scope, next_seq, widen_scope
+
+
+def _table(model: type[Received] | type[Record]) -> Table:
+    return cast(Table, model.__table__)  # a mapped class's FromClause is its Table
 
 _TOMBSTONE = ("deleted_at", "deleted_by")
 PURGED_TEXT = "(已清除)"
@@ -193,7 +197,7 @@ class Merger:
             })
         self.flush()
         if new_received:
-            self.s.execute(insert(Received), new_received)
+            self.s.execute(insert(_table(Received)), new_received)  # Core executemany: no ORM bookkeeping
         return results
 
     def _received(self, device_id: str | None, seqs: Iterable[Any]) -> dict[int, Received]:
@@ -494,7 +498,7 @@ class Merger:
             st.is_new = False
             st.dirty = False
         if new_rows:
-            self.s.execute(insert(Record), new_rows)
+            self.s.execute(insert(_table(Record)), new_rows)
         if upd_rows:  # ORM bulk UPDATE by primary key: one executemany
             self.s.execute(update(Record), upd_rows)
         if self.conflicts:
