@@ -475,3 +475,7 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     pg.add_argument("--user", required=True, help="操作人(社区管理员或网格长)")
     pg.add_argument("--yes", action="store_true")
     pg.set_defaults(func=cmd_purge)
+
+    from desktop.cli import plan
+
+    plan.register(sub)
