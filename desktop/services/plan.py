@@ -73,9 +73,10 @@ from desktop.domain.visits import (
 )
 from desktop.policy import Ability, allows, sees_all_grids
 from desktop.services.errors import PermissionDenied, ServiceError
+from desktop.services.rules import compose_address
 from desktop.services.store import Actor, Store
 from desktop.services.visit_rules import effective_rules
-from desktop.validation import code_table
+from desktop.validation import code_table, mask_phone
 from desktop.validation.dates import years_before
 
 SCOPES = {"today": "今日", "week": "本周", "overdue": "仅逾期"}
@@ -121,6 +122,7 @@ class Item:
     marks: str
     event_id: str | None = None
     person: str | None = None
+    phone: str | None = None  # the household's (or its head's) phone: shown masked
 
     @property
     def overdue(self) -> bool:
@@ -130,6 +132,7 @@ class Item:
         out = asdict(self)
         for k in ("due_on", "opens_on", "last_visit"):
             out[k] = out[k].isoformat() if out[k] else None
+        out["phone"] = mask_phone(self.phone) if self.phone else None  # never the full number
         return out
 
 
@@ -144,7 +147,7 @@ class Plan:
         """[(“小区 楼栋”, [(“单元”, items)])] in plan order (formula 9)."""
         out: list[tuple[str, list[tuple[str, list[Item]]]]] = []
         for it in self.items:
-            b = f"{it.estate} {it.building}".strip() or "未关联房屋"
+            b = compose_address(it.estate, it.building, None, None) or "未关联房屋"
             u = it.unit or ""
             if not out or out[-1][0] != b:
                 out.append((b, []))
@@ -173,6 +176,7 @@ class _House:
     room: str
     address: str
     head: str
+    phone: str | None = None
     members: list[Any] = field(default_factory=list)
 
 
@@ -196,12 +200,12 @@ class _Loader:
         self.houses: dict[str, _House] = {}
         rows = conn.execute(sql(
             "SELECT hh.id, hh.grid_id, hh.created_at, h.use, a.estate, a.building, a.unit, a.room, a.full_text, "
-            "p.name FROM household hh LEFT JOIN house h ON h.id = hh.house_id "
+            "p.name, coalesce(hh.phone, p.phone) FROM household hh LEFT JOIN house h ON h.id = hh.house_id "
             "LEFT JOIN address a ON a.id = h.address_id LEFT JOIN person p ON p.id = hh.head_person_id "
             "WHERE hh.deleted_at IS NULL AND hh.grid_id IN :g", "g"), {"g": grids})
         for r in rows:
             self.houses[r[0]] = _House(r[0], r[1], local_date(r[2]) or today, r[3], r[4] or "", r[5] or "",
-                                       r[6] or "", r[7] or "", r[8] or "", r[9] or "")
+                                       r[6] or "", r[7] or "", r[8] or "", r[9] or "", r[10])
         members = conn.execute(sql(
             "SELECT household_id, marks, derived_marks, person_type, birth_date, health, "
             "residence_card_until, name FROM person WHERE deleted_at IS NULL AND household_id IS NOT NULL "
@@ -351,7 +355,7 @@ class VisitPlan:
             marks = care_mark_labels(*(c for m in hh.members for c in (m[1], m[2]) if c))
             items.append(Item(hh.id, hh.grid_id, kind, reason, due, opens, max(0, (today - due).days),
                               last.get(hh.id), hh.head, hh.address, hh.estate, hh.building, hh.unit, hh.room,
-                              marks, **extra))
+                              marks, phone=hh.phone, **extra))
 
         wanted = None
         if mark:

@@ -74,7 +74,7 @@ def test_the_grid_workers_plan_for_today(street):
     plan = VisitPlan(street.store, worker(street)).plan(today=D)
     assert rows(street, plan) == TODAY_A
     assert [(b, [u for u, _ in units]) for b, units in plan.groups()] == [
-        ("幸福小区 1", ["1", "2"]), ("幸福小区 2", ["1", "2"])]
+        ("幸福小区1栋", ["1", "2"]), ("幸福小区2栋", ["1", "2"])]
     h1 = plan.items[1]
     assert h1.last_visit == date(2026, 5, 29) and h1.marks == "独居老人" and h1.head == "王秀英"
 
