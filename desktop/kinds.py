@@ -292,6 +292,7 @@ LEDGERS: dict[str, Ledger] = {
         Ledger("key_person", "重点关注人员花名册", "person", exportable=True, printable=True),
         Ledger("floating", "流动人口花名册", "person", exportable=True, printable=True),
         Ledger("employment", "就业台账", "person", exportable=True),
+        Ledger("visit_ontime", "按时走访统计表", "visit", exportable=True, printable=True),
     )
 }
 

@@ -271,6 +271,17 @@ class _Loader:
             "AND e.occurred_on <= :d ORDER BY e.occurred_on, e.id", "g"), {"g": self.grids, "d": self.today.isoformat()}))
 
 
+def household_intervals(conn: Connection, today: date, grids: list[str] | None = None) -> dict[str, int]:
+    """household -> its interval in days (formula 3), for the households a rule applies to."""
+    data = _Loader(conn, grids, today)
+    out = {}
+    for hh in data.houses.values():
+        rule = data.interval(hh)
+        if rule is not None:
+            out[hh.id] = rule[0]
+    return out
+
+
 def _md(d: date) -> str:
     return f"{d.month}月{d.day}日"
 
@@ -490,6 +501,30 @@ class VisitPlan:
             "workers": sorted(workers.values(), key=lambda w: (w["username"] == NO_WORKER, w["username"])),
             "late_or_overdue": {g: sorted(v, key=lambda d: (d["due_on"], d["address"])) for g, v in detail.items()},
         }
+
+
+ONTIME_HEADERS = ["类别", "名称", "网格员 / 负责网格", "应访", "按时", "迟访", "仍逾期", "按时走访率"]
+ONTIME_NOTE = ("应访:统计期内到期的走访(按走访规则的间隔和情况变化的回访期限);按时:到期前完成;迟访:到期后才完成;"
+               "仍逾期:至统计截止日仍未走访。按现行走访规则计算。")
+
+
+def rate_text(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def ontime_rows(result: dict[str, Any]) -> list[list[Any]]:
+    """The on-time ledger's rows (按时走访统计表): each grid, each worker, then the total; shared by
+    the printed and the exported ledger."""
+    rows: list[list[Any]] = []
+    for g in result["grids"]:
+        rows.append(["网格", g["name"], "、".join(g.get("workers") or []) or NO_WORKER,
+                     g["due"], g["on_time"], g["late"], g["overdue"], rate_text(g["rate"])])
+    for w in result["workers"]:
+        rows.append(["网格员", w["name"], "、".join(w["grids"]), w["due"], w["on_time"], w["late"], w["overdue"],
+                     rate_text(w["rate"])])
+    t = result["total"]
+    rows.append(["合计", "", "", t["due"], t["on_time"], t["late"], t["overdue"], rate_text(t["rate"])])
+    return rows
 
 
 def _zero() -> dict[str, int]:

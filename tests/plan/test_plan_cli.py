@@ -71,3 +71,36 @@ def test_route_sheet_has_a_page_per_building_with_blank_columns(capsys, street_d
     assert "张建国" in first and "何静" not in first and "何静" in second
     assert "139****5678" in first and "13912345678" not in first  # masked
     assert "共 6 项,其中逾期 4 项" in first
+
+
+def test_on_time_figures_in_stats(capsys, street_db):
+    db, _ = street_db
+    code, out, _ = run(capsys, "--db", db, "stats", "--from", "2026-06-01", "--to", D.isoformat(), "--grids")
+    assert code == 0
+    assert "  按时走访率 27.3%:应访 11,按时 3,迟访 3,仍逾期 5" in out
+    assert "  - 网格员 王网格(第1网格):应访 6,按时 2,迟访 1,仍逾期 3,按时走访率 33.3%" in out
+    code, out, _ = run(capsys, "--db", db, "stats", "--from", "2026-06-01", "--to", D.isoformat(), "--json",
+                       "--area", "62010400100102")
+    o = json.loads(out)["ontime"]
+    assert [(g["name"], g["due"]) for g in o["grids"]] == [("第2网格", 5)] and o["total"]["rate"] == 0.2
+
+
+@needs_poppler
+def test_on_time_ledger_prints_and_exports(capsys, street_db, tmp_path):
+    from openpyxl import load_workbook
+
+    db, _ = street_db
+    pdf = tmp_path / "ontime.pdf"
+    code, out, err = run(capsys, "--db", db, "print", "ledger", "visit_ontime", "--from", "2026-06-01",
+                         "--to", D.isoformat(), "--out", str(pdf))
+    assert code == 0, err
+    text = pdftext(pdf)
+    assert "按时走访统计表" in text and "27.3%" in text and "33.3%" in text and "王网格" in text
+    xlsx = tmp_path / "ontime.xlsx"
+    code, out, err = run(capsys, "--db", db, "export", "visit_ontime", "--out", str(xlsx), "--from", "2026-06-01",
+                         "--to", D.isoformat())
+    assert code == 0, err
+    ws = load_workbook(xlsx).active
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert ["网格", "第1网格", "wgy_a", 6, 2, 1, 3, "33.3%"] in values
+    assert ["合计", None, None, 11, 3, 3, 5, "27.3%"] in values or ["合计", "", "", 11, 3, 3, 5, "27.3%"] in values
