@@ -55,6 +55,7 @@ class RulesDialog(QDialog):
         self.days = QSpinBox()
         self.days.setRange(MIN_INTERVAL, MAX_INTERVAL)
         self.days.setSuffix(" 天")
+        self.days.setValue(30)
         self.reason = QLineEdit()
         self.reason.setMaxLength(REASON_MAX)
         self.reason.setPlaceholderText("显示给网格员的说明(不填则用对象名称)")
