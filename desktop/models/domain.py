@@ -15,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -190,7 +191,9 @@ class Visit(Synced, Base):
     follow_up_on: Mapped[date | None] = mapped_column(Date)
     return_visit: Mapped[str | None] = mapped_column(Text)
     satisfaction: Mapped[str | None] = mapped_column(String(4))
-    __table_args__ = (Index("ix_visit_household_visited_on", "household_id", "visited_on"),)
+    # the visit plan reads a period's live visits by day (desktop/services/plan.py): covering, live rows only
+    __table_args__ = (Index("ix_visit_live_day", "visited_on", "household_id", "grid_id",
+                            sqlite_where=text("deleted_at IS NULL")),)
 
 
 class VisitNeed(Synced, Base):

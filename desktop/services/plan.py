@@ -35,8 +35,10 @@ The formula, for a day D (`today`) and the actor's grids:
 On-time figures for a period P0..P1, as of A = min(P1, D) (`on_time`):
 
 10. Due occurrences of a household, each with a due date d:
-    a. regular: after each visit v (≤ A), d = v + interval; before the first visit, when the
-       household was registered before any visit, d = registration date;
+    a. regular: after each visit v (≤ A), d = v + interval; and d = the registration date when
+       the household was registered in the period and had no visit on or before that day since
+       the look-back start (P0 minus the longest interval in force: visits older than that cannot
+       bring a due date into the period);
     b. every life-event item (6) and residence-card notice (7) with its due date.
 11. An occurrence counts when P0 ≤ d ≤ P1 and either d < A (its day is over) or its visit was made
     by A (an item due today and not yet visited is not counted yet). Its visit is the first
@@ -53,6 +55,7 @@ measured against today's rules (said on the ledger).
 from __future__ import annotations
 
 import bisect
+import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -65,6 +68,8 @@ from desktop.domain.formatting import care_mark_labels
 from desktop.domain.marks import marks_list
 from desktop.domain.visits import (
     EVENT_TYPES,
+    GROUPS,
+    HIGH_RISK_AGE,
     RESIDENCE_CARD,
     RESIDENCE_CARD_DUE,
     RESIDENCE_CARD_NOTICE,
@@ -164,20 +169,22 @@ class Plan:
                 "items": [i.as_json() for i in self.items]}
 
 
-@dataclass
 class _House:
-    id: str
-    grid_id: str
-    registered: date
-    use: str | None
-    estate: str
-    building: str
-    unit: str
-    room: str
-    address: str
-    head: str
-    phone: str | None = None
-    members: list[Any] = field(default_factory=list)
+    """One household as the plan sees it (a plain class with slots: a street has 37,000)."""
+
+    __slots__ = ("id", "grid_id", "registered", "use", "estate", "building", "unit", "room", "address", "head",
+                 "phone", "members", "marks", "types", "groups", "cards")
+
+    def __init__(self, id: str, grid_id: str, registered: date, use: str | None, estate: str, building: str,  # noqa: A002
+                 unit: str, room: str, address: str, head: str, phone: str | None) -> None:
+        self.id, self.grid_id, self.registered, self.use = id, grid_id, registered, use
+        self.estate, self.building, self.unit, self.room = estate, building, unit, room
+        self.address, self.head, self.phone = address, head, phone
+        self.members: list[Any] = []
+        self.marks = ""  # every member's typed and derived marks, one text
+        self.types: set[str] = set()  # the members' person types
+        self.groups: set[str] = set()  # the named groups a member belongs to (domain.visits.in_group)
+        self.cards: list[Any] = []  # members with a residence-card end date
 
 
 def _horizon(today: date, scope: str) -> date:
@@ -187,88 +194,124 @@ def _horizon(today: date, scope: str) -> date:
 
 
 class _Loader:
-    """Reads one scope's households, members, rules and visits (plain SQL, one connection)."""
+    """Reads one scope's households, members, rules and visits: plain SQL on the session's own
+    driver connection (a street has 100,000 members; rows are read without ORM or Row objects),
+    grids passed as one JSON list (``json_each``)."""
 
-    def __init__(self, conn: Connection, grids: list[str] | None, today: date) -> None:
+    def __init__(self, conn: Connection, grids: list[str] | None, today: date, *, light: bool = False) -> None:
+        """`light`: without the address and the head (the on-time figures fill them in later for
+        the few households they list)."""
         self.conn = conn
         self.today = today
+        self.everything = grids is None
         if grids is None:
             grids = list(conn.exec_driver_sql(
                 "SELECT id FROM area WHERE level = 'grid' AND deleted_at IS NULL").scalars())
         self.grids = grids
+        self.grid_json = json.dumps(grids)
         self.rules: list[Rule] = effective_rules(conn)
+        self.cut80 = years_before(today, HIGH_RISK_AGE).isoformat()
+        self.cut60 = years_before(today, 60).isoformat()
         self.houses: dict[str, _House] = {}
-        rows = conn.execute(sql(
-            "SELECT hh.id, hh.grid_id, hh.created_at, h.use, a.estate, a.building, a.unit, a.room, a.full_text, "
-            "p.name, coalesce(hh.phone, p.phone) FROM household hh LEFT JOIN house h ON h.id = hh.house_id "
-            "LEFT JOIN address a ON a.id = h.address_id LEFT JOIN person p ON p.id = hh.head_person_id "
-            "WHERE hh.deleted_at IS NULL AND hh.grid_id IN :g", "g"), {"g": grids})
-        for r in rows:
-            self.houses[r[0]] = _House(r[0], r[1], local_date(r[2]) or today, r[3], r[4] or "", r[5] or "",
-                                       r[6] or "", r[7] or "", r[8] or "", r[9] or "", r[10])
-        members = conn.execute(sql(
-            "SELECT household_id, marks, derived_marks, person_type, birth_date, health, "
-            "residence_card_until, name FROM person WHERE deleted_at IS NULL AND household_id IS NOT NULL "
-            "AND grid_id IN :g", "g"), {"g": grids})
-        for m in members:
+        registered: dict[str, date] = {}
+        full = ("SELECT hh.id, hh.grid_id, hh.created_at, h.use, a.estate, a.building, a.unit, a.room, a.full_text, "
+                "p.name, coalesce(hh.phone, p.phone) FROM household hh LEFT JOIN house h ON h.id = hh.house_id "
+                "LEFT JOIN address a ON a.id = h.address_id LEFT JOIN person p ON p.id = hh.head_person_id "
+                "WHERE hh.deleted_at IS NULL AND {grid:hh.grid_id}")
+        short = ("SELECT hh.id, hh.grid_id, hh.created_at, h.use, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+                 "FROM household hh LEFT JOIN house h ON h.id = hh.house_id "
+                 "WHERE hh.deleted_at IS NULL AND {grid:hh.grid_id}")
+        for r in self._rows(short if light else full):
+            key = str(r[2])[:13]  # the hour decides the local day
+            day = registered.get(key)
+            if day is None:
+                day = registered[key] = local_date(r[2]) or today
+            self.houses[r[0]] = _House(r[0], r[1], day, r[3], r[4] or "", r[5] or "", r[6] or "", r[7] or "",
+                                       r[8] or "", r[9] or "", r[10])
+        for m in self._rows(
+                "SELECT household_id, marks, derived_marks, person_type, birth_date, health, residence_card_until, name "
+                "FROM person WHERE deleted_at IS NULL AND household_id IS NOT NULL AND {grid:grid_id}"):
             hh = self.houses.get(m[0])
-            if hh is not None:
-                hh.members.append(m)
+            if hh is None:
+                continue
+            hh.members.append(m)
+            hh.marks += (m[1] or "") + (m[2] or "")
+            hh.types.add(m[3])
+            if m[6]:
+                hh.cards.append(m)
+            if m[4] and str(m[4]) <= self.cut60:  # only 60 or older can be in a group
+                years = HIGH_RISK_AGE if str(m[4]) <= self.cut80 else 60
+                lone = ",lone_elderly," in (m[2] or "") or ",lone_elderly," in (m[1] or "")
+                for group in GROUPS:
+                    if in_group(group, lone_elderly=lone, age=years, health=m[5]):
+                        hh.groups.add(group)
+
+    def _rows(self, statement: str, *params: Any) -> list[tuple]:
+        """Rows of `statement`, where ``{grid:COLUMN}`` stands for "COLUMN is one of the scope's grids"."""
+        head, sep, rest = statement.partition("{grid:")
+        args: list[Any] = []
+        if sep:
+            column, _, tail = rest.partition("}")
+            if self.everything:
+                statement = head + "1" + tail
+            else:
+                statement = head + f"{column} IN (SELECT value FROM json_each(?))" + tail
+                args.append(self.grid_json)
+        cur = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            return cur.execute(statement, (*args, *params)).fetchall()
+        finally:
+            cur.close()
 
     def interval(self, hh: _House) -> tuple[int, str] | None:
         """Formula 3: (interval, reason) of the strictest rule that applies, or None."""
         best: tuple[int, int, str] | None = None
-        cut80 = years_before(self.today, 80).isoformat()
-        cut60 = years_before(self.today, 60).isoformat()
         for i, rule in enumerate(self.rules):
             if best is not None and rule.interval_days >= best[0]:
                 continue
-            if self._applies(rule, hh, cut80, cut60):
+            if self._applies(rule, hh):
                 best = (rule.interval_days, i, rule.reason)
         return (best[0], best[2]) if best else None
 
-    def _applies(self, rule: Rule, hh: _House, cut80: str, cut60: str) -> bool:
+    def _applies(self, rule: Rule, hh: _House) -> bool:
         kind, value = rule.target_kind, rule.target_value
         if kind == "all":
             return True
         if kind == "house_use":
             return hh.use == value
         if kind == "mark":
-            code = f",{value},"
-            return any(code in (m[1] or "") or code in (m[2] or "") for m in hh.members)
+            return f",{value}," in hh.marks
         if kind == "person_type":
-            return any(m[3] == value for m in hh.members)
+            return value in hh.types
         if kind == "group":
-            for m in hh.members:
-                birth = str(m[4]) if m[4] else None
-                if birth is None:
-                    continue
-                years = 80 if birth <= cut80 else (60 if birth <= cut60 else 0)
-                lone = ",lone_elderly," in (m[2] or "") or ",lone_elderly," in (m[1] or "")
-                if in_group(value, lone_elderly=lone, age=years, health=m[5]):
-                    return True
+            return value in hh.groups
         return False
 
     def visits(self, since: date | None = None) -> dict[str, list[date]]:
         """household -> its live visit dates ≤ today (≥ since), ascending."""
         out: dict[str, list[date]] = defaultdict(list)
-        q = ("SELECT household_id, visited_on FROM visit WHERE deleted_at IS NULL AND grid_id IN :g "
-             "AND visited_on <= :d" + (" AND visited_on >= :s" if since else "") + " ORDER BY household_id, visited_on")
-        for h, v in self.conn.execute(sql(q, "g"), {"g": self.grids, "d": self.today.isoformat(),
-                                                   "s": since.isoformat() if since else None}):
-            out[h].append(_d(v))  # type: ignore[arg-type]
+        q = ("SELECT household_id, visited_on FROM visit WHERE deleted_at IS NULL AND {grid:grid_id} "
+             "AND visited_on <= ? AND visited_on >= ?")
+        days: dict[str, date] = {}
+        for h, v in self._rows(q, self.today.isoformat(), since.isoformat() if since else ""):
+            d = days.get(v)
+            if d is None:
+                d = days[v] = _d(v)  # type: ignore[assignment]
+            out[h].append(d)
+        for dates in out.values():
+            dates.sort()
         return out
 
     def last_visits(self) -> dict[str, date]:
-        q = ("SELECT household_id, max(visited_on) FROM visit WHERE deleted_at IS NULL AND grid_id IN :g "
-             "AND visited_on <= :d GROUP BY household_id")
-        return {h: _d(v) for h, v in self.conn.execute(sql(q, "g"), {"g": self.grids, "d": self.today.isoformat()})}  # type: ignore[misc]
+        q = ("SELECT household_id, max(visited_on) FROM visit WHERE deleted_at IS NULL AND {grid:grid_id} "
+             "AND visited_on <= ? GROUP BY household_id")
+        return {h: _d(v) for h, v in self._rows(q, self.today.isoformat())}  # type: ignore[misc]
 
     def events(self) -> list[Any]:
-        return list(self.conn.execute(sql(
+        return self._rows(
             "SELECT e.id, e.household_id, e.event_type, e.occurred_on, p.name FROM life_event e "
-            "LEFT JOIN person p ON p.id = e.person_id WHERE e.deleted_at IS NULL AND e.grid_id IN :g "
-            "AND e.occurred_on <= :d ORDER BY e.occurred_on, e.id", "g"), {"g": self.grids, "d": self.today.isoformat()}))
+            "LEFT JOIN person p ON p.id = e.person_id WHERE e.deleted_at IS NULL AND {grid:e.grid_id} "
+            "AND e.occurred_on <= ? ORDER BY e.occurred_on, e.id", self.today.isoformat())
 
 
 def household_intervals(conn: Connection, today: date, grids: list[str] | None = None) -> dict[str, int]:
@@ -299,7 +342,7 @@ def _event_item(ev: Any) -> tuple[date, date, str] | None:
 def _card_items(hh: _House, today: date) -> list[tuple[date, date, str, str]]:
     """(opens, due, reason, person) of the residence-card notices of a household (formula 7)."""
     out = []
-    for m in hh.members:
+    for m in hh.cards:
         until = _d(m[6])
         if until is None:
             continue
@@ -414,16 +457,9 @@ class VisitPlan:
         with self.store.session() as s:
             conn = s.connection()
             grids = self._grids(conn, grid_id, worker)
-            data = _Loader(conn, grids, as_of)
+            data = _Loader(conn, grids, as_of, light=True)
             longest = max((r.interval_days for r in data.rules), default=0)
             visits = data.visits(start - timedelta(days=longest + 1))
-            fresh = {h.id for h in data.houses.values() if start <= h.registered <= end}
-            first_ever: dict[str, date] = {}
-            if fresh:
-                for h, v in conn.execute(sql(
-                        "SELECT household_id, min(visited_on) FROM visit WHERE deleted_at IS NULL "
-                        "AND household_id IN :h GROUP BY household_id", "h"), {"h": sorted(fresh)}):
-                    first_ever[h] = _d(v)  # type: ignore[assignment]
             events = data.events()
             grid_rows = list(conn.execute(sql(
                 "SELECT id, code, name FROM area WHERE id IN :g", "g"), {"g": data.grids}))
@@ -454,8 +490,7 @@ class VisitPlan:
             rule = data.interval(hh)
             if rule is not None:
                 days = rule[0]
-                first = first_ever.get(hh.id)
-                if hh.id in fresh and (first is None or first > hh.registered):
+                if start <= hh.registered <= end and (not vs or vs[0] > hh.registered):
                     k = bisect.bisect_left(vs, hh.registered)
                     count(hh, hh.registered, vs[k] if k < len(vs) else None, "首次走访")
                 for i, v in enumerate(vs):
@@ -473,6 +508,16 @@ class VisitPlan:
             k = bisect.bisect_left(vs, opens)
             count(hh, due, vs[k] if k < len(vs) else None, why)
 
+        listed = sorted({d["household_id"] for items in detail.values() for d in items})
+        if listed:  # the head and address of the households listed as late or overdue
+            with self.store.session() as s:
+                found = {r[0]: (r[1] or "", r[2] or "") for r in s.connection().exec_driver_sql(
+                    "SELECT hh.id, p.name, a.full_text FROM household hh LEFT JOIN person p ON p.id = hh.head_person_id "
+                    "LEFT JOIN house h ON h.id = hh.house_id LEFT JOIN address a ON a.id = h.address_id "
+                    "WHERE hh.id IN (SELECT value FROM json_each(?))", (json.dumps(listed),))}
+            for items in detail.values():
+                for d in items:
+                    d["head"], d["address"] = found.get(d["household_id"], ("", ""))
         workers: dict[str, dict[str, Any]] = {}
         assigned: dict[str, list[str]] = defaultdict(list)
         for gid, username, display, role in people:
