@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from desktop.domain.formatting import care_mark_labels
+
 MIN_INTERVAL = 1
 MAX_INTERVAL = 3650
 REASON_MAX = 40
@@ -52,12 +54,17 @@ class Rule:
         return (self.target_kind, self.target_value)
 
 
+def _mark(code: str, days: int) -> Rule:
+    """A rule for a care mark, its reason the mark's label (desktop/data/codes.json care_mark)."""
+    return Rule("mark", code, days, care_mark_labels([code]))
+
+
 DEFAULT_RULES: tuple[Rule, ...] = (
-    Rule("group", "high_risk_elderly", 7, "高龄独居或重病老人"),
-    Rule("mark", "lone_elderly", 30, "独居老人"),
-    Rule("mark", "disabled", 30, "残障人员"),
-    Rule("mark", "assisted", 30, "帮扶人员"),
-    Rule("mark", "key_person", 30, "重点人员"),
+    Rule("group", "high_risk_elderly", 7, GROUPS["high_risk_elderly"]),
+    _mark("lone_elderly", 30),
+    _mark("disabled", 30),
+    _mark("assisted", 30),
+    _mark("key_person", 30),
     Rule("house_use", "2", 90, "出租房屋"),
     Rule("all", "", 90, "常规走访"),
 )

@@ -64,7 +64,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from desktop.db.sql import sql
-from desktop.domain.formatting import care_mark_labels
+from desktop.domain.formatting import care_mark_code, care_mark_labels, care_mark_table
 from desktop.domain.marks import marks_list
 from desktop.domain.visits import (
     EVENT_TYPES,
@@ -81,7 +81,7 @@ from desktop.services.errors import PermissionDenied, ServiceError
 from desktop.services.rules import compose_address
 from desktop.services.store import Actor, Store
 from desktop.services.visit_rules import effective_rules
-from desktop.validation import code_table, mask_phone
+from desktop.validation import mask_phone
 from desktop.validation.dates import years_before
 
 SCOPES = {"today": "今日", "week": "本周", "overdue": "仅逾期"}
@@ -413,9 +413,9 @@ class VisitPlan:
 
         wanted = None
         if mark:
-            code = code_table("care_mark").code_for(mark)
+            code = care_mark_code(mark)
             if code is None:
-                raise ServiceError(f"关注标识“{mark}”不认识:可选 " + "、".join(code_table("care_mark").labels()) + "。")
+                raise ServiceError(f"关注标识“{mark}”不认识:可选 " + "、".join(lbl for _, lbl in care_mark_table()) + "。")
             wanted = [code]
         for hh in data.houses.values():
             if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
