@@ -97,3 +97,13 @@ def test_rules_on_the_command_line(capsys, db_path, store):
     assert "撤销 1 条" in capsys.readouterr().out
     assert main(["--db", db, "rules", "list"]) == 0
     assert "关注标识:残障人员\t每 30 天\t残障人员\t默认" in capsys.readouterr().out
+
+
+def test_no_generic_write_path_lets_a_grid_worker_add_a_rule(store):
+    from desktop.services.records import Records
+
+    worker = Actor("wgy", "grid_worker", frozenset({"g1"}))
+    with pytest.raises(PermissionDenied) as exc:
+        Records(store, worker).create("visit_rule", {"target_kind": "all", "target_value": "", "interval_days": 1,
+                                                     "reason": "天天去", "active": True})
+    assert "修改走访频次规则" in exc.value.message
