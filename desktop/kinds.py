@@ -48,6 +48,7 @@ from desktop.models import (
     House,
     Household,
     HouseholdLedger,
+    LifeEvent,
     OrgUnit,
     Person,
     User,
@@ -55,6 +56,7 @@ from desktop.models import (
     Vehicle,
     Visit,
     VisitNeed,
+    VisitRule,
 )
 from desktop.validation import check_id_number, check_phone, check_plate, check_uscc
 
@@ -133,7 +135,7 @@ _ENTRIES: tuple[Kind, ...] = (
          "religion": "宗教信仰", "health": "健康状况", "employment": "就业状况",
          "employer": "工作单位", "occupation": "职业", "residence_reason": "居住事由",
          "arrived_on": "来本地日期", "intended_stay": "拟居住期限",
-         "residence_card_no": "居住证号", "marks": "关注标识", "derived_marks": "自动标识",
+         "residence_card_no": "居住证号", "residence_card_until": "居住证有效期至", "marks": "关注标识", "derived_marks": "自动标识",
          "assistance_type": "帮扶类型", "disability_category": "残疾类别",
          "disability_grade": "残疾等级", "disability_cert_no": "残疾人证号", "note": "备注"},
         code_fields={
@@ -265,6 +267,17 @@ _ENTRIES: tuple[Kind, ...] = (
     ),
     Kind("user_grid", UserGrid, "网格分配", {"user_id": "用户", "grid_id": "网格"}),
     Kind("attachment", Attachment, "照片", {}),
+    Kind(
+        "visit_rule", VisitRule, "走访规则",
+        {"target_kind": "对象类型", "target_value": "对象", "interval_days": "间隔(天)",
+         "reason": "说明", "active": "启用"},
+    ),
+    Kind(
+        "life_event", LifeEvent, "情况变化",
+        {**_GRID, "household_id": "所属户", "person_id": "相关人员", "event_type": "变化类型",
+         "occurred_on": "发生日期", "note": "备注"},
+        date_label="发生日期",
+    ),
 )
 
 LEDGERS: dict[str, Ledger] = {
@@ -279,6 +292,7 @@ LEDGERS: dict[str, Ledger] = {
         Ledger("key_person", "重点关注人员花名册", "person", exportable=True, printable=True),
         Ledger("floating", "流动人口花名册", "person", exportable=True, printable=True),
         Ledger("employment", "就业台账", "person", exportable=True),
+        Ledger("visit_ontime", "按时走访统计表", "visit", exportable=True, printable=True),
     )
 }
 

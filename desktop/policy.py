@@ -60,6 +60,8 @@ class Ability(StrEnum):
     SET_IDLE_LOCK = "set_idle_lock"          # the idle lock's minutes for this laptop
     SERVER_STATS = "server_stats"            # the sync server's figures
     ASSIGN_TASKS = "assign_tasks"            # tasks from the office to grid workers
+    EDIT_VISIT_RULES = "edit_visit_rules"    # the community's visit intervals (走访频次规则)
+    SEE_ALL_PLANS = "see_all_plans"          # every grid's and worker's visit plan and on-time figures
 
 
 _OFFICE = frozenset({Role.COMMUNITY_ADMIN, Role.SUPERVISOR})
@@ -80,6 +82,8 @@ GRANTS: dict[Ability, frozenset[str]] = {
     Ability.SET_IDLE_LOCK: _OFFICE,
     Ability.SERVER_STATS: _OFFICE,
     Ability.ASSIGN_TASKS: _OFFICE,
+    Ability.EDIT_VISIT_RULES: _OFFICE,
+    Ability.SEE_ALL_PLANS: _OFFICE,
 }
 
 # Ability -> what the act is, for the refusal sentence.
@@ -98,6 +102,8 @@ _ACTS: dict[Ability, str] = {
     Ability.SET_IDLE_LOCK: "设置无操作自动锁定",
     Ability.SERVER_STATS: "查看服务器统计",
     Ability.ASSIGN_TASKS: "分派任务",
+    Ability.EDIT_VISIT_RULES: "修改走访频次规则",
+    Ability.SEE_ALL_PLANS: "查看各网格和各网格员的走访计划",
 }
 
 

@@ -23,6 +23,8 @@ def main() -> int:
     ap.add_argument("--households", type=int, default=400)
     ap.add_argument("--only-areas", action="store_true",
                     help="only the admin's area dialogs (12–15), on a fresh laptop")
+    ap.add_argument("--only-plan", action="store_true",
+                    help="only 今日走访 (16–19): light and dark, the rules dialog and the route sheet")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -45,6 +47,8 @@ def main() -> int:
     apply_theme(app)
     if args.only_areas:
         return areas_admin_shots(app, out, tmp)
+    if args.only_plan:
+        return plan_shots(app, out, tmp, args.user, args.households)
     store = Store.open(tmp / "demo.db", create=True)
     generate(store, households=args.households, seed=1)
     ctx = AppContext(store, actor_for(store, args.user))
@@ -62,6 +66,7 @@ def main() -> int:
         (widget or win).grab().save(str(out / f"{name}.png"))
         print("saved", out / f"{name}.png")
 
+    win.show_page("home")  # a grid worker starts on 今日走访 (16-plan-light)
     shot("01-home")
     areas = win.show_page("areas")
     m = areas.model
@@ -160,6 +165,56 @@ def main() -> int:
     settle()
     store.close()
     return areas_admin_shots(app, out, tmp)
+
+
+def plan_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
+    """A grid worker signs in on the demo street (1366×768) and lands on 今日走访: light and dark;
+    the admin's 设置 → 走访规则; the route sheet's first page (pdftoppm)."""
+    import shutil
+    import subprocess
+
+    from desktop.printing.route import print_route
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import generate
+    from desktop.services.store import Store
+    from ui.context import AppContext
+    from ui.forms.visit_rules import RulesDialog
+    from ui.main_window import MainWindow
+    from ui.theme import apply_theme
+    from ui.workers import wait_all
+
+    store = Store.open(tmp / "plan.db", create=True)
+    generate(store, households=households, seed=1)
+
+    def settle() -> None:
+        for _ in range(5):
+            wait_all()
+            app.processEvents()
+
+    for name, dark in (("16-plan-light", False), ("17-plan-dark", True)):
+        apply_theme(app, dark=dark)
+        win = MainWindow(AppContext(store, actor_for(store, user)))
+        win.resize(1366, 768)
+        win.show()
+        settle()
+        win.grab().save(str(out / f"{name}.png"))
+        print("saved", out / f"{name}.png")
+        win.close()
+    apply_theme(app, dark=False)
+    rules = RulesDialog(AppContext(store, actor_for(store, "admin")))
+    rules.resize(820, 480)
+    rules.show()
+    settle()
+    rules.grab().save(str(out / "18-visit-rules.png"))
+    print("saved", out / "18-visit-rules.png")
+    pdf = tmp / "route.pdf"
+    print_route(store, actor_for(store, user), pdf)
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(out / "19-route-sheet")], check=True)
+        print("saved", out / "19-route-sheet.png")
+    store.close()
+    return 0
 
 
 def areas_admin_shots(app, out: Path, tmp: Path) -> int:

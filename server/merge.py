@@ -23,6 +23,7 @@ import orjson
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from desktop.policy import Ability, denial
 from desktop.sync.protocol import (
     COMMUNITY_WIDE,
     FIELDS,
@@ -307,6 +308,8 @@ class Merger:
             if has_grid(table) and not grid:
                 raise Rejected("新记录缺少所属网格")
             if not self.scope.writes(table, grid):
+                if table == "visit_rule":
+                    raise Rejected(denial(Ability.EDIT_VISIT_RULES) + ",已暂存待审核")
                 if table in COMMUNITY_WIDE:
                     raise Rejected("只有社区管理员或网格长可以新建区域与网格,已暂存待审核")
                 raise Rejected("该记录不在您负责的网格内,服务器拒绝写入,已暂存待审核")
@@ -321,6 +324,8 @@ class Merger:
             return Outcome("applied", version=1)
 
         if not self.scope.writes(table, st.grid_id):
+            if table == "visit_rule":
+                raise Rejected(denial(Ability.EDIT_VISIT_RULES) + ",修改已暂存待审核")
             if table in COMMUNITY_WIDE:
                 raise Rejected("只有社区管理员或网格长可以修改区域与网格,修改已暂存待审核")
             raise Rejected("该记录已不在您负责的网格内,服务器拒绝写入,已暂存待审核")

@@ -95,9 +95,16 @@ class MainWindow(QMainWindow):
         from ui.pages.home import HomePage
         from ui.pages.household import HouseholdPage
         from ui.pages.lists import ListPage
+        from ui.pages.plan import PlanPage
         from ui.pages.settings import SettingsPage
 
+        # a grid worker's day starts with the plan; the office's with the dashboard
+        starts_with_plan = not allows(self.ctx.actor, Ability.SEE_ALL_PLANS)
+        if starts_with_plan:
+            self.add_page("plan", PlanPage(self.ctx))
         self.add_page("home", HomePage(self.ctx))
+        if not starts_with_plan:
+            self.add_page("plan", lambda: PlanPage(self.ctx), title=PlanPage.title)
         self.add_page("areas", lambda: AreasPage(self.ctx), title=AreasPage.title)
         for entry in kinds.listed():
             self.add_page(entry.key, partial(ListPage, self.ctx, entry.key), title=entry.title)
@@ -107,7 +114,7 @@ class MainWindow(QMainWindow):
         self.add_page("settings", lambda: SettingsPage(self.ctx), title=SettingsPage.title)
         self.add_page("sync", lambda: self._sync_page(), title="同步", before="settings")
         self.add_page("household", lambda: HouseholdPage(self.ctx), in_sidebar=False)
-        self.show_page("home")
+        self.show_page("plan" if starts_with_plan else "home")
 
     def add_page(
         self, key: str, page: Page | Callable[[], Page], *, title: str | None = None, in_sidebar: bool = True,

@@ -200,6 +200,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
             date.fromisoformat(args.date_to) if args.date_to else today,
         )
         result = Stats(store, actor).compute(area_id=area_id, period=period)
+        from desktop.services.plan import VisitPlan
+
+        ontime = VisitPlan(store, actor).on_time(period.start, period.end, today=today)
+        if area_id is not None:  # the grids of the area asked for
+            keep = {g["id"] for g in result["grids"]}
+            ontime["grids"] = [g for g in ontime["grids"] if g["grid_id"] in keep]
+            ontime["workers"] = [w for w in ontime["workers"]
+                                 if set(w["grids"]) & {g["name"] for g in ontime["grids"]}]
+            ontime["total"] = {k: sum(g[k] for g in ontime["grids"]) for k in ("due", "on_time", "late", "overdue")}
+            ontime["total"]["rate"] = (round(ontime["total"]["on_time"] / ontime["total"]["due"], 4)
+                                       if ontime["total"]["due"] else None)
+        ontime.pop("late_or_overdue", None)
+        result["ontime"] = ontime
     finally:
         store.close()
     if args.json:
@@ -216,7 +229,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(f"  事件 受理 {t['events_received']} 件,办结 {t['events_closed']} 件,办结率 {_pct(t['events_closed_rate'])},"
           f"满意率 {_pct(t['events_satisfied_rate'])};在办 {t['events_open']} 件")
     print(f"  矛盾纠纷 {t['disputes']} 件:" + "、".join(f"{v['label']} {v['count']}" for v in t["disputes_by_result"].values()))
+    o = result["ontime"]["total"]
+    print(f"  按时走访率 {_pct(o['rate'])}:应访 {o['due']},按时 {o['on_time']},迟访 {o['late']},仍逾期 {o['overdue']}")
     if args.grids:
+        for w in result["ontime"]["workers"]:
+            print(f"  - 网格员 {w['name']}({'、'.join(w['grids'])}):应访 {w['due']},按时 {w['on_time']},"
+                  f"迟访 {w['late']},仍逾期 {w['overdue']},按时走访率 {_pct(w['rate'])}")
         for g in result["grids"]:
             print(f"  - {g['community']} {g['name']}({g['code']}):户 {g['households']},人口 {g['people']},"
                   f"走访覆盖率 {_pct(g['visit_coverage'])},办结率 {_pct(g['events_closed_rate'])}")
@@ -588,3 +606,7 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     pg.add_argument("--user", required=True, help="操作人(社区管理员或网格长)")
     pg.add_argument("--yes", action="store_true")
     pg.set_defaults(func=cmd_purge)
+
+    from desktop.cli import plan
+
+    plan.register(sub)

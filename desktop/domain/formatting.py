@@ -25,7 +25,7 @@ from typing import Any
 from desktop.validation.codes import code_table
 from desktop.validation.dates import age_on
 
-__all__ = ["age", "care_mark_codes", "care_mark_labels", "care_mark_table", "day", "minute"]
+__all__ = ["age", "care_mark_code", "care_mark_codes", "care_mark_labels", "care_mark_table", "day", "minute"]
 
 
 def day(value: Any) -> str:
@@ -71,6 +71,11 @@ def _order() -> dict[str, int]:
 def care_mark_table() -> list[tuple[str, str]]:
     """(code, label) of every care mark, in the one display order."""
     return list(code_table("care_mark").items)
+
+
+def care_mark_code(text: str | None) -> str | None:
+    """The code of one care mark written as its label, an alias or the code; None if unknown."""
+    return code_table("care_mark").code_for(text)
 
 
 def care_mark_codes(*values: str | list[str] | None) -> list[str]:

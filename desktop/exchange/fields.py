@@ -72,6 +72,7 @@ IMPORT_FIELDS: dict[str, tuple[Field, ...]] = {
         _col("person", "arrived_on", "来本地日期", "来本地时间", "到达日期", "来本地居住日期"),
         _col("person", "intended_stay", "拟居住期限", "拟住期限", "拟居住时间"),
         _col("person", "residence_card_no", "居住证号", "居住证号码", "居住证编号"),
+        _col("person", "residence_card_until", "居住证有效期至", "居住证到期日期", "居住证有效期"),
         _col("person", "marks", "关注标识", "人员标签", "标签", "关注类别", "重点人群"),
         _col("person", "assistance_type", "帮扶类型", "救助类型"),
         _col("person", "disability_category", "残疾类别"),

@@ -19,6 +19,7 @@ from desktop.models.domain import (
     House,
     Household,
     HouseholdLedger,
+    LifeEvent,
     OrgUnit,
     Person,
     User,
@@ -26,6 +27,7 @@ from desktop.models.domain import (
     Vehicle,
     Visit,
     VisitNeed,
+    VisitRule,
 )
 from desktop.models.local import AuditEntry, LocalMeta, OutboxEntry
 
@@ -46,6 +48,8 @@ SYNCED_MODELS = (
     User,
     UserGrid,
     Attachment,
+    VisitRule,
+    LifeEvent,
 )
 SYNCED_TABLES = tuple(m.__tablename__ for m in SYNCED_MODELS)
 
@@ -58,6 +62,8 @@ __all__ = [
     "Address",
     "Area",
     "Attachment",
+    "LifeEvent",
+    "VisitRule",
     "AuditEntry",
     "Base",
     "Dispute",

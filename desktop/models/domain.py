@@ -15,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -131,6 +132,7 @@ class Person(Synced, Base):
     arrived_on: Mapped[date | None] = mapped_column(Date)
     intended_stay: Mapped[str | None] = mapped_column(String(32))
     residence_card_no: Mapped[str | None] = mapped_column(String(32))
+    residence_card_until: Mapped[date | None] = mapped_column(Date)  # 居住证有效期至
     # care marks: manual ones are typed; derived ones follow from data (kept by the services)
     marks: Mapped[str] = mapped_column(String(256), default="")  # ",code,code," form
     derived_marks: Mapped[str] = mapped_column(String(128), default="")
@@ -189,6 +191,9 @@ class Visit(Synced, Base):
     follow_up_on: Mapped[date | None] = mapped_column(Date)
     return_visit: Mapped[str | None] = mapped_column(Text)
     satisfaction: Mapped[str | None] = mapped_column(String(4))
+    # the visit plan reads a period's live visits by day (desktop/services/plan.py): covering, live rows only
+    __table_args__ = (Index("ix_visit_live_day", "visited_on", "household_id", "grid_id",
+                            sqlite_where=text("deleted_at IS NULL")),)
 
 
 class VisitNeed(Synced, Base):
@@ -295,3 +300,32 @@ class UserGrid(Synced, Base):
     __tablename__ = "user_grid"
     user_id: Mapped[str] = fk("app_user.id", nullable=False)
     grid_id: Mapped[str] = fk("area.id", nullable=False)
+
+
+class VisitRule(Synced, Base):
+    """走访频次规则: a community's change to the default visit intervals (desktop.services.visit_rules).
+
+    The target is (target_kind, target_value): a care mark, a person type, a house use, a named
+    group (高龄独居或重病老人) or every household. A row overrides the built-in default of the same
+    target; ``active`` False switches that target's rule off. Community-wide: no grid."""
+
+    __tablename__ = "visit_rule"
+    target_kind: Mapped[str] = mapped_column(String(16))  # mark | person_type | house_use | group | all
+    target_value: Mapped[str] = mapped_column(String(32), default="")
+    interval_days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (Index("ix_visit_rule_target", "target_kind", "target_value"),)
+
+
+class LifeEvent(Synced, Base):
+    """情况变化: something that happened to a household or one of its members (住院, 出院, 新迁入 …)
+    and asks for a visit within a window (desktop.domain.plan_rules.EVENT_TYPES)."""
+
+    __tablename__ = "life_event"
+    grid_id: Mapped[str] = fk("area.id", nullable=False)
+    household_id: Mapped[str] = fk("household.id", nullable=False)
+    person_id: Mapped[str | None] = fk("person.id")
+    event_type: Mapped[str] = mapped_column(String(16))  # code table life_event
+    occurred_on: Mapped[date] = mapped_column(Date, index=True)
+    note: Mapped[str | None] = mapped_column(String(200))

@@ -439,6 +439,30 @@ def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, d
             ledger.period = f"走访日期:{d0.isoformat()} 至 {d1.isoformat()}"
             ledger.date_from, ledger.date_to = d0, d1
             ledger.sections = _visits(conn, grids, names, d0, d1, guard, many, users)
+        elif kind == "visit_ontime":
+            from desktop.services.plan import ONTIME_HEADERS, ONTIME_NOTE, VisitPlan, ontime_rows
+
+            d0 = date_from or today.replace(day=1)
+            d1 = date_to or today
+            if d0 > d1:
+                raise ServiceError(f"起始日期 {d0.isoformat()} 晚于截止日期 {d1.isoformat()}")
+            result = VisitPlan(store, actor).on_time(d0, d1, today=today, grid_id=grids[0] if grid_code else None)
+            ledger.period = f"统计期:{d0.isoformat()} 至 {d1.isoformat()}(截至 {result['period']['as_of']})"
+            ledger.date_from, ledger.date_to = d0, d1
+            rows = [[guard(str(v), "按时走访统计表", h) for v, h in zip(r, ONTIME_HEADERS, strict=True)]
+                    for r in ontime_rows(result)]
+            ledger.summary = Section(None, ONTIME_HEADERS, _fit([12, 30, 60, 14, 14, 14, 14, 20]), rows,
+                                     center=(0, 3, 4, 5, 6, 7))
+            state = {"late": "迟访", "overdue": "仍逾期"}
+            detail = [[guard(names.get(gid, ""), "明细", "网格"), guard(d["head"], d["address"], "户主"),
+                       guard(d["address"], d["address"], "地址"), guard(d["what"], d["address"], "走访事由"),
+                       d["due_on"], state[d["state"]], d["visited_on"] or ""]
+                      for gid, items in result["late_or_overdue"].items() for d in items]
+            ledger.sections = [Section("迟访与仍逾期明细", ["网格", "户主", "地址", "走访事由", "应访日期", "情况", "走访日期"],
+                                       _fit([20, 16, 46, 60, 18, 12, 18]), detail, center=(4, 5, 6))]
+            ledger.notes.append(ONTIME_NOTE)
+            ledger.count = len(detail)
+            ledger.unit = "户次迟访或逾期"
         elif kind == "key_person":
             ledger.sections, ledger.summary, _n = _key_persons(conn, grids, names, guard, m, many, today)
             ledger.count = _n
@@ -452,7 +476,7 @@ def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, d
         else:
             ledger.sections = _vehicles(conn, grids, names, guard, m, many)
             ledger.unit = "辆"
-    if kind != "key_person":
+    if kind not in ("key_person", "visit_ontime"):
         ledger.count = sum(len(s.rows) for s in ledger.sections)
     return ledger
 
@@ -476,7 +500,7 @@ def print_ledger(store: Store, actor: Actor, kind: str, *, grid_code: str | None
     ledger = build_ledger(store, actor, kind, grid_code, date_from, date_to, guard, options.unmask)
     if guard.items and not options.allow_missing:
         raise MissingGlyphs(guard.items, font.display)
-    ledger.notes = list(guard.notes)
+    ledger.notes = ledger.notes + list(guard.notes)
     if cancelled():
         raise PrintCancelled
     report(1, 3, f"正在排版 {ledger.count} 条…")

@@ -28,6 +28,7 @@ from desktop.models import (
     House,
     Household,
     HouseholdLedger,
+    LifeEvent,
     OrgUnit,
     Person,
     User,
@@ -91,11 +92,13 @@ class _Ids:
 
 def generate(
     store: Store, *, households: int = 300, seed: int = 1, today: date | None = None,
-    actor: Actor | None = None, progress: Any = None,
+    actor: Actor | None = None, progress: Any = None, history_years: int = 1,
 ) -> DemoReport:
     started = time.perf_counter()
     gen = _Generator(households, seed, today or date.today(), actor or Actor("demo", Role.SUPERVISOR))
     gen.build()
+    history = _PlanHistory(gen, seed, history_years)
+    history.cards()
     with store.transaction() as s:
         conn = s.connection()
         conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
@@ -106,8 +109,17 @@ def generate(
                 progress(model.__tablename__, len(rows))
         # safety net: derived marks were computed while generating; this must change nothing
         changed = rules.refresh_derived_marks(s, gen.actor, today=gen.today)
+        # the visit plan's history: regular visits at each household's interval, some late, some
+        # households overdue today, recent life events and residence cards near their end date
+        history.build(conn)
+        for model, rows in history.tables():
+            for i in range(0, len(rows), 5000):
+                conn.execute(insert(model), rows[i : i + 5000])
+            if progress:
+                progress(model.__tablename__, len(rows))
         write_audit(s, gen.actor, "demo", None, None, {"households": households, "seed": seed, "fixed": changed})
     conn_count = gen.counts()
+    conn_count["visits"] += len(history.visits)
     return DemoReport(**conn_count, seconds=round(time.perf_counter() - started, 2))
 
 
@@ -505,3 +517,84 @@ class _Generator:
                       contact_phone=self._phone(), employees=rng.randint(1, 8), note=None)
 
 
+
+
+class _PlanHistory:
+    """Visit histories and life events for 今日走访 (desktop.services.plan), drawn from a random
+    stream of their own so that the rest of the street stays what the seed always gave.
+
+    Per household with an interval I (the default rules): visits every I days (a fifth of them a
+    few days early, one in eight up to a third of I late) back `years` years from the last one;
+    the last one is within the current interval for most households, exactly I days ago (due
+    today) for 3 %, and 1–30 days past due (overdue) for 10 %. 4 % of households had a life event
+    in the last ten days (出院 with its 住院 before it, 新迁入, 丧偶, 失业, 新生儿); every floating
+    person with a residence card gets an end date between 20 days ago and a year ahead."""
+
+    EVENTS = ("discharged", "moved_in", "bereaved", "unemployed", "newborn")
+
+    def __init__(self, gen: _Generator, seed: int, years: int) -> None:
+        self.gen = gen
+        self.rng = random.Random(seed * 7919 + 17)
+        base = datetime(gen.today.year, gen.today.month, gen.today.day) - timedelta(days=400)
+        self.new_id = _Ids(self.rng, int(base.timestamp() * 1000) + 1)
+        self.years = years
+        self.visits: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def _row(self, out: list[dict[str, Any]], **values: Any) -> dict[str, Any]:
+        g = self.gen
+        values.update(id=self.new_id(), version=1, created_at=g.now, created_by=g.actor.username, updated_at=g.now,
+                      updated_by=g.actor.username, deleted_at=None, deleted_by=None)
+        out.append(values)
+        return values
+
+    def tables(self) -> list[tuple[type, list[dict[str, Any]]]]:
+        return [(m, rows) for m, rows in ((Visit, self.visits), (LifeEvent, self.events)) if rows]
+
+    def build(self, conn: Any) -> None:
+        from desktop.services.plan import household_intervals
+
+        rng, today = self.rng, self.gen.today
+        intervals = household_intervals(conn, today)
+        start = today - timedelta(days=365 * self.years)
+        for hh in self.gen.rows[Household]:
+            interval = intervals.get(hh["id"])
+            if interval is None:
+                continue
+            worker = self.gen.grid_workers[hh["grid_id"]]
+            roll = rng.random()
+            if roll < 0.10:
+                last = today - timedelta(days=interval + rng.randint(1, 30))
+            elif roll < 0.13:
+                last = today - timedelta(days=interval)
+            else:
+                last = today - timedelta(days=rng.randrange(0, interval))
+            day = last
+            while day >= start:
+                self._row(self.visits, grid_id=hh["grid_id"], household_id=hh["id"], visited_on=day,
+                          duration_min=rng.choice((10, 15, 20, 30)), visitor=worker, companions=None,
+                          method=rng.choice("1111112"), situation=rng.choice(N.SITUATIONS), actions=None,
+                          follow_up_on=None, return_visit=None, satisfaction=rng.choice(("1", "1", "2", None)))
+                step = interval
+                r = rng.random()
+                if r < 0.2:
+                    step -= rng.randint(0, max(1, interval // 5))
+                elif r < 0.325:
+                    step += rng.randint(1, max(1, interval // 3))
+                day -= timedelta(days=max(1, step))
+            if rng.random() < 0.04:
+                kind = rng.choice(self.EVENTS)
+                when = today - timedelta(days=rng.randint(0, 10))
+                person = hh["head_person_id"]
+                if kind == "discharged":
+                    self._row(self.events, grid_id=hh["grid_id"], household_id=hh["id"], person_id=person,
+                              event_type="hospitalized", occurred_on=when - timedelta(days=rng.randint(3, 12)), note=None)
+                self._row(self.events, grid_id=hh["grid_id"], household_id=hh["id"],
+                          person_id=None if kind == "newborn" else person, event_type=kind, occurred_on=when, note=None)
+
+    def cards(self) -> None:
+        """Residence-card end dates, set on the person rows before they are written."""
+        today = self.gen.today
+        for p in self.gen.rows[Person]:
+            p["residence_card_until"] = (today + timedelta(days=self.rng.randint(-20, 365))
+                                         if p.get("residence_card_no") else None)

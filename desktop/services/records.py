@@ -210,6 +210,8 @@ class Cleaner:
             require(self.actor, Ability.EDIT_AREAS, act="新建或修改区域与网格")
         if kind in ("app_user", "user_grid"):
             require(self.actor, Ability.MANAGE_USERS, act="新建或修改本机用户")
+        if kind == "visit_rule":  # the rules' own service validates; no other path may bypass the policy
+            require(self.actor, Ability.EDIT_VISIT_RULES)
         draft = Draft(kind, {}, existing)
         for key, raw in data.items():
             if key not in self.writable:

@@ -13,11 +13,12 @@ from typing import Any, NotRequired, TypedDict
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, LargeBinary, Numeric, String, Text
 
 from desktop.models import BOOKKEEPING_COLUMNS, SYNCED_MODELS, max_chars
+from desktop.policy import Ability
 
 API = "/api/v1"
 # The sync schema: bumped whenever a synced table changes shape. A server accepts a range.
-SCHEMA_VERSION = 3
-MIN_SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: visit_rule, life_event, person.residence_card_until
+MIN_SCHEMA_VERSION = 4
 PROTOCOL = "gridledger-sync/1"
 
 PUSH_BATCH = 500  # changes per push request
@@ -83,8 +84,9 @@ def cut_text(text: str | None, limit: int) -> str | None:
 # Tables that never travel: local sign-in users. The server keeps its own accounts (argon2) and
 # tells each laptop its user's role and grids; password hashes never leave a machine.
 LOCAL_ONLY = frozenset({"app_user", "user_grid"})
-# Readable by everybody in the community, writable by community admins and supervisors only.
-COMMUNITY_WIDE = frozenset({"area"})
+# Readable by everybody in the community, writable only by the holders of an ability.
+COMMUNITY_WRITERS: dict[str, Ability] = {"area": Ability.EDIT_AREAS, "visit_rule": Ability.EDIT_VISIT_RULES}
+COMMUNITY_WIDE = frozenset(COMMUNITY_WRITERS)
 
 # Fields that merge as one unit: a clash on any of them is one clash on the whole group.
 FIELD_GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {

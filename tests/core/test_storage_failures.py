@@ -57,6 +57,7 @@ def commands(side: Path) -> list[list[str]]:
         ["keys", "--user", "admin", "passwd"], ["users", "--user", "admin", "list"],
         ["users", "--user", "admin", "add", "newbie", "--role", "community_admin"],
         ["purge", "x", "--reason", "本人申请删除个人信息", "--user", "admin", "--yes"],
+        ["rules", "set", "mark:残障人员", "14"], ["plan", "--print", str(side / "out" / "r.pdf")],
         ["print", "archive", "--all", "--out", str(side / "out" / "a.pdf")],
         ["print", "ledger", "visit", "--grid", "x", "--from", "2026-01-01", "--to", "2026-06-30",
          "--out", str(side / "out" / "l.pdf")],

@@ -64,7 +64,7 @@ def test_enter_in_the_household_field_lists_households_and_never_saves(qtbot, ui
     assert dlg.result_record["household_id"] == wanted
 
 
-def test_enter_with_nothing_found_says_so(qtbot, ui_ctx, store, admin, community):
+def test_enter_with_nothing_found_says_so(qtbot, ui_ctx, store, admin, community, answers):
     from ui.forms.visit import VisitDialog
 
     _two_zsf(store, admin, community)
@@ -75,6 +75,10 @@ def test_enter_with_nothing_found_says_so(qtbot, ui_ctx, store, admin, community
     qtbot.keyClick(dlg.household, Qt.Key.Key_Return)
     assert dlg.isVisible() and not dlg.picker.choices.isVisible()
     assert "没有找到" in dlg.household_label.text() and _visits(store) == 0
+    # what was typed counts: leaving asks first
+    answers.question(yes=True)
+    dlg.cancel()
+    assert not dlg.isVisible() and answers.titles() == ["放弃修改"]
 
 
 def test_the_service_refuses_an_empty_visit(store, admin, community):

@@ -34,7 +34,7 @@ FORM_FIELDS: dict[str, list[str]] = {
         "name", "cert_type", "cert_no", "gender", "birth_date", "ethnicity", "phone", "relation",
         "person_type", "native_region", "hukou_address", "education", "political", "marital",
         "employment", "employer", "occupation", "health", "religion", "residence_reason", "arrived_on",
-        "intended_stay", "residence_card_no", "marks", "assistance_type", "disability_category",
+        "intended_stay", "residence_card_no", "residence_card_until", "marks", "assistance_type", "disability_category",
         "disability_grade", "disability_cert_no", "note",
     ],
     "house": [
@@ -88,7 +88,7 @@ WIDE_FIELDS = {"marks", "note", "description", "situation", "actions", "return_v
 PERSON_SECTIONS = [
     ("身份信息", ["name", "cert_type", "cert_no", "gender", "birth_date", "ethnicity", "phone", "relation"]),
     ("居住信息", ["person_type", "native_region", "hukou_address", "residence_reason", "arrived_on",
-              "intended_stay", "residence_card_no"]),
+              "intended_stay", "residence_card_no", "residence_card_until"]),
     ("社会信息", ["education", "political", "marital", "employment", "employer", "occupation", "health", "religion"]),
     ("关注与帮扶", ["marks", "assistance_type", "disability_category", "disability_grade", "disability_cert_no", "note"]),
 ]

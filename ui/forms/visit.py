@@ -72,9 +72,13 @@ class VisitDialog(RecordDialog):
         add = QPushButton("添加诉求 (Ctrl+N)")
         add.clicked.connect(self.add_need)
         QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.add_need)
+        self.event_button = QPushButton("登记情况变化…")
+        self.event_button.setToolTip("住院、出院、新迁入、亲人去世等:登记后会按时提醒回访")
+        self.event_button.clicked.connect(lambda: self.add_life_event())
         head = QHBoxLayout()
         head.addWidget(QLabel("群众诉求"))
         head.addStretch(1)
+        head.addWidget(self.event_button)
         head.addWidget(add)
         self.main_layout.insertLayout(2, head)
         self.main_layout.insertLayout(3, self.needs_box)
@@ -86,6 +90,20 @@ class VisitDialog(RecordDialog):
     def _picked(self, household_id: str) -> None:
         self.household_id = household_id
         self._draft_timer.start()
+
+    def add_life_event(self, dialog: Any = None) -> bool:
+        """情况变化 noticed on this visit, recorded on the visit's household at once."""
+        from ui.forms.life_event import LifeEventDialog
+
+        if not self.household_id:
+            self.show_message("请先选择走访户,再登记情况变化。")
+            return False
+        dialog = dialog or LifeEventDialog(self.ctx, self.household_id, parent=self)
+        ok = dialog.exec() == dialog.DialogCode.Accepted
+        if ok:
+            self.message.setProperty("role", "hint")
+            self.show_message(f"已登记情况变化:{dialog.kind.currentText()}")
+        return ok
         self.form.widgets["method"].setFocus()
 
     def add_need(self) -> NeedRow:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.policy import Ability, allows
 from desktop.services.first_run import StartStep, start_steps
+from desktop.services.plan import VisitPlan, rate_text
 from desktop.services.stats import Period, Stats
 from ui.context import AppContext
 from ui.pages.base import Page
@@ -33,7 +34,8 @@ def compute_dashboard(store: Any, actor: Any, today: date) -> dict[str, Any]:
     stats = Stats(store, actor)
     year = stats.compute(period=Period(date(today.year, 1, 1), today))
     month = stats.compute(period=Period(today.replace(day=1), today))
-    return {"year": year["total"], "month": month["total"], "grids": year["grids"],
+    ontime = VisitPlan(store, actor).on_time(today.replace(day=1), today, today=today)
+    return {"year": year["total"], "month": month["total"], "grids": year["grids"], "ontime": ontime,
             "steps": start_steps(store, actor)}
 
 
@@ -56,6 +58,8 @@ class HomePage(Page):
             "events_open": StatCard("在办事件", on_click=lambda: nav("grid_event", {"event_state": "open"})),
             "closed_rate": StatCard("事件办结率(今年)", on_click=lambda: nav("grid_event", {"date_from": f"{date.today().year}-01-01"})),
             "satisfied": StatCard("满意率(今年)", on_click=lambda: nav("grid_event", {"event_state": "evaluated"})),
+            # the households behind the figure: those still overdue, in 今日走访
+            "ontime": StatCard("按时走访率(本月)", on_click=lambda: nav("plan", {"scope": "overdue"})),
         }
         grid = QGridLayout()
         for i, card in enumerate(self.cards.values()):
@@ -109,6 +113,10 @@ class HomePage(Page):
         lay.addLayout(grid)
         lay.addLayout(charts)
         lay.addWidget(self.grid_table)
+        self.ontime_table = QLabel("")
+        self.ontime_table.setProperty("role", "hint")
+        self.ontime_table.setWordWrap(True)
+        lay.addWidget(self.ontime_table)
         lay.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -221,6 +229,13 @@ class HomePage(Page):
         self.cards["events_open"].set(f"{y['events_open']:,}", f"今年受理 {y['events_received']:,} 件")
         self.cards["closed_rate"].set(pct(y["events_closed_rate"]), f"办结 {y['events_closed']:,} 件")
         self.cards["satisfied"].set(pct(y["events_satisfied_rate"]), f"已评价 {y['events_evaluated']:,} 件")
+        t = data["ontime"]["total"]
+        self.cards["ontime"].set(rate_text(t["rate"]), f"应访 {t['due']:,},按时 {t['on_time']:,},迟访 {t['late']:,},"
+                                                        f"仍逾期 {t['overdue']:,}")
+        workers = [w for w in data["ontime"]["workers"] if w["due"]]
+        self.ontime_table.setText("按时走访率(本月):" + ";".join(
+            f"{w['name']} {rate_text(w['rate'])}(应访 {w['due']},仍逾期 {w['overdue']})" for w in workers[:30])
+            if len(workers) > 1 else "")
         self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()])
         self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]))
         self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()])

@@ -30,6 +30,7 @@ from desktop.domain.formatting import age, care_mark_labels
 from desktop.policy import Ability, allows
 from desktop.services.errors import ServiceError
 from desktop.services.households import Households
+from desktop.services.life_events import LifeEvents, timeline
 from desktop.validation import code_table, mask_id, mask_phone
 from ui.context import AppContext
 from ui.forms.guard import AskBeforeDiscard
@@ -109,7 +110,8 @@ class HouseholdPage(Page):
         self.buttons: dict[str, QPushButton] = {}
         for key, text, slot in (
             ("edit_household", "编辑户信息", self.edit_household), ("add_member", "添加成员", self.add_member),
-            ("visit", "登记走访", self.record_visit), ("ledger", "户情台账", self.add_ledger),
+            ("visit", "登记走访", self.record_visit), ("life_event", "情况变化…", lambda: self.add_life_event()),
+            ("ledger", "户情台账", self.add_ledger),
             ("vehicle", "添加车辆", self.add_vehicle), ("house", "编辑房屋", self.edit_house),
             ("print", "打印户档案", self.print_archive),
         ):
@@ -172,7 +174,7 @@ class HouseholdPage(Page):
         grid.addWidget(group("关注标识与待补资料", self.marks, self.missing), 4, 1)
         grid.addWidget(group("车辆", self.vehicles), 5, 0)
         grid.addWidget(group("户情台账(收入、种养、务工)", self.ledger), 5, 1)
-        grid.addWidget(group("走访记录", self.visits), 6, 0, 1, 2)
+        grid.addWidget(group("走访记录与情况变化", self.visits), 6, 0, 1, 2)
         grid.setRowStretch(7, 1)
         self.members.setMinimumHeight(190)
         self.visits.setMinimumHeight(160)
@@ -239,22 +241,31 @@ class HouseholdPage(Page):
         self._photos(house)
         self.vehicles.clear()
         for v in view["vehicles"]:
-            entry = QListWidgetItem(f"{v['plate_no']}  {v.get('brand') or ''} {v.get('colour') or ''}  {v.get('parking') or ''}")
-            entry.setData(Qt.ItemDataRole.UserRole, v["id"])
-            self.vehicles.addItem(entry)
+            vehicle_item = QListWidgetItem(f"{v['plate_no']}  {v.get('brand') or ''} {v.get('colour') or ''}  {v.get('parking') or ''}")
+            vehicle_item.setData(Qt.ItemDataRole.UserRole, v["id"])
+            self.vehicles.addItem(vehicle_item)
         if not view["vehicles"]:
             self.vehicles.addItem("(无车辆)")
         method, sat, cats = code_table("visit_method"), code_table("satisfaction"), code_table("need_category")
         self.visits.clear()
-        for v in view["visits"]:
+        events = LifeEvents(self.ctx.store, self.ctx.actor).for_household(self.household_id)
+        for entry in timeline(view["visits"], events):
+            if entry["kind"] == "life_event":
+                e = entry["record"]
+                event_item = QListWidgetItem(f"{e['occurred_on'].isoformat()} · 【情况变化】{e['label']}"
+                                             f"{' · ' + e['person'] if e['person'] else ''}{' · ' + e['note'] if e['note'] else ''}")
+                event_item.setData(Qt.ItemDataRole.UserRole + 1, e["id"])
+                self.visits.addItem(event_item)
+                continue
+            v = entry["record"]
             needs = ";".join(f"[{cats.label(n['category'])}] {n['content']}" for n in v["needs"])
             text = (f"{v['visited_on'].isoformat()} · {method.label(v['method'])} · {v['visitor']}"
                     f"{' · ' + sat.label(v['satisfaction']) if v.get('satisfaction') else ''}\n{v.get('situation') or ''}"
                     + (f"\n诉求:{needs}" if needs else ""))
-            entry = QListWidgetItem(text)
-            entry.setData(Qt.ItemDataRole.UserRole, v["id"])
-            self.visits.addItem(entry)
-        if not view["visits"]:
+            visit_item = QListWidgetItem(text)
+            visit_item.setData(Qt.ItemDataRole.UserRole, v["id"])
+            self.visits.addItem(visit_item)
+        if not view["visits"] and not events:
             self.visits.addItem("(还没有走访记录)")
         self.ledger.setRowCount(len(view["ledgers"]))
         for i, led in enumerate(view["ledgers"]):
@@ -391,6 +402,18 @@ class HouseholdPage(Page):
     def record_visit(self) -> None:
         if self.view:
             self._dialog("visit", preset={"household_id": self.household_id})
+
+    def add_life_event(self, dialog: Any = None) -> bool:
+        from ui.forms.life_event import LifeEventDialog
+
+        if not self.household_id:
+            return False
+        dialog = dialog or LifeEventDialog(self.ctx, self.household_id, person_id=self.selected_member(), parent=self)
+        ok = dialog.exec() == QDialog.DialogCode.Accepted
+        if ok:
+            self.status.emit(f"已登记情况变化:{dialog.kind.currentText()}")
+            self._changed()
+        return ok
 
     def add_ledger(self) -> None:
         if self.view:

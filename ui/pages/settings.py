@@ -77,6 +77,12 @@ class SettingsPage(Page):
         me_row.addWidget(self.password_button)
         me_row.addWidget(self.users_button)
         form.addRow("当前用户", me_row)
+        self.rules_button = QPushButton("走访规则…")
+        self.rules_button.clicked.connect(self.visit_rules)
+        rules_row = QHBoxLayout()
+        rules_row.addWidget(QLabel("各类户的走访间隔(社区设置)"), 1)
+        rules_row.addWidget(self.rules_button)
+        form.addRow("走访规则", rules_row)
         form.addRow("数据库文件", QLabel(str(ctx.store.path)))
         form.addRow("数据目录", QLabel(str(data_dir())))
         form.addRow("打印字体(TrueType)", font_row)
@@ -253,6 +259,14 @@ class SettingsPage(Page):
         lock = getattr(self.window(), "idle_lock", None)
         if lock is not None:
             lock.set_minutes(minutes)
+
+    def visit_rules(self) -> None:
+        from ui.forms.visit_rules import RulesDialog
+
+        RulesDialog(self.ctx, self).exec()
+        win = self.window()
+        if hasattr(win, "data_changed"):
+            win.data_changed()
 
     # --- users ---------------------------------------------------------------------------
     def manage_users(self) -> None:

@@ -26,8 +26,10 @@ def upgrade() -> None:
     bind = op.get_bind()
     # Capture triggers now record the sync cursor; search triggers can be switched off while a
     # first sync fills an empty file (the index is rebuilt once at the end instead).
+    existing = set(sa.inspect(bind).get_table_names())
     for table in SYNCED_TABLES:
-        ddl.install_capture(bind, table)
+        if table in existing:  # tables added by later migrations install their own capture
+            ddl.install_capture(bind, table)
     ddl.install_search(bind)
 
 
