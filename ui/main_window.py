@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -78,6 +78,11 @@ class MainWindow(QMainWindow):
         bar.addWidget(spacer)
         self.user_label = QLabel(f"  {ctx.actor.display_name or ctx.actor.username} · {role}  ")
         bar.addWidget(self.user_label)
+        self.register_action = QAction("整户登记 (Ctrl+Shift+N)", self)
+        self.register_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.register_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.register_action.triggered.connect(self.register_household)
+        bar.addAction(self.register_action)
         theme = QAction("切换深色/浅色", self)
         theme.triggered.connect(self._toggle_theme)
         bar.addAction(theme)
@@ -148,6 +153,16 @@ class MainWindow(QMainWindow):
         from ui.pages.printing import PrintPage
 
         return PrintPage(self.ctx)
+
+    def register_household(self) -> None:
+        """整户登记 from anywhere; on 地址与网格 it starts from the selected room, unit, building or 小区."""
+        from ui.pages.areas import AreasPage
+
+        current = self.current_page()
+        if isinstance(current, AreasPage):
+            current.register_household()
+        else:
+            self.page("areas").register_household(None, {})  # type: ignore[attr-defined]
 
     def import_excel(self, kind: str = "person") -> bool:
         from ui.forms.exchange import ImportWizard
