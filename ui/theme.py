@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
 from desktop.paths import data_dir
@@ -16,6 +16,20 @@ CJK_FONTS = (
 )
 LIGHT = "light_blue.xml"
 DARK = "dark_blue.xml"
+
+
+# Alert red (overdue events, errors) per background: both pass WCAG AA (4.5:1) for text.
+ALERT_ON_LIGHT = "#c62828"
+ALERT_ON_DARK = "#ff8a80"
+
+
+def is_dark() -> bool:
+    return QApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
+
+
+def alert_colour() -> QColor:
+    """The red for text that must stand out (an event past its deadline), readable on the theme."""
+    return QColor(ALERT_ON_DARK if is_dark() else ALERT_ON_LIGHT)
 
 
 def cjk_font_family() -> str | None:
@@ -44,6 +58,7 @@ def apply_theme(app: QApplication, *, dark: bool = False) -> None:
 
 EXTRA_QSS = """
 QLabel[role="error"] { color: #c62828; font-size: 12px; }
+QLabel[role="ok"] { color: #2e7d32; font-size: 12px; }
 QLabel[role="warning"] { color: #b26a00; font-size: 12px; }
 QLabel[role="hint"] { color: #607d8b; font-size: 12px; }
 QLabel[role="card-value"] { font-size: 26px; font-weight: bold; }

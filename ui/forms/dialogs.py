@@ -182,7 +182,12 @@ class RecordDialog(CancelOnClose, QDialog):
         self.show_message(exc.message)
         return False
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, role: str = "error") -> None:
+        """A sentence under the form: red (role error) unless said otherwise (ok: green)."""
+        if self.message.property("role") != role:
+            self.message.setProperty("role", role)
+            self.message.style().unpolish(self.message)
+            self.message.style().polish(self.message)
         self.message.setText(text)
         self.message.show()
 

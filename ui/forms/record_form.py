@@ -54,7 +54,7 @@ FORM_FIELDS: dict[str, list[str]] = {
         "farming", "breeding", "workers", "work_notes",
     ],
     "grid_event": [
-        "grid_id", "title", "category", "subcategory", "source", "place", "description", "deadline",
+        "grid_id", "title", "category", "subcategory", "source", "place", "description", "handler", "deadline",
     ],
     "visit": [
         "visited_on", "method", "duration_min", "companions", "situation", "actions", "follow_up_on",

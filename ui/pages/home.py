@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
 
 from desktop.policy import Ability, allows
 from desktop.services.first_run import StartStep, start_steps
+from desktop.services.lists import OVERDUE
 from desktop.services.stats import Period, Stats
 from ui.context import AppContext
 from ui.pages.base import Page
+from ui.theme import alert_colour
 from ui.widgets.charts import BarChart, StatCard
 from ui.workers import JobFailure, run_job
 
@@ -56,6 +58,7 @@ class HomePage(Page):
             "events_open": StatCard("在办事件", on_click=lambda: nav("grid_event", {"event_state": "open"})),
             "closed_rate": StatCard("事件办结率(今年)", on_click=lambda: nav("grid_event", {"date_from": f"{date.today().year}-01-01"})),
             "satisfied": StatCard("满意率(今年)", on_click=lambda: nav("grid_event", {"event_state": "evaluated"})),
+            "overdue": StatCard("超期事件", on_click=lambda: nav("grid_event", {"event_state": OVERDUE})),
         }
         grid = QGridLayout()
         for i, card in enumerate(self.cards.values()):
@@ -221,6 +224,9 @@ class HomePage(Page):
         self.cards["events_open"].set(f"{y['events_open']:,}", f"今年受理 {y['events_received']:,} 件")
         self.cards["closed_rate"].set(pct(y["events_closed_rate"]), f"办结 {y['events_closed']:,} 件")
         self.cards["satisfied"].set(pct(y["events_satisfied_rate"]), f"已评价 {y['events_evaluated']:,} 件")
+        late = y["events_overdue"]
+        self.cards["overdue"].set(f"{late:,}", "在办且已过办理期限" if late else "没有超过办理期限的事件")
+        self.cards["overdue"].value.setStyleSheet(f"color: {alert_colour().name()};" if late else "")
         self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()])
         self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]))
         self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()])

@@ -31,7 +31,7 @@ from desktop import kinds
 from desktop.policy import Ability, allows, denial
 from desktop.services import privacy
 from desktop.services.errors import ServiceError
-from desktop.services.lists import FILTER_KEYS, OPEN, Lists, grid_choices
+from desktop.services.lists import FILTER_KEYS, OPEN, OVERDUE, Lists, grid_choices
 from desktop.validation import code_table
 from ui.context import AppContext
 from ui.forms.opener import open_record_dialog
@@ -190,7 +190,8 @@ class ListPage(Page):
             bar.addWidget(QLabel("房屋用途"))
             bar.addWidget(self.use_combo)
         if self.kind == "grid_event":
-            items = [("全部", None), ("在办", OPEN), *((lbl, c) for c, lbl in code_table("event_state").items)]
+            items = [("全部", None), ("在办", OPEN), ("超期", OVERDUE),
+                     *((lbl, c) for c, lbl in code_table("event_state").items)]
             self.state_combo = _combo(items, 4)
             bar.addWidget(QLabel("状态"))
             bar.addWidget(self.state_combo)
@@ -323,7 +324,7 @@ class ListPage(Page):
             for box, key, table in pairs:
                 if box is not None:
                     value = f.get(key)
-                    code = value if value in (None, OPEN) else code_table(table).code_for(str(value)) or value
+                    code = value if value in (None, OPEN, OVERDUE) else code_table(table).code_for(str(value)) or value
                     _select(box, code)
             for box, key in ((self.age_from, "age_min"), (self.age_to, "age_max")):
                 if box is not None:
