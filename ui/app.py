@@ -65,6 +65,9 @@ def _main(args: Any) -> int:
     settings = app_settings()
     dark = settings.value("ui/dark", False, type=bool)
     apply_theme(app, dark=dark)
+    from ui.chinese import install_chinese
+
+    app.setProperty("gl_translators", len(install_chinese(app)))  # parented to app: they live with it
 
     from desktop.services.first_run import is_new
     from desktop.services.session import LocalDatabase

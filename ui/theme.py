@@ -57,6 +57,8 @@ def apply_theme(app: QApplication, *, dark: bool = False) -> None:
 
 
 EXTRA_QSS = """
+QPushButton, QToolButton, QTabBar, QTabBar::tab, QGroupBox, QDockWidget, QToolBox::tab,
+QHeaderView::section, QLabel, QCheckBox, QRadioButton { text-transform: none; }
 QLabel[role="error"] { color: #c62828; font-size: 12px; }
 QLabel[role="ok"] { color: #2e7d32; font-size: 12px; }
 QLabel[role="warning"] { color: #b26a00; font-size: 12px; }
