@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -187,8 +188,14 @@ class PrintPage(Page):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
+        left_holder = QWidget()
+        left_holder.setLayout(left)
+        left_scroll = QScrollArea()  # the choices scroll on a small screen instead of pushing off it
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        left_scroll.setWidget(left_holder)
         body = QHBoxLayout()
-        body.addLayout(left, 2)
+        body.addWidget(left_scroll, 2)
         body.addWidget(scroll, 3)
         lay = QVBoxLayout(self)
         lay.addWidget(heading)

@@ -12,11 +12,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QProgressDialog,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -132,10 +134,17 @@ class SettingsPage(Page):
         about.addWidget(self.about_state)
         about.addLayout(about_buttons)
         form.addRow("关于 / 诊断", about)
+        inner = QWidget()
+        body = QVBoxLayout(inner)
+        body.addLayout(form)
+        body.addStretch(1)
+        scroll = QScrollArea()  # a small screen (1024×768, or 1280×800 at 125 %) scrolls the page
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(inner)
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
-        lay.addLayout(form)
-        lay.addStretch(1)
+        lay.addWidget(scroll, 1)
 
     # --- about / diagnostics ---------------------------------------------------------------
     def about_text(self) -> str:
