@@ -307,7 +307,7 @@ SPECS: dict[str, _Kind] = {
             _c("state", "状态", "e.state", width=3),
             _c("responsible_unit", "责任单位", "e.responsible_unit", width=8),
             _c("handler", "处置人", "e.handler", width=5),
-            _c("deadline", "期限", "e.deadline", width=8),
+            _c("deadline", "期限", "e.deadline", width=11),
             _c("satisfaction", "满意度", "e.satisfaction", width=4),
             _c("grid", "网格", (GRID, "-e.reported_at"), joins="grid", width=6),
         ),

@@ -20,6 +20,7 @@ from desktop.policy import Ability, allows
 from desktop.services.first_run import StartStep, start_steps
 from desktop.services.lists import OVERDUE
 from desktop.services.stats import Period, Stats
+from desktop.validation import code_table
 from ui.context import AppContext
 from ui.pages.base import Page
 from ui.theme import alert_colour
@@ -227,9 +228,13 @@ class HomePage(Page):
         late = y["events_overdue"]
         self.cards["overdue"].set(f"{late:,}", "在办且已过办理期限" if late else "没有超过办理期限的事件")
         self.cards["overdue"].value.setStyleSheet(f"color: {alert_colour().name()};" if late else "")
-        self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()])
-        self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]))
-        self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()])
+        # each category keeps its colour (its place in its code table), whoever looks and whatever the counts
+        self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()],
+                             code_table("person_type").codes())
+        self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]),
+                             code_table("care_mark").codes())
+        self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()],
+                            code_table("house_use").codes())
         if len(data["grids"]) <= 30:
             lines = [f"{g['community']} {g['name']}:户 {g['households']},人 {g['people']},"
                      f"走访覆盖 {pct(g['visit_coverage'])},办结率 {pct(g['events_closed_rate'])}" for g in data["grids"]]

@@ -37,6 +37,7 @@ from ui.context import AppContext
 from ui.forms.opener import open_record_dialog
 from ui.item_models.record_table import RecordTableModel
 from ui.pages.base import Page
+from ui.widgets.coloured import ForegroundDelegate
 from ui.widgets.flow import FlowLayout, labelled
 
 NO_DATE = QDate(2000, 1, 1)  # the minimum of the date boxes, shown as 不限
@@ -227,6 +228,7 @@ class ListPage(Page):
     def _build_view(self) -> RecordView:
         view = RecordView()
         view.setModel(self.model)
+        view.setItemDelegate(ForegroundDelegate(view))  # overdue events in red, whatever the theme
         view.setAlternatingRowColors(True)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
