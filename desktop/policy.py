@@ -60,6 +60,7 @@ class Ability(StrEnum):
     SET_IDLE_LOCK = "set_idle_lock"          # the idle lock's minutes for this laptop
     SERVER_STATS = "server_stats"            # the sync server's figures
     ASSIGN_TASKS = "assign_tasks"            # tasks from the office to grid workers
+    MAINTAIN = "maintain"                    # upkeep of this laptop's database (search index)
 
 
 _OFFICE = frozenset({Role.COMMUNITY_ADMIN, Role.SUPERVISOR})
@@ -80,6 +81,7 @@ GRANTS: dict[Ability, frozenset[str]] = {
     Ability.SET_IDLE_LOCK: _OFFICE,
     Ability.SERVER_STATS: _OFFICE,
     Ability.ASSIGN_TASKS: _OFFICE,
+    Ability.MAINTAIN: _OFFICE,
 }
 
 # Ability -> what the act is, for the refusal sentence.
@@ -98,6 +100,7 @@ _ACTS: dict[Ability, str] = {
     Ability.SET_IDLE_LOCK: "设置无操作自动锁定",
     Ability.SERVER_STATS: "查看服务器统计",
     Ability.ASSIGN_TASKS: "分派任务",
+    Ability.MAINTAIN: "维护本机数据库",
 }
 
 

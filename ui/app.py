@@ -64,7 +64,6 @@ def _main(args: Any) -> int:
     dark = settings.value("ui/dark", False, type=bool)
     apply_theme(app, dark=dark)
     from ui.chinese import install_chinese
-
     app.setProperty("gl_translators", len(install_chinese(app)))  # parented to app: they live with it
 
     db = Path(getattr(args, "db", None) or default_db_path()).expanduser()
