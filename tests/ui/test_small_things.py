@@ -33,3 +33,38 @@ def test_grid_workers_see_no_database_jargon(qtbot, store, community):
     qtbot.addWidget(office)
     office.show()
     assert office.reindex_button.isVisible()
+
+
+def test_household_phone_is_the_heads_and_follows_it_when_asked(qtbot, ui_ctx, community, answers):
+    from desktop.services.households import Households
+    from tests.factories import id_number, years_ago
+    from ui.forms.dialogs import PersonDialog
+
+    households = Households(ui_ctx.store, ui_ctx.actor)
+    view = households.register(grid_id=community.grid1["id"], address={"estate": "和平家园", "building": "2", "room": "201"},
+                               members=[{"name": "赵云", "cert_no": id_number(years_ago(35)), "phone": "13912345678"},
+                                        {"name": "孙尚香", "cert_no": id_number(years_ago(33), "2"), "relation": "10",
+                                         "phone": "13700000000"}])
+    hh_id, head_id = view["household"]["id"], view["household"]["head_person_id"]
+    assert households.get("household", hh_id)["phone"] == "13912345678"  # the head's, not the spouse's
+
+    def change_phone(person_id: str, phone: str) -> None:
+        dlg = PersonDialog(ui_ctx, person_id)
+        qtbot.addWidget(dlg)
+        dlg.form.widgets["phone"].setText(phone)
+        assert dlg.save()
+
+    answers.question(yes=False)
+    change_phone(head_id, "13800000001")
+    assert "13800000001" in answers.texts("question")[-1]
+    assert households.get("household", hh_id)["phone"] == "13912345678"  # 否: it stays
+    change_phone(head_id, "13800000002")  # the household kept its own number: not asked again
+    assert len(answers.texts("question")) == 1
+    other = households.register(grid_id=community.grid1["id"], address={"estate": "和平家园", "building": "2", "room": "202"},
+                                members=[{"name": "马超", "cert_no": id_number(years_ago(36)), "phone": "13600000000"}])
+    answers.question(yes=True)
+    change_phone(other["household"]["head_person_id"], "13600000001")
+    assert households.get("household", other["household"]["id"])["phone"] == "13600000001"
+    spouse = next(m["id"] for m in households.view(hh_id)["members"] if m["id"] != head_id)
+    change_phone(spouse, "13700000001")  # not the head: nothing asked
+    assert len(answers.texts("question")) == 2

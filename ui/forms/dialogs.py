@@ -218,6 +218,28 @@ class PersonDialog(RecordDialog):
         except ImportError:  # photos arrive with their own module
             pass
 
+    def _finish(self, rec: dict[str, Any]) -> None:
+        old_phone = (self.record or {}).get("phone")
+        if self.record_id and rec.get("phone") != old_phone:
+            self._household_phone_follows(old_phone)
+        super()._finish(rec)
+
+    def _household_phone_follows(self, old_phone: str | None) -> None:
+        """A head's new phone: the household's 联系电话 follows if the worker says so."""
+        from desktop.services.households import Households
+
+        households = Households(self.ctx.store, self.ctx.actor)
+        try:
+            change = households.phone_follows_head(self.record_id or "", old_phone)
+            if change is None:
+                return
+            was = f"(原为 {change['old']})" if change["old"] else "(原为空)"
+            if QMessageBox.question(self, "本户联系电话", f"户主的联系电话已改为 {change['new']}。\n"
+                                    f"本户的联系电话{was}也改为 {change['new']} 吗?") == QMessageBox.StandardButton.Yes:
+                households.update("household", change["household_id"], {"phone": change["new"]})
+        except ServiceError as exc:  # the person is saved; the household's phone stays as it was
+            QMessageBox.warning(self, "本户联系电话未改", exc.message)
+
     def _region_hint(self, code: str) -> None:
         from desktop.validation import region_name
 
