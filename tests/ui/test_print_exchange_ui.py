@@ -291,3 +291,22 @@ def test_import_wizard_lists_changes_and_updates_only_when_confirmed(qtbot, ui_c
     with store.session() as s:
         p = s.scalars(select(Person).where(Person.cert_no == cert)).one()
         assert p.phone == "17000002598"
+
+
+def test_the_proposed_file_name_says_what_is_in_it(qtbot, ui_ctx, family, answers, tmp_path):
+    from ui.pages.printing import PrintPage
+
+    page = PrintPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.activate(household_ids=[family["household"]["id"]])
+    hh_no = family["household"]["hh_no"]
+    assert page.proposed_name() == f"户档案_{hh_no}.pdf"
+    page.scope.setCurrentIndex(page.scope.findData("grid"))
+    assert page.proposed_name() == f"户档案_{page.grid.currentText().split()[-1]}.pdf"
+    page.scope.setCurrentIndex(page.scope.findData("building"))
+    page.estate.setText("幸福小区")
+    page.building.setText("3")
+    assert page.proposed_name() == "户档案_幸福小区3栋.pdf"
+    answers.save_file(None)  # the dialog offers it; cancelled here
+    page.save_as()
+    assert answers.asked[-1].text.endswith("户档案_幸福小区3栋.pdf")

@@ -45,6 +45,7 @@ from desktop.printing import (
 )
 from desktop.services.errors import ServiceError
 from desktop.services.lists import grid_choices
+from desktop.services.records import Records
 from ui.context import AppContext
 from ui.pages.base import Page
 from ui.workers import Job, JobFailure, run_job
@@ -241,6 +242,25 @@ class PrintPage(Page):
         return PrintOptions(unmask=self.unmask.isChecked(), split=self.split.isChecked() and self.kind_archive.isChecked(),
                             font_path=font)
 
+    def proposed_name(self) -> str:
+        """A file name that says what is in it: 户档案_户号 for one household, _网格 or _楼栋 for more."""
+        scope = self.scope.currentData()
+        what = "户档案" if self.kind_archive.isChecked() else (self.ledger_kind.currentText() or "台账")
+        part = ""
+        if scope == "selection" and len(self.household_ids) == 1:
+            try:
+                part = Records(self.ctx.store, self.ctx.actor).get("household", self.household_ids[0]).get("hh_no") or ""
+            except ServiceError:
+                part = ""
+        elif scope == "selection" and self.household_ids:
+            part = f"{len(self.household_ids)}户"
+        elif scope == "building":
+            part = f"{self.estate.text().strip()}{self.building.text().strip()}栋"
+        elif scope == "grid" or not self.kind_archive.isChecked():
+            part = (self.grid.currentText().split() or [""])[-1]
+        name = f"{what}_{part}" if part else what
+        return "".join(c for c in name if c not in '\\/:*?"<>|') + ".pdf"
+
     def target_households(self) -> list[str]:
         scope = self.scope.currentData()
         if scope == "selection":
@@ -259,7 +279,8 @@ class PrintPage(Page):
             if folder:
                 self.start(save_to=Path(folder))
             return
-        path, _ = QFileDialog.getSaveFileName(self, "保存为 PDF", str(Path.home() / "户档案.pdf"), "PDF 文件 (*.pdf)")
+        path, _ = QFileDialog.getSaveFileName(self, "保存为 PDF", str(Path.home() / self.proposed_name()),
+                                              "PDF 文件 (*.pdf)")
         if path:
             self.start(save_to=Path(path))
 
