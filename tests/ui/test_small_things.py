@@ -68,3 +68,33 @@ def test_household_phone_is_the_heads_and_follows_it_when_asked(qtbot, ui_ctx, c
     spouse = next(m["id"] for m in households.view(hh_id)["members"] if m["id"] != head_id)
     change_phone(spouse, "13700000001")  # not the head: nothing asked
     assert len(answers.texts("question")) == 2
+
+
+def test_the_vehicle_form_has_a_car_owner_among_the_household(qtbot, ui_ctx, community):
+    from desktop.services.households import Households
+    from desktop.services.records import Records
+    from tests.factories import id_number, years_ago
+    from ui.forms.dialogs import VehicleDialog
+
+    view = Households(ui_ctx.store, ui_ctx.actor).register(
+        grid_id=community.grid1["id"], address={"estate": "和平家园", "building": "5", "room": "501"},
+        members=[{"name": "黄忠", "cert_no": id_number(years_ago(60))},
+                 {"name": "黄叙", "cert_no": id_number(years_ago(30)), "relation": "20"}])
+    hh = view["household"]
+    son = next(m["id"] for m in view["members"] if m["name"] == "黄叙")
+    dlg = VehicleDialog(ui_ctx, preset={"household_id": hh["id"], "owner_person_id": hh["head_person_id"],
+                                        "grid_id": hh["grid_id"]})
+    qtbot.addWidget(dlg)
+    assert [dlg.owner.itemText(i) for i in range(dlg.owner.count())] == ["(未指定)", "黄忠", "黄叙"]
+    assert dlg.owner.currentText() == "黄忠"
+    dlg.owner.setCurrentIndex(dlg.owner.findData(son))
+    dlg.form.set_values({"plate_no": "甘A12345", "plate_type": "02"}, as_initial=False)
+    assert dlg.save(), dlg.message.text()
+    car = Records(ui_ctx.store, ui_ctx.actor).get("vehicle", dlg.result_record["id"])
+    assert car["owner_person_id"] == son
+    again = VehicleDialog(ui_ctx, car["id"])
+    qtbot.addWidget(again)
+    assert again.owner.currentText() == "黄叙"
+    again.owner.setCurrentIndex(again.owner.findData(hh["head_person_id"]))
+    assert again.save()
+    assert Records(ui_ctx.store, ui_ctx.actor).get("vehicle", car["id"])["owner_person_id"] == hh["head_person_id"]

@@ -9,7 +9,9 @@ from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
+    QHBoxLayout,
     QLabel,
     QMessageBox,
     QScrollArea,
@@ -294,6 +296,36 @@ class VehicleDialog(RecordDialog):
         hint = QLabel("请拍摄或选择“车牌与车主合影”照片(保存后可添加)。" if not record_id else "")
         hint.setProperty("role", "hint")
         self.extra_top.addWidget(hint)
+        # 车主: one of the household's members (a vehicle of no household keeps the owner it has)
+        self.owner = QComboBox()
+        self.owner.addItem("(未指定)", None)
+        known = {**self.preset, **(self.record or {})}
+        household_id = known.get("household_id")
+        if household_id:
+            from desktop.services.households import Households
+
+            try:
+                for m in Households(ctx.store, ctx.actor).view(household_id)["members"]:
+                    self.owner.addItem(m["name"], m["id"])
+            except ServiceError:
+                pass
+        owner = known.get("owner_person_id")
+        if owner and self.owner.findData(owner) < 0:
+            self.owner.addItem("(其他户的人员)", owner)
+        self.owner.setCurrentIndex(max(0, self.owner.findData(owner)))
+        row = QHBoxLayout()
+        caption = QLabel("车主")
+        caption.setBuddy(self.owner)
+        row.addWidget(caption)
+        row.addWidget(self.owner, 1)
+        self.extra_top.addLayout(row)
+
+    def payload(self) -> dict[str, Any]:
+        out = super().payload()
+        owner = self.owner.currentData()
+        if not self.record_id or owner != (self.record or {}).get("owner_person_id"):
+            out["owner_person_id"] = owner
+        return out
 
 
 class HouseDialog(RecordDialog):
