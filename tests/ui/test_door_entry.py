@@ -77,10 +77,25 @@ def street(ui_ctx, community):
     return community
 
 
-def test_a_household_of_four_by_keyboard_in_at_most_150_keys(qtbot, ui_ctx, street, tmp_path):
+@pytest.fixture
+def request_cleanup():
+    done: list = []
+    yield done
+    for f in done:
+        f()
+
+
+def test_a_household_of_four_by_keyboard_in_at_most_150_keys(qtbot, ui_ctx, street, tmp_path, request_cleanup):
     from ui.forms.register import RegisterHouseholdDialog
     from ui.main_window import MainWindow
 
+    if os.environ.get("GL_SCREENSHOTS"):  # the pictures in the app's own theme
+        from ui.theme import apply_theme
+
+        sheet, font = QApplication.instance().styleSheet(), QApplication.instance().font()
+        apply_theme(QApplication.instance())
+        request_cleanup.append(lambda: (QApplication.instance().setStyleSheet(sheet), QApplication.instance().setFont(font),
+                                        QApplication.instance().setProperty("gl_dark", None)))
     win = MainWindow(ui_ctx)
     qtbot.addWidget(win)
     win.resize(1366, 768)
@@ -245,3 +260,37 @@ def test_extra_columns_per_member(qtbot, ui_ctx, community, answers):
     assert dlg.save()
     person = Households(ui_ctx.store, ui_ctx.actor).view(dlg.result_view["household"]["id"])["members"][0]
     assert (person["ethnicity"], person["education"], person["marital"], person["employment"]) == ("03", "20", "20", "10")
+
+
+def test_the_shortcut_starts_from_the_room_or_building_selected_in_the_tree(qtbot, ui_ctx, street, monkeypatch):
+    from ui.forms import register
+    from ui.main_window import MainWindow
+
+    opened: list[tuple[str | None, dict | None]] = []
+
+    class Fake:  # records where the registration would start
+        def __init__(self, ctx, *, grid_id=None, address=None, parent=None):
+            opened.append((grid_id, address))
+            self.result_view = None
+
+        def exec(self):
+            return 0
+
+    monkeypatch.setattr(register, "RegisterHouseholdDialog", Fake)
+    win = MainWindow(ui_ctx)
+    qtbot.addWidget(win)
+    areas = win.show_page("areas")
+    from desktop.services.areas import Node
+
+    grid = street.grid1["id"]
+    room = next(n for n in areas.areas.children(Node("unit", "", {"grid_id": grid, "estate": "幸福小区",
+                                                                  "building": "3", "unit": "1"})))
+    monkeypatch.setattr(areas, "selected_node", lambda: Node("building", "3栋", {"grid_id": grid, "estate": "幸福小区",
+                                                                               "building": "3"}))
+    win.register_action.trigger()
+    monkeypatch.setattr(areas, "selected_node", lambda: room)  # 501 is lived in: its unit, not its address
+    win.register_action.trigger()
+    win.show_page("person")
+    win.register_action.trigger()  # from anywhere else: an empty form
+    assert opened == [(grid, {"estate": "幸福小区", "building": "3"}),
+                      (grid, {"estate": "幸福小区", "building": "3", "unit": "1"}), (None, {})]
