@@ -109,6 +109,7 @@ class PrintPage(Page):
             self.scope.addItem("全部", "all")
         self.selection_label = QLabel("(尚未选择户:在户页面点“打印”,或选择网格)")
         self.selection_label.setProperty("role", "hint")
+        self.selection_label.setMinimumHeight(self.selection_label.sizeHint().height())  # same height, empty or not
         self.grid = QComboBox()
         for g in grid_choices(ctx.store, ctx.actor):
             self.grid.addItem(g["label"], g["id"])
@@ -204,6 +205,9 @@ class PrintPage(Page):
         for w in (self.kind_archive, self.kind_ledger):
             w.toggled.connect(self._update_enabled)
         self.scope.currentIndexChanged.connect(self._update_enabled)
+        policy = self.progress.sizePolicy()  # shown or not, the progress bar keeps its place
+        policy.setRetainSizeWhenHidden(True)
+        self.progress.setSizePolicy(policy)
         self._update_enabled()
 
     # --- state ---------------------------------------------------------------------------
@@ -212,7 +216,7 @@ class PrintPage(Page):
             self.household_ids = list(params["household_ids"])
             self.kind_archive.setChecked(True)
             self.scope.setCurrentIndex(self.scope.findData("selection"))
-            self.selection_label.setText(f"已选择 {len(self.household_ids)} 户")
+            self.selection_label.setText(self._selection_text())
         if params.get("ledger"):
             self.kind_ledger.setChecked(True)
             idx = self.ledger_kind.findData(canonical(params["ledger"]))
@@ -235,7 +239,15 @@ class PrintPage(Page):
         self.grid.setEnabled(not archive or scope in ("grid", "building"))
         self.estate.setEnabled(archive and scope == "building")
         self.building.setEnabled(archive and scope == "building")
-        self.selection_label.setVisible(archive and scope == "selection")
+        # the line stays (a form row that comes and goes moves everything below it): its text says
+        # what the scope holds, or nothing
+        self.selection_label.setEnabled(archive and scope == "selection")
+        self.selection_label.setText(self._selection_text() if archive and scope == "selection" else " ")
+
+    def _selection_text(self) -> str:
+        if self.household_ids:
+            return f"已选择 {len(self.household_ids)} 户"
+        return "(尚未选择户:在户页面点“打印”,或选择网格)"
 
     def options(self) -> PrintOptions:
         font = self.ctx.settings.value("print/font", "", type=str) or None
