@@ -233,7 +233,7 @@ _ENTRIES: tuple[Kind, ...] = (
         {**_GRID, "address_id": "事发地址", "household_id": "相关户", "title": "事件标题",
          "category": "事件类别", "subcategory": "子类", "source": "事件来源",
          "description": "事件描述", "place": "发生地点", "responsible_unit": "责任单位",
-         "deadline": "办理期限", "state": "办理状态", "result_type": "办结类型",
+         "handler": "处置人", "deadline": "办理期限", "state": "办理状态", "result_type": "办结类型",
          "satisfaction": "满意度", "reported_at": "上报时间", "reported_by": "上报人",
          "closed_at": "结案时间"},
         code_fields={"category": "event_category", "source": "event_source",

@@ -62,6 +62,7 @@ class Ability(StrEnum):
     ASSIGN_TASKS = "assign_tasks"            # tasks from the office to grid workers
     EDIT_VISIT_RULES = "edit_visit_rules"    # the community's visit intervals (走访频次规则)
     SEE_ALL_PLANS = "see_all_plans"          # every grid's and worker's visit plan and on-time figures
+    MAINTAIN = "maintain"                    # upkeep of this laptop's database (search index)
 
 
 _OFFICE = frozenset({Role.COMMUNITY_ADMIN, Role.SUPERVISOR})
@@ -84,6 +85,7 @@ GRANTS: dict[Ability, frozenset[str]] = {
     Ability.ASSIGN_TASKS: _OFFICE,
     Ability.EDIT_VISIT_RULES: _OFFICE,
     Ability.SEE_ALL_PLANS: _OFFICE,
+    Ability.MAINTAIN: _OFFICE,
 }
 
 # Ability -> what the act is, for the refusal sentence.
@@ -104,6 +106,7 @@ _ACTS: dict[Ability, str] = {
     Ability.ASSIGN_TASKS: "分派任务",
     Ability.EDIT_VISIT_RULES: "修改走访频次规则",
     Ability.SEE_ALL_PLANS: "查看各网格和各网格员的走访计划",
+    Ability.MAINTAIN: "维护本机数据库",
 }
 
 

@@ -6,16 +6,18 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QStackedWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,11 +41,15 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_TITLE} — {ctx.actor.display_name or ctx.actor.username}({role})")
         self.resize(1360, 860)
         self.pages: dict[str, Page] = {}
+        self._shown_params: dict[str, Any] = {}
         self._factories: dict[str, Callable[[], Page]] = {}
         self.sidebar = QListWidget()
         self.sidebar.setFixedWidth(168)
         self.sidebar.setIconSize(QSize(18, 18))
         self.sidebar.currentRowChanged.connect(self._sidebar_changed)
+        # a click on the entry already selected (back from a household, say) shows its page too
+        self.sidebar.itemClicked.connect(self._sidebar_clicked)
+        self.history: list[tuple[str, dict[str, Any]]] = []  # pages shown before, for 返回 (Alt+←)
         self.stack = QStackedWidget()
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -78,6 +84,27 @@ class MainWindow(QMainWindow):
         bar.addWidget(spacer)
         self.user_label = QLabel(f"  {ctx.actor.display_name or ctx.actor.username} · {role}  ")
         bar.addWidget(self.user_label)
+        # 切换用户 / 退出登录: the window closes and the application goes back to signing in (or ends)
+        self.signed_out: str | None = None  # "switch" or "sign_out", read by ui.app after the window closed
+        self.user_menu = QMenu(self)
+        self.switch_action = self.user_menu.addAction("切换用户…", lambda: self.sign_out("switch"))
+        self.sign_out_action = self.user_menu.addAction("退出登录", lambda: self.sign_out("sign_out"))
+        user_button = QToolButton()
+        user_button.setText("账户")
+        user_button.setMenu(self.user_menu)
+        user_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        bar.addWidget(user_button)
+        self.back_action = QAction("← 返回 (Alt+←)", self)
+        self.back_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Back))
+        self.back_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.back_action.triggered.connect(self.go_back)
+        self.back_action.setEnabled(False)
+        bar.insertAction(bar.actions()[0] if bar.actions() else None, self.back_action)
+        self.register_action = QAction("整户登记 (Ctrl+Shift+N)", self)
+        self.register_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.register_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.register_action.triggered.connect(self.register_household)
+        bar.addAction(self.register_action)
         theme = QAction("切换深色/浅色", self)
         theme.triggered.connect(self._toggle_theme)
         bar.addAction(theme)
@@ -156,6 +183,16 @@ class MainWindow(QMainWindow):
 
         return PrintPage(self.ctx)
 
+    def register_household(self) -> None:
+        """整户登记 from anywhere; on 地址与网格 it starts from the selected room, unit, building or 小区."""
+        from ui.pages.areas import AreasPage
+
+        current = self.current_page()
+        if isinstance(current, AreasPage):
+            current.register_household()
+        else:
+            self.page("areas").register_household(None, {})  # type: ignore[attr-defined]
+
     def import_excel(self, kind: str = "person") -> bool:
         from ui.forms.exchange import ImportWizard
 
@@ -184,17 +221,41 @@ class MainWindow(QMainWindow):
             self._install(key, self._factories.pop(key)())
         return self.pages[key]
 
-    def show_page(self, key: str, **params: Any) -> Page:
+    def show_page(self, key: str, *, _back: bool = False, **params: Any) -> Page:
         page = self.page(key)
+        current = self.current_key()
+        if not _back and current is not None and (key, params) != (current, self._shown_params):
+            self.history.append((current, dict(self._shown_params)))
+            del self.history[:-30]  # the last 30 are plenty
+        self._shown_params = dict(params)
         self.stack.setCurrentWidget(page)
+        row = -1  # a page outside the sidebar (a household) leaves no entry selected
         for i in range(self.sidebar.count()):
             if self.sidebar.item(i).data(Qt.ItemDataRole.UserRole) == key:
-                self.sidebar.blockSignals(True)
-                self.sidebar.setCurrentRow(i)
-                self.sidebar.blockSignals(False)
+                row = i
                 break
+        self.sidebar.blockSignals(True)
+        self.sidebar.setCurrentRow(row)
+        self.sidebar.blockSignals(False)
+        self.back_action.setEnabled(bool(self.history))
         page.activate(**params)
         return page
+
+    def _sidebar_clicked(self, item: QListWidgetItem) -> None:
+        key = item.data(Qt.ItemDataRole.UserRole)
+        if key != self.current_key():
+            self.show_page(key)
+
+    def current_key(self) -> str | None:
+        current = self.stack.currentWidget()
+        return next((k for k, p in self.pages.items() if p is current), None)
+
+    def go_back(self) -> None:
+        """返回 (Alt+←): the page shown before, with what it showed (a household, a list's filters)."""
+        if not self.history:
+            return
+        key, params = self.history.pop()
+        self.show_page(key, _back=True, **params)
 
     def _sidebar_changed(self, row: int) -> None:
         if row >= 0:
@@ -234,6 +295,15 @@ class MainWindow(QMainWindow):
     def _toggle_theme(self) -> None:
         if self.on_toggle_theme:
             self.on_toggle_theme()
+
+    def sign_out(self, how: str) -> bool:
+        """切换用户 ("switch": back to the sign-in) or 退出登录 ("sign_out": the program ends). Typed
+        drafts stay saved (drafts are per user); the window closes as it does on exit."""
+        self.signed_out = how
+        if not self.close():
+            self.signed_out = None
+            return False
+        return True
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         from ui.workers import wait_all

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, Q
 
 from desktop.services.search import Search
 from ui.context import AppContext
+from ui.theme import popup_qss
 from ui.workers import run_job
 
 DEBOUNCE_MS = 40
@@ -37,10 +38,7 @@ class SearchBox(QLineEdit):
         self.popup.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.popup.setMouseTracking(True)
         self.popup.setAutoFillBackground(True)
-        self.popup.setStyleSheet(
-            "QListWidget { background-color: palette(base); border: 1px solid palette(mid); }"
-            "QListWidget::item { padding: 4px; }"
-        )
+        self.popup.setStyleSheet(popup_qss())
         self.popup.itemClicked.connect(self._open_item)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -94,6 +92,7 @@ class SearchBox(QLineEdit):
         self.popup.setFixedHeight(min(420, 28 * max(1, len(hits)) + 8))
         self.popup.move(pos)
         if self.isVisible():
+            self.popup.setStyleSheet(popup_qss())  # the theme may have been switched meanwhile
             self.popup.show()
         self.results_shown.emit(len(hits))
 

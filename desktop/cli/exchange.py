@@ -46,8 +46,8 @@ def add_import_options(im: argparse.ArgumentParser) -> None:
     im.add_argument("--kind", required=True, type=key_choice(imports), help=f"导入的类型:{choices_text(imports)}")
     im.add_argument("--grid", help="默认网格(网格代码):用于没有填写网格的行")
     im.add_argument("--dry-run", action="store_true", help="只检查,不写入数据库")
-    im.add_argument("--report", help="把逐行结果保存为 .json 或 .xlsx(.xlsx 含需修正的行和错误原因)")
-    im.add_argument("--valid-only", action="store_true", help="有错误的行跳过,只导入正确的行")
+    im.add_argument("--report", help="把逐行结果保存为 .json 或 .xlsx(.xlsx 含需修正的行和未通过原因)")
+    im.add_argument("--valid-only", action="store_true", help="未通过校验的行跳过,只导入通过校验的行")
     im.add_argument("--on-existing", choices=["ask", "update", "skip"], default="ask",
                     help="已登记的记录:ask 逐项列出变化、标记为需确认而不更新(默认)、update 更新、skip 跳过")
     im.add_argument("--confirm", metavar="ROWS", default="",

@@ -169,7 +169,7 @@ IMPORT_FIELDS: dict[str, tuple[Field, ...]] = {
 
 # Headers that never carry data for an import (numbering, derived or ignored columns).
 IGNORED_HEADERS = frozenset({
-    "序号", "编号", "no", "no.", "错误原因", "原行号", "年龄", "自动标识", "导入结果", "说明",
+    "序号", "编号", "no", "no.", "错误原因", "未通过原因", "原行号", "年龄", "自动标识", "导入结果", "说明",
 })
 # Headers that start like this name someone else's attributes (the head's name, the owner's ID...):
 # they are only matched by a synonym that starts the same way.

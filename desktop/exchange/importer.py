@@ -94,7 +94,7 @@ def dry_run(store: Store, actor: Actor, kind: str, sheet: Sheet, mapping: dict[i
         rep = _report(imp, kind, sheet, mapping, started, dry=True)
         s.rollback()
     if rep.counts["rejected"] and not options.valid_only:
-        rep.message = f"有 {rep.counts['rejected']} 行错误:请修正后再导入,或选择“只导入正确的行”"
+        rep.message = f"有 {rep.counts['rejected']} 行未通过校验:请修正后再导入,或选择“只导入通过校验的行”"
     return rep
 
 
@@ -138,8 +138,8 @@ def _run(cls: type[BaseImporter], s: Session, actor: Actor, kind: str, sheet: Sh
     rep = _report(imp, kind, sheet, mapping, started, dry=False)
     counts = rep.counts
     if counts["rejected"] and not options.valid_only:
-        rep.message = (f"有 {counts['rejected']} 行错误,未写入任何数据:请修正后重新导入,"
-                       "或选择“只导入正确的行”")
+        rep.message = (f"有 {counts['rejected']} 行未通过校验,未写入任何数据:请修正后重新导入,"
+                       "或选择“只导入通过校验的行”")
         return rep
     if counts["imported"] or counts["updated"]:
         imp.write()
@@ -152,7 +152,7 @@ def _run(cls: type[BaseImporter], s: Session, actor: Actor, kind: str, sheet: Sh
         "parallel": sink.parallel,
     }
     summary = (f"导入{kind_label(kind)}:{rep.total} 行,新增 {counts['imported']},"
-               f"更新 {counts['updated']},跳过 {counts['skipped']},错误 {counts['rejected']}")
+               f"更新 {counts['updated']},跳过 {counts['skipped']},未通过 {counts['rejected']}")
     fields = {"username": actor.username, "role": actor.role, "grid_ids": actor.grid_ids,
               "device_id": actor.device_id, "display_name": actor.display_name}
     sink.send(("audit", fields, "import", kind, detail, summary))

@@ -11,7 +11,7 @@ from desktop.exchange.xlsxout import Col, Workbook, width_for
 from desktop.kinds import label as kind_label
 
 STATUSES = ("imported", "updated", "skipped", "rejected", "ask")
-STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "错误", "ask": "需确认"}
+STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "未通过", "ask": "需确认"}
 ON_EXISTING = ("update", "skip", "ask")
 
 
@@ -147,7 +147,7 @@ class ImportReport:
         head = "检查结果" if self.dry_run else ("已导入" if self.written else "未导入")
         text = (f"{head}({what}):共 {self.total} 行,新增 {c['imported']},更新 {c['updated']},"
                 f"跳过 {c['skipped']}" + (f"(其中需确认 {c['ask']})" if c["ask"] else "")
-                + f",错误 {c['rejected']}")
+                + f",未通过 {c['rejected']}")
         return (f"{self.notice}\n" if self.notice else "") + text + (f"。{self.message}" if self.message else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,7 +160,7 @@ class ImportReport:
         }
 
     def save_xlsx(self, path: str | Path) -> Path:
-        """The rows to fix (rejected and 需确认) with their original values and a 错误原因 column,
+        """The rows to fix (rejected and 需确认) with their original values and a 未通过原因 column,
         ready to be corrected and imported again; a second sheet lists every row's result."""
         p = Path(path)
         wb = Workbook(p)
@@ -168,7 +168,7 @@ class ImportReport:
         headers = list(self.headers)
         samples = [[r.raw[i] if i < len(r.raw) else None for r in fix[:50]] for i in range(len(headers))]
         cols = [Col(h, width_for(h, samples[i]), "raw") for i, h in enumerate(headers)]
-        cols += [Col("错误原因", 60, "text"), Col("原行号", 8, "int")]
+        cols += [Col("未通过原因", 60, "text"), Col("原行号", 8, "int")]
         name = self.file_name or "导入文件"
         sheet = wb.sheet("需修正的行", cols, title=f"导入问题清单:{name}(共 {len(fix)} 行需修正,改正后可直接重新导入)")
         note_col = len(headers)

@@ -241,6 +241,7 @@ class GridEvent(Synced, Base):
     description: Mapped[str | None] = mapped_column(Text)
     place: Mapped[str | None] = mapped_column(String(200))
     responsible_unit: Mapped[str | None] = mapped_column(String(128))
+    handler: Mapped[str | None] = mapped_column(String(64))  # 处置人: who settles it, by name
     deadline: Mapped[date | None] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(12), default="reported", index=True)
     result_type: Mapped[str | None] = mapped_column(String(8))

@@ -42,7 +42,7 @@ from desktop.services.lists import grid_choices
 from ui.context import AppContext
 from ui.workers import Job, JobFailure, run_job
 
-STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "拒绝", "ask": "需确认"}
+STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "未通过", "ask": "需确认"}
 
 
 class ImportWizard(QDialog):
@@ -107,7 +107,7 @@ class ImportWizard(QDialog):
         self.rows.setHorizontalHeaderLabels(["行号", "结果", "说明"])
         self.rows.horizontalHeader().setStretchLastSection(True)
         self.rows.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.valid_only = QCheckBox("只导入通过校验的行(被拒绝的行可存为报告,改好后再导入)")
+        self.valid_only = QCheckBox("只导入通过校验的行(未通过的行可存为报告,改好后再导入)")
         self.confirm_all = QCheckBox("")
         self.confirm_all.setVisible(False)
         self.overwrite_newer = QCheckBox("")
@@ -312,7 +312,7 @@ class ImportWizard(QDialog):
         self.summary.setText(
             (f"{report.notice}\n" if report.notice else "")
             + f"{title}:共 {report.total} 行 = 新增 {c.get('imported', 0)} + 更新 {c.get('updated', 0)} + "
-            f"跳过 {skipped} + 拒绝 {c.get('rejected', 0)}"
+            f"跳过 {skipped} + 未通过 {c.get('rejected', 0)}"
             + (f" + 需确认 {c['ask']}(未更新,请核对逐项变化)" if c.get("ask") else "")
         )
         shown = [r for r in report.rows if r.status != "imported"] or report.rows

@@ -54,7 +54,7 @@ FORM_FIELDS: dict[str, list[str]] = {
         "farming", "breeding", "workers", "work_notes",
     ],
     "grid_event": [
-        "grid_id", "title", "category", "subcategory", "source", "place", "description", "deadline",
+        "grid_id", "title", "category", "subcategory", "source", "place", "description", "handler", "deadline",
     ],
     "visit": [
         "visited_on", "method", "duration_min", "companions", "situation", "actions", "follow_up_on",
@@ -217,9 +217,9 @@ class RecordForm(QWidget):
             return edit
         edit = QLineEdit()
         if col_kind == "datetime":
-            edit.setPlaceholderText("2026-03-15 09:30")
+            edit.setPlaceholderText("YYYY-MM-DD HH:MM")
         elif col_kind == "date":
-            edit.setPlaceholderText("2026-03-15")
+            edit.setPlaceholderText("YYYY-MM-DD")
         elif col_kind == "number":
             edit.setPlaceholderText("数字")
         edit.textChanged.connect(lambda _t: self.changed.emit())

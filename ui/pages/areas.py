@@ -163,10 +163,23 @@ class AreasPage(Page):
     def register_household(self, grid_id: str | None = None, address: dict[str, Any] | None = None) -> None:
         from ui.forms.register import RegisterHouseholdDialog
 
+        if grid_id is None and address is None:
+            grid_id, address = self.register_place()
         dialog = RegisterHouseholdDialog(self.ctx, grid_id=grid_id, address=address, parent=self)
         if dialog.exec() and dialog.result_view:
             self.window().data_changed() if hasattr(self.window(), "data_changed") else self.data_changed()
             self.open_record.emit("household", dialog.result_view["household"]["id"])
+
+    def register_place(self) -> tuple[str | None, dict[str, Any] | None]:
+        """Where a registration started from the tree begins: an empty room gives its address; a
+        小区, 楼栋 or 单元 (or a room already lived in) gives the parts down to that level."""
+        node = self.selected_node()
+        if node is None or "grid_id" not in node.key:
+            return None, None
+        if node.level == "room" and not node.household_id:
+            return node.key["grid_id"], self.areas.address(node.key["address_id"]) or None
+        parts = {k: node.key.get(k) for k in ("estate", "building", "unit") if node.key.get(k)}
+        return node.key["grid_id"], parts or None
 
     # --- editing the tree (admins) --------------------------------------------------------------
     def selected_node(self) -> Node | None:

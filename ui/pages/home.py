@@ -18,10 +18,13 @@ from PySide6.QtWidgets import (
 
 from desktop.policy import Ability, allows
 from desktop.services.first_run import StartStep, start_steps
+from desktop.services.lists import OVERDUE
 from desktop.services.plan import VisitPlan, rate_text
 from desktop.services.stats import Period, Stats
+from desktop.validation import code_table
 from ui.context import AppContext
 from ui.pages.base import Page
+from ui.theme import alert_colour
 from ui.widgets.charts import BarChart, StatCard
 from ui.workers import JobFailure, run_job
 
@@ -60,6 +63,7 @@ class HomePage(Page):
             "satisfied": StatCard("满意率(今年)", on_click=lambda: nav("grid_event", {"event_state": "evaluated"})),
             # the households behind the figure: those still overdue, in 今日走访
             "ontime": StatCard("按时走访率(本月)", on_click=lambda: nav("plan", {"scope": "overdue"})),
+            "overdue": StatCard("超期事件", on_click=lambda: nav("grid_event", {"event_state": OVERDUE})),
         }
         grid = QGridLayout()
         for i, card in enumerate(self.cards.values()):
@@ -236,9 +240,16 @@ class HomePage(Page):
         self.ontime_table.setText("按时走访率(本月):" + ";".join(
             f"{w['name']} {rate_text(w['rate'])}(应访 {w['due']},仍逾期 {w['overdue']})" for w in workers[:30])
             if len(workers) > 1 else "")
-        self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()])
-        self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]))
-        self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()])
+        late = y["events_overdue"]
+        self.cards["overdue"].set(f"{late:,}", "在办且已过办理期限" if late else "没有超过办理期限的事件")
+        self.cards["overdue"].value.setStyleSheet(f"color: {alert_colour().name()};" if late else "")
+        # each category keeps its colour (its place in its code table), whoever looks and whatever the counts
+        self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()],
+                             code_table("person_type").codes())
+        self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]),
+                             code_table("care_mark").codes())
+        self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()],
+                            code_table("house_use").codes())
         if len(data["grids"]) <= 30:
             lines = [f"{g['community']} {g['name']}:户 {g['households']},人 {g['people']},"
                      f"走访覆盖 {pct(g['visit_coverage'])},办结率 {pct(g['events_closed_rate'])}" for g in data["grids"]]

@@ -31,12 +31,14 @@ from desktop import kinds
 from desktop.policy import Ability, allows, denial
 from desktop.services import privacy
 from desktop.services.errors import ServiceError
-from desktop.services.lists import FILTER_KEYS, OPEN, Lists, grid_choices
+from desktop.services.lists import FILTER_KEYS, OPEN, OVERDUE, Lists, grid_choices
 from desktop.validation import code_table
 from ui.context import AppContext
 from ui.forms.opener import open_record_dialog
 from ui.item_models.record_table import RecordTableModel
 from ui.pages.base import Page
+from ui.widgets.coloured import ForegroundDelegate
+from ui.widgets.flow import FlowLayout, labelled
 
 NO_DATE = QDate(2000, 1, 1)  # the minimum of the date boxes, shown as 不限
 NO_AGE = -1
@@ -133,7 +135,7 @@ class ListPage(Page):
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addLayout(bar)
+        lay.addWidget(bar)
         # nothing to show: one sentence on what to do next, with the buttons that do it
         self.empty = QLabel("")
         self.empty.setWordWrap(True)
@@ -156,63 +158,53 @@ class ListPage(Page):
         self.model.failed.connect(self._load_failed)
 
     # --- widgets -------------------------------------------------------------------------
-    def _build_filter_bar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
+    def _build_filter_bar(self) -> QWidget:
+        """The filters, wrapping onto a second line on a narrow screen."""
+        holder = QWidget()
+        bar = FlowLayout(holder)
         self.community_combo: QComboBox | None = None
         self._grids = grid_choices(self.ctx.store, self.ctx.actor)
         communities = {g["community_id"]: g["community"] for g in self._grids if g["community_id"]}
         if self.ctx.is_admin and len(communities) > 1:
             self.community_combo = _combo([("全部社区", None), *((n, c) for c, n in communities.items())], 8)
             self.community_combo.currentIndexChanged.connect(self._community_changed)
-            bar.addWidget(QLabel("社区"))
-            bar.addWidget(self.community_combo)
+            bar.addWidget(labelled("社区", self.community_combo))
         self.grid_combo = _combo([], 8)
         self._fill_grids()
-        bar.addWidget(QLabel("网格"))
-        bar.addWidget(self.grid_combo)
+        bar.addWidget(labelled("网格", self.grid_combo))
         self.type_combo = self.mark_combo = self.use_combo = self.state_combo = None
         self.age_from = self.age_to = None
         self.date_from = self.date_to = None
         if self.kind == "person":
             self.type_combo = _combo(_code_items("person_type"), 5)
             self.mark_combo = _combo(_code_items("care_mark"), 6)
-            bar.addWidget(QLabel("人员类型"))
-            bar.addWidget(self.type_combo)
-            bar.addWidget(QLabel("关注"))
-            bar.addWidget(self.mark_combo)
+            bar.addWidget(labelled("人员类型", self.type_combo))
+            bar.addWidget(labelled("关注", self.mark_combo))
             self.age_from, self.age_to = self._age_box(), self._age_box()
-            bar.addWidget(QLabel("年龄"))
-            bar.addWidget(self.age_from)
-            bar.addWidget(QLabel("至"))
-            bar.addWidget(self.age_to)
+            bar.addWidget(labelled("年龄", self.age_from, QLabel("至"), self.age_to))
         if self.kind == "house":
             self.use_combo = _combo(_code_items("house_use"), 4)
-            bar.addWidget(QLabel("房屋用途"))
-            bar.addWidget(self.use_combo)
+            bar.addWidget(labelled("房屋用途", self.use_combo))
         if self.kind == "grid_event":
-            items = [("全部", None), ("在办", OPEN), *((lbl, c) for c, lbl in code_table("event_state").items)]
+            items = [("全部", None), ("在办", OPEN), ("超期", OVERDUE),
+                     *((lbl, c) for c, lbl in code_table("event_state").items)]
             self.state_combo = _combo(items, 4)
-            bar.addWidget(QLabel("状态"))
-            bar.addWidget(self.state_combo)
+            bar.addWidget(labelled("状态", self.state_combo))
         if self.entry.date_label:
             self.date_from, self.date_to = self._date_box(), self._date_box()
-            bar.addWidget(QLabel(self.entry.date_label))
-            bar.addWidget(self.date_from)
-            bar.addWidget(QLabel("至"))
-            bar.addWidget(self.date_to)
+            bar.addWidget(labelled(self.entry.date_label, self.date_from, QLabel("至"), self.date_to))
         self.text_edit = QLineEdit()
         self.text_edit.setPlaceholderText(self.entry.list_hint or "")
         self.text_edit.setClearButtonEnabled(True)
-        self.text_edit.setMinimumWidth(140)
+        self.text_edit.setMinimumWidth(200)
         self.text_edit.textChanged.connect(self._filter_edited)
-        bar.addWidget(self.text_edit, 1)
         self.reset_button = QPushButton("清除条件")
         self.reset_button.clicked.connect(self.clear_filters)
-        bar.addWidget(self.reset_button)
+        bar.addWidget(labelled("", self.text_edit, self.reset_button))
         for box in (self.grid_combo, self.type_combo, self.mark_combo, self.use_combo, self.state_combo):
             if box is not None:
                 box.currentIndexChanged.connect(self._filter_edited)
-        return bar
+        return holder
 
     def _age_box(self) -> QSpinBox:
         box = QSpinBox()
@@ -236,6 +228,7 @@ class ListPage(Page):
     def _build_view(self) -> RecordView:
         view = RecordView()
         view.setModel(self.model)
+        view.setItemDelegate(ForegroundDelegate(view))  # overdue events in red, whatever the theme
         view.setAlternatingRowColors(True)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -323,7 +316,7 @@ class ListPage(Page):
             for box, key, table in pairs:
                 if box is not None:
                     value = f.get(key)
-                    code = value if value in (None, OPEN) else code_table(table).code_for(str(value)) or value
+                    code = value if value in (None, OPEN, OVERDUE) else code_table(table).code_for(str(value)) or value
                     _select(box, code)
             for box, key in ((self.age_from, "age_min"), (self.age_to, "age_max")):
                 if box is not None:
