@@ -81,6 +81,7 @@ class House(Synced, Base):
     rent_registered: Mapped[bool | None] = mapped_column(Boolean)
     security_pledge: Mapped[bool | None] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(Text)
+    verified_on: Mapped[date | None] = mapped_column(Date)  # last 核实 (desktop.services.quality)
 
 
 class Household(Synced, Base):
@@ -131,6 +132,9 @@ class Person(Synced, Base):
     arrived_on: Mapped[date | None] = mapped_column(Date)
     intended_stay: Mapped[str | None] = mapped_column(String(32))
     residence_card_no: Mapped[str | None] = mapped_column(String(32))
+    residence_card_until: Mapped[date | None] = mapped_column(Date)  # 居住证有效期至
+    no_cert_reason: Mapped[str | None] = mapped_column(String(64))  # 无证件 and why
+    verified_on: Mapped[date | None] = mapped_column(Date)  # last 核实 (desktop.services.quality)
     # care marks: manual ones are typed; derived ones follow from data (kept by the services)
     marks: Mapped[str] = mapped_column(String(256), default="")  # ",code,code," form
     derived_marks: Mapped[str] = mapped_column(String(128), default="")
@@ -139,6 +143,7 @@ class Person(Synced, Base):
     disability_grade: Mapped[str | None] = mapped_column(String(4))
     disability_cert_no: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_person_name_birth", "name", "birth_date"),)
 
 
 class Vehicle(Synced, Base):
@@ -156,6 +161,7 @@ class Vehicle(Synced, Base):
     vin: Mapped[str | None] = mapped_column(String(17))
     parking: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    verified_on: Mapped[date | None] = mapped_column(Date)  # last 核实 (desktop.services.quality)
 
 
 class OrgUnit(Synced, Base):

@@ -1,0 +1,49 @@
+"""quality: 无证件 reason, residence-card end date, the date a record was last verified (核实)
+
+Revision ID: 0005
+Revises: 0003
+Create Date: 2026-12-05 16:30:00.000000
+
+The revision is 0005 so that the day-plan branch's 0004 (which also adds
+person.residence_card_until) can slot in before it: at that merge, this file's down_revision
+becomes '0004' and its residence_card_until lines go (the column is the same).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from desktop.db import ddl
+
+revision: str = '0005'
+down_revision: str | None = '0003'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # add_column keeps the tables (and their search triggers) in place
+    op.add_column('person', sa.Column('no_cert_reason', sa.String(length=64), nullable=True))
+    op.add_column('person', sa.Column('residence_card_until', sa.Date(), nullable=True))
+    for table in ('person', 'house', 'vehicle'):
+        op.add_column(table, sa.Column('verified_on', sa.Date(), nullable=True))
+    # the queue's name + birth date duplicates group by it
+    op.create_index('ix_person_name_birth', 'person', ['name', 'birth_date'], unique=False)
+    bind = op.get_bind()
+    for table in ('person', 'house', 'vehicle'):
+        ddl.install_capture(bind, table)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    op.drop_index('ix_person_name_birth', table_name='person')
+    for table in ('person', 'house', 'vehicle'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('verified_on')
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_column('residence_card_until')
+        batch_op.drop_column('no_cert_reason')
+    for table in ('person', 'house', 'vehicle'):
+        ddl.install_capture(bind, table)
+    ddl.install_search(bind)
