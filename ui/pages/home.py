@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.policy import Ability, allows
 from desktop.services.first_run import StartStep, start_steps
+from desktop.services.quality import GROUPS, Quality, formula
 from desktop.services.stats import Period, Stats
 from ui.context import AppContext
 from ui.pages.base import Page
@@ -33,8 +34,10 @@ def compute_dashboard(store: Any, actor: Any, today: date) -> dict[str, Any]:
     stats = Stats(store, actor)
     year = stats.compute(period=Period(date(today.year, 1, 1), today))
     month = stats.compute(period=Period(today.replace(day=1), today))
+    quality = Quality(store, actor)
     return {"year": year["total"], "month": month["total"], "grids": year["grids"],
-            "steps": start_steps(store, actor)}
+            "steps": start_steps(store, actor), "quality": quality.counts(today=today),
+            "quality_figures": quality.figures(today=today)["total"]}
 
 
 class HomePage(Page):
@@ -56,7 +59,16 @@ class HomePage(Page):
             "events_open": StatCard("在办事件", on_click=lambda: nav("grid_event", {"event_state": "open"})),
             "closed_rate": StatCard("事件办结率(今年)", on_click=lambda: nav("grid_event", {"date_from": f"{date.today().year}-01-01"})),
             "satisfied": StatCard("满意率(今年)", on_click=lambda: nav("grid_event", {"event_state": "evaluated"})),
+            "quality": StatCard("数据质量问题", on_click=lambda: nav("quality", {"group": None})),
+            "complete": StatCard("信息完整率(人员)", on_click=lambda: nav("quality", {"group": "missing"})),
+            "known": StatCard("重点人群知晓率", on_click=lambda: nav("quality", {})),
+            "verified": StatCard("核实率", on_click=lambda: nav("quality", {"group": "stale"})),
         }
+        self.cards["link"].setToolTip(formula("link_houses") + "\n" + formula("link_people"))
+        self.cards["complete"].setToolTip(formula("complete"))
+        self.cards["known"].setToolTip(formula("known"))
+        self.cards["verified"].setToolTip(formula("verified"))
+        self.cards["quality"].setToolTip("点击打开“数据质量”页:逐条列出重复、缺项、未关联、不一致和久未核实的记录")
         grid = QGridLayout()
         for i, card in enumerate(self.cards.values()):
             grid.addWidget(card, i // 5, i % 5)
@@ -221,6 +233,12 @@ class HomePage(Page):
         self.cards["events_open"].set(f"{y['events_open']:,}", f"今年受理 {y['events_received']:,} 件")
         self.cards["closed_rate"].set(pct(y["events_closed_rate"]), f"办结 {y['events_closed']:,} 件")
         self.cards["satisfied"].set(pct(y["events_satisfied_rate"]), f"已评价 {y['events_evaluated']:,} 件")
+        q, qf = data["quality"], data["quality_figures"]
+        self.cards["quality"].set(f"{q['total']:,}", "、".join(f"{label} {q['by_group'][k]:,}" for k, label in GROUPS.items()))
+        self.cards["complete"].set(pct(qf["complete"]["person"]["rate"]),
+                                   f"房屋 {pct(qf['complete']['house']['rate'])},车辆 {pct(qf['complete']['vehicle']['rate'])}")
+        self.cards["known"].set(pct(qf["known"]["rate"]), f"重点人群 {qf['known']['den']:,} 人")
+        self.cards["verified"].set(pct(qf["verified"]["rate"]), f"人房关联(房屋) {pct(qf['link_houses']['rate'])}")
         self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()])
         self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]))
         self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()])

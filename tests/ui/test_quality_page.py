@@ -1,0 +1,80 @@
+"""The 数据质量 page offscreen: figures with their formulas on hover, the queue filtered, one click
+to the record with the field focused, the item gone once fixed; the dashboard's click-through."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from PySide6.QtWidgets import QApplication, QDialog
+
+from desktop.services.households import Households
+from desktop.services.records import Records
+from ui.context import AppContext
+from ui.main_window import MainWindow
+from ui.pages.quality import QualityPage
+from ui.workers import wait_all
+
+
+def _shown(qtbot, page: QualityPage) -> None:
+    qtbot.waitUntil(lambda: page.data is not None and not page._loading, timeout=10000)
+    wait_all()
+
+
+def _street(store, admin, community):
+    h = Households(store, admin)
+    h.register(grid_id=community.grid2["id"], address={"estate": "乙小区", "building": "2", "room": "201"},
+               house={"use": "出租", "owner_name": "房主", "area_m2": 60},
+               members=[community.member("赵六", 30, person_type="流动人口", residence_reason="务工",
+                                         phone="13800000006", hukou_address="甘肃省天水市",
+                                         residence_card_until=date.today() - timedelta(days=1))])
+
+
+def test_queue_opens_the_record_at_the_field_and_the_item_goes(qtbot, store, admin, community, monkeypatch):
+    _street(store, admin, community)
+    window = MainWindow(AppContext(store, admin))
+    qtbot.addWidget(window)
+    page = window.show_page("quality", reason="card_expired")
+    assert isinstance(page, QualityPage)
+    _shown(qtbot, page)
+    assert page.queue.rowCount() == 1
+    assert page.queue.item(0, 2).text() == "居住证已过期" and page.queue.item(0, 3).text() == "赵六"
+    assert "人房关联完善率(房屋) = " in page.figures.horizontalHeaderItem(1).toolTip()
+    assert page.figures.item(page.figures.rowCount() - 1, 0).text() == "合计"
+
+    opened = {}
+
+    def fake_exec(dialog):
+        opened["focus"] = dialog.focus_field
+        opened["focused"] = dialog.form.widgets[dialog.focus_field]
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr("ui.forms.dialogs.RecordDialog.exec", fake_exec)
+    page.queue.selectRow(0)
+    page.open_selected()
+    assert opened["focus"] == "residence_card_until"
+
+    zhao = next(i for i in page.items)
+    Records(store, admin).update("person", zhao["id"], {"residence_card_until": date.today() + timedelta(days=200)})
+    window.data_changed()
+    window.show_page("quality", reason="card_expired")
+    _shown(qtbot, page)
+    assert page.queue.rowCount() == 0
+
+
+def test_dashboard_counts_click_through(qtbot, store, admin, community):
+    _street(store, admin, community)
+
+    window = MainWindow(AppContext(store, admin))
+    qtbot.addWidget(window)
+    home = window.pages["home"]
+    qtbot.waitUntil(lambda: home.data is not None, timeout=10000)
+    wait_all()
+    q = home.data["quality"]
+    assert home.cards["quality"].value.text() == str(q["total"])
+    assert "信息完整率 = " in home.cards["complete"].toolTip()
+    home.cards["verified"].clicked.emit()
+    page = window.current_page()
+    assert isinstance(page, QualityPage)
+    _shown(qtbot, page)
+    assert {page.queue.item(r, 1).text() for r in range(page.queue.rowCount())} == {"久未核实"}
+    QApplication.processEvents()
