@@ -192,3 +192,29 @@ def test_visit_interval_stand_in():
     assert not last_visit_within(TODAY - timedelta(days=31), 30, TODAY)
     assert not last_visit_within(None, 30, TODAY)
     assert set(REASONS) >= {"dup_cert", "missing", "stale", "card_expired"}
+
+
+def test_cli_quality_figures_list_and_errors(store, admin, community, db_path, capsys):
+    import json
+
+    from desktop.cli import main
+
+    _street(store, admin, community)
+    assert main(["--db", str(db_path), "quality", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["figures"]["total"]["link_houses"]["rate"] == 0.75 and data["queue"]["total"] == 25
+    assert main(["--db", str(db_path), "quality", "--grid", "62010400100102", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [g["name"] for g in data["figures"]["grids"]] == ["第2网格"]
+    assert data["queue"]["by_reason"]["card_expired"] == 1 and data["queue"]["by_reason"]["dup_cert"] == 0
+    assert main(["--db", str(db_path), "quality", "--list", "card_expired"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("居住证已过期:1 条") and "赵六" in out
+    assert main(["--db", str(db_path), "quality"]) == 0
+    out = capsys.readouterr().out
+    assert "人房关联(房屋) 75.0%(3/4)" in out and "人房关联完善率(房屋) = " in out
+    assert main(["--db", str(db_path), "quality", "--list", "nope"]) == 2
+    assert "没有“nope”这一类问题" in capsys.readouterr().err
+    assert main(["--db", str(db_path), "quality", "--grid", "999"]) == 2
+    err = capsys.readouterr().err
+    assert "找不到代码为 999 的网格" in err and "Traceback" not in err

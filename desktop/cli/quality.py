@@ -1,0 +1,68 @@
+"""gridledger quality: the completeness figures and the 数据质量 queue (desktop.services.quality)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from desktop.cli.common import CliError, actor_for, open_store, print_json
+
+
+def _pct(fig: dict[str, Any]) -> str:
+    rate = fig.get("rate")
+    num, den = fig.get("num", fig.get("complete")), fig.get("den", fig.get("records"))
+    return "—" if rate is None else f"{rate * 100:.1f}%({num}/{den})"
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from desktop.services.quality import FIGURES, GROUPS, REASONS, Quality, formula
+
+    if args.list and args.list not in REASONS:
+        raise CliError(f"没有“{args.list}”这一类问题;可选:{'、'.join(f'{k}({v[1]})' for k, v in REASONS.items())}")
+    store = open_store(args)
+    try:
+        q = Quality(store, actor_for(store, args.user))
+        grid_id = q.grid_for_code(args.grid) if args.grid else None
+        if args.list:
+            items = q.queue(grid_id=grid_id, reason=args.list)
+            if args.json:
+                print_json(items)
+                return 0
+            print(f"{REASONS[args.list][1]}:{len(items)} 条")
+            for it in items:
+                print(f"  {it['grid']}\t{it['title']}\t{it['detail']}\t{it['kind']}:{it['id']}")
+            return 0
+        figures = q.figures()
+        counts = q.counts(grid_id=grid_id)
+    finally:
+        store.close()
+    if grid_id:
+        figures["grids"] = [g for g in figures["grids"] if g["id"] == grid_id]
+        figures["buildings"] = [b for b in figures["buildings"] if b["grid_id"] == grid_id]
+    if args.json:
+        print_json({"figures": figures, "queue": counts})
+        return 0
+    rows = figures["grids"] if grid_id else [*figures["grids"], figures["total"]]
+    print(f"数据质量(截至 {figures['today']};核实期限 {figures['stale_months']} 个月)")
+    for g in rows:
+        name = g["name"] if "community" not in g else f"{g['community'] or ''} {g['name']}({g['code']})".strip()
+        complete = ",".join(f"{v['label']} {_pct(v)}" for v in g["complete"].values() if v["records"])
+        print(f"  {name}:人房关联(房屋) {_pct(g['link_houses'])};人房关联(人员) {_pct(g['link_people'])};"
+              f"信息完整率 {complete or '—'};重点人群知晓率 {_pct(g['known'])};核实率 {_pct(g['verified'])}")
+    print(f"问题 {counts['total']} 个:" + "、".join(f"{label} {counts['by_group'][k]}" for k, label in GROUPS.items()))
+    for code, n in counts["by_reason"].items():
+        if n:
+            print(f"  {REASONS[code][1]} {n}(gridledger quality --list {code})")
+    print("公式:")
+    for key in FIGURES:
+        print(f"  {formula(key)}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    qa = sub.add_parser("quality", help="数据质量:完善率、完整率、知晓率、核实率,以及待修正的问题清单")
+    qa.add_argument("--grid", help="网格代码(默认全部)")
+    qa.add_argument("--list", metavar="REASON", help="逐条列出某一类问题(例如 dup_cert、missing、stale)")
+    qa.add_argument("--user", help="以该用户的权限范围检查")
+    qa.add_argument("--json", action="store_true")
+    qa.set_defaults(func=cmd_quality)
