@@ -60,6 +60,8 @@ class Ability(StrEnum):
     SET_IDLE_LOCK = "set_idle_lock"          # the idle lock's minutes for this laptop
     SERVER_STATS = "server_stats"            # the sync server's figures
     ASSIGN_TASKS = "assign_tasks"            # tasks from the office to grid workers
+    MERGE_RECORDS = "merge_records"          # merge two duplicate records (within one's scope)
+    UNDO_MERGE = "undo_merge"                # undo a merge on the day it was made
 
 
 _OFFICE = frozenset({Role.COMMUNITY_ADMIN, Role.SUPERVISOR})
@@ -80,6 +82,8 @@ GRANTS: dict[Ability, frozenset[str]] = {
     Ability.SET_IDLE_LOCK: _OFFICE,
     Ability.SERVER_STATS: _OFFICE,
     Ability.ASSIGN_TASKS: _OFFICE,
+    Ability.MERGE_RECORDS: frozenset(Role),
+    Ability.UNDO_MERGE: _OFFICE,
 }
 
 # Ability -> what the act is, for the refusal sentence.
@@ -98,6 +102,8 @@ _ACTS: dict[Ability, str] = {
     Ability.SET_IDLE_LOCK: "设置无操作自动锁定",
     Ability.SERVER_STATS: "查看服务器统计",
     Ability.ASSIGN_TASKS: "分派任务",
+    Ability.MERGE_RECORDS: "合并重复记录",
+    Ability.UNDO_MERGE: "撤销合并",
 }
 
 

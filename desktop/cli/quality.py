@@ -66,3 +66,56 @@ def register(sub: Any) -> None:
     qa.add_argument("--user", help="以该用户的权限范围检查")
     qa.add_argument("--json", action="store_true")
     qa.set_defaults(func=cmd_quality)
+    register_merge(sub)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from desktop import kinds
+    from desktop.services.merge import Merges, mergeable_kinds
+
+    kind = kinds.ALIASES.get(args.kind, args.kind)
+    if kind not in mergeable_kinds():
+        raise CliError(f"不能合并“{args.kind}”;可以合并的是:{'、'.join(mergeable_kinds())}")
+    take: dict[str, str] = {}
+    for item in args.field or []:
+        name, sep, side = item.partition("=")
+        if not sep or side not in ("drop", "keep"):
+            raise CliError(f"--field 的写法是 字段=drop 或 字段=keep(例如 --field phone=drop),“{item}”不对")
+        take[name] = side
+    store = open_store(args)
+    try:
+        m = Merges(store, actor_for(store, args.user))
+        if not args.undo and not args.id_drop:
+            raise CliError("请给出两条记录的编号:gridledger merge KIND 保留ID 被合并ID --reason 原因")
+        if args.undo:
+            back = m.undo(kind, args.id_keep)
+            result = {"undone": True, "restored": back["id"]}
+            text_ = f"已撤销合并:{kinds.label(kind)} {back['id']} 已恢复,转移的关联已移回。"
+        else:
+            if not args.reason:
+                raise CliError("请用 --reason 写明合并原因(例如 --reason 同一人重复登记)")
+            survivor = m.merge(kind, args.id_keep, args.id_drop, take=take, reason=args.reason)
+            result = {"kept": survivor["id"], "dropped": args.id_drop, "fields_from_drop": sorted(k for k, v in take.items() if v == "drop")}
+            text_ = (f"已合并:{kinds.label(kind)} {args.id_drop} 并入 {survivor['id']}"
+                     f"{'(采用被合并记录的:' + '、'.join(kinds.field_label(kind, f) for f in result['fields_from_drop']) + ')' if result['fields_from_drop'] else ''};"
+                     "当天可由社区管理员撤销(gridledger merge KIND 保留ID --undo)。")
+    finally:
+        store.close()
+    if args.json:
+        print_json(result)
+    else:
+        print(text_)
+    return 0
+
+
+def register_merge(sub: Any) -> None:
+    mg = sub.add_parser("merge", help="合并两条重复的人员、房屋或车辆记录(保留第一条)")
+    mg.add_argument("kind", help="person、house 或 vehicle")
+    mg.add_argument("id_keep", help="保留的记录编号")
+    mg.add_argument("id_drop", nargs="?", help="被合并(删除)的记录编号")
+    mg.add_argument("--field", action="append", metavar="F=drop", help="该字段采用被合并记录的值(可重复)")
+    mg.add_argument("--reason", help="合并原因(必填)")
+    mg.add_argument("--undo", action="store_true", help="撤销当天对保留记录的最近一次合并(社区管理员或网格长)")
+    mg.add_argument("--user", help="以该用户身份操作")
+    mg.add_argument("--json", action="store_true")
+    mg.set_defaults(func=cmd_merge)

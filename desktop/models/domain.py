@@ -82,6 +82,7 @@ class House(Synced, Base):
     security_pledge: Mapped[bool | None] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(Text)
     verified_on: Mapped[date | None] = mapped_column(Date)  # last 核实 (desktop.services.quality)
+    merged_into: Mapped[str | None] = mapped_column(String(36))  # a merged duplicate's survivor
 
 
 class Household(Synced, Base):
@@ -135,6 +136,7 @@ class Person(Synced, Base):
     residence_card_until: Mapped[date | None] = mapped_column(Date)  # 居住证有效期至
     no_cert_reason: Mapped[str | None] = mapped_column(String(64))  # 无证件 and why
     verified_on: Mapped[date | None] = mapped_column(Date)  # last 核实 (desktop.services.quality)
+    merged_into: Mapped[str | None] = mapped_column(String(36))  # a merged duplicate's survivor
     # care marks: manual ones are typed; derived ones follow from data (kept by the services)
     marks: Mapped[str] = mapped_column(String(256), default="")  # ",code,code," form
     derived_marks: Mapped[str] = mapped_column(String(128), default="")
@@ -162,6 +164,7 @@ class Vehicle(Synced, Base):
     parking: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     verified_on: Mapped[date | None] = mapped_column(Date)  # last 核实 (desktop.services.quality)
+    merged_into: Mapped[str | None] = mapped_column(String(36))  # a merged duplicate's survivor
 
 
 class OrgUnit(Synced, Base):

@@ -1,4 +1,4 @@
-"""quality: 无证件 reason, residence-card end date, the date a record was last verified (核实)
+"""quality: 无证件 reason, residence-card end date, the date a record was last verified (核实), merges
 
 Revision ID: 0005
 Revises: 0003
@@ -28,6 +28,8 @@ def upgrade() -> None:
     op.add_column('person', sa.Column('residence_card_until', sa.Date(), nullable=True))
     for table in ('person', 'house', 'vehicle'):
         op.add_column(table, sa.Column('verified_on', sa.Date(), nullable=True))
+        # a merged duplicate: the tombstone names the record it was merged into
+        op.add_column(table, sa.Column('merged_into', sa.String(length=36), nullable=True))
     # the queue's name + birth date duplicates group by it
     op.create_index('ix_person_name_birth', 'person', ['name', 'birth_date'], unique=False)
     bind = op.get_bind()
@@ -40,6 +42,7 @@ def downgrade() -> None:
     op.drop_index('ix_person_name_birth', table_name='person')
     for table in ('person', 'house', 'vehicle'):
         with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('merged_into')
             batch_op.drop_column('verified_on')
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_column('residence_card_until')
