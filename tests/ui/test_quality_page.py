@@ -78,3 +78,28 @@ def test_dashboard_counts_click_through(qtbot, store, admin, community):
     _shown(qtbot, page)
     assert {page.queue.item(r, 1).text() for r in range(page.queue.rowCount())} == {"久未核实"}
     QApplication.processEvents()
+
+
+def test_merge_from_the_queue_side_by_side(qtbot, store, admin, community):
+    from desktop.services.quality import Quality
+    from ui.forms.merge import MergeDialog
+
+    h = Households(store, admin)
+    a = h.register(grid_id=community.grid1["id"], address={"estate": "甲小区", "building": "1", "room": "101"},
+                   house={"use": "自住"}, members=[community.member("张一", 40)])
+    keep = a["members"][0]
+    drop = Records(store, admin).create("person", {"grid_id": community.grid1["id"], "name": "张一",
+                                                   "cert_no": keep["cert_no"], "phone": "13800000001"},
+                                        allow_duplicate=True)
+    item = next(i for i in Quality(store, admin).queue(reason="dup_cert") if i["id"] == keep["id"])
+    dialog = MergeDialog(AppContext(store, admin), "person", item["id"], item["others"][0])
+    qtbot.addWidget(dialog)
+    assert dialog.choices()["phone"] == "drop"  # the survivor has none: the other's value is offered
+    assert dialog.groups["phone"].checkedButton().text() == "138****0001"  # masked
+    dialog.do_merge()
+    assert "请填写合并原因" in dialog.message.text() and dialog.survivor is None
+    dialog.reason.setText("同一人重复登记")
+    dialog.do_merge()
+    assert dialog.survivor["phone"] == "13800000001"
+    assert Records(store, admin).get("person", drop["id"], include_deleted=True)["merged_into"] == keep["id"]
+    assert Quality(store, admin).queue(reason="dup_cert") == []

@@ -66,10 +66,14 @@ class QualityPage(Page):
         self.reason.currentIndexChanged.connect(lambda _i: self.show_items())
         self.open_button = QPushButton("打开并修改")
         self.open_button.clicked.connect(self.open_selected)
+        self.merge_button = QPushButton("合并重复…")
+        self.merge_button.setToolTip("选中一条“重复”问题:并排比较两条记录,逐项选择要保留的值后合并")
+        self.merge_button.clicked.connect(self.merge_selected)
         bar = QHBoxLayout()
         bar.addWidget(heading)
         bar.addStretch(1)
-        for w in (QLabel("网格"), self.grid, QLabel("类别"), self.group, QLabel("原因"), self.reason, self.open_button):
+        for w in (QLabel("网格"), self.grid, QLabel("类别"), self.group, QLabel("原因"), self.reason, self.open_button,
+                  self.merge_button):
             bar.addWidget(w)
         self.figures = read_only_table(["网格", *(label for _k, label in FIGURE_COLUMNS)])
         for i, (key, _label) in enumerate(FIGURE_COLUMNS, start=1):
@@ -168,6 +172,23 @@ class QualityPage(Page):
         self.state.setText(f"共 {len(self.data['items']):,} 个问题({summary});当前列出 {len(items):,} 条{more}。"
                            "双击一条(或点“打开并修改”)直接打开该记录并定位到要修改的项;改好后问题自动消失。"
                            "把鼠标停在指标上可看计算公式。")
+
+    def merge_selected(self) -> None:
+        from desktop.services.merge import mergeable
+        from ui.forms.merge import merge_records
+
+        row = self.queue.currentRow()
+        it = self.items[row] if 0 <= row < len(self.items) else None
+        if it is None or it["group"] != "duplicate" or not it.get("others") or not mergeable(it["kind"]):
+            self.status.emit("请先选中一条“重复”类的问题(人员、房屋或车辆)")
+            return
+        if merge_records(self.window(), self.ctx, it["kind"], it["id"], it["others"][0]):
+            self.status.emit("已合并;当天可由社区管理员撤销")
+            window = self.window()
+            if hasattr(window, "data_changed"):
+                window.data_changed()
+            else:
+                self.data_changed()
 
     def open_selected(self) -> None:
         row = self.queue.currentRow()
