@@ -98,6 +98,19 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+NO_CERT_WARNING = ("未填写证件号码:已导入,并列入“数据质量”待补全;如确实没有证件,请在人员信息中填写无证件原因")
+
+
+def under_cert_age(birth_date: date | str | None, today: date | None = None) -> bool:
+    """Whether a person born on `birth_date` is under 16 today (no ID number required). An
+    unknown birth date is not under 16."""
+    if birth_date is None:
+        return False
+    if isinstance(birth_date, str):
+        birth_date = date.fromisoformat(birth_date[:10])
+    return birth_date > years_before(today or date.today(), ADULT_CERT_AGE)
+
+
 def key_group(marks: str) -> bool:
     """Whether a person with these care marks (typed and derived, ``",a,b,"``) belongs to the key
     groups (重点人群): any care mark except 流动人口, which is a population category."""
