@@ -214,7 +214,7 @@ class Quality:
         months = self.stale_months()
         stale_since = years_before(today, months // 12) if months % 12 == 0 else today - timedelta(days=round(months * 30.44))
         sc = Scope(grids, tree, today, stale_since, years_before(today, ADULT_CERT_AGE))
-        sc.params = {"grids": grids, "cut16": sc.cut16.isoformat(), "today": today.isoformat(),
+        sc.params = {"grids": grids, "cut16": sc.cut16.isoformat(), "today": today.isoformat(), "months": months,
                      "stale": stale_since.isoformat(), "cut110": years_before(today, MAX_AGE).isoformat()}
         return sc
 
@@ -527,6 +527,7 @@ class Quality:
 
     def _q_stale(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
         out = []
+        months = sc.params["months"]
         titles = {"person": "name", "house": "id", "vehicle": "plate_no"}
         for kind in VERIFIED_KINDS:
             for r in self._rows(conn, sc, (
@@ -536,7 +537,7 @@ class Quality:
                 when = f"上次核实 {str(r[3])[:10]}" if r[3] else "从未核实"
                 title = kinds.label(kind) if kind == "house" else r[2]
                 out.append(self._item("stale", kind, r[0], r[1], "verified_on", title,
-                                      f"{when},超过 {self.stale_months()} 个月"))
+                                      f"{when},超过 {months} 个月"))
         return out
 
 
