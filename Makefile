@@ -55,6 +55,7 @@ bench: deps venv
 	$(BIN)/python benchmarks/print_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/excel_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/sync_bench.py --db $(BENCH_DB)
+	$(BIN)/python benchmarks/quality_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/crypto_bench.py
 
 screenshots: deps venv
