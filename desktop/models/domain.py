@@ -145,7 +145,12 @@ class Person(Synced, Base):
     disability_grade: Mapped[str | None] = mapped_column(String(4))
     disability_cert_no: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (Index("ix_person_name_birth", "name", "birth_date"),)
+    # the 数据质量 duplicate checks group live people by these, from the index alone
+    __table_args__ = (
+        Index("ix_person_live_cert", "cert_no", "deleted_at"),
+        Index("ix_person_live_name_birth", "name", "birth_date", "deleted_at", "household_id"),
+        Index("ix_person_live_phone", "phone", "deleted_at", "household_id"),
+    )
 
 
 class Vehicle(Synced, Base):

@@ -34,11 +34,12 @@ the field to focus. Groups: 重复 (duplicates), 缺项 (missing required fields
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from desktop import kinds
 from desktop.db.sql import sql
@@ -63,10 +64,12 @@ VERIFIED_KINDS = ("person", "house", "vehicle")  # 核实率
 CONDITIONS: dict[str, tuple[str, str]] = {
     "has_cert": ("(r.birth_date IS NULL OR r.birth_date <= :cut16) AND coalesce(r.no_cert_reason, '') = ''",
                  "年满16周岁且未注明无证件原因"),
-    "head": ("EXISTS (SELECT 1 FROM household hh WHERE hh.head_person_id = r.id AND hh.deleted_at IS NULL)",
-             "户主"),
+    "head": ("coalesce(hh.head_person_id, '') = r.id", "户主"),  # hh: the person's household (PERSON_JOIN)
     "floating": (f"r.person_type = '{FLOATING_TYPE}'", "流动人口"),
 }
+
+# every person query that checks required fields joins the person's household as hh
+PERSON_JOIN = "LEFT JOIN household hh ON hh.id = r.household_id AND hh.deleted_at IS NULL"
 
 # key-group visit intervals (days) until the plan's rules take over: the shortest of the marks
 _MARK_INTERVALS = {"key_person": 30, "community_correction": 30, "severe_mental": 30, "drug_user": 30,
@@ -178,6 +181,7 @@ class Scope:
     stale_since: date
     cut16: date
     params: dict[str, Any] = field(default_factory=dict)
+    grid_set: frozenset[str] = frozenset()
 
 
 class Quality:
@@ -213,7 +217,7 @@ class Quality:
         today = today or date.today()
         months = self.stale_months()
         stale_since = years_before(today, months // 12) if months % 12 == 0 else today - timedelta(days=round(months * 30.44))
-        sc = Scope(grids, tree, today, stale_since, years_before(today, ADULT_CERT_AGE))
+        sc = Scope(grids, tree, today, stale_since, years_before(today, ADULT_CERT_AGE), grid_set=frozenset(grids))
         sc.params = {"grids": grids, "cut16": sc.cut16.isoformat(), "today": today.isoformat(), "months": months,
                      "stale": stale_since.isoformat(), "cut110": years_before(today, MAX_AGE).isoformat()}
         return sc
@@ -279,47 +283,49 @@ class Quality:
         def rows(statement: str) -> list[Any]:
             return conn.execute(sql(statement, "grids"), p).all()
 
-        bld = ("coalesce(a.estate, '') || CASE WHEN coalesce(a.building, '') <> '' "
-               "THEN ' ' || a.building ELSE '' END")
-        # houses: residential, verified vacant, with residents, verified, complete
+        # houses, one row each (their building is their people's building)
         h_missing = " OR ".join(f"({m})" for _, m in _required_sql("house")) or "0"
-        for gid, b, res, vacant_ok, linked, n, verified, complete in rows(
-            f"SELECT r.grid_id, {bld}, sum(r.use IN ('1','2','3')), "
-            f"sum(r.use = '{VACANT_USE}' AND r.verified_on IS NOT NULL), "
-            f"sum(r.use IN ('1','2','3') AND NOT (r.use = '{VACANT_USE}' AND r.verified_on IS NOT NULL) "
-            "AND EXISTS (SELECT 1 FROM person p WHERE p.house_id = r.id AND p.deleted_at IS NULL)), "
-            f"count(*), sum(r.verified_on >= :stale), sum(NOT ({h_missing})) "
-            "FROM house r LEFT JOIN address a ON a.id = r.address_id "
-            f"WHERE r.deleted_at IS NULL AND r.grid_id IN :grids GROUP BY r.grid_id, {bld}"
-        ):
-            c = cells[(gid, b or "")]
-            c["houses_res"] += (res or 0) - (vacant_ok or 0)
-            c["houses_res_linked"] += linked or 0
-            c["rec:house"] += n
-            c["ok:house"] += complete or 0
-            c["ver:house"] += n
-            c["verok:house"] += verified or 0
-        # people
+        houses = rows(
+            "SELECT r.id, r.grid_id, a.estate, a.building, r.use, r.verified_on >= :stale, "
+            f"NOT ({h_missing}) FROM house r LEFT JOIN address a ON a.id = r.address_id "
+            "WHERE r.deleted_at IS NULL AND r.grid_id IN :grids")
+        building = {h[0]: (h[2] or "") + (f" {h[3]}" if h[3] else "") for h in houses}
+        # people, grouped by their house (which also says which houses have residents)
         p_missing = " OR ".join(f"({m})" for _, m in _required_sql("person")) or "0"
-        for gid, b, n, linked, verified, complete in rows(
-            f"SELECT r.grid_id, {bld}, count(*), sum(r.house_id IS NOT NULL), sum(r.verified_on >= :stale), "
-            f"sum(NOT ({p_missing})) FROM person r LEFT JOIN house h ON h.id = r.house_id AND h.deleted_at IS NULL "
-            "LEFT JOIN address a ON a.id = h.address_id "
-            f"WHERE r.deleted_at IS NULL AND r.grid_id IN :grids GROUP BY r.grid_id, {bld}"
+        lived: set[str] = set()
+        for gid, hid, n, verified, complete in rows(
+            f"SELECT r.grid_id, r.house_id, count(*), sum(r.verified_on >= :stale), sum(NOT ({p_missing})) "
+            f"FROM person r {PERSON_JOIN} WHERE r.deleted_at IS NULL AND r.grid_id IN :grids "
+            "GROUP BY r.grid_id, r.house_id"
         ):
-            c = cells[(gid, b or "")]
+            if hid:
+                lived.add(hid)
+            c = cells[(gid, building.get(hid, "") if hid else "")]
             c["people"] += n
-            c["people_linked"] += linked or 0
+            c["people_linked"] += n if hid else 0
             c["rec:person"] += n
             c["ok:person"] += complete or 0
             c["ver:person"] += n
             c["verok:person"] += verified or 0
+        if len(sc.grids) != len(sc.tree.grids()):  # residents registered in a grid out of scope
+            lived |= {r[0] for r in rows(
+                "SELECT DISTINCT p.house_id FROM person p JOIN house r ON r.id = p.house_id "
+                "WHERE p.deleted_at IS NULL AND r.grid_id IN :grids")}
+        for hid, gid, _estate, _bno, use, verified, ok in houses:
+            c = cells[(gid, building[hid])]
+            if use in RESIDENTIAL_USES and not (use == VACANT_USE and verified is not None):
+                c["houses_res"] += 1
+                c["houses_res_linked"] += 1 if hid in lived else 0
+            c["rec:house"] += 1
+            c["ok:house"] += 1 if ok else 0
+            c["ver:house"] += 1
+            c["verok:house"] += 1 if verified else 0
         # the other kinds: per grid
         for kind in ("household", "vehicle", "org_unit"):
             missing = " OR ".join(f"({m})" for _, m in _required_sql(kind)) or "0"
-            verified = "sum(r.verified_on >= :stale)" if kind in VERIFIED_KINDS else "0"
+            verified_sql = "sum(r.verified_on >= :stale)" if kind in VERIFIED_KINDS else "0"
             for gid, n, complete, ver in rows(
-                f"SELECT r.grid_id, count(*), sum(NOT ({missing})), {verified} FROM {kind} r "
+                f"SELECT r.grid_id, count(*), sum(NOT ({missing})), {verified_sql} FROM {kind} r "
                 "WHERE r.deleted_at IS NULL AND r.grid_id IN :grids GROUP BY r.grid_id"
             ):
                 c = cells[(gid, "")]
@@ -329,30 +335,36 @@ class Quality:
                     c[f"ver:{kind}"] += n
                     c[f"verok:{kind}"] += ver or 0
         # key groups and their households' last visits
-        for gid, b, marks, last in rows(
-            f"SELECT r.grid_id, {bld}, r.marks || r.derived_marks, "
-            "(SELECT max(v.visited_on) FROM visit v WHERE v.household_id = r.household_id AND v.deleted_at IS NULL) "
-            "FROM person r LEFT JOIN house h ON h.id = r.house_id AND h.deleted_at IS NULL "
-            "LEFT JOIN address a ON a.id = h.address_id "
+        last = dict(conn.execute(text(
+            "SELECT household_id, max(visited_on) FROM visit WHERE deleted_at IS NULL GROUP BY household_id")).all())
+        for gid, hid, household_id, marks in rows(
+            "SELECT r.grid_id, r.house_id, r.household_id, r.marks || r.derived_marks FROM person r "
             "WHERE r.deleted_at IS NULL AND r.grid_id IN :grids AND (r.marks <> '' OR r.derived_marks <> '')"
         ):
             if not key_group(marks):
                 continue
-            c = cells[(gid, b or "")]
+            c = cells[(gid, building.get(hid, "") if hid else "")]
             c["key_people"] += 1
-            if last_visit_within(last, visit_interval_days(marks), sc.today):
+            if last_visit_within(last.get(household_id), visit_interval_days(marks), sc.today):
                 c["key_known"] += 1
 
     # --- the queue ---------------------------------------------------------------------------
     def counts(self, *, grid_id: str | None = None, today: date | None = None) -> dict[str, Any]:
-        """Items per reason and per group (the dashboard's click-through figures)."""
-        items = self.queue(grid_id=grid_id, today=today)
-        by_reason: dict[str, int] = {r: 0 for r in REASONS}
-        by_group: dict[str, int] = {g: 0 for g in GROUPS}
-        for it in items:
-            by_reason[it["reason"]] += 1
-            by_group[REASONS[it["reason"]][0]] += 1
-        return {"total": len(items), "by_reason": by_reason, "by_group": by_group}
+        """Items per reason and per group (the dashboard's click-through figures), counted in SQL:
+        the same conditions as `queue`, without building the items."""
+        by_reason: dict[str, int] = dict.fromkeys(REASONS, 0)
+        with self.store.session() as s:
+            conn = s.connection()
+            sc = self._scope(conn, grid_id, today)
+            if sc.grids:
+                for reason, n in self._scan(conn, sc, None, count=True):
+                    by_reason[reason] += n
+                for code in DUP_REASONS:
+                    by_reason[code] = self._dup_count(conn, sc, code)
+        by_group: dict[str, int] = dict.fromkeys(GROUPS, 0)
+        for code, n in by_reason.items():
+            by_group[REASONS[code][0]] += n
+        return {"total": sum(by_reason.values()), "by_reason": by_reason, "by_group": by_group}
 
     def queue(self, *, grid_id: str | None = None, reason: str | None = None,
               today: date | None = None) -> list[dict[str, Any]]:
@@ -366,15 +378,116 @@ class Quality:
             sc = self._scope(conn, grid_id, today)
             if not sc.grids:
                 return []
-            items: list[dict[str, Any]] = []
-            for code in REASONS:
+            found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for code in DUP_REASONS:
                 if reason is None or reason == code:
-                    items.extend(getattr(self, f"_q_{code}")(conn, sc))
+                    found[code] = self._dups(sc, code, self._dup_rows(conn, sc, code))
+            if reason is None or reason not in DUP_REASONS:
+                for it in self._scan(conn, sc, reason, count=False):
+                    found[it["reason"]].append(it)
+        items = [it for code in REASONS for it in found.get(code, [])]
+        labels: dict[str, str] = {}
         for it in items:
             group, label = REASONS[it["reason"]]
             it["group"], it["reason_label"] = group, label
-            it["grid"] = sc.tree.grid_label(it["grid_id"]) if sc.tree.get(it["grid_id"]) else ""
+            gid = it["grid_id"]
+            if gid not in labels:
+                labels[gid] = sc.tree.grid_label(gid) if sc.tree.get(gid) else ""
+            it["grid"] = labels[gid]
         return items
+
+    # --- duplicates ----------------------------------------------------------------------------
+    def _dup_rows(self, conn: Connection, sc: Scope, code: str) -> list[Any]:
+        """(group key, id, grid id, title) of the records in scope that have a duplicate anywhere
+        in the street, with `others` computed by `_dups`. A whole-street scope groups the table;
+        a smaller one starts from its own records (by the key's index)."""
+        table, key, title, distinct, cond = _DUPS[code]
+        whole = len(sc.grids) == len(sc.tree.grids())
+        plain = {"t": ""}
+        if whole:
+            keys = (f"SELECT {key} FROM {table} WHERE deleted_at IS NULL AND {cond.format(**plain)} "
+                    f"GROUP BY {key} HAVING {_having(distinct)}")
+        else:
+            keys = (f"SELECT DISTINCT {key} FROM {table} WHERE deleted_at IS NULL AND grid_id IN :grids "
+                    f"AND {cond.format(**plain)}")
+        cols = ", ".join(f"r.{k.strip()}" for k in key.split(","))
+        on = " AND ".join(f"r.{k.strip()} = d.{k.strip()}" for k in key.split(","))
+        rows = self._rows(conn, sc, (
+            f"SELECT {cols}, r.id, r.grid_id, r.{title}, {distinct.format(t='r.')} "
+            f"FROM {table} r JOIN ({keys}) d ON {on} WHERE r.deleted_at IS NULL AND {cond.format(t='r.')} "
+            "ORDER BY 1, r.id"))
+        n_key = len(key.split(","))
+        groups: dict[tuple, list[Any]] = defaultdict(list)
+        for row in rows:
+            groups[tuple(row[:n_key])].append(row[n_key:])
+        out = []
+        for value, members in groups.items():
+            if len({m[3] for m in members}) < 2:
+                continue
+            ids = [m[0] for m in members]
+            out.extend((value, m[0], m[1], m[2], ids) for m in members if m[1] in sc.grid_set)
+        return out
+
+    def _dup_count(self, conn: Connection, sc: Scope, code: str) -> int:
+        """len(_dup_rows(…)); for the whole street counted by one GROUP BY."""
+        if len(sc.grids) != len(sc.tree.grids()):
+            return len(self._dup_rows(conn, sc, code))
+        table, key, _title, distinct, cond = _DUPS[code]
+        plain = {"t": ""}
+        return self._rows(conn, sc, (
+            f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {table} WHERE deleted_at IS NULL "
+            f"AND {cond.format(**plain)} GROUP BY {key} HAVING {_having(distinct)})"))[0][0]
+
+    def _dups(self, sc: Scope, code: str, rows: list[Any]) -> list[dict[str, Any]]:
+        kind, fld, describe = _DUP_ITEMS[code]
+        sizes: dict[tuple, int] = defaultdict(int)
+        for value, *_rest in rows:
+            sizes[value] += 1
+        return [self._item(code, kind, rid, gid, fld, title, describe.format(n=len(ids)),
+                           group_key="|".join(str(v) for v in value), others=[i for i in ids if i != rid])
+                for value, rid, gid, title, ids in rows]
+
+    # --- one scan per table for every other reason --------------------------------------------
+    def _scan(self, conn: Connection, sc: Scope, reason: str | None, *, count: bool) -> Iterator[Any]:
+        """Per table, one pass: in count mode (reason, n) pairs, else the items."""
+        for table, spec in _scan_specs(sc.params["months"]).items():
+            flags = [(code, cond) for code, cond in spec["flags"] if reason is None or reason == code]
+            req = _required_sql(table) if table in QUALITY_KINDS else []
+            want_missing = reason in (None, "missing") and bool(req)
+            if not flags and not want_missing:
+                continue
+            any_missing = " OR ".join(f"({m})" for _, m in req) or "0"
+            if count:
+                sums = [f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)" for _code, cond in flags]
+                if want_missing:
+                    sums.append(f"sum(CASE WHEN {any_missing} THEN 1 ELSE 0 END)")
+                row = self._rows(conn, sc, f"SELECT {', '.join(sums)} FROM {table} r {spec['join']} "
+                                           "WHERE r.deleted_at IS NULL AND r.grid_id IN :grids")[0]
+                codes = [c for c, _ in flags] + (["missing"] if want_missing else [])
+                yield from ((c, n or 0) for c, n in zip(codes, row, strict=True))
+                continue
+            cols = [f"CASE WHEN {cond} THEN 1 ELSE 0 END" for _code, cond in flags]
+            if want_missing:
+                cols += [f"CASE WHEN {m} THEN 1 ELSE 0 END" for _, m in req]
+            where = " OR ".join([f"({cond})" for _c, cond in flags] + ([f"({any_missing})"] if want_missing else []))
+            extra = spec["extra"]
+            for row in self._rows(conn, sc, (
+                f"SELECT r.id, r.grid_id, {spec['title']}, {', '.join(extra) or 'NULL'}, {', '.join(cols)} "
+                f"FROM {table} r {spec['join']} WHERE r.deleted_at IS NULL AND r.grid_id IN :grids AND ({where}) "
+                "ORDER BY r.grid_id, r.id")):
+                rid, gid, title, *rest = row
+                ex = rest[:max(len(extra), 1)]
+                bits = rest[max(len(extra), 1):]
+                for (code, _cond), bit in zip(flags, bits, strict=False):
+                    if bit:
+                        fld, text_ = spec["items"][code](ex)
+                        yield self._item(code, table, rid, gid, fld, title or kinds.label(table), text_)
+                miss = bits[len(flags):]
+                if want_missing and any(miss):
+                    cols_missing = [col for (col, _), bit in zip(req, miss, strict=True) if bit]
+                    labels_ = "、".join(kinds.field_label(table, c) for c in cols_missing)
+                    yield self._item("missing", table, rid, gid, cols_missing[0], title or kinds.label(table),
+                                     f"{kinds.label(table)}缺少:{labels_}", fields=cols_missing)
 
     def _rows(self, conn: Connection, sc: Scope, statement: str) -> list[Any]:
         return conn.execute(sql(statement, *(["grids"] if ":grids" in statement else [])), sc.params).all()
@@ -385,161 +498,103 @@ class Quality:
         return {"reason": reason, "kind": kind, "id": rid, "grid_id": grid_id, "field": fld,
                 "title": title, "detail": detail, **extra}
 
-    def _dups(self, conn: Connection, sc: Scope, reason: str, kind: str, fld: str, statement: str,
-              describe: str) -> list[dict[str, Any]]:
-        # statement selects (group value, id, grid_id, title) of the records in duplicate groups
-        out = []
-        groups: dict[Any, list[Any]] = defaultdict(list)
-        for row in self._rows(conn, sc, statement):
-            groups[row[0]].append(row)
-        for value, members in groups.items():
-            ids = [m[1] for m in members]
-            for m in members:
-                if m[2] in sc.grids:
-                    out.append(self._item(reason, kind, m[1], m[2], fld, m[3],
-                                          describe.format(n=len(members)), group_key=str(value),
-                                          others=[i for i in ids if i != m[1]]))
-        return out
 
-    def _q_dup_cert(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        # compared across the whole street (a duplicate may sit in another grid); listed in scope
-        return self._dups(conn, sc, "dup_cert", "person", "cert_no", (
-            "SELECT r.cert_no, r.id, r.grid_id, r.name FROM person r WHERE r.deleted_at IS NULL AND r.cert_no IN "
-            "(SELECT cert_no FROM person WHERE deleted_at IS NULL AND coalesce(cert_no, '') <> '' "
-            "GROUP BY cert_no HAVING count(*) > 1) ORDER BY r.cert_no, r.id"), "同一证件号码登记了 {n} 次")
+# duplicates: reason -> (table, key columns, title column, what must differ, row condition)
+_DUPS = {
+    # (rowid rather than id: the partial indexes of desktop/models/domain.py Person answer alone)
+    "dup_cert": ("person", "cert_no", "name", "{t}rowid", "{t}cert_no <> ''"),
+    "dup_name_birth": ("person", "name, birth_date", "name", "coalesce({t}household_id, 'r' || {t}rowid)",
+                       "{t}birth_date IS NOT NULL"),
+    "dup_phone": ("person", "phone", "name", "{t}household_id",
+                  "{t}phone LIKE '1__________' AND {t}household_id IS NOT NULL"),
+    "dup_plate": ("vehicle", "plate_no", "plate_no", "{t}rowid", "{t}plate_no <> ''"),
+}
+DUP_REASONS = tuple(_DUPS)
+_DUP_ITEMS = {
+    "dup_cert": ("person", "cert_no", "同一证件号码登记了 {n} 次"),
+    "dup_name_birth": ("person", "name", "同名同出生日期的人员分属 {n} 条记录、不同的户"),
+    "dup_phone": ("person", "phone", "同一手机号出现在 {n} 名不同户的人员上"),
+    "dup_plate": ("vehicle", "plate_no", "同一号牌登记了 {n} 次"),
+}
+_HEADS = ("(SELECT count(*) FROM person p WHERE p.household_id = r.id AND p.deleted_at IS NULL "
+          "AND p.relation IN ('01','02','03'))")
 
-    def _q_dup_name_birth(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return self._dups(conn, sc, "dup_name_birth", "person", "name", (
-            "SELECT r.name || '|' || r.birth_date, r.id, r.grid_id, r.name FROM person r "
-            "JOIN (SELECT name, birth_date FROM person WHERE deleted_at IS NULL AND birth_date IS NOT NULL "
-            "GROUP BY name, birth_date HAVING count(DISTINCT coalesce(household_id, id)) > 1) d "
-            "ON d.name = r.name AND d.birth_date = r.birth_date WHERE r.deleted_at IS NULL ORDER BY 1, r.id"),
-            "同名同出生日期的人员分属 {n} 条记录、不同的户")
 
-    def _q_dup_phone(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return self._dups(conn, sc, "dup_phone", "person", "phone", (
-            "SELECT r.phone, r.id, r.grid_id, r.name FROM person r WHERE r.deleted_at IS NULL "
-            "AND r.household_id IS NOT NULL AND r.phone IN (SELECT phone FROM person WHERE deleted_at IS NULL "
-            "AND phone LIKE '1__________' AND household_id IS NOT NULL "
-            "GROUP BY phone HAVING count(DISTINCT household_id) > 1) ORDER BY r.phone, r.id"),
-            "同一手机号出现在 {n} 名不同户的人员上")
+def _having(distinct: str) -> str:
+    """A group is a duplicate when it has two rows (two of `distinct` where that is not the row)."""
+    if distinct == "{t}rowid":
+        return "count(*) > 1"
+    return f"count(DISTINCT {distinct.format(t='')}) > 1"
 
-    def _q_dup_plate(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return self._dups(conn, sc, "dup_plate", "vehicle", "plate_no", (
-            "SELECT r.plate_no, r.id, r.grid_id, r.plate_no FROM vehicle r WHERE r.deleted_at IS NULL AND r.plate_no IN "
-            "(SELECT plate_no FROM vehicle WHERE deleted_at IS NULL AND coalesce(plate_no, '') <> '' "
-            "GROUP BY plate_no HAVING count(*) > 1) ORDER BY r.plate_no, r.id"), "同一号牌登记了 {n} 次")
 
-    def _q_missing(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        out = []
-        titles = {"person": "r.name", "household": "r.hh_no", "house": "coalesce(a.full_text, '')",
-                  "vehicle": "r.plate_no", "org_unit": "r.name"}
-        for kind in QUALITY_KINDS:
-            req = _required_sql(kind)
-            if not req:
-                continue
-            flags = ", ".join(f"CASE WHEN {m} THEN 1 ELSE 0 END" for _, m in req)
-            join = "LEFT JOIN address a ON a.id = r.address_id" if kind == "house" else ""
-            any_missing = " OR ".join(f"({m})" for _, m in req)
-            for row in self._rows(conn, sc, (
-                f"SELECT r.id, r.grid_id, {titles[kind]}, {flags} FROM {kind} r {join} "
-                f"WHERE r.deleted_at IS NULL AND r.grid_id IN :grids AND ({any_missing}) ORDER BY r.grid_id, r.id"
-            )):
-                cols = [col for (col, _), flag in zip(req, row[3:], strict=True) if flag]
-                labels = "、".join(kinds.field_label(kind, c) for c in cols)
-                out.append(self._item("missing", kind, row[0], row[1], cols[0], row[2] or kinds.label(kind),
-                                      f"{kinds.label(kind)}缺少:{labels}", fields=cols))
-        return out
+def _in(codes: tuple[str, ...]) -> str:
+    return ",".join(f"'{c}'" for c in codes)
 
-    def _q_person_no_house(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return [self._item("person_no_house", "person", r[0], r[1], "house_id", r[2], "未填写现住房屋")
-                for r in self._rows(conn, sc, "SELECT id, grid_id, name FROM person WHERE deleted_at IS NULL "
-                                              "AND grid_id IN :grids AND house_id IS NULL ORDER BY grid_id, id")]
 
-    def _q_house_no_resident(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return [self._item("house_no_resident", "house", r[0], r[1], "use", r[2] or "房屋",
-                           "没有现住人员;如确为空置,请核实后把房屋用途改为空置并填写核实日期")
-                for r in self._rows(conn, sc, (
-                    "SELECT r.id, r.grid_id, a.full_text FROM house r LEFT JOIN address a ON a.id = r.address_id "
-                    f"WHERE r.deleted_at IS NULL AND r.grid_id IN :grids AND r.use IN ('1','2','3') "
-                    f"AND NOT (r.use = '{VACANT_USE}' AND r.verified_on IS NOT NULL) "
-                    "AND NOT EXISTS (SELECT 1 FROM person p WHERE p.house_id = r.id AND p.deleted_at IS NULL) "
-                    "ORDER BY r.grid_id, r.id"))]
+def _scan_specs(months: int) -> dict[str, dict[str, Any]]:
+    """Per table: the join, the title, extra columns and (reason, condition) flags, with each
+    reason's (field to focus, sentence) from the extra columns."""
+    stale = "(r.verified_on IS NULL OR r.verified_on < :stale)"
 
-    _HEADS = ("(SELECT count(*) FROM person p WHERE p.household_id = r.id AND p.deleted_at IS NULL "
-              "AND p.relation IN ('01','02','03'))")
+    def stale_item(ex: list[Any]) -> tuple[str, str]:
+        when = f"上次核实 {str(ex[0])[:10]}" if ex[0] else "从未核实"
+        return "verified_on", f"{when},超过 {months} 个月"
 
-    def _q_no_head(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return [self._item("no_head", "household", r[0], r[1], "head_person_id", f"户号 {r[2]}", "该户没有户主")
-                for r in self._rows(conn, sc, (
-                    "SELECT r.id, r.grid_id, r.hh_no FROM household r WHERE r.deleted_at IS NULL AND r.grid_id IN :grids "
-                    "AND NOT EXISTS (SELECT 1 FROM person p WHERE p.id = r.head_person_id AND p.deleted_at IS NULL) "
-                    f"AND {self._HEADS} = 0 ORDER BY r.grid_id, r.id"))]
-
-    def _q_two_heads(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return [self._item("two_heads", "household", r[0], r[1], "head_person_id", f"户号 {r[2]}",
-                           f"该户有 {r[3]} 人登记为户主")
-                for r in self._rows(conn, sc, (
-                    f"SELECT r.id, r.grid_id, r.hh_no, {self._HEADS} FROM household r WHERE r.deleted_at IS NULL "
-                    f"AND r.grid_id IN :grids AND {self._HEADS} > 1 ORDER BY r.grid_id, r.id"))]
-
-    def _q_child_older(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        rel = ",".join(f"'{c}'" for c in CHILD_RELATIONS)
-        return [self._item("child_older", "person", r[0], r[1], "birth_date", r[2], "登记为子女,但出生早于户主")
-                for r in self._rows(conn, sc, (
-                    "SELECT r.id, r.grid_id, r.name FROM person r JOIN household hh ON hh.id = r.household_id "
-                    "AND hh.deleted_at IS NULL JOIN person h ON h.id = hh.head_person_id AND h.deleted_at IS NULL "
-                    f"WHERE r.deleted_at IS NULL AND r.grid_id IN :grids AND r.relation IN ({rel}) "
-                    "AND r.birth_date < h.birth_date ORDER BY r.grid_id, r.id"))]
-
-    def _q_spouse_minor(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        rel = ",".join(f"'{c}'" for c in SPOUSE_RELATIONS)
-        return [self._item("spouse_minor", "person", r[0], r[1], "birth_date", r[2], "登记为配偶,但未满16周岁")
-                for r in self._rows(conn, sc, (
-                    f"SELECT id, grid_id, name FROM person WHERE deleted_at IS NULL AND grid_id IN :grids "
-                    f"AND relation IN ({rel}) AND birth_date > :cut16 ORDER BY grid_id, id"))]
-
-    def _q_too_old(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return [self._item("too_old", "person", r[0], r[1], "birth_date", r[2], "出生日期显示年龄超过110岁")
-                for r in self._rows(conn, sc, (
-                    "SELECT id, grid_id, name FROM person WHERE deleted_at IS NULL AND grid_id IN :grids "
-                    "AND birth_date < :cut110 ORDER BY grid_id, id"))]
-
-    def _q_floating_no_arrival(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return [self._item("floating_no_arrival", "person", r[0], r[1], "arrived_on", r[2], "流动人口未填写来本地日期")
-                for r in self._rows(conn, sc, (
-                    "SELECT id, grid_id, name FROM person WHERE deleted_at IS NULL AND grid_id IN :grids "
-                    f"AND person_type = '{FLOATING_TYPE}' AND arrived_on IS NULL ORDER BY grid_id, id"))]
-
-    def _q_card_expired(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return [self._item("card_expired", "person", r[0], r[1], "residence_card_until", r[2],
-                           f"居住证有效期至 {str(r[3])[:10]},已过期")
-                for r in self._rows(conn, sc, (
-                    "SELECT id, grid_id, name, residence_card_until FROM person WHERE deleted_at IS NULL "
-                    f"AND grid_id IN :grids AND person_type = '{FLOATING_TYPE}' AND residence_card_until < :today "
-                    "ORDER BY grid_id, id"))]
-
-    def _q_vehicle_no_owner(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        return [self._item("vehicle_no_owner", "vehicle", r[0], r[1], "owner_person_id", r[2], "车辆未关联车主")
-                for r in self._rows(conn, sc, (
-                    "SELECT id, grid_id, plate_no FROM vehicle WHERE deleted_at IS NULL AND grid_id IN :grids "
-                    "AND owner_person_id IS NULL ORDER BY grid_id, id"))]
-
-    def _q_stale(self, conn: Connection, sc: Scope) -> list[dict[str, Any]]:
-        out = []
-        months = sc.params["months"]
-        titles = {"person": "name", "house": "id", "vehicle": "plate_no"}
-        for kind in VERIFIED_KINDS:
-            for r in self._rows(conn, sc, (
-                f"SELECT id, grid_id, {titles[kind]}, verified_on FROM {kind} WHERE deleted_at IS NULL "
-                "AND grid_id IN :grids AND (verified_on IS NULL OR verified_on < :stale) ORDER BY grid_id, id"
-            )):
-                when = f"上次核实 {str(r[3])[:10]}" if r[3] else "从未核实"
-                title = kinds.label(kind) if kind == "house" else r[2]
-                out.append(self._item("stale", kind, r[0], r[1], "verified_on", title,
-                                      f"{when},超过 {months} 个月"))
-        return out
-
+    return {
+        "person": {
+            "join": f"{PERSON_JOIN} LEFT JOIN person h ON h.id = hh.head_person_id AND h.deleted_at IS NULL",
+            "title": "r.name", "extra": ["r.verified_on", "r.residence_card_until"],
+            "flags": [
+                ("person_no_house", "r.house_id IS NULL"),
+                ("child_older", f"r.relation IN ({_in(CHILD_RELATIONS)}) AND r.birth_date < h.birth_date"),
+                ("spouse_minor", f"r.relation IN ({_in(SPOUSE_RELATIONS)}) AND r.birth_date > :cut16"),
+                ("too_old", "r.birth_date < :cut110"),
+                ("floating_no_arrival", f"r.person_type = '{FLOATING_TYPE}' AND r.arrived_on IS NULL"),
+                ("card_expired", f"r.person_type = '{FLOATING_TYPE}' AND r.residence_card_until < :today"),
+                ("stale", stale),
+            ],
+            "items": {
+                "person_no_house": lambda ex: ("house_id", "未填写现住房屋"),
+                "child_older": lambda ex: ("birth_date", "登记为子女,但出生早于户主"),
+                "spouse_minor": lambda ex: ("birth_date", "登记为配偶,但未满16周岁"),
+                "too_old": lambda ex: ("birth_date", "出生日期显示年龄超过110岁"),
+                "floating_no_arrival": lambda ex: ("arrived_on", "流动人口未填写来本地日期"),
+                "card_expired": lambda ex: ("residence_card_until", f"居住证有效期至 {str(ex[1])[:10]},已过期"),
+                "stale": stale_item,
+            },
+        },
+        "household": {
+            "join": "", "title": "'户号 ' || r.hh_no", "extra": [],
+            "flags": [
+                ("no_head", "NOT EXISTS (SELECT 1 FROM person p WHERE p.id = r.head_person_id AND p.deleted_at IS NULL) "
+                            f"AND {_HEADS} = 0"),
+                ("two_heads", f"{_HEADS} > 1"),
+            ],
+            "items": {
+                "no_head": lambda ex: ("head_person_id", "该户没有户主"),
+                "two_heads": lambda ex: ("head_person_id", "该户有两人以上登记为户主"),
+            },
+        },
+        "house": {
+            "join": "LEFT JOIN address a ON a.id = r.address_id", "title": "a.full_text", "extra": ["r.verified_on"],
+            "flags": [
+                ("house_no_resident", f"r.use IN ({_in(RESIDENTIAL_USES)}) AND NOT (r.use = '{VACANT_USE}' AND "
+                                      "r.verified_on IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM person p "
+                                      "WHERE p.house_id = r.id AND p.deleted_at IS NULL)"),
+                ("stale", stale),
+            ],
+            "items": {
+                "house_no_resident": lambda ex: ("use", "没有现住人员;如确为空置,请核实后把房屋用途改为空置并填写核实日期"),
+                "stale": stale_item,
+            },
+        },
+        "vehicle": {
+            "join": "", "title": "r.plate_no", "extra": ["r.verified_on"],
+            "flags": [("vehicle_no_owner", "r.owner_person_id IS NULL"), ("stale", stale)],
+            "items": {"vehicle_no_owner": lambda ex: ("owner_person_id", "车辆未关联车主"), "stale": stale_item},
+        },
+        "org_unit": {"join": "", "title": "r.name", "extra": [], "flags": [], "items": {}},
+    }
 
 def _add(into: dict[str, Any], c: dict[str, Any]) -> None:
     for k, v in c.items():

@@ -30,8 +30,12 @@ def upgrade() -> None:
         op.add_column(table, sa.Column('verified_on', sa.Date(), nullable=True))
         # a merged duplicate: the tombstone names the record it was merged into
         op.add_column(table, sa.Column('merged_into', sa.String(length=36), nullable=True))
-    # the queue's name + birth date duplicates group by it
-    op.create_index('ix_person_name_birth', 'person', ['name', 'birth_date'], unique=False)
+    # the queue's duplicate checks group live people by these, from the index alone
+    # (covering: deleted_at in the index, else SQLite reads every row to check it)
+    op.create_index('ix_person_live_cert', 'person', ['cert_no', 'deleted_at'], unique=False)
+    op.create_index('ix_person_live_name_birth', 'person', ['name', 'birth_date', 'deleted_at', 'household_id'],
+                    unique=False)
+    op.create_index('ix_person_live_phone', 'person', ['phone', 'deleted_at', 'household_id'], unique=False)
     bind = op.get_bind()
     for table in ('person', 'house', 'vehicle'):
         ddl.install_capture(bind, table)
@@ -39,7 +43,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    op.drop_index('ix_person_name_birth', table_name='person')
+    for name in ('ix_person_live_phone', 'ix_person_live_name_birth', 'ix_person_live_cert'):
+        op.drop_index(name, table_name='person')
     for table in ('person', 'house', 'vehicle'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('merged_into')
