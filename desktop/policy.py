@@ -62,6 +62,7 @@ class Ability(StrEnum):
     ASSIGN_TASKS = "assign_tasks"            # tasks from the office to grid workers
     MERGE_RECORDS = "merge_records"          # merge two duplicate records (within one's scope)
     UNDO_MERGE = "undo_merge"                # undo a merge on the day it was made
+    QUALITY_SETTINGS = "quality_settings"    # the 数据质量 settings (months before 久未核实)
 
 
 _OFFICE = frozenset({Role.COMMUNITY_ADMIN, Role.SUPERVISOR})
@@ -84,6 +85,7 @@ GRANTS: dict[Ability, frozenset[str]] = {
     Ability.ASSIGN_TASKS: _OFFICE,
     Ability.MERGE_RECORDS: frozenset(Role),
     Ability.UNDO_MERGE: _OFFICE,
+    Ability.QUALITY_SETTINGS: _OFFICE,
 }
 
 # Ability -> what the act is, for the refusal sentence.
@@ -104,6 +106,7 @@ _ACTS: dict[Ability, str] = {
     Ability.ASSIGN_TASKS: "分派任务",
     Ability.MERGE_RECORDS: "合并重复记录",
     Ability.UNDO_MERGE: "撤销合并",
+    Ability.QUALITY_SETTINGS: "修改数据质量设置",
 }
 
 

@@ -22,6 +22,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         q = Quality(store, actor_for(store, args.user))
+        if args.stale_months is not None:
+            q.set_stale_months(args.stale_months)
         grid_id = q.grid_for_code(args.grid) if args.grid else None
         if args.list:
             items = q.queue(grid_id=grid_id, reason=args.list)
@@ -63,6 +65,8 @@ def register(sub: Any) -> None:
     qa = sub.add_parser("quality", help="数据质量:完善率、完整率、知晓率、核实率,以及待修正的问题清单")
     qa.add_argument("--grid", help="网格代码(默认全部)")
     qa.add_argument("--list", metavar="REASON", help="逐条列出某一类问题(例如 dup_cert、missing、stale)")
+    qa.add_argument("--stale-months", type=int, metavar="N",
+                    help="把核实期限设为 N 个月(超过即“久未核实”,默认 12;社区管理员或网格长)")
     qa.add_argument("--user", help="以该用户的权限范围检查")
     qa.add_argument("--json", action="store_true")
     qa.set_defaults(func=cmd_quality)

@@ -163,7 +163,7 @@ FIGURES = {
     "link_people": ("人房关联完善率(人员)", "已关联现住房屋的人员 ÷ 人员"),
     "complete": ("信息完整率", "必填项齐全的记录 ÷ 记录(必填项见各类记录的登记要求)"),
     "known": ("重点人群知晓率", "在走访周期内走访过其所在户的重点人群 ÷ 重点人群(有流动人口以外关注标识的人员)"),
-    "verified": ("核实率", "最近12个月内核实过的人员、房屋、车辆 ÷ 人员、房屋、车辆"),
+    "verified": ("核实率", "核实期限内(默认最近12个月)核实过的人员、房屋、车辆 ÷ 人员、房屋、车辆"),
 }
 
 
@@ -197,6 +197,22 @@ class Quality:
         except ValueError:
             months = DEFAULT_STALE_MONTHS
         return months if months > 0 else DEFAULT_STALE_MONTHS
+
+    def set_stale_months(self, months: int) -> None:
+        """How many months without a 核实 make a record 久未核实 (1 to 60), for this laptop; audited."""
+        from desktop.policy import Ability
+        from desktop.services.audit import write_audit
+        from desktop.services.errors import ServiceError, require
+
+        require(self.actor, Ability.QUALITY_SETTINGS)
+        if not isinstance(months, int) or not 1 <= months <= 60:
+            raise ServiceError("核实期限应为 1 到 60 个月")
+        from desktop.models import LocalMeta
+
+        with self.store.transaction() as s:
+            s.merge(LocalMeta(key=STALE_MONTHS_KEY, value=str(months)))
+            write_audit(s, self.actor, "update", None, None, {"setting": STALE_MONTHS_KEY, "months": months},
+                        summary="修改核实期限")
 
     def grid_for_code(self, code: str) -> str:
         from desktop.services.errors import NotFound

@@ -118,3 +118,21 @@ def test_cli_merge_and_undo(store, admin, twins, db_path, capsys):
     assert main([*base, "--undo"]) == 2
     err = capsys.readouterr().err
     assert "没有可撤销的合并" in err and "Traceback" not in err
+
+
+def test_merging_two_houses_moves_people_and_households(store, admin, community):
+    h = Households(store, admin)
+    r = Records(store, admin)
+    g1 = community.grid1["id"]
+    a = h.register(grid_id=g1, address={"estate": "甲小区", "building": "1", "room": "101"},
+                   house={"use": "自住", "area_m2": 80}, members=[community.member("张一", 40)])
+    addr = r.create("address", {"grid_id": g1, "estate": "甲小区", "building": "1", "unit": "1", "room": "101"})
+    dup = r.create("house", {"grid_id": g1, "address_id": addr["id"], "use": "自住", "owner_name": "张一"})
+    lodger = r.create("person", {"grid_id": g1, "name": "租客", "gender": "1", "birth_date": "1990-01-01",
+                                 "house_id": dup["id"], "no_cert_reason": "外籍"})
+    survivor = Merges(store, admin).merge("house", a["house"]["id"], dup["id"], take={"owner_name": "drop"},
+                                          reason="同一套房登记两次")
+    assert survivor["owner_name"] == "张一" and survivor["area_m2"] == 80
+    assert r.get("person", lodger["id"])["house_id"] == a["house"]["id"]
+    assert r.get("house", dup["id"], include_deleted=True)["merged_into"] == a["house"]["id"]
+    assert [i for i in Quality(store, admin).queue(reason="house_no_resident")] == []

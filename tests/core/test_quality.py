@@ -218,3 +218,30 @@ def test_cli_quality_figures_list_and_errors(store, admin, community, db_path, c
     assert main(["--db", str(db_path), "quality", "--grid", "999"]) == 2
     err = capsys.readouterr().err
     assert "找不到代码为 999 的网格" in err and "Traceback" not in err
+
+
+def test_the_stale_setting(store, admin, community, db_path, capsys):
+    from desktop.cli import main
+    from desktop.services.errors import PermissionDenied
+
+    s = _street(store, admin, community)
+    r = Records(store, admin)
+    r.update("person", s["qian"]["id"], {"verified_on": TODAY - timedelta(days=200)})
+    q = Quality(store, admin)
+    assert q.counts()["by_reason"]["stale"] == 11  # 200 days ago is within 12 months
+    q.set_stale_months(6)
+    assert q.counts()["by_reason"]["stale"] == 12
+    assert "超过 6 个月" in next(i["detail"] for i in q.queue(reason="stale") if i["title"] == "钱七")
+    with pytest.raises(ServiceError, match="1 到 60 个月"):
+        q.set_stale_months(0)
+    worker = Actor("wg1", "grid_worker", frozenset({community.grid1["id"]}), "dev-1", "网格员")
+    with pytest.raises(PermissionDenied, match="修改数据质量设置"):
+        Quality(store, worker).set_stale_months(24)
+    assert main(["--db", str(db_path), "quality", "--stale-months", "12", "--json"]) == 0
+    assert json_counts(capsys)["by_reason"]["stale"] == 11
+
+
+def json_counts(capsys):
+    import json
+
+    return json.loads(capsys.readouterr().out)["queue"]
