@@ -103,3 +103,39 @@ def test_merge_from_the_queue_side_by_side(qtbot, store, admin, community):
     assert dialog.survivor["phone"] == "13800000001"
     assert Records(store, admin).get("person", drop["id"], include_deleted=True)["merged_into"] == keep["id"]
     assert Quality(store, admin).queue(reason="dup_cert") == []
+
+
+def test_pick_two_records_on_a_list_and_merge(qtbot, store, admin, community, monkeypatch):
+    from ui.forms.merge import MergeDialog
+    from ui.pages.lists import ListPage
+
+    r = Records(store, admin)
+    g1 = community.grid1["id"]
+    keep = r.create("vehicle", {"grid_id": g1, "plate_no": "甘A12345", "brand": "五菱宏光"})
+    drop = r.create("vehicle", {"grid_id": g1, "plate_no": "甘A12345", "colour": "白"}, allow_duplicate=True)
+    page = ListPage(AppContext(store, admin), "vehicle")
+    qtbot.addWidget(page)
+    with qtbot.waitSignal(page.model.loaded, timeout=10000):
+        page.activate()
+    wait_all()
+    rows = {page.model.record_id(i): i for i in range(page.model.total)}
+    menu = page.context_menu_for(rows[drop["id"]])
+    into = next(a for a in menu.actions() if a.text() == "合并到选定的记录…")
+    assert not into.isEnabled()  # nothing chosen to keep yet
+    next(a for a in page.context_menu_for(rows[keep["id"]]).actions() if a.text().startswith("选为要保留")).trigger()
+    assert page.keep_id == keep["id"]
+
+    def fake_exec(dialog):
+        assert dialog.choices()["colour"] == "drop"  # the survivor has none
+        dialog.reason.setText("同一辆车登记两次")
+        dialog.do_merge()
+        return QDialog.DialogCode.Accepted if dialog.survivor else QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(MergeDialog, "exec", fake_exec)
+    into = next(a for a in page.context_menu_for(rows[drop["id"]]).actions() if a.text() == "合并到选定的记录…")
+    assert into.isEnabled()
+    into.trigger()
+    wait_all()
+    assert r.get("vehicle", keep["id"])["colour"] == "白"
+    assert r.get("vehicle", drop["id"], include_deleted=True)["merged_into"] == keep["id"]
+    assert page.keep_id is None

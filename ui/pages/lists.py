@@ -87,6 +87,7 @@ class ListPage(Page):
         self.kind = kind
         self.entry = entry
         self.title = entry.title
+        self.keep_id: str | None = None  # the record chosen to keep when merging duplicates
         self.lists = Lists(ctx.store, ctx.actor)
         self.columns = self.lists.columns(kind)
         self.sensitive = [c for c in self.columns if c.sensitive]
@@ -476,6 +477,17 @@ class ListPage(Page):
             else:
                 reveal.setEnabled(False)
                 reveal.setToolTip(REVEAL_DENIED)
+        from desktop.services.merge import mergeable
+
+        if mergeable(self.kind) and allows(self.ctx.actor, Ability.MERGE_RECORDS):
+            menu.addSeparator()
+            keep = menu.addAction("选为要保留的记录(合并重复)")
+            keep.setToolTip("然后在重复的另一条上点“合并到选定的记录…”")
+            keep.triggered.connect(self._mark_keep)
+            into = menu.addAction("合并到选定的记录…")
+            row_id = self.model.record_id(row)
+            into.setEnabled(bool(self.keep_id) and self.keep_id != row_id)
+            into.triggered.connect(self._merge_into_kept)
         if self.kind == "person" and allows(self.ctx.actor, Ability.REVEAL):
             menu.addSeparator()
             purge = menu.addAction("彻底清除个人信息…")
@@ -493,6 +505,28 @@ class ListPage(Page):
 
     def _open_current(self) -> None:
         self._open_index(self.view.currentIndex())
+
+    def _current_id(self) -> str | None:
+        index = self.view.currentIndex()
+        return self.model.record_id(index.row()) if index.isValid() else None
+
+    def _mark_keep(self) -> None:
+        self.keep_id = self._current_id()
+        self.status.emit("已选定要保留的记录:在重复的另一条上右键,点“合并到选定的记录…”")
+
+    def _merge_into_kept(self) -> None:
+        from ui.forms.merge import merge_records
+
+        drop = self._current_id()
+        if not self.keep_id or not drop or drop == self.keep_id:
+            return
+        if merge_records(self.window(), self.ctx, self.kind, self.keep_id, drop):
+            self.keep_id = None
+            win = self.window()
+            if hasattr(win, "data_changed"):
+                win.data_changed()
+            else:
+                self.reload()
 
     def _purge_current(self) -> None:
         from ui.forms.purge import purge_with_dialog
