@@ -105,7 +105,7 @@ def test_merge_from_the_queue_side_by_side(qtbot, store, admin, community):
     assert Quality(store, admin).queue(reason="dup_cert") == []
 
 
-def test_pick_two_records_on_a_list_and_merge(qtbot, store, admin, community, monkeypatch):
+def test_pick_two_records_on_a_list_and_merge(qtbot, store, admin, community, monkeypatch, answers):
     from ui.forms.merge import MergeDialog
     from ui.pages.lists import ListPage
 
@@ -139,3 +139,14 @@ def test_pick_two_records_on_a_list_and_merge(qtbot, store, admin, community, mo
     assert r.get("vehicle", keep["id"])["colour"] == "白"
     assert r.get("vehicle", drop["id"], include_deleted=True)["merged_into"] == keep["id"]
     assert page.keep_id is None
+    # the admin undoes it the same day from the survivor's row
+    with qtbot.waitSignal(page.model.loaded, timeout=10000):
+        page.reload()
+    wait_all()
+    rows = {page.model.record_id(i): i for i in range(page.model.total)}
+    undo = next(a for a in page.context_menu_for(rows[keep["id"]]).actions() if a.text() == "撤销今天的合并…")
+    answers.question(True)
+    undo.trigger()
+    assert answers.titles("question") == ["撤销合并"]
+    assert r.get("vehicle", drop["id"])["deleted_at"] is None
+    assert r.get("vehicle", keep["id"])["colour"] is None

@@ -488,6 +488,10 @@ class ListPage(Page):
             row_id = self.model.record_id(row)
             into.setEnabled(bool(self.keep_id) and self.keep_id != row_id)
             into.triggered.connect(self._merge_into_kept)
+            if allows(self.ctx.actor, Ability.UNDO_MERGE) and row_id and self._merged_today(row_id):
+                undo = menu.addAction("撤销今天的合并…")
+                undo.setToolTip("恢复今天合并到这条记录的那一条,移回转移的关联,还原被改动的项")
+                undo.triggered.connect(self._undo_merge)
         if self.kind == "person" and allows(self.ctx.actor, Ability.REVEAL):
             menu.addSeparator()
             purge = menu.addAction("彻底清除个人信息…")
@@ -513,6 +517,35 @@ class ListPage(Page):
     def _mark_keep(self) -> None:
         self.keep_id = self._current_id()
         self.status.emit("已选定要保留的记录:在重复的另一条上右键,点“合并到选定的记录…”")
+
+    def _merged_today(self, record_id: str) -> bool:
+        from datetime import UTC, date
+
+        from desktop.services.merge import Merges
+
+        last = Merges(self.ctx.store, self.ctx.actor).last_merge(self.kind, record_id)
+        return last is not None and last["at"].replace(tzinfo=UTC).astimezone().date() == date.today()
+
+    def _undo_merge(self) -> None:
+        from desktop.services.merge import Merges
+
+        record_id = self._current_id()
+        if not record_id:
+            return
+        answer = QMessageBox.question(self, "撤销合并", "确定撤销今天合并到这条记录的操作吗?被合并的记录会恢复。")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            Merges(self.ctx.store, self.ctx.actor).undo(self.kind, record_id)
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown as its sentence
+            self._message(QMessageBox.Icon.Warning, "无法撤销", getattr(exc, "message", None) or str(exc))
+            return
+        self.status.emit("已撤销合并")
+        win = self.window()
+        if hasattr(win, "data_changed"):
+            win.data_changed()
+        else:
+            self.reload()
 
     def _merge_into_kept(self) -> None:
         from ui.forms.merge import merge_records
