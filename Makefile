@@ -18,7 +18,7 @@ GUI_DEB_PACKAGES := libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxc
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 \
 	libxcb-xkb1 libxkbcommon-x11-0
 
-.PHONY: run test bench lint graph data-model deps deps-gui venv clean demo screenshots
+.PHONY: run test bench load lint graph data-model deps deps-gui venv clean demo screenshots
 
 deps:
 	@scripts/ensure-debs.sh $(DEB_PACKAGES)
@@ -57,6 +57,11 @@ bench: deps venv
 	$(BIN)/python benchmarks/sync_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/quality_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/crypto_bench.py
+
+# A district's load (not part of `make test`): 300 simulated laptops in 150 grids against two server
+# processes on one throwaway PostgreSQL, loopback only; figures into benchmarks/RESULTS.md.
+load: deps venv
+	$(BIN)/python benchmarks/load_test.py $(LOAD_ARGS)
 
 screenshots: deps venv
 	$(BIN)/python scripts/screenshots.py

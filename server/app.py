@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desktop import __version__
@@ -28,9 +29,12 @@ from desktop.sync.protocol import (
     SCHEMA_VERSION,
 )
 from server import service
+from server.admission import DEFAULT_LIMIT as DEFAULT_FIRST_SYNCS
+from server.admission import Admission, ServerBusy
 from server.http_errors import http_message, validation_message
 from server.limits import RequestGuard
 from server.logs import RequestLog, note_caller
+from server.push_body import BIG, MAX_CHANGES, changes_of, inline_schema
 from server.schema import schema_state
 from server.secret_key import DEV_SECRET as DEV_SECRET  # re-exported: tests and tools name it here
 from server.secret_key import ConfigError as ConfigError
@@ -40,7 +44,6 @@ from server.service import ApiError, Caller
 from server.store import Scope, ServerStore
 
 TOKEN_SECONDS = 15 * 60
-BIG = 2**62  # every integer a client sends must fit a 64-bit column
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Settings:
     secret: str
     development: bool = False
     name: str = "网格台账同步服务器"
+    first_syncs: int = DEFAULT_FIRST_SYNCS  # first syncs at once (server/admission.py); 0: no limit
 
     def __post_init__(self) -> None:  # however it is made, only development signs with a weak secret
         if not self.development:
@@ -56,12 +60,13 @@ class Settings:
 
     @classmethod
     def load(cls, database: str, *, secret: str | None = None, development: bool = False,
-             host: str | None = None, source: str | None = None) -> "Settings":
+             host: str | None = None, source: str | None = None,
+             first_syncs: int = DEFAULT_FIRST_SYNCS) -> "Settings":
         """Only `development` (the `--dev` flag) may use the public development secret, and then
         only on a loopback `host`; otherwise a strong secret is required (server/secret_key.py).
         `source` names where `secret` came from, for the refusal."""
         secret = resolve_secret(secret, development=development, host=host, source=source)
-        return cls(database=database, secret=secret, development=development)
+        return cls(database=database, secret=secret, development=development, first_syncs=first_syncs)
 
 
 # --- request bodies (responses are plain JSON; sync pages are spliced bytes) ----------------
@@ -105,7 +110,7 @@ class Change(BaseModel):
 
 
 class PushIn(BaseModel):
-    changes: list[Change] = Field(max_length=2000)
+    changes: list[Change] = Field(max_length=MAX_CHANGES)
 
 
 class PullIn(BaseModel):
@@ -167,10 +172,17 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
     app.state.sign_key = sign_key
     app.state.box_key = box_key
     app.state.server_id = server_id
+    admission = Admission(limit=settings.first_syncs)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
         return _json({"code": exc.code, "message": exc.message}, exc.status)
+
+    @app.exception_handler(ServerBusy)
+    async def _busy(request: Request, exc: ServerBusy) -> Response:
+        response = _json({"code": "server_busy", "message": exc.message}, 503)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -279,16 +291,20 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
     @app.post(f"{API}/sync/hello", operation_id="hello")
     def hello(body: HelloIn, who: Who) -> Response:
         return _json(service.hello(store, who, file_id=body.file_id, epoch=body.epoch,
-                                   schema_version=body.schema_version, cursor=body.cursor, pending=body.pending))
+                                   schema_version=body.schema_version, cursor=body.cursor, pending=body.pending,
+                                   admission=admission))
 
-    @app.post(f"{API}/sync/push", operation_id="push")
-    def push(body: PushIn, who: Who) -> Response:
-        return _json(service.push(store, who, [c.model_dump() for c in body.changes]))
+    @app.post(f"{API}/sync/push", operation_id="push", openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {"schema": inline_schema(PushIn)}}}})
+    async def push(request: Request, who: Who) -> Response:
+        # read by msgspec with PushIn's rules, anything it refuses by PushIn itself (server/push_body.py)
+        changes = changes_of(await request.body(), request.headers.get("content-type"), PushIn)
+        return _json(await run_in_threadpool(service.push, store, who, changes, admission=admission))
 
     @app.post(f"{API}/sync/pull", operation_id="pull")
     def pull(body: PullIn, who: Who) -> Response:
         data = service.pull(store, who.scope, body.cursor, body.limit, only_grids=body.only_grids, until=body.until,
-                            device_id=who.device.id)
+                            device_id=who.device.id, admission=admission)
         return Response(data, media_type="application/json")
 
     @app.post(f"{API}/blobs/missing", operation_id="blobs_missing")

@@ -193,7 +193,7 @@ class Merger:
             })
         self.flush()
         if new_received:
-            self.s.execute(insert(Received), new_received)
+            self.s.execute(insert(Received.__table__), new_received)  # Core executemany: no ORM bookkeeping
         return results
 
     def _received(self, device_id: str | None, seqs: Iterable[Any]) -> dict[int, Received]:
@@ -493,7 +493,7 @@ class Merger:
             st.is_new = False
             st.dirty = False
         if new_rows:
-            self.s.execute(insert(Record), new_rows)
+            self.s.execute(insert(Record.__table__), new_rows)
         if upd_rows:  # ORM bulk UPDATE by primary key: one executemany
             self.s.execute(update(Record), upd_rows)
         if self.conflicts:

@@ -62,6 +62,15 @@ class Record(ServerBase):
     )
 
 
+class FirstSync(ServerBase):
+    """A first sync in progress (server/admission.py): at most `serve --first-syncs` rows hold a
+    lease at once; a lease ends with the device's last pull page, or by itself at `until`."""
+
+    __tablename__ = "srv_first_sync"
+    device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    until: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Counter(ServerBase):
     """Monotonic counters (the commit sequence). Taking the next value locks the row until commit,
     so commits become visible in sequence order and a puller never skips a late commit."""

@@ -8,7 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from argon2 import PasswordHasher
@@ -34,6 +34,7 @@ from server.models import (
     BlobPart,
     Conflict,
     Device,
+    FirstSync,
     Record,
     ServerAudit,
     ServerUser,
@@ -41,6 +42,9 @@ from server.models import (
     utcnow,
 )
 from server.store import Scope, ServerStore, area_tree, current_seq, scope_for
+
+if TYPE_CHECKING:
+    from server.admission import Admission
 
 HASHER = PasswordHasher()
 _DUMMY_HASH = HASHER.hash(secrets.token_hex(16))  # unknown users cost one real check too
@@ -282,7 +286,9 @@ def reader_scope(store: ServerStore, username: str) -> Scope:
 
 
 def hello(store: ServerStore, who: Caller, *, file_id: str, epoch: str, schema_version: int,
-          cursor: int, pending: int | None = None) -> dict[str, Any]:
+          cursor: int, pending: int | None = None, admission: Admission | None = None) -> dict[str, Any]:
+    """The start of a sync. A first one (cursor 0) needs a place under `admission` (server/admission.py);
+    `pending`: the laptop's unsent changes, shown by `server devices`."""
     if schema_version < MIN_SCHEMA_VERSION:
         return {"status": "upgrade_client", "message": "本机网格台账版本过旧,请先升级软件再同步",
                 "schema_min": MIN_SCHEMA_VERSION, "schema_max": SCHEMA_VERSION}
@@ -296,6 +302,8 @@ def hello(store: ServerStore, who: Caller, *, file_id: str, epoch: str, schema_v
             audit(s, who.user.username, "copy_detected", dev.id, file_id=file_id)
             return {"status": "reenrol",
                     "message": "检测到本数据库文件是复制或恢复的副本,需要重新登记设备(不会丢失任何修改)"}
+        if cursor == 0 and admission is not None:
+            admission.admit(s, dev.id, is_sqlite=store.is_sqlite)  # 503 when every place is taken
         dev.epoch = secrets.token_hex(16)
         dev.last_seen = utcnow()
         # for the office's device list (`gridledger server devices`)
@@ -314,9 +322,11 @@ def hello(store: ServerStore, who: Caller, *, file_id: str, epoch: str, schema_v
 
 
 def push(store: ServerStore, who: Caller, changes: list[dict[str, Any]], *,
-         proven: frozenset[str] = frozenset()) -> dict[str, Any]:
+         proven: frozenset[str] = frozenset(), admission: Admission | None = None) -> dict[str, Any]:
     """Merge one batch; `proven`: photos whose bytes came with it (a bundle), hash checked."""
     with store.transaction() as s:
+        if admission is not None:
+            admission.renew(s, who.device.id)
         merger = Merger(s, who.scope, who.device, is_sqlite=store.is_sqlite, proven=proven)
         results = merger.push(changes)
         counts: dict[str, int] = {}
@@ -342,7 +352,7 @@ def _scope_filter(scope: Scope, only_grids: list[str] | None) -> Any:
 
 def pull(store: ServerStore, scope: Scope, cursor: int, limit: int, *,
          only_grids: list[str] | None = None, until: int | None = None,
-         device_id: str | None = None) -> bytes:
+         device_id: str | None = None, admission: Admission | None = None) -> bytes:
     """A page of records changed after `cursor`, as JSON bytes (record data is spliced in as
     stored, never re-serialised). The page always ends on a whole commit sequence."""
     limit = max(1, min(limit, 5000))
@@ -370,6 +380,11 @@ def pull(store: ServerStore, scope: Scope, cursor: int, limit: int, *,
             new_cursor = last if more else top
         else:
             new_cursor = max(cursor, top)
+        leased = (admission is not None and admission.enabled and device_id is not None
+                  and s.get(FirstSync, device_id) is not None)
+    if leased:  # a first sync's page: its lease runs on, or ends with its last page
+        with store.transaction() as w:
+            (admission.renew if more else admission.release)(w, device_id)  # type: ignore[union-attr,arg-type]
     parts: list[bytes] = []
     evict: list[list[str]] = []
     # A laptop's own edits are not echoed back to it: it already holds that state (version and

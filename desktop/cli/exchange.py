@@ -19,20 +19,8 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     imports, exports = import_labels(), ledger_titles(exportable=True)
     im = sub.add_parser("import", help="从 Excel(.xlsx/.xls)或 CSV 导入" + "、".join(imports.values()),
                         description=f"导入类型:{choices_text(imports)}")
-    im.add_argument("file", metavar="FILE", help="要导入的 .xlsx、.xls 或 .csv 文件")
-    im.add_argument("--kind", required=True, type=key_choice(imports), help=f"导入的类型:{choices_text(imports)}")
-    im.add_argument("--grid", help="默认网格(网格代码):用于没有填写网格的行")
-    im.add_argument("--dry-run", action="store_true", help="只检查,不写入数据库")
-    im.add_argument("--report", help="把逐行结果保存为 .json 或 .xlsx(.xlsx 含需修正的行和错误原因)")
-    im.add_argument("--valid-only", action="store_true", help="有错误的行跳过,只导入正确的行")
-    im.add_argument("--on-existing", choices=["ask", "update", "skip"], default="ask",
-                    help="已登记的记录:ask 逐项列出变化、标记为需确认而不更新(默认)、update 更新、skip 跳过")
-    im.add_argument("--confirm", metavar="ROWS", default="",
-                    help="确认更新的行号(试导入中“需确认”的行),如 5,8,12-20")
-    im.add_argument("--overwrite-newer", action="store_true",
-                    help="在本机于文件保存之后修改过的字段,也用文件中的值覆盖(默认保留本机的值)")
+    add_import_options(im)
     im.add_argument("--user", help="以该用户的身份和权限导入")
-    im.add_argument("--json", action="store_true", help="以 JSON 输出汇总")
     im.set_defaults(func=cmd_import)
 
     ex = sub.add_parser("export", help="导出台账到 Excel", description=f"台账:{choices_text(exports)}")
@@ -49,6 +37,24 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     tp.add_argument("kind", type=key_choice(imports), metavar="KIND", help=f"类型:{choices_text(imports)}")
     tp.add_argument("--out", required=True, help="保存的 .xlsx 文件")
     tp.set_defaults(func=cmd_template)
+
+
+def add_import_options(im: argparse.ArgumentParser) -> None:
+    """The file and options of an import (also `gridledger server import`)."""
+    imports = import_labels()
+    im.add_argument("file", metavar="FILE", help="要导入的 .xlsx、.xls 或 .csv 文件")
+    im.add_argument("--kind", required=True, type=key_choice(imports), help=f"导入的类型:{choices_text(imports)}")
+    im.add_argument("--grid", help="默认网格(网格代码):用于没有填写网格的行")
+    im.add_argument("--dry-run", action="store_true", help="只检查,不写入数据库")
+    im.add_argument("--report", help="把逐行结果保存为 .json 或 .xlsx(.xlsx 含需修正的行和错误原因)")
+    im.add_argument("--valid-only", action="store_true", help="有错误的行跳过,只导入正确的行")
+    im.add_argument("--on-existing", choices=["ask", "update", "skip"], default="ask",
+                    help="已登记的记录:ask 逐项列出变化、标记为需确认而不更新(默认)、update 更新、skip 跳过")
+    im.add_argument("--confirm", metavar="ROWS", default="",
+                    help="确认更新的行号(试导入中“需确认”的行),如 5,8,12-20")
+    im.add_argument("--overwrite-newer", action="store_true",
+                    help="在本机于文件保存之后修改过的字段,也用文件中的值覆盖(默认保留本机的值)")
+    im.add_argument("--json", action="store_true", help="以 JSON 输出汇总")
 
 
 def _store_actor(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -74,41 +80,69 @@ def _area(store: Any, code: str) -> Any:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from desktop.exchange.fields import field_label, suggest_mapping
-    from desktop.exchange.importer import dry_run, proposed_grid, run_import
-    from desktop.exchange.report import ImportOptions
+    sheet = read_import_file(args)
+    if sheet is None:
+        return EXIT_UNREADABLE
+    store, actor = _store_actor(args)
+    try:
+        report = import_sheet(store, actor, sheet, args)
+    finally:
+        store.close()
+    return print_report(report, args)
+
+
+def read_import_file(args: argparse.Namespace) -> Any:
+    """The sheet of `args.file`, or None after saying on stderr why it cannot be read."""
     from desktop.exchange.sheet import read_sheet
     from desktop.services.errors import ServiceError
 
     try:
-        sheet = read_sheet(args.file, kind=args.kind)
+        return read_sheet(args.file, kind=args.kind)
     except ServiceError as exc:
         print(f"错误:{exc.message}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    store, actor = _store_actor(args)
-    try:
-        grid_id = None
-        if args.grid:
-            grid_id, level, name = _area(store, args.grid)
-            if level != "grid":
-                raise ServiceError(f"“{name}”不是网格:--grid 请填写网格代码")
-        proposal = None if args.grid else proposed_grid(store, actor, sheet)
-        if proposal is not None:
-            grid_id = proposal[0]
-            if not args.json:
-                print(f"标题写明了“{proposal[1]}”:没有填写网格的行归入该网格(可用 --grid 另选)")
-        mapping = suggest_mapping(args.kind, sheet.headers)
-        options = ImportOptions(default_grid_id=grid_id, on_existing=args.on_existing, valid_only=args.valid_only,
-                                confirmed=_rows(args.confirm), overwrite_newer=args.overwrite_newer)
-        used = [f"{sheet.headers[i]}→{field_label(args.kind, k)}" for i, k in mapping.items() if k]
+        return None
+
+
+def import_sheet(store: Any, actor: Any, sheet: Any, args: argparse.Namespace) -> Any:
+    """Check (`--dry-run`) or import `sheet` into `store` as `actor`, with the options of `args`:
+    the laptop's import, and `gridledger server import` on its working copy of the server's data."""
+    from desktop.exchange.fields import suggest_mapping
+    from desktop.exchange.importer import dry_run, proposed_grid, run_import
+    from desktop.exchange.report import ImportOptions
+    from desktop.services.errors import ServiceError
+
+    grid_id = None
+    if args.grid:
+        grid_id, level, name = _area(store, args.grid)
+        if level != "grid":
+            raise ServiceError(f"“{name}”不是网格:--grid 请填写网格代码")
+    proposal = None if args.grid else proposed_grid(store, actor, sheet)
+    if proposal is not None:
+        grid_id = proposal[0]
         if not args.json:
-            print(f"读取 {Path(args.file).name}:工作表“{sheet.sheet_name or '-'}”,第 {sheet.header_row} 行为表头,"
-                  f"数据 {len(sheet.rows)} 行")
-            print("列对应:" + ("、".join(used) or "(没有识别出任何列)"))
-        run = dry_run if args.dry_run else run_import
-        report = run(store, actor, args.kind, sheet, mapping, options)
-    finally:
-        store.close()
+            print(f"标题写明了“{proposal[1]}”:没有填写网格的行归入该网格(可用 --grid 另选)")
+    mapping = suggest_mapping(args.kind, sheet.headers)
+    options = ImportOptions(default_grid_id=grid_id, on_existing=args.on_existing, valid_only=args.valid_only,
+                            confirmed=_rows(args.confirm), overwrite_newer=args.overwrite_newer)
+    if not args.json:
+        print_sheet(args.file, args.kind, sheet, mapping)
+    run = dry_run if args.dry_run else run_import
+    return run(store, actor, args.kind, sheet, mapping, options)
+
+
+def print_sheet(file: str, kind: str, sheet: Any, mapping: dict[int, str | None]) -> None:
+    """What was read from the file and which column goes where (also `gridledger server import`)."""
+    from desktop.exchange.fields import field_label
+
+    used = [f"{sheet.headers[i]}→{field_label(kind, k)}" for i, k in mapping.items() if k]
+    print(f"读取 {Path(file).name}:工作表“{sheet.sheet_name or '-'}”,第 {sheet.header_row} 行为表头,"
+          f"数据 {len(sheet.rows)} 行")
+    print("列对应:" + ("、".join(used) or "(没有识别出任何列)"))
+
+
+def print_report(report: Any, args: argparse.Namespace) -> int:
+    """The import's report (summary, rows to fix, --report file), and the exit status; the same
+    for the laptop's import and `gridledger server import`."""
     if args.report:
         out = Path(args.report)
         if out.suffix.lower() == ".xlsx":

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import random
 import threading
 import time
 from collections import defaultdict
@@ -39,6 +40,8 @@ from desktop.sync.protocol import (
 )
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+BUSY_WAIT_MAX = 30 * 60.0  # a first sync waits at most this long in all for a busy server
+BUSY_RETRY_DEFAULT = 15.0  # seconds, when a busy server names no Retry-After
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,8 @@ class Connection:
             raise SyncError("用户名或密码不正确", code)
         if resp.status_code == 404 and not message:
             raise SyncError(f"{self.url} 不是网格台账同步服务器(找不到同步接口)", "not_server")
-        raise SyncError(message or f"服务器返回错误 {resp.status_code}", code)
+        raise SyncError(message or f"服务器返回错误 {resp.status_code}", code,
+                        retry_after=_seconds(resp.headers.get("Retry-After")) if resp.status_code == 503 else None)
 
     def _refused_tls(self, exc: httpx.HTTPError) -> SyncError | None:
         """A certificate the connection would not accept, as the message that says what to do."""
@@ -184,6 +188,38 @@ class Connection:
         self.token = data["access_token"]
 
 
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, min(float(value), 3600.0)) if value else None
+    except ValueError:  # an HTTP date instead of seconds: wait the default
+        return None
+
+
+def hello_when_admitted(conn: Connection, body: dict[str, Any], *, progress: Progress,
+                        sleep: Callable[[float], Any], check_cancel: Callable[[], None],
+                        busy_wait: float = BUSY_WAIT_MAX) -> dict[str, Any]:
+    """The hello, waited for while the server is busy with other first syncs (503 with
+    Retry-After): each wait is the server's Retry-After plus up to half again at random (so a
+    crowd refused together does not come back together), announced through `progress`, cut short
+    by a cancel, and given up after `busy_wait` seconds in all."""
+    waited = 0.0
+    while True:
+        try:
+            return conn.json("POST", "/sync/hello", body)
+        except SyncError as exc:
+            if exc.code != "server_busy":
+                raise
+            if waited >= busy_wait:
+                raise SyncError(f"服务器繁忙:已等待 {round(waited / 60)} 分钟仍未轮到本机首次同步,"
+                                "请稍后再同步(本机数据未受影响)。", "server_busy") from exc
+            delay = (exc.retry_after or BUSY_RETRY_DEFAULT) * random.uniform(1.0, 1.5)
+            delay = max(1.0, min(delay, busy_wait - waited))
+            progress(f"服务器繁忙,{round(delay)} 秒后重试", 0, 0)
+            sleep(delay)
+            check_cancel()
+            waited += delay
+
+
 def _code(resp: httpx.Response) -> str:
     try:
         return str(resp.json().get("code"))
@@ -197,11 +233,14 @@ class SyncClient:
     def __init__(self, store: Store, url: str, username: str, password: str, *,
                  progress: Progress | None = None, cancel: threading.Event | None = None,
                  transport: httpx.BaseTransport | None = None, page_size: int = PULL_PAGE,
-                 batch_size: int = PUSH_BATCH, fingerprint: str | None = None, insecure: bool = False) -> None:
+                 batch_size: int = PUSH_BATCH, fingerprint: str | None = None, insecure: bool = False,
+                 busy_wait: float = BUSY_WAIT_MAX, sleep: Callable[[float], None] | None = None) -> None:
         """`fingerprint`: the server certificate's, given for this run (with --fingerprint, or just
         confirmed by the user): it replaces the pinned one once the server answered through it.
         Without it the pinned one applies, and without a pin the normal CA verification.
-        `insecure`: plain http to another computer is accepted (otherwise refused)."""
+        `insecure`: plain http to another computer is accepted (otherwise refused).
+        `busy_wait`: how long in all a first sync waits for a busy server (503 with Retry-After);
+        `sleep`: how it waits (tests inject it)."""
         self.store = store
         pinned = store.meta(trust.PIN_KEY)
         self.new_fingerprint = trust.normalise_fingerprint(fingerprint) if fingerprint else None
@@ -214,6 +253,8 @@ class SyncClient:
         self.cancel = cancel or threading.Event()
         self.page_size = page_size
         self.batch_size = batch_size
+        self.busy_wait = busy_wait  # longest total wait for a busy server before giving up
+        self.sleep = sleep or (lambda seconds: self.cancel.wait(seconds))
         self.user: dict[str, Any] | None = None
 
     def close(self) -> None:
@@ -287,7 +328,7 @@ class SyncClient:
                 result.reenrolled, result.reenrol_reason = True, result.reenrol_reason or "copy"
         self.conn.device_id = self.store.meta("sync_device_id")
         for attempt in range(2):
-            data = self.conn.json("POST", "/sync/hello", {
+            data = self._hello_when_admitted({
                 "file_id": self.store.meta("file_id"), "epoch": self.store.meta("sync_epoch") or "",
                 "schema_version": SCHEMA_VERSION, "cursor": int(self.store.meta(replica.CURSOR) or 0),
                 # for the office's device list; a server that does not know the field ignores it
@@ -310,6 +351,10 @@ class SyncClient:
                 continue
             raise SyncError(data.get("message") or f"服务器拒绝同步({status})", str(status))
         raise SyncError("设备登记失败,请联系管理员", "reenrol")
+
+    def _hello_when_admitted(self, body: dict[str, Any]) -> dict[str, Any]:
+        return hello_when_admitted(self.conn, body, progress=self.progress, sleep=self.sleep,
+                                   check_cancel=self._check_cancel, busy_wait=self.busy_wait)
 
     # --- the cycle -------------------------------------------------------------------------
     def run(self) -> SyncResult:
@@ -398,35 +443,52 @@ class SyncClient:
                     {"server": self.conn.url, **result.as_dict()})
 
     def push_all(self, result: SyncResult) -> None:
+        """Send the outbox in batches, one request at a time and in order. While the server
+        merges a batch, this laptop records the previous batch's answer and reads the next one
+        (a first push of a whole street keeps both ends busy)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         total = replica.pending_count(self.store)
         done = 0
-        after = 0
-        while True:
+        batch = replica.read_batch(self.store, after=0, limit=self.batch_size)
+        if not batch:
+            self.progress("上传修改", 0, total)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="gl-push") as pool:
             self._check_cancel()
-            batch = replica.read_batch(self.store, after=after, limit=self.batch_size)
-            if not batch:
-                break
             self.progress("上传修改", done, total)
-            body = {"changes": batch}
-            if len(batch) == 1 and len(orjson.dumps(body)) > PUSH_REQUEST_MAX:
-                # one change the server can never take (its text is far past the field lengths, e.g.
-                # from a hand-edited file): set it aside here, shown like one the server set aside,
-                # so it never blocks the changes behind it
-                mb = len(orjson.dumps(body)) / (1024 * 1024)
-                results = [{"seq": batch[0]["seq"], "status": "rejected", "code": "too_large",
-                            "reason": f"这条修改有 {mb:.0f} MB,远超字段长度上限,服务器无法接收,已留在本机待处理"}]
-            else:
-                results = self.conn.json("POST", "/sync/push", body)["results"]
-            counts = replica.acknowledge(self.store, results, batch)
-            for st, n in counts.items():
-                result.push_status[st] += n
-            for ch, r in zip(batch, results, strict=False):
-                if r.get("status") != "deferred":
-                    result.pushed[ch["table"]] += 1
-            done += len(batch)
-            # deferred changes stay queued; continue after this batch so they never loop forever
-            after = batch[-1]["seq"]
+            pending = pool.submit(self._push_one, batch)
+            following = replica.read_batch(self.store, after=batch[-1]["seq"], limit=self.batch_size)
+            while True:
+                results = pending.result()
+                if following and not self.cancel.is_set():
+                    pending = pool.submit(self._push_one, following)
+                counts = replica.acknowledge(self.store, results, batch)
+                for st, n in counts.items():
+                    result.push_status[st] += n
+                for ch, r in zip(batch, results, strict=False):
+                    if r.get("status") != "deferred":
+                        result.pushed[ch["table"]] += 1
+                done += len(batch)
+                self._check_cancel()
+                if not following:
+                    break
+                self.progress("上传修改", done, total)
+                # deferred changes stay queued; reading goes on after each batch so they never loop forever
+                batch = following
+                following = replica.read_batch(self.store, after=batch[-1]["seq"], limit=self.batch_size)
         self.progress("上传修改", done, max(done, total))
+
+    def _push_one(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        body = {"changes": batch}
+        if len(batch) == 1 and len(orjson.dumps(body)) > PUSH_REQUEST_MAX:
+            # one change the server can never take (its text is far past the field lengths, e.g.
+            # from a hand-edited file): set it aside here, shown like one the server set aside,
+            # so it never blocks the changes behind it
+            mb = len(orjson.dumps(body)) / (1024 * 1024)
+            return [{"seq": batch[0]["seq"], "status": "rejected", "code": "too_large",
+                     "reason": f"这条修改有 {mb:.0f} MB,远超字段长度上限,服务器无法接收,已留在本机待处理"}]
+        return self.conn.json("POST", "/sync/push", body)["results"]
 
     def pull_all(self, result: SyncResult, *, only_grids: list[str] | None = None,
                  until: int | None = None) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 class SyncError(Exception):
     """A sync that could not finish; str() is the Chinese message shown to the user."""
 
-    def __init__(self, message: str, code: str = "error") -> None:
+    def __init__(self, message: str, code: str = "error", *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.retry_after = retry_after  # a busy server's Retry-After, in seconds

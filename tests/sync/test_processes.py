@@ -33,15 +33,16 @@ def gl(*args: str, stdin: str | None = None, check: bool = True, **kw) -> subpro
 
 
 class ServeProcess:
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, *extra: str) -> None:
         self.db_url = db_url
+        self.extra = extra  # more `serve` options
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> ServeProcess:
         self.proc = subprocess.Popen(
-            [str(BIN), "serve", "--database", self.db_url, "--port", str(self.port), "--dev"],
+            [str(BIN), "serve", "--database", self.db_url, "--port", str(self.port), "--dev", *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         import httpx
