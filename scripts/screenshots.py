@@ -25,6 +25,7 @@ def main() -> int:
                     help="only the admin's area dialogs (12–15), on a fresh laptop")
     ap.add_argument("--only-plan", action="store_true",
                     help="only 今日走访 (16–19): light and dark, the rules dialog and the route sheet")
+    ap.add_argument("--only-quality", action="store_true", help="only the 数据质量 page (20-quality)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -49,6 +50,8 @@ def main() -> int:
         return areas_admin_shots(app, out, tmp)
     if args.only_plan:
         return plan_shots(app, out, tmp, args.user, args.households)
+    if args.only_quality:
+        return quality_shots(app, out, tmp)
     store = Store.open(tmp / "demo.db", create=True)
     generate(store, households=args.households, seed=1)
     ctx = AppContext(store, actor_for(store, args.user))
@@ -164,7 +167,41 @@ def main() -> int:
     QTimer.singleShot(0, win.close)
     settle()
     store.close()
-    return areas_admin_shots(app, out, tmp)
+    areas_admin_shots(app, out, tmp)
+    return quality_shots(app, out, tmp)
+
+
+def quality_shots(app, out: Path, tmp: Path) -> int:
+    """The 数据质量 page of the community admin on a demo street (1366×768, light theme): figures per
+    grid (formulas on hover) and the queue, here filtered to 重复."""
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import generate
+    from desktop.services.store import Store
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+    from ui.workers import wait_all
+
+    store = Store.open(tmp / "quality.db", create=True)
+    generate(store, households=2000, seed=3)
+    win = MainWindow(AppContext(store, actor_for(store, "admin")))
+    win.resize(1366, 768)
+    win.show()
+
+    def settle() -> None:
+        for _ in range(8):
+            wait_all()
+            app.processEvents()
+
+    page = win.show_page("quality", group="duplicate")
+    settle()
+    page.queue.selectRow(0)
+    settle()
+    win.grab().save(str(out / "20-quality.png"))
+    print("saved", out / "20-quality.png")
+    win.close()
+    settle()
+    store.close()
+    return 0
 
 
 def plan_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:

@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         self.add_page("areas", lambda: AreasPage(self.ctx), title=AreasPage.title)
         for entry in kinds.listed():
             self.add_page(entry.key, lambda k=entry.key: ListPage(self.ctx, k), title=entry.title)
+        self.add_page("quality", lambda: self._quality_page(), title="数据质量")
         self.add_page("print", lambda: self._print_page(), title="打印")
         if allows(self.ctx.actor, Ability.READ_AUDIT):
             self.add_page("audit", lambda: self._audit_page(), title="审计")
@@ -178,6 +179,11 @@ class MainWindow(QMainWindow):
         page.synced.connect(self.data_changed)  # pulled records: every page shows the new data
         return page
 
+    def _quality_page(self) -> Page:
+        from ui.pages.quality import QualityPage
+
+        return QualityPage(self.ctx)
+
     def _print_page(self) -> Page:
         from ui.pages.printing import PrintPage
 
@@ -211,6 +217,7 @@ class MainWindow(QMainWindow):
         self.pages[key] = page
         self.stack.addWidget(page)
         page.open_record.connect(self.open_record)
+        page.open_field.connect(self.open_record_at)
         page.navigate.connect(lambda k, params: self.show_page(k, **params))
         page.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         return page
@@ -284,6 +291,19 @@ class MainWindow(QMainWindow):
                     self.show_page("household", household_id=hh)
                     return
             if open_record_dialog(self, self.ctx, kind, record_id):
+                self.data_changed()
+        except Exception as exc:  # noqa: BLE001 - show any failure in Chinese, keep the window
+            QMessageBox.warning(self, "无法打开", getattr(exc, "message", None) or str(exc))
+
+    def open_record_at(self, kind: str, record_id: str, field: str) -> None:
+        """The record's own form, with `field` focused (a household opens its page)."""
+        from ui.forms.opener import open_record_dialog
+
+        if kind == "household":
+            self.show_page("household", household_id=record_id)
+            return
+        try:
+            if open_record_dialog(self, self.ctx, kind, record_id, focus=field or None):
                 self.data_changed()
         except Exception as exc:  # noqa: BLE001 - show any failure in Chinese, keep the window
             QMessageBox.warning(self, "无法打开", getattr(exc, "message", None) or str(exc))

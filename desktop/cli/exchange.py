@@ -107,7 +107,7 @@ def import_sheet(store: Any, actor: Any, sheet: Any, args: argparse.Namespace) -
     """Check (`--dry-run`) or import `sheet` into `store` as `actor`, with the options of `args`:
     the laptop's import, and `gridledger server import` on its working copy of the server's data."""
     from desktop.exchange.fields import suggest_mapping
-    from desktop.exchange.importer import dry_run, run_import
+    from desktop.exchange.importer import dry_run, proposed_grid, run_import
     from desktop.exchange.report import ImportOptions
     from desktop.services.errors import ServiceError
 
@@ -116,6 +116,11 @@ def import_sheet(store: Any, actor: Any, sheet: Any, args: argparse.Namespace) -
         grid_id, level, name = _area(store, args.grid)
         if level != "grid":
             raise ServiceError(f"“{name}”不是网格:--grid 请填写网格代码")
+    proposal = None if args.grid else proposed_grid(store, actor, sheet)
+    if proposal is not None:
+        grid_id = proposal[0]
+        if not args.json:
+            print(f"标题写明了“{proposal[1]}”:没有填写网格的行归入该网格(可用 --grid 另选)")
     mapping = suggest_mapping(args.kind, sheet.headers)
     options = ImportOptions(default_grid_id=grid_id, on_existing=args.on_existing, valid_only=args.valid_only,
                             confirmed=_rows(args.confirm), overwrite_newer=args.overwrite_newer)
@@ -150,6 +155,8 @@ def print_report(report: Any, args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
         print(report.summary())
+        for n, text_ in report.footers:
+            print(f"  第 {n} 行 表尾,已跳过:{text_}")
         if report.unused_columns:
             print("未使用的列:" + "、".join(report.unused_columns))
         shown = 0

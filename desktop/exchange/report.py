@@ -118,6 +118,7 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=dict)  # households, addresses, houses made on the way
     counts: dict[str, int] = field(default_factory=dict)
     notice: str = ""  # what the file is, said once (a masked export of the app)
+    footers: list[tuple[int, str]] = field(default_factory=list)  # 表尾 rows skipped (合计, 制表人 …)
 
     def __post_init__(self) -> None:
         self.tally()
@@ -147,7 +148,8 @@ class ImportReport:
         head = "检查结果" if self.dry_run else ("已导入" if self.written else "未导入")
         text = (f"{head}({what}):共 {self.total} 行,新增 {c['imported']},更新 {c['updated']},"
                 f"跳过 {c['skipped']}" + (f"(其中需确认 {c['ask']})" if c["ask"] else "")
-                + f",未通过 {c['rejected']}")
+                + f",未通过 {c['rejected']}"
+                + (f";另有表尾 {len(self.footers)} 行(合计、制表人、说明等)已跳过,不计入未通过" if self.footers else ""))
         return (f"{self.notice}\n" if self.notice else "") + text + (f"。{self.message}" if self.message else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,6 +158,7 @@ class ImportReport:
             "total": self.total, "counts": dict(self.counts), "written": self.written, "dry_run": self.dry_run,
             "message": self.message, "notice": self.notice, "summary": self.summary(), "seconds": self.seconds,
             "unused_columns": list(self.unused_columns), "created": dict(self.created),
+            "footers": [{"row_no": n, "text": t} for n, t in self.footers],
             "rows": [r.to_dict() for r in self.rows],
         }
 

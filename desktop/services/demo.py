@@ -301,6 +301,40 @@ class _Generator:
                 self._grid(grid, take, grid_no)
                 self._events(grid, max(7, take // 8))
                 self._disputes(grid, max(1, take // 60))
+        self._defects()
+
+    def _defects(self) -> None:
+        """The flaws a real street's data has, for the 数据质量 queue to find (a separate random
+        stream, so the street itself is the same as without them): about 0.4% of people
+        registered twice (same name, birth date and ID number, the copy with no household or
+        house), 0.5% not linked to their house, residence cards that have run out, 0.5% of
+        vehicles registered twice without an owner, and 核实日期 for about 75% of people, houses
+        and vehicles within the last 18 months (the rest never verified)."""
+        rng = random.Random(self.rng.random())
+        people = self.rows[Person]
+        for p in list(people):
+            p["verified_on"] = (self.today - timedelta(days=rng.randrange(0, 540))) if rng.random() < 0.75 else None
+            p["residence_card_until"] = None
+            if p["residence_card_no"]:
+                p["residence_card_until"] = self.today + timedelta(days=rng.randrange(-400, 1100))
+        for p in list(people):
+            roll = rng.random()
+            if roll < 0.004:
+                copy = {k: v for k, v in p.items() if k != "id"}
+                copy.update(household_id=None, house_id=None, relation=None, verified_on=None,
+                            derived_marks=derived_marks(p["person_type"], p["employment"], p["birth_date"], None,
+                                                        elder_cutoff(self.today)))
+                self._row(Person, **copy)
+            elif roll < 0.009 and p["relation"] != "02":
+                p["house_id"] = None
+        for model in (House, Vehicle):
+            for row in self.rows[model]:
+                row["verified_on"] = (self.today - timedelta(days=rng.randrange(0, 540))) if rng.random() < 0.75 else None
+        for v in list(self.rows[Vehicle]):
+            if rng.random() < 0.005:
+                copy = {k: val for k, val in v.items() if k != "id"}
+                copy.update(owner_person_id=None, household_id=None, verified_on=None)
+                self._row(Vehicle, **copy)
 
     def _user(self, username: str, display: str, role: str) -> dict[str, Any]:
         return self._row(User, username=username, display_name=display, role=role,

@@ -38,7 +38,7 @@ class RecordDialog(CancelOnClose, QDialog):
     def __init__(self, ctx: AppContext, kind: str, record_id: str | None = None, *,
                  preset: dict[str, Any] | None = None, values: dict[str, Any] | None = None,
                  fields: list[str] | None = None, title: str | None = None, draft_key: str | None = None,
-                 parent: QWidget | None = None) -> None:
+                 focus: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.kind = kind
@@ -82,6 +82,11 @@ class RecordDialog(CancelOnClose, QDialog):
         self._draft_timer.timeout.connect(self.save_draft)
         self.form.changed.connect(self._draft_timer.start)
         self.form.changed.connect(self._live_check)
+        self.focus_field = focus if focus in self.form.widgets else None
+        if self.focus_field:  # the 数据质量 queue opens a record at the field to fix
+            widget = self.form.widgets[self.focus_field]
+            scroll.ensureWidgetVisible(widget)
+            QTimer.singleShot(0, widget.setFocus)
 
     # --- drafts --------------------------------------------------------------------------
     def draft_meta(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from desktop.exchange import (
     dry_run,
     export,
     field_choices,
+    proposed_grid,
     read_sheet,
     run_import,
     suggest_mapping,
@@ -182,6 +183,10 @@ class ImportWizard(QDialog):
         self.sheet = sheet
         self.file_label.setText(f"{path.name}:工作表“{sheet.sheet_name}”,表头在第 {sheet.header_row} 行,"
                                 f"{len(sheet.rows)} 行数据")
+        proposal = proposed_grid(self.ctx.store, self.ctx.actor, sheet)
+        if proposal is not None and self.grid.findData(proposal[0]) >= 0:
+            self.grid.setCurrentIndex(self.grid.findData(proposal[0]))
+            self.file_label.setText(self.file_label.text() + f";标题写明了“{proposal[1]}”,已设为默认网格(可改)")
         self.fill_mapping()
 
     def _load_failed(self, failure: JobFailure) -> None:
@@ -314,12 +319,15 @@ class ImportWizard(QDialog):
             + f"{title}:共 {report.total} 行 = 新增 {c.get('imported', 0)} + 更新 {c.get('updated', 0)} + "
             f"跳过 {skipped} + 未通过 {c.get('rejected', 0)}"
             + (f" + 需确认 {c['ask']}(未更新,请核对逐项变化)" if c.get("ask") else "")
+            + (f";表尾 {len(report.footers)} 行(合计、制表人、说明等)已跳过,不算错误" if report.footers else "")
         )
-        shown = [r for r in report.rows if r.status != "imported"] or report.rows
-        shown = shown[:2000]
-        self.rows.setRowCount(len(shown))
-        for i, r in enumerate(shown):
-            for j, value in enumerate((str(r.row_no), STATUS_LABELS.get(r.status, r.status), r.detail)):
+        # rows with anything to say (a warning on an imported row too), then the skipped footers
+        shown = [r for r in report.rows if r.status != "imported" or r.messages] or report.rows
+        lines = [(str(r.row_no), STATUS_LABELS.get(r.status, r.status), r.detail) for r in shown[:2000]]
+        lines += [(str(n), "表尾(已跳过)", text_) for n, text_ in report.footers]
+        self.rows.setRowCount(len(lines))
+        for i, line in enumerate(lines):
+            for j, value in enumerate(line):
                 self.rows.setItem(i, j, QTableWidgetItem(value))
         self.rows.resizeColumnsToContents()
 

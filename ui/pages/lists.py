@@ -89,6 +89,7 @@ class ListPage(Page):
         self.kind = kind
         self.entry = entry
         self.title = entry.title
+        self.keep_id: str | None = None  # the record chosen to keep when merging duplicates
         self.lists = Lists(ctx.store, ctx.actor)
         self.columns = self.lists.columns(kind)
         self.sensitive = [c for c in self.columns if c.sensitive]
@@ -469,6 +470,21 @@ class ListPage(Page):
             else:
                 reveal.setEnabled(False)
                 reveal.setToolTip(REVEAL_DENIED)
+        from desktop.services.merge import mergeable
+
+        if mergeable(self.kind) and allows(self.ctx.actor, Ability.MERGE_RECORDS):
+            menu.addSeparator()
+            keep = menu.addAction("选为要保留的记录(合并重复)")
+            keep.setToolTip("然后在重复的另一条上点“合并到选定的记录…”")
+            keep.triggered.connect(self._mark_keep)
+            into = menu.addAction("合并到选定的记录…")
+            row_id = self.model.record_id(row)
+            into.setEnabled(bool(self.keep_id) and self.keep_id != row_id)
+            into.triggered.connect(self._merge_into_kept)
+            if allows(self.ctx.actor, Ability.UNDO_MERGE) and row_id and self._merged_today(row_id):
+                undo = menu.addAction("撤销今天的合并…")
+                undo.setToolTip("恢复今天合并到这条记录的那一条,移回转移的关联,还原被改动的项")
+                undo.triggered.connect(self._undo_merge)
         if self.kind == "person" and allows(self.ctx.actor, Ability.REVEAL):
             menu.addSeparator()
             purge = menu.addAction("彻底清除个人信息…")
@@ -486,6 +502,57 @@ class ListPage(Page):
 
     def _open_current(self) -> None:
         self._open_index(self.view.currentIndex())
+
+    def _current_id(self) -> str | None:
+        index = self.view.currentIndex()
+        return self.model.record_id(index.row()) if index.isValid() else None
+
+    def _mark_keep(self) -> None:
+        self.keep_id = self._current_id()
+        self.status.emit("已选定要保留的记录:在重复的另一条上右键,点“合并到选定的记录…”")
+
+    def _merged_today(self, record_id: str) -> bool:
+        from datetime import UTC, date
+
+        from desktop.services.merge import Merges
+
+        last = Merges(self.ctx.store, self.ctx.actor).last_merge(self.kind, record_id)
+        return last is not None and last["at"].replace(tzinfo=UTC).astimezone().date() == date.today()
+
+    def _undo_merge(self) -> None:
+        from desktop.services.merge import Merges
+
+        record_id = self._current_id()
+        if not record_id:
+            return
+        answer = QMessageBox.question(self, "撤销合并", "确定撤销今天合并到这条记录的操作吗?被合并的记录会恢复。")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            Merges(self.ctx.store, self.ctx.actor).undo(self.kind, record_id)
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown as its sentence
+            self._message(QMessageBox.Icon.Warning, "无法撤销", getattr(exc, "message", None) or str(exc))
+            return
+        self.status.emit("已撤销合并")
+        win = self.window()
+        if hasattr(win, "data_changed"):
+            win.data_changed()
+        else:
+            self.reload()
+
+    def _merge_into_kept(self) -> None:
+        from ui.forms.merge import merge_records
+
+        drop = self._current_id()
+        if not self.keep_id or not drop or drop == self.keep_id:
+            return
+        if merge_records(self.window(), self.ctx, self.kind, self.keep_id, drop):
+            self.keep_id = None
+            win = self.window()
+            if hasattr(win, "data_changed"):
+                win.data_changed()
+            else:
+                self.reload()
 
     def _purge_current(self) -> None:
         from ui.forms.purge import purge_with_dialog
