@@ -100,17 +100,20 @@ def signed_area(ring: list[tuple[float, float]] | tuple[tuple[float, float], ...
 
 
 def _ring_centroid(ring: list[tuple[float, float]]) -> tuple[float, float, float]:
-    """(cx, cy, |area|) of one ring, whatever its winding."""
+    """(cx, cy, |area|) of one ring, whatever its winding (computed relative to its first point:
+    degrees are large numbers and a building's area a tiny one)."""
+    ox, oy = ring[0]
+    ring = [(x - ox, y - oy) for x, y in ring]
     a = signed_area(ring)
     if abs(a) < 1e-18:
         xs, ys = zip(*ring, strict=True)
-        return sum(xs) / len(xs), sum(ys) / len(ys), 0.0
+        return ox + sum(xs) / len(xs), oy + sum(ys) / len(ys), 0.0
     cx = cy = 0.0
     for (x1, y1), (x2, y2) in zip(ring, ring[1:] + [ring[0]], strict=True):
         f = x1 * y2 - x2 * y1
         cx += (x1 + x2) * f
         cy += (y1 + y2) * f
-    return cx / (6 * a), cy / (6 * a), abs(a)
+    return ox + cx / (6 * a), oy + cy / (6 * a), abs(a)
 
 
 def polygons_centroid(polygons: list[list[list[tuple[float, float]]]]) -> tuple[float, float]:
