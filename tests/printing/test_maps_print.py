@@ -1,0 +1,90 @@
+"""The printed 楼盘表, grid map and door-plate sheet: legible text, the legend, letters beside
+colours, no personal numbers; a QR code from the sheet, decoded from the rendered page, opens the
+right room."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from desktop.printing.maps import print_building_table, print_door_plates, print_grid_map
+from desktop.printing.preview import render_pages
+from desktop.services.areas import AreaAdmin
+from desktop.services.errors import ServiceError
+from desktop.services.floorplan import FloorPlans
+from desktop.services.households import Households
+from tests.printing.conftest import needs_poppler, pdfinfo, pdfpages, pdftext
+
+
+@pytest.fixture
+def grid(store, admin, community):
+    g = community.grid1["id"]
+    a = AreaAdmin(store, admin)
+    made = a.create_building(g, "幸福小区", "3", units=2, floors=3, rooms_per_floor=2)
+    a.create_building(g, "幸福小区", "5", units=3, floors=30, rooms_per_floor=2)
+    a.create_building(g, "阳光小区", "1", units=1, floors=6, rooms_per_floor=2)
+    Households(store, admin).register(grid_id=g, address_id=made["address_ids"][0],
+                                      members=[community.member("欧阳明", 40, phone="13912345678")])
+    return g
+
+
+@needs_poppler
+def test_building_table_prints_cells_legend_and_surname_only(store, admin, grid, tmp_path):
+    r = print_building_table(store, admin, grid, "幸福小区", "3", out=tmp_path / "t.pdf")
+    text = pdftext(r.files[0])
+    assert "楼盘表 · 幸福小区3栋" in text and "1单元" in text and "2单元" in text and "3层" in text
+    for label in ("走访逾期", "近期应走访", "重点人员", "信息不全", "未登记", "空置(已核实)", "信息完整"):
+        assert label in text
+    assert "欧 · 1人" in text and "欧阳明" not in text and "13912345678" not in text
+    assert "101 逾" in text  # the letter beside the colour
+    assert pdfinfo(r.files[0])["Page size"].startswith("841.89 x 595.27")  # A4 landscape
+
+
+@needs_poppler
+def test_a_30_floor_building_fits_a3_and_goes_on_to_a_second_a4_page(store, admin, grid, tmp_path):
+    r = print_building_table(store, admin, grid, "幸福小区", "5", out=tmp_path / "t.pdf", paper="A3")
+    assert pdfinfo(r.files[0])["Page size"].startswith("1190.55 x 841.8")
+    assert r.pages == pdfpages(r.files[0]) == 1
+    assert "30层" in pdftext(r.files[0]) and "1层" in pdftext(r.files[0])
+    r = print_building_table(store, admin, grid, "幸福小区", "5", out=tmp_path / "t4.pdf", paper="A4")
+    assert r.pages == pdfpages(r.files[0]) == 2
+    first, second = pdftext(r.files[0], 1, 1).split(), pdftext(r.files[0], 2, 2).split()
+    assert "30层" in first and "1层" not in first and "1层" in second and "30层" not in second
+    assert "1单元" in second  # the unit headings repeat
+    with pytest.raises(ServiceError, match="A4 或 A3"):
+        print_building_table(store, admin, grid, "幸福小区", "5", out=tmp_path / "x.pdf", paper="B5")
+
+
+@needs_poppler
+def test_grid_map_prints_every_building_with_its_estate(store, admin, grid, tmp_path):
+    r = print_grid_map(store, admin, grid, out=tmp_path / "m.pdf")
+    text = pdftext(r.files[0])
+    assert "网格一张图 · 第1网格" in text and "3 栋楼" in text
+    for s in ("幸福小区", "阳光小区", "3栋 逾", "5栋 未", "1栋 未"):
+        assert s in text
+
+
+def test_door_plate_qr_codes_decode_to_tokens_that_open_the_room(store, admin, grid, tmp_path):
+    import cv2  # opencv-python-headless: a test dependency (pyproject.toml)
+    import numpy as np
+    from PIL import Image
+
+    r = print_door_plates(store, admin, grid, out=tmp_path / "d.pdf", estate="幸福小区", building="3")
+    assert r.pages == 1
+    png = render_pages(r.files[0], 0, 1, dpi=150)[0]
+    page = np.array(Image.open(io.BytesIO(png)).convert("L"))
+    h, w = page.shape
+    plans = FloorPlans(store, admin)
+    found = []
+    for row in range(4):  # each plate cut out as the sheet lays them (3 × 4)
+        for col in range(3):
+            y0, y1 = int(h * (0.07 + row * 0.22)), int(h * (0.07 + (row + 1) * 0.22))
+            x0, x1 = int(w * col / 3), int(w * (col + 1) / 3)
+            value, _, _ = cv2.QRCodeDetector().detectAndDecode(page[y0:y1, x0:x1])
+            found.append(value)
+    plates = plans.door_plates(grid, "幸福小区", "3")
+    assert found == [p["token"] for p in plates]
+    opened = plans.resolve(found[0])
+    assert opened["text"] == "幸福小区3栋1单元101室" and opened["household_id"] is not None
+    assert all("欧阳" not in v for v in found)
