@@ -299,7 +299,8 @@ class FloorPlans:
         return bool(_TOKEN.match(value or ""))
 
     def resolve(self, value: str) -> dict[str, Any]:
-        """What a scanned door plate points at: {"address_id", "household_id" or None, "grid_id", "text"}."""
+        """What a scanned door plate points at: {"address_id", "household_id" or None, "grid_id",
+        "text", "estate", "building"}."""
         m = _TOKEN.match(value or "")
         if not m:
             raise ServiceError("这不是本程序打印的门牌二维码(应以 GLM1- 开头),请重新扫描")
@@ -307,7 +308,7 @@ class FloorPlans:
         aid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         with self.store.session() as s:
             row = s.connection().execute(text(
-                "SELECT a.id, a.grid_id, a.full_text, hh.id FROM address a "
+                "SELECT a.id, a.grid_id, a.full_text, hh.id, a.estate, a.building FROM address a "
                 "LEFT JOIN house h ON h.address_id = a.id AND h.deleted_at IS NULL "
                 "LEFT JOIN household hh ON hh.house_id = h.id AND hh.deleted_at IS NULL "
                 "WHERE a.id = :a AND a.deleted_at IS NULL"), {"a": aid}).first()
@@ -315,7 +316,8 @@ class FloorPlans:
             raise NotFound("门牌对应的户室已不存在(可能已删除或楼栋已重建),请重新打印门牌")
         if not self.actor.may_access(row[1]):
             raise ServiceError("这张门牌属于您未负责的网格,不能打开")
-        return {"address_id": row[0], "grid_id": row[1], "text": row[2], "household_id": row[3]}
+        return {"address_id": row[0], "grid_id": row[1], "text": row[2], "household_id": row[3],
+                "estate": row[4], "building": row[5]}
 
     def door_plates(self, grid_id: str, estate: str | None = None, building: str | None = None) -> list[dict[str, str]]:
         """{"token", "text"} for every room of a grid or building, in address order."""
