@@ -121,3 +121,25 @@ def test_door_plate_tokens_are_opaque_and_resolve_to_the_room(store, admin, comm
     worker = Actor("w", "grid_worker", frozenset({community.grid2["id"]}), "dev-1", "网格员")
     with pytest.raises(ServiceError, match="未负责的网格"):
         FloorPlans(store, worker).resolve(token)
+
+
+def test_the_demo_street_gives_every_grid_a_plausible_layout(store, admin):
+    from desktop.services.areas import AreaAdmin as Admin
+    from desktop.services.demo import generate
+
+    generate(store, households=120, seed=3)
+    plans = FloorPlans(store, admin)
+    grids = Admin(store, admin).grids()
+    assert grids
+    for g in grids:
+        m = plans.grid_map(g["id"])
+        assert m.buildings and all(b.located for b in m.buildings)
+        boxes = [(min(x for x, _ in b.polygon), min(y for _, y in b.polygon), max(x for x, _ in b.polygon),
+                  max(y for _, y in b.polygon)) for b in m.buildings]
+        for i, a in enumerate(boxes):  # slab blocks side by side, none on top of another
+            for b in boxes[i + 1:]:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+        width = max(p[0] for p in m.outline) - min(p[0] for p in m.outline)
+        assert 50 < width < 1000  # metres: a grid, not a continent
+        statuses = {b.status for b in m.buildings}
+        assert statuses & {"overdue", "due", "key", "incomplete"}  # something to do on the map
