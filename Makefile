@@ -56,6 +56,7 @@ bench: deps venv
 	$(BIN)/python benchmarks/excel_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/sync_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/crypto_bench.py
+	$(BIN)/python benchmarks/map_bench.py
 
 screenshots: deps venv
 	$(BIN)/python scripts/screenshots.py
