@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -71,6 +74,25 @@ def _save_pdf(parent: QWidget, suggested: str) -> str | None:
     return path or None
 
 
+class _CellDelegate(QStyledItemDelegate):
+    """Paints a cell's status colour itself: the theme's style sheet would otherwise override the
+    items' backgrounds."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Any) -> None:
+        brush = index.data(Qt.ItemDataRole.BackgroundRole)
+        if brush is not None:
+            painter.save()
+            painter.fillRect(option.rect.adjusted(1, 1, -1, -1), brush)
+            if option.state & QStyle.StateFlag.State_Selected:
+                painter.setPen(QPen(QColor("#1565c0"), 3))
+                painter.drawRect(option.rect.adjusted(2, 2, -2, -2))
+            painter.setPen(index.data(Qt.ItemDataRole.ForegroundRole).color())
+            painter.drawText(option.rect, Qt.AlignmentFlag.AlignCenter, index.data(Qt.ItemDataRole.DisplayRole) or "")
+            painter.restore()
+            return
+        super().paint(painter, option, index)
+
+
 class BuildingTablePage(Page):
     """One building's 楼盘表."""
 
@@ -109,6 +131,7 @@ class BuildingTablePage(Page):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setItemDelegate(_CellDelegate(self.table))
         self.table.cellClicked.connect(self._clicked)
         self.table.cellActivated.connect(self._clicked)
         lay = QVBoxLayout(self)
@@ -352,11 +375,11 @@ class GridMapPage(Page):
         located = sum(1 for b in m.buildings if b.located)
         self.note.setText(
             f"{len(m.buildings)} 栋楼,颜色为楼内最需处理的户室;单击楼栋打开楼盘表。" +
-            (f"其中 {located} 栋按导入的轮廓定位,其余按小区自动排布。" if located else "楼栋按小区自动排布(管理员可导入 GeoJSON 轮廓)。")
+            (f"其中 {located} 栋按坐标定位" + (",其余按小区自动排布。" if located < len(m.buildings) else "。") if located else "楼栋按小区自动排布(管理员可导入 GeoJSON 轮廓)。")
             if m.buildings else "该网格还没有楼栋:请先在“地址与网格”中新建楼栋。")
         if m.outline:
             outline = self.scene.addPolygon(QPolygonF([QPointF(*p) for p in m.outline]),
-                                            QPen(QColor("#607d8b"), 2, Qt.PenStyle.DashLine))
+                                            self._cosmetic("#607d8b", Qt.PenStyle.DashLine))
             outline.setZValue(-1)
         font = QFont()
         font.setPixelSize(6)
@@ -365,7 +388,7 @@ class GridMapPage(Page):
             colour = STATUSES[b.status][2] if b.status else "#ffffff"
             item = QGraphicsPolygonItem(QPolygonF([QPointF(*p) for p in b.polygon]))
             item.setBrush(QBrush(QColor(colour)))
-            item.setPen(QPen(QColor("#263238"), 0.8))
+            item.setPen(self._cosmetic("#263238"))
             item.setData(KEY_ROLE, (b.estate, b.building))
             item.setToolTip(f"{b.estate}{b.label}:{b.rooms} 户室 · " +
                             "、".join(f"{STATUSES[k][0]} {n}" for k, n in sorted(b.counts.items(), key=lambda kv: STATUSES[kv[0]][3])))
@@ -388,6 +411,12 @@ class GridMapPage(Page):
         self.view.resetTransform()
         if not rect.isEmpty():
             self.view.fitInView(rect.adjusted(-10, -10, 10, 10), Qt.AspectRatioMode.KeepAspectRatio)
+
+    @staticmethod
+    def _cosmetic(colour: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+        pen = QPen(QColor(colour), 1.5, style)
+        pen.setCosmetic(True)  # the same width at every zoom
+        return pen
 
     def centre_on(self, query: str) -> bool:
         """Centre on a building ("3栋", "幸福小区3栋") or the building of a household head's name."""
