@@ -7,7 +7,7 @@ small hooks, so that the day plan and the quality queue can feed it without a se
   households need a visit. In main it uses the last visit date and a fixed interval
   (`DEFAULT_INTERVAL_DAYS`, shorter for a household with a key person); at the merge of
   branch day-plan it becomes `desktop.services.plan.household_intervals` + the plan's last
-  visits (see docs/design/MAP.md, "Hooks").
+  visits (docs/design/MAP.md § Hooks).
 * `quality_problems(conn, household_ids)` -> {household_id: [problem, …]}: data-quality
   problems. In main: no head, no members, members without a required field (read from the
   registry's labels); at the merge of branch quality it becomes the quality queue's function.
