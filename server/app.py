@@ -31,12 +31,13 @@ from server import service
 from server.http_errors import http_message, validation_message
 from server.limits import RequestGuard
 from server.logs import RequestLog, note_caller
+from server.schema import schema_state
 from server.secret_key import DEV_SECRET as DEV_SECRET  # re-exported: tests and tools name it here
 from server.secret_key import ConfigError as ConfigError
 from server.secret_key import check_secret
 from server.secret_key import resolve as resolve_secret
 from server.service import ApiError, Caller
-from server.store import ServerStore
+from server.store import Scope, ServerStore
 
 TOKEN_SECONDS = 15 * 60
 BIG = 2**62  # every integer a client sends must fit a 64-bit column
@@ -79,7 +80,8 @@ class EnrolIn(Credentials):
 
 
 class TokenIn(Credentials):
-    device_id: str = Field(min_length=1, max_length=36)
+    # without a device: a read-only token for an office script (figures and conflicts only)
+    device_id: str | None = Field(default=None, min_length=1, max_length=36)
 
 
 class HelloIn(BaseModel):
@@ -87,6 +89,7 @@ class HelloIn(BaseModel):
     epoch: str = Field(max_length=64)
     schema_version: int = Field(ge=0, le=1_000_000)
     cursor: int = Field(ge=0, le=BIG)
+    pending: int | None = Field(default=None, ge=0, le=BIG)  # the laptop's unsent changes (newer laptops)
 
 
 class Change(BaseModel):
@@ -179,10 +182,12 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         return _json({"code": code, "message": http_message(exc.status_code, request.method, request.url.path)},
                      exc.status_code)
 
-    def issue_token(username: str, device_id: str) -> str:
+    def issue_token(username: str, device_id: str, *, read_only: bool = False) -> str:
         now = int(time.time())
-        return jwt.encode({"sub": username, "dev": device_id, "iat": now, "exp": now + TOKEN_SECONDS},
-                          settings.secret, algorithm="HS256")
+        claims: dict[str, Any] = {"sub": username, "dev": device_id, "iat": now, "exp": now + TOKEN_SECONDS}
+        if read_only:
+            claims["ro"] = 1
+        return jwt.encode(claims, settings.secret, algorithm="HS256")
 
     def claims_of(authorization: str | None) -> dict[str, Any]:
         if not authorization or not authorization.startswith("Bearer "):
@@ -208,10 +213,40 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
 
     def current(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
         claims = claims_of(authorization)
-        note_caller(request.scope, str(claims["sub"]), str(claims["dev"]))
+        note_caller(request.scope, str(claims["sub"]), str(claims.get("dev", "")))
+        if claims.get("ro"):
+            raise ApiError(403, "read_only", "该令牌只能读取服务器统计和同步冲突,不能同步或修改数据;"
+                                             "同步请用网格台账客户端登录。")
         return service.caller(store, str(claims["sub"]), str(claims["dev"]))
 
+    def reader(request: Request, authorization: Annotated[str | None, Header()] = None) -> Scope:
+        """The scope of a device's token or of a read-only (script) token, for the read routes."""
+        claims = claims_of(authorization)
+        note_caller(request.scope, str(claims["sub"]), str(claims.get("dev", "")))
+        if claims.get("ro"):
+            return service.reader_scope(store, str(claims["sub"]))
+        return service.caller(store, str(claims["sub"]), str(claims["dev"])).scope
+
     Who = Annotated[Caller, Depends(current)]
+    Reader = Annotated[Scope, Depends(reader)]
+
+    @app.get("/healthz", operation_id="healthz", include_in_schema=False)
+    def healthz() -> Response:
+        """The process is alive and answering (no database access)."""
+        return _json({"status": "ok"})
+
+    @app.get("/readyz", operation_id="readyz", include_in_schema=False)
+    def readyz() -> Response:
+        """The database answers and its schema is at this program's head."""
+        try:
+            revision, head = schema_state(store.engine)
+        except Exception as exc:  # any database failure: not ready, said in one sentence
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+            return _json({"status": "unavailable", "message": f"无法连接服务器数据库:{reason}"}, 503)
+        if revision != head:
+            return _json({"status": "unavailable", "schema": revision, "head": head,
+                          "message": f"服务器数据库结构为 {revision},本程序需要 {head}:请重新启动服务器完成升级。"}, 503)
+        return _json({"status": "ready", "schema": revision})
 
     @app.get(f"{API}/info", operation_id="info")
     def info() -> Response:
@@ -232,6 +267,11 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
     @app.post(f"{API}/auth/token", operation_id="token")
     def token(body: TokenIn, request: Request) -> Response:
         user = service.authenticate(store, body.username, body.password, _address(request))
+        if body.device_id is None:  # an office script: read-only figures and conflicts
+            service.reader_scope(store, user.username)
+            return _json({"access_token": issue_token(user.username, "", read_only=True),
+                          "expires_in": TOKEN_SECONDS, "read_only": True,
+                          "role": user.role, "display_name": user.display_name})
         service.caller(store, user.username, body.device_id)  # device still valid for this user
         return _json({"access_token": issue_token(user.username, body.device_id), "expires_in": TOKEN_SECONDS,
                       "role": user.role, "display_name": user.display_name})
@@ -239,7 +279,7 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
     @app.post(f"{API}/sync/hello", operation_id="hello")
     def hello(body: HelloIn, who: Who) -> Response:
         return _json(service.hello(store, who, file_id=body.file_id, epoch=body.epoch,
-                                   schema_version=body.schema_version, cursor=body.cursor))
+                                   schema_version=body.schema_version, cursor=body.cursor, pending=body.pending))
 
     @app.post(f"{API}/sync/push", operation_id="push")
     def push(body: PushIn, who: Who) -> Response:
@@ -269,9 +309,9 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
                         media_type="application/octet-stream")
 
     @app.get(f"{API}/conflicts", operation_id="conflicts")
-    def conflicts(who: Who, status: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
+    def conflicts(who: Reader, status: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
                   limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> Response:
-        return _json({"conflicts": service.list_conflicts(store, who.scope, status, limit)})
+        return _json({"conflicts": service.list_conflicts(store, who, status, limit)})
 
     @app.post(f"{API}/conflicts/{{conflict_id}}/resolve", operation_id="resolve")
     def resolve(conflict_id: Annotated[int, Path(ge=1, le=BIG)], body: ResolveIn, who: Who) -> Response:
@@ -288,8 +328,8 @@ def create_app(settings: Settings, store: ServerStore | None = None) -> FastAPI:
         return _json({"entries": service.list_audit(store, who.scope, actor=actor, action=action, limit=limit)})
 
     @app.get(f"{API}/stats", operation_id="stats")
-    def stats(who: Who) -> Response:
-        if not allows(who.scope, Ability.SERVER_STATS):
+    def stats(who: Reader) -> Response:
+        if not allows(who, Ability.SERVER_STATS):
             raise ApiError(403, "forbidden", denial(Ability.SERVER_STATS))
         return _json(service.stats(store))
 

@@ -7,6 +7,7 @@ import getpass
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from server import cli_tls
 from server.cli_tls import add_serve_options, serve_tls
 
 DEFAULT_DB = "sqlite:///gridledger-server.db"
+GRACE_SECONDS = 60  # on SIGTERM, how long requests in flight may still take
 
 
 def _database(args: argparse.Namespace) -> str:
@@ -34,11 +36,14 @@ def _shown(url: str) -> str:
         return url if "@" not in url else "(无法识别的数据库地址)"
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace, application_name: str = "gridledger") -> Any:
+    from server.schema import SchemaError
     from server.store import ServerStore
 
     try:
-        return ServerStore(_database(args))
+        return ServerStore(_database(args), application_name=application_name)
+    except SchemaError as exc:
+        raise CliError(str(exc)) from exc
     except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise CliError(f"无法打开服务器数据库 {_shown(_database(args))}:{reason}。"
@@ -58,31 +63,51 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise CliError(str(exc)) from exc
     from server.logs import configure
+    from server.running import SERVE_APPLICATION, hold_serving
 
     try:
         restore_logging = configure(log_file=args.log_file)
     except OSError as exc:
         raise CliError(f"无法写入日志文件 {args.log_file}:{exc.strerror or exc}") from exc
+    log = logging.getLogger("server")
     try:
         tls = serve_tls(args)  # checked before anything is opened or started
-        store = _open(args)
+        store = _open(args, SERVE_APPLICATION)
+        serving = hold_serving(_database(args))  # `server restore` refuses while this is held
         app = create_app(settings, store)
         from desktop.services.diagnostics import environment
 
-        logging.getLogger("server").info("server start-up: %s", json.dumps(
+        log.info("server start-up: %s", json.dumps(
             {**environment(), "database": _shown(_database(args)), "development": settings.development,
              "tls": bool(tls)}, ensure_ascii=False, sort_keys=True))
         # (through the log: every line on stderr is one JSON object, for whatever collects them)
-        logging.getLogger("server").info(
-            "网格台账同步服务器:%s://%s:%s/api/v1/docs(数据库 %s)", "https" if tls else "http", args.host, args.port,
-            _shown(_database(args)))
+        log.info("网格台账同步服务器:%s://%s:%s/api/v1/docs(数据库 %s)", "https" if tls else "http", args.host,
+                 args.port, _shown(_database(args)))
         if settings.development:
-            logging.getLogger("server").warning(
-                "开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。")
+            log.warning("开发模式:使用公开的开发密钥,只能从本机访问;正式使用请去掉 --dev 并用 --secret-file 提供随机密钥。")
+        # SIGTERM or Ctrl+C: stop accepting, let the requests in flight (a push is one transaction)
+        # finish for up to GRACE_SECONDS, then exit 0. uvicorn handles the signal while it serves and
+        # raises it again once stopped: our handler then only marks the stop (no exit by the signal),
+        # and a signal that comes while the server is still starting stops it as soon as it is up.
         # log_config None: uvicorn's own lines go through the JSON handlers too (its access log is off:
         # RequestLog writes one line per request, with the route's template instead of the raw path)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=None, access_log=False,
-                    workers=1, **tls)
+        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info", log_config=None,
+                                               access_log=False, workers=1,
+                                               timeout_graceful_shutdown=GRACE_SECONDS, **tls))
+
+        def stop(signum: int, frame: Any) -> None:
+            server.should_exit = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            server.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        store.close()
+        if serving is not None:
+            serving.close()
+        log.info("网格台账同步服务器已停止。")
     finally:
         restore_logging()
     return 0
@@ -125,7 +150,9 @@ def cmd_server(args: argparse.Namespace) -> int:
             service.set_password(store, args.username, _read_password(args, args.username))
             print(f"已修改 {args.username} 的密码")
         elif args.server_command == "list-users":
-            print(json.dumps(service.list_users(store), ensure_ascii=False, indent=2))
+            from server.cli_office import print_users
+
+            print_users(service.list_users(store), as_json=args.json)
         elif args.server_command == "audit":
             from server.store import Scope
 
@@ -182,7 +209,8 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     pw = ss.add_parser("set-password", help="修改用户密码")
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true")
-    ss.add_parser("list-users", help="列出用户")
+    lu = ss.add_parser("list-users", help="列出用户(含负责的网格代码和名称)")
+    lu.add_argument("--json", action="store_true", help="以 JSON 输出")
     ss.add_parser("stats", help="服务器数据统计")
     au = ss.add_parser("audit", help="审计记录(服务器与各台电脑同步上来的)")
     au.add_argument("--actor")
@@ -193,3 +221,6 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     b.add_argument("--reply", help="回执包路径(默认与同步包同目录)")
     cli_tls.register(ss)
     a.set_defaults(func=cmd_server)
+    from server import cli_office
+
+    cli_office.register(ss, open_store=_open, database=_database, shown=_shown)

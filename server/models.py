@@ -163,6 +163,14 @@ class Device(ServerBase):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     enrolled_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen: Mapped[datetime | None] = mapped_column(DateTime)
+    # what the laptop said at its last hello, and when it last pushed (the office's device list)
+    schema_version: Mapped[int | None] = mapped_column(Integer)
+    last_cursor: Mapped[int | None] = mapped_column(BigInteger)
+    pending_changes: Mapped[int | None] = mapped_column(Integer)  # its unsent changes (newer laptops say)
+    last_push_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # revoked by the office (`gridledger server revoke-device`): `active` is then False for good
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class BlobPart(ServerBase):

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -133,10 +133,18 @@ def set_password(store: ServerStore, username: str, password: str) -> None:
 
 
 def list_users(store: ServerStore) -> list[dict[str, Any]]:
+    """Users with their grids (or communities) by code and name, as the office knows them; an
+    area the server has not received yet is shown by its id."""
     with store.session() as s:
+        tree = area_tree(s)
+
+        def named(aid: str) -> dict[str, str]:
+            node = tree.nodes.get(aid)
+            return {"code": node.code, "name": node.name} if node else {"code": aid, "name": "(服务器上尚无该区域)"}
+
         return [
             {"username": u.username, "display_name": u.display_name, "role": u.role,
-             "areas": json.loads(u.areas), "active": u.active}
+             "areas": [named(a) for a in json.loads(u.areas)], "active": u.active}
             for u in s.scalars(select(ServerUser).order_by(ServerUser.username))
         ]
 
@@ -260,8 +268,21 @@ def caller(store: ServerStore, username: str, device_id: str) -> Caller:
         return Caller(user, dev, scope_for(s, user))
 
 
+def reader_scope(store: ServerStore, username: str) -> Scope:
+    """The scope of a read-only (script) token: an active user who may read the server's figures
+    or its conflicts (desktop.policy); each route still asks for its own ability."""
+    with store.session() as s:
+        user = s.scalar(select(ServerUser).where(ServerUser.username == username))
+        if user is None or not user.active:
+            raise ApiError(403, "disabled", "该用户已停用或不存在,请联系社区管理员")
+        scope = scope_for(s, user)
+    if not (allows(scope, Ability.SERVER_STATS) or allows(scope, Ability.REVIEW_CONFLICTS)):
+        raise ApiError(403, "forbidden", denial(Ability.SERVER_STATS, act="用脚本读取服务器统计和同步冲突"))
+    return scope
+
+
 def hello(store: ServerStore, who: Caller, *, file_id: str, epoch: str, schema_version: int,
-          cursor: int) -> dict[str, Any]:
+          cursor: int, pending: int | None = None) -> dict[str, Any]:
     if schema_version < MIN_SCHEMA_VERSION:
         return {"status": "upgrade_client", "message": "本机网格台账版本过旧,请先升级软件再同步",
                 "schema_min": MIN_SCHEMA_VERSION, "schema_max": SCHEMA_VERSION}
@@ -277,6 +298,8 @@ def hello(store: ServerStore, who: Caller, *, file_id: str, epoch: str, schema_v
                     "message": "检测到本数据库文件是复制或恢复的副本,需要重新登记设备(不会丢失任何修改)"}
         dev.epoch = secrets.token_hex(16)
         dev.last_seen = utcnow()
+        # for the office's device list (`gridledger server devices`)
+        dev.schema_version, dev.last_cursor, dev.pending_changes = schema_version, cursor, pending
         seq = current_seq(s)
         scope = who.scope
         grids = sorted(scope.grids) if scope.grids is not None else None
@@ -300,6 +323,7 @@ def push(store: ServerStore, who: Caller, changes: list[dict[str, Any]], *,
         for r in results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         audit(s, who.user.username, "sync_push", who.device.id, counts=counts, seq=merger.seq)
+        s.execute(update(Device).where(Device.id == who.device.id).values(last_push_at=utcnow()))
         return {"results": results, "server_seq": merger.seq}
 
 
@@ -412,10 +436,17 @@ def resolve_conflict(store: ServerStore, who: Caller, conflict_id: int, choice: 
     """Settle one conflict. The outcome is written as a new change to the record (so every copy
     pulls it) and the resolution is audited. Choices: field clash: server | client | custom;
     delete vs edit: delete | restore; set-aside change: apply | discard."""
-    _require_reviewer(who.scope)
+    return settle_conflict(store, who.scope, who.device.id, conflict_id, choice, values)
+
+
+def settle_conflict(store: ServerStore, scope: Scope, device_id: str | None, conflict_id: int, choice: str,
+                    values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """resolve_conflict for a reviewer's scope; `device_id` None: at the server (the office's
+    command line)."""
+    _require_reviewer(scope)
     with store.transaction() as s:
         c = s.get(Conflict, conflict_id)
-        if c is None or (who.scope.grids is not None and c.grid_id not in who.scope.grids):
+        if c is None or (scope.grids is not None and c.grid_id not in scope.grids):
             raise ApiError(404, "conflict_unknown", "找不到该冲突记录")
         if c.status != "open":
             raise ApiError(409, "conflict_closed", "该冲突已处理过")
@@ -454,18 +485,18 @@ def resolve_conflict(store: ServerStore, who: Caller, conflict_id: int, choice: 
             change = json.loads(c.change or "{}")
         result = None
         if change:
-            change.update(seq=0, known=seq_now, at=utcnow().isoformat(sep=" "), by=who.user.username)
-            reviewer = Scope(who.scope.username, who.scope.role, None)
+            change.update(seq=0, known=seq_now, at=utcnow().isoformat(sep=" "), by=scope.username)
+            reviewer = Scope(scope.username, scope.role, None)
             merger = Merger(s, reviewer, None, is_sqlite=store.is_sqlite)
             outcome = merger.apply_one(change)
             if outcome.status == "rejected":
                 raise ApiError(422, "resolution_rejected", outcome.message or "无法应用该处理结果")
             result = {"status": outcome.status, "version": outcome.version}
         c.status = "resolved"
-        c.resolved_by = who.user.username
+        c.resolved_by = scope.username
         c.resolved_at = utcnow()
         c.resolution = json.dumps({"choice": choice, "values": values}, ensure_ascii=False)
-        audit(s, who.user.username, "resolve_conflict", who.device.id, conflict=conflict_id, choice=choice,
+        audit(s, scope.username, "resolve_conflict", device_id, conflict=conflict_id, choice=choice,
               table=c.table_name, row_id=c.row_id)
         return {"id": conflict_id, "status": "resolved", "result": result}
 
@@ -551,9 +582,13 @@ def get_blob(store: ServerStore, scope: Scope, sha: str, offset: int, length: in
 
 
 def stats(store: ServerStore) -> dict[str, Any]:
+    """The server's figures: live records per kind (deleted ones counted apart), open conflicts."""
     with store.session() as s:
-        counts = dict(s.execute(select(Record.table_name, func.count()).group_by(Record.table_name)).all())
-        return {"seq": current_seq(s), "records": {t: counts.get(t, 0) for t in SYNC_TABLES},
+        counts: dict[tuple[str, bool], int] = {
+            (t, bool(d)): n for t, d, n in s.execute(
+                select(Record.table_name, Record.deleted, func.count()).group_by(Record.table_name, Record.deleted))}
+        return {"seq": current_seq(s), "records": {t: counts.get((t, False), 0) for t in SYNC_TABLES},
+                "deleted": {t: counts.get((t, True), 0) for t in SYNC_TABLES},
                 "open_conflicts": s.scalar(select(func.count()).select_from(Conflict).where(Conflict.status == "open"))}
 
 

@@ -11,14 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, make_url, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Engine, create_engine, event, make_url, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.domain.areas import AreaTree
 from desktop.policy import Ability, allows, sees_all_grids
 from desktop.sync.protocol import COMMUNITY_WIDE
-from server.models import AttachmentRef, Counter, Record, ServerBase, ServerKey, ServerUser
+from server.models import AttachmentRef, Counter, Record, ServerKey, ServerUser
 
 SEQ = "server_seq"
 
@@ -72,7 +72,7 @@ class ServerStore:
     """The server's database. Stateless: every fact lives in the database, so several server
     processes can share one PostgreSQL."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, application_name: str = "gridledger") -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -81,14 +81,19 @@ class ServerStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
+            # (the name tells `gridledger server restore` that a server process is connected)
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                        connect_args={"application_name": application_name},
                                         hide_parameters=True)  # no record values in errors or logs
+        self.migration = None
         if create:
-            ServerBase.metadata.create_all(self.engine)
+            from server.schema import upgrade
+
             try:
-                _add_new_columns(self.engine)
-            except DBAPIError:  # another server process added them at the same moment
-                _add_new_columns(self.engine)
+                self.migration = upgrade(self.engine, url)
+            except BaseException:
+                self.engine.dispose()
+                raise
             with self.transaction() as s:
                 if s.get(Counter, SEQ) is None:
                     s.add(Counter(name=SEQ, value=0))
@@ -126,21 +131,6 @@ class ServerStore:
             row = s.get(ServerKey, name)
             assert row is not None
             return row.value
-
-
-def _add_new_columns(engine: Engine) -> None:
-    """Columns (all nullable) and indexes added to a server table after its database was made:
-    added in place, so an existing server database keeps working without a migration tool."""
-    with engine.begin() as conn:
-        existing = inspect(conn)
-        for table in ServerBase.metadata.sorted_tables:
-            have = {c["name"] for c in existing.get_columns(table.name)}
-            for col in table.columns:
-                if col.name not in have and col.nullable:
-                    kind = col.type.compile(dialect=engine.dialect)
-                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {kind}'))
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
 
 
 def _index_photos(s: Session) -> None:

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("desktop", "ui", "server")
 QT = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "qt_material")
 # alembic loads its revision scripts by path: a folder of scripts, not a package
-NOT_PACKAGES = {"desktop/models/migrations/versions"}
+NOT_PACKAGES = {"desktop/models/migrations/versions", "server/migrations/versions"}
 
 PROBE = r"""
 import importlib, json, pkgutil, sys

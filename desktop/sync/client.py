@@ -290,6 +290,8 @@ class SyncClient:
             data = self.conn.json("POST", "/sync/hello", {
                 "file_id": self.store.meta("file_id"), "epoch": self.store.meta("sync_epoch") or "",
                 "schema_version": SCHEMA_VERSION, "cursor": int(self.store.meta(replica.CURSOR) or 0),
+                # for the office's device list; a server that does not know the field ignores it
+                "pending": replica.pending_count(self.store),
             })
             status = data.get("status")
             if status == "ok":

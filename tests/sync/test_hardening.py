@@ -302,10 +302,13 @@ def test_a_server_database_from_before_gains_the_new_columns(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = ServerStore(url)
-    with store.engine.begin() as c:  # as an older server made it
+    with store.engine.begin() as c:  # as an older server made it: no version table (server/schema.py)
         for table, col in (("srv_audit", "sent_by"), ("srv_audit", "claimed_actor"), ("srv_audit", "claimed_at"),
-                           ("srv_conflict", "client_claimed_by"), ("srv_conflict", "server_claimed_by")):
+                           ("srv_conflict", "client_claimed_by"), ("srv_conflict", "server_claimed_by"),
+                           *(("srv_device", name) for name in ("schema_version", "last_cursor", "pending_changes",
+                                                               "last_push_at", "revoked_at", "revoked_by"))):
             c.execute(text(f"ALTER TABLE {table} DROP COLUMN {col}"))
+        c.execute(text("DROP TABLE srv_alembic_version"))
     store.close()
     store = ServerStore(url)
     try:

@@ -36,10 +36,12 @@ def served(monkeypatch):
 
     calls: list[dict] = []
 
-    def fake_run(app, **kw):
-        calls.append({"app": app, **kw})
+    def fake_run(self, sockets=None):
+        c = self.config
+        calls.append({"app": c.app, "host": c.host, "port": c.port,
+                      "timeout_graceful_shutdown": c.timeout_graceful_shutdown})
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
     return calls
 
 
