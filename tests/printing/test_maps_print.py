@@ -8,7 +8,13 @@ import io
 
 import pytest
 
-from desktop.printing.maps import print_building_table, print_door_plates, print_grid_map
+from desktop.printing.maps import (
+    PLATE_COLS,
+    PLATE_ROWS,
+    print_building_table,
+    print_door_plates,
+    print_grid_map,
+)
 from desktop.printing.preview import render_pages
 from desktop.services.areas import AreaAdmin
 from desktop.services.errors import ServiceError
@@ -72,16 +78,18 @@ def test_door_plate_qr_codes_decode_to_tokens_that_open_the_room(store, admin, g
 
     r = print_door_plates(store, admin, grid, out=tmp_path / "d.pdf", estate="幸福小区", building="3")
     assert r.pages == 1
-    png = render_pages(r.files[0], 0, 1, dpi=150)[0]
+    dpi = 200
+    png = render_pages(r.files[0], 0, 1, dpi=dpi)[0]
     page = np.array(Image.open(io.BytesIO(png)).convert("L"))
-    h, w = page.shape
+    px = dpi / 25.4  # pixels per mm
+    pw, ph = (210 - 20) / PLATE_COLS, (297 - 36) / PLATE_ROWS  # the sheet's plates, in mm
     plans = FloorPlans(store, admin)
     found = []
-    for row in range(4):  # each plate cut out as the sheet lays them (3 × 4)
-        for col in range(3):
-            y0, y1 = int(h * (0.07 + row * 0.22)), int(h * (0.07 + (row + 1) * 0.22))
-            x0, x1 = int(w * col / 3), int(w * (col + 1) / 3)
-            value, _, _ = cv2.QRCodeDetector().detectAndDecode(page[y0:y1, x0:x1])
+    for row in range(PLATE_ROWS):  # each plate cut out along its cut lines
+        for col in range(PLATE_COLS):
+            y0, x0 = int((24 + row * ph) * px), int((10 + col * pw) * px)
+            crop = page[y0:y0 + int(ph * px), x0:x0 + int(pw * px)]
+            value, _, _ = cv2.QRCodeDetector().detectAndDecode(crop)
             found.append(value)
     plates = plans.door_plates(grid, "幸福小区", "3")
     assert found == [p["token"] for p in plates]
