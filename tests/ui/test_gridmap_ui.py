@@ -118,3 +118,47 @@ def test_print_from_the_pages_and_a_bad_geojson_changes_nothing(qtbot, store, ad
     page.import_outlines()
     assert answers.texts("warning") == ["文件使用的坐标系“EPSG:3857”无法识别:请导出为 WGS84、CGCS2000 或 GCJ-02 的经纬度坐标后再导入"]
     assert [b.polygon for b in FloorPlans(store, admin).grid_map(grid).buildings] == before
+
+
+def test_on_the_demo_street_a_worker_goes_from_a_red_building_to_the_overdue_household(qtbot, tmp_path):
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import generate
+    from desktop.services.store import Store
+
+    store = Store.open(tmp_path / "demo.db", create=True)
+    try:
+        generate(store, households=120, seed=4)
+        win = MainWindow(AppContext(store, actor_for(store, "wgy001")))
+        qtbot.addWidget(win)
+        win.resize(1200, 800)
+        win.show()
+        page = win.show_page("gridmap")
+        assert page.map is not None and len(page.map.buildings) >= 2
+        assert all(b.located for b in page.map.buildings)  # the demo's own layout
+        red = next(b for b in page.map.buildings if b.status == "overdue")
+        _click(qtbot, page.view, page.building_rect(red.estate, red.building))
+        table = win.current_page()
+        assert table.table_model.building == red.building and table.table_model.counts["overdue"] > 0
+        cell = next(c for cells in table.table_model.cells.values() for c in cells if c.status == "overdue")
+        table.table.cellClicked.emit(*table.cell_at(cell.room, cell.unit))
+        assert win.current_page() is win.page("household") and win.page("household").household_id == cell.household_id
+    finally:
+        win.close()
+        store.close()
+
+
+def test_a_building_in_the_area_tree_opens_its_building_table(qtbot, store, admin, community):
+    grid, _, _ = _street(store, admin, community)
+    win = MainWindow(AppContext(store, admin))
+    qtbot.addWidget(win)
+    win.show()
+    areas = win.show_page("areas")
+    m = areas.model
+    idx = m.index(0, 0)
+    for _ in range(3):  # community → grid → 小区 → the first building
+        areas.tree.expand(idx)
+        idx = m.index(0, 0, idx)
+    assert m.itemFromIndex(idx).text().startswith("3栋")
+    areas.tree.doubleClicked.emit(idx)
+    assert win.current_page() is win.page("building")
+    assert win.page("building").heading.text() == "楼盘表 · 幸福小区3栋"
