@@ -38,6 +38,7 @@ from desktop.services.demo import demo_mark
 from desktop.services.errors import ServiceError
 from desktop.services.floorplan import BuildingTable, FloorPlans, GridMap
 from desktop.services.room_status import ORDER, STATUSES
+from desktop.services.rules import compose_address
 from desktop.services.store import Actor, Store
 
 log = logging.getLogger(__name__)
@@ -295,7 +296,7 @@ def print_door_plates(store: Store, actor: Actor, grid_id: str, *, out: Path | s
     plates = plans.door_plates(grid_id, estate, building)
     if not plates:
         raise ServiceError("所选范围内没有户室,没有可打印的门牌")
-    title = plates[0]["text"].split("栋")[0] + "栋" if building is not None else "全网格"
+    title = compose_address(estate, building, None, None) if building is not None else plans.grid_name(grid_id)
     return _print(store, actor, out, options, "door_plates", grid_id,
                   lambda c, f, name, footer, mark: draw_door_plates(c, plates, f.name, footer, mark, name, title),
                   [p["text"] for p in plates], f"门牌二维码 {title}", plates=len(plates))

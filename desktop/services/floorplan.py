@@ -195,15 +195,9 @@ class FloorPlans:
         floors = sorted({f for _, f in cells}, reverse=True)
         return BuildingTable(grid_id, estate, str(building), units, floors, dict(cells), counts)
 
-    def buildings(self, grid_id: str) -> list[tuple[str, str]]:
-        """(小区, 楼栋) of a grid, in natural order."""
+    def grid_name(self, grid_id: str) -> str:
         with self.store.session() as s:
-            conn = s.connection()
-            self._grid(conn, grid_id)
-            rows = conn.execute(text(
-                "SELECT DISTINCT estate, building FROM address WHERE grid_id = :g AND deleted_at IS NULL "
-                "AND cancelled = 0 AND building IS NOT NULL"), {"g": grid_id}).all()
-        return sorted(((r[0], r[1]) for r in rows), key=lambda r: (r[0], _natural(r[1])))
+            return self._grid(s.connection(), grid_id)
 
     # --- the grid map ---------------------------------------------------------------------------
     def grid_map(self, grid_id: str, *, today: date | None = None) -> GridMap:

@@ -96,3 +96,12 @@ def test_door_plate_qr_codes_decode_to_tokens_that_open_the_room(store, admin, g
     opened = plans.resolve(found[0])
     assert opened["text"] == "幸福小区3栋1单元101室" and opened["household_id"] is not None
     assert all("欧阳" not in v for v in found)
+
+
+@needs_poppler
+def test_a_whole_grid_of_door_plates_is_twelve_to_a_page(store, admin, grid, tmp_path):
+    r = print_door_plates(store, admin, grid, out=tmp_path / "all.pdf")
+    assert r.pages == pdfpages(r.files[0]) == 17  # 12 + 180 + 12 rooms
+    first, last = pdftext(r.files[0], 1, 1), pdftext(r.files[0], 17, 17)
+    assert "门牌二维码 · 第1网格" in first and "204 户室 · 第 1 页" in first
+    assert "阳光小区1栋1单元602室" in last and "欧阳" not in pdftext(r.files[0])
