@@ -105,3 +105,32 @@ def test_a_whole_grid_of_door_plates_is_twelve_to_a_page(store, admin, grid, tmp
     first, last = pdftext(r.files[0], 1, 1), pdftext(r.files[0], 17, 17)
     assert "门牌二维码 · 第1网格" in first and "204 户室 · 第 1 页" in first
     assert "阳光小区1栋1单元602室" in last and "欧阳" not in pdftext(r.files[0])
+
+
+def test_the_command_line_prints_all_three(capsys, tmp_path):
+    from desktop.cli import main
+    from desktop.services.demo import generate
+    from desktop.services.store import Store
+
+    db = tmp_path / "demo.db"
+    store = Store.open(db, create=True)
+    generate(store, households=30, seed=3)
+    store.close()
+    grid = "62010400100101"
+
+    def run(*argv):
+        code = main(["--db", str(db), "print", *[str(a) for a in argv]])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, out, err = run("building-table", "--building", f"{grid}/兰园花园/1栋", "--paper", "A3", "--out", tmp_path / "t.pdf")
+    assert code == 0, err
+    assert "t.pdf" in out and "共 1 页" in out
+    code, out, err = run("grid-map", "--grid", grid, "--out", tmp_path / "m.pdf")
+    assert code == 0 and (tmp_path / "m.pdf").exists(), err
+    code, out, err = run("door-plates", "--building", f"{grid}/兰园花园/1", "--out", tmp_path / "d.pdf")
+    assert code == 0 and "共 2 页" in out, err  # 24 rooms
+    code, out, err = run("door-plates", "--out", tmp_path / "x.pdf")
+    assert code == 2 and "--grid(整个网格)或 --building" in err and "Traceback" not in err
+    code, out, err = run("building-table", "--building", f"{grid}/兰园花园/99", "--out", tmp_path / "x.pdf")
+    assert code == 2 and "找不到楼栋" in err and not (tmp_path / "x.pdf").exists()
