@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -404,8 +404,10 @@ class GridMapPage(Page):
             x, y = min(p[0] for p in b.polygon), min(p[1] for p in b.polygon)
             ex, ey = estates.get(b.estate, (x, y))
             estates[b.estate] = (min(ex, x), min(ey, y))
+        ink = self.palette().color(QPalette.ColorRole.WindowText)  # light and dark theme alike
         for estate, (x, y) in estates.items():
             t = self.scene.addSimpleText(estate, font)
+            t.setBrush(QBrush(ink))
             t.setPos(x, y - 9)
         rect = self.scene.itemsBoundingRect()
         self.view.resetTransform()
