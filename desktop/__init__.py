@@ -16,3 +16,14 @@ def disable_core_dumps() -> None:
 
     with contextlib.suppress(ValueError, OSError):  # a platform without the limit
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def private_files() -> None:
+    """Every file this process creates is readable by its user alone (0600, folders 0700): the
+    database, its keyring, backups, drafts, exports, settings and logs hold residents' data or
+    keys. POSIX only: on Windows the files live in the user's profile folders, whose ACL already
+    gives the user (and administrators) alone access (docs/design/SECURITY.md § Files on disk)."""
+    import os
+
+    if os.name == "posix":
+        os.umask(0o077)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import sys
 from pathlib import Path
 
@@ -20,12 +21,38 @@ LOG_BACKUPS = 4
 CRASH_LOG = "crash.log"  # faulthandler's report of a hard crash, next to gridledger.log
 
 
+def private_dir(path: Path, *, tighten: bool = True) -> Path:
+    """Make the folder (and its missing parents) for this program's own files, readable by the
+    user alone on POSIX (0700). An existing one is tightened when it is ours by name (`tighten`:
+    backups/, drafts/, the platform's folders), never a folder the user pointed us at."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix" and tighten:
+        try:
+            mode = path.stat().st_mode
+            if path.stat().st_uid == os.getuid() and mode & 0o077:
+                path.chmod(mode & 0o700)  # others' bits off; the user's own (read-only or not) kept
+        except OSError:  # not ours to change: left as it is
+            pass
+    return path
+
+
+def private_file(path: Path) -> None:
+    """An existing file of ours (written by an older version, with 0644) readable by the user alone."""
+    if os.name != "posix":
+        return
+    try:
+        st = path.lstat()
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077:
+            path.chmod(st.st_mode & 0o700)  # others' bits off; a read-only file stays read-only
+    except OSError:
+        pass
+
+
 def data_dir() -> Path:
-    """Folder for the local database, backups and settings."""
+    """Folder for the local database, backups and settings (0700 on POSIX)."""
     override = os.environ.get(ENV_DATA_DIR)
     path = Path(override) if override else user_data_path(APP_NAME, appauthor=False)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(path, tighten=not override)
 
 
 def default_db_path() -> Path:
@@ -112,7 +139,7 @@ def start_log_file() -> Path | None:
             root.removeHandler(h)
             h.close()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent, tighten=not os.environ.get(ENV_LOG_DIR))
         handler = Quiet(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
     except OSError:
         return None

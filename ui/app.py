@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from desktop import APP_NAME, APP_TITLE, __version__, disable_core_dumps
+from desktop import APP_NAME, APP_TITLE, __version__, disable_core_dumps, private_files
 from desktop.paths import default_db_path
 from desktop.policy import Ability, allows
 
@@ -26,6 +26,7 @@ def _display_problem() -> str | None:
 
 
 def main(args: Any = None) -> int:
+    private_files()  # 0600 files in 0700 folders (POSIX): residents' data and keys
     disable_core_dumps()  # a core file would hold the database key and residents' data
     from desktop.paths import start_log_file
     from ui.crash import enable_faulthandler, release_faulthandler
@@ -43,12 +44,9 @@ def _main(args: Any) -> int:
     if problem:
         print(f"错误:{problem}", file=sys.stderr)
         return 2
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from desktop.services.auth import sign_in
-    from desktop.services.store import Store
-    from ui.context import AppContext, app_settings
+    from ui.context import app_settings
     from ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -66,10 +64,34 @@ def _main(args: Any) -> int:
     dark = settings.value("ui/dark", False, type=bool)
     apply_theme(app, dark=dark)
 
+    db = Path(getattr(args, "db", None) or default_db_path()).expanduser()
+    from desktop.services.session import start_using, stop_using
+
+    try:  # the app holds the database for its lifetime: nobody replaces the file under it
+        start_using(db, APP_PROGRAM)
+    except Exception as exc:  # held by another program (named), or a file that cannot be used
+        QMessageBox.critical(None, APP_TITLE, start_failure(exc, db))
+        return 2
+    try:
+        return _signed_in_and_run(app, args, db, settings, dark)
+    finally:
+        stop_using(db)
+
+
+APP_PROGRAM = "网格台账桌面程序"
+
+
+def _signed_in_and_run(app: Any, args: Any, db: Path, settings: Any, dark: bool) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.services.auth import sign_in
     from desktop.services.first_run import is_new
     from desktop.services.session import LocalDatabase
+    from desktop.services.store import Store
+    from ui.context import AppContext
+    from ui.theme import apply_theme
 
-    db = Path(getattr(args, "db", None) or default_db_path()).expanduser()
     local_db = LocalDatabase(db)
     store = None
     actor = None

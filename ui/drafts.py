@@ -1,83 +1,11 @@
-"""Draft autosave: what a form holds is written to disk as the user types, so a crash or a dead
-battery loses nothing; on the next start the drafts are offered back.
+"""Draft autosave for the forms: desktop.services.drafts (the service also used by encryption)."""
 
-On an encrypted laptop a draft (names, ID numbers being typed) is itself encrypted: AES-GCM
-under a key derived from the database key (AppContext.draft_secret), in a `.gld` file. A plain
-laptop writes `.json`. A draft that does not decrypt (another database's) is never shown."""
+from desktop.services.drafts import (
+    MAGIC,
+    drafts_dir,
+    list_drafts,
+    remove_draft,
+    save_draft,
+)
 
-from __future__ import annotations
-
-import json
-import os
-import time
-from pathlib import Path
-from typing import Any
-
-from desktop.paths import data_dir
-
-
-def drafts_dir() -> Path:
-    path = data_dir() / "drafts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-MAGIC = b"GLD1"
-_AAD = b"gridledger-draft"
-
-
-def _file(key: str, suffix: str = ".json") -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in key)
-    return drafts_dir() / f"{safe}{suffix}"
-
-
-def save_draft(key: str, meta: dict[str, Any], values: dict[str, Any], *, secret: bytes | None = None) -> None:
-    """Atomic write (temp file + rename): a crash mid-write never leaves a broken draft."""
-    payload = {"key": key, "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"), "meta": meta, "values": values}
-    body = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
-    if secret is not None:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        nonce = os.urandom(12)
-        body = MAGIC + nonce + AESGCM(secret).encrypt(nonce, body, _AAD)
-        target = _file(key, ".gld")
-    else:
-        target = _file(key)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(body)
-    os.replace(tmp, target)
-    if secret is not None:
-        _file(key).unlink(missing_ok=True)  # a plain draft from before the laptop was encrypted
-
-
-def remove_draft(key: str) -> None:
-    _file(key).unlink(missing_ok=True)
-    _file(key, ".gld").unlink(missing_ok=True)
-
-
-def _read(path: Path, secret: bytes | None) -> dict[str, Any] | None:
-    try:
-        raw = path.read_bytes()
-        if path.suffix == ".gld":
-            if secret is None or not raw.startswith(MAGIC):
-                return None
-            from cryptography.exceptions import InvalidTag
-            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-            try:
-                raw = AESGCM(secret).decrypt(raw[4:16], raw[16:], _AAD)
-            except InvalidTag:
-                return None  # another database's draft
-        data = json.loads(raw.decode("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def list_drafts(username: str | None = None, *, secret: bytes | None = None) -> list[dict[str, Any]]:
-    out = []
-    for path in sorted([*drafts_dir().glob("*.json"), *drafts_dir().glob("*.gld")]):
-        data = _read(path, secret)
-        if data is not None and (username is None or data.get("meta", {}).get("user") == username):
-            out.append(data)
-    return out
+__all__ = ["MAGIC", "drafts_dir", "list_drafts", "remove_draft", "save_draft"]

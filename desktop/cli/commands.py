@@ -18,6 +18,7 @@ from desktop.cli.common import (
     open_store,
     password_for,
     print_json,
+    print_recovery_key,
     stdin_lines,
 )
 from desktop.policy import ROLES
@@ -142,7 +143,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from desktop.services.demo import DEMO_PASSWORD
         from desktop.services.session import encrypt
 
-        encrypt(path, "admin", DEMO_PASSWORD, others={u: DEMO_PASSWORD for u in demo_users})
+        done = encrypt(path, "admin", DEMO_PASSWORD, others={u: DEMO_PASSWORD for u in demo_users})
+        if not args.json:
+            print_recovery_key(done.recovery_key)
     if args.json:
         print_json(rep.to_dict())
     else:
@@ -320,6 +323,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def recovery_key_for(args: argparse.Namespace) -> str:
+    """The recovery key: $GRIDLEDGER_RECOVERY_KEY (scripts, tests), else a prompt (never an
+    argument: it would stay in the shell history and the process list)."""
+    import getpass
+
+    return os.environ.get("GRIDLEDGER_RECOVERY_KEY") or getpass.getpass("恢复密钥(5 组,每组 5 个字母或数字):")
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     from desktop.services.backup import restore
 
@@ -329,12 +340,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
         raise CliError(f"备份文件不存在:{backup}")
     if not args.yes:
         raise CliError("恢复会用备份替换当前数据库(当前数据库会先另存一份)。确认请加 --yes")
-    store = open_store(args)
-    try:
-        actor = actor_for(store, args.user)
-    finally:
-        store.close()
-    safety = restore(path, backup, actor)
+    if args.recovery_key:
+        from desktop.services.session import restore_with_recovery_key
+
+        safety = restore_with_recovery_key(path, backup, recovery_key_for(args))
+    else:
+        store = open_store(args)
+        try:
+            actor = actor_for(store, args.user)
+            key = store.key
+        finally:
+            store.close()
+        safety = restore(path, backup, actor, key=key)
     print(f"已从 {backup.name} 恢复。恢复前的数据库已另存为:{safety}")
     print("下次同步时本机会重新登记为新设备(不会丢失或重复任何修改)。")
     return 0
@@ -361,8 +378,9 @@ def cmd_encrypt(args: argparse.Namespace) -> int:
     from desktop.services.session import encrypt
 
     path = db_path(args)
-    backup = encrypt(path, args.user, password_for(args, args.user))
-    print(f"数据库已加密:{path}(密钥文件 {path.name}.keys;加密前的备份:{backup},已同样加密)")
+    done = encrypt(path, args.user, password_for(args, args.user))
+    print(f"数据库已加密:{path}(密钥文件 {path.name}.keys;加密前的备份:{done.backup},已同样加密)")
+    print_recovery_key(done.recovery_key)
     print("其他用户由社区管理员或网格长在 设置 → 本机用户 中重置密码(或用 gridledger keys add-user)开通本机。")
     return 0
 
@@ -380,6 +398,18 @@ def cmd_keys(args: argparse.Namespace) -> int:
         pw = os.environ.get("GRIDLEDGER_NEW_PASSWORD") or getpass.getpass(f"用户 {args.username} 的密码:")
         session.add_local_user(path, args.user, admin_pw, args.username, pw)
         print(f"已为 {args.username} 开通本机数据库")
+    elif args.keys_command == "recover":
+        if not args.user:
+            raise CliError("请用 --user 指定要恢复解锁的用户(恢复后用其原密码解锁本机)。")
+        recovery = recovery_key_for(args)
+        session.recover_keyring(path, recovery, args.user, password_for(args, args.user))
+        print(f"已用恢复密钥重建密钥文件 {path.name}.keys:{args.user} 可以用自己的密码解锁本机了;"
+              "其他用户由社区管理员或网格长在 设置 → 本机用户 中重置密码开通。")
+    elif args.keys_command == "recovery-key":
+        if not args.user:
+            raise CliError("请用 --user 指定社区管理员或网格长(需输入其密码)。")
+        print_recovery_key(session.new_recovery_key_for(path, args.user, password_for(args, args.user)))
+        print("旧的恢复密钥已不能解锁本机数据库(旧备份旁保存的密钥文件中仍是旧的)。")
     elif args.keys_command == "passwd":
         import getpass
 
@@ -515,6 +545,9 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     r.add_argument("file", help="备份文件(见 gridledger backup --list)")
     r.add_argument("--yes", action="store_true", help="确认替换当前数据库")
     r.add_argument("--user", help="操作人(社区管理员或网格长)")
+    r.add_argument("--password-stdin", action="store_true")
+    r.add_argument("--recovery-key", action="store_true",
+                   help="用加密时打印的恢复密钥解锁(密钥文件丢失或密码全部遗忘时;运行后提示输入恢复密钥)")
     r.set_defaults(func=cmd_restore)
     en = sub.add_parser("encrypt", help="加密本机数据库(SQLCipher;先自动备份)")
     en.add_argument("--user", required=True, help="执行加密的用户(需输入其密码)")
@@ -528,6 +561,8 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     ka = kys.add_parser("add-user", help="为本机的另一个用户开通(需社区管理员或网格长)")
     ka.add_argument("username")
     kys.add_parser("passwd", help="修改本机密码(不重新加密)")
+    kys.add_parser("recovery-key", help="生成新的恢复密钥(只显示一次;需社区管理员或网格长)")
+    kys.add_parser("recover", help="用恢复密钥重建丢失或损坏的密钥文件(--user 指定用户,提示输入恢复密钥和该用户的密码)")
     ky.set_defaults(func=cmd_keys)
     us = sub.add_parser("users", help="本机用户:列出、新增、修改、重置密码、停用、启用(需社区管理员或网格长)")
     us.add_argument("--user", required=True, help="操作人(社区管理员或网格长,需输入其密码)")

@@ -86,6 +86,15 @@ def actor_for(store: Any, username: str | None) -> Any:
     return signed_actor(store, username) if username else SYSTEM
 
 
+def print_recovery_key(recovery_key: str) -> None:
+    """The recovery key, shown once (it is not kept on the laptop): to be written down or printed
+    and kept in the office safe."""
+    print("恢复密钥(只显示这一次,请抄写或打印后锁在办公室保险柜里;忘记所有密码或密钥文件丢失时,"
+          "凭它可以恢复本机数据库和备份):")
+    print(f"    {recovery_key}")
+    print("用法:gridledger keys recover --user 用户名(重建密钥文件),或 gridledger restore 备份文件 --recovery-key --yes。")
+
+
 def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 

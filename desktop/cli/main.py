@@ -16,16 +16,17 @@ sentence naming the log file and exit status 1. Tracebacks go to the rotating lo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
-from desktop import APP_TITLE, __version__, disable_core_dumps
+from desktop import APP_TITLE, __version__, disable_core_dumps, private_files
 from desktop.cli.common import CliError, db_path
 from desktop.paths import ENV_DB, start_log_file
 from desktop.services.errors import ServiceError
@@ -65,6 +66,7 @@ def _no_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    private_files()  # 0600 files in 0700 folders (POSIX): residents' data and keys
     disable_core_dumps()  # before anything holds a key or a record
     start_log_file()
     parser = build_parser()
@@ -77,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault(ENV_DB, args.db)
     func = getattr(args, "func", _no_command)
     try:
-        return int(func(args) or 0)
+        with _database_use(args):
+            return int(func(args) or 0)
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)
         return 130
@@ -98,6 +101,40 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.warning("gridledger %s: %s", args.command, message, exc_info=exc)
         print(f"错误:{message}", file=sys.stderr)
         return 2
+
+
+# Commands that write the local database hold its lock for their run (docs/design/STORAGE.md
+# § One writer process): encrypting or restoring never replaces the file under them. The others
+# only finish or undo what an interrupted conversion left, when nobody holds the lock.
+# `sync` is not among them: it holds its own lock per round (desktop/sync/lock.py; a `sync --every`
+# running all day must not keep the app from starting), which encrypt and restore also respect.
+WRITING = frozenset({"init", "demo", "reindex", "backup", "restore", "encrypt", "keys", "users", "purge",
+                     "import"})
+NO_DATABASE = frozenset({None, "validate", "template", "serve", "server", "gui"})
+DOING = {"encrypt": "加密", "restore": "恢复备份", "backup": "备份", "import": "导入"}
+
+
+@contextlib.contextmanager
+def _database_use(args: argparse.Namespace) -> Iterator[None]:
+    from desktop.services.session import start_using, stop_using, tidy_if_free
+
+    command = getattr(args, "command", None)
+    if command in NO_DATABASE:
+        yield
+        return
+    path = db_path(args)
+    reading = (command not in WRITING or (command == "backup" and getattr(args, "list", False))
+               or (command == "keys" and getattr(args, "keys_command", None) == "status"))
+    program = f"gridledger {command} 命令"
+    if reading:
+        tidy_if_free(path, program)
+        yield
+        return
+    start_using(path, program, doing=DOING.get(command, "本次操作"))
+    try:
+        yield
+    finally:
+        stop_using(path)
 
 
 def _db_of(args: argparse.Namespace) -> Path | None:

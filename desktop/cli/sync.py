@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop.cli.common import CliError, open_store, password_for
+from desktop.cli.common import CliError, open_store, password_for, print_recovery_key
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -58,6 +58,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     path = Path(args.db).expanduser() if args.db else default_db_path()
     if args.bundle_out or args.bundle_in:
+        from desktop.db.lock import refuse_while_replacing
+
+        refuse_while_replacing(path, "同步")
         store = open_store(args)
         try:
             return _bundle(args, store)
@@ -78,6 +81,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         except SyncLocked as exc:
             print(f"同步失败:{exc}", file=sys.stderr)
             return 3
+        from desktop.db.lock import refuse_while_replacing
+
+        refuse_while_replacing(path, "同步")  # an encryption or restore elsewhere would rename over it
         return _sync(args, path, first)
     finally:
         first.close()
@@ -136,9 +142,12 @@ def _sync(args: argparse.Namespace, path: Path, first: contextlib.ExitStack) -> 
 
             set_local_user(store, {"username": args.user, "role": Role.GRID_WORKER.value, "grids": []}, hash_password(password))
             store.close()
-            encrypt(path, args.user, password).unlink(missing_ok=True)  # the backup of an empty file
+            done = encrypt(path, args.user, password, sync_held=True)  # this command holds the sync lock
+            for p in (done.backup, Path(f"{done.backup}.keys")):  # the backup of an empty file
+                p.unlink(missing_ok=True)
             store, _ = LocalDatabase(path).open(args.user, password)
             print(f"本机数据库已加密({path.name};解锁密码即 {args.user} 的密码)")
+            print_recovery_key(done.recovery_key)
         while True:
             cancel = threading.Event()
             client = SyncClient(store, args.server, args.user, password, progress=_progress(args.quiet), cancel=cancel,

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from desktop.db.engine import StorageError, busy_seconds
-from desktop.paths import backup_dir_for
+from desktop.paths import backup_dir_for, private_dir
 
 KEEP_BACKUPS = 10
 
@@ -61,6 +61,7 @@ def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS, key:
     target = folder / f"{db_path.stem}-{stamp}-{label}.db"
     if key is not None:
         export_encrypted(db_path, key, target)
+        keep_keyring_copy(db_path, target)
     else:
         tmp = target.with_suffix(".part")
         try:
@@ -74,13 +75,31 @@ def backup_database(db_path: Path, label: str, *, keep: int = KEEP_BACKUPS, key:
     return target
 
 
+def keep_keyring_copy(db_path: Path, target: Path) -> None:
+    """The keyring beside an encrypted database (`<db>.keys`: wrapped keys only) kept with its
+    backup as `<backup>.keys`, so that the backup can be opened when the keyring is lost
+    (docs/design/SECURITY.md § Recovery key). Written aside and renamed; a keyring that cannot be
+    copied leaves the backup as it is (the keyring itself is what to repair then)."""
+    import shutil
+
+    ring = db_path.with_name(db_path.name + ".keys")
+    if not ring.exists():
+        return
+    copy = target.with_name(target.name + ".keys")
+    part = copy.with_name(copy.name + ".part")
+    try:
+        shutil.copyfile(ring, part)
+        part.replace(copy)
+    except OSError:
+        remove_quietly(part)
+
+
 def backup_folder(db_path: Path) -> Path:
     """backups/ beside the database, made when missing."""
     folder = backup_dir_for(db_path)
     if folder.exists() and not folder.is_dir():
         raise StorageError(f"无法备份:{folder} 是一个文件,不是备份文件夹;数据库未改动。请移走或改名该文件后重试。")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_dir(folder)
 
 
 def online_copy(src_path: Path | str, dst_path: Path | str, *, readonly: bool = False) -> None:
@@ -106,3 +125,4 @@ def _prune(db_path: Path, keep: int) -> None:
     old = sorted(backup_dir_for(db_path).glob(f"{db_path.stem}-*.db"))
     for stale in old[: max(0, len(old) - keep)]:
         stale.unlink(missing_ok=True)
+        Path(f"{stale}.keys").unlink(missing_ok=True)  # the keyring kept with it

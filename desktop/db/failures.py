@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from desktop.db.engine import StorageError, busy_seconds
-from desktop.db.keys import KeyringError, keyring_path
+from desktop.db.keys import SQLITE_HEADER, KeyringError, keyring_path, recovery_path
+from desktop.paths import backup_dir_for
 
 # SQLite's primary result codes (https://www.sqlite.org/rescode.html)
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR = 5, 6, 8, 10
@@ -150,6 +151,28 @@ def missing_database(path: Path) -> StorageError:
                         "创建数据库,或用 --db 指定已有的数据库文件。")
 
 
+def lost_keyring(path: Path) -> bool:
+    """`path` is an encrypted database whose keyring is gone: no keyring beside it, not a plain
+    SQLite file, and its recovery record or a backup's keyring copy says it was encrypted."""
+    if keyring_path(path).exists():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(16) == SQLITE_HEADER:
+                return False
+    except OSError:
+        return False
+    folder = backup_dir_for(path)
+    return recovery_path(path).exists() or (folder.is_dir() and any(folder.glob(f"{path.stem}-*.db.keys")))
+
+
+def lost_keyring_message(path: Path) -> str:
+    return (f"数据库文件 {path.name} 是加密的,但它的密钥文件 {keyring_path(path).name} 不见了,没有人能用密码解锁;"
+            "数据库本身未改动。请用加密时打印的恢复密钥重建密钥文件(gridledger keys recover --user 用户名),"
+            f"或把备份文件夹 {backup_dir_for(path)} 中随备份保存的密钥文件(…db.keys)复制回来并改名为 "
+            f"{keyring_path(path).name}。")
+
+
 def check_creatable(path: Path) -> None:
     """A new database may be created at `path` (init, the app's first start): not beside the
     keyring of a lost encrypted file, not under a file."""
@@ -193,6 +216,8 @@ def check_database_file(path: Path, *, plain: bool = True) -> None:
             con.close()
     except sqlite3.Error as exc:
         kind = kind_of(exc)
+        if kind in ("corrupt", "io") and lost_keyring(path):
+            raise StorageError(lost_keyring_message(path)) from exc
         if kind in ("corrupt", "io"):
             raise StorageError(f"数据库文件 {path} 已损坏或不是网格台账数据库,无法读取;文件未改动。"
                                "请从备份恢复(gridledger restore 备份文件 --yes)。") from exc

@@ -9,6 +9,8 @@ duplicates, new ones travel under the new enrolment, none is lost or applied twi
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -45,9 +47,9 @@ def _target(db_path: Path, label: str) -> Path:
 
 
 def _prune(db_path: Path, keep: int) -> None:
-    old = sorted(backup_dir_for(db_path).glob(f"{db_path.stem}-*.db"))
-    for stale in old[: max(0, len(old) - keep)]:
-        stale.unlink(missing_ok=True)
+    from desktop.db.copies import prune_backups
+
+    prune_backups(db_path, keep)
 
 
 def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int = KEEP_BACKUPS) -> Path:
@@ -61,6 +63,7 @@ def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int =
         from desktop.db.copies import export_encrypted
 
         export_encrypted(store.path, store.key, target)
+        _keep_keyring(store.path, target)
         return _after_backup(store, actor, target, label, keep, started)
     tmp = target.with_suffix(".part")
     try:
@@ -89,7 +92,7 @@ def _after_backup(store: Store, actor: Actor, target: Path, label: str, keep: in
         with store.transaction() as s:
             write_audit(s, actor, "backup", None, None, {"file": target.name, "label": label}, "备份数据库")
     except BaseException:  # not audited: not kept (an unaudited copy of everybody's data)
-        remove_quietly(target)
+        remove_quietly(target, Path(f"{target}.keys"))
         raise
     _prune(store.path, keep)
     log.info("backup %s written (%s, %d bytes, encrypted %s, %.2f s)", target.name, label, target.stat().st_size,
@@ -154,33 +157,88 @@ def check_backup(path: Path, key: bytes | None = None) -> None:
         raise StorageError(f"备份文件 {path.name} 已损坏:{ok}")
 
 
+RESTORE_PROGRAM = "网格台账(从备份恢复)"
+
+
 def restore(db_path: Path, backup: Path, actor: Actor, *, key: bytes | None = None) -> Path:
-    """Replace the database at `db_path` (which must be closed) by `backup`. The current file is
-    backed up first, so a restore can itself be undone. Returns that safety copy."""
+    """Replace the database at `db_path` (closed by everyone: refused while another process holds
+    its lock) by `backup`. The current file is copied first (encrypted when it is), so a restore
+    can itself be undone; returns that safety copy. The restored file is prepared beside the
+    database (`<db>.restoring`: copied, encrypted under `key` when the backup is plain, marked as
+    a new file for sync) and renamed over it: a kill at any moment leaves the old database or the
+    restored one, never half of either, and the next start removes the leftover."""
     if actor.username != "system":
         require(actor, Ability.RESTORE_BACKUP)
-    plain_backup = is_plain(backup)
-    check_backup(backup, None if plain_backup else key)
-    safety = _target(db_path, "before-restore")
-    if key is not None:
-        return _restore_encrypted(db_path, backup, actor, key, safety)
-    current_device = None
-    if db_path.exists():
-        con = sqlite3.connect(str(db_path))
+    from desktop.db.keys import backup_keyring_path, encrypt_copy, keyring_path, resume_interrupted
+    from desktop.db.lock import locked, refuse_while_syncing
+
+    with locked(db_path, RESTORE_PROGRAM, doing="恢复备份", replacing=True):
+        refuse_while_syncing(db_path, "恢复备份")
+        resume_interrupted(db_path)
+        plain_backup = is_plain(backup)
+        if key is None and not plain_backup and backup_keyring_path(backup).exists():
+            raise StorageError(f"备份文件 {backup.name} 是加密的,需要能解锁本机的用户登录后恢复"
+                               "(或用恢复密钥:gridledger restore 备份文件 --recovery-key --yes)。")
+        check_backup(backup, None if plain_backup else key)
+        safety = _target(db_path, "before-restore")
+        current_device = None
+        if db_path.exists():
+            current_device = _device_of(db_path, key)
+            if key is not None:
+                from desktop.db.copies import export_encrypted
+
+                export_encrypted(db_path, key, safety)
+                _keep_keyring(db_path, safety)
+            else:
+                part = safety.with_suffix(".part")
+                try:
+                    online_copy(db_path, part)
+                    part.replace(safety)
+                except BaseException:
+                    remove_quietly(part, Path(f"{part}-journal"))
+                    raise
+        tmp = db_path.with_name(db_path.name + ".restoring")
+        extras = [Path(f"{tmp}{s}") for s in ("-journal", "-wal", "-shm")]
+        remove_quietly(tmp, *extras)
         try:
-            row = con.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
-            current_device = row[0] if row else None
-        finally:
-            con.close()
-        online_copy(db_path, safety)
-    online_copy(backup, db_path, readonly=True)  # page by page into the live path (its WAL is reset)
-    con = sqlite3.connect(str(db_path))
+            if key is None:
+                online_copy(backup, tmp, readonly=True)
+            elif plain_backup:  # taken before this laptop was encrypted: restored encrypted, same key
+                encrypt_copy(backup, tmp, key, rename=False)
+            else:
+                shutil.copyfile(backup, tmp)
+            con = _connect(tmp, key)
+            try:
+                _mark_restored(con, backup, current_device)
+            finally:
+                con.close()
+        except BaseException:
+            remove_quietly(tmp, *extras)
+            raise
+        for suffix in ("-wal", "-shm"):
+            Path(str(db_path) + suffix).unlink(missing_ok=True)
+        os.replace(tmp, db_path)
+        if key is not None and not keyring_path(db_path).exists() and backup_keyring_path(backup).exists():
+            shutil.copyfile(backup_keyring_path(backup), keyring_path(db_path))  # the keyring was lost too
+        _audit_restore(db_path, key, actor, backup, safety)
+    return safety
+
+
+def _keep_keyring(db_path: Path, backup: Path) -> None:
+    """An encrypted backup keeps the keyring that opens it (X.db.keys: wrapped keys only), so that
+    losing the 1 KB keyring beside the database does not lose every backup with it."""
+    from desktop.db.copies import keep_keyring_copy
+
+    keep_keyring_copy(db_path, backup)
+
+
+def _device_of(db_path: Path, key: bytes | None) -> str | None:
+    con = _connect(db_path, key)
     try:
-        _mark_restored(con, backup, current_device)
+        row = con.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
     finally:
         con.close()
-    _audit_restore(db_path, None, actor, backup, safety)
-    return safety
+    return row[0] if row else None
 
 
 def _audit_restore(db_path: Path, key: bytes | None, actor: Actor, backup: Path, safety: Path) -> None:
@@ -205,34 +263,3 @@ def _mark_restored(con: sqlite3.Connection, backup: Path, current_device: str | 
         con.execute("DELETE FROM local_meta WHERE key IN ('sync_device_id', 'sync_epoch')")
         con.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('file_id', ?)", (new_id(),))
         con.execute("INSERT OR REPLACE INTO local_meta(key, value) VALUES ('restored_from', ?)", (backup.name,))
-
-
-def _restore_encrypted(db_path: Path, backup: Path, actor: Actor, key: bytes, safety: Path) -> Path:
-    import os
-    import shutil
-
-    from desktop.db.copies import export_encrypted
-
-    con = _connect(db_path, key)
-    try:
-        row = con.execute("SELECT value FROM local_meta WHERE key = 'sync_device_id'").fetchone()
-    finally:
-        con.close()
-    export_encrypted(db_path, key, safety)
-    tmp = db_path.with_name(db_path.name + ".restoring")
-    if is_plain(backup):  # taken before this laptop was encrypted: restored encrypted, under the same key
-        from desktop.db.keys import encrypt_copy
-
-        encrypt_copy(backup, tmp, key)
-    else:
-        shutil.copyfile(backup, tmp)
-    for suffix in ("-wal", "-shm"):
-        Path(str(db_path) + suffix).unlink(missing_ok=True)
-    os.replace(tmp, db_path)
-    con = _connect(db_path, key)
-    try:
-        _mark_restored(con, backup, row[0] if row else None)
-    finally:
-        con.close()
-    _audit_restore(db_path, key, actor, backup, safety)
-    return safety

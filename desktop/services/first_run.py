@@ -398,7 +398,7 @@ def start_steps(store: Store, actor: Actor) -> list[StartStep]:
     """What a new community still has to set up, each ticked from the data itself (nothing to
     tick by hand): grids, grid workers, buildings, the ledgers imported, the sync server. Only for
     those who manage the community (empty for the others, and on the demo street)."""
-    from desktop.policy import Ability, allows
+    from desktop.policy import Ability, allows, sees_all_grids
     from desktop.services.demo import is_demo
 
     if not allows(actor, Ability.MANAGE_USERS) or is_demo(store):
@@ -408,7 +408,9 @@ def start_steps(store: Store, actor: Actor) -> list[StartStep]:
             return int(c.exec_driver_sql(sql).scalar() or 0)
 
         grids = count("SELECT count(*) FROM area WHERE level = 'grid' AND deleted_at IS NULL")
-        workers = count("SELECT count(*) FROM app_user WHERE role = 'grid_worker' AND deleted_at IS NULL")
+        # a grid worker: a user whose role works assigned grids only (the policy says which)
+        workers = sum(1 for (role,) in c.exec_driver_sql("SELECT role FROM app_user WHERE deleted_at IS NULL")
+                      if not sees_all_grids(role))
         buildings = count("SELECT count(*) FROM address WHERE deleted_at IS NULL")
         people = count("SELECT count(*) FROM person WHERE deleted_at IS NULL")
     server = bool(store.meta("sync_server_url"))

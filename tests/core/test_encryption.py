@@ -36,7 +36,7 @@ def _sha(path):
 def test_encrypted_file_is_noise_without_the_key(plain):
     path, name, cert = plain
     assert cert.encode() in path.read_bytes()
-    backup = encrypt(path, "admin", DEMO_PASSWORD)
+    backup = encrypt(path, "admin", DEMO_PASSWORD).backup
     assert is_encrypted(path)
     from desktop.services.backup import list_backups
 

@@ -199,8 +199,10 @@ out["template_sheets"] = CalamineWorkbook.from_path(str(template)).sheet_names
 sheet = read_sheet(tmp / "in.csv", kind="tmp_volunteer")
 mapping = suggest_mapping("tmp_volunteer", sheet.headers)
 out["mapping"] = {sheet.headers[i]: k for i, k in mapping.items()}
-out["dry_run"] = dry_run(store, admin, "tmp_volunteer", sheet, mapping).counts
-rep = run_import(store, admin, "tmp_volunteer", sheet, mapping, __import__("desktop.exchange", fromlist=["x"]).ImportOptions(valid_only=True))
+from desktop.exchange import ImportOptions
+out["dry_run_default"] = dry_run(store, admin, "tmp_volunteer", sheet, mapping).counts
+out["dry_run"] = dry_run(store, admin, "tmp_volunteer", sheet, mapping, ImportOptions(on_existing="update")).counts
+rep = run_import(store, admin, "tmp_volunteer", sheet, mapping, ImportOptions(valid_only=True, on_existing="update"))
 out["import"] = {"counts": rep.counts, "summary": rep.summary(), "rejected": [r.messages for r in rep.rows_with("rejected")]}
 out["count_after_import"] = lists.count("tmp_volunteer")
 
@@ -245,6 +247,8 @@ def test_a_throwaway_kind_appears_in_lists_search_import_export_and_its_form(tmp
     # import: template, header mapping, the same checks as a form, the natural key for updates
     assert out["template_sheets"][0] == "志愿者信息"
     assert out["mapping"] == {"网格代码": "grid", "姓名": "name", "特长": "skill", "联系电话": "phone"}
+    # the safe default lists the registered one for confirmation (its natural key found it) and writes nothing
+    assert out["dry_run_default"] == {"imported": 1, "updated": 0, "skipped": 1, "ask": 1, "rejected": 1}
     assert out["dry_run"] == {"imported": 1, "updated": 1, "skipped": 0, "ask": 0, "rejected": 1}
     assert out["import"]["counts"]["imported"] == 1 and out["import"]["counts"]["updated"] == 1
     assert "志愿者" in out["import"]["summary"]

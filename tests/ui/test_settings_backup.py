@@ -3,6 +3,8 @@ after a safety copy and closes the app."""
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtWidgets import QApplication
 
 from desktop.services.backup import list_backups
@@ -62,13 +64,15 @@ def test_encrypt_from_settings(qtbot, tmp_path, monkeypatch, answers):
     qtbot.waitUntil(lambda: bool(answers.texts("critical")), timeout=20000)  # the conversion runs off the GUI thread
     assert "用户名或密码不正确" in answers.texts("critical")[-1] and not is_encrypted(path)  # nothing changed
     page.ctx.store = Store.open(path)
-    answers.question(yes=True).text("demo1234").information()
+    answers.question(yes=True).text("demo1234").information(times=2)
     quits = []
     monkeypatch.setattr(QApplication.instance(), "quit", lambda: quits.append(1))
     page.encrypt_database()
     assert page.encrypt_progress.isVisible()  # the window says what it is doing meanwhile
     qtbot.waitUntil(lambda: bool(quits), timeout=30000)
     assert "已加密" in answers.texts("information")[-1] and is_encrypted(path) and not page.encrypt_progress.isVisible()
+    assert "恢复密钥" in answers.titles("information")[-2]  # shown once, before the app closes
+    assert re.search(r"([2-9A-HJKMNP-Z]{5}-){4}[2-9A-HJKMNP-Z]{5}", answers.texts("information")[-2])
     st, actor = LocalDatabase(path).open("admin", "demo1234")
     st.close()
     assert actor.role == "community_admin"

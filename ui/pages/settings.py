@@ -85,9 +85,14 @@ class SettingsPage(Page):
         self.encrypt_button.clicked.connect(self.encrypt_database)
         self.encrypt_button.setVisible(not encrypted and ctx.store.path is not None)
         self.encrypt_button.setEnabled(allows(ctx.actor, Ability.ENCRYPT_DATABASE))
+        self.recovery_button = QPushButton("生成新的恢复密钥…")
+        self.recovery_button.clicked.connect(self.new_recovery_key)
+        self.recovery_button.setVisible(encrypted)
+        self.recovery_button.setEnabled(allows(ctx.actor, Ability.ENCRYPT_DATABASE))
         crypto_row = QHBoxLayout()
         crypto_row.addWidget(self.crypto_state, 1)
         crypto_row.addWidget(self.encrypt_button)
+        crypto_row.addWidget(self.recovery_button)
         form.addRow("本机数据加密", crypto_row)
         self.backup_button = QPushButton("立即备份")
         self.backup_button.clicked.connect(self.backup_now)
@@ -312,6 +317,29 @@ class SettingsPage(Page):
         QApplication.instance().quit()
 
     # --- encryption ------------------------------------------------------------------------
+    def new_recovery_key(self) -> None:
+        """A new recovery key for this encrypted laptop (one encrypted before recovery keys, or
+        whose key sheet is lost): the user's password, then the key shown once."""
+        from PySide6.QtWidgets import QInputDialog, QLineEdit
+
+        from desktop.services.failures import user_message
+        from desktop.services.session import new_recovery_key_for
+
+        password, ok = QInputDialog.getText(
+            self, "生成新的恢复密钥", f"请输入 {self.ctx.actor.username} 的密码(旧的恢复密钥将不能再解锁本机):",
+            QLineEdit.EchoMode.Password)
+        if not ok or not password or self.ctx.store.path is None:
+            return
+        try:
+            recovery_key = new_recovery_key_for(self.ctx.store.path, self.ctx.actor.username, password)
+        except Exception as exc:  # a wrong password, a storage problem: said in one sentence
+            message = user_message(exc, self.ctx.store.path)
+            if message is None:
+                raise
+            QMessageBox.warning(self, "未生成", message)
+            return
+        show_recovery_key(self, recovery_key)
+
     def encrypt_database(self) -> None:
         from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
@@ -342,9 +370,10 @@ class SettingsPage(Page):
             box.setMaximum(total)
             box.setValue(done)
 
-        def finished(backup: Any) -> None:
+        def finished(done: Any) -> None:
             box.close()
-            QMessageBox.information(self, "已加密", f"本机数据库已加密(以前的备份也已加密)。加密前的备份:\n{backup}\n"
+            show_recovery_key(self, done.recovery_key)
+            QMessageBox.information(self, "已加密", f"本机数据库已加密(以前的备份也已加密)。加密前的备份:\n{done.backup}\n"
                                     "程序将关闭,请重新打开并登录。")
             QApplication.instance().quit()
 
@@ -355,3 +384,13 @@ class SettingsPage(Page):
 
         run_job(lambda job: encrypt(path, username, password, progress=job.report), with_job=True,
                 on_done=finished, on_error=failed, on_progress=step, pool=self.ctx.pool)
+
+
+def show_recovery_key(parent: Any, recovery_key: str) -> None:
+    """The recovery key, shown once (the laptop keeps only a copy of the database key wrapped
+    under it): to be written down or printed and kept in the office safe."""
+    QMessageBox.information(parent, "恢复密钥(只显示这一次)",
+                            "请把下面的恢复密钥抄写或打印下来,锁在办公室保险柜里。\n"
+                            "忘记所有密码、或本机密钥文件丢失时,凭它可以恢复本机数据库和备份;"
+                            "本机不保存它,以后无法再次查看。\n\n"
+                            f"{recovery_key}")
