@@ -26,6 +26,8 @@ def main() -> int:
     ap.add_argument("--only-plan", action="store_true",
                     help="only 今日走访 (16–19): light and dark, the rules dialog and the route sheet")
     ap.add_argument("--only-quality", action="store_true", help="only the 数据质量 page (20-quality)")
+    ap.add_argument("--only-map", action="store_true",
+                    help="only the grid map, the 楼盘表 and their printouts (16–20)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -52,6 +54,8 @@ def main() -> int:
         return plan_shots(app, out, tmp, args.user, args.households)
     if args.only_quality:
         return quality_shots(app, out, tmp)
+    if args.only_map:
+        return map_shots(app, out, tmp, args.user, args.households)
     store = Store.open(tmp / "demo.db", create=True)
     generate(store, households=args.households, seed=1)
     ctx = AppContext(store, actor_for(store, args.user))
@@ -250,6 +254,60 @@ def plan_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
         subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf),
                         str(out / "19-route-sheet")], check=True)
         print("saved", out / "19-route-sheet.png")
+    return map_shots(app, out, tmp, args.user, args.households)
+
+
+def map_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
+    """16: the grid map of the worker's first grid; 17: the 楼盘表 of its worst building;
+    18–20: the printed 楼盘表, grid map and door plates, rendered with pdftoppm (first page)."""
+    import subprocess
+
+    from PySide6.QtCore import QTimer
+
+    from desktop.printing.maps import print_building_table, print_door_plates, print_grid_map
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import generate
+    from desktop.services.room_status import STATUSES
+    from desktop.services.store import Store
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+    from ui.workers import wait_all
+
+    store = Store.open(tmp / "map.db", create=True)
+    generate(store, households=households, seed=1)
+    actor = actor_for(store, user)
+    win = MainWindow(AppContext(store, actor))
+    win.resize(1440, 900)
+    win.show()
+
+    def shot(name: str) -> None:
+        for _ in range(5):
+            wait_all()
+            app.processEvents()
+        win.grab().save(str(out / f"{name}.png"))
+        print("saved", out / f"{name}.png")
+
+    page = win.show_page("gridmap")
+    shot("16-grid-map")
+    m = page.map
+    worst = min(m.buildings, key=lambda b: (STATUSES[b.status][3] if b.status else 9, -b.rooms))
+    page.open_building(worst.estate, worst.building)
+    shot("17-building-table")
+    pdfs = {
+        "18-print-building-table": print_building_table(store, actor, m.grid_id, worst.estate, worst.building,
+                                                        out=tmp / "t.pdf").files[0],
+        "19-print-grid-map": print_grid_map(store, actor, m.grid_id, out=tmp / "m.pdf").files[0],
+        "20-print-door-plates": print_door_plates(store, actor, m.grid_id, out=tmp / "d.pdf", estate=worst.estate,
+                                                  building=worst.building).files[0],
+    }
+    for name, pdf in pdfs.items():
+        subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(out / name)], check=True, timeout=120)
+        print("saved", out / f"{name}.png")
+    QTimer.singleShot(0, win.close)
+    for _ in range(5):
+        wait_all()
+        app.processEvents()
     store.close()
     return 0
 

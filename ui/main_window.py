@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from desktop import APP_TITLE, kinds
 from desktop.policy import Ability, allows, role_label
 from desktop.services.demo import demo_mark
+from desktop.services.errors import ServiceError
 from desktop.services.households import Households
 from desktop.services.records import Records
 from ui.context import AppContext
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.search = SearchBox(ctx)
         self.search.install_shortcut(self)
         self.search.open_record.connect(self.open_record)
+        self.search.door_plate.connect(self.open_door_plate)
         bar.addWidget(self.search)
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
@@ -132,6 +134,8 @@ class MainWindow(QMainWindow):
         if not starts_with_plan:
             self.add_page("plan", lambda: PlanPage(self.ctx), title=PlanPage.title)
         self.add_page("areas", lambda: AreasPage(self.ctx), title=AreasPage.title)
+        self.add_page("gridmap", lambda: self._gridmap_page(), title="网格一张图")
+        self.add_page("building", lambda: self._building_page(), in_sidebar=False)
         for entry in kinds.listed():
             self.add_page(entry.key, lambda k=entry.key: ListPage(self.ctx, k), title=entry.title)
         self.add_page("quality", lambda: self._quality_page(), title="数据质量")
@@ -166,6 +170,31 @@ class MainWindow(QMainWindow):
                         row = i
                         break
             self.sidebar.insertItem(row, item)
+
+    def _gridmap_page(self) -> Page:
+        from ui.pages.gridmap import GridMapPage
+
+        return GridMapPage(self.ctx)
+
+    def _building_page(self) -> Page:
+        from ui.pages.gridmap import BuildingTablePage
+
+        return BuildingTablePage(self.ctx)
+
+    def open_door_plate(self, token: str) -> None:
+        """A scanned (or typed) door plate: the room's household, else its building's 楼盘表."""
+        from desktop.services.floorplan import FloorPlans
+
+        try:
+            room = FloorPlans(self.ctx.store, self.ctx.actor).resolve(token)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "门牌二维码", str(exc))
+            return
+        if room["household_id"]:
+            self.open_record("household", room["household_id"])
+            return
+        self.show_page("building", grid_id=room["grid_id"], estate=room["estate"], building=room["building"])
+        self.statusBar().showMessage(f"{room['text']} 还没有登记住户:在楼盘表中单击该户室可登记整户", 8000)
 
     def _audit_page(self) -> Page:
         from ui.pages.audit import AuditPage

@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from desktop.services.floorplan import FloorPlans
 from desktop.services.search import Search
 from ui.context import AppContext
 from ui.theme import popup_qss
@@ -21,6 +22,7 @@ DEBOUNCE_MS = 40
 
 class SearchBox(QLineEdit):
     open_record = Signal(str, str)
+    door_plate = Signal(str)  # a door plate's token, scanned (typed, then Enter) or pasted
     results_shown = Signal(int)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
@@ -99,6 +101,12 @@ class SearchBox(QLineEdit):
     def open_best(self) -> None:
         query = self.text().strip()
         if not query:
+            return
+        if FloorPlans.is_token(query):
+            self.timer.stop()
+            self.popup.hide()
+            self.clear()
+            self.door_plate.emit(query)
             return
         if self.timer.isActive():
             self.timer.stop()

@@ -7,6 +7,7 @@ still write the sync change log and the search index for every row."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import uuid
@@ -89,6 +90,27 @@ class _Ids:
         return str(uuid.UUID(int=value))
 
 
+class _Site:
+    """A plausible layout for a demo grid's buildings: slab blocks in rows, about 45 m apart,
+    a little out of line, the grids side by side in 西固区 (兰州). Its own generator, so the rest of
+    the demo street (people, visits …) stays what it was for a given seed."""
+
+    PER_ROW, DX, DY = 5, 45.0, 40.0
+
+    def __init__(self, seed: int, grid_no: int) -> None:
+        self.rng = random.Random(f"site-{seed}-{grid_no}")
+        self.lon0 = 103.600 + (grid_no % 4) * 0.006
+        self.lat0 = 36.100 - (grid_no // 4) * 0.005
+
+    def building(self, n: int) -> tuple[float, float]:
+        col, row = (n - 1) % self.PER_ROW, (n - 1) // self.PER_ROW
+        x = col * self.DX + self.rng.uniform(-4, 4)
+        y = row * self.DY + self.rng.uniform(-3, 3)
+        lat = self.lat0 - y / 111320.0
+        lon = self.lon0 + x / (111320.0 * math.cos(math.radians(self.lat0)))
+        return round(lon, 7), round(lat, 7)
+
+
 def generate(
     store: Store, *, households: int = 300, seed: int = 1, today: date | None = None,
     actor: Actor | None = None, progress: Any = None, history_years: int = 1,
@@ -146,6 +168,7 @@ class _Generator:
     def __init__(self, households: int, seed: int, today: date, actor: Actor) -> None:
         self.n_households = households
         self.rng = random.Random(seed)
+        self.seed = seed
         self.today = today
         self.actor = actor
         base = datetime(today.year, today.month, today.day) - timedelta(days=400)
@@ -350,8 +373,10 @@ class _Generator:
         made = 0
         building = 0
         hh_seq = 0
+        site = _Site(self.seed, grid_no)
         while made < n_households:
             building += 1
+            lon, lat = site.building(building)
             for unit in range(1, units + 1):
                 for floor in range(1, floors + 1):
                     for r in range(1, per_floor + 1):
@@ -362,7 +387,7 @@ class _Generator:
                         addr = self._row(
                             Address, grid_id=grid["id"], code=f"{grid['code']}{building:02d}{unit}{room}",
                             estate=estate, building=str(building), unit=str(unit), floor=floor, room=room,
-                            full_text=full, longitude=None, latitude=None, cancelled=False,
+                            full_text=full, longitude=lon, latitude=lat, cancelled=False,
                         )
                         vacant = rng.random() < 0.04
                         made += 0 if vacant else 1

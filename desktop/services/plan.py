@@ -57,6 +57,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -95,6 +96,9 @@ def local_date(ts: datetime | str | None) -> date | None:
     if isinstance(ts, str):
         ts = datetime.fromisoformat(ts.replace("Z", ""))
     return ts.replace(tzinfo=UTC).astimezone().date()
+
+
+DUE_AHEAD_DAYS = 7  # a room shows 访 this many days before a visit falls due (map, 楼盘表)
 
 
 def _natural(value: str | None) -> tuple:
@@ -353,6 +357,50 @@ def _card_items(hh: _House, today: date) -> list[tuple[date, date, str, str]]:
     return out
 
 
+def _due_items(data: _Loader, last: dict[str, date], events: list[Any], today: date, horizon: date,
+               wanted: list[str] | None) -> Iterator[tuple[_House, str, str, date, date, dict[str, Any]]]:
+    """Every plan item due on or before `horizon` (formulas 5–7): (household, kind, reason, opens,
+    due, extra). The plan page, the room colours of the map and 楼盘表, all from here."""
+    for hh in data.houses.values():
+        if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
+            continue
+        rule = data.interval(hh)
+        lv = last.get(hh.id)
+        if rule is not None:
+            days, why = rule
+            due = lv + timedelta(days=days) if lv else hh.registered
+            if due <= horizon:
+                since = f"已 {(today - lv).days} 天未访" if lv else "从未走访"
+                yield hh, "regular", f"{why} 每 {days} 天一次,{since}", lv or hh.registered, due, {}
+        for opens, due, why, person in _card_items(hh, today):
+            if lv is None or lv < opens:
+                yield hh, "residence_card", why, opens, due, {"person": person}
+    for ev in events:
+        hh = data.houses.get(ev[1])
+        found = _event_item(ev)
+        if hh is None or found is None:
+            continue
+        if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
+            continue
+        opens, due, why = found
+        lv = last.get(hh.id)
+        if lv is None or lv < opens:
+            yield hh, "event", why, opens, due, {"event_id": ev[0], "person": ev[4]}
+
+
+def household_due_dates(conn: Connection, today: date, grids: list[str] | None) -> dict[str, date]:
+    """household -> the earliest due date of its open plan items (regular, life event, residence
+    card) within the next DUE_AHEAD_DAYS days or overdue: what colours a room 逾 or 访
+    (desktop/services/room_status.py). The same items as `VisitPlan.plan`, no second rule."""
+    data = _Loader(conn, grids, today)
+    out: dict[str, date] = {}
+    for hh, _kind, _why, _opens, due, _extra in _due_items(data, data.last_visits(), data.events(), today,
+                                                          today + timedelta(days=DUE_AHEAD_DAYS), None):
+        if hh.id not in out or due < out[hh.id]:
+            out[hh.id] = due
+    return out
+
+
 class VisitPlan:
     def __init__(self, store: Store, actor: Actor) -> None:
         self.store = store
@@ -402,46 +450,19 @@ class VisitPlan:
             last = data.last_visits()
             events = data.events()
         items: list[Item] = []
-
-        def add(hh: _House, kind: str, reason: str, opens: date, due: date, **extra: Any) -> None:
-            if scope == "overdue" and due >= today:
-                return
-            marks = care_mark_labels(*(c for m in hh.members for c in (m[1], m[2]) if c))
-            items.append(Item(hh.id, hh.grid_id, kind, reason, due, opens, max(0, (today - due).days),
-                              last.get(hh.id), hh.head, hh.address, hh.estate, hh.building, hh.unit, hh.room,
-                              marks, phone=hh.phone, **extra))
-
         wanted = None
         if mark:
             code = care_mark_code(mark)
             if code is None:
                 raise ServiceError(f"关注标识“{mark}”不认识:可选 " + "、".join(lbl for _, lbl in care_mark_table()) + "。")
             wanted = [code]
-        for hh in data.houses.values():
-            if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
+        for hh, kind, reason, opens, due, extra in _due_items(data, last, events, today, horizon, wanted):
+            if scope == "overdue" and due >= today:
                 continue
-            rule = data.interval(hh)
-            lv = last.get(hh.id)
-            if rule is not None:
-                days, why = rule
-                due = lv + timedelta(days=days) if lv else hh.registered
-                if due <= horizon:
-                    since = f"已 {(today - lv).days} 天未访" if lv else "从未走访"
-                    add(hh, "regular", f"{why} 每 {days} 天一次,{since}", lv or hh.registered, due)
-            for opens, due, why, person in _card_items(hh, today):
-                if lv is None or lv < opens:
-                    add(hh, "residence_card", why, opens, due, person=person)
-        for ev in events:
-            hh = data.houses.get(ev[1])
-            found = _event_item(ev)
-            if hh is None or found is None:
-                continue
-            if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
-                continue
-            opens, due, why = found
-            lv = last.get(hh.id)
-            if lv is None or lv < opens:
-                add(hh, "event", why, opens, due, event_id=ev[0], person=ev[4])
+            marks = care_mark_labels(*(c for m in hh.members for c in (m[1], m[2]) if c))
+            items.append(Item(hh.id, hh.grid_id, kind, reason, due, opens, max(0, (today - due).days),
+                              last.get(hh.id), hh.head, hh.address, hh.estate, hh.building, hh.unit, hh.room,
+                              marks, phone=hh.phone, **extra))
         order = {"regular": 0, "event": 1, "residence_card": 2}
         items.sort(key=lambda i: (_natural(i.estate), _natural(i.building), _natural(i.unit), -i.days_overdue,
                                   i.due_on, _natural(i.room), i.household_id, order[i.kind], i.reason))

@@ -45,7 +45,7 @@ class AreasPage(Page):
         self.tree.doubleClicked.connect(self._activate)
         heading = QLabel("地址与网格")
         heading.setProperty("role", "page-title")
-        hint = QLabel("展开到户室,双击(或回车)打开该户;空户室可直接整户登记。"
+        hint = QLabel("展开到户室,双击(或回车)打开该户;空户室可直接整户登记;双击楼栋打开楼盘表。"
                       + ("选中社区、网格、小区或楼栋后可新建、修改或删除。" if allows(ctx.actor, Ability.EDIT_AREAS) else ""))
         hint.setProperty("role", "hint")
         register = QPushButton("整户登记…")
@@ -151,6 +151,9 @@ class AreasPage(Page):
 
     def _activate(self, index: QModelIndex) -> None:
         node: Node | None = self.model.itemFromIndex(index).data(NODE_ROLE)
+        if node is not None and node.level == "building" and node.key.get("building") is not None:
+            self.navigate.emit("building", {k: node.key[k] for k in ("grid_id", "estate", "building")})
+            return
         if node is None or node.level != "room":
             return
         if node.household_id:
