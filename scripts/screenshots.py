@@ -172,7 +172,8 @@ def main() -> int:
     settle()
     store.close()
     areas_admin_shots(app, out, tmp)
-    return quality_shots(app, out, tmp)
+    quality_shots(app, out, tmp)
+    return map_shots(app, out, tmp, args.user, args.households)
 
 
 def quality_shots(app, out: Path, tmp: Path) -> int:
@@ -254,7 +255,7 @@ def plan_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
         subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf),
                         str(out / "19-route-sheet")], check=True)
         print("saved", out / "19-route-sheet.png")
-    return map_shots(app, out, tmp, args.user, args.households)
+    return 0
 
 
 def map_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
