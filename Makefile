@@ -56,7 +56,9 @@ bench: deps venv
 	$(BIN)/python benchmarks/excel_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/sync_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/plan_bench.py --db $(BENCH_DB)
+	$(BIN)/python benchmarks/quality_bench.py --db $(BENCH_DB)
 	$(BIN)/python benchmarks/crypto_bench.py
+	$(BIN)/python benchmarks/map_bench.py
 
 # A district's load (not part of `make test`): 300 simulated laptops in 150 grids against two server
 # processes on one throwaway PostgreSQL, loopback only; figures into benchmarks/RESULTS.md.

@@ -10,9 +10,13 @@ entry here says, once:
    page's heading and navigation entry; ``search_label`` the tag of a search hit.
 4. ``fields`` — each column's Chinese label, in form order; ``code_fields`` the columns stored as a
    national code and shown by its label (code table name).
-5. ``live_checks`` — fields checked as they are typed (ID number, phone, plate, credit code).
-6. ``derived`` — columns the services compute (never typed, never imported).
-7. Surfaces: ``listed`` (a list page, with ``list_hint``, ``new_label``, ``date_label``),
+5. ``required`` — the fields a complete record has (信息完整率 and the 数据质量 queue,
+   desktop.services.quality): column -> the name of the condition under which it is required
+   (None: always). The conditions are defined, in SQL and in words, in
+   ``desktop.services.quality.CONDITIONS``.
+6. ``live_checks`` — fields checked as they are typed (ID number, phone, plate, credit code).
+7. ``derived`` — columns the services compute (never typed, never imported).
+8. Surfaces: ``listed`` (a list page, with ``list_hint``, ``new_label``, ``date_label``),
    ``searchable`` (with ``search_columns`` for the kinds that have no index of their own),
    ``importable`` (an Excel import and its template), ``export_ledger`` and ``print_ledger``
    (the keys of its ledgers in ``LEDGERS``).
@@ -71,6 +75,7 @@ class Kind:
     fields: dict[str, str]
     code_fields: dict[str, str] = field(default_factory=dict)
     live_checks: dict[str, Checker] = field(default_factory=dict)
+    required: dict[str, str | None] = field(default_factory=dict)
     derived: tuple[str, ...] = ()
     sensitive: frozenset[str] = frozenset()  # shown masked; the full value only through privacy.reveal
     # the list page
@@ -135,7 +140,8 @@ _ENTRIES: tuple[Kind, ...] = (
          "religion": "宗教信仰", "health": "健康状况", "employment": "就业状况",
          "employer": "工作单位", "occupation": "职业", "residence_reason": "居住事由",
          "arrived_on": "来本地日期", "intended_stay": "拟居住期限",
-         "residence_card_no": "居住证号", "residence_card_until": "居住证有效期至", "marks": "关注标识", "derived_marks": "自动标识",
+         "residence_card_no": "居住证号", "residence_card_until": "居住证有效期至",
+         "no_cert_reason": "无证件原因", "verified_on": "核实日期", "merged_into": "已合并到", "marks": "关注标识", "derived_marks": "自动标识",
          "assistance_type": "帮扶类型", "disability_category": "残疾类别",
          "disability_grade": "残疾等级", "disability_cert_no": "残疾人证号", "note": "备注"},
         code_fields={
@@ -146,7 +152,9 @@ _ENTRIES: tuple[Kind, ...] = (
             "disability_category": "disability_category", "disability_grade": "disability_grade",
         },
         live_checks={"phone": check_phone},
-        derived=("derived_marks", "name_py", "name_initials", "cert_no_rev", "phone_rev"),
+        required={"name": None, "gender": None, "birth_date": None, "cert_no": "has_cert",
+                  "phone": "head", "hukou_address": "floating", "arrived_on": "floating"},
+        derived=("derived_marks", "name_py", "name_initials", "cert_no_rev", "phone_rev", "merged_into"),
         listed=True, list_title="人口", list_hint="姓名或地址", new_label="新建人员…",
         searchable=True, search_label="人员", search_rank=0, importable=True,
         export_ledger="person", print_ledger="key_person",
@@ -159,6 +167,7 @@ _ENTRIES: tuple[Kind, ...] = (
          "head_person_id": "户主", "phone": "联系电话", "note": "备注"},
         code_fields={"hh_type": "household_type"},
         live_checks={"phone": check_phone},
+        required={"hh_no": None, "hh_type": None, "house_id": None},
         searchable=True, search_label="户", search_rank=1, importable=True,
         sensitive=frozenset({"phone"}),
     ),
@@ -170,9 +179,12 @@ _ENTRIES: tuple[Kind, ...] = (
          "owner_cert_no": "房主证件号码", "owner_phone": "房主电话", "tenant_name": "承租人",
          "rent_start": "租赁开始日期", "rent_months": "租期(月)", "rent_monthly": "月租金",
          "rent_rooms": "出租间数", "rent_registered": "已登记备案",
-         "security_pledge": "已签治安责任书", "note": "备注"},
+         "security_pledge": "已签治安责任书", "note": "备注", "verified_on": "核实日期",
+         "merged_into": "已合并到"},
         code_fields={"use": "house_use", "nature": "house_nature"},
         live_checks={"owner_phone": check_phone, "owner_cert_no": check_id_number},
+        required={"address_id": None, "use": None, "owner_name": None, "area_m2": None},
+        derived=("merged_into",),
         listed=True, list_title="房屋", list_hint="地址、房主或承租人", new_label="登记房屋…",
         searchable=True, search_label="房屋", search_rank=2, importable=True,
         export_ledger="house", print_ledger="house",
@@ -183,9 +195,12 @@ _ENTRIES: tuple[Kind, ...] = (
         "vehicle", Vehicle, "车辆",
         {**_GRID, "owner_person_id": "车主", "household_id": "所属户", "plate_no": "号牌号码",
          "plate_type": "号牌种类", "vehicle_type": "车辆类型", "brand": "品牌型号",
-         "colour": "车身颜色", "vin": "车辆识别代号", "parking": "停放位置", "note": "备注"},
+         "colour": "车身颜色", "vin": "车辆识别代号", "parking": "停放位置", "note": "备注",
+         "verified_on": "核实日期", "merged_into": "已合并到"},
         code_fields={"plate_type": "plate_type", "vehicle_type": "vehicle_type"},
         live_checks={"plate_no": check_plate},
+        required={"plate_no": None, "plate_type": None, "vehicle_type": None},
+        derived=("merged_into",),
         listed=True, list_title="车辆", list_hint="号牌、品牌或车主", new_label="登记车辆…",
         searchable=True, search_label="车辆", search_rank=3, importable=True,
         export_ledger="vehicle", print_ledger="vehicle",
@@ -198,6 +213,7 @@ _ENTRIES: tuple[Kind, ...] = (
          "kind": "单位类型", "legal_person": "法定代表人", "contact_phone": "联系电话",
          "employees": "从业人数", "note": "备注"},
         live_checks={"uscc": check_uscc, "contact_phone": check_phone},
+        required={"name": None, "uscc": None, "legal_person": None, "contact_phone": None},
         listed=True, list_title="单位", list_hint="单位名称、法定代表人或信用代码",
         new_label="登记单位…", importable=True, export_ledger="org_unit",
         photo_purposes={"photo": "单位照片"},
@@ -233,7 +249,7 @@ _ENTRIES: tuple[Kind, ...] = (
         {**_GRID, "address_id": "事发地址", "household_id": "相关户", "title": "事件标题",
          "category": "事件类别", "subcategory": "子类", "source": "事件来源",
          "description": "事件描述", "place": "发生地点", "responsible_unit": "责任单位",
-         "deadline": "办理期限", "state": "办理状态", "result_type": "办结类型",
+         "handler": "处置人", "deadline": "办理期限", "state": "办理状态", "result_type": "办结类型",
          "satisfaction": "满意度", "reported_at": "上报时间", "reported_by": "上报人",
          "closed_at": "结案时间"},
         code_fields={"category": "event_category", "source": "event_source",

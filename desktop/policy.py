@@ -62,6 +62,10 @@ class Ability(StrEnum):
     ASSIGN_TASKS = "assign_tasks"            # tasks from the office to grid workers
     EDIT_VISIT_RULES = "edit_visit_rules"    # the community's visit intervals (走访频次规则)
     SEE_ALL_PLANS = "see_all_plans"          # every grid's and worker's visit plan and on-time figures
+    MAINTAIN = "maintain"                    # upkeep of this laptop's database (search index)
+    MERGE_RECORDS = "merge_records"          # merge two duplicate records (within one's scope)
+    UNDO_MERGE = "undo_merge"                # undo a merge on the day it was made
+    QUALITY_SETTINGS = "quality_settings"    # the 数据质量 settings (months before 久未核实)
 
 
 _OFFICE = frozenset({Role.COMMUNITY_ADMIN, Role.SUPERVISOR})
@@ -84,6 +88,10 @@ GRANTS: dict[Ability, frozenset[str]] = {
     Ability.ASSIGN_TASKS: _OFFICE,
     Ability.EDIT_VISIT_RULES: _OFFICE,
     Ability.SEE_ALL_PLANS: _OFFICE,
+    Ability.MAINTAIN: _OFFICE,
+    Ability.MERGE_RECORDS: frozenset(Role),
+    Ability.UNDO_MERGE: _OFFICE,
+    Ability.QUALITY_SETTINGS: _OFFICE,
 }
 
 # Ability -> what the act is, for the refusal sentence.
@@ -104,6 +112,10 @@ _ACTS: dict[Ability, str] = {
     Ability.ASSIGN_TASKS: "分派任务",
     Ability.EDIT_VISIT_RULES: "修改走访频次规则",
     Ability.SEE_ALL_PLANS: "查看各网格和各网格员的走访计划",
+    Ability.MAINTAIN: "维护本机数据库",
+    Ability.MERGE_RECORDS: "合并重复记录",
+    Ability.UNDO_MERGE: "撤销合并",
+    Ability.QUALITY_SETTINGS: "修改数据质量设置",
 }
 
 

@@ -25,6 +25,9 @@ def main() -> int:
                     help="only the admin's area dialogs (12–15), on a fresh laptop")
     ap.add_argument("--only-plan", action="store_true",
                     help="only 今日走访 (16–19): light and dark, the rules dialog and the route sheet")
+    ap.add_argument("--only-quality", action="store_true", help="only the 数据质量 page (20-quality)")
+    ap.add_argument("--only-map", action="store_true",
+                    help="only the grid map, the 楼盘表 and their printouts (16–20)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -49,6 +52,10 @@ def main() -> int:
         return areas_admin_shots(app, out, tmp)
     if args.only_plan:
         return plan_shots(app, out, tmp, args.user, args.households)
+    if args.only_quality:
+        return quality_shots(app, out, tmp)
+    if args.only_map:
+        return map_shots(app, out, tmp, args.user, args.households)
     store = Store.open(tmp / "demo.db", create=True)
     generate(store, households=args.households, seed=1)
     ctx = AppContext(store, actor_for(store, args.user))
@@ -164,7 +171,42 @@ def main() -> int:
     QTimer.singleShot(0, win.close)
     settle()
     store.close()
-    return areas_admin_shots(app, out, tmp)
+    areas_admin_shots(app, out, tmp)
+    quality_shots(app, out, tmp)
+    return map_shots(app, out, tmp, args.user, args.households)
+
+
+def quality_shots(app, out: Path, tmp: Path) -> int:
+    """The 数据质量 page of the community admin on a demo street (1366×768, light theme): figures per
+    grid (formulas on hover) and the queue, here filtered to 重复."""
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import generate
+    from desktop.services.store import Store
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+    from ui.workers import wait_all
+
+    store = Store.open(tmp / "quality.db", create=True)
+    generate(store, households=2000, seed=3)
+    win = MainWindow(AppContext(store, actor_for(store, "admin")))
+    win.resize(1366, 768)
+    win.show()
+
+    def settle() -> None:
+        for _ in range(8):
+            wait_all()
+            app.processEvents()
+
+    page = win.show_page("quality", group="duplicate")
+    settle()
+    page.queue.selectRow(0)
+    settle()
+    win.grab().save(str(out / "20-quality.png"))
+    print("saved", out / "20-quality.png")
+    win.close()
+    settle()
+    store.close()
+    return 0
 
 
 def plan_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
@@ -213,6 +255,60 @@ def plan_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
         subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf),
                         str(out / "19-route-sheet")], check=True)
         print("saved", out / "19-route-sheet.png")
+    return 0
+
+
+def map_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
+    """16: the grid map of the worker's first grid; 17: the 楼盘表 of its worst building;
+    18–20: the printed 楼盘表, grid map and door plates, rendered with pdftoppm (first page)."""
+    import subprocess
+
+    from PySide6.QtCore import QTimer
+
+    from desktop.printing.maps import print_building_table, print_door_plates, print_grid_map
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import generate
+    from desktop.services.room_status import STATUSES
+    from desktop.services.store import Store
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+    from ui.workers import wait_all
+
+    store = Store.open(tmp / "map.db", create=True)
+    generate(store, households=households, seed=1)
+    actor = actor_for(store, user)
+    win = MainWindow(AppContext(store, actor))
+    win.resize(1440, 900)
+    win.show()
+
+    def shot(name: str) -> None:
+        for _ in range(5):
+            wait_all()
+            app.processEvents()
+        win.grab().save(str(out / f"{name}.png"))
+        print("saved", out / f"{name}.png")
+
+    page = win.show_page("gridmap")
+    shot("16-grid-map")
+    m = page.map
+    worst = min(m.buildings, key=lambda b: (STATUSES[b.status][3] if b.status else 9, -b.rooms))
+    page.open_building(worst.estate, worst.building)
+    shot("17-building-table")
+    pdfs = {
+        "18-print-building-table": print_building_table(store, actor, m.grid_id, worst.estate, worst.building,
+                                                        out=tmp / "t.pdf").files[0],
+        "19-print-grid-map": print_grid_map(store, actor, m.grid_id, out=tmp / "m.pdf").files[0],
+        "20-print-door-plates": print_door_plates(store, actor, m.grid_id, out=tmp / "d.pdf", estate=worst.estate,
+                                                  building=worst.building).files[0],
+    }
+    for name, pdf in pdfs.items():
+        subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(out / name)], check=True, timeout=120)
+        print("saved", out / f"{name}.png")
+    QTimer.singleShot(0, win.close)
+    for _ in range(5):
+        wait_all()
+        app.processEvents()
     store.close()
     return 0
 

@@ -356,7 +356,8 @@ class Merger:
             self._conflict("delete_edit", st, list(fields), {f: p[0] for f, p in fields.items()},
                            {f: st.data.get(f) for f in fields}, st.meta.get("deleted_at"),
                            new_vals, by, at, winner="server",
-                           reason="该记录在别处已被删除,此修改未生效,已保留待审核")
+                           reason=("该记录已合并到另一条记录(重复登记),此修改未生效,已保留待审核,请改在保留的记录上"
+                                   if st.data.get("merged_into") else "该记录在别处已被删除,此修改未生效,已保留待审核"))
             return Outcome("conflict", version=st.version, message="记录已被删除,修改保留待审核")
 
         done: set[str] = set()

@@ -63,6 +63,8 @@ def _main(args: Any) -> int:
     settings = app_settings()
     dark = bool(settings.value("ui/dark", False, type=bool))
     apply_theme(app, dark=dark)
+    from ui.chinese import install_chinese
+    app.setProperty("gl_translators", len(install_chinese(app)))  # parented to app: they live with it
 
     db = Path(getattr(args, "db", None) or default_db_path()).expanduser()
     from desktop.services.session import start_using, stop_using
@@ -82,15 +84,12 @@ APP_PROGRAM = "网格台账桌面程序"
 
 
 def _signed_in_and_run(app: Any, args: Any, db: Path, settings: Any, dark: bool) -> int:
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
 
     from desktop.services.auth import sign_in
     from desktop.services.first_run import is_new
     from desktop.services.session import LocalDatabase
     from desktop.services.store import Store
-    from ui.context import AppContext
-    from ui.theme import apply_theme
 
     local_db = LocalDatabase(db)
     store = None
@@ -109,54 +108,74 @@ def _signed_in_and_run(app: Any, args: Any, db: Path, settings: Any, dark: bool)
         return 2
 
     username = getattr(args, "user", None)
-    if actor is not None:
-        pass  # signed in by the assistant
-    elif username and getattr(args, "password_stdin", False):
-        password = sys.stdin.readline().rstrip("\n")
-        try:
-            if store is None:
-                store, actor = local_db.open(username, password)
-            else:
-                actor = sign_in(store, username, password)
-        except Exception as exc:
-            print(f"错误:{start_failure(exc, db)}", file=sys.stderr)
-            if store is not None:
-                store.close()
-            return 2
-    else:
-        from ui.signin import SignInDialog
-
-        try:
-            last_user = settings.value("ui/last_user", None)
-            dialog = SignInDialog(store if store is not None else local_db,
-                                  last_user if isinstance(last_user, str) else None)
-        except Exception as exc:  # an encrypted file's keyring that cannot be read
-            QMessageBox.critical(None, APP_TITLE, start_failure(exc, db))
-            if store is not None:
-                store.close()
-            return 2
-        accepted = dialog.exec() == SignInDialog.DialogCode.Accepted
-        if dialog.wants_first_run:  # a database nobody can sign in to: the assistant
-            if store is not None:
-                store.close()
-            opened = first_run(db)
-            if opened is None:
-                return 0
-            store, actor, after = opened
-        elif not accepted or dialog.actor is None or dialog.store is None:
-            if dialog.store is not None:
-                dialog.store.close()
-            return 0
+    first = True
+    state = {"dark": dark}  # the theme, kept across 切换用户
+    while True:  # once, or again after 切换用户
+        if actor is not None:
+            pass  # signed in by the assistant
+        elif first and username and getattr(args, "password_stdin", False):
+            password = sys.stdin.readline().rstrip("\n")
+            try:
+                if store is None:
+                    store, actor = local_db.open(username, password)
+                else:
+                    actor = sign_in(store, username, password)
+            except Exception as exc:
+                print(f"错误:{start_failure(exc, db)}", file=sys.stderr)
+                if store is not None:
+                    store.close()
+                return 2
         else:
-            actor = dialog.actor
-            store = dialog.store
-    assert store is not None and actor is not None
-    settings.setValue("ui/last_user", actor.username)
+            from ui.signin import SignInDialog
 
+            try:
+                dialog = SignInDialog(store if store is not None else local_db, settings.value("ui/last_user", None))
+            except Exception as exc:  # an encrypted file's keyring that cannot be read
+                QMessageBox.critical(None, APP_TITLE, start_failure(exc, db))
+                if store is not None:
+                    store.close()
+                return 2
+            accepted = dialog.exec() == SignInDialog.DialogCode.Accepted
+            if dialog.wants_first_run:  # a database nobody can sign in to: the assistant
+                if store is not None:
+                    store.close()
+                opened = first_run(db)
+                if opened is None:
+                    return 0
+                store, actor, after = opened
+            elif not accepted or dialog.actor is None or dialog.store is None:
+                if dialog.store is not None:
+                    dialog.store.close()
+                return 0
+            else:
+                actor = dialog.actor
+                store = dialog.store
+        assert store is not None and actor is not None
+        settings.setValue("ui/last_user", actor.username)
+
+        code, left = run_session(app, store, actor, settings, state, args, after)
+        if left != "switch":
+            return int(code)
+        # 切换用户: the same file, signed in again (an encrypted one is opened by whoever signs in)
+        first, actor, after = False, None, None
+        try:
+            store = None if local_db.encrypted else Store.open(db)
+        except Exception as exc:  # the file went away meanwhile: one dialog, as at start-up
+            QMessageBox.critical(None, APP_TITLE, start_failure(exc, db))
+            return 2
+
+
+def run_session(app: Any, store: Any, actor: Any, settings: Any, state: dict[str, Any], args: Any,
+                after: str | None) -> tuple[int, str | None]:
+    """One signed-in session: the main window until it closes; (exit code, how it was left:
+    None, "switch" for 切换用户 or "sign_out" for 退出登录)."""
+    from PySide6.QtCore import QTimer
+
+    from ui.context import AppContext
     from ui.main_window import MainWindow
+    from ui.theme import apply_theme
 
     ctx = AppContext(store, actor, settings)
-    state = {"dark": dark}
 
     def toggle_theme() -> None:
         state["dark"] = not state["dark"]
@@ -194,7 +213,7 @@ def _signed_in_and_run(app: Any, args: Any, db: Path, settings: Any, dark: bool)
     code = app.exec()
     uninstall()
     store.close()
-    return int(code)
+    return int(code), window.signed_out
 
 
 def first_run(db: Path) -> tuple[Any, Any, str | None] | None:

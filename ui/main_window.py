@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any, cast
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QStackedWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from desktop import APP_TITLE, kinds
 from desktop.policy import Ability, allows, role_label
 from desktop.services.demo import demo_mark
+from desktop.services.errors import ServiceError
 from desktop.services.households import Households
 from desktop.services.records import Records
 from ui.context import AppContext
@@ -40,11 +42,15 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_TITLE} — {ctx.actor.display_name or ctx.actor.username}({role})")
         self.resize(1360, 860)
         self.pages: dict[str, Page] = {}
+        self._shown_params: dict[str, Any] = {}
         self._factories: dict[str, Callable[[], Page]] = {}
         self.sidebar = QListWidget()
         self.sidebar.setFixedWidth(168)
         self.sidebar.setIconSize(QSize(18, 18))
         self.sidebar.currentRowChanged.connect(self._sidebar_changed)
+        # a click on the entry already selected (back from a household, say) shows its page too
+        self.sidebar.itemClicked.connect(self._sidebar_clicked)
+        self.history: list[tuple[str, dict[str, Any]]] = []  # pages shown before, for 返回 (Alt+←)
         self.stack = QStackedWidget()
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -73,12 +79,34 @@ class MainWindow(QMainWindow):
         self.search = SearchBox(ctx)
         self.search.install_shortcut(self)
         self.search.open_record.connect(self.open_record)
+        self.search.door_plate.connect(self.open_door_plate)
         bar.addWidget(self.search)
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
         bar.addWidget(spacer)
         self.user_label = QLabel(f"  {ctx.actor.display_name or ctx.actor.username} · {role}  ")
         bar.addWidget(self.user_label)
+        # 切换用户 / 退出登录: the window closes and the application goes back to signing in (or ends)
+        self.signed_out: str | None = None  # "switch" or "sign_out", read by ui.app after the window closed
+        self.user_menu = QMenu(self)
+        self.switch_action = self.user_menu.addAction("切换用户…", lambda: self.sign_out("switch"))
+        self.sign_out_action = self.user_menu.addAction("退出登录", lambda: self.sign_out("sign_out"))
+        user_button = QToolButton()
+        user_button.setText("账户")
+        user_button.setMenu(self.user_menu)
+        user_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        bar.addWidget(user_button)
+        self.back_action = QAction("← 返回 (Alt+←)", self)
+        self.back_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Back))
+        self.back_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.back_action.triggered.connect(self.go_back)
+        self.back_action.setEnabled(False)
+        bar.insertAction(bar.actions()[0] if bar.actions() else None, self.back_action)
+        self.register_action = QAction("整户登记 (Ctrl+Shift+N)", self)
+        self.register_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.register_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.register_action.triggered.connect(self.register_household)
+        bar.addAction(self.register_action)
         theme = QAction("切换深色/浅色", self)
         theme.triggered.connect(self._toggle_theme)
         bar.addAction(theme)
@@ -106,8 +134,11 @@ class MainWindow(QMainWindow):
         if not starts_with_plan:
             self.add_page("plan", lambda: PlanPage(self.ctx), title=PlanPage.title)
         self.add_page("areas", lambda: AreasPage(self.ctx), title=AreasPage.title)
+        self.add_page("gridmap", lambda: self._gridmap_page(), title="网格一张图")
+        self.add_page("building", lambda: self._building_page(), in_sidebar=False)
         for entry in kinds.listed():
-            self.add_page(entry.key, partial(ListPage, self.ctx, entry.key), title=entry.title)
+            self.add_page(entry.key, lambda k=entry.key: ListPage(self.ctx, k), title=entry.title)
+        self.add_page("quality", lambda: self._quality_page(), title="数据质量")
         self.add_page("print", lambda: self._print_page(), title="打印")
         if allows(self.ctx.actor, Ability.READ_AUDIT):
             self.add_page("audit", lambda: self._audit_page(), title="审计")
@@ -140,6 +171,31 @@ class MainWindow(QMainWindow):
                         break
             self.sidebar.insertItem(row, item)
 
+    def _gridmap_page(self) -> Page:
+        from ui.pages.gridmap import GridMapPage
+
+        return GridMapPage(self.ctx)
+
+    def _building_page(self) -> Page:
+        from ui.pages.gridmap import BuildingTablePage
+
+        return BuildingTablePage(self.ctx)
+
+    def open_door_plate(self, token: str) -> None:
+        """A scanned (or typed) door plate: the room's household, else its building's 楼盘表."""
+        from desktop.services.floorplan import FloorPlans
+
+        try:
+            room = FloorPlans(self.ctx.store, self.ctx.actor).resolve(token)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "门牌二维码", str(exc))
+            return
+        if room["household_id"]:
+            self.open_record("household", room["household_id"])
+            return
+        self.show_page("building", grid_id=room["grid_id"], estate=room["estate"], building=room["building"])
+        self.statusBar().showMessage(f"{room['text']} 还没有登记住户:在楼盘表中单击该户室可登记整户", 8000)
+
     def _audit_page(self) -> Page:
         from ui.pages.audit import AuditPage
 
@@ -152,10 +208,25 @@ class MainWindow(QMainWindow):
         page.synced.connect(self.data_changed)  # pulled records: every page shows the new data
         return page
 
+    def _quality_page(self) -> Page:
+        from ui.pages.quality import QualityPage
+
+        return QualityPage(self.ctx)
+
     def _print_page(self) -> Page:
         from ui.pages.printing import PrintPage
 
         return PrintPage(self.ctx)
+
+    def register_household(self) -> None:
+        """整户登记 from anywhere; on 地址与网格 it starts from the selected room, unit, building or 小区."""
+        from ui.pages.areas import AreasPage
+
+        current = self.current_page()
+        if isinstance(current, AreasPage):
+            current.register_household()
+        else:
+            self.page("areas").register_household(None, {})
 
     def import_excel(self, kind: str = "person") -> bool:
         from ui.forms.exchange import ImportWizard
@@ -175,6 +246,7 @@ class MainWindow(QMainWindow):
         self.pages[key] = page
         self.stack.addWidget(page)
         page.open_record.connect(self.open_record)
+        page.open_field.connect(self.open_record_at)
         page.navigate.connect(lambda k, params: self.show_page(k, **params))
         page.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         return page
@@ -185,17 +257,41 @@ class MainWindow(QMainWindow):
             self._install(key, self._factories.pop(key)())
         return self.pages[key]
 
-    def show_page(self, key: str, **params: Any) -> Page:
+    def show_page(self, key: str, *, _back: bool = False, **params: Any) -> Page:
         page = self.page(key)
+        current = self.current_key()
+        if not _back and current is not None and (key, params) != (current, self._shown_params):
+            self.history.append((current, dict(self._shown_params)))
+            del self.history[:-30]  # the last 30 are plenty
+        self._shown_params = dict(params)
         self.stack.setCurrentWidget(page)
+        row = -1  # a page outside the sidebar (a household) leaves no entry selected
         for i in range(self.sidebar.count()):
             if self.sidebar.item(i).data(Qt.ItemDataRole.UserRole) == key:
-                self.sidebar.blockSignals(True)
-                self.sidebar.setCurrentRow(i)
-                self.sidebar.blockSignals(False)
+                row = i
                 break
+        self.sidebar.blockSignals(True)
+        self.sidebar.setCurrentRow(row)
+        self.sidebar.blockSignals(False)
+        self.back_action.setEnabled(bool(self.history))
         page.activate(**params)
         return page
+
+    def _sidebar_clicked(self, item: QListWidgetItem) -> None:
+        key = item.data(Qt.ItemDataRole.UserRole)
+        if key != self.current_key():
+            self.show_page(key)
+
+    def current_key(self) -> str | None:
+        current = self.stack.currentWidget()
+        return next((k for k, p in self.pages.items() if p is current), None)
+
+    def go_back(self) -> None:
+        """返回 (Alt+←): the page shown before, with what it showed (a household, a list's filters)."""
+        if not self.history:
+            return
+        key, params = self.history.pop()
+        self.show_page(key, _back=True, **params)
 
     def _sidebar_changed(self, row: int) -> None:
         if row >= 0:
@@ -228,6 +324,19 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - show any failure in Chinese, keep the window
             QMessageBox.warning(self, "无法打开", getattr(exc, "message", None) or str(exc))
 
+    def open_record_at(self, kind: str, record_id: str, field: str) -> None:
+        """The record's own form, with `field` focused (a household opens its page)."""
+        from ui.forms.opener import open_record_dialog
+
+        if kind == "household":
+            self.show_page("household", household_id=record_id)
+            return
+        try:
+            if open_record_dialog(self, self.ctx, kind, record_id, focus=field or None):
+                self.data_changed()
+        except Exception as exc:  # noqa: BLE001 - show any failure in Chinese, keep the window
+            QMessageBox.warning(self, "无法打开", getattr(exc, "message", None) or str(exc))
+
     def data_changed(self) -> None:
         for page in self.pages.values():
             page.data_changed()
@@ -235,6 +344,15 @@ class MainWindow(QMainWindow):
     def _toggle_theme(self) -> None:
         if self.on_toggle_theme:
             self.on_toggle_theme()
+
+    def sign_out(self, how: str) -> bool:
+        """切换用户 ("switch": back to the sign-in) or 退出登录 ("sign_out": the program ends). Typed
+        drafts stay saved (drafts are per user); the window closes as it does on exit."""
+        self.signed_out = how
+        if not self.close():
+            self.signed_out = None
+            return False
+        return True
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         from ui.workers import wait_all

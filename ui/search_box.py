@@ -11,8 +11,10 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from desktop.services.floorplan import FloorPlans
 from desktop.services.search import Search
 from ui.context import AppContext
+from ui.theme import popup_qss
 from ui.workers import run_job
 
 DEBOUNCE_MS = 40
@@ -20,6 +22,7 @@ DEBOUNCE_MS = 40
 
 class SearchBox(QLineEdit):
     open_record = Signal(str, str)
+    door_plate = Signal(str)  # a door plate's token, scanned (typed, then Enter) or pasted
     results_shown = Signal(int)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
@@ -37,10 +40,7 @@ class SearchBox(QLineEdit):
         self.popup.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.popup.setMouseTracking(True)
         self.popup.setAutoFillBackground(True)
-        self.popup.setStyleSheet(
-            "QListWidget { background-color: palette(base); border: 1px solid palette(mid); }"
-            "QListWidget::item { padding: 4px; }"
-        )
+        self.popup.setStyleSheet(popup_qss())
         self.popup.itemClicked.connect(self._open_item)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -94,12 +94,19 @@ class SearchBox(QLineEdit):
         self.popup.setFixedHeight(min(420, 28 * max(1, len(hits)) + 8))
         self.popup.move(pos)
         if self.isVisible():
+            self.popup.setStyleSheet(popup_qss())  # the theme may have been switched meanwhile
             self.popup.show()
         self.results_shown.emit(len(hits))
 
     def open_best(self) -> None:
         query = self.text().strip()
         if not query:
+            return
+        if FloorPlans.is_token(query):
+            self.timer.stop()
+            self.popup.hide()
+            self.clear()
+            self.door_plate.emit(query)
             return
         if self.timer.isActive():
             self.timer.stop()

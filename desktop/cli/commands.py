@@ -526,6 +526,10 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     d.add_argument("--encrypt", action="store_true", help="生成后加密数据库(每个演示用户都能用自己的密码解锁)")
     d.set_defaults(func=cmd_demo)
 
+    from desktop.cli import quality
+
+    quality.register(sub)
+
     st = sub.add_parser("stats", help="统计数字")
     st.add_argument("--area", help="社区或网格代码(默认全部)")
     st.add_argument("--from", dest="date_from", help="统计期开始 YYYY-MM-DD(默认今年 1 月 1 日)")

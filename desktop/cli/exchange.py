@@ -46,8 +46,8 @@ def add_import_options(im: argparse.ArgumentParser) -> None:
     im.add_argument("--kind", required=True, type=key_choice(imports), help=f"导入的类型:{choices_text(imports)}")
     im.add_argument("--grid", help="默认网格(网格代码):用于没有填写网格的行")
     im.add_argument("--dry-run", action="store_true", help="只检查,不写入数据库")
-    im.add_argument("--report", help="把逐行结果保存为 .json 或 .xlsx(.xlsx 含需修正的行和错误原因)")
-    im.add_argument("--valid-only", action="store_true", help="有错误的行跳过,只导入正确的行")
+    im.add_argument("--report", help="把逐行结果保存为 .json 或 .xlsx(.xlsx 含需修正的行和未通过原因)")
+    im.add_argument("--valid-only", action="store_true", help="未通过校验的行跳过,只导入通过校验的行")
     im.add_argument("--on-existing", choices=["ask", "update", "skip"], default="ask",
                     help="已登记的记录:ask 逐项列出变化、标记为需确认而不更新(默认)、update 更新、skip 跳过")
     im.add_argument("--confirm", metavar="ROWS", default="",
@@ -107,7 +107,7 @@ def import_sheet(store: Any, actor: Any, sheet: Any, args: argparse.Namespace) -
     """Check (`--dry-run`) or import `sheet` into `store` as `actor`, with the options of `args`:
     the laptop's import, and `gridledger server import` on its working copy of the server's data."""
     from desktop.exchange.fields import suggest_mapping
-    from desktop.exchange.importer import dry_run, run_import
+    from desktop.exchange.importer import dry_run, proposed_grid, run_import
     from desktop.exchange.report import ImportOptions
     from desktop.services.errors import ServiceError
 
@@ -116,6 +116,11 @@ def import_sheet(store: Any, actor: Any, sheet: Any, args: argparse.Namespace) -
         grid_id, level, name = _area(store, args.grid)
         if level != "grid":
             raise ServiceError(f"“{name}”不是网格:--grid 请填写网格代码")
+    proposal = None if args.grid else proposed_grid(store, actor, sheet)
+    if proposal is not None:
+        grid_id = proposal[0]
+        if not args.json:
+            print(f"标题写明了“{proposal[1]}”:没有填写网格的行归入该网格(可用 --grid 另选)")
     mapping = suggest_mapping(args.kind, sheet.headers)
     options = ImportOptions(default_grid_id=grid_id, on_existing=args.on_existing, valid_only=args.valid_only,
                             confirmed=_rows(args.confirm), overwrite_newer=args.overwrite_newer)
@@ -150,6 +155,8 @@ def print_report(report: Any, args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
         print(report.summary())
+        for n, text_ in report.footers:
+            print(f"  第 {n} 行 表尾,已跳过:{text_}")
         if report.unused_columns:
             print("未使用的列:" + "、".join(report.unused_columns))
         shown = 0

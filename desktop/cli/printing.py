@@ -1,4 +1,5 @@
-"""`gridledger print archive|ledger …`: household archives and ledgers as PDF from the command line.
+"""`gridledger print archive|ledger|building-table|grid-map|door-plates …`: household archives,
+ledgers, 楼盘表, the grid map and door plates as PDF from the command line.
 
 Registered as `print` (desktop/cli/__init__.py); errors are ServiceErrors, which the main command
 prints in Chinese with exit status 2."""
@@ -140,6 +141,54 @@ def cmd_print_ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grid_id(store: Any, actor: Any, code: str) -> str:
+    from desktop.printing.data import _grid_by_code
+
+    with store.session() as s:
+        return _grid_by_code(s.connection(), actor, code)[0]
+
+
+def cmd_print_map(args: argparse.Namespace) -> int:
+    """楼盘表 (--building), grid map (--grid) or door plates (either)."""
+    from desktop.printing import PrintOptions
+    from desktop.printing.data import parse_building
+    from desktop.printing.maps import print_building_table, print_door_plates, print_grid_map
+
+    if not args.out:
+        raise ServiceError("请用 --out 指定输出的 PDF 文件")
+    what = args.print_what
+    building = getattr(args, "building", None)
+    grid = getattr(args, "grid", None)
+    if what == "building-table" and not building:
+        raise ServiceError("请用 --building 指定楼栋,例如 --building 62010400100101/幸福家园/3")
+    if what == "grid-map" and not grid:
+        raise ServiceError("请用 --grid 指定网格代码")
+    if what == "door-plates" and not (building or grid):
+        raise ServiceError("请用 --grid(整个网格)或 --building(一个楼栋)指定要打印门牌的范围")
+    store = open_store(args)
+    try:
+        actor = actor_for(store, args.user)
+        options = PrintOptions(allow_missing=args.allow_missing, font_path=args.font)
+        out = Path(args.out)
+        if building:
+            code, estate, b = parse_building(building)
+            gid = _grid_id(store, actor, code)
+            if what == "building-table":
+                result = _guard(lambda: print_building_table(store, actor, gid, estate, b, out=out,
+                                                             paper=args.paper, options=options))
+            else:
+                result = _guard(lambda: print_door_plates(store, actor, gid, out=out, estate=estate, building=b,
+                                                          options=options))
+        else:
+            gid = _grid_id(store, actor, grid)
+            printer = print_grid_map if what == "grid-map" else print_door_plates
+            result = _guard(lambda: printer(store, actor, gid, out=out, options=options))
+    finally:
+        store.close()
+    _finish(result, options)
+    return 0
+
+
 def _no_subcommand(args: argparse.Namespace) -> int:
     raise ServiceError("请指定要打印的内容:gridledger print archive … 或 gridledger print ledger 种类 …")
 
@@ -169,7 +218,8 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
 
     p = sub.add_parser("print", help="打印户档案和台账(生成 PDF)")
     p.set_defaults(func=_no_subcommand)
-    ps = p.add_subparsers(dest="print_what", metavar="{archive,ledger}", parser_class=_Parser)
+    ps = p.add_subparsers(dest="print_what", metavar="{archive,ledger,building-table,grid-map,door-plates}",
+                          parser_class=_Parser)
 
     a = ps.add_parser("archive", help="户档案:一户、一个楼栋、一个网格或全部")
     which = a.add_mutually_exclusive_group()
@@ -197,6 +247,22 @@ def register(sub: Any, root: argparse.ArgumentParser | None = None) -> None:
     ledger.add_argument("--allow-missing", action="store_true", help="字库缺字时用“□”代替并注明")
     ledger.add_argument("--font", metavar="FONT", help="TrueType 中文字体文件")
     ledger.set_defaults(func=cmd_print_ledger)
+
+    for name, help_ in (("building-table", "楼盘表:一个楼栋,单元为列、楼层为行(A4 或 A3 横向)"),
+                        ("grid-map", "网格一张图:整个网格,含图例(A3 横向)"),
+                        ("door-plates", "门牌二维码:一个楼栋或整个网格,每页 12 张")):
+        m = ps.add_parser(name, help=help_)
+        if name != "grid-map":
+            m.add_argument("--building", metavar="网格代码/小区/楼栋", help="一个楼栋,例如 62010400100101/幸福家园/3")
+        if name != "building-table":
+            m.add_argument("--grid", metavar="网格代码", help="整个网格")
+        if name == "building-table":
+            m.add_argument("--paper", choices=("A4", "A3"), default="A4", help="纸张(默认 A4)")
+        m.add_argument("--out", metavar="FILE", help="输出的 PDF 文件")
+        m.add_argument("--user", help="以该用户的身份和权限打印(默认:系统)")
+        m.add_argument("--allow-missing", action="store_true", help="字库缺字时用“□”代替并注明")
+        m.add_argument("--font", metavar="FONT", help="TrueType 中文字体文件")
+        m.set_defaults(func=cmd_print_map)
 
 
 def _archive_entry(args: argparse.Namespace) -> int:

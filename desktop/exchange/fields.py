@@ -72,7 +72,9 @@ IMPORT_FIELDS: dict[str, tuple[Field, ...]] = {
         _col("person", "arrived_on", "来本地日期", "来本地时间", "到达日期", "来本地居住日期"),
         _col("person", "intended_stay", "拟居住期限", "拟住期限", "拟居住时间"),
         _col("person", "residence_card_no", "居住证号", "居住证号码", "居住证编号"),
-        _col("person", "residence_card_until", "居住证有效期至", "居住证到期日期", "居住证有效期"),
+        _col("person", "residence_card_until", "居住证有效期至", "居住证有效期", "居住证到期日期", "居住证有效期限"),
+        _col("person", "no_cert_reason", "无证件原因", "无证件说明", "无身份证原因"),
+        _col("person", "verified_on", "核实日期", "最近核实日期"),
         _col("person", "marks", "关注标识", "人员标签", "标签", "关注类别", "重点人群"),
         _col("person", "assistance_type", "帮扶类型", "救助类型"),
         _col("person", "disability_category", "残疾类别"),
@@ -170,7 +172,7 @@ IMPORT_FIELDS: dict[str, tuple[Field, ...]] = {
 
 # Headers that never carry data for an import (numbering, derived or ignored columns).
 IGNORED_HEADERS = frozenset({
-    "序号", "编号", "no", "no.", "错误原因", "原行号", "年龄", "自动标识", "导入结果", "说明",
+    "序号", "编号", "no", "no.", "错误原因", "未通过原因", "原行号", "年龄", "自动标识", "导入结果", "说明",
 })
 # Headers that start like this name someone else's attributes (the head's name, the owner's ID...):
 # they are only matched by a synonym that starts the same way.

@@ -66,6 +66,7 @@ def _report(imp: BaseImporter, kind: str, sheet: Sheet, mapping: dict[int, str |
     rep = ImportReport(kind, imp.results, list(sheet.headers), dict(mapping), dry_run=dry,
                        file_name=sheet.path.name, unused_columns=unused, created=dict(imp.created))
     rep.seconds = round(time.perf_counter() - started, 2)
+    rep.footers = list(sheet.footers)
     if imp.masked_export:
         rep.notice = masked_notice(kind, titled=imp.masked_title, rows=imp.masked_rows)
     return rep
@@ -94,7 +95,7 @@ def dry_run(store: Store, actor: Actor, kind: str, sheet: Sheet, mapping: dict[i
         rep = _report(imp, kind, sheet, mapping, started, dry=True)
         s.rollback()
     if rep.counts["rejected"] and not options.valid_only:
-        rep.message = f"有 {rep.counts['rejected']} 行错误:请修正后再导入,或选择“只导入正确的行”"
+        rep.message = f"有 {rep.counts['rejected']} 行未通过校验:请修正后再导入,或选择“只导入通过校验的行”"
     return rep
 
 
@@ -138,8 +139,8 @@ def _run(cls: type[BaseImporter], s: Session, actor: Actor, kind: str, sheet: Sh
     rep = _report(imp, kind, sheet, mapping, started, dry=False)
     counts = rep.counts
     if counts["rejected"] and not options.valid_only:
-        rep.message = (f"有 {counts['rejected']} 行错误,未写入任何数据:请修正后重新导入,"
-                       "或选择“只导入正确的行”")
+        rep.message = (f"有 {counts['rejected']} 行未通过校验,未写入任何数据:请修正后重新导入,"
+                       "或选择“只导入通过校验的行”")
         return rep
     if counts["imported"] or counts["updated"]:
         imp.write()
@@ -152,10 +153,44 @@ def _run(cls: type[BaseImporter], s: Session, actor: Actor, kind: str, sheet: Sh
         "parallel": sink.parallel,
     }
     summary = (f"导入{kind_label(kind)}:{rep.total} 行,新增 {counts['imported']},"
-               f"更新 {counts['updated']},跳过 {counts['skipped']},错误 {counts['rejected']}")
+               f"更新 {counts['updated']},跳过 {counts['skipped']},未通过 {counts['rejected']}")
     fields = {"username": actor.username, "role": actor.role, "grid_ids": actor.grid_ids,
               "device_id": actor.device_id, "display_name": actor.display_name}
     sink.send(("audit", fields, "import", kind, detail, summary))
     imp._tick(rep.total, rep.total, "正在写入数据库并提交")
     rep.written = True
     return rep
+
+
+def proposed_grid(store: Store, actor: Actor, sheet: Sheet) -> tuple[str, str] | None:
+    """(grid id, “社区 网格”) when the file's title rows name one existing grid the actor may
+    write to (“兰化22街区社区第1网格人员登记表”), or a community that has one such grid; else
+    None. The import proposes it as the default grid."""
+    from desktop.services.areas import area_tree
+
+    title = "".join((sheet.title or "").split())
+    if not title:
+        return None
+    with store.session() as s:
+        tree = area_tree(s.connection())
+    grids = [g for g in tree.grids() if actor.may_access(g.id) and g.name]
+
+    def community(g: Any) -> str:
+        c = tree.community_of(g.id)
+        return c.name if c is not None else ""
+
+    named = [g for g in grids if g.name in title]
+    strong = [g for g in named if community(g) and community(g) in title]
+    if len(strong) == 1:
+        chosen = strong[0]
+    elif len(named) == 1 and not strong and sum(g.name == named[0].name for g in grids) == 1:
+        chosen = named[0]
+    else:
+        communities = {community(g) for g in grids if community(g) and community(g) in title}
+        if named or len(communities) != 1:
+            return None
+        only = [g for g in grids if community(g) in communities]
+        if len(only) != 1:
+            return None
+        chosen = only[0]
+    return chosen.id, tree.grid_label(chosen.id)

@@ -15,6 +15,7 @@ from desktop.exchange.report import RowResult
 from desktop.kinds import label as kind_label
 from desktop.models import Person, new_id
 from desktop.services.events import EMPTY_VISIT, has_content
+from desktop.services.quality import NO_CERT_WARNING, under_cert_age
 from desktop.services.records import Cleaner
 
 HEAD_RELATIONS = ("02", "01")  # 户主, 本人
@@ -120,6 +121,8 @@ class PersonImporter(BaseImporter):
             self._join(group, rr, v, pid)
         self.new_people.append(v)
         self.note_warnings(rr, draft.warnings)
+        if not cert and not v.get("no_cert_reason") and not under_cert_age(v.get("birth_date")):
+            rr.messages.append(NO_CERT_WARNING)
         rr.record_id = pid
         if cert:
             self.seen[cert] = rr.row_no

@@ -11,7 +11,7 @@ from desktop.exchange.xlsxout import Col, Workbook, width_for
 from desktop.kinds import label as kind_label
 
 STATUSES = ("imported", "updated", "skipped", "rejected", "ask")
-STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "错误", "ask": "需确认"}
+STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "未通过", "ask": "需确认"}
 ON_EXISTING = ("update", "skip", "ask")
 
 
@@ -118,6 +118,7 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=dict)  # households, addresses, houses made on the way
     counts: dict[str, int] = field(default_factory=dict)
     notice: str = ""  # what the file is, said once (a masked export of the app)
+    footers: list[tuple[int, str]] = field(default_factory=list)  # 表尾 rows skipped (合计, 制表人 …)
 
     def __post_init__(self) -> None:
         self.tally()
@@ -147,7 +148,8 @@ class ImportReport:
         head = "检查结果" if self.dry_run else ("已导入" if self.written else "未导入")
         text = (f"{head}({what}):共 {self.total} 行,新增 {c['imported']},更新 {c['updated']},"
                 f"跳过 {c['skipped']}" + (f"(其中需确认 {c['ask']})" if c["ask"] else "")
-                + f",错误 {c['rejected']}")
+                + f",未通过 {c['rejected']}"
+                + (f";另有表尾 {len(self.footers)} 行(合计、制表人、说明等)已跳过,不计入未通过" if self.footers else ""))
         return (f"{self.notice}\n" if self.notice else "") + text + (f"。{self.message}" if self.message else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,11 +158,12 @@ class ImportReport:
             "total": self.total, "counts": dict(self.counts), "written": self.written, "dry_run": self.dry_run,
             "message": self.message, "notice": self.notice, "summary": self.summary(), "seconds": self.seconds,
             "unused_columns": list(self.unused_columns), "created": dict(self.created),
+            "footers": [{"row_no": n, "text": t} for n, t in self.footers],
             "rows": [r.to_dict() for r in self.rows],
         }
 
     def save_xlsx(self, path: str | Path) -> Path:
-        """The rows to fix (rejected and 需确认) with their original values and a 错误原因 column,
+        """The rows to fix (rejected and 需确认) with their original values and a 未通过原因 column,
         ready to be corrected and imported again; a second sheet lists every row's result."""
         p = Path(path)
         wb = Workbook(p)
@@ -168,7 +171,7 @@ class ImportReport:
         headers = list(self.headers)
         samples = [[r.raw[i] if i < len(r.raw) else None for r in fix[:50]] for i in range(len(headers))]
         cols = [Col(h, width_for(h, samples[i]), "raw") for i, h in enumerate(headers)]
-        cols += [Col("错误原因", 60, "text"), Col("原行号", 8, "int")]
+        cols += [Col("未通过原因", 60, "text"), Col("原行号", 8, "int")]
         name = self.file_name or "导入文件"
         sheet = wb.sheet("需修正的行", cols, title=f"导入问题清单:{name}(共 {len(fix)} 行需修正,改正后可直接重新导入)")
         note_col = len(headers)

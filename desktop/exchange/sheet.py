@@ -33,7 +33,21 @@ CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 SCAN_ROWS = 40  # the header is looked for among the first rows that have content
 MIN_HEADER_SCORE = 2.0
 FOOTER_WORDS = ("填表人", "制表人", "审核人", "审核", "填报人", "填报单位", "填报日期", "制表日期", "制表:",
-                "负责人签字", "统计人", "注:", "说明:", "备注:", "合计", "总计")
+                "填表日期", "负责人签字", "统计人", "注:", "说明:", "备注:", "合计", "总计", "小计")
+# after the data, a line that opens with one of these is a note, whatever it holds beside
+NOTE_WORDS = ("说明", "备注", "注:", "注:")
+
+
+def footer_text(cells: list[Any]) -> str | None:
+    """The text of a footer row (合计/总计, 制表人/审核人/填表人/填报日期, 说明/备注 …): its first
+    filled cell, spaces removed, opens with a footer word. None for a data row."""
+    first = next((v for v in cells if v is not None), None)
+    if not isinstance(first, str):
+        return None
+    head = "".join(first.split()).replace(":", ":")
+    if head.startswith(FOOTER_WORDS) or head.startswith(NOTE_WORDS):
+        return "".join(str(v).strip() + " " for v in cells if v is not None).strip()[:80]
+    return None
 
 
 @dataclass
@@ -59,6 +73,8 @@ class Sheet:
     # the moment of the export): a cell still holding the record's value of that moment was not
     # changed in the file, so it never puts back what the app changed since.
     created: datetime | None = None
+    # footer rows after the data (合计, 制表人, 说明 …): (file row, text), skipped, never rejected
+    footers: list[tuple[int, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.row_numbers:
@@ -370,6 +386,7 @@ def _to_sheet(
     _fill(rows, merged, whole=True, limit=header_end + 1)
     data: list[list[Any]] = []
     numbers: list[int] = []
+    footers: list[tuple[int, str]] = []
     first = header_end + 1
     for i in range(first, len(rows)):
         # blank cells (None, "", spaces) become None; one pass, no call per cell
@@ -380,11 +397,13 @@ def _to_sheet(
         blanks = cells.count(None)
         if blanks == width:
             continue
+        foot = footer_text(cells) if data or blanks >= width - 2 else None
+        if foot is not None:
+            footers.append((i + 1, foot))
+            continue
         if blanks >= width - 2:
             filled = [v for v in cells if v is not None]
             if i == first and _is_numbering(filled):
-                continue
-            if isinstance(filled[0], str) and filled[0].strip().startswith(FOOTER_WORDS):
                 continue
         elif i == first and _is_numbering([v for v in cells if v is not None]):
             continue
@@ -397,7 +416,9 @@ def _to_sheet(
     headers = [top[c] or f"第{xl_col_to_name(c)}列" for c in range(last)]
     if last < width:
         data = [r[:last] for r in data]
-    return Sheet(p, headers, data, header_end + 1, sheet_name, numbers, title, fmt, encoding)
+    sheet = Sheet(p, headers, data, header_end + 1, sheet_name, numbers, title, fmt, encoding)
+    sheet.footers = footers
+    return sheet
 
 
 def _fill(rows: list[list[Any]], merged: list[Any], *, whole: bool, limit: int, start: int = 0) -> None:

@@ -82,6 +82,8 @@ class House(Synced, Base):
     rent_registered: Mapped[bool | None] = mapped_column(Boolean)
     security_pledge: Mapped[bool | None] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(Text)
+    verified_on: Mapped[date | None] = mapped_column(Date)  # last 核实 (desktop.services.quality)
+    merged_into: Mapped[str | None] = mapped_column(String(36))  # a merged duplicate's survivor
 
 
 class Household(Synced, Base):
@@ -133,6 +135,9 @@ class Person(Synced, Base):
     intended_stay: Mapped[str | None] = mapped_column(String(32))
     residence_card_no: Mapped[str | None] = mapped_column(String(32))
     residence_card_until: Mapped[date | None] = mapped_column(Date)  # 居住证有效期至
+    no_cert_reason: Mapped[str | None] = mapped_column(String(64))  # 无证件 and why
+    verified_on: Mapped[date | None] = mapped_column(Date)  # last 核实 (desktop.services.quality)
+    merged_into: Mapped[str | None] = mapped_column(String(36))  # a merged duplicate's survivor
     # care marks: manual ones are typed; derived ones follow from data (kept by the services)
     marks: Mapped[str] = mapped_column(String(256), default="")  # ",code,code," form
     derived_marks: Mapped[str] = mapped_column(String(128), default="")
@@ -141,6 +146,12 @@ class Person(Synced, Base):
     disability_grade: Mapped[str | None] = mapped_column(String(4))
     disability_cert_no: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
+    # the 数据质量 duplicate checks group live people by these, from the index alone
+    __table_args__ = (
+        Index("ix_person_live_cert", "cert_no", "deleted_at"),
+        Index("ix_person_live_name_birth", "name", "birth_date", "deleted_at", "household_id"),
+        Index("ix_person_live_phone", "phone", "deleted_at", "household_id"),
+    )
 
 
 class Vehicle(Synced, Base):
@@ -158,6 +169,8 @@ class Vehicle(Synced, Base):
     vin: Mapped[str | None] = mapped_column(String(17))
     parking: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    verified_on: Mapped[date | None] = mapped_column(Date)  # last 核实 (desktop.services.quality)
+    merged_into: Mapped[str | None] = mapped_column(String(36))  # a merged duplicate's survivor
 
 
 class OrgUnit(Synced, Base):
@@ -241,6 +254,7 @@ class GridEvent(Synced, Base):
     description: Mapped[str | None] = mapped_column(Text)
     place: Mapped[str | None] = mapped_column(String(200))
     responsible_unit: Mapped[str | None] = mapped_column(String(128))
+    handler: Mapped[str | None] = mapped_column(String(64))  # 处置人: who settles it, by name
     deadline: Mapped[date | None] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(12), default="reported", index=True)
     result_type: Mapped[str | None] = mapped_column(String(8))

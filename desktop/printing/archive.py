@@ -225,8 +225,9 @@ def content(data: dict[str, Any], guard: Guard, *, unmask: bool, printed_by: str
         f"同址单位 {len(units)} 个;走访记录 {len(visits)} 次;在办事件 {len(events)} 件;"
         f"户情台账 {len(ledgers)} 期。"
     )
-    versions = f"户 v{hh['version']} · 成员 " + ("/".join(f"v{p['version']}" for p in members) or "无")
-    versions += f" · 房屋 v{house['version']}" if house else " · 房屋 无"
+    # the footer names the household and the day it was printed (a reader compares two printouts
+    # by date, not by the records' internal version counters)
+    versions = f"户号 {hh_no} · 打印日期 {printed_at.strftime('%Y-%m-%d')}"
     return ArchiveContent(
         household_id=hh["id"], grid_id=hh["grid_id"], grid_code=data["grid"].get("code", ""),
         hh_no=hh_no, head_name=head_name, cover=cover, summary=summary, facts=facts,

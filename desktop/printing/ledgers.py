@@ -17,6 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Frame,
+    KeepTogether,
     PageTemplate,
     Paragraph,
     Spacer,
@@ -341,7 +342,12 @@ def _story(ledger: Ledger, st: pdf.Styles, part: dict[str, Any]) -> list[Any]:
         if s.title:
             story += pdf.heading_with(Paragraph(f"{labels[k] if k < len(labels) else k + 1}、{s.title}", st.h1), block)
         story.append(block)
+    # the ledger is signed on paper: who made it, who checked it, and when
+    story += [Spacer(1, 8 * mm), KeepTogether([Paragraph(SIGN_LINE, st.subtitle.clone("sign", fontSize=10.5, leading=16))])]
     return story
+
+
+SIGN_LINE = "制表人:________________　　　　审核人:________________　　　　日期:________年____月____日"
 
 
 def decorate(canvas: Canvas, part: dict[str, Any], page: int, total: int) -> None:

@@ -18,7 +18,7 @@ ACTION_LABELS = {
     "register": "整户登记", "reveal": "查看完整信息", "demo": "生成演示数据",
     "login": "登录", "print": "打印", "export": "导出", "import": "导入", "sync": "同步",
     "backup": "备份", "restore_backup": "从备份恢复", "purge": "彻底清除个人信息", "encrypt": "加密数据库",
-    "password": "修改密码", "recovery_key": "生成恢复密钥",
+    "password": "修改密码", "recovery_key": "生成恢复密钥", "merge": "合并", "unmerge": "撤销合并",
 }
 
 

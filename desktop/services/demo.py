@@ -7,6 +7,7 @@ still write the sync change log and the search index for every row."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import uuid
@@ -90,6 +91,27 @@ class _Ids:
         return str(uuid.UUID(int=value))
 
 
+class _Site:
+    """A plausible layout for a demo grid's buildings: slab blocks in rows, about 45 m apart,
+    a little out of line, the grids side by side in 西固区 (兰州). Its own generator, so the rest of
+    the demo street (people, visits …) stays what it was for a given seed."""
+
+    PER_ROW, DX, DY = 5, 45.0, 40.0
+
+    def __init__(self, seed: int, grid_no: int) -> None:
+        self.rng = random.Random(f"site-{seed}-{grid_no}")
+        self.lon0 = 103.600 + (grid_no % 4) * 0.006
+        self.lat0 = 36.100 - (grid_no // 4) * 0.005
+
+    def building(self, n: int) -> tuple[float, float]:
+        col, row = (n - 1) % self.PER_ROW, (n - 1) // self.PER_ROW
+        x = col * self.DX + self.rng.uniform(-4, 4)
+        y = row * self.DY + self.rng.uniform(-3, 3)
+        lat = self.lat0 - y / 111320.0
+        lon = self.lon0 + x / (111320.0 * math.cos(math.radians(self.lat0)))
+        return round(lon, 7), round(lat, 7)
+
+
 def generate(
     store: Store, *, households: int = 300, seed: int = 1, today: date | None = None,
     actor: Actor | None = None, progress: Any = None, history_years: int = 1,
@@ -147,6 +169,7 @@ class _Generator:
     def __init__(self, households: int, seed: int, today: date, actor: Actor) -> None:
         self.n_households = households
         self.rng = random.Random(seed)
+        self.seed = seed
         self.today = today
         self.actor = actor
         base = datetime(today.year, today.month, today.day) - timedelta(days=400)
@@ -302,6 +325,40 @@ class _Generator:
                 self._grid(grid, take, grid_no)
                 self._events(grid, max(7, take // 8))
                 self._disputes(grid, max(1, take // 60))
+        self._defects()
+
+    def _defects(self) -> None:
+        """The flaws a real street's data has, for the 数据质量 queue to find (a separate random
+        stream, so the street itself is the same as without them): about 0.4% of people
+        registered twice (same name, birth date and ID number, the copy with no household or
+        house), 0.5% not linked to their house, residence cards that have run out, 0.5% of
+        vehicles registered twice without an owner, and 核实日期 for about 75% of people, houses
+        and vehicles within the last 18 months (the rest never verified)."""
+        rng = random.Random(self.rng.random())
+        people = self.rows[Person]
+        for p in list(people):
+            p["verified_on"] = (self.today - timedelta(days=rng.randrange(0, 540))) if rng.random() < 0.75 else None
+            p["residence_card_until"] = None
+            if p["residence_card_no"]:
+                p["residence_card_until"] = self.today + timedelta(days=rng.randrange(-400, 1100))
+        for p in list(people):
+            roll = rng.random()
+            if roll < 0.004:
+                copy = {k: v for k, v in p.items() if k != "id"}
+                copy.update(household_id=None, house_id=None, relation=None, verified_on=None,
+                            derived_marks=derived_marks(p["person_type"], p["employment"], p["birth_date"], None,
+                                                        elder_cutoff(self.today)))
+                self._row(Person, **copy)
+            elif roll < 0.009 and p["relation"] != "02":
+                p["house_id"] = None
+        for model in (House, Vehicle):
+            for row in self.rows[model]:
+                row["verified_on"] = (self.today - timedelta(days=rng.randrange(0, 540))) if rng.random() < 0.75 else None
+        for v in list(self.rows[Vehicle]):
+            if rng.random() < 0.005:
+                copy = {k: val for k, val in v.items() if k != "id"}
+                copy.update(owner_person_id=None, household_id=None, verified_on=None)
+                self._row(Vehicle, **copy)
 
     def _user(self, username: str, display: str, role: str) -> dict[str, Any]:
         return self._row(User, username=username, display_name=display, role=role,
@@ -317,8 +374,10 @@ class _Generator:
         made = 0
         building = 0
         hh_seq = 0
+        site = _Site(self.seed, grid_no)
         while made < n_households:
             building += 1
+            lon, lat = site.building(building)
             for unit in range(1, units + 1):
                 for floor in range(1, floors + 1):
                     for r in range(1, per_floor + 1):
@@ -329,7 +388,7 @@ class _Generator:
                         addr = self._row(
                             Address, grid_id=grid["id"], code=f"{grid['code']}{building:02d}{unit}{room}",
                             estate=estate, building=str(building), unit=str(unit), floor=floor, room=room,
-                            full_text=full, longitude=None, latitude=None, cancelled=False,
+                            full_text=full, longitude=lon, latitude=lat, cancelled=False,
                         )
                         vacant = rng.random() < 0.04
                         made += 0 if vacant else 1

@@ -134,14 +134,20 @@ class Visits(Records):
             out = to_dict(visit)
             out["needs"] = []
             issues: list[Issue] = []
+            escalate: list[str] = []
             for i, need in enumerate(needs or []):
+                fields = {k: v for k, v in need.items() if k != "escalate"}
                 try:
-                    n = self._create(s, "visit_need", {"visit_id": visit.id, **need})
+                    n = self._create(s, "visit_need", {"visit_id": visit.id, **fields})
                     out["needs"].append(to_dict(n))
+                    if need.get("escalate"):
+                        escalate.append(n.id)
                 except ValidationFailed as exc:
                     issues.extend(Issue(f"第{i + 1}条诉求·{x.field}", x.code, f"第{i + 1}条诉求:{x.message}") for x in exc.issues)
             if issues:
                 raise ValidationFailed(issues)
+            # needs marked "escalate" become grid events in the same transaction: all or nothing
+            out["events"] = [self._escalate(s, need_id) for need_id in escalate]
             return out
 
     def create(self, kind: str, data: dict[str, Any], **opts: Any) -> dict[str, Any]:
@@ -152,27 +158,30 @@ class Visits(Records):
     def escalate(self, need_id: str, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Turn a need that cannot be settled on the spot into a grid event (state 上报)."""
         with self.store.transaction() as s:
-            need = row_as(VisitNeed, self._load(s, "visit_need", need_id))
-            if need.status == "escalated":
-                raise ServiceError("该诉求已转为网格事件,不能重复转办")
-            visit = row_as(Visit, self._load(s, "visit", need.visit_id))
-            need_label = code_table("need_category").label(need.category)
-            category = code_table("event_category").code_for(NEED_TO_EVENT_CATEGORY.get(need_label, "民生服务"))
-            data = {
-                "grid_id": visit.grid_id,
-                "household_id": visit.household_id,
-                "title": f"走访诉求:{need.content[:30]}",
-                "category": category or "其他",
-                "source": code_table("event_source").code_for("入户走访"),
-                "description": need.content,
-                "reported_by": self.actor.username,
-                **(event or {}),
-            }
-            ev = row_as(GridEvent, self._create(s, "grid_event", data))
-            Events._step(self, s, ev, "reported", "由走访诉求转办", ev.reported_at)
-            self._update(s, "visit_need", need_id, {"status": "escalated", "event_id": ev.id})
-            write_audit(s, self.actor, "escalate", "visit_need", need_id, {"event": ev.id})
-            return to_dict(ev)
+            return self._escalate(s, need_id, event)
+
+    def _escalate(self, s: Any, need_id: str, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        need = row_as(VisitNeed, self._load(s, "visit_need", need_id))
+        if need.status == "escalated":
+            raise ServiceError("该诉求已转为网格事件,不能重复转办")
+        visit = row_as(Visit, self._load(s, "visit", need.visit_id))
+        need_label = code_table("need_category").label(need.category)
+        category = code_table("event_category").code_for(NEED_TO_EVENT_CATEGORY.get(need_label, "民生服务"))
+        data = {
+            "grid_id": visit.grid_id,
+            "household_id": visit.household_id,
+            "title": f"走访诉求:{need.content[:30]}",
+            "category": category or "其他",
+            "source": code_table("event_source").code_for("入户走访"),
+            "description": need.content,
+            "reported_by": self.actor.username,
+            **(event or {}),
+        }
+        ev = row_as(GridEvent, self._create(s, "grid_event", data))
+        Events._step(self, s, ev, "reported", "由走访诉求转办", ev.reported_at)
+        self._update(s, "visit_need", need_id, {"status": "escalated", "event_id": ev.id})
+        write_audit(s, self.actor, "escalate", "visit_need", need_id, {"event": ev.id})
+        return to_dict(ev)
 
     def needs(self, visit_id: str) -> list[dict[str, Any]]:
         """The live needs recorded at a visit (the visit's grid must be the actor's)."""

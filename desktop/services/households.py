@@ -56,7 +56,10 @@ class Households(Records):
                     address_id = addr.id
                 house_obj = self._create(s, "house", {"grid_id": grid_id, "address_id": address_id, **(house or {})})
                 house_id = house_obj.id
-            hh = row_as(Household, self._create(s, "household", {"grid_id": grid_id, "house_id": house_id, **(household or {})}))
+            household = dict(household or {})
+            if not household.get("phone") and members[head_index].get("phone"):
+                household["phone"] = members[head_index]["phone"]  # 联系电话: the head's, unless given
+            hh = row_as(Household, self._create(s, "household", {"grid_id": grid_id, "house_id": house_id, **household}))
             person_ids: list[str] = []
             issues: list[Issue] = []
             for i, member in enumerate(members):
@@ -150,6 +153,20 @@ class Households(Records):
                 if taken is None:
                     return house.id
         return None
+
+    def phone_follows_head(self, person_id: str, old_phone: str | None) -> dict[str, Any] | None:
+        """The household a person heads whose 联系电话 was the head's old phone (or empty) and now
+        differs from the head's: the form asks whether it follows; None when there is nothing to ask."""
+        with self.store.session() as s:
+            person = row_as(Person, self._load(s, "person", person_id))
+            hh = s.scalars(select(Household).where(Household.head_person_id == person_id,
+                                                   Household.deleted_at.is_(None))).first()
+            if hh is None or not self.actor.may_access(hh.grid_id):
+                return None
+            new = person.phone
+            if not new or hh.phone == new or (hh.phone or None) not in ((old_phone or None), None):
+                return None
+            return {"household_id": hh.id, "old": hh.phone, "new": new}
 
     def household_of_house(self, house_id: str) -> str | None:
         """The live household living in a house, if the actor may see its grid."""

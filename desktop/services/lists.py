@@ -32,6 +32,7 @@ FILTER_KEYS = frozenset({
     "event_state", "date_from", "date_to", "text",
 })
 OPEN = "open"  # pseudo event state: anything not closed or evaluated
+OVERDUE = "overdue"  # pseudo event state: open, and its deadline has passed
 PAGE_SIZE = 200
 
 
@@ -155,9 +156,22 @@ def _event_row(r: Any, today: date) -> dict[str, Any]:
     return {
         "id": r.id, "reported_at": minute(r.reported_at), "title": r.title,
         "category": _ecat(r.category), "source": _esrc(r.source), "state": _estate(r.state),
-        "responsible_unit": _s(r.responsible_unit), "deadline": day(r.deadline),
+        "responsible_unit": _s(r.responsible_unit), "handler": _s(r.handler),
+        "deadline": day(r.deadline) + ("(已超期)" if overdue(r.deadline, r.state, today) else ""),
         "satisfaction": _sat(r.satisfaction), "grid": _s(r.grid),
+        "overdue": overdue(r.deadline, r.state, today),
     }
+
+
+def overdue(deadline: Any, state: str | None, today: date) -> bool:
+    """An event not yet closed whose 办理期限 has passed (the day itself still counts as in time)."""
+    if not deadline or state in CLOSED_STATES:
+        return False
+    try:
+        when = deadline if isinstance(deadline, date) else date.fromisoformat(str(deadline)[:10])
+    except ValueError:
+        return False
+    return when < today
 
 
 def _dispute_row(r: Any, today: date) -> dict[str, Any]:
@@ -292,17 +306,18 @@ SPECS: dict[str, _Kind] = {
             _c("source", "来源", "e.source", width=5),
             _c("state", "状态", "e.state", width=3),
             _c("responsible_unit", "责任单位", "e.responsible_unit", width=8),
-            _c("deadline", "期限", "e.deadline", width=6),
+            _c("handler", "处置人", "e.handler", width=5),
+            _c("deadline", "期限", "e.deadline", width=11),
             _c("satisfaction", "满意度", "e.satisfaction", width=4),
             _c("grid", "网格", (GRID, "-e.reported_at"), joins="grid", width=6),
         ),
         ("-e.reported_at",), frozenset(),
         "SELECT e.id, e.grid_id AS grid_id, e.deleted_at AS deleted_at, e.reported_at, e.title, e.category, e.source, e.state, e.responsible_unit, "
-        "e.deadline, e.satisfaction, g.name AS grid FROM grid_event e "
+        "e.handler, e.deadline, e.satisfaction, g.name AS grid FROM grid_event e "
         "LEFT JOIN area g ON g.id = e.grid_id WHERE e.id IN :ids",
         _event_row,
         "(e.title LIKE :text ESCAPE '\\' OR e.place LIKE :text ESCAPE '\\' "
-        "OR e.responsible_unit LIKE :text ESCAPE '\\')",
+        "OR e.responsible_unit LIKE :text ESCAPE '\\' OR e.handler LIKE :text ESCAPE '\\')",
         date_col="reported_at",
     ),
     "dispute": _Kind(
@@ -510,8 +525,10 @@ class Lists:
             q.add("h.use = :house_use", house_use=_code("house_use", f["house_use"], "房屋用途"))
         if spec.table == "grid_event" and "event_state" in f:
             state = str(f["event_state"])
-            if state == OPEN:
+            if state in (OPEN, OVERDUE):
                 q.in_list("e.state", CLOSED_STATES, "closed", negate=True)
+                if state == OVERDUE:
+                    q.add("e.deadline < :today", today=self.today.isoformat())
             else:
                 q.add("e.state = :event_state", event_state=_code("event_state", state, "办理状态"))
         if spec.date_col is not None:

@@ -62,3 +62,11 @@ def name_pinyin(name: str) -> tuple[str, str]:
     full = "".join(syl)
     initials = "".join(s[0] for s in syl)
     return full, initials
+
+
+def text_pinyin(text: str) -> tuple[str, str]:
+    """(full pinyin, initials) of an ordinary word such as a code label ("母亲" → ("muqin", "mq")),
+    read as words, not as a name: 长子 is zhangzi here."""
+    syl = [s.lower() for s in lazy_pinyin(text or "", style=Style.NORMAL, errors=lambda s: [c for c in s])
+           if s and s.isascii() and s.isalnum()]
+    return "".join(syl), "".join(s[0] for s in syl)

@@ -57,6 +57,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -95,6 +96,9 @@ def local_date(ts: datetime | str | None) -> date | None:
     if isinstance(ts, str):
         ts = datetime.fromisoformat(ts.replace("Z", ""))
     return ts.replace(tzinfo=UTC).astimezone().date()
+
+
+DUE_AHEAD_DAYS = 7  # a room shows 访 this many days before a visit falls due (map, 楼盘表)
 
 
 def _natural(value: str | None) -> tuple:
@@ -257,7 +261,7 @@ class _Loader:
             else:
                 statement = head + f"{column} IN (SELECT value FROM json_each(?))" + tail
                 args.append(self.grid_json)
-        cur = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # open: it has its driver's
+        cur = self.conn.connection.driver_connection.cursor()
         try:
             return cur.execute(statement, (*args, *params)).fetchall()
         finally:
@@ -296,7 +300,7 @@ class _Loader:
         for h, v in self._rows(q, self.today.isoformat(), since.isoformat() if since else ""):
             d = days.get(v)
             if d is None:
-                d = days[v] = _d(v)  # type: ignore[assignment]  # plan.py is on the not-typed list (pyproject)
+                d = days[v] = _d(v)
             out[h].append(d)
         for dates in out.values():
             dates.sort()
@@ -305,7 +309,7 @@ class _Loader:
     def last_visits(self) -> dict[str, date]:
         q = ("SELECT household_id, max(visited_on) FROM visit WHERE deleted_at IS NULL AND {grid:grid_id} "
              "AND visited_on <= ? GROUP BY household_id")
-        return {h: _d(v) for h, v in self._rows(q, self.today.isoformat())}  # type: ignore[misc]  # plan.py is on the not-typed list
+        return {h: _d(v) for h, v in self._rows(q, self.today.isoformat())}
 
     def events(self) -> list[Any]:
         return self._rows(
@@ -350,6 +354,50 @@ def _card_items(hh: _House, today: date) -> list[tuple[date, date, str, str]]:
         if opens <= today:
             out.append((opens, until - timedelta(days=RESIDENCE_CARD_DUE),
                         f"{m[7]} 的居住证 {until.isoformat()} 到期,请提醒续签", m[7]))
+    return out
+
+
+def _due_items(data: _Loader, last: dict[str, date], events: list[Any], today: date, horizon: date,
+               wanted: list[str] | None) -> Iterator[tuple[_House, str, str, date, date, dict[str, Any]]]:
+    """Every plan item due on or before `horizon` (formulas 5–7): (household, kind, reason, opens,
+    due, extra). The plan page, the room colours of the map and 楼盘表, all from here."""
+    for hh in data.houses.values():
+        if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
+            continue
+        rule = data.interval(hh)
+        lv = last.get(hh.id)
+        if rule is not None:
+            days, why = rule
+            due = lv + timedelta(days=days) if lv else hh.registered
+            if due <= horizon:
+                since = f"已 {(today - lv).days} 天未访" if lv else "从未走访"
+                yield hh, "regular", f"{why} 每 {days} 天一次,{since}", lv or hh.registered, due, {}
+        for opens, due, why, person in _card_items(hh, today):
+            if lv is None or lv < opens:
+                yield hh, "residence_card", why, opens, due, {"person": person}
+    for ev in events:
+        hh = data.houses.get(ev[1])
+        found = _event_item(ev)
+        if hh is None or found is None:
+            continue
+        if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
+            continue
+        opens, due, why = found
+        lv = last.get(hh.id)
+        if lv is None or lv < opens:
+            yield hh, "event", why, opens, due, {"event_id": ev[0], "person": ev[4]}
+
+
+def household_due_dates(conn: Connection, today: date, grids: list[str] | None) -> dict[str, date]:
+    """household -> the earliest due date of its open plan items (regular, life event, residence
+    card) within the next DUE_AHEAD_DAYS days or overdue: what colours a room 逾 or 访
+    (desktop/services/room_status.py). The same items as `VisitPlan.plan`, no second rule."""
+    data = _Loader(conn, grids, today)
+    out: dict[str, date] = {}
+    for hh, _kind, _why, _opens, due, _extra in _due_items(data, data.last_visits(), data.events(), today,
+                                                          today + timedelta(days=DUE_AHEAD_DAYS), None):
+        if hh.id not in out or due < out[hh.id]:
+            out[hh.id] = due
     return out
 
 
@@ -402,46 +450,19 @@ class VisitPlan:
             last = data.last_visits()
             events = data.events()
         items: list[Item] = []
-
-        def add(hh: _House, kind: str, reason: str, opens: date, due: date, **extra: Any) -> None:
-            if scope == "overdue" and due >= today:
-                return
-            marks = care_mark_labels(*(c for m in hh.members for c in (m[1], m[2]) if c))
-            items.append(Item(hh.id, hh.grid_id, kind, reason, due, opens, max(0, (today - due).days),
-                              last.get(hh.id), hh.head, hh.address, hh.estate, hh.building, hh.unit, hh.room,
-                              marks, phone=hh.phone, **extra))
-
         wanted = None
         if mark:
             code = care_mark_code(mark)
             if code is None:
                 raise ServiceError(f"关注标识“{mark}”不认识:可选 " + "、".join(lbl for _, lbl in care_mark_table()) + "。")
             wanted = [code]
-        for hh in data.houses.values():
-            if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
+        for hh, kind, reason, opens, due, extra in _due_items(data, last, events, today, horizon, wanted):
+            if scope == "overdue" and due >= today:
                 continue
-            rule = data.interval(hh)
-            lv = last.get(hh.id)
-            if rule is not None:
-                days, why = rule
-                due = lv + timedelta(days=days) if lv else hh.registered
-                if due <= horizon:
-                    since = f"已 {(today - lv).days} 天未访" if lv else "从未走访"
-                    add(hh, "regular", f"{why} 每 {days} 天一次,{since}", lv or hh.registered, due)
-            for opens, due, why, person in _card_items(hh, today):
-                if lv is None or lv < opens:
-                    add(hh, "residence_card", why, opens, due, person=person)
-        for ev in events:
-            hh = data.houses.get(ev[1])
-            found = _event_item(ev)
-            if hh is None or found is None:
-                continue
-            if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
-                continue
-            opens, due, why = found
-            lv = last.get(hh.id)
-            if lv is None or lv < opens:
-                add(hh, "event", why, opens, due, event_id=ev[0], person=ev[4])
+            marks = care_mark_labels(*(c for m in hh.members for c in (m[1], m[2]) if c))
+            items.append(Item(hh.id, hh.grid_id, kind, reason, due, opens, max(0, (today - due).days),
+                              last.get(hh.id), hh.head, hh.address, hh.estate, hh.building, hh.unit, hh.room,
+                              marks, phone=hh.phone, **extra))
         order = {"regular": 0, "event": 1, "residence_card": 2}
         items.sort(key=lambda i: (_natural(i.estate), _natural(i.building), _natural(i.unit), -i.days_overdue,
                                   i.due_on, _natural(i.room), i.household_id, order[i.kind], i.reason))

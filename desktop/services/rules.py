@@ -301,6 +301,12 @@ def event_hook(s: Session, draft: Draft) -> None:
         if draft.values["state"] != "reported":
             draft.error("state", "event.state", "办理状态:新事件只能从“上报”开始")
         draft.values.setdefault("reported_at", datetime.now().replace(microsecond=0))
+    deadline, reported = draft.get("deadline"), draft.get("reported_at")
+    if isinstance(deadline, date) and isinstance(reported, datetime) and deadline < reported.date():
+        draft.error("deadline", "event.deadline", f"办理期限:不能早于上报日期 {reported.date().isoformat()}")
+    handler = draft.get("handler")
+    if isinstance(handler, str) and handler.strip() and len(handler.strip()) > 32:
+        draft.error("handler", "event.handler", "处置人:请填写处置人的姓名(不超过 32 个字)")
 
 
 def dispute_hook(s: Session, draft: Draft) -> None:

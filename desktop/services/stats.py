@@ -82,7 +82,7 @@ class Stats:
             "houses": 0, "houses_by_use": defaultdict(int), "vehicles": 0, "units": 0,
             "care_marks": defaultdict(int), "people_with_house": 0, "houses_with_people": 0,
             "households_visited": 0, "visits": 0, "events_received": 0, "events_closed": 0,
-            "events_evaluated": 0, "events_satisfied": 0, "events_open": 0,
+            "events_evaluated": 0, "events_satisfied": 0, "events_open": 0, "events_overdue": 0,
             "disputes": 0, "disputes_by_type": defaultdict(int), "disputes_by_result": defaultdict(int),
         }
 
@@ -146,6 +146,11 @@ class Stats:
             "AND state NOT IN :closed GROUP BY grid_id"
         ):
             per[gid]["events_open"] = n
+        for gid, n in rows(  # open and past the deadline, as of the period's last day (today, usually)
+            "SELECT grid_id, count(*) FROM grid_event WHERE deleted_at IS NULL AND grid_id IN :grids "
+            "AND state NOT IN :closed AND deadline IS NOT NULL AND deadline < :end GROUP BY grid_id"
+        ):
+            per[gid]["events_overdue"] = n
         for gid, dtype, result, n in rows(
             "SELECT grid_id, dispute_type, coalesce(result, ''), count(*) FROM dispute WHERE deleted_at IS NULL "
             "AND grid_id IN :grids AND occurred_on BETWEEN :start AND :end GROUP BY grid_id, dispute_type, result"

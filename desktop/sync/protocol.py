@@ -17,7 +17,8 @@ from desktop.policy import Ability
 
 API = "/api/v1"
 # The sync schema: bumped whenever a synced table changes shape. A server accepts a range.
-SCHEMA_VERSION = 4  # 4: visit_rule, life_event, person.residence_card_until
+SCHEMA_VERSION = 4  # 4: visit_rule, life_event, person.residence_card_until, grid_event.handler,
+#   person.no_cert_reason, verified_on and merged_into (person, house, vehicle)
 MIN_SCHEMA_VERSION = 4
 PROTOCOL = "gridledger-sync/1"
 

@@ -79,6 +79,13 @@ class CodeTable:
     def labels(self) -> list[str]:
         return [lbl for _, lbl in self.items]
 
+    def common_first(self) -> list[tuple[str, str]]:
+        """The items with the table's ``common`` codes (those picked most at the door) first, in
+        that order, then the rest in table order; a table without ``common`` keeps its order."""
+        common = [str(c) for c in self.extra.get("common", []) if str(c) in self._labels]
+        rest = [(c, lbl) for c, lbl in self.items if c not in set(common)]
+        return [(c, self._labels[c]) for c in common] + rest
+
     def __contains__(self, code: object) -> bool:
         return isinstance(code, str) and code in self._labels
 

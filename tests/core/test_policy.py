@@ -27,7 +27,16 @@ def test_every_ability_is_granted_and_has_a_sentence():
         assert sentence.startswith("您没有权限") and "只有" in sentence and "请联系" in sentence
 
 
-@pytest.mark.parametrize("ability", list(Ability))
+# Abilities every role holds (within its scope): merging duplicates in one's own grids.
+EVERY_ROLE = {Ability.MERGE_RECORDS}
+
+
+def test_abilities_of_every_role():
+    for ability in EVERY_ROLE:
+        assert holders(ability) == set(policy.ROLES)
+
+
+@pytest.mark.parametrize("ability", [a for a in Ability if a not in EVERY_ROLE])
 def test_grid_workers_hold_no_office_ability_and_offices_hold_all(ability):
     worker = Actor("w", Role.GRID_WORKER, frozenset({"g1"}))
     admin = Actor("a", Role.COMMUNITY_ADMIN)

@@ -52,6 +52,7 @@ def _no_prompts(monkeypatch):
 def commands(side: Path) -> list[list[str]]:
     return [
         ["init"], ["demo", "--households", "5"], ["demo", "--households", "5", "--replace", "--yes"], ["stats"], ["search", "王"], ["reindex"],
+        ["quality"], ["merge", "person", "x", "y", "--reason", "重复登记"],
         ["backup"], ["backup", "--list"], ["restore", str(side / "backup.db"), "--yes"],
         ["encrypt", "--user", "admin"], ["keys", "status"], ["keys", "--user", "admin", "add-user", "wgy001"],
         ["keys", "--user", "admin", "passwd"], ["users", "--user", "admin", "list"],

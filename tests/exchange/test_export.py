@@ -135,6 +135,13 @@ def test_cancel_removes_the_file(demo, tmp_path):
 
 
 def test_round_trip_people_export_then_import(demo, tmp_path, store):
+    # the demo's deliberate defects (desktop.services.demo _defects) are mended first: people
+    # registered twice (outside any household) would be skipped as repeats within the file, and
+    # people not linked to their house would get their household's house back from its address
+    with demo.engine.begin() as c:
+        c.exec_driver_sql("UPDATE person SET deleted_at = updated_at WHERE household_id IS NULL")
+        c.exec_driver_sql("UPDATE person SET house_id = (SELECT house_id FROM household h WHERE h.id = person.household_id) "
+                          "WHERE house_id IS NULL")
     out = tmp_path / "all.xlsx"
     n = export(demo, SYSTEM, "person", out, unmask=True)
     with demo.session() as s:

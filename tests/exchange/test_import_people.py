@@ -291,7 +291,7 @@ def test_report_xlsx_fix_and_reimport(store, admin, community, make_xlsx, tmp_pa
     assert report.counts["imported"] == 2 and report.counts["rejected"] == 2
     out = report.save_xlsx(tmp_path / "问题清单.xlsx")
     fixed = read_sheet(out)
-    assert fixed.headers == ["姓名", "身份证号", "出生日期", "性别", "网格", "错误原因", "原行号"]
+    assert fixed.headers == ["姓名", "身份证号", "出生日期", "性别", "网格", "未通过原因", "原行号"]
     assert [r[0] for r in fixed.rows] == ["乙", "丙"]
     assert "没有通过校验" in fixed.rows[0][5] and fixed.rows[0][6] == 4
     assert fixed.rows[1][2] == _serial(ids[2][1])  # the original cell value, as it was
@@ -304,12 +304,12 @@ def test_report_xlsx_fix_and_reimport(store, admin, community, make_xlsx, tmp_pa
     again = write_xlsx(tmp_path / "改好了.xlsx", rows)
     report2, sheet2 = _import(store, admin, again)
     assert [r.status for r in report2.rows] == ["imported", "imported"] and report2.written
-    assert report2.unused_columns == ["错误原因", "原行号"]
+    assert report2.unused_columns == ["未通过原因", "原行号"]
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Person)) == 4
     # the JSON form of the report
     data = report.to_dict()
-    assert data["counts"]["rejected"] == 2 and len(data["rows"]) == 4 and data["rows"][1]["status_label"] == "错误"
+    assert data["counts"]["rejected"] == 2 and len(data["rows"]) == 4 and data["rows"][1]["status_label"] == "未通过"
     json.dumps(data, ensure_ascii=False)
 
 

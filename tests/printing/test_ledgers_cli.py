@@ -51,6 +51,9 @@ def test_every_ledger_is_landscape_with_repeated_header(street_store, tmp_path, 
     numbers = re.findall(PAGE_NO, pdftext(out))
     assert [int(x) for x, _ in numbers] == list(range(1, pages + 1))
     assert {int(y) for _, y in numbers} == {pages}
+    last = _flat(pdftext(out, pages, pages))
+    assert "制表人:" in last and "审核人:" in last  # signed at the end, on the last page only
+    assert "制表人" not in page1 or pages == 1
     assert list(out.parent.iterdir()) == [out]
 
 

@@ -238,6 +238,37 @@ def test_edit_then_unseen_delete_and_undelete_converge(world):
     assert_converged(world.server, (a, [world.grids[0]]), (b, None))
 
 
+def test_merge_of_duplicates_converges_and_an_offline_edit_of_the_loser_is_kept(world):
+    """A duplicate person merged on the office laptop while a grid worker edits the loser
+    offline: the loser is a tombstone pointing to the survivor everywhere, what pointed at it
+    points at the survivor, and the worker's edit is kept in a conflict record."""
+    from desktop.services.merge import Merges
+
+    a, b = _two_laptops(world)
+    keep_id, name, *_ = person_in(b, world.grids[0])
+    keep = records(b, "sup").get("person", keep_id)
+    dup = records(b, "sup").create("person", {"grid_id": world.grids[0], "name": name, "cert_no": keep["cert_no"]},
+                                   allow_duplicate=True)
+    car = records(b, "sup").create("vehicle", {"grid_id": world.grids[0], "plate_no": "甘A98765",
+                                               "owner_person_id": dup["id"]})
+    world.sync(b, "sup")
+    world.sync(a, "w1")
+    records(a, "w1").update("person", dup["id"], {"occupation": "快递员"})  # offline, on the loser
+    Merges(b, actor_for(b, "sup")).merge("person", keep_id, dup["id"], reason="同一人重复登记")
+    world.sync(b, "sup")
+    world.sync(a, "w1")  # the edit of the loser arrives after the merge
+    world.sync(b, "sup")
+    conflicts = open_conflicts(world)
+    assert [c.kind for c in conflicts] == ["delete_edit"]
+    assert json.loads(conflicts[0].client_value) == {"occupation": "快递员"}
+    assert "已合并到另一条记录" in conflicts[0].reason
+    for store, user in ((a, "w1"), (b, "sup")):
+        tomb = records(store, user).get("person", dup["id"], include_deleted=True)
+        assert tomb["deleted_at"] is not None and tomb["merged_into"] == keep_id
+        assert records(store, user).get("vehicle", car["id"])["owner_person_id"] == keep_id
+    assert_converged(world.server, (a, [world.grids[0]]), (b, None))
+
+
 # --- 10: scope changes ---------------------------------------------------------------------------
 
 def test_worker_moved_to_another_grid_while_offline(world):

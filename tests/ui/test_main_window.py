@@ -52,7 +52,7 @@ def test_a_grid_workers_first_day(qtbot, demo_store, monkeypatch):
     qtbot.addWidget(win)
     win.show()
     assert [win.sidebar.item(i).text() for i in range(win.sidebar.count())][:10] == [
-        "今日走访", "首页", "地址与网格", "人口", "房屋", "车辆", "单位", "走访台账", "网格事件", "矛盾纠纷"]
+        "今日走访", "首页", "地址与网格", "网格一张图", "人口", "房屋", "车辆", "单位", "走访台账", "网格事件"]
     assert win.current_page() is win.pages["plan"]  # a grid worker's day starts with the plan
     before = compute_dashboard(demo_store, actor, date.today())
     # a household of the worker's grid whose head's initials are unique enough to land on it

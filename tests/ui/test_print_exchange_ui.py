@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from desktop.services.households import Households
 from tests.factories import id_number, years_ago
@@ -291,3 +292,38 @@ def test_import_wizard_lists_changes_and_updates_only_when_confirmed(qtbot, ui_c
     with store.session() as s:
         p = s.scalars(select(Person).where(Person.cert_no == cert)).one()
         assert p.phone == "17000002598"
+
+
+def test_the_proposed_file_name_says_what_is_in_it(qtbot, ui_ctx, family, answers, tmp_path):
+    from ui.pages.printing import PrintPage
+
+    page = PrintPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.activate(household_ids=[family["household"]["id"]])
+    hh_no = family["household"]["hh_no"]
+    assert page.proposed_name() == f"户档案_{hh_no}.pdf"
+    page.scope.setCurrentIndex(page.scope.findData("grid"))
+    assert page.proposed_name() == f"户档案_{page.grid.currentText().split()[-1]}.pdf"
+    page.scope.setCurrentIndex(page.scope.findData("building"))
+    page.estate.setText("幸福小区")
+    page.building.setText("3")
+    assert page.proposed_name() == "户档案_幸福小区3栋.pdf"
+    answers.save_file(None)  # the dialog offers it; cancelled here
+    page.save_as()
+    assert answers.asked[-1].text.endswith("户档案_幸福小区3栋.pdf")
+
+
+def test_the_print_page_keeps_its_layout_when_the_scope_changes(qtbot, ui_ctx, family):
+    from ui.pages.printing import PrintPage
+
+    page = PrintPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.show()
+    page.activate(household_ids=[family["household"]["id"]])
+    places = []
+    for scope in ("selection", "grid", "building", "selection"):
+        page.scope.setCurrentIndex(page.scope.findData(scope))
+        QApplication.processEvents()
+        places.append([w.mapTo(page, w.rect().topLeft()).y() for w in (page.unmask, page.split, page.scope)])
+    assert all(p == places[0] for p in places), places

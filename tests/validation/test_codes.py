@@ -195,3 +195,12 @@ def test_unknown_table():
 
 def test_tables_are_loaded_once():
     assert code_table("gender") is code_table("gender")
+
+
+def test_common_entries_come_first_and_nothing_is_lost():
+    rel = code_table("relation")
+    ordered = rel.common_first()
+    assert [lbl for _c, lbl in ordered[:5]] == ["配偶", "子", "女", "父亲", "母亲"]
+    assert sorted(ordered) == sorted(rel.items) and len(ordered) == len(rel.items)
+    assert set(rel.extra["common"]) <= set(rel.codes())
+    assert code_table("gender").common_first() == code_table("gender").items  # no common list: table order

@@ -9,7 +9,9 @@ from typing import Any, cast
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -37,7 +39,7 @@ class RecordDialog(CancelOnClose, QDialog):
     def __init__(self, ctx: AppContext, kind: str, record_id: str | None = None, *,
                  preset: dict[str, Any] | None = None, values: dict[str, Any] | None = None,
                  fields: list[str] | None = None, title: str | None = None, draft_key: str | None = None,
-                 parent: QWidget | None = None) -> None:
+                 focus: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.kind = kind
@@ -81,6 +83,11 @@ class RecordDialog(CancelOnClose, QDialog):
         self._draft_timer.timeout.connect(self.save_draft)
         self.form.changed.connect(self._draft_timer.start)
         self.form.changed.connect(self._live_check)
+        self.focus_field = focus if focus in self.form.widgets else None
+        if self.focus_field:  # the 数据质量 queue opens a record at the field to fix
+            widget = self.form.widgets[self.focus_field]
+            scroll.ensureWidgetVisible(widget)
+            QTimer.singleShot(0, widget.setFocus)
 
     # --- drafts --------------------------------------------------------------------------
     def draft_meta(self) -> dict[str, Any]:
@@ -183,7 +190,12 @@ class RecordDialog(CancelOnClose, QDialog):
         self.show_message(exc.message)
         return False
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, role: str = "error") -> None:
+        """A sentence under the form: red (role error) unless said otherwise (ok: green)."""
+        if self.message.property("role") != role:
+            self.message.setProperty("role", role)
+            self.message.style().unpolish(self.message)
+            self.message.style().polish(self.message)
         self.message.setText(text)
         self.message.show()
 
@@ -213,6 +225,28 @@ class PersonDialog(RecordDialog):
                 self.extra_top.addWidget(PhotoStrip(ctx, "person", record_id))
         except ImportError:  # photos arrive with their own module
             pass
+
+    def _finish(self, rec: dict[str, Any]) -> None:
+        old_phone = (self.record or {}).get("phone")
+        if self.record_id and rec.get("phone") != old_phone:
+            self._household_phone_follows(old_phone)
+        super()._finish(rec)
+
+    def _household_phone_follows(self, old_phone: str | None) -> None:
+        """A head's new phone: the household's 联系电话 follows if the worker says so."""
+        from desktop.services.households import Households
+
+        households = Households(self.ctx.store, self.ctx.actor)
+        try:
+            change = households.phone_follows_head(self.record_id or "", old_phone)
+            if change is None:
+                return
+            was = f"(原为 {change['old']})" if change["old"] else "(原为空)"
+            if QMessageBox.question(self, "本户联系电话", f"户主的联系电话已改为 {change['new']}。\n"
+                                    f"本户的联系电话{was}也改为 {change['new']} 吗?") == QMessageBox.StandardButton.Yes:
+                households.update("household", change["household_id"], {"phone": change["new"]})
+        except ServiceError as exc:  # the person is saved; the household's phone stays as it was
+            QMessageBox.warning(self, "本户联系电话未改", exc.message)
 
     def _region_hint(self, code: str) -> None:
         from desktop.validation import region_name
@@ -268,6 +302,36 @@ class VehicleDialog(RecordDialog):
         hint = QLabel("请拍摄或选择“车牌与车主合影”照片(保存后可添加)。" if not record_id else "")
         hint.setProperty("role", "hint")
         self.extra_top.addWidget(hint)
+        # 车主: one of the household's members (a vehicle of no household keeps the owner it has)
+        self.owner = QComboBox()
+        self.owner.addItem("(未指定)", None)
+        known = {**self.preset, **(self.record or {})}
+        household_id = known.get("household_id")
+        if household_id:
+            from desktop.services.households import Households
+
+            try:
+                for m in Households(ctx.store, ctx.actor).view(household_id)["members"]:
+                    self.owner.addItem(m["name"], m["id"])
+            except ServiceError:
+                pass
+        owner = known.get("owner_person_id")
+        if owner and self.owner.findData(owner) < 0:
+            self.owner.addItem("(其他户的人员)", owner)
+        self.owner.setCurrentIndex(max(0, self.owner.findData(owner)))
+        row = QHBoxLayout()
+        caption = QLabel("车主")
+        caption.setBuddy(self.owner)
+        row.addWidget(caption)
+        row.addWidget(self.owner, 1)
+        self.extra_top.addLayout(row)
+
+    def payload(self) -> dict[str, Any]:
+        out = super().payload()
+        owner = self.owner.currentData()
+        if not self.record_id or owner != (self.record or {}).get("owner_person_id"):
+            out["owner_person_id"] = owner
+        return out
 
 
 class HouseDialog(RecordDialog):

@@ -31,6 +31,7 @@ from desktop.exchange import (
     dry_run,
     export,
     field_choices,
+    proposed_grid,
     read_sheet,
     run_import,
     suggest_mapping,
@@ -42,7 +43,7 @@ from desktop.services.lists import grid_choices
 from ui.context import AppContext
 from ui.workers import Job, JobFailure, run_job
 
-STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "拒绝", "ask": "需确认"}
+STATUS_LABELS = {"imported": "新增", "updated": "更新", "skipped": "跳过", "rejected": "未通过", "ask": "需确认"}
 
 
 class ImportWizard(QDialog):
@@ -107,7 +108,7 @@ class ImportWizard(QDialog):
         self.rows.setHorizontalHeaderLabels(["行号", "结果", "说明"])
         self.rows.horizontalHeader().setStretchLastSection(True)
         self.rows.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.valid_only = QCheckBox("只导入通过校验的行(被拒绝的行可存为报告,改好后再导入)")
+        self.valid_only = QCheckBox("只导入通过校验的行(未通过的行可存为报告,改好后再导入)")
         self.confirm_all = QCheckBox("")
         self.confirm_all.setVisible(False)
         self.overwrite_newer = QCheckBox("")
@@ -182,6 +183,10 @@ class ImportWizard(QDialog):
         self.sheet = sheet
         self.file_label.setText(f"{path.name}:工作表“{sheet.sheet_name}”,表头在第 {sheet.header_row} 行,"
                                 f"{len(sheet.rows)} 行数据")
+        proposal = proposed_grid(self.ctx.store, self.ctx.actor, sheet)
+        if proposal is not None and self.grid.findData(proposal[0]) >= 0:
+            self.grid.setCurrentIndex(self.grid.findData(proposal[0]))
+            self.file_label.setText(self.file_label.text() + f";标题写明了“{proposal[1]}”,已设为默认网格(可改)")
         self.fill_mapping()
 
     def _load_failed(self, failure: JobFailure) -> None:
@@ -312,14 +317,17 @@ class ImportWizard(QDialog):
         self.summary.setText(
             (f"{report.notice}\n" if report.notice else "")
             + f"{title}:共 {report.total} 行 = 新增 {c.get('imported', 0)} + 更新 {c.get('updated', 0)} + "
-            f"跳过 {skipped} + 拒绝 {c.get('rejected', 0)}"
+            f"跳过 {skipped} + 未通过 {c.get('rejected', 0)}"
             + (f" + 需确认 {c['ask']}(未更新,请核对逐项变化)" if c.get("ask") else "")
+            + (f";表尾 {len(report.footers)} 行(合计、制表人、说明等)已跳过,不算错误" if report.footers else "")
         )
-        shown = [r for r in report.rows if r.status != "imported"] or report.rows
-        shown = shown[:2000]
-        self.rows.setRowCount(len(shown))
-        for i, r in enumerate(shown):
-            for j, value in enumerate((str(r.row_no), STATUS_LABELS.get(r.status, r.status), r.detail)):
+        # rows with anything to say (a warning on an imported row too), then the skipped footers
+        shown = [r for r in report.rows if r.status != "imported" or r.messages] or report.rows
+        lines = [(str(r.row_no), STATUS_LABELS.get(r.status, r.status), r.detail) for r in shown[:2000]]
+        lines += [(str(n), "表尾(已跳过)", text_) for n, text_ in report.footers]
+        self.rows.setRowCount(len(lines))
+        for i, line in enumerate(lines):
+            for j, value in enumerate(line):
                 self.rows.setItem(i, j, QTableWidgetItem(value))
         self.rows.resizeColumnsToContents()
 

@@ -31,19 +31,20 @@ from ui.context import AppContext
 # Fields a form shows per kind, in order (others are set by the flow that opens the form).
 FORM_FIELDS: dict[str, list[str]] = {
     "person": [
-        "name", "cert_type", "cert_no", "gender", "birth_date", "ethnicity", "phone", "relation",
-        "person_type", "native_region", "hukou_address", "education", "political", "marital",
+        "name", "cert_type", "cert_no", "no_cert_reason", "gender", "birth_date", "ethnicity", "phone",
+        "relation", "person_type", "native_region", "hukou_address", "education", "political", "marital",
         "employment", "employer", "occupation", "health", "religion", "residence_reason", "arrived_on",
-        "intended_stay", "residence_card_no", "residence_card_until", "marks", "assistance_type", "disability_category",
+        "intended_stay", "residence_card_no", "residence_card_until", "verified_on", "marks", "assistance_type", "disability_category",
         "disability_grade", "disability_cert_no", "note",
     ],
     "house": [
         "grid_id", "use", "nature", "area_m2", "layout", "built_year", "title_no", "title_date",
         "owner_name", "owner_cert_no", "owner_phone", "tenant_name", "rent_start", "rent_months",
-        "rent_monthly", "rent_rooms", "rent_registered", "security_pledge", "note",
+        "rent_monthly", "rent_rooms", "rent_registered", "security_pledge", "verified_on", "note",
     ],
     "address": ["grid_id", "estate", "building", "unit", "room", "full_text", "code"],
-    "vehicle": ["grid_id", "plate_no", "plate_type", "vehicle_type", "brand", "colour", "vin", "parking", "note"],
+    "vehicle": ["grid_id", "plate_no", "plate_type", "vehicle_type", "brand", "colour", "vin", "parking",
+                "verified_on", "note"],
     "org_unit": ["grid_id", "name", "uscc", "kind", "legal_person", "contact_phone", "employees", "note"],
     "dispute": [
         "grid_id", "dispute_type", "occurred_on", "parties", "place", "people_involved", "description",
@@ -54,7 +55,7 @@ FORM_FIELDS: dict[str, list[str]] = {
         "farming", "breeding", "workers", "work_notes",
     ],
     "grid_event": [
-        "grid_id", "title", "category", "subcategory", "source", "place", "description", "deadline",
+        "grid_id", "title", "category", "subcategory", "source", "place", "description", "handler", "deadline",
     ],
     "visit": [
         "visited_on", "method", "duration_min", "companions", "situation", "actions", "follow_up_on",
@@ -86,9 +87,9 @@ WIDE_FIELDS = {"marks", "note", "description", "situation", "actions", "return_v
                "return_visit_note", "hukou_address", "work_notes", "farming", "breeding", "title"}
 # The person form groups its many fields.
 PERSON_SECTIONS = [
-    ("身份信息", ["name", "cert_type", "cert_no", "gender", "birth_date", "ethnicity", "phone", "relation"]),
+    ("身份信息", ["name", "cert_type", "cert_no", "no_cert_reason", "gender", "birth_date", "ethnicity", "phone", "relation"]),
     ("居住信息", ["person_type", "native_region", "hukou_address", "residence_reason", "arrived_on",
-              "intended_stay", "residence_card_no", "residence_card_until"]),
+              "intended_stay", "residence_card_no", "residence_card_until", "verified_on"]),
     ("社会信息", ["education", "political", "marital", "employment", "employer", "occupation", "health", "religion"]),
     ("关注与帮扶", ["marks", "assistance_type", "disability_category", "disability_grade", "disability_cert_no", "note"]),
 ]
@@ -217,9 +218,9 @@ class RecordForm(QWidget):
             return long_edit
         edit = QLineEdit()
         if col_kind == "datetime":
-            edit.setPlaceholderText("2026-03-15 09:30")
+            edit.setPlaceholderText("YYYY-MM-DD HH:MM")
         elif col_kind == "date":
-            edit.setPlaceholderText("2026-03-15")
+            edit.setPlaceholderText("YYYY-MM-DD")
         elif col_kind == "number":
             edit.setPlaceholderText("数字")
         edit.textChanged.connect(lambda _t: self.changed.emit())

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import uuid
 from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
     QComboBox,
     QDialog,
     QGridLayout,
@@ -21,18 +24,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.kinds import code_fields
+from desktop.services.areas import Areas, Node
 from desktop.services.errors import DuplicateRecord, ServiceError, ValidationFailed
-from desktop.services.households import Households
+from desktop.services.households import HEAD, Households
 from desktop.services.lists import grid_choices
 from desktop.validation import check_id_number, code_table
 from ui.context import AppContext
 from ui.drafts import remove_draft, save_draft
 from ui.forms.guard import CancelOnClose
 from ui.widgets.buttons import Std, dialog_buttons
+from ui.widgets.code_field import ChoiceField, CodeField
 
 MEMBER_FIELDS = ("name", "cert_no", "relation", "phone", "person_type")
+# optional columns per member (person field, caption), shown with 更多项目
+EXTRA_FIELDS = (("ethnicity", "民族"), ("education", "文化程度"), ("marital", "婚姻状况"), ("employment", "就业状况"))
 # column widths shared by the caption row and every member row, so they line up
-COLUMN_WIDTHS = (52, 130, 210, 150, 140, 120, 70)
+COLUMN_WIDTHS = (52, 110, 170, 110, 120, 110)
+EXTRA_WIDTH = 100
 
 
 class MemberRow(QWidget):
@@ -45,33 +54,45 @@ class MemberRow(QWidget):
         self.name.setPlaceholderText("姓名")
         self.cert_no = QLineEdit()
         self.cert_no.setPlaceholderText("身份证号码")
-        self.relation = QComboBox()
-        self.relation.addItem("", None)
-        for code, label in code_table("relation").items:
-            self.relation.addItem(label, code)
+        self.relation = CodeField("relation", placeholder="如 配偶、子、mq")
         self.phone = QLineEdit()
         self.phone.setPlaceholderText("联系电话")
         self.person_type = QComboBox()
         for code, label in code_table("person_type").items:
             self.person_type.addItem(label, code)
-        self.remove = QPushButton("删除")
+        tables = code_fields("person")
+        self.extras = {name: CodeField(tables[name], placeholder=caption) for name, caption in EXTRA_FIELDS}
         self.info = QLabel("")
         self.info.setProperty("role", "hint")
-        widgets = (self.title, self.name, self.cert_no, self.relation, self.phone, self.person_type, self.remove)
+        widgets = (self.title, self.name, self.cert_no, self.relation, self.phone, self.person_type)
         for col, (w, width) in enumerate(zip(widgets, COLUMN_WIDTHS, strict=True)):
             w.setFixedWidth(width)
             lay.addWidget(w, 0, col)
-        lay.setColumnStretch(len(widgets), 1)
-        lay.addWidget(self.info, 1, 1, 1, 6)
+        for col, w in enumerate(self.extras.values(), start=len(widgets)):
+            w.setFixedWidth(EXTRA_WIDTH)
+            w.hide()
+            lay.addWidget(w, 0, col)
+        lay.setColumnStretch(len(widgets) + len(self.extras), 1)
+        lay.addWidget(self.info, 1, 1, 1, 5 + len(self.extras))
         self.cert_no.textEdited.connect(self._check_id)
         self.set_index(index)
+
+    def fields(self) -> list[QWidget]:
+        """The row's inputs in Tab order."""
+        return [self.name, self.cert_no, self.relation, self.phone, self.person_type, *self.extras.values()]
+
+    def show_extras(self, shown: bool) -> None:
+        for w in self.extras.values():
+            w.setVisible(shown)
 
     def set_index(self, index: int) -> None:
         self.index = index
         self.title.setText("户主" if index == 0 else f"成员{index + 1}")
         self.relation.setEnabled(index != 0)
         if index == 0:
-            self.relation.setCurrentIndex(self.relation.findData("02"))
+            self.relation.set_code(HEAD)
+        elif self.relation.code() == HEAD:
+            self.relation.set_code(None)
 
     def _check_id(self, text: str) -> None:
         raw = text.strip()
@@ -89,33 +110,45 @@ class MemberRow(QWidget):
         self.info.style().unpolish(self.info)
         self.info.style().polish(self.info)
 
+    def unknown_codes(self) -> list[str]:
+        """The captions of code fields holding text that is no entry of their table."""
+        named = [("与户主关系", self.relation), *((cap, self.extras[n]) for n, cap in EXTRA_FIELDS)]
+        return [f"{cap}“{w.text().strip()}”" for cap, w in named if w.unknown()]
+
     def value(self) -> dict[str, Any] | None:
         data = {
             "name": self.name.text().strip(), "cert_no": self.cert_no.text().strip() or None,
-            "relation": self.relation.currentData(), "phone": self.phone.text().strip() or None,
+            "relation": self.relation.code(), "phone": self.phone.text().strip() or None,
             "person_type": self.person_type.currentData(),
         }
         if not data["name"] and not data["cert_no"]:
             return None
+        data.update({n: w.code() for n, w in self.extras.items() if w.code()})
         return data
 
     def set_value(self, data: dict[str, Any]) -> None:
         self.name.setText(data.get("name") or "")
         self.cert_no.setText(data.get("cert_no") or "")
         self.phone.setText(data.get("phone") or "")
-        for box, key in ((self.relation, "relation"), (self.person_type, "person_type")):
-            idx = box.findData(data.get(key))
-            if idx >= 0:
-                box.setCurrentIndex(idx)
+        if self.index != 0:
+            self.relation.set_code(data.get("relation"))
+        idx = self.person_type.findData(data.get("person_type"))
+        if idx >= 0:
+            self.person_type.setCurrentIndex(idx)
+        for n, w in self.extras.items():
+            w.set_code(data.get(n))
 
 
 class RegisterHouseholdDialog(CancelOnClose, QDialog):
-    """Tab moves field to field; Ctrl+N adds a member; Ctrl+S saves everything in one transaction."""
+    """Keyboard first: Tab goes from the room straight to the head's name and on through each
+    member; Ctrl+N adds a member; Ctrl+S saves everything in one transaction. 小区, 楼栋 and 单元
+    complete from what exists, and a new 小区 or 楼栋 is created only after asking."""
 
     def __init__(self, ctx: AppContext, *, grid_id: str | None = None, address: dict[str, Any] | None = None,
                  draft: dict[str, Any] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.areas = Areas(ctx.store, ctx.actor)
         self.result_view: dict[str, Any] | None = None
         self.address_id: str | None = None
         self.setWindowTitle("整户登记")
@@ -126,11 +159,11 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
             self.grid.addItem(g["label"], g["id"])
         if grid_id:
             self.grid.setCurrentIndex(max(0, self.grid.findData(grid_id)))
-        self.estate = QLineEdit()
-        self.estate.setPlaceholderText("小区/街路巷")
-        self.building = QLineEdit()
+        self.estate = ChoiceField(provider=self.known_estates)
+        self.estate.setPlaceholderText("小区/街路巷(可输拼音首字母)")
+        self.building = ChoiceField(provider=self.known_buildings)
         self.building.setPlaceholderText("楼栋")
-        self.unit = QLineEdit()
+        self.unit = ChoiceField(provider=self.known_units)
         self.unit.setPlaceholderText("单元")
         self.room = QLineEdit()
         self.room.setPlaceholderText("户室")
@@ -153,36 +186,44 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
         self.rows: list[MemberRow] = []
         holder = QWidget()
         holder.setLayout(self.members_box)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(holder)
-        add = QPushButton("添加成员 (Ctrl+N)")
-        add.clicked.connect(self.add_member)
-        QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.add_member)
+        self.members_box.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(holder)
+        self.add_button = QPushButton("添加成员 (Ctrl+N)")
+        self.add_button.clicked.connect(self.add_member)
+        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.add_member)
+        QShortcut(QKeySequence("Ctrl+Delete"), self, activated=self.remove_focused_member)
+        self.more = QCheckBox("更多项目:民族、文化程度、婚姻、就业 (Ctrl+M)")
+        self.more.toggled.connect(self.show_extras)
+        QShortcut(QKeySequence("Ctrl+M"), self, activated=self.more.toggle)
         self.message = QLabel("")
         self.message.setProperty("role", "error")
         self.message.setWordWrap(True)
-        buttons = dialog_buttons(self.save, self.cancel, "登记 (Ctrl+S)", "取消", ok=Std.Save, shortcut="Ctrl+S")
+        self.buttons = dialog_buttons(self.save, self.cancel, "登记 (Ctrl+S)", "取消", ok=Std.Save, shortcut="Ctrl+S")
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("地址与房屋"))
         lay.addLayout(addr)
         head = QHBoxLayout()
-        head.addWidget(QLabel("家庭成员(第一位为户主;Tab 逐项填写,Ctrl+N 添加下一位)"))
-        head.addStretch(1)
-        head.addWidget(add)
+        hint = QLabel("家庭成员(第一位为户主;Tab 逐项填写,Ctrl+N 添加下一位,Ctrl+Delete 删除当前一位)")
+        hint.setWordWrap(True)
+        head.addWidget(hint, 1)
+        head.addWidget(self.more)
+        head.addWidget(self.add_button)
         lay.addLayout(head)
         captions = QHBoxLayout()
         captions.setContentsMargins(0, 0, 0, 0)
-        for text_, width in zip(("", "姓名", "身份证号码", "与户主关系", "联系电话", "人员类型", ""), COLUMN_WIDTHS, strict=True):
-            cap = QLabel(text_)
-            cap.setProperty("role", "hint")
-            cap.setFixedWidth(width)
+        for text_, width in zip(("", "姓名", "身份证号码", "与户主关系", "联系电话", "人员类型"), COLUMN_WIDTHS, strict=True):
+            captions.addWidget(self._caption(text_, width))
+        self.extra_captions = [self._caption(cap, EXTRA_WIDTH) for _n, cap in EXTRA_FIELDS]
+        for cap in self.extra_captions:
+            cap.hide()
             captions.addWidget(cap)
         captions.addStretch(1)
         lay.addLayout(captions)
-        lay.addWidget(scroll, 1)
+        lay.addWidget(self.scroll, 1)
         lay.addWidget(self.message)
-        lay.addWidget(buttons)
+        lay.addWidget(self.buttons)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(600)
@@ -194,16 +235,51 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
             self.set_address(address)
         if draft:
             self.restore(draft.get("values", {}))
-        self.estate.setFocus()
+        self.first_field().setFocus()
 
+    @staticmethod
+    def _caption(text_: str, width: int) -> QLabel:
+        cap = QLabel(text_)
+        cap.setProperty("role", "hint")
+        cap.setFixedWidth(width)
+        return cap
+
+    def first_field(self) -> QWidget:
+        """Where typing starts: the 小区, or the head's name when the address is given."""
+        return self.rows[0].name if self.address_id else self.estate
+
+    # --- what exists (completions) -------------------------------------------------------------
+    def known_estates(self) -> list[str]:
+        grid_id = self.grid.currentData()
+        if not grid_id:
+            return []
+        return [n.key["estate"] for n in self.areas.children(Node("grid", "", {"grid_id": grid_id}))]
+
+    def known_buildings(self) -> list[str]:
+        grid_id, estate = self.grid.currentData(), self.estate.text().strip()
+        if not grid_id or not estate:
+            return []
+        nodes = self.areas.children(Node("estate", "", {"grid_id": grid_id, "estate": estate}))
+        return [str(n.key["building"]) for n in nodes if n.key.get("building")]
+
+    def known_units(self) -> list[str]:
+        grid_id, estate, building = self.grid.currentData(), self.estate.text().strip(), self.building.text().strip()
+        if not grid_id or not estate or not building:
+            return []
+        nodes = self.areas.children(Node("building", "", {"grid_id": grid_id, "estate": estate, "building": building}))
+        return [str(n.key["unit"]) for n in nodes if n.key.get("unit")]
+
+    # --- members -------------------------------------------------------------------------------
     def add_member(self) -> MemberRow:
         row = MemberRow(len(self.rows))
-        row.remove.clicked.connect(lambda: self.remove_member(row))
+        row.show_extras(self.more.isChecked())
         for w in (row.name, row.cert_no, row.phone):
             w.textChanged.connect(lambda _t: self._timer.start())
         self.rows.append(row)
-        self.members_box.addWidget(row)
+        self.members_box.insertWidget(len(self.rows) - 1, row)
+        self._retab()
         row.name.setFocus()
+        QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(row))
         return row
 
     def remove_member(self, row: MemberRow) -> None:
@@ -214,6 +290,32 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
         row.deleteLater()
         for i, r in enumerate(self.rows):
             r.set_index(i)
+        self._retab()
+
+    def remove_focused_member(self) -> None:
+        focus = QApplication.focusWidget()
+        for i, row in enumerate(self.rows):
+            if focus is not None and row.isAncestorOf(focus) and i > 0:
+                self.remove_member(row)
+                self.rows[min(i, len(self.rows) - 1)].name.setFocus()
+                return
+
+    def show_extras(self, shown: bool) -> None:
+        for row in self.rows:
+            row.show_extras(shown)
+        for cap in self.extra_captions:
+            cap.setVisible(shown)
+        self._retab()
+
+    def _retab(self) -> None:
+        """Tab order: the address, then each member's fields, then the house's use and area, the
+        options and the buttons (the room goes straight to the head's name)."""
+        chain: list[QWidget] = [self.grid, self.estate, self.building, self.unit, self.room]
+        for row in self.rows:
+            chain.extend(row.fields())
+        chain.extend([self.use, self.area, self.more, self.add_button, *self.buttons.findChildren(QPushButton)])
+        for a, b in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(a, b)
 
     def set_address(self, a: dict[str, Any]) -> None:
         self.address_id = a.get("id")
@@ -261,12 +363,41 @@ class RegisterHouseholdDialog(CancelOnClose, QDialog):
         remove_draft(self.draft_key)
         self.reject()
 
+    def confirm_new_place(self, address: dict[str, Any]) -> bool:
+        """A 小区 or 楼栋 the grid does not have yet is created only when the worker says so: a typo
+        must not make a second 小区."""
+        estate, building = address.get("estate"), address.get("building")
+        if not estate:
+            return True
+        estates = self.known_estates()
+        if estate not in estates:
+            near = difflib.get_close_matches(estate, estates, n=3, cutoff=0.5)
+            also = f"\n\n本网格已有相近的小区:{'、'.join(near)}。" if near else ""
+            if QMessageBox.question(self, "新建小区", f"本网格还没有小区“{estate}”。{also}\n\n确定新建这个小区吗?") \
+                    != QMessageBox.StandardButton.Yes:
+                self.message.setText("未登记:请从列表中选择已有的小区,或改正后再登记。")
+                self.estate.setFocus()
+                return False
+            return True
+        if building and building not in self.known_buildings() and QMessageBox.question(
+                self, "新建楼栋", f"小区“{estate}”还没有{building}栋。确定新建这个楼栋吗?") != QMessageBox.StandardButton.Yes:
+            self.message.setText("未登记:请从列表中选择已有的楼栋,或改正后再登记。")
+            self.building.setFocus()
+            return False
+        return True
+
     def save(self, *, allow_duplicate: bool = False) -> bool:
         v = self.values()
         for r in self.rows:
             r.setStyleSheet("")
         if not v["members"]:
             self.message.setText("未登记:请至少填写户主的姓名。")
+            return False
+        unknown = [f"第{r.index + 1}位成员的{x}" for r in self.rows if r.value() for x in r.unknown_codes()]
+        if unknown:
+            self.message.setText("未登记:" + "、".join(unknown) + " 不在可选项中,请输入后从列表里选择。")
+            return False
+        if not allow_duplicate and not v["address_id"] and not self.confirm_new_place(v["address"]):
             return False
         try:
             households = Households(self.ctx.store, self.ctx.actor)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,8 +23,11 @@ from desktop.services.errors import ServiceError
 from desktop.services.events import Visits
 from desktop.validation import code_table
 from ui.context import AppContext
+from ui.drafts import remove_draft
 from ui.forms.dialogs import RecordDialog
 from ui.search_box import HouseholdPicker
+
+NEED_STATUS = {"open": "待办", "resolved": "已解决", "escalated": "已转事件"}
 
 
 class NeedRow(QWidget):
@@ -35,9 +40,12 @@ class NeedRow(QWidget):
             self.category.addItem(label, code)
         self.content = QLineEdit()
         self.content.setPlaceholderText("诉求内容")
+        self.escalate = QPushButton("转为网格事件")
+        self.escalate.setToolTip("保存本次走访,并把这条诉求转为网格事件(状态:上报)")
         self.remove = QPushButton("删除")
         lay.addWidget(self.category)
         lay.addWidget(self.content, 1)
+        lay.addWidget(self.escalate)
         lay.addWidget(self.remove)
 
     def value(self) -> dict[str, Any] | None:
@@ -69,7 +77,7 @@ class VisitDialog(RecordDialog):
         # needs
         self.needs_box = QVBoxLayout()
         self.need_rows: list[NeedRow] = []
-        add = QPushButton("添加诉求 (Ctrl+N)")
+        add = self.add_button = QPushButton("添加诉求 (Ctrl+N)")
         add.clicked.connect(self.add_need)
         QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.add_need)
         self.event_button = QPushButton("登记情况变化…")
@@ -82,6 +90,7 @@ class VisitDialog(RecordDialog):
         head.addWidget(add)
         self.main_layout.insertLayout(2, head)
         self.main_layout.insertLayout(3, self.needs_box)
+        self.message.linkActivated.connect(self._open_event)
         if record_id:
             add.setEnabled(False)
             self._existing_needs()
@@ -109,6 +118,7 @@ class VisitDialog(RecordDialog):
     def add_need(self) -> NeedRow:
         row = NeedRow()
         row.remove.clicked.connect(lambda: self._remove_need(row))
+        row.escalate.clicked.connect(lambda: self.escalate_new(row))
         row.content.textChanged.connect(lambda _t: self._draft_timer.start())
         self.need_rows.append(row)
         self.needs_box.addWidget(row)
@@ -124,29 +134,102 @@ class VisitDialog(RecordDialog):
         rec = self.visits.get("visit", self.record_id or "")
         needs = self.visits.needs(rec["id"])
         cats = code_table("need_category")
-        status = {"open": "待办", "resolved": "已解决", "escalated": "已转事件"}
+        self.need_lines: dict[str, QLabel] = {}
+        self.need_buttons: dict[str, QPushButton] = {}
         for need in needs:
             line = QHBoxLayout()
-            line.addWidget(QLabel(f"[{cats.label(need['category'])}] {need['content']} — {status.get(need['status'])}"), 1)
+            text = QLabel()
+            self.need_lines[need["id"]] = text
+            line.addWidget(text, 1)
             esc = QPushButton("转为网格事件")
-            esc.setEnabled(need["status"] == "open")
-            esc.clicked.connect(lambda _c=False, nid=need["id"], b=esc: self.escalate(nid, b))
+            esc.clicked.connect(lambda _c=False, nid=need["id"]: self.escalate(nid))
+            self.need_buttons[need["id"]] = esc
             line.addWidget(esc)
             self.needs_box.addLayout(line)
+            self._need_line(need, cats.label(need["category"]))
 
-    def escalate(self, need_id: str, button: QPushButton | None = None) -> dict[str, Any] | None:
+    def _need_line(self, need: dict[str, Any], category: str) -> None:
+        button = self.need_buttons[need["id"]]
+        status = NEED_STATUS.get(need["status"], need["status"])
+        self.need_lines[need["id"]].setText(f"[{category}] {need['content']} — {status}")
+        button.setEnabled(need["status"] == "open")
+        if need["status"] == "escalated":
+            button.setText("已转为事件")
+
+    def escalate(self, need_id: str) -> dict[str, Any] | None:
+        """An open need of a recorded visit becomes a grid event; the need shows 已转事件."""
         try:
             event = self.visits.escalate(need_id)
         except ServiceError as exc:
             QMessageBox.warning(self, "不能转办", exc.message)
             return None
-        if button is not None:
-            button.setEnabled(False)
-            button.setText("已转为事件")
-        self.show_message("")
-        self.message.setProperty("role", "hint")
-        self.show_message(f"已转为网格事件:{event['title']}(状态:上报)")
+        need = next((n for n in self.visits.needs(self.record_id or "") if n["id"] == need_id), None)
+        if need is not None and need_id in self.need_lines:
+            self._need_line(need, code_table("need_category").label(need["category"]))
+        self.confirm_escalated([event])
         return event
+
+    def escalate_new(self, row: NeedRow) -> bool:
+        """转为网格事件 while recording: the visit is saved with its needs and this one becomes an
+        event, in one transaction; the dialog then shows the recorded visit, confirmed in green."""
+        if not row.value():
+            self.show_message("未转办:请先填写这条诉求的内容。")
+            row.content.setFocus()
+            return False
+        if not self.household_id:
+            self.show_message("未转办:请先选择走访户(在“走访户”框输入姓名或地址,回车后从列表中选定)。")
+            self.household.setFocus()
+            return False
+        data = {**{k: v for k, v in self.preset.items() if k != "household_id"}, **self.form.values(),
+                "household_id": self.household_id}
+        needs = [{**v, "escalate": r is row} for v, r in ((r.value(), r) for r in self.need_rows) if v]
+        recorded: dict[str, Any] = {}
+
+        def write() -> dict[str, Any]:
+            recorded.update(self.visits.record(data, needs))
+            return recorded
+
+        self._finish_later = True
+        try:
+            if not self.save_with(write, verb="转办"):
+                return False
+        finally:
+            self._finish_later = False
+        # the visit is recorded: from now on this dialog edits it (保存 updates, never a second visit)
+        self.record_id = recorded["id"]
+        self.record = self.visits.get("visit", recorded["id"])
+        self.form.set_values(self.record)
+        for r in list(self.need_rows):
+            self._remove_need(r)
+        self.add_button.setEnabled(False)
+        self._existing_needs()
+        self.confirm_escalated(recorded.get("events") or [], visit_saved=True)
+        return True
+
+    def confirm_escalated(self, events: list[dict[str, Any]], *, visit_saved: bool = False) -> None:
+        """Green, with a link that opens the event."""
+        links = "、".join(f'<a href="{e["id"]}">{html.escape(e["title"])}</a>' for e in events)
+        self.message.setTextFormat(Qt.TextFormat.RichText)
+        done = "已保存走访,并转为网格事件" if visit_saved else "已转为网格事件"
+        self.show_message(f"{done}:{links}(状态:上报)。点击标题可查看事件。", role="ok")
+
+    def _open_event(self, event_id: str) -> None:
+        self.open_existing.emit("grid_event", event_id)
+
+    def _finish(self, rec: dict[str, Any]) -> None:
+        if getattr(self, "_finish_later", False):  # escalating while recording keeps the dialog open
+            self._draft_timer.stop()
+            remove_draft(self.draft_key)
+            self.result_record = rec
+            self.saved.emit(rec)
+            return
+        super()._finish(rec)
+
+    def cancel(self) -> None:
+        if self.record_id and self.result_record is not None and not self.payload():
+            self.accept()  # recorded here already (a need was escalated): nothing is dropped
+            return
+        super().cancel()
 
     def is_dirty(self) -> bool:
         chosen = self.household_id is not None and not self.preset.get("household_id") and not self.record_id

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 
 from desktop.services.errors import ServiceError
 from desktop.services.lists import PAGE_SIZE, Column, Lists
+from ui.theme import alert_colour
 from ui.workers import run_job
 
 Index = QModelIndex | QPersistentModelIndex
@@ -198,6 +199,8 @@ class RecordTableModel(QAbstractTableModel):
             if col.sensitive and value:
                 return f"{value}\n{MASKED_TIP}"
             return value or None
+        if role == Qt.ItemDataRole.ForegroundRole and row.get("overdue"):
+            return alert_colour()
         if role == Qt.ItemDataRole.TextAlignmentRole:
             horizontal = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
             return int(horizontal | Qt.AlignmentFlag.AlignVCenter)

@@ -45,7 +45,7 @@ class AreasPage(Page):
         self.tree.doubleClicked.connect(self._activate)
         heading = QLabel("地址与网格")
         heading.setProperty("role", "page-title")
-        hint = QLabel("展开到户室,双击(或回车)打开该户;空户室可直接整户登记。"
+        hint = QLabel("展开到户室,双击(或回车)打开该户;空户室可直接整户登记;双击楼栋打开楼盘表。"
                       + ("选中社区、网格、小区或楼栋后可新建、修改或删除。" if allows(ctx.actor, Ability.EDIT_AREAS) else ""))
         hint.setProperty("role", "hint")
         register = QPushButton("整户登记…")
@@ -151,6 +151,9 @@ class AreasPage(Page):
 
     def _activate(self, index: QModelIndex) -> None:
         node: Node | None = self.model.itemFromIndex(index).data(NODE_ROLE)
+        if node is not None and node.level == "building" and node.key.get("building") is not None:
+            self.navigate.emit("building", {k: node.key[k] for k in ("grid_id", "estate", "building")})
+            return
         if node is None or node.level != "room":
             return
         if node.household_id:
@@ -163,10 +166,23 @@ class AreasPage(Page):
     def register_household(self, grid_id: str | None = None, address: dict[str, Any] | None = None) -> None:
         from ui.forms.register import RegisterHouseholdDialog
 
+        if grid_id is None and address is None:
+            grid_id, address = self.register_place()
         dialog = RegisterHouseholdDialog(self.ctx, grid_id=grid_id, address=address, parent=self)
         if dialog.exec() and dialog.result_view:
             getattr(self.window(), "data_changed", self.data_changed)()
             self.open_record.emit("household", dialog.result_view["household"]["id"])
+
+    def register_place(self) -> tuple[str | None, dict[str, Any] | None]:
+        """Where a registration started from the tree begins: an empty room gives its address; a
+        小区, 楼栋 or 单元 (or a room already lived in) gives the parts down to that level."""
+        node = self.selected_node()
+        if node is None or "grid_id" not in node.key:
+            return None, None
+        if node.level == "room" and not node.household_id:
+            return node.key["grid_id"], self.areas.address(node.key["address_id"]) or None
+        parts = {k: node.key.get(k) for k in ("estate", "building", "unit") if node.key.get(k)}
+        return node.key["grid_id"], parts or None
 
     # --- editing the tree (admins) --------------------------------------------------------------
     def selected_node(self) -> Node | None:

@@ -17,6 +17,8 @@ class Page(QWidget):
     title = ""
     # kind ("person", "household", "house", "vehicle", "org_unit", "visit", "grid_event", ...), record id
     open_record = Signal(str, str)
+    # kind, record id, field: open the record's form at that field (the 数据质量 queue)
+    open_field = Signal(str, str, str)
     # page key, params: ask the main window to show another page (dashboard click-through)
     navigate = Signal(str, dict)
     # a short message for the status bar

@@ -18,10 +18,14 @@ from PySide6.QtWidgets import (
 
 from desktop.policy import Ability, allows
 from desktop.services.first_run import StartStep, start_steps
+from desktop.services.lists import OVERDUE
 from desktop.services.plan import VisitPlan, rate_text
+from desktop.services.quality import GROUPS, Quality, formula
 from desktop.services.stats import Period, Stats
+from desktop.validation import code_table
 from ui.context import AppContext
 from ui.pages.base import Page
+from ui.theme import alert_colour
 from ui.widgets.charts import BarChart, StatCard
 from ui.workers import JobFailure, run_job
 
@@ -35,8 +39,10 @@ def compute_dashboard(store: Any, actor: Any, today: date) -> dict[str, Any]:
     year = stats.compute(period=Period(date(today.year, 1, 1), today))
     month = stats.compute(period=Period(today.replace(day=1), today))
     ontime = VisitPlan(store, actor).on_time(today.replace(day=1), today, today=today)
+    quality = Quality(store, actor)
     return {"year": year["total"], "month": month["total"], "grids": year["grids"], "ontime": ontime,
-            "steps": start_steps(store, actor)}
+            "steps": start_steps(store, actor), "quality": quality.counts(today=today),
+            "quality_figures": quality.figures(today=today)["total"]}
 
 
 class HomePage(Page):
@@ -60,7 +66,17 @@ class HomePage(Page):
             "satisfied": StatCard("满意率(今年)", on_click=lambda: nav("grid_event", {"event_state": "evaluated"})),
             # the households behind the figure: those still overdue, in 今日走访
             "ontime": StatCard("按时走访率(本月)", on_click=lambda: nav("plan", {"scope": "overdue"})),
+            "overdue": StatCard("超期事件", on_click=lambda: nav("grid_event", {"event_state": OVERDUE})),
+            "quality": StatCard("数据质量问题", on_click=lambda: nav("quality", {"group": None})),
+            "complete": StatCard("信息完整率(人员)", on_click=lambda: nav("quality", {"group": "missing"})),
+            "known": StatCard("重点人群知晓率", on_click=lambda: nav("quality", {})),
+            "verified": StatCard("核实率", on_click=lambda: nav("quality", {"group": "stale"})),
         }
+        self.cards["link"].setToolTip(formula("link_houses") + "\n" + formula("link_people"))
+        self.cards["complete"].setToolTip(formula("complete"))
+        self.cards["known"].setToolTip(formula("known"))
+        self.cards["verified"].setToolTip(formula("verified"))
+        self.cards["quality"].setToolTip("点击打开“数据质量”页:逐条列出重复、缺项、未关联、不一致和久未核实的记录")
         grid = QGridLayout()
         for i, card in enumerate(self.cards.values()):
             grid.addWidget(card, i // 5, i % 5)
@@ -236,9 +252,22 @@ class HomePage(Page):
         self.ontime_table.setText("按时走访率(本月):" + ";".join(
             f"{w['name']} {rate_text(w['rate'])}(应访 {w['due']},仍逾期 {w['overdue']})" for w in workers[:30])
             if len(workers) > 1 else "")
-        self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()])
-        self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]))
-        self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()])
+        late = y["events_overdue"]
+        self.cards["overdue"].set(f"{late:,}", "在办且已过办理期限" if late else "没有超过办理期限的事件")
+        self.cards["overdue"].value.setStyleSheet(f"color: {alert_colour().name()};" if late else "")
+        q, qf = data["quality"], data["quality_figures"]
+        self.cards["quality"].set(f"{q['total']:,}", "、".join(f"{label} {q['by_group'][k]:,}" for k, label in GROUPS.items()))
+        self.cards["complete"].set(pct(qf["complete"]["person"]["rate"]),
+                                   f"房屋 {pct(qf['complete']['house']['rate'])},车辆 {pct(qf['complete']['vehicle']['rate'])}")
+        self.cards["known"].set(pct(qf["known"]["rate"]), f"重点人群 {qf['known']['den']:,} 人")
+        self.cards["verified"].set(pct(qf["verified"]["rate"]), f"人房关联(房屋) {pct(qf['link_houses']['rate'])}")
+        # each category keeps its colour (its place in its code table), whoever looks and whatever the counts
+        self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()],
+                             code_table("person_type").codes())
+        self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]),
+                             code_table("care_mark").codes())
+        self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()],
+                            code_table("house_use").codes())
         if len(data["grids"]) <= 30:
             lines = [f"{g['community']} {g['name']}:户 {g['households']},人 {g['people']},"
                      f"走访覆盖 {pct(g['visit_coverage'])},办结率 {pct(g['events_closed_rate'])}" for g in data["grids"]]

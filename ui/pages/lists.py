@@ -31,12 +31,14 @@ from desktop import kinds
 from desktop.policy import Ability, allows, denial
 from desktop.services import privacy
 from desktop.services.errors import ServiceError
-from desktop.services.lists import FILTER_KEYS, OPEN, Lists, grid_choices
+from desktop.services.lists import FILTER_KEYS, OPEN, OVERDUE, Lists, grid_choices
 from desktop.validation import code_table
 from ui.context import AppContext
 from ui.forms.opener import open_record_dialog
 from ui.item_models.record_table import RecordTableModel
 from ui.pages.base import Page
+from ui.widgets.coloured import ForegroundDelegate
+from ui.widgets.flow import FlowLayout, labelled
 
 NO_DATE = QDate(2000, 1, 1)  # the minimum of the date boxes, shown as 不限
 NO_AGE = -1
@@ -87,6 +89,7 @@ class ListPage(Page):
         self.kind = kind
         self.entry = entry
         self.title = entry.title
+        self.keep_id: str | None = None  # the record chosen to keep when merging duplicates
         self.lists = Lists(ctx.store, ctx.actor)
         self.columns = self.lists.columns(kind)
         self.sensitive = [c for c in self.columns if c.sensitive]
@@ -133,7 +136,7 @@ class ListPage(Page):
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addLayout(bar)
+        lay.addWidget(bar)
         # nothing to show: one sentence on what to do next, with the buttons that do it
         self.empty = QLabel("")
         self.empty.setWordWrap(True)
@@ -156,63 +159,53 @@ class ListPage(Page):
         self.model.failed.connect(self._load_failed)
 
     # --- widgets -------------------------------------------------------------------------
-    def _build_filter_bar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
+    def _build_filter_bar(self) -> QWidget:
+        """The filters, wrapping onto a second line on a narrow screen."""
+        holder = QWidget()
+        bar = FlowLayout(holder)
         self.community_combo: QComboBox | None = None
         self._grids = grid_choices(self.ctx.store, self.ctx.actor)
         communities = {g["community_id"]: g["community"] for g in self._grids if g["community_id"]}
         if self.ctx.is_admin and len(communities) > 1:
             self.community_combo = _combo([("全部社区", None), *((n, c) for c, n in communities.items())], 8)
             self.community_combo.currentIndexChanged.connect(self._community_changed)
-            bar.addWidget(QLabel("社区"))
-            bar.addWidget(self.community_combo)
+            bar.addWidget(labelled("社区", self.community_combo))
         self.grid_combo = _combo([], 8)
         self._fill_grids()
-        bar.addWidget(QLabel("网格"))
-        bar.addWidget(self.grid_combo)
+        bar.addWidget(labelled("网格", self.grid_combo))
         self.type_combo = self.mark_combo = self.use_combo = self.state_combo = None
         self.age_from = self.age_to = None
         self.date_from = self.date_to = None
         if self.kind == "person":
             self.type_combo = _combo(_code_items("person_type"), 5)
             self.mark_combo = _combo(_code_items("care_mark"), 6)
-            bar.addWidget(QLabel("人员类型"))
-            bar.addWidget(self.type_combo)
-            bar.addWidget(QLabel("关注"))
-            bar.addWidget(self.mark_combo)
+            bar.addWidget(labelled("人员类型", self.type_combo))
+            bar.addWidget(labelled("关注", self.mark_combo))
             self.age_from, self.age_to = self._age_box(), self._age_box()
-            bar.addWidget(QLabel("年龄"))
-            bar.addWidget(self.age_from)
-            bar.addWidget(QLabel("至"))
-            bar.addWidget(self.age_to)
+            bar.addWidget(labelled("年龄", self.age_from, QLabel("至"), self.age_to))
         if self.kind == "house":
             self.use_combo = _combo(_code_items("house_use"), 4)
-            bar.addWidget(QLabel("房屋用途"))
-            bar.addWidget(self.use_combo)
+            bar.addWidget(labelled("房屋用途", self.use_combo))
         if self.kind == "grid_event":
-            items = [("全部", None), ("在办", OPEN), *((lbl, c) for c, lbl in code_table("event_state").items)]
+            items = [("全部", None), ("在办", OPEN), ("超期", OVERDUE),
+                     *((lbl, c) for c, lbl in code_table("event_state").items)]
             self.state_combo = _combo(items, 4)
-            bar.addWidget(QLabel("状态"))
-            bar.addWidget(self.state_combo)
+            bar.addWidget(labelled("状态", self.state_combo))
         if self.entry.date_label:
             self.date_from, self.date_to = self._date_box(), self._date_box()
-            bar.addWidget(QLabel(self.entry.date_label))
-            bar.addWidget(self.date_from)
-            bar.addWidget(QLabel("至"))
-            bar.addWidget(self.date_to)
+            bar.addWidget(labelled(self.entry.date_label, self.date_from, QLabel("至"), self.date_to))
         self.text_edit = QLineEdit()
         self.text_edit.setPlaceholderText(self.entry.list_hint or "")
         self.text_edit.setClearButtonEnabled(True)
-        self.text_edit.setMinimumWidth(140)
+        self.text_edit.setMinimumWidth(200)
         self.text_edit.textChanged.connect(self._filter_edited)
-        bar.addWidget(self.text_edit, 1)
         self.reset_button = QPushButton("清除条件")
         self.reset_button.clicked.connect(self.clear_filters)
-        bar.addWidget(self.reset_button)
+        bar.addWidget(labelled("", self.text_edit, self.reset_button))
         for box in (self.grid_combo, self.type_combo, self.mark_combo, self.use_combo, self.state_combo):
             if box is not None:
                 box.currentIndexChanged.connect(self._filter_edited)
-        return bar
+        return holder
 
     def _age_box(self) -> QSpinBox:
         box = QSpinBox()
@@ -236,6 +229,7 @@ class ListPage(Page):
     def _build_view(self) -> RecordView:
         view = RecordView()
         view.setModel(self.model)
+        view.setItemDelegate(ForegroundDelegate(view))  # overdue events in red, whatever the theme
         view.setAlternatingRowColors(True)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -323,7 +317,7 @@ class ListPage(Page):
             for box, key, table in pairs:
                 if box is not None:
                     value = f.get(key)
-                    code = value if value in (None, OPEN) else code_table(table).code_for(str(value)) or value
+                    code = value if value in (None, OPEN, OVERDUE) else code_table(table).code_for(str(value)) or value
                     _select(box, code)
             for sbox, key in ((self.age_from, "age_min"), (self.age_to, "age_max")):
                 if sbox is not None:
@@ -476,6 +470,21 @@ class ListPage(Page):
             else:
                 reveal.setEnabled(False)
                 reveal.setToolTip(REVEAL_DENIED)
+        from desktop.services.merge import mergeable
+
+        if mergeable(self.kind) and allows(self.ctx.actor, Ability.MERGE_RECORDS):
+            menu.addSeparator()
+            keep = menu.addAction("选为要保留的记录(合并重复)")
+            keep.setToolTip("然后在重复的另一条上点“合并到选定的记录…”")
+            keep.triggered.connect(self._mark_keep)
+            into = menu.addAction("合并到选定的记录…")
+            row_id = self.model.record_id(row)
+            into.setEnabled(bool(self.keep_id) and self.keep_id != row_id)
+            into.triggered.connect(self._merge_into_kept)
+            if allows(self.ctx.actor, Ability.UNDO_MERGE) and row_id and self._merged_today(row_id):
+                undo = menu.addAction("撤销今天的合并…")
+                undo.setToolTip("恢复今天合并到这条记录的那一条,移回转移的关联,还原被改动的项")
+                undo.triggered.connect(self._undo_merge)
         if self.kind == "person" and allows(self.ctx.actor, Ability.REVEAL):
             menu.addSeparator()
             purge = menu.addAction("彻底清除个人信息…")
@@ -493,6 +502,57 @@ class ListPage(Page):
 
     def _open_current(self) -> None:
         self._open_index(self.view.currentIndex())
+
+    def _current_id(self) -> str | None:
+        index = self.view.currentIndex()
+        return self.model.record_id(index.row()) if index.isValid() else None
+
+    def _mark_keep(self) -> None:
+        self.keep_id = self._current_id()
+        self.status.emit("已选定要保留的记录:在重复的另一条上右键,点“合并到选定的记录…”")
+
+    def _merged_today(self, record_id: str) -> bool:
+        from datetime import UTC, date
+
+        from desktop.services.merge import Merges
+
+        last = Merges(self.ctx.store, self.ctx.actor).last_merge(self.kind, record_id)
+        return last is not None and last["at"].replace(tzinfo=UTC).astimezone().date() == date.today()
+
+    def _undo_merge(self) -> None:
+        from desktop.services.merge import Merges
+
+        record_id = self._current_id()
+        if not record_id:
+            return
+        answer = QMessageBox.question(self, "撤销合并", "确定撤销今天合并到这条记录的操作吗?被合并的记录会恢复。")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            Merges(self.ctx.store, self.ctx.actor).undo(self.kind, record_id)
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown as its sentence
+            self._message(QMessageBox.Icon.Warning, "无法撤销", getattr(exc, "message", None) or str(exc))
+            return
+        self.status.emit("已撤销合并")
+        win = self.window()
+        if hasattr(win, "data_changed"):
+            win.data_changed()
+        else:
+            self.reload()
+
+    def _merge_into_kept(self) -> None:
+        from ui.forms.merge import merge_records
+
+        drop = self._current_id()
+        if not self.keep_id or not drop or drop == self.keep_id:
+            return
+        if merge_records(self.window(), self.ctx, self.kind, self.keep_id, drop):
+            self.keep_id = None
+            win = self.window()
+            if hasattr(win, "data_changed"):
+                win.data_changed()
+            else:
+                self.reload()
 
     def _purge_current(self) -> None:
         from ui.forms.purge import purge_with_dialog

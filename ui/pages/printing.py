@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -44,6 +45,7 @@ from desktop.printing import (
 )
 from desktop.services.errors import ServiceError
 from desktop.services.lists import grid_choices
+from desktop.services.records import Records
 from ui.context import AppContext
 from ui.pages.base import Page
 from ui.workers import Job, JobFailure, run_job
@@ -107,6 +109,7 @@ class PrintPage(Page):
             self.scope.addItem("全部", "all")
         self.selection_label = QLabel("(尚未选择户:在户页面点“打印”,或选择网格)")
         self.selection_label.setProperty("role", "hint")
+        self.selection_label.setMinimumHeight(self.selection_label.sizeHint().height())  # same height, empty or not
         self.grid = QComboBox()
         for g in grid_choices(ctx.store, ctx.actor):
             self.grid.addItem(g["label"], g["id"])
@@ -187,8 +190,14 @@ class PrintPage(Page):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
+        left_holder = QWidget()
+        left_holder.setLayout(left)
+        left_scroll = QScrollArea()  # the choices scroll on a small screen instead of pushing off it
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        left_scroll.setWidget(left_holder)
         body = QHBoxLayout()
-        body.addLayout(left, 2)
+        body.addWidget(left_scroll, 2)
         body.addWidget(scroll, 3)
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
@@ -196,6 +205,9 @@ class PrintPage(Page):
         for w in (self.kind_archive, self.kind_ledger):
             w.toggled.connect(self._update_enabled)
         self.scope.currentIndexChanged.connect(self._update_enabled)
+        policy = self.progress.sizePolicy()  # shown or not, the progress bar keeps its place
+        policy.setRetainSizeWhenHidden(True)
+        self.progress.setSizePolicy(policy)
         self._update_enabled()
 
     # --- state ---------------------------------------------------------------------------
@@ -204,7 +216,7 @@ class PrintPage(Page):
             self.household_ids = list(params["household_ids"])
             self.kind_archive.setChecked(True)
             self.scope.setCurrentIndex(self.scope.findData("selection"))
-            self.selection_label.setText(f"已选择 {len(self.household_ids)} 户")
+            self.selection_label.setText(self._selection_text())
         if params.get("ledger"):
             self.kind_ledger.setChecked(True)
             idx = self.ledger_kind.findData(canonical(params["ledger"]))
@@ -227,12 +239,39 @@ class PrintPage(Page):
         self.grid.setEnabled(not archive or scope in ("grid", "building"))
         self.estate.setEnabled(archive and scope == "building")
         self.building.setEnabled(archive and scope == "building")
-        self.selection_label.setVisible(archive and scope == "selection")
+        # the line stays (a form row that comes and goes moves everything below it): its text says
+        # what the scope holds, or nothing
+        self.selection_label.setEnabled(archive and scope == "selection")
+        self.selection_label.setText(self._selection_text() if archive and scope == "selection" else " ")
+
+    def _selection_text(self) -> str:
+        if self.household_ids:
+            return f"已选择 {len(self.household_ids)} 户"
+        return "(尚未选择户:在户页面点“打印”,或选择网格)"
 
     def options(self) -> PrintOptions:
         font = str(self.ctx.settings.value("print/font", "", type=str)) or None
         return PrintOptions(unmask=self.unmask.isChecked(), split=self.split.isChecked() and self.kind_archive.isChecked(),
                             font_path=font)
+
+    def proposed_name(self) -> str:
+        """A file name that says what is in it: 户档案_户号 for one household, _网格 or _楼栋 for more."""
+        scope = self.scope.currentData()
+        what = "户档案" if self.kind_archive.isChecked() else (self.ledger_kind.currentText() or "台账")
+        part = ""
+        if scope == "selection" and len(self.household_ids) == 1:
+            try:
+                part = Records(self.ctx.store, self.ctx.actor).get("household", self.household_ids[0]).get("hh_no") or ""
+            except ServiceError:
+                part = ""
+        elif scope == "selection" and self.household_ids:
+            part = f"{len(self.household_ids)}户"
+        elif scope == "building":
+            part = f"{self.estate.text().strip()}{self.building.text().strip()}栋"
+        elif scope == "grid" or not self.kind_archive.isChecked():
+            part = (self.grid.currentText().split() or [""])[-1]
+        name = f"{what}_{part}" if part else what
+        return "".join(c for c in name if c not in '\\/:*?"<>|') + ".pdf"
 
     def target_households(self) -> list[str]:
         scope = self.scope.currentData()
@@ -252,7 +291,8 @@ class PrintPage(Page):
             if folder:
                 self.start(save_to=Path(folder))
             return
-        path, _ = QFileDialog.getSaveFileName(self, "保存为 PDF", str(Path.home() / "户档案.pdf"), "PDF 文件 (*.pdf)")
+        path, _ = QFileDialog.getSaveFileName(self, "保存为 PDF", str(Path.home() / self.proposed_name()),
+                                              "PDF 文件 (*.pdf)")
         if path:
             self.start(save_to=Path(path))
 

@@ -12,11 +12,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QProgressDialog,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -89,11 +91,15 @@ class SettingsPage(Page):
         reindex_row = QHBoxLayout()
         reindex_row.addWidget(reindex)
         reindex_row.addStretch(1)
-        form.addRow("维护", reindex_row)
+        if allows(ctx.actor, Ability.MAINTAIN):  # upkeep words are for the office, not the door
+            form.addRow("维护", reindex_row)
+        else:
+            reindex.setParent(self)
+            reindex.hide()
         # data safety: encryption status, backups (restore is for community admins and supervisors)
         encrypted = ctx.store.key is not None
         self.crypto_state = QLabel(
-            "已加密(SQLCipher;每位用户用自己的密码解锁)" if encrypted
+            "已加密:每位用户用自己的密码解锁" if encrypted
             else "未加密:丢失电脑即泄露全部信息。社区管理员或网格长可在此加密。")
         self.crypto_state.setWordWrap(True)
         self.encrypt_button = QPushButton("加密本机数据库…")
@@ -152,10 +158,17 @@ class SettingsPage(Page):
         about.addWidget(self.about_state)
         about.addLayout(about_buttons)
         form.addRow("关于 / 诊断", about)
+        inner = QWidget()
+        body = QVBoxLayout(inner)
+        body.addLayout(form)
+        body.addStretch(1)
+        scroll = QScrollArea()  # a small screen (1024×768, or 1280×800 at 125 %) scrolls the page
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(inner)
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
-        lay.addLayout(form)
-        lay.addStretch(1)
+        lay.addWidget(scroll, 1)
 
     # --- about / diagnostics ---------------------------------------------------------------
     def about_text(self) -> str:

@@ -8,6 +8,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from ui.theme import colours
+
 PALETTE = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#e53935", "#00897b", "#6d4c41", "#3949ab"]
 
 
@@ -19,12 +21,16 @@ class BarChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.items: list[tuple[str, str, int]] = []  # key, label, value
+        self.order: list[str] = []
         self.setMinimumHeight(60)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
-    def set_items(self, items: list[tuple[str, str, int]]) -> None:
+    def set_items(self, items: list[tuple[str, str, int]], order: list[str] | None = None) -> None:
+        """`order`: every key the chart can show (a code table's codes), so that each category
+        keeps its colour whatever is shown and however it is sorted."""
         self.items = items
+        self.order = order or [k for k, _l, _v in items]
         self.setMinimumHeight(max(60, 26 * len(items) + 8))
         self.update()
 
@@ -38,16 +44,20 @@ class BarChart(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fg = self.palette().color(self.foregroundRole())
-        for i, ((_, label, value), rect) in enumerate(zip(self.items, self._bar_rects(), strict=True)):
+        fg = QColor(colours()["text"])  # the theme's text colour (qt-material leaves the palette light)
+        for (key, label, value), rect in zip(self.items, self._bar_rects(), strict=True):
             p.setPen(fg)
             p.drawText(QRectF(0, rect.top() - 2, 104, 22), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), label)
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor(PALETTE[i % len(PALETTE)]))
+            p.setBrush(QColor(self.colour_of(key)))
             p.drawRoundedRect(QRectF(rect.left(), rect.top(), max(2.0, rect.width()), rect.height()), 3, 3)
             p.setPen(fg)
             p.drawText(QRectF(rect.right() + 6, rect.top() - 2, 60, 22), int(Qt.AlignmentFlag.AlignVCenter), f"{value:,}")
         p.end()
+
+    def colour_of(self, key: str) -> str:
+        index = self.order.index(key) if key in self.order else len(self.order)
+        return PALETTE[index % len(PALETTE)]
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         y = event.position().y()
