@@ -68,11 +68,13 @@ load: deps venv
 screenshots: deps venv
 	$(BIN)/python scripts/screenshots.py
 
-# The layering is a contract: ruff, then import-linter on the contracts of pyproject.toml
+# The layering is a contract: ruff, then mypy ([tool.mypy] in pyproject.toml; tests/test_types.py
+# runs it in `make test` too), then import-linter on the contracts of pyproject.toml
 # ([tool.importlinter]), then tests/test_architecture.py (the same contracts, import circles, and
 # each check failing on a planted violation).
 lint: venv
 	$(BIN)/ruff check desktop ui server tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest -q tests/test_architecture.py
 
@@ -89,7 +91,7 @@ data-model: venv
 	$(BIN)/python scripts/data_model.py docs/design/data-model
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info demo
+	rm -rf $(VENV) .pytest_cache .mypy_cache build dist *.egg-info demo
 
 # One-folder bundle from build_installer.spec into dist/gridledger/ (PyInstaller is installed into
 # the venv on first use). Target Linux machines need libgl1 libegl1 (docs/design/STACK.md § Installer).

@@ -127,14 +127,16 @@ def start_log_file() -> Path | None:
     from logging.handlers import RotatingFileHandler
 
     class Quiet(RotatingFileHandler):
+        gridledger_log: Path | None = None  # the file it writes: our handler
+
         def handleError(self, record: logging.LogRecord) -> None:  # a full disk: no noise on stderr
             pass
 
     path = log_file()
     root = logging.getLogger()
     for h in list(root.handlers):
-        if isinstance(getattr(h, "gridledger_log", None), Path):
-            if h.gridledger_log == path:  # type: ignore[attr-defined]
+        if isinstance(mark := getattr(h, "gridledger_log", None), Path):
+            if mark == path:
                 return path
             root.removeHandler(h)
             h.close()
@@ -143,7 +145,7 @@ def start_log_file() -> Path | None:
         handler = Quiet(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
     except OSError:
         return None
-    handler.gridledger_log = path  # type: ignore[attr-defined]
+    handler.gridledger_log = path
     handler.setFormatter(RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.WARNING:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import CursorResult, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from server.models import FirstSync, utcnow
@@ -54,7 +55,8 @@ class Admission:
         now = utcnow()
         s.execute(delete(FirstSync).where(FirstSync.until < now))
         until = now + timedelta(seconds=self.lease_seconds)
-        if s.execute(update(FirstSync).where(FirstSync.device_id == device_id).values(until=until)).rowcount:
+        taken = s.execute(update(FirstSync).where(FirstSync.device_id == device_id).values(until=until))
+        if cast(CursorResult[Any], taken).rowcount:
             return
         busy = s.scalar(select(func.count()).select_from(FirstSync)) or 0
         if busy >= self.limit:

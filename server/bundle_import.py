@@ -129,7 +129,8 @@ def _check_scope(store: ServerStore, who: Caller, changes: list[dict[str, Any]])
         if scope.areas:  # grids the bundle itself creates under the user's community
             rows = []
             for ch in changes:
-                fields = ch.get("fields") if isinstance(ch.get("fields"), dict) else {}
+                raw = ch.get("fields")
+                fields: dict[str, Any] = raw if isinstance(raw, dict) else {}
                 if ch.get("table") != "area" or ch.get("op") == "D" or not isinstance(ch.get("id"), str):
                     continue
                 rec = s.get(Record, ("area", ch["id"]))
@@ -143,7 +144,8 @@ def _check_scope(store: ServerStore, who: Caller, changes: list[dict[str, Any]])
             if not isinstance(table, str) or not isinstance(row_id, str):
                 raise ApiError(422, "bundle_refused", "同步包被拒绝:内容格式不正确。")
             rec = s.get(Record, (table, row_id))
-            fields = ch.get("fields") if isinstance(ch.get("fields"), dict) else {}
+            raw = ch.get("fields")
+            fields = raw if isinstance(raw, dict) else {}
             grids = set()
             if rec is not None:
                 grids.add(rec.grid_id)

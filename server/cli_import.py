@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from desktop.cli.common import CliError
 
@@ -124,10 +124,11 @@ def _merge(store: Any, user: Any, scope: Any, copy: Any, args: argparse.Namespac
     transaction: all of it or, on a failure, none)."""
     from desktop.sync import replica
     from desktop.sync.bundle_file import box_public, new_box_key, new_signing_key, signing_public
+    from desktop.sync.protocol import Change
     from server import service
     from server.service import Caller
 
-    changes: list[dict[str, Any]] = []
+    changes: list[Change] = []
     after = 0
     while batch := replica.read_batch(copy, after=after, limit=5000, max_bytes=64 * 1024 * 1024):
         changes += batch
@@ -135,7 +136,8 @@ def _merge(store: Any, user: Any, scope: Any, copy: Any, args: argparse.Namespac
     name = f"服务器导入 {Path(args.file).name}"[:128]
     dev = service.enrol(store, user, copy.meta("file_id") or os.urandom(16).hex(), name,
                         signing_public(new_signing_key()).hex(), box_public(new_box_key()).hex(), None)
-    reply = service.push(store, Caller(user, dev, scope), changes)
+    # the server takes any JSON object as a change (and checks it): these are the laptop's own
+    reply = service.push(store, Caller(user, dev, scope), cast("list[dict[str, Any]]", changes))
     counts: dict[str, int] = {}
     for r in reply["results"]:
         counts[r["status"]] = counts.get(r["status"], 0) + 1

@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -47,14 +47,16 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler):
     """To whatever sys.stderr is when a line is written (a test's capture, a redirected stream)."""
+
+    gridledger_server = True  # the server's own handler
 
     def __init__(self, stream: TextIO | None) -> None:
         super().__init__(stream)
         self._fixed = stream
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return self._fixed or sys.stderr
 
@@ -67,6 +69,8 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 class _Quiet(RotatingFileHandler):
+    gridledger_server = True  # the server's own handler
+
     def handleError(self, record: logging.LogRecord) -> None:  # a full disk must not stop the server
         pass
 
@@ -89,7 +93,6 @@ def configure(stream: TextIO | None = None, log_file: Path | str | None = None) 
         handlers.append(_Quiet(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"))
     for h in handlers:
         h.setFormatter(fmt)
-        h.gridledger_server = True  # type: ignore[attr-defined]
         root.addHandler(h)
     root.setLevel(logging.INFO)
     for name in ("desktop", "server"):
@@ -110,7 +113,7 @@ def configure(stream: TextIO | None = None, log_file: Path | str | None = None) 
     return restore
 
 
-def note_caller(scope: dict[str, Any], username: str, device_id: str) -> None:
+def note_caller(scope: MutableMapping[str, Any], username: str, device_id: str) -> None:
     """Called by the route's dependency once the token is checked: who this request is."""
     state = scope.get(STATE)
     if isinstance(state, dict):

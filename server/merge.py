@@ -17,10 +17,10 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from desktop.policy import Ability, denial
@@ -36,6 +36,10 @@ from desktop.sync.protocol import (
 )
 from server.models import AttachmentRef, Conflict, Device, Received, Record
 from server.store import Scope, next_seq, widen_scope
+
+
+def _table(model: type[Received] | type[Record]) -> Table:
+    return cast(Table, model.__table__)  # a mapped class's FromClause is its Table
 
 _TOMBSTONE = ("deleted_at", "deleted_by")
 PURGED_TEXT = "(已清除)"
@@ -194,7 +198,7 @@ class Merger:
             })
         self.flush()
         if new_received:
-            self.s.execute(insert(Received.__table__), new_received)  # Core executemany: no ORM bookkeeping
+            self.s.execute(insert(_table(Received)), new_received)  # Core executemany: no ORM bookkeeping
         return results
 
     def _received(self, device_id: str | None, seqs: Iterable[Any]) -> dict[int, Received]:
@@ -311,7 +315,7 @@ class Merger:
                 raise Rejected("该记录不在您负责的网格内,服务器拒绝写入,已暂存待审核")
             if table == "attachment":
                 self._check_photo(row_id, fields.get("sha256", [None, None])[1])
-            data = {f: None for f in FIELDS[table]}
+            data: dict[str, Any] = {f: None for f in FIELDS[table]}
             data.update({f: pair[1] for f, pair in fields.items()})
             data.update(id=row_id, version=1, created_at=_ts(at), created_by=by, updated_at=_ts(at), updated_by=by)
             meta = {f: self._stamp(seq, dev_seq, by, at) for f in fields}
@@ -339,7 +343,7 @@ class Merger:
             return Outcome("applied", version=st.version, message="该记录已按要求彻底清除,修改未保存")
 
         def unseen(name: str) -> bool:
-            m = st.meta.get(name)
+            m = st.meta.get(name) or []
             # (a predecessor's later changes are another file's: a copy never saw them)
             return bool(m) and m[0] > known and m[1] != self.device_id
 
@@ -440,8 +444,8 @@ class Merger:
             raise Rejected("附件记录指向一张属于您无权查看的记录的照片,且本机从未上传过它,已暂存待审核")
 
     def _conflict(
-        self, kind: str, st: State, fields: list[str], base: dict | None, server: dict,
-        server_meta: list[Any] | None, client: dict, by: str, at: str, *, winner: str,
+        self, kind: str, st: State, fields: list[str], base: dict[str, Any] | None, server: dict[str, Any],
+        server_meta: list[Any] | None, client: dict[str, Any], by: str, at: str, *, winner: str,
         reason: str | None = None,
     ) -> None:
         sm = server_meta or [None, None, None, None, None]
@@ -457,9 +461,10 @@ class Merger:
         })
 
     def _set_aside(self, ch: dict[str, Any], reason: str, kept: bytes | None) -> None:
-        table = ch.get("table") if isinstance(ch.get("table"), str) else "?"
-        st = self.states.get((table, ch.get("id"))) if isinstance(ch.get("id"), str) else None
-        fields = ch.get("fields") if isinstance(ch.get("fields"), dict) else {}
+        table, row_id, raw = ch.get("table"), ch.get("id"), ch.get("fields")
+        table = table if isinstance(table, str) else "?"
+        st = self.states.get((table, row_id)) if isinstance(row_id, str) else None
+        fields: dict[str, Any] = raw if isinstance(raw, dict) else {}
         grid = st.grid_id if st else None
         if grid is None and isinstance(fields.get("grid_id"), list) and len(fields["grid_id"]) == 2:
             grid = fields["grid_id"][1][:36] if isinstance(fields["grid_id"][1], str) else None
@@ -478,7 +483,8 @@ class Merger:
     # --- write everything touched, in bulk -------------------------------------------------
     def flush(self) -> None:
         seq = self.seq
-        new_rows, upd_rows = [], []
+        new_rows: list[dict[str, Any]] = []
+        upd_rows: list[dict[str, Any]] = []
         photos = [st for st in self.states.values() if st.dirty and st.table == "attachment"]
         if photos:
             self._write_photo_refs(photos)
@@ -498,7 +504,7 @@ class Merger:
             st.is_new = False
             st.dirty = False
         if new_rows:
-            self.s.execute(insert(Record.__table__), new_rows)
+            self.s.execute(insert(_table(Record)), new_rows)
         if upd_rows:  # ORM bulk UPDATE by primary key: one executemany
             self.s.execute(update(Record), upd_rows)
         if self.conflicts:

@@ -68,7 +68,7 @@ def changes_of(raw: bytes, content_type: str | None, model: type[BaseModel]) -> 
             pass  # answered below, exactly as before
         else:
             return [msgspec.structs.asdict(c) for c in body.changes]
-    return [c.model_dump() for c in _slow(raw, content_type, model).changes]  # type: ignore[attr-defined]
+    return [c.model_dump() for c in _slow(raw, content_type, model).changes]  # type: ignore[attr-defined]  # `model` is a push body
 
 
 def _slow(raw: bytes, content_type: str | None, model: type[BaseModel]) -> BaseModel:

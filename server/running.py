@@ -8,7 +8,7 @@ name `gridledger-serve`, and restore looks for such sessions in pg_stat_activity
 
 from __future__ import annotations
 
-import os
+import sys
 from pathlib import Path
 from typing import IO
 
@@ -25,7 +25,7 @@ def marker_path(db: Path) -> Path:
 
 def _lock(fh: IO[bytes], *, exclusive: bool) -> bool:
     """Take the lock without waiting; False when another process holds a conflicting one."""
-    if os.name == "nt":  # pragma: no cover - Windows has no shared lock here: one serve per file
+    if sys.platform == "win32":  # pragma: no cover - Windows has no shared lock here: one serve per file
         import msvcrt
 
         try:

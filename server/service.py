@@ -215,7 +215,7 @@ def authenticate(store: ServerStore, username: str, password: str, client: str |
         ok = user is not None
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if not ok or user is None:
         _count_failure(store, keys, username, user is not None)
         raise bad
     with store.transaction() as s:
@@ -382,9 +382,9 @@ def pull(store: ServerStore, scope: Scope, cursor: int, limit: int, *,
             new_cursor = max(cursor, top)
         leased = (admission is not None and admission.enabled and device_id is not None
                   and s.get(FirstSync, device_id) is not None)
-    if leased:  # a first sync's page: its lease runs on, or ends with its last page
-        with store.transaction() as w:
-            (admission.renew if more else admission.release)(w, device_id)  # type: ignore[union-attr,arg-type]
+    if leased and admission is not None and device_id is not None:  # a first sync's page: its
+        with store.transaction() as w:  # lease runs on, or ends with its last page
+            (admission.renew if more else admission.release)(w, device_id)
     parts: list[bytes] = []
     evict: list[list[str]] = []
     # A laptop's own edits are not echoed back to it: it already holds that state (version and
@@ -625,7 +625,7 @@ def receive_audit(store: ServerStore, who: Caller, entries: list[dict[str, Any]]
     sent them. The laptop's actor and time are kept as claims; an entry names its claimed actor
     only if that user has signed in on this laptop (a laptop has several local users), else the
     sender."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     received = utcnow()
     with store.session() as s:
         known = signed_in_users(s, who.device)

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from desktop import APP_NAME, APP_TITLE, __version__, disable_core_dumps, private_files
 from desktop.paths import default_db_path
@@ -49,7 +49,7 @@ def _main(args: Any) -> int:
     from ui.context import app_settings
     from ui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication | None, QApplication.instance()) or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_TITLE)
     app.setApplicationVersion(__version__)
@@ -61,7 +61,7 @@ def _main(args: Any) -> int:
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
     settings = app_settings()
-    dark = settings.value("ui/dark", False, type=bool)
+    dark = bool(settings.value("ui/dark", False, type=bool))
     apply_theme(app, dark=dark)
     from ui.chinese import install_chinese
     app.setProperty("gl_translators", len(install_chinese(app)))  # parented to app: they live with it

@@ -97,7 +97,7 @@ def _thread_hook(args: threading.ExceptHookArgs) -> None:
     if args.exc_type is SystemExit:
         return
     log.error("unexpected error in thread %s", getattr(args.thread, "name", "?"),
-              exc_info=(args.exc_type, args.exc_value, args.exc_traceback))  # type: ignore[arg-type]
+              exc_info=args.exc_value)  # the exception with its own traceback
 
 
 def enable_faulthandler(folder: Path | None = None) -> Path | None:

@@ -225,7 +225,8 @@ class FirstRunDialog(QDialog):
         self.back_button.setEnabled(not running)
         self.cancel_button.setEnabled(not running or cancellable)
         self.cancel_button.setText("取消" if running or self.step != "choose" else "退出")
-        self.stack.currentWidget().setEnabled(not running)
+        if (page := self.stack.currentWidget()) is not None:
+            page.setEnabled(not running)
         self.stage.setText(text)
 
     def _progress(self, done: int, total: int, text: str) -> None:
@@ -543,7 +544,7 @@ class FirstRunDialog(QDialog):
     def _fill_grids(self) -> None:
         """Rows for the grid count: codes by the rule, names kept where the user changed them."""
         code = self.community_code.text().strip()
-        names = [self.grid_table.item(r, 1).text() if self.grid_table.item(r, 1) else ""
+        names = [item.text() if (item := self.grid_table.item(r, 1)) else ""
                  for r in range(self.grid_table.rowCount())]
         plans = first_run.suggested_grids(code, self.grid_count.value())
         self.grid_table.setRowCount(len(plans))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
         if isinstance(current, AreasPage):
             current.register_household()
         else:
-            self.page("areas").register_household(None, {})  # type: ignore[attr-defined]
+            self.page("areas").register_household(None, {})
 
     def import_excel(self, kind: str = "person") -> bool:
         from ui.forms.exchange import ImportWizard
@@ -298,7 +298,7 @@ class MainWindow(QMainWindow):
             self.show_page(self.sidebar.item(row).data(Qt.ItemDataRole.UserRole))
 
     def current_page(self) -> Page:
-        return self.stack.currentWidget()  # type: ignore[return-value]
+        return cast(Page, self.stack.currentWidget())  # every widget in the stack is a page
 
     # --- routing -------------------------------------------------------------------------
     def open_record(self, kind: str, record_id: str) -> None:
@@ -361,6 +361,8 @@ class MainWindow(QMainWindow):
         self.idle_lock.stop()
         sync = self.pages.get("sync")
         if sync is not None and getattr(sync, "job", None) is not None:
-            sync.cancel()  # type: ignore[attr-defined]  # stops at the next step; what is done stays saved
+            from ui.pages.sync import SyncPage  # imported already: it made the page
+
+            cast(SyncPage, sync).cancel()  # stops at the next step; what is done stays saved
         wait_all(5000)
         super().closeEvent(event)

@@ -5,10 +5,10 @@ been superseded, so the window never waits and never shows stale results."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from desktop.services.floorplan import FloorPlans
@@ -130,7 +130,7 @@ class SearchBox(QLineEdit):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         if obj is self and event.type() == QEvent.Type.KeyPress and self.popup.isVisible():
-            key = event.key()  # type: ignore[attr-defined]
+            key = cast(QKeyEvent, event).key()  # PySide6 hands a key press over as its QKeyEvent
             row = self.popup.currentRow()
             if key == Qt.Key.Key_Down:
                 self.popup.setCurrentRow(min(row + 1, self.popup.count() - 1))

@@ -130,7 +130,7 @@ def _database_use(args: argparse.Namespace) -> Iterator[None]:
         tidy_if_free(path, program)
         yield
         return
-    start_using(path, program, doing=DOING.get(command, "本次操作"))
+    start_using(path, program, doing=DOING.get(str(command), "本次操作"))
     try:
         yield
     finally:

@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import text
 
@@ -196,7 +196,7 @@ def _no_subcommand(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     """Argument errors in Chinese (exit status 2, no traceback)."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         m = re.match(r"argument (\S+): not allowed with argument (\S+)", message)
         if m:
             message = f"参数 {m.group(1)} 和 {m.group(2)} 不能同时使用"

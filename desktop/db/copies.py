@@ -22,7 +22,7 @@ def sqlcipher_key(key: bytes) -> str:
 
 def export_encrypted(db_path: Path, key: bytes, target: Path) -> None:
     """A consistent copy of an encrypted database (read snapshot; writers go on) under the same key."""
-    import sqlcipher3  # type: ignore[import-not-found]
+    import sqlcipher3
 
     tmp = target.with_suffix(".part")
     tmp.unlink(missing_ok=True)

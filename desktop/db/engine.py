@@ -77,7 +77,7 @@ def make_engine(path: str | Path, *, key: str | None = None, echo: bool = False)
         engine = create_engine(url, echo=echo, hide_parameters=True)  # no record values in errors or logs
     else:
         try:
-            import sqlcipher3  # type: ignore[import-not-found]  # noqa: F401
+            import sqlcipher3  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on an optional package
             raise StorageError("无法打开加密数据库:未安装 sqlcipher3 组件。") from exc
         # The pysqlcipher dialect escapes the key and sends PRAGMA key before anything else.
@@ -100,7 +100,7 @@ def capture_suspended(session: Session) -> Iterator[None]:
 
     Only this session's connection is affected; the flag is restored even on error."""
     conn = session.connection()
-    state = conn.connection._connection_record.info["capture_state"]  # type: ignore[union-attr]
+    state = conn.connection._connection_record.info["capture_state"]
     state["capture"] = 0
     try:
         yield

@@ -310,7 +310,7 @@ def encrypt_in_place(db_path: Path, key: bytes, *, ring: Keyring | None = None,
     `ring` (the keyring with the new key wrapped) is saved before the switch; `before_switch(tmp)`
     writes into the encrypted copy before it replaces the database (the audit row). A failure
     before the switch undoes everything (the file stays plain and unchanged)."""
-    import sqlcipher3  # type: ignore[import-not-found]
+    import sqlcipher3
 
     say = progress or (lambda done, total, text: None)
     tmp = db_path.with_name(db_path.name + PENDING)
@@ -445,7 +445,7 @@ def encrypt_copy(plain: Path, target: Path, key: bytes, *, rename: bool = True) 
     """An encrypted copy of a closed plain SQLite file (a backup) under `key`, written beside the
     target and renamed over it (`rename` False: written at `target` itself, which the caller
     renames when its time comes)."""
-    import sqlcipher3  # type: ignore[import-not-found]
+    import sqlcipher3
 
     tmp = target.with_name(target.name + PENDING) if rename else target
     tmp.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ import getpass
 import json
 import os
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -185,7 +186,7 @@ def refuse_while_syncing(db_path: Path, doing: str) -> None:
 
 def _try_lock(fd: int) -> bool:
     """Whether the sync lock is free (taken and let go at once), with the sync lock's own calls."""
-    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
         import msvcrt
 
         try:

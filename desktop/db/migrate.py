@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 _UNMODELLED_PREFIXES = ("search_", "sqlite_")
 
 
-def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic filter: compare only the modelled tables."""
     return not (type_ == "table" and name and name.startswith(_UNMODELLED_PREFIXES))
 

@@ -80,7 +80,7 @@ def care_mark_code(text: str | None) -> str | None:
 
 def care_mark_codes(*values: str | list[str] | None) -> list[str]:
     """The distinct codes in stored ``",a,b,"`` texts (or lists of codes), in display order."""
-    codes = set()
+    codes: set[str] = set()
     for v in values:
         items = v if isinstance(v, list | tuple) else (v or "").split(",")
         codes.update(c for c in items if c)

@@ -71,7 +71,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 
 def seriously_ill(health: str | None) -> bool:
-    return bool(health) and any(w in health for w in SERIOUS_ILLNESS_WORDS)
+    return health is not None and bool(health) and any(w in health for w in SERIOUS_ILLNESS_WORDS)
 
 
 def in_group(group: str, *, lone_elderly: bool, age: int | None, health: str | None) -> bool:

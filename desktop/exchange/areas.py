@@ -48,7 +48,7 @@ class AreaImporter(BaseImporter):
     def prepare(self) -> None:
         require(self.actor, Ability.EDIT_AREAS, act="导入社区、网格、小区和楼栋")
         self.new_areas: list[dict[str, Any]] = []
-        self.codes: set[str] = set(self.s.scalars(select(Area.code)))
+        self.area_codes: set[str] = set(self.s.scalars(select(Area.code)))
         self.areas: dict[str, dict[str, Any]] = {}
         for a in self.s.execute(select(Area.id, Area.level, Area.code, Area.name, Area.parent_id)
                                 .where(Area.deleted_at.is_(None))):
@@ -77,7 +77,7 @@ class AreaImporter(BaseImporter):
         row = {**draft.values, "id": aid}
         self.new_areas.append(row)
         self.areas[aid] = {"id": aid, "level": level, "code": code, "name": row["name"], "parent_id": parent_id}
-        self.codes.add(code)
+        self.area_codes.add(code)
         self.cleaner.assume("area", aid, level=level, name=row["name"])
         self.places.address_cleaner.assume("area", aid, level=level, name=row["name"])
         rr.messages.append(f"新建{what}“{row['name']}”(代码 {code})")
@@ -93,7 +93,7 @@ class AreaImporter(BaseImporter):
 
     def _next_code(self, prefix: str, width: int) -> str:
         n = 1
-        while f"{prefix}{n:0{width}d}" in self.codes:
+        while f"{prefix}{n:0{width}d}" in self.area_codes:
             n += 1
         return f"{prefix}{n:0{width}d}"
 
@@ -112,7 +112,7 @@ class AreaImporter(BaseImporter):
                 raise RowError("社区", f"社区:“{name}”有重名,请填写社区代码")
             if hits:
                 return hits[0]["id"]
-            if code and code in self.codes:
+            if code and code in self.area_codes:
                 raise RowError("社区代码", f"社区代码:“{code}”已被其他区域使用,请换一个代码")
             return self._new_area(rr, "community", name, code or self._next_code("C", 3), None, "社区")
         if grid is not None and grid.get("parent_id"):
@@ -143,7 +143,7 @@ class AreaImporter(BaseImporter):
         hits = self._of("grid", name=name, parent_id=community_id)
         if hits:
             return hits[0]["id"]
-        if code and code in self.codes:
+        if code and code in self.area_codes:
             raise RowError("网格代码", f"网格代码:“{code}”已被其他区域使用,请换一个代码")
         community = self.areas[community_id]
         self.made["grids"] += 1
@@ -161,7 +161,7 @@ class AreaImporter(BaseImporter):
         except Exception:  # a rejected row leaves nothing behind (its new areas are forgotten)
             for a in self.new_areas[mark:]:
                 self.areas.pop(a["id"], None)
-                self.codes.discard(a["code"])
+                self.area_codes.discard(a["code"])
                 self.estates.discard((a["parent_id"], a["name"]))
             del self.new_areas[mark:]
             del rr.messages[before:]

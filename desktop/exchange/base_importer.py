@@ -9,9 +9,9 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from desktop.exchange.cells import code_variant, long_number, prepare
@@ -50,6 +50,10 @@ MASKED_CELL = re.compile(r"[0-9A-Za-z+\-]*\*{2,}[0-9A-Za-z\-]*")
 CLOCK_SLACK = timedelta(seconds=1)
 MASKED_TITLE = "已脱敏"  # in the title row of every masked export (desktop.exchange.export)
 
+
+
+def _table(kind: str) -> Table:
+    return cast(Table, model(kind).__table__)  # a mapped class's FromClause is its Table
 
 class Cancelled(ServiceError):
     pass
@@ -164,7 +168,7 @@ class BaseImporter:
                 raise ServiceError(f"“{b}”和“{a}”两列都对应了“{choices[key]}”,请只保留一列")
             self.cols[key] = idx
         self.columns = {f.key for f in import_fields(self.kind) if f.column}
-        self.table = model(self.kind).__table__  # type: ignore[attr-defined]
+        self.table = _table(self.kind)
         self.types = {c.key: c.type for c in self.table.c}
         self.header_of: dict[str, int] = {}  # Chinese label -> column index
         for key, idx in self.cols.items():
@@ -428,7 +432,7 @@ class BaseImporter:
     # --- helpers for writing --------------------------------------------------------------------
     def full_rows(self, table_name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Every column present (model defaults for the missing ones) plus the bookkeeping."""
-        table = model(table_name).__table__  # type: ignore[attr-defined]
+        table = _table(table_name)
         base = _defaults(table)
         base.update(version=1, created_at=self.now, created_by=self.actor.username, updated_at=self.now,
                     updated_by=self.actor.username, deleted_at=None, deleted_by=None)
@@ -448,7 +452,7 @@ class BaseImporter:
         more than the insert itself. The storage triggers run for every row as usual."""
         if not rows:
             return
-        table = model(table_name).__table__  # type: ignore[attr-defined]
+        table = _table(table_name)
         full = self.full_rows(table_name, rows)
         cols = [c.key for c in table.c]
         procs = self._processors(table)
@@ -476,12 +480,12 @@ class BaseImporter:
         changed columns; a row changed by someone else since it was read stops the import."""
         if not changes:
             return
-        table = model(table_name).__table__  # type: ignore[attr-defined]
+        table = _table(table_name)
         from sqlalchemy.dialects import sqlite
 
         dialect = sqlite.dialect()
         procs = {c.key: c.type.bind_processor(dialect) for c in table.c}
-        stamp = procs["updated_at"](self.now) if procs.get("updated_at") else self.now
+        stamp = up(self.now) if (up := procs.get("updated_at")) else self.now
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for rid, version, values in changes:
             keys = tuple(sorted(values))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -213,7 +214,7 @@ def _match(kind: str, h: str) -> _Match | None:
         for syn in (f.label, *f.synonyms):
             s = normalize_header(syn)
             if h == s or bare == s:
-                score = 100 + f.priority + (1 if h == s else 0)
+                score: float = 100 + f.priority + (1 if h == s else 0)
             elif len(s) >= 2 and s in bare and (not bare.startswith(_OTHER_PERSON) or s.startswith(_OTHER_PERSON)):
                 score = 50 + len(s) / max(len(bare), 1) * 10 + f.priority
             else:
@@ -251,7 +252,7 @@ def field_label(kind: str, key: str) -> str:
     return dict(field_choices(kind)).get(key, key)
 
 
-def known_header_score(headers: list[object], kinds: tuple[str, ...] | None = None) -> float:
+def known_header_score(headers: Sequence[object], kinds: tuple[str, ...] | None = None) -> float:
     """How much a row looks like a header row: distinct fields matched (exact 1, contained 0.5)."""
     best = 0.0
     for kind in kinds or tuple(import_labels()):

@@ -365,7 +365,8 @@ class PersonImporter(BaseImporter):
                     Person.household_id.in_(chunk), Person.deleted_at.is_(None)
                 ).group_by(Person.household_id)
             ):
-                counts[hid] = n
+                if hid is not None:  # always: the households asked for
+                    counts[hid] = n
         for g in self.groups:
             if g.existing:
                 counts[g.id] = counts.get(g.id, 0) + sum(1 for m in g.members if m not in self.updated_people)
@@ -542,8 +543,8 @@ class HouseImporter(RecordImporter):
             self.cleaner.assume("address", "(new)")
         data = self._owner(data)
         existing = self.places.house_at(aid, grid_id, create=False) if aid else None
-        if existing is not None:
-            self.file_houses[aid] = rr.row_no  # type: ignore[index]
+        if aid and existing is not None:
+            self.file_houses[aid] = rr.row_no
             self.on_existing(rr, data, _Ref(existing))
             return
         draft = self.cleaner.clean(data, None)

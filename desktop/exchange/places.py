@@ -210,7 +210,7 @@ class Places:
                 estate = full[:64]
         if not estate:
             raise RowError("小区", "小区:已填写楼栋、单元或户室,但没有填写小区(街路巷)名称")
-        values = {"grid_id": grid_id}
+        values: dict[str, Any] = {"grid_id": grid_id}
         for key, raw in (("estate", estate), ("building", building), ("unit", unit), ("room", room),
                          ("full_text", full)):
             if raw in (None, ""):

@@ -191,7 +191,8 @@ def _read_excel(p: Path, fmt: str, kinds: tuple[str, ...] | None, sheet_name: st
             try:
                 sh = wb.get_sheet_by_name(name)
                 # once more on what calamine found, before any cell becomes a Python value
-                limits.check_size(sh.end[0] + 1 if sh.height else 0, sh.end[1] + 1 if sh.width else 0,
+                end = sh.end or (-1, -1)  # None only for an empty sheet
+                limits.check_size(end[0] + 1 if sh.height else 0, end[1] + 1 if sh.width else 0,
                                   f"文件“{p.name}”的工作表“{name}”")
                 grid = sh.to_python(skip_empty_area=False)
                 merged = list(getattr(sh, "merged_cell_ranges", None) or [])

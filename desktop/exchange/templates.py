@@ -95,7 +95,7 @@ def write_template(kind: str, out: str | Path) -> Path:
                 "rent_start": "date", "area_m2": "number", "built_year": "int", "employees": "int",
                 "duration_min": "int", "rent_months": "int", "rent_monthly": "number",
                 "units": "int", "floors": "int", "per_floor": "int"}
-    required = REQUIRED.get(kind) if kind in REQUIRED else _required_columns(kind)
+    required = REQUIRED[kind] if kind in REQUIRED else _required_columns(kind)
     headers = [f"{h}*" if k in required else h for k, h, _v in cols]
     sheet = book.sheet(
         f"{import_labels()[kind]}信息",
@@ -137,7 +137,7 @@ def _generic_columns(kind: str) -> list[tuple[str, str, str]]:
 
 
 def _required_columns(kind: str) -> set[str]:
-    table = model(kind).__table__  # type: ignore[attr-defined]
+    table = model(kind).__table__
     return {c.key for c in table.c
             if not c.nullable and c.default is None and not c.primary_key and c.key != "grid_id"
             and c.key not in BOOKKEEPING_COLUMNS}

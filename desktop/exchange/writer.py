@@ -363,6 +363,7 @@ def _serve(db_path: str, recv: Any, send: Any) -> None:  # pragma: no cover - ru
     try:
         with engine.connect() as c:
             raw = c.connection.dbapi_connection
+            assert raw is not None  # an open connection holds its DB-API connection
             try:
                 if not raw.in_transaction:
                     c.exec_driver_sql("BEGIN IMMEDIATE")

@@ -138,9 +138,9 @@ class SheetWriter:
                     ws.write_string(r, c, inert(str(v)), book.f_text)
             return w
 
-        def w(r: int, c: int, v: Any) -> None:
+        def text(r: int, c: int, v: Any) -> None:
             ws.write_string(r, c, inert(v if isinstance(v, str) else str(v)), book.f_text)
-        return w
+        return text
 
     def write(self, values: Sequence[Any]) -> None:
         r = self.row

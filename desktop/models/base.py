@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import DateTime, Integer, MetaData, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, declared_attr, mapped_column
 from uuid6 import uuid7
 
 NAMING = {
@@ -68,4 +69,38 @@ class Synced:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict:  # noqa: N805
         # Optimistic locking: an UPDATE built from a stale read fails instead of overwriting.
-        return {"version_id_col": cls.version}  # type: ignore[attr-defined]
+        return {"version_id_col": cls.version}
+
+
+class SyncedRow(Protocol):
+    """A row of any synced model (Base with the Synced mixin), as the services handle one chosen
+    by its kind: the bookkeeping every synced row has. A kind's own columns: `row_as(Model, row)`."""
+
+    id: str
+    version: int
+    created_at: datetime
+    created_by: str | None
+    updated_at: datetime
+    updated_by: str | None
+    deleted_at: datetime | None
+    deleted_by: str | None
+
+    @property
+    def __mapper__(self) -> Mapper[Any]: ...
+
+
+M = TypeVar("M", bound=Base)
+
+
+def synced(obj: Base) -> SyncedRow:
+    """`obj` as a synced row (every kind's model has the Synced mixin); TypeError if it has not."""
+    if not isinstance(obj, Synced):
+        raise TypeError(f"{type(obj).__name__} is not a synced model")
+    return obj
+
+
+def row_as(model: type[M], obj: object) -> M:
+    """A row loaded or made by its kind, as its model's instance (checked: TypeError otherwise)."""
+    if not isinstance(obj, model):
+        raise TypeError(f"{type(obj).__name__} is not a {model.__name__}")
+    return obj

@@ -4,6 +4,7 @@ Imports only ReportLab and the small printing modules, so worker processes start
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,7 +98,7 @@ def flowables(c: ArchiveContent, st: pdf.Styles, part: dict[str, Any]) -> list[A
         story.extend(pdf.heading_with(Paragraph(f"{next(n)}、{title}", st.h1), shown[0]))
         story.extend(shown)
 
-    def rows(head: list[str], data: list[list[str]], widths: list[float], **kw: Any) -> Any:
+    def rows(head: list[str], data: list[list[str]], widths: Sequence[float], **kw: Any) -> Any:
         return pdf.data_table(head, data, widths, st, **kw) if data else None
 
     section("户基本情况", pdf.facts_table(c.facts, WIDTH_MM, st),
@@ -123,9 +124,9 @@ def part_info(c: ArchiveContent, font: str, embedded: bool) -> dict[str, Any]:
 
 def decorate(canvas: Canvas, part: dict[str, Any], page: int, total: int) -> None:
     """Header (not on the cover), footer with record versions and 第 x 页 / 共 y 页."""
-    font = part.get("font") or canvas._fontname
-    w, _h = canvas._pagesize
-    top = canvas._pagesize[1] - 12 * mm
+    font = part.get("font") or canvas._fontname  # type: ignore[attr-defined]  # reportlab: private, no getter
+    w, h = canvas._pagesize  # type: ignore[attr-defined]  # reportlab keeps the page size private
+    top = h - 12 * mm
     canvas.saveState()
     canvas.setStrokeColor(pdf.GRID_COLOUR)
     canvas.setLineWidth(0.4)

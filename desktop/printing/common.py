@@ -70,8 +70,8 @@ def cancel_check(cancel: Cancel) -> Callable[[], bool]:
     if cancel is None:
         return lambda: False
     if isinstance(cancel, threading.Event) or hasattr(cancel, "is_set"):
-        return cancel.is_set  # type: ignore[union-attr]
-    return cancel  # type: ignore[return-value]
+        return cancel.is_set
+    return cancel
 
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')

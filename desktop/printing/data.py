@@ -5,10 +5,10 @@ view per household): printing a thousand archives must not spend its time in the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, text
+from sqlalchemy import Connection, FromClause, select, text
 
 from desktop.db.sql import sql
 from desktop.models import (
@@ -101,20 +101,25 @@ def households_for(
         if building is not None:
             code, estate, b = parse_building(building)
             gid, gname = _grid_by_code(conn, actor, code)
-            rows = conn.execute(
+            in_building = conn.execute(
                 text(f"{_BASE} AND hh.grid_id = :g AND a.estate = :e AND a.building = :b {_ORDER}"),
                 {"g": gid, "e": estate, "b": b},
             ).all()
-            if not rows:
+            if not in_building:
                 raise NotFound(f"{gname}中找不到“{estate}{b}栋”的住户")
-            return [r[0] for r in rows]
+            return [r[0] for r in in_building]
         rows = conn.execute(text(f"{_BASE} {_ORDER}"))
         return [r[0] for r in rows if actor.may_access(r[1])]
 
 
 # --- bulk reads ------------------------------------------------------------------------------
 
-def _rows(conn: Connection, table: Table, column: str, values: Iterable[Any], *extra: Any) -> list[dict[str, Any]]:
+def _member_order(head: str | None) -> Callable[[dict[str, Any]], tuple[bool, str, str]]:
+    """The members of a household: its head first, then by relation and birth date."""
+    return lambda p: (p["id"] != head, p["relation"] or "99", str(p["birth_date"]))
+
+
+def _rows(conn: Connection, table: FromClause, column: str, values: Iterable[Any], *extra: Any) -> list[dict[str, Any]]:
     vals = [v for v in dict.fromkeys(values) if v is not None]
     out: list[dict[str, Any]] = []
     col = table.c[column]
@@ -128,7 +133,7 @@ def reference(conn: Connection) -> dict[str, Any]:
     """Areas and user display names (small tables, read once per job)."""
     areas = {r[0]: {"id": r[0], "level": r[1], "code": r[2], "name": r[3], "parent_id": r[4]}
              for r in conn.execute(text("SELECT id, level, code, name, parent_id FROM area"))}
-    users = dict(conn.execute(text("SELECT username, display_name FROM app_user")).all())
+    users: dict[str, str | None] = dict(conn.execute(text("SELECT username, display_name FROM app_user")).all())
     return {"areas": areas, "users": users}
 
 
@@ -182,7 +187,7 @@ def load_archives(conn: Connection, actor: Actor, ids: Sequence[str], ref: dict[
         house = houses.get(hh["house_id"]) if hh["house_id"] else None
         address = addresses.get(house["address_id"]) if house else None
         ms = members[i]
-        ms.sort(key=lambda p, hh=hh: (p["id"] != hh["head_person_id"], p["relation"] or "99", str(p["birth_date"])))
+        ms.sort(key=_member_order(hh["head_person_id"]))
         grid = areas.get(hh["grid_id"], {})
         community = areas.get(grid.get("parent_id"), {}) if grid else {}
         out.append({

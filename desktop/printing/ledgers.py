@@ -5,7 +5,7 @@ every page (repeatRows=1)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -98,7 +98,7 @@ class Ledger:
     unit: str = "条"  # what the count counts
 
 
-def _fit(widths: list[float], total: float = WIDTH_MM) -> list[float]:
+def _fit(widths: Sequence[float], total: float = WIDTH_MM) -> list[float]:
     """Scale column widths (mm) to the full page width."""
     s = sum(widths)
     return [w * total / s for w in widths]
@@ -213,7 +213,7 @@ def _key_persons(conn: Connection, grids: list[str], names: dict[str, str], g: G
         for c in dict.fromkeys(marks_list(r.marks) + marks_list(r.derived_marks)):
             by_mark.setdefault(c, []).append(r)
     headers = ["序号", "姓名", "性别", "出生日期", "年龄", "证件号码", "联系电话", "现住址", "户号", "其他关注标识", "情况说明"]
-    widths = [9, 16, 8, 19, 9, 32, 23, 48, 25, 30, 54]
+    widths: list[float] = [9, 16, 8, 19, 9, 32, 23, 48, 25, 30, 54]
     if many:
         headers.insert(7, "网格")
         widths.insert(7, 14)
@@ -352,7 +352,7 @@ SIGN_LINE = "制表人:________________　　　　审核人:________________　
 
 def decorate(canvas: Canvas, part: dict[str, Any], page: int, total: int) -> None:
     font = part["font"]
-    w, h = canvas._pagesize
+    w, h = canvas._pagesize  # type: ignore[attr-defined]  # reportlab keeps the page size private
     canvas.saveState()
     canvas.setStrokeColor(pdf.GRID_COLOUR)
     canvas.setLineWidth(0.4)
@@ -441,7 +441,7 @@ def build_ledger(store: Store, actor: Actor, kind: str, grid_code: str | None, d
             d1 = date_to or today
             if d0 > d1:
                 raise ServiceError(f"起始日期 {d0.isoformat()} 晚于截止日期 {d1.isoformat()}")
-            users = dict(conn.execute(text("SELECT username, display_name FROM app_user")).all())
+            users: dict[str, str] = dict(conn.execute(text("SELECT username, display_name FROM app_user")).all())
             ledger.period = f"走访日期:{d0.isoformat()} 至 {d1.isoformat()}"
             ledger.date_from, ledger.date_to = d0, d1
             ledger.sections = _visits(conn, grids, names, d0, d1, guard, many, users)

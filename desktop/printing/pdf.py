@@ -98,7 +98,7 @@ def data_table(headers: Sequence[str], rows: Sequence[Sequence[str]], widths_mm:
     cmds += [("ALIGN", (c, 1), (c, -1), "RIGHT") for c in align_right]
     t.setStyle(TableStyle(cmds))
     if len(rows) > 1:  # what must fit under a heading: the header row and the first row
-        t.gl_lead = lambda: data_table(headers, rows[:1], widths_mm, st, small=small)  # type: ignore[attr-defined]
+        t.gl_lead = lambda: data_table(headers, rows[:1], widths_mm, st, small=small)  # type: ignore[attr-defined]  # our mark on the Table, read by heading_with
     return t
 
 
@@ -131,7 +131,7 @@ def facts_table(pairs: Sequence[tuple[str, str]], total_mm: float, st: Styles, *
         cmds.append(("BACKGROUND", (2 * j, 0), (2 * j, -1), LABEL_FILL))
     t.setStyle(TableStyle(cmds))
     if len(pairs) > 2 * per_row:
-        t.gl_lead = lambda: facts_table(pairs[: 2 * per_row], total_mm, st, per_row=per_row,  # type: ignore[attr-defined]
+        t.gl_lead = lambda: facts_table(pairs[: 2 * per_row], total_mm, st, per_row=per_row,  # type: ignore[attr-defined]  # our mark, as above
                                         label_mm=label_mm)
     return t
 
@@ -174,7 +174,7 @@ class PartMark(Flowable):
         return 0, 0
 
     def draw(self) -> None:
-        self.canv._gl_part = self.info  # type: ignore[attr-defined]
+        self.canv._gl_part = self.info  # type: ignore[attr-defined]  # a NumberedCanvas: the stubs see a Canvas
 
 
 class Check(Flowable):
@@ -207,7 +207,7 @@ def numbered_canvas(decorate: Decorate, pages_out: list[int]) -> type[Canvas]:
 
         def showPage(self) -> None:  # noqa: N802
             self._gl_pages.append(dict(self.__dict__))
-            self._startPage()
+            self._startPage()  # type: ignore[attr-defined]  # reportlab's own page reset, private
 
         def save(self) -> None:
             counts: dict[int, int] = {}

@@ -8,6 +8,7 @@ at the next archive when the cancel event is set."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def render(contents: list[ArchiveContent], path: Path, font: FontChoice,
             story.append(PageBreak())
         story += pages_mod.flowables(c, st, pages_mod.part_info(c, font.name, font.embedded))
         if on_archive is not None:
-            story.append(pdf.Check(lambda c=c: on_archive(c)))
+            story.append(pdf.Check(partial(on_archive, c)))
     pages: list[int] = []
     doc.build(story, canvasmaker=pdf.numbered_canvas(pages_mod.decorate, pages))
     return pages[0] if pages else 0

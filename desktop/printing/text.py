@@ -11,11 +11,16 @@ plates, dates) stay whole when they fit on one line."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Paragraph
-from reportlab.platypus.paragraph import ParaLines, cjkU, makeCJKParaLine
+from reportlab.platypus.paragraph import (  # type: ignore[attr-defined]  # CJK line breaking: not in types-reportlab
+    ParaLines,
+    cjkU,
+    makeCJKParaLine,
+)
 
 from desktop.printing.fonts import REPLACEMENT, FontChoice
 
@@ -91,10 +96,10 @@ def _adjust(chars: Sequence[str], start: int, end: int) -> int:
 class CJKParagraph(Paragraph):
     """A paragraph of Chinese text broken with :func:`break_points` (style wordWrap='CJK')."""
 
-    def breakLinesCJK(self, maxWidths):  # noqa: N802 (ReportLab's name)
+    def breakLinesCJK(self, maxWidths: Any) -> Any:  # noqa: N802 (ReportLab's name)
         if not isinstance(maxWidths, list | tuple):
             maxWidths = [maxWidths]
-        if hasattr(self, "blPara") and getattr(self, "_splitpara", 0):
+        if hasattr(self, "blPara") and getattr(self, "_splitpara", False):
             return self.blPara
         self.height = 0
         style = self.style

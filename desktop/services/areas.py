@@ -15,6 +15,7 @@ from desktop.kinds import get as kind_entry
 from desktop.kinds import keys as kind_keys
 from desktop.kinds import label as kind_label
 from desktop.models import Address, Area, UserGrid
+from desktop.models.base import row_as
 from desktop.policy import Ability
 from desktop.services.audit import write_audit
 from desktop.services.errors import NotFound, ServiceError, require
@@ -74,13 +75,13 @@ class Areas:
             if not self._grid_ok(grid_id):
                 return []
             if node.level == "grid":
-                counts = dict(conn.execute(text(
+                counts: dict[str, int] = dict(conn.execute(text(
                     "SELECT estate, count(*) FROM address WHERE grid_id = :g AND deleted_at IS NULL "
                     "AND cancelled = 0 GROUP BY estate"), {"g": grid_id}).all())
                 rows_ = conn.execute(text(
                     "SELECT name, id FROM area WHERE parent_id = :g AND level = 'estate' AND deleted_at IS NULL"),
                     {"g": grid_id}).all()
-                ids = dict(rows_)
+                ids: dict[str, str] = dict(rows_)
                 names = sorted(set(counts) | set(ids))
                 return [Node("estate", n, {**node.key, "estate": n, "area_id": ids.get(n)}, counts.get(n, 0))
                         for n in names if n]
@@ -255,8 +256,8 @@ class AreaAdmin:
         if self._sibling_named(s, parent_id, "community", name):
             raise ServiceError(f"社区名称:“{name}”已存在,请换一个名称")
         code = self._check_code(s, code) if code else self._next_code(s, parent.code if parent else "C", 3)
-        return self.records._create(s, "area", {"level": "community", "code": code, "name": name,
-                                                "parent_id": parent_id})  # type: ignore[return-value]
+        return row_as(Area, self.records._create(s, "area", {"level": "community", "code": code, "name": name,
+                                                "parent_id": parent_id}))
 
     def create_grid(self, community_id: str, name: str, *, code: str | None = None) -> dict[str, Any]:
         """A grid in a community; without `code`, the community's code + a two-digit number."""
@@ -270,8 +271,8 @@ class AreaAdmin:
         if self._sibling_named(s, community_id, "grid", name):
             raise ServiceError(f"网格名称:“{name}”在{community.name}已存在,请换一个名称")
         code = self._check_code(s, code) if code else self._next_code(s, community.code, 2)
-        return self.records._create(s, "area", {"level": "grid", "code": code, "name": name,
-                                                "parent_id": community_id})  # type: ignore[return-value]
+        return row_as(Area, self.records._create(s, "area", {"level": "grid", "code": code, "name": name,
+                                                "parent_id": community_id}))
 
     # --- 小区 -------------------------------------------------------------------------------------
     def create_estate(self, grid_id: str, name: str) -> dict[str, Any]:
@@ -287,8 +288,8 @@ class AreaAdmin:
         return self._add_estate_row(s, grid, name)
 
     def _add_estate_row(self, s: Session, grid: Area, name: str) -> Area:
-        return self.records._create(s, "area", {"level": "estate", "code": self._next_code(s, f"{grid.code}X", 2),
-                                                "name": name, "parent_id": grid.id})  # type: ignore[return-value]
+        return row_as(Area, self.records._create(s, "area", {"level": "estate", "code": self._next_code(s, f"{grid.code}X", 2),
+                                                "name": name, "parent_id": grid.id}))
 
     @staticmethod
     def _estate_row(s: Session, grid_id: str, name: str) -> Area | None:
@@ -372,7 +373,7 @@ class AreaAdmin:
             row = self.records._create(s, "address", {
                 "grid_id": grid_id, "estate": estate, "building": building, "unit": unit, "floor": floor,
                 "room": room, "code": code})
-            ids.append(row.id)  # type: ignore[attr-defined]
+            ids.append(row.id)
         write_audit(s, self.actor, "create", "address", None,
                     {"grid_id": grid_id, "estate": estate, "building": building, "units": units,
                      "floors": floors, "rooms_per_floor": rooms_per_floor, "rooms": len(ids)},
@@ -404,7 +405,7 @@ class AreaAdmin:
         while changed:
             changed = False
             for kind in grid_kinds:
-                table = kind_entry(kind).model.__table__  # type: ignore[attr-defined]
+                table = kind_entry(kind).model.__table__
                 for col in table.c:
                     for fk in col.foreign_keys:
                         target = fk.column.table.name
@@ -537,7 +538,7 @@ class AreaAdmin:
                 counts = {}
                 for kind in kind_keys():
                     if kind in GRID_SCOPED:
-                        table = kind_entry(kind).model.__table__  # type: ignore[attr-defined]
+                        table = kind_entry(kind).model.__table__
                         n = s.scalar(select(func.count()).select_from(table).where(
                             table.c.grid_id == row.id, table.c.deleted_at.is_(None))) or 0
                         counts[kind] = n

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.db.copies import KEEP_BACKUPS, backup_folder, online_copy, remove_quietly
 from desktop.db.engine import StorageError
@@ -25,6 +26,11 @@ from desktop.policy import Ability
 from desktop.services.audit import write_audit
 from desktop.services.errors import require
 from desktop.services.store import Actor, Store
+
+if TYPE_CHECKING:
+    import sqlcipher3
+
+    _Connection = sqlite3.Connection | sqlcipher3.Connection  # the same DB-API, two modules
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +79,9 @@ def backup_now(store: Store, actor: Actor, *, label: str = "manual", keep: int =
             try:
                 # one step under a read snapshot: in WAL mode writers go on meanwhile (a stepwise
                 # backup would restart whenever another connection writes)
-                raw.driver_connection.backup(dst)  # type: ignore[union-attr]
+                driver = raw.driver_connection
+                assert driver is not None  # an open connection has its driver's
+                driver.backup(dst)
                 dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             finally:
                 dst.close()
@@ -123,16 +131,16 @@ def list_backups(db_path: Path) -> list[BackupInfo]:
     return out
 
 
-def _connect(path: Path, key: bytes | None) -> sqlite3.Connection:
+def _connect(path: Path, key: bytes | None) -> _Connection:
     if key is None:
         return sqlite3.connect(str(path))
-    import sqlcipher3  # type: ignore[import-not-found]
+    import sqlcipher3
 
     from desktop.db.keys import sqlcipher_key
 
     con = sqlcipher3.connect(str(path))
     con.execute(f"PRAGMA key = \"{sqlcipher_key(key)}\"")
-    return con  # type: ignore[no-any-return]
+    return con
 
 
 def is_plain(path: Path) -> bool:
@@ -252,7 +260,7 @@ def _audit_restore(db_path: Path, key: bytes | None, actor: Actor, backup: Path,
     log.info("database restored from backup %s (the file before it kept as %s)", backup.name, safety.name)
 
 
-def _mark_restored(con: sqlite3.Connection, backup: Path, current_device: str | None) -> None:
+def _mark_restored(con: _Connection, backup: Path, current_device: str | None) -> None:
     """A restored file is a new file for sync: new file id, no enrolment; the device that used its
     sequence numbers last (the current file's, else the backup's) is named as predecessor."""
     with con:

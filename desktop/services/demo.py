@@ -22,6 +22,7 @@ from desktop.domain.marks import derived_marks, elder_cutoff, marks_list, marks_
 from desktop.models import (
     Address,
     Area,
+    Base,
     Dispute,
     EventStep,
     GridEvent,
@@ -174,7 +175,7 @@ class _Generator:
         base = datetime(today.year, today.month, today.day) - timedelta(days=400)
         self.new_id = _Ids(self.rng, int(base.timestamp() * 1000))
         self.now = datetime(today.year, today.month, today.day, 8, 0, 0)
-        self.rows: dict[type, list[dict[str, Any]]] = {
+        self.rows: dict[type[Base], list[dict[str, Any]]] = {
             m: [] for m in (Area, User, UserGrid, Address, House, Household, Person, Vehicle, OrgUnit,
                             Visit, VisitNeed, HouseholdLedger, GridEvent, EventStep, Dispute)
         }
@@ -195,7 +196,7 @@ class _Generator:
         self.rows[model].append(values)
         return values
 
-    def tables(self) -> list[tuple[type, list[dict[str, Any]]]]:
+    def tables(self) -> list[tuple[type[Base], list[dict[str, Any]]]]:
         return [(m, rows) for m, rows in self.rows.items() if rows]
 
     def counts(self) -> dict[str, int]:
@@ -241,7 +242,7 @@ class _Generator:
                 return p
 
     def _person(self, hh: dict, house_id: str, grid_id: str, *, age: int, gender: str, relation: str,
-                surname: str | None, floating: bool, region: str, hukou: str) -> dict[str, Any]:
+                surname: str | None, floating: bool, region: str, hukou: str | None) -> dict[str, Any]:
         rng = self.rng
         name = (surname or self._surname()) + self._given(gender)
         birth = self._birth(age)
@@ -413,7 +414,7 @@ class _Generator:
         hh = self._row(Household, grid_id=grid["id"], house_id=house["id"], hh_no=f"{grid['code'][-8:]}{seq:04d}",
                        hh_type="1", head_person_id=None, phone=None, note=None)
         region = rng.choice(self.far_counties) if floating else (HOME_COUNTY if rng.random() < 0.7 else rng.choice(self.local_counties))
-        hukou = None if floating else house and None
+        hukou = None  # (was `None if floating else house and None`: None either way)
         size_roll = rng.random()
         if floating:
             size = rng.choice((1, 1, 2, 2, 3, 4))

@@ -41,7 +41,7 @@ def _package(*names: str) -> str | None:
 
 def sqlcipher_version() -> str | None:
     try:
-        import sqlcipher3  # type: ignore[import-not-found]
+        import sqlcipher3
     except ImportError:
         return None
     try:

@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from desktop.models import EventStep, VisitNeed, utcnow
+from desktop.models import EventStep, GridEvent, Visit, VisitNeed, utcnow
+from desktop.models.base import row_as
 from desktop.services.audit import write_audit
 from desktop.services.errors import IllegalTransition, ServiceError, ValidationFailed
 from desktop.services.records import Records, to_dict
@@ -45,11 +47,11 @@ class Events(Records):
     def report(self, data: dict[str, Any], *, note: str | None = None) -> dict[str, Any]:
         with self.store.transaction() as s:
             data = {"reported_by": self.actor.username, **data}
-            event = self._create(s, "grid_event", data)
-            self._step(s, event, "reported", note, event.reported_at)  # type: ignore[attr-defined]
+            event = row_as(GridEvent, self._create(s, "grid_event", data))
+            self._step(s, event, "reported", note, event.reported_at)
             return to_dict(event)
 
-    def _step(self, s: Any, event: Any, state: str, note: str | None, when: datetime | None = None) -> None:
+    def _step(self: Records, s: Session, event: GridEvent, state: str, note: str | None, when: datetime | None = None) -> None:
         self._create(
             s, "event_step",
             {"grid_id": event.grid_id, "event_id": event.id, "state": state,
@@ -63,8 +65,8 @@ class Events(Records):
     ) -> dict[str, Any]:
         """Move an event one legal step; illegal steps are refused with the allowed ones named."""
         with self.store.transaction() as s:
-            event = self._load(s, "grid_event", event_id)
-            current = event.state  # type: ignore[attr-defined]
+            event = row_as(GridEvent, self._load(s, "grid_event", event_id))
+            current = event.state
             if to_state not in STATES:
                 raise IllegalTransition(f"未知的事件环节:{to_state}")
             if to_state not in TRANSITIONS[current]:
@@ -72,17 +74,17 @@ class Events(Records):
                 raise IllegalTransition(
                     f"事件当前为“{state_label(current)}”,不能直接转为“{state_label(to_state)}”;可选:{allowed}"
                 )
-            if expected_version is not None and event.version != expected_version:  # type: ignore[attr-defined]
+            if expected_version is not None and event.version != expected_version:
                 raise ServiceError("该事件已被他人处理,请刷新后再操作")
             changes: dict[str, Any] = {}
             issues = []
             if to_state == "dispatched":
-                unit = responsible_unit or event.responsible_unit  # type: ignore[attr-defined]
+                unit = responsible_unit or event.responsible_unit
                 if not unit:
                     issues.append(Issue("责任单位", "event.unit", "派遣时请填写责任单位"))
                 changes["responsible_unit"] = unit
             if to_state == "closed":
-                rt = result_type or event.result_type  # type: ignore[attr-defined]
+                rt = result_type or event.result_type
                 if not rt:
                     issues.append(Issue("办结类型", "event.result", "结案时请选择办结类型(自办自结、部门办结或中心办结)"))
                 changes["result_type"] = rt
@@ -94,9 +96,9 @@ class Events(Records):
             if issues:
                 raise ValidationFailed(issues)
             # The state is written here, below the generic hook that refuses direct state edits.
-            event.state = to_state  # type: ignore[attr-defined]
-            event.updated_at = utcnow()  # type: ignore[attr-defined]
-            event.updated_by = self.actor.username  # type: ignore[attr-defined]
+            event.state = to_state
+            event.updated_at = utcnow()
+            event.updated_by = self.actor.username
             s.flush()
             if changes:
                 self._update(s, "grid_event", event_id, changes)
@@ -136,10 +138,10 @@ class Visits(Records):
             for i, need in enumerate(needs or []):
                 fields = {k: v for k, v in need.items() if k != "escalate"}
                 try:
-                    n = self._create(s, "visit_need", {"visit_id": visit.id, **fields})  # type: ignore[attr-defined]
+                    n = self._create(s, "visit_need", {"visit_id": visit.id, **fields})
                     out["needs"].append(to_dict(n))
                     if need.get("escalate"):
-                        escalate.append(n.id)  # type: ignore[attr-defined]
+                        escalate.append(n.id)
                 except ValidationFailed as exc:
                     issues.extend(Issue(f"第{i + 1}条诉求·{x.field}", x.code, f"第{i + 1}条诉求:{x.message}") for x in exc.issues)
             if issues:
@@ -159,26 +161,26 @@ class Visits(Records):
             return self._escalate(s, need_id, event)
 
     def _escalate(self, s: Any, need_id: str, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        need = self._load(s, "visit_need", need_id)
-        if need.status == "escalated":  # type: ignore[attr-defined]
+        need = row_as(VisitNeed, self._load(s, "visit_need", need_id))
+        if need.status == "escalated":
             raise ServiceError("该诉求已转为网格事件,不能重复转办")
-        visit = self._load(s, "visit", need.visit_id)  # type: ignore[attr-defined]
-        need_label = code_table("need_category").label(need.category)  # type: ignore[attr-defined]
+        visit = row_as(Visit, self._load(s, "visit", need.visit_id))
+        need_label = code_table("need_category").label(need.category)
         category = code_table("event_category").code_for(NEED_TO_EVENT_CATEGORY.get(need_label, "民生服务"))
         data = {
-            "grid_id": visit.grid_id,  # type: ignore[attr-defined]
-            "household_id": visit.household_id,  # type: ignore[attr-defined]
-            "title": f"走访诉求:{need.content[:30]}",  # type: ignore[attr-defined]
+            "grid_id": visit.grid_id,
+            "household_id": visit.household_id,
+            "title": f"走访诉求:{need.content[:30]}",
             "category": category or "其他",
             "source": code_table("event_source").code_for("入户走访"),
-            "description": need.content,  # type: ignore[attr-defined]
+            "description": need.content,
             "reported_by": self.actor.username,
             **(event or {}),
         }
-        ev = self._create(s, "grid_event", data)
-        Events._step(self, s, ev, "reported", "由走访诉求转办", ev.reported_at)  # type: ignore[attr-defined, arg-type]
-        self._update(s, "visit_need", need_id, {"status": "escalated", "event_id": ev.id})  # type: ignore[attr-defined]
-        write_audit(s, self.actor, "escalate", "visit_need", need_id, {"event": ev.id})  # type: ignore[attr-defined]
+        ev = row_as(GridEvent, self._create(s, "grid_event", data))
+        Events._step(self, s, ev, "reported", "由走访诉求转办", ev.reported_at)
+        self._update(s, "visit_need", need_id, {"status": "escalated", "event_id": ev.id})
+        write_audit(s, self.actor, "escalate", "visit_need", need_id, {"event": ev.id})
         return to_dict(ev)
 
     def needs(self, visit_id: str) -> list[dict[str, Any]]:

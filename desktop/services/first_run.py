@@ -271,7 +271,7 @@ def create_community(path: Path, plan: CommunityPlan, admin: AdminPlan, *, encry
             with store.transaction() as s:
                 def area(level: str, code: str, name: str, parent: str | None) -> str:
                     return str(records._create(s, "area", {"level": level, "code": code, "name": name,
-                                                            "parent_id": parent}).id)  # type: ignore[attr-defined]
+                                                            "parent_id": parent}).id)
 
                 district = area("district", county[0], county[1], None)
                 street = area("street", plan.code[:9], plan.street_name or f"街道 {plan.code[:9]}", district)

@@ -17,6 +17,7 @@ from desktop.models import (
     Visit,
     VisitNeed,
 )
+from desktop.models.base import row_as
 from desktop.services import rules
 from desktop.services.audit import write_audit
 from desktop.services.errors import ServiceError, ValidationFailed
@@ -52,17 +53,17 @@ class Households(Records):
             if house_id is None:
                 if address_id is None:
                     addr = self._create(s, "address", {"grid_id": grid_id, **(address or {})})
-                    address_id = addr.id  # type: ignore[attr-defined]
+                    address_id = addr.id
                 house_obj = self._create(s, "house", {"grid_id": grid_id, "address_id": address_id, **(house or {})})
-                house_id = house_obj.id  # type: ignore[attr-defined]
+                house_id = house_obj.id
             household = dict(household or {})
             if not household.get("phone") and members[head_index].get("phone"):
                 household["phone"] = members[head_index]["phone"]  # 联系电话: the head's, unless given
-            hh = self._create(s, "household", {"grid_id": grid_id, "house_id": house_id, **household})
+            hh = row_as(Household, self._create(s, "household", {"grid_id": grid_id, "house_id": house_id, **household}))
             person_ids: list[str] = []
             issues: list[Issue] = []
             for i, member in enumerate(members):
-                data = {"grid_id": grid_id, "household_id": hh.id, "house_id": house_id, **member}  # type: ignore[attr-defined]
+                data = {"grid_id": grid_id, "household_id": hh.id, "house_id": house_id, **member}
                 if i == head_index:
                     data["relation"] = HEAD
                 try:
@@ -74,14 +75,14 @@ class Households(Records):
                         for x in exc.issues
                     )
                     continue
-                person_ids.append(p.id)  # type: ignore[attr-defined]
+                person_ids.append(p.id)
             if issues:
                 raise ValidationFailed(issues)
-            hh.head_person_id = person_ids[head_index]  # type: ignore[attr-defined]
+            hh.head_person_id = person_ids[head_index]
             s.flush()
-            rules.refresh_derived_marks(s, self.actor, household_ids={hh.id})  # type: ignore[attr-defined]
-            write_audit(s, self.actor, "register", "household", hh.id, {"members": len(person_ids)})  # type: ignore[attr-defined]
-            return self._household_view(s, hh.id)  # type: ignore[attr-defined]
+            rules.refresh_derived_marks(s, self.actor, household_ids={hh.id})
+            write_audit(s, self.actor, "register", "household", hh.id, {"members": len(person_ids)})
+            return self._household_view(s, hh.id)
 
     def move_person(
         self, person_id: str, *, to_household_id: str | None, relation: str | None = None,
@@ -89,8 +90,8 @@ class Households(Records):
     ) -> dict[str, Any]:
         """Move a person to another household (and its house), or out of any household."""
         with self.store.transaction() as s:
-            person = self._load(s, "person", person_id)
-            old_hh = person.household_id  # type: ignore[attr-defined]
+            person = row_as(Person, self._load(s, "person", person_id))
+            old_hh = person.household_id
             if old_hh:
                 old = s.get(Household, old_hh)
                 if old is not None and old.head_person_id == person_id and old_hh != to_household_id:
@@ -104,9 +105,9 @@ class Households(Records):
                     self._update(s, "household", old_hh, {"head_person_id": None})
             changes: dict[str, Any] = {"household_id": to_household_id}
             if to_household_id:
-                target = self._load(s, "household", to_household_id)
-                changes["grid_id"] = target.grid_id  # type: ignore[attr-defined]
-                changes["house_id"] = to_house_id or target.house_id  # type: ignore[attr-defined]
+                target = row_as(Household, self._load(s, "household", to_household_id))
+                changes["grid_id"] = target.grid_id
+                changes["house_id"] = to_house_id or target.house_id
             elif to_house_id:
                 changes["house_id"] = to_house_id
             if relation is not None:
@@ -120,11 +121,11 @@ class Households(Records):
     ) -> dict[str, Any]:
         """Make a member the head; relations of the other members may be given anew (GB/T 4761)."""
         with self.store.transaction() as s:
-            hh = self._load(s, "household", household_id)
-            person = self._load(s, "person", person_id)
-            if person.household_id != household_id:  # type: ignore[attr-defined]
+            hh = row_as(Household, self._load(s, "household", household_id))
+            person = row_as(Person, self._load(s, "person", person_id))
+            if person.household_id != household_id:
                 raise ServiceError("只能把本户成员设为户主")
-            old_head = hh.head_person_id  # type: ignore[attr-defined]
+            old_head = hh.head_person_id
             self._update(s, "household", household_id, {"head_person_id": person_id})
             self._update(s, "person", person_id, {"relation": HEAD})
             for pid, rel in (relations or {}).items():
@@ -139,7 +140,7 @@ class Households(Records):
         """A standard address and its house in one transaction (a vacant or rented-out house)."""
         with self.store.transaction() as s:
             addr = self._create(s, "address", {"grid_id": grid_id, **address})
-            obj = self._create(s, "house", {"grid_id": grid_id, "address_id": addr.id, **house})  # type: ignore[attr-defined]
+            obj = self._create(s, "house", {"grid_id": grid_id, "address_id": addr.id, **house})
             return to_dict(obj)
 
     def vacant_house_at(self, address_id: str) -> str | None:
@@ -157,12 +158,12 @@ class Households(Records):
         """The household a person heads whose 联系电话 was the head's old phone (or empty) and now
         differs from the head's: the form asks whether it follows; None when there is nothing to ask."""
         with self.store.session() as s:
-            person = self._load(s, "person", person_id)
+            person = row_as(Person, self._load(s, "person", person_id))
             hh = s.scalars(select(Household).where(Household.head_person_id == person_id,
                                                    Household.deleted_at.is_(None))).first()
             if hh is None or not self.actor.may_access(hh.grid_id):
                 return None
-            new = person.phone  # type: ignore[attr-defined]
+            new = person.phone
             if not new or hh.phone == new or (hh.phone or None) not in ((old_phone or None), None):
                 return None
             return {"household_id": hh.id, "old": hh.phone, "new": new}

@@ -41,7 +41,7 @@ NOT_COMPARED = {"id", "version", "created_at", "created_by", "updated_at", "upda
 
 def mergeable(kind: str) -> bool:
     entry = kinds.find(kind)
-    return entry is not None and "merged_into" in entry.model.__table__.c  # type: ignore[attr-defined]
+    return entry is not None and "merged_into" in entry.model.__table__.c
 
 
 def mergeable_kinds() -> list[str]:
@@ -50,10 +50,10 @@ def mergeable_kinds() -> list[str]:
 
 def references(kind: str) -> list[tuple[str, str]]:
     """(kind, column) of every registered kind whose column is a foreign key to `kind`'s table."""
-    table = kinds.get(kind).model.__table__  # type: ignore[attr-defined]
+    table = kinds.get(kind).model.__table__
     out = []
     for entry in kinds.all_kinds():
-        for col in entry.model.__table__.c:  # type: ignore[attr-defined]
+        for col in entry.model.__table__.c:
             if any(fk.column.table is table for fk in col.foreign_keys):
                 out.append((entry.key, col.key))
     return out
@@ -83,7 +83,7 @@ class Merges(Records):
         with self.store.session() as s:
             keep, drop = to_dict(self._load(s, kind, keep_id)), to_dict(self._load(s, kind, drop_id))
         entry = kinds.get(kind)
-        cols = [c.key for c in entry.model.__table__.c  # type: ignore[attr-defined]
+        cols = [c.key for c in entry.model.__table__.c
                 if c.key not in NOT_COMPARED and c.key not in entry.derived]
         return Comparison(kind, keep, drop, [(c, entry.label_of(c), keep.get(c), drop.get(c)) for c in cols])
 
@@ -109,7 +109,7 @@ class Merges(Records):
             moved: list[list[str]] = []
             for ref_kind, col in references(kind):
                 model = kinds.get(ref_kind).model
-                rows = s.scalars(select(model.id).where(getattr(model, col) == drop_id)).all()  # type: ignore[attr-defined]
+                rows = s.scalars(select(model.id).where(getattr(model, col) == drop_id)).all()  # type: ignore[attr-defined]  # every merged kind's model has an id
                 for rid in rows:
                     self._update(s, ref_kind, rid, {col: keep_id}, allow_duplicate=True)
                     moved.append([ref_kind, rid, col])

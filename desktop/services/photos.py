@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from desktop import kinds
 from desktop.kinds import label as kind_label
-from desktop.models import Attachment, utcnow
+from desktop.models import Attachment, max_chars, utcnow
 from desktop.services.audit import write_audit
 from desktop.services.errors import (
     NotFound,
@@ -37,7 +37,7 @@ THUMB_SIDE = 200  # long side of the thumbnail
 JPEG_QUALITY = 85
 THUMB_QUALITY = 80
 MIME = "image/jpeg"
-CAPTION_MAX = Attachment.__table__.c.caption.type.length
+CAPTION_MAX = max_chars(Attachment.__table__.c.caption.type) or 0  # String(200)
 
 # Purposes per owner kind, in the order the UI offers them (the first one is the default).
 # kind -> {purpose: label}: which records take photos, and what for (desktop/kinds.py)
@@ -211,7 +211,7 @@ class Photos(Records):
             if existing is not None:
                 return {**_meta(existing), "duplicate": True}
             values = {
-                "grid_id": owner.grid_id,  # type: ignore[attr-defined]
+                "grid_id": owner.grid_id,
                 "owner_kind": owner_kind,
                 "owner_id": owner_id,
                 "purpose": purpose,

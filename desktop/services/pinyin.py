@@ -8,6 +8,7 @@ a name is a few characters out of a few thousand distinct ones."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from pypinyin import Style, lazy_pinyin
 
@@ -33,9 +34,14 @@ SURNAMES = {
 }
 
 
+def _each_char(s: str) -> Any:
+    # a list, each character its own item: pypinyin takes one from `errors`, though its hints say str
+    return [c.lower() for c in s]
+
+
 @lru_cache(maxsize=32768)
 def _char(ch: str) -> str:
-    out = lazy_pinyin(ch, style=Style.NORMAL, errors=lambda s: [c.lower() for c in s])
+    out = lazy_pinyin(ch, style=Style.NORMAL, errors=_each_char)
     return (out[0] if out else ch).lower()
 
 

@@ -261,7 +261,7 @@ class _Loader:
             else:
                 statement = head + f"{column} IN (SELECT value FROM json_each(?))" + tail
                 args.append(self.grid_json)
-        cur = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cur = self.conn.connection.driver_connection.cursor()
         try:
             return cur.execute(statement, (*args, *params)).fetchall()
         finally:
@@ -300,7 +300,7 @@ class _Loader:
         for h, v in self._rows(q, self.today.isoformat(), since.isoformat() if since else ""):
             d = days.get(v)
             if d is None:
-                d = days[v] = _d(v)  # type: ignore[assignment]
+                d = days[v] = _d(v)
             out[h].append(d)
         for dates in out.values():
             dates.sort()
@@ -309,7 +309,7 @@ class _Loader:
     def last_visits(self) -> dict[str, date]:
         q = ("SELECT household_id, max(visited_on) FROM visit WHERE deleted_at IS NULL AND {grid:grid_id} "
              "AND visited_on <= ? GROUP BY household_id")
-        return {h: _d(v) for h, v in self._rows(q, self.today.isoformat())}  # type: ignore[misc]
+        return {h: _d(v) for h, v in self._rows(q, self.today.isoformat())}
 
     def events(self) -> list[Any]:
         return self._rows(

@@ -113,7 +113,7 @@ def scrub_backups(db_path: Path, person_id: str, key: bytes | None, actor: Actor
             plain = is_plain(info.path)
             if not plain and key is None:
                 raise ValueError("encrypted backup of a plain database")
-            engine = make_engine(info.path, key=None if plain else sqlcipher_key(key))  # type: ignore[arg-type]
+            engine = make_engine(info.path, key=None if plain or key is None else sqlcipher_key(key))
             try:
                 with engine.connect() as conn:
                     conn.exec_driver_sql("PRAGMA secure_delete=ON")
@@ -122,7 +122,7 @@ def scrub_backups(db_path: Path, person_id: str, key: bytes | None, actor: Actor
                     conn.rollback()  # (ends the read's implicit transaction)
                     if found is None:
                         continue
-                    with switches_off(conn.connection._connection_record.info, "capture"):  # type: ignore[union-attr]
+                    with switches_off(conn.connection._connection_record.info, "capture"):
                         with conn.begin():
                             _erase(conn, person_id, actor.username, now)
                         _optimize_search(conn)

@@ -17,6 +17,7 @@ from desktop import kinds
 from desktop.kinds import code_fields, field_label
 from desktop.kinds import label as kind_label
 from desktop.models import BOOKKEEPING_COLUMNS, Base, max_chars, utcnow
+from desktop.models.base import SyncedRow, synced
 from desktop.policy import Ability
 from desktop.services import rules
 from desktop.services.audit import write_audit
@@ -56,7 +57,7 @@ class _GridScoped(Container[str]):
 
     def __contains__(self, kind: object) -> bool:
         entry = kinds.find(str(kind))
-        return entry is not None and "grid_id" in entry.model.__table__.c  # type: ignore[attr-defined]
+        return entry is not None and "grid_id" in entry.model.__table__.c
 
 
 MODELS = _Models()
@@ -77,7 +78,7 @@ def column_kinds(kind: str) -> dict[str, str]:
     from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric
 
     out = {}
-    for col in model_for(kind).__table__.columns:  # type: ignore[attr-defined]
+    for col in model_for(kind).__table__.columns:
         t = col.type
         out[col.key] = ("bool" if isinstance(t, Boolean) else "longtext" if isinstance(t, Text)
                         else "datetime" if isinstance(t, DateTime) else "date" if isinstance(t, Date)
@@ -85,7 +86,7 @@ def column_kinds(kind: str) -> dict[str, str]:
     return out
 
 
-def to_dict(obj: Base) -> dict[str, Any]:
+def to_dict(obj: Base | SyncedRow) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in obj.__mapper__.column_attrs}
 
 
@@ -123,7 +124,7 @@ class Cleaner:
         self.actor = actor
         self.kind = kind
         model = model_for(kind)
-        self.table = model.__table__  # type: ignore[attr-defined]
+        self.table = model.__table__
         self.codes = code_fields(kind)
         self.hook: Callable[[Session, Draft], None] | None = rules.HOOKS.get(kind)
         self.types = {c.key: c.type for c in self.table.c}
@@ -148,13 +149,13 @@ class Cleaner:
     def field(self, key: str, raw: Any) -> tuple[bool, Any]:
         """(True, value) or (False, (issue code, message)): step 2 for one field."""
         memo = self._memo.setdefault(key, {})
+        mkey: tuple[type, Any] | None = (raw.__class__, raw)
         try:
-            mkey: tuple[type, Any] | None = (raw.__class__, raw)
-            hit = memo.get(mkey, _MISS)  # type: ignore[arg-type]
+            hit = memo.get((raw.__class__, raw), _MISS)
         except TypeError:  # unhashable (a list of care marks)
             mkey, hit = None, _MISS
-        if hit is not _MISS:
-            return hit  # type: ignore[return-value]
+        if isinstance(hit, tuple):  # not _MISS
+            return hit
         kind = self.kind
         table_name = self.codes.get(key)
         result: tuple[bool, Any]
@@ -259,13 +260,13 @@ class Records:
         with self.store.session() as s:
             return to_dict(self._load(s, kind, record_id, include_deleted=include_deleted))
 
-    def _load(self, s: Session, kind: str, record_id: str, *, include_deleted: bool = False) -> Base:
+    def _load(self, s: Session, kind: str, record_id: str, *, include_deleted: bool = False) -> SyncedRow:
         obj = s.get(model_for(kind), record_id)
         if obj is None or (not include_deleted and getattr(obj, "deleted_at", None) is not None):
             raise NotFound(f"找不到该{kind_label(kind)}(编号 {record_id}),可能已被删除")
-        if kind in GRID_SCOPED and not self.actor.may_access(obj.grid_id):  # type: ignore[attr-defined]
+        if kind in GRID_SCOPED and not self.actor.may_access(getattr(obj, "grid_id", None)):
             raise PermissionDenied(f"您没有权限查看该网格的{kind_label(kind)}")
-        return obj
+        return synced(obj)
 
     # --- writes -------------------------------------------------------------------------
     def create(self, kind: str, data: dict[str, Any], **opts: Any) -> dict[str, Any]:
@@ -289,24 +290,24 @@ class Records:
         with self.store.transaction() as s:
             return to_dict(self._set_deleted(s, kind, record_id, False, None))
 
-    def _create(self, s: Session, kind: str, data: dict[str, Any], **opts: Any) -> Base:
+    def _create(self, s: Session, kind: str, data: dict[str, Any], **opts: Any) -> SyncedRow:
         draft = clean(s, self.actor, kind, data, None)
         rules.before_write(s, self.actor, draft, **opts)
         now = utcnow()
-        obj = model_for(kind)(
+        obj = synced(model_for(kind)(
             **draft.values, created_at=now, created_by=self.actor.username,
             updated_at=now, updated_by=self.actor.username,
-        )
+        ))
         s.add(obj)
         s.flush()
-        write_audit(s, self.actor, "create", kind, obj.id, {"fields": sorted(draft.values)})  # type: ignore[attr-defined]
+        write_audit(s, self.actor, "create", kind, obj.id, {"fields": sorted(draft.values)})
         rules.after_write(s, self.actor, kind, None, to_dict(obj))
         return obj
 
     def _update(
         self, s: Session, kind: str, record_id: str, changes: dict[str, Any], *,
         expected_version: int | None = None, **opts: Any,
-    ) -> Base:
+    ) -> SyncedRow:
         obj = self._load(s, kind, record_id)
         before = to_dict(obj)
         if expected_version is not None and before["version"] != expected_version:
@@ -321,8 +322,8 @@ class Records:
             return obj
         for key, value in changed.items():
             setattr(obj, key, value)
-        obj.updated_at = utcnow()  # type: ignore[attr-defined]
-        obj.updated_by = self.actor.username  # type: ignore[attr-defined]
+        obj.updated_at = utcnow()
+        obj.updated_by = self.actor.username
         try:
             s.flush()
         except StaleDataError as exc:
@@ -333,7 +334,7 @@ class Records:
 
     def _set_deleted(
         self, s: Session, kind: str, record_id: str, deleted: bool, expected_version: int | None
-    ) -> Base:
+    ) -> SyncedRow:
         obj = self._load(s, kind, record_id, include_deleted=True)
         before = to_dict(obj)
         if expected_version is not None and before["version"] != expected_version:
@@ -345,10 +346,10 @@ class Records:
         if kind in GRID_SCOPED and not self.actor.may_access(before.get("grid_id")):
             raise PermissionDenied(f"您没有权限操作该网格的{kind_label(kind)}")
         now = utcnow()
-        obj.deleted_at = now if deleted else None  # type: ignore[attr-defined]
-        obj.deleted_by = self.actor.username if deleted else None  # type: ignore[attr-defined]
-        obj.updated_at = now  # type: ignore[attr-defined]
-        obj.updated_by = self.actor.username  # type: ignore[attr-defined]
+        obj.deleted_at = now if deleted else None
+        obj.deleted_by = self.actor.username if deleted else None
+        obj.updated_at = now
+        obj.updated_by = self.actor.username
         s.flush()
         write_audit(s, self.actor, "delete" if deleted else "restore", kind, record_id)
         rules.after_write(s, self.actor, kind, before, to_dict(obj))

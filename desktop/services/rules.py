@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import CursorResult, func, select, text
 from sqlalchemy.orm import Session
 
 from desktop.db.sql import sql
@@ -478,7 +478,7 @@ def refresh_derived_marks(
         where = " OR ".join(clauses)
     statement = _DERIVED_SQL.format(expr=DERIVED_EXPR, where=where)
     s.flush()
-    changed = s.execute(sql(statement, *lists), params).rowcount or 0
+    changed = cast(CursorResult[Any], s.execute(sql(statement, *lists), params)).rowcount or 0
     if changed:
         s.expire_all()  # rows changed under the identity map: reload before further ORM writes
     return changed

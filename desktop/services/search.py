@@ -227,7 +227,7 @@ class Search:
             cols = ", ".join(f'k."{c}"' for c in kind.search_columns)
             cond = " OR ".join(f"k.\"{c}\" LIKE :pattern ESCAPE '\\'" for c in kind.search_columns)
             gsql, gparams = self._grid_filter("k")
-            has_hh = "household_id" in kind.model.__table__.c  # type: ignore[attr-defined]
+            has_hh = "household_id" in kind.model.__table__.c
             stmt = (f'SELECT k.id, k.grid_id, {"k.household_id" if has_hh else "NULL"}, {cols} '
                     f'FROM "{kind.key}" k WHERE k.deleted_at IS NULL AND ({cond}){gsql} LIMIT :cap')
             for r in conn.execute(sql_text(stmt, *gparams), {"pattern": pattern, "cap": limit, **gparams}).all():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -90,7 +91,7 @@ class Stats:
              "start": period.start.isoformat(), "end": period.end.isoformat(),
              "end_ts": period.end.isoformat() + " 23:59:59.999999"}
 
-        def rows(statement: str) -> list[Any]:
+        def rows(statement: str) -> Sequence[Any]:
             lists = [k for k in ("grids", "closed", "satisfied") if f":{k}" in statement]
             return conn.execute(sql(statement, *lists), p).all()
 

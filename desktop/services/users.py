@@ -9,13 +9,15 @@ a key for a user who does not exist. Passwords are never written to the audit tr
 
 from __future__ import annotations
 
+import builtins  # `list` in this class is Users.list
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop.models import Area, User, UserGrid
+from desktop.models.base import row_as
 from desktop.policy import Ability, allows, holders, sees_all_grids
 from desktop.services.areas import area_tree
 from desktop.services.auth import hash_password, verify_password
@@ -31,6 +33,9 @@ from desktop.services.records import Records
 from desktop.services.store import Actor, Store
 from desktop.validation import code_table
 from desktop.validation.result import Issue
+
+if TYPE_CHECKING:
+    from desktop.db.keys import Keyring
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$")
 MIN_PASSWORD = 8
@@ -57,12 +62,17 @@ class Users:
     def encrypted(self) -> bool:
         return self.store.key is not None and self.store.path is not None
 
-    def _keyring_users(self) -> set[str] | None:
-        if not self.encrypted:
+    def _keyring(self) -> Keyring | None:
+        """The keyring beside an encrypted file; None for a plain one."""
+        if self.store.key is None or self.store.path is None:  # not self.encrypted
             return None
         from desktop.db.keys import Keyring
 
-        return set(Keyring.load(self.store.path).users)  # type: ignore[arg-type]
+        return Keyring.load(self.store.path)
+
+    def _keyring_users(self) -> set[str] | None:
+        ring = self._keyring()
+        return None if ring is None else set(ring.users)
 
     def list(self) -> list[dict[str, Any]]:
         """Every local user (active and disabled) with role label, grid names and whether they
@@ -86,7 +96,7 @@ class Users:
                 for u in users
             ]
 
-    def grid_choices(self) -> list[tuple[str, str]]:
+    def grid_choices(self) -> builtins.list[tuple[str, str]]:
         """(id, "community / grid") of every grid, for assigning."""
         with self.store.session() as s:
             tree = area_tree(s)
@@ -100,7 +110,7 @@ class Users:
         return user
 
     @staticmethod
-    def _role(role: str | None, issues: list[Issue]) -> str:
+    def _role(role: str | None, issues: builtins.list[Issue]) -> str:
         """The role's code (a label such as 网格员 is accepted too)."""
         table = code_table("user_role")
         code = table.code_for(str(role or ""))
@@ -108,11 +118,11 @@ class Users:
             issues.append(Issue("角色", "user.role", f"角色:“{role}”不在《{table.title}》代码表中"))
         return code or ""
 
-    def _check_grids(self, role: str, grid_ids: list[str]) -> None:
+    def _check_grids(self, role: str, grid_ids: builtins.list[str]) -> None:
         if not sees_all_grids(role) and not grid_ids:
             raise ValidationFailed([Issue("负责网格", "user.grids", "负责网格:网格员至少需要分配一个网格")])
 
-    def _set_grids(self, s: Session, user: User, grid_ids: list[str]) -> None:
+    def _set_grids(self, s: Session, user: User, grid_ids: builtins.list[str]) -> None:
         rows = s.scalars(select(UserGrid).where(UserGrid.user_id == user.id)).all()
         by_grid = {r.grid_id: r for r in rows}
         wanted = set(grid_ids)
@@ -130,7 +140,7 @@ class Users:
             User.role.in_(sorted(holders(Ability.MANAGE_USERS))))).all())
 
     def create(self, username: str, display_name: str, role: str, password: str, *,
-               grid_ids: list[str] | tuple[str, ...] = (), phone: str | None = None) -> dict[str, Any]:
+               grid_ids: builtins.list[str] | tuple[str, ...] = (), phone: str | None = None) -> dict[str, Any]:
         self._require_admin()
         username = (username or "").strip()
         issues = []
@@ -144,16 +154,16 @@ class Users:
             raise ValidationFailed(issues)
         self._check_grids(role, list(grid_ids))
         with self.store.transaction() as s:
-            user = self._records._create(s, "app_user", {
+            user = row_as(User, self._records._create(s, "app_user", {
                 "username": username, "display_name": (display_name or "").strip() or username, "role": role,
-                "phone": phone or None, "active": True, "password_hash": hash_password(password)})
-            self._set_grids(s, user, [] if sees_all_grids(role) else list(grid_ids))  # type: ignore[arg-type]
-            out = {"username": username, "role": user.role, "display_name": user.display_name}  # type: ignore[attr-defined]
+                "phone": phone or None, "active": True, "password_hash": hash_password(password)}))
+            self._set_grids(s, user, [] if sees_all_grids(role) else list(grid_ids))
+            out = {"username": username, "role": user.role, "display_name": user.display_name}
         self._grant(username, password, out["display_name"], out["role"])
         return out
 
     def update(self, username: str, *, display_name: str | None = None, role: str | None = None,
-               grid_ids: list[str] | None = None, phone: str | None = None) -> dict[str, Any]:
+               grid_ids: builtins.list[str] | None = None, phone: str | None = None) -> dict[str, Any]:
         """Name, role, phone and grids of a user (not the password: see reset_password)."""
         self._require_admin()
         with self.store.transaction() as s:
@@ -184,7 +194,7 @@ class Users:
         self._describe_key(username, out["display_name"], out["role"])
         return out
 
-    def _grids_of(self, s: Session, user: User) -> list[str]:
+    def _grids_of(self, s: Session, user: User) -> builtins.list[str]:
         return list(s.scalars(select(UserGrid.grid_id).where(
             UserGrid.user_id == user.id, UserGrid.deleted_at.is_(None))))
 
@@ -224,10 +234,8 @@ class Users:
             display, role = user.display_name, user.role
         if active:
             self._grant(username, password or "", display, role)
-        elif self.encrypted:
-            from desktop.db.keys import Keyring
-
-            Keyring.load(self.store.path).remove(username)  # type: ignore[arg-type]
+        elif (ring := self._keyring()) is not None:
+            ring.remove(username)
 
     def change_own_password(self, old: str, new: str) -> None:
         """Any user: their own password (the old one is checked; the file is not re-encrypted)."""
@@ -255,11 +263,9 @@ class Users:
 
     def _describe_key(self, username: str, display: str | None, role: str) -> None:
         """Keep the sign-in list's name and role (kept beside each key entry) current."""
-        if not self.encrypted:
+        ring = self._keyring()
+        if ring is None:
             return
-        from desktop.db.keys import Keyring
-
-        ring = Keyring.load(self.store.path)  # type: ignore[arg-type]
         entry = ring.users.get(username)
         if entry is not None and (entry.get("display"), entry.get("role")) != (display or username, role):
             entry.update(display=display or username, role=role)

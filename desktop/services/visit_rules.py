@@ -74,10 +74,10 @@ def parse_target(target_kind: str, value: str | None) -> tuple[str, str]:
                 return kind, code
         raise ServiceError(f"人群“{raw}”不认识:可选 " + "、".join(GROUPS.values()) + "。")
     table = code_table(_CODE_TABLES[kind])
-    code = table.code_for(raw)
-    if code is None:
+    found = table.code_for(raw)
+    if found is None:
         raise ServiceError(f"{TARGET_KINDS[kind]}“{raw}”不认识:可选 " + "、".join(table.labels()) + "。")
-    return kind, code
+    return kind, found
 
 
 def _example(kind: str) -> str:
@@ -145,8 +145,8 @@ class VisitRules:
                 r, d = rows.get(t), defaults.get(t)
                 out.append({
                     "target_kind": t[0], "target_value": t[1], "target": describe(*t),
-                    "interval_days": int(r.interval_days) if r is not None else d.interval_days,  # type: ignore[union-attr]
-                    "reason": r.reason if r is not None else d.reason,  # type: ignore[union-attr]
+                    "interval_days": int(r.interval_days) if r is not None else defaults[t].interval_days,
+                    "reason": r.reason if r is not None else defaults[t].reason,
                     "active": bool(r.active) if r is not None else True,
                     "is_default": r is None,
                     "default_days": d.interval_days if d else None,

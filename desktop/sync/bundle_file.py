@@ -188,6 +188,7 @@ def read_bundle(path: str | os.PathLike[str], *, verify_key: VerifyKey,
         raise BundleError(_NOT_A_BUNDLE) from exc
     with zf:
         infos: dict[str, zipfile.ZipInfo] = {}
+        info: zipfile.ZipInfo | None
         for info in zf.infolist():
             if _unsafe(info.filename):
                 raise BundleError(f"同步包中含有不安全的文件名:{info.filename}")

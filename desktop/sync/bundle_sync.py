@@ -24,7 +24,7 @@ from desktop.services.store import Store
 from desktop.sync import replica
 from desktop.sync.bundle_file import BundleError, read_bundle, write_bundle
 from desktop.sync.lock import SyncLocked, sync_lock
-from desktop.sync.protocol import SCHEMA_VERSION
+from desktop.sync.protocol import SCHEMA_VERSION, Change
 
 MAX_CHANGES = 2_000_000
 
@@ -76,7 +76,7 @@ def _export_bundle(store: Store, path: Path) -> dict[str, Any]:
     server_box = bytes.fromhex(_need(store, "sync_server_box"))
     sign = bytes.fromhex(_need(store, "sync_sign_private"))
     replica.mark_local_only(store)
-    changes: list[dict[str, Any]] = []
+    changes: list[Change] = []
     after = 0
     while len(changes) < MAX_CHANGES:
         batch = replica.read_batch(store, after=after, limit=5000, max_bytes=1 << 40)

@@ -36,6 +36,9 @@ from desktop.sync.protocol import (
     PUSH_BATCH,
     PUSH_REQUEST_MAX,
     SCHEMA_VERSION,
+    Change,
+    PullPage,
+    PushResult,
     cut_text,
 )
 
@@ -479,7 +482,7 @@ class SyncClient:
                 following = replica.read_batch(self.store, after=batch[-1]["seq"], limit=self.batch_size)
         self.progress("上传修改", done, max(done, total))
 
-    def _push_one(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _push_one(self, batch: list[Change]) -> list[PushResult]:
         body = {"changes": batch}
         if len(batch) == 1 and len(orjson.dumps(body)) > PUSH_REQUEST_MAX:
             # one change the server can never take (its text is far past the field lengths, e.g.
@@ -487,7 +490,7 @@ class SyncClient:
             # so it never blocks the changes behind it
             mb = len(orjson.dumps(body)) / (1024 * 1024)
             return [{"seq": batch[0]["seq"], "status": "rejected", "code": "too_large",
-                     "reason": f"这条修改有 {mb:.0f} MB,远超字段长度上限,服务器无法接收,已留在本机待处理"}]
+                     "message": f"这条修改有 {mb:.0f} MB,远超字段长度上限,服务器无法接收,已留在本机待处理"}]
         return self.conn.json("POST", "/sync/push", body)["results"]
 
     def pull_all(self, result: SyncResult, *, only_grids: list[str] | None = None,
@@ -500,7 +503,7 @@ class SyncClient:
         cursor = 0 if only_grids is not None else int(self.store.meta(replica.CURSOR) or 0)
         initial = cursor == 0 and only_grids is None
 
-        def fetch(after: int) -> dict[str, Any]:
+        def fetch(after: int) -> PullPage:
             body: dict[str, Any] = {"cursor": after, "limit": self.page_size}
             if only_grids is not None:
                 body.update(only_grids=only_grids, until=until)
@@ -543,7 +546,8 @@ class SyncClient:
                     "WHERE seq > ? ORDER BY seq LIMIT 2000", (sent,)).all()
             if not rows:
                 return
-            entries, size = [], 0
+            entries: list[dict[str, Any]] = []
+            size = 0
             for r in rows:  # cut as the server keeps them, in requests the server accepts
                 entry = {"seq": r[0], "at": str(r[1]), "actor": r[2], "action": r[3], "entity": r[4],
                          "entity_id": r[5], "summary": cut_text(r[6], AUDIT_SUMMARY_CHARS),

@@ -151,9 +151,9 @@ def who(side: dict[str, Any] | None) -> str:
 def conflict_cells(conflict: dict[str, Any]) -> list[str]:
     """The conflict list's row: 类型, 记录类别, 记录, 字段, 时间."""
     table = conflict.get("table") or ""
-    kind = conflict.get("kind")
+    kind = conflict.get("kind") or ""
     fields = "、".join(field_label(table, f) for f in conflict.get("fields") or [])
-    return [CONFLICT_KINDS.get(kind, kind or ""), kind_label(table), record_caption(conflict), fields,
+    return [CONFLICT_KINDS.get(kind, kind), kind_label(table), record_caption(conflict), fields,
             local_time((conflict.get("client") or {}).get("at"))]
 
 
@@ -174,7 +174,7 @@ class ConflictDetail:
 
 def conflict_detail(c: dict[str, Any], grids: dict[str, str] | None = None) -> ConflictDetail:
     """The detail of a conflict: the values of each field on each side, and the choices."""
-    table, kind = c.get("table") or "", c.get("kind")
+    table, kind = c.get("table") or "", c.get("kind") or ""
     fields = list(c.get("fields") or [])
     base = c.get("base") or {}
     server, client = c.get("server") or {}, c.get("client") or {}

@@ -12,6 +12,7 @@ takes it again) and refused to every other thread."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from desktop.services.store import Store
 
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
     def _os_lock(fd: int) -> bool:

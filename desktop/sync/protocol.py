@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, LargeBinary, Numeric, String, Text
 
@@ -34,6 +34,45 @@ BLOB_CHUNK = 256 * 1024
 AUDIT_SUMMARY_CHARS = 1000
 AUDIT_DETAIL_CHARS = 8000
 AUDIT_BATCH_BYTES = 1024 * 1024
+
+
+class Change(TypedDict):
+    """One change a laptop pushes (desktop.sync.replica.read_batch; the server's merge takes it)."""
+
+    seq: int  # the laptop's outbox number
+    table: str
+    id: str
+    op: str  # I | U | D
+    fields: dict[str, list[Any]]  # field -> [value before, value after]
+    known: int  # the last server change the laptop had pulled when it made this one
+    at: str
+    by: str | None
+    prev: int  # the previous unacknowledged change to the same row, 0 for none
+
+
+class PushResult(TypedDict):
+    """The server's answer for one pushed change."""
+
+    seq: int
+    status: str  # applied | merged | conflict | duplicate | rejected | deferred
+    version: NotRequired[int | None]
+    message: NotRequired[str | None]
+    was: NotRequired[str]  # a duplicate's first answer
+    code: NotRequired[str]
+
+
+class PulledRecord(TypedDict):
+    t: str  # table
+    d: dict[str, Any]  # the row: RECORD_META and FIELDS
+
+
+class PullPage(TypedDict):
+    """One page of a pull (server.service's pull; desktop.sync.replica.apply_page)."""
+
+    cursor: int
+    more: bool
+    evict: list[list[str]]  # [table, id] of rows that left the laptop's grids
+    records: list[PulledRecord]
 
 
 def cut_text(text: str | None, limit: int) -> str | None:
@@ -78,7 +117,7 @@ def derive(table: str, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-TABLE_MODELS = {m.__tablename__: m for m in SYNCED_MODELS if m.__tablename__ not in LOCAL_ONLY}  # type: ignore[attr-defined]
+TABLE_MODELS = {m.__tablename__: m for m in SYNCED_MODELS if m.__tablename__ not in LOCAL_ONLY}
 SYNC_TABLES = tuple(TABLE_MODELS)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -27,6 +27,9 @@ from desktop.sync.protocol import (
     PUSH_BATCH,
     PUSH_MAX_BYTES,
     SYNC_TABLES,
+    Change,
+    PullPage,
+    PushResult,
     has_grid,
 )
 
@@ -49,7 +52,7 @@ def raw_apply(store: Store, *, search: bool = True) -> Iterator[Connection]:
         # SQLite honours it; commit() only closes SQLAlchemy's own transaction object)
         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         conn.commit()
-        info = conn.connection._connection_record.info  # type: ignore[union-attr]
+        info = conn.connection._connection_record.info
         names = ("capture",) if search else ("capture", "search")
         try:
             with switches_off(info, *names), conn.begin():
@@ -140,10 +143,10 @@ def pending_by_kind(store: Store) -> dict[str, int]:
 
 
 def read_batch(store: Store, *, after: int = 0, states: tuple[int, ...] = (WAITING, IN_BUNDLE),
-               limit: int = PUSH_BATCH, max_bytes: int = PUSH_MAX_BYTES) -> list[dict[str, Any]]:
+               limit: int = PUSH_BATCH, max_bytes: int = PUSH_MAX_BYTES) -> list[Change]:
     """The next changes to send, oldest first, each with `prev`: the previous unacknowledged
     change to the same row (the server waits for that one first if batches arrive out of order)."""
-    out: list[dict[str, Any]] = []
+    out: list[Change] = []
     size = 0
     with store.engine.connect() as conn:
         rows = conn.execute(sql(
@@ -164,8 +167,8 @@ def read_batch(store: Store, *, after: int = 0, states: tuple[int, ...] = (WAITI
     return out
 
 
-def acknowledge(store: Store, results: list[dict[str, Any]],
-                batch: list[dict[str, Any]] | None = None) -> dict[str, int]:
+def acknowledge(store: Store, results: list[PushResult],
+                batch: list[Change] | None = None) -> dict[str, int]:
     """Record the server's answer for each change in one transaction: accepted ones are done,
     set-aside ones are kept (sent=3) and shown, deferred ones wait for the next push. With the
     `batch` that was sent, an applied change also takes the server's version and time, so the
@@ -240,7 +243,7 @@ def _pending_fields(conn: Connection) -> dict[tuple[str, str], set[str]]:
     return out
 
 
-def apply_page(store: Store, page: dict[str, Any], *, initial: bool = False,
+def apply_page(store: Store, page: PullPage, *, initial: bool = False,
                bundle_cursor: bool = True) -> dict[str, int]:
     """Apply one pulled page and store its cursor in the same transaction (or neither)."""
     counts: dict[str, int] = defaultdict(int)
@@ -311,7 +314,7 @@ def rebuild_search_if_dirty(store: Store) -> bool:
 # --- scope, local user -------------------------------------------------------------------------
 
 
-def stored_scope(store: Store) -> list[str] | None | bool:
+def stored_scope(store: Store) -> list[str] | None | Literal[False]:
     """The grids this laptop holds (None: all); False if it never synced."""
     value = store.meta(SCOPE)
     return False if value is None else json.loads(value)

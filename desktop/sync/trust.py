@@ -153,7 +153,7 @@ class _PinnedContext(ssl.SSLContext):
 
     expected: str = ""
 
-    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:  # type: ignore[override]
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
         tls = super().wrap_socket(sock, *args, **kwargs)
         der = tls.getpeercert(binary_form=True)
         presented = fingerprint_of(der) if der else ""
@@ -162,7 +162,7 @@ class _PinnedContext(ssl.SSLContext):
             raise FingerprintMismatch(presented)
         return tls
 
-    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:  # type: ignore[override]
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
         # TLS inside a TLS proxy tunnel: no point after the handshake to check at, so refused
         raise ssl.SSLError("a pinned connection through an https proxy is not supported")
 

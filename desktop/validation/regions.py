@@ -139,12 +139,12 @@ def children(code: str | None, *, include_retired: bool = False) -> list[tuple[s
         return provinces()
     c = _clean(code)
     parent = table.get(c) if c else None
-    if parent is None:
+    if parent is None or c is None:
         return []
     if parent.level == "province":
-        prefix, level = c[:2], "prefecture"  # type: ignore[index]
+        prefix, level = c[:2], "prefecture"
     elif parent.level == "prefecture":
-        prefix, level = c[:4], "county"  # type: ignore[index]
+        prefix, level = c[:4], "county"
     else:
         return []
     return sorted((k, r.name) for k, r in table.items()

@@ -167,7 +167,8 @@ class BuildingDialog(_AreaDialog):
         self.grid = _grid_combo(admin, grid_id)
         self.estate = QComboBox()
         self.estate.setEditable(True)
-        self.estate.lineEdit().setPlaceholderText("选择或输入小区名称")
+        if (line := self.estate.lineEdit()) is not None:  # editable: it has one
+            line.setPlaceholderText("选择或输入小区名称")
         self._fill_estates(estate)
         self.grid.currentIndexChanged.connect(lambda _i: self._fill_estates(None))
         self.building = QLineEdit()

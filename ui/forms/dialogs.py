@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QScrollArea,
     QVBoxLayout,
@@ -67,7 +68,7 @@ class RecordDialog(CancelOnClose, QDialog):
         scroll.setWidget(self.form)
         buttons = dialog_buttons(self.save, self.cancel, "保存 (Ctrl+S)", "取消", ok=Std.Save, shortcut="Ctrl+S")
         self.buttons = buttons
-        lay = QVBoxLayout(self)
+        self.main_layout = lay = QVBoxLayout(self)
         self.extra_top = QVBoxLayout()
         lay.addLayout(self.extra_top)
         lay.addWidget(scroll, 1)
@@ -211,9 +212,9 @@ class PersonDialog(RecordDialog):
 
     def __init__(self, ctx: AppContext, record_id: str | None = None, **kw: Any) -> None:
         super().__init__(ctx, "person", record_id, **kw)
-        edit = self.form.widgets["cert_no"]
-        edit.textEdited.connect(self._id_typed)  # type: ignore[attr-defined]
-        self.form.widgets["native_region"].textChanged.connect(self._region_hint)  # type: ignore[attr-defined]
+        edit = cast(QLineEdit, self.form.widgets["cert_no"])  # the form's text fields are line edits
+        edit.textEdited.connect(self._id_typed)
+        cast(QLineEdit, self.form.widgets["native_region"]).textChanged.connect(self._region_hint)
         self._region_hint(self.form.values().get("native_region") or "")
         if record_id and self.record and self.record.get("cert_no"):
             self._id_typed(self.record["cert_no"], fill=False)
@@ -357,12 +358,13 @@ class HouseDialog(RecordDialog):
     def save(self, *, allow_duplicate: bool = False) -> bool:
         if self.record_id or self.address_form is None:
             return super().save(allow_duplicate=allow_duplicate)
+        address_form = self.address_form
         from desktop.services.households import Households
 
         def write() -> dict[str, Any]:
             values = self.payload()
             return Households(self.ctx.store, self.ctx.actor).register_house(
-                grid_id=values.pop("grid_id", None), address=self.address_form.values(), house=values)
+                grid_id=values.pop("grid_id", None), address=address_form.values(), house=values)
 
         self.address_form.clear_errors()
         return self.save_with(write)

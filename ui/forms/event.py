@@ -42,16 +42,16 @@ class StepDialog(AskBeforeDiscard, QDialog):
         self.note = QLineEdit()
         self.note.setPlaceholderText("办理意见")
         self.unit = QLineEdit(event.get("responsible_unit") or "")
-        self.result = QComboBox()
+        self.result_type = QComboBox()
         self.satisfaction = QComboBox()
-        for box, table in ((self.result, "event_result_type"), (self.satisfaction, "satisfaction")):
+        for box, table in ((self.result_type, "event_result_type"), (self.satisfaction, "satisfaction")):
             box.addItem("", None)
             for code, label in code_table(table).items:
                 box.addItem(label, code)
         if to_state == "dispatched":
             form.addRow("责任单位", self.unit)
         if to_state == "closed":
-            form.addRow("办结类型", self.result)
+            form.addRow("办结类型", self.result_type)
         if to_state == "evaluated":
             form.addRow("满意度", self.satisfaction)
         form.addRow("意见", self.note)
@@ -64,7 +64,7 @@ class StepDialog(AskBeforeDiscard, QDialog):
 
     def values(self) -> dict[str, Any]:
         return {"note": self.note.text() or None, "responsible_unit": self.unit.text() or None,
-                "result_type": self.result.currentData(), "satisfaction": self.satisfaction.currentData()}
+                "result_type": self.result_type.currentData(), "satisfaction": self.satisfaction.currentData()}
 
 
 class EventDialog(RecordDialog):
@@ -106,7 +106,7 @@ class EventDialog(RecordDialog):
             btn.setEnabled(ok)
             btn.setToolTip("" if ok else f"“{state_label(state)}”之后不能直接{ACTION_TEXT[target]}")
         self.back_button.setEnabled(state == "verified")
-        users = {}
+        users: dict[str, str] = {}
         steps = self.events.steps(event["id"])
         self.steps.setRowCount(len(steps))
         for i, st in enumerate(steps):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
@@ -426,8 +426,8 @@ class ExportDialog(QDialog):
 
         def work(job: Job) -> int:
             return export(self.ctx.store, self.ctx.actor, kind, out, grid_id=self.grid.currentData(),
-                          date_from=self.date_from.date().toPython() if dated else None,
-                          date_to=self.date_to.date().toPython() if dated else None,
+                          date_from=cast(date, self.date_from.date().toPython()) if dated else None,
+                          date_to=cast(date, self.date_to.date().toPython()) if dated else None,
                           unmask=self.unmask.isChecked(), progress=job.report, cancel=lambda: job.cancelled)
 
         self.job = run_job(work, with_job=True, on_done=lambda n: self._done(n, out),

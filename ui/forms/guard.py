@@ -3,22 +3,30 @@ is never dropped silently."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
+if TYPE_CHECKING:
+    _Dialog = QDialog
+else:
+    _Dialog = object  # a mixin: the class that uses it is a QDialog
 
-class CancelOnClose:
+
+class CancelOnClose(_Dialog):
     """Mixin for QDialog subclasses that define `cancel()` (which asks before discarding)."""
+
+    cancel: Callable[[], None]  # the dialog's own (no default here: it would hide the dialog's)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802
         # QDialog answers Escape with reject(), which would drop what was typed without asking
         if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
             event.accept()
-            self.cancel()  # type: ignore[attr-defined]
+            self.cancel()
             return
-        super().keyPressEvent(event)  # type: ignore[misc]
+        super().keyPressEvent(event)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         dialog: Any = self

@@ -5,6 +5,7 @@ nor the drafts store below them, needs to import another to find the right dialo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -33,7 +34,7 @@ from ui.forms.event import EventDialog
 from ui.forms.register import RegisterHouseholdDialog
 from ui.forms.visit import VisitDialog
 
-DIALOGS: dict[str, type[RecordDialog]] = {"person": PersonDialog, "vehicle": VehicleDialog, "house": HouseDialog}
+DIALOGS: dict[str, Callable[..., RecordDialog]] = {"person": PersonDialog, "vehicle": VehicleDialog, "house": HouseDialog}
 
 
 def record_dialog(ctx: AppContext, kind: str, record_id: str | None = None, **kw: Any) -> RecordDialog:

@@ -211,11 +211,11 @@ class RecordForm(QWidget):
             box.currentIndexChanged.connect(lambda _i: self.changed.emit())
             return box
         if col_kind == "longtext":
-            edit = QPlainTextEdit()
-            edit.setFixedHeight(56)
-            edit.setTabChangesFocus(True)
-            edit.textChanged.connect(self.changed.emit)
-            return edit
+            long_edit = QPlainTextEdit()
+            long_edit.setFixedHeight(56)
+            long_edit.setTabChangesFocus(True)
+            long_edit.textChanged.connect(self.changed.emit)
+            return long_edit
         edit = QLineEdit()
         if col_kind == "datetime":
             edit.setPlaceholderText("YYYY-MM-DD HH:MM")

@@ -79,7 +79,7 @@ class VisitDialog(RecordDialog):
         self.need_rows: list[NeedRow] = []
         add = self.add_button = QPushButton("添加诉求 (Ctrl+N)")
         add.clicked.connect(self.add_need)
-        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.add_need)
+        QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.add_need)
         self.event_button = QPushButton("登记情况变化…")
         self.event_button.setToolTip("住院、出院、新迁入、亲人去世等:登记后会按时提醒回访")
         self.event_button.clicked.connect(lambda: self.add_life_event())
@@ -88,8 +88,8 @@ class VisitDialog(RecordDialog):
         head.addStretch(1)
         head.addWidget(self.event_button)
         head.addWidget(add)
-        self.layout().insertLayout(2, head)
-        self.layout().insertLayout(3, self.needs_box)
+        self.main_layout.insertLayout(2, head)
+        self.main_layout.insertLayout(3, self.needs_box)
         self.message.linkActivated.connect(self._open_event)
         if record_id:
             add.setEnabled(False)

@@ -79,8 +79,8 @@ class RulesDialog(QDialog):
         for w in (QLabel("间隔"), self.days, self.reason, self.active, self.save_button):
             edit.addWidget(w)
         add = QHBoxLayout()
-        for w in (QLabel("新对象"), self.kind, self.value, self.add_button):
-            add.addWidget(w)
+        for widget in (QLabel("新对象"), self.kind, self.value, self.add_button):
+            add.addWidget(widget)
         add.addStretch(1)
         add.addWidget(self.reset_button)
         lay = QVBoxLayout(self)

@@ -170,7 +170,7 @@ class AreasPage(Page):
             grid_id, address = self.register_place()
         dialog = RegisterHouseholdDialog(self.ctx, grid_id=grid_id, address=address, parent=self)
         if dialog.exec() and dialog.result_view:
-            self.window().data_changed() if hasattr(self.window(), "data_changed") else self.data_changed()
+            getattr(self.window(), "data_changed", self.data_changed)()
             self.open_record.emit("household", dialog.result_view["household"]["id"])
 
     def register_place(self) -> tuple[str | None, dict[str, Any] | None]:
@@ -192,7 +192,7 @@ class AreasPage(Page):
 
     def _open(self, dialog: QDialog) -> bool:
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.window().data_changed() if hasattr(self.window(), "data_changed") else self.data_changed()
+            getattr(self.window(), "data_changed", self.data_changed)()
             if not self.isVisible():
                 self.reload()
             return True
@@ -279,7 +279,7 @@ class AreasPage(Page):
         except ServiceError as exc:
             QMessageBox.warning(self, "未删除", str(exc))
             return False
-        self.window().data_changed() if hasattr(self.window(), "data_changed") else self.data_changed()
+        getattr(self.window(), "data_changed", self.data_changed)()
         if not self.isVisible():
             self.reload()
         return True

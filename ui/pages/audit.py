@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
@@ -106,8 +106,8 @@ class AuditPage(Page):
         self.reload()
 
     def reload(self) -> None:
-        d_from: date = self.date_from.date().toPython()
-        d_to: date = self.date_to.date().toPython()
+        d_from = cast(date, self.date_from.date().toPython())  # a QDate's Python value is a date
+        d_to = cast(date, self.date_to.date().toPython())
         rows = audit_entries(self.ctx.store, self.ctx.actor, who=self.who.text().strip() or None,
                              action=self.action.currentData(), date_from=d_from, date_to=d_to,
                              about_person=self.about_person[0] if self.about_person else None)

@@ -172,7 +172,7 @@ class HomePage(Page):
     def show_steps(self, steps: list[StartStep]) -> None:
         while self.check_rows.count():
             item = self.check_rows.takeAt(0)
-            old = item.widget()
+            old = item.widget() if item is not None else None
             if old is not None:
                 old.hide()
                 old.setParent(None)  # gone from the box now, freed later

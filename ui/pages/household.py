@@ -241,9 +241,9 @@ class HouseholdPage(Page):
         self._photos(house)
         self.vehicles.clear()
         for v in view["vehicles"]:
-            item = QListWidgetItem(f"{v['plate_no']}  {v.get('brand') or ''} {v.get('colour') or ''}  {v.get('parking') or ''}")
-            item.setData(Qt.ItemDataRole.UserRole, v["id"])
-            self.vehicles.addItem(item)
+            vehicle_item = QListWidgetItem(f"{v['plate_no']}  {v.get('brand') or ''} {v.get('colour') or ''}  {v.get('parking') or ''}")
+            vehicle_item.setData(Qt.ItemDataRole.UserRole, v["id"])
+            self.vehicles.addItem(vehicle_item)
         if not view["vehicles"]:
             self.vehicles.addItem("(无车辆)")
         method, sat, cats = code_table("visit_method"), code_table("satisfaction"), code_table("need_category")
@@ -252,19 +252,19 @@ class HouseholdPage(Page):
         for entry in timeline(view["visits"], events):
             if entry["kind"] == "life_event":
                 e = entry["record"]
-                item = QListWidgetItem(f"{e['occurred_on'].isoformat()} · 【情况变化】{e['label']}"
-                                       f"{' · ' + e['person'] if e['person'] else ''}{' · ' + e['note'] if e['note'] else ''}")
-                item.setData(Qt.ItemDataRole.UserRole + 1, e["id"])
-                self.visits.addItem(item)
+                event_item = QListWidgetItem(f"{e['occurred_on'].isoformat()} · 【情况变化】{e['label']}"
+                                             f"{' · ' + e['person'] if e['person'] else ''}{' · ' + e['note'] if e['note'] else ''}")
+                event_item.setData(Qt.ItemDataRole.UserRole + 1, e["id"])
+                self.visits.addItem(event_item)
                 continue
             v = entry["record"]
             needs = ";".join(f"[{cats.label(n['category'])}] {n['content']}" for n in v["needs"])
             text = (f"{v['visited_on'].isoformat()} · {method.label(v['method'])} · {v['visitor']}"
                     f"{' · ' + sat.label(v['satisfaction']) if v.get('satisfaction') else ''}\n{v.get('situation') or ''}"
                     + (f"\n诉求:{needs}" if needs else ""))
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, v["id"])
-            self.visits.addItem(item)
+            visit_item = QListWidgetItem(text)
+            visit_item.setData(Qt.ItemDataRole.UserRole, v["id"])
+            self.visits.addItem(visit_item)
         if not view["visits"] and not events:
             self.visits.addItem("(还没有走访记录)")
         self.ledger.setRowCount(len(view["ledgers"]))
@@ -284,7 +284,8 @@ class HouseholdPage(Page):
 
     def _photos(self, house: dict[str, Any] | None) -> None:
         while self.photos_holder.count():
-            w = self.photos_holder.takeAt(0).widget()
+            item = self.photos_holder.takeAt(0)
+            w = item.widget() if item is not None else None
             if w is not None:
                 w.deleteLater()
         if not house:
@@ -300,7 +301,8 @@ class HouseholdPage(Page):
         rows = self.members.selectionModel().selectedRows() if self.members.selectionModel() else []
         if not rows:
             return None
-        return self.members.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        item = self.members.item(rows[0].row(), 0)
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
     def _member_menu(self, pos: Any) -> None:
         if self.selected_member() is None:

@@ -319,9 +319,9 @@ class ListPage(Page):
                     value = f.get(key)
                     code = value if value in (None, OPEN, OVERDUE) else code_table(table).code_for(str(value)) or value
                     _select(box, code)
-            for box, key in ((self.age_from, "age_min"), (self.age_to, "age_max")):
-                if box is not None:
-                    box.setValue(int(f[key]) if key in f else NO_AGE)
+            for sbox, key in ((self.age_from, "age_min"), (self.age_to, "age_max")):
+                if sbox is not None:
+                    sbox.setValue(int(f[key]) if key in f else NO_AGE)
             for dbox, key in ((self.date_from, "date_from"), (self.date_to, "date_to")):
                 if dbox is not None:
                     d = QDate.fromString(str(f[key])[:10], "yyyy-MM-dd") if key in f else NO_DATE

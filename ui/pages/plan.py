@@ -211,7 +211,7 @@ class PlanPage(Page):
                                                   "PDF 文件 (*.pdf)")
             if not path:
                 return False
-        font = self.ctx.settings.value("print/font", "", type=str) or None
+        font = str(self.ctx.settings.value("print/font", "", type=str)) or None
         try:
             res = print_route(self.ctx.store, self.ctx.actor, path, today=self.today, scope=self.scope.currentData(),
                               grid_id=self.grid.currentData() if self.office else None,

@@ -152,7 +152,7 @@ class PrintPage(Page):
         form.addRow("统计期", dates)
         form.addRow("", self.split)
         form.addRow("", self.unmask)
-        info = font_info(ctx.settings.value("print/font", "", type=str) or None)
+        info = font_info(str(ctx.settings.value("print/font", "", type=str)) or None)
         self.font_label = QLabel(f"字体:{info.get('name')}" + (f"  ⚠ {info['warning']}" if info.get("warning") else "(已嵌入)"))
         self.font_label.setProperty("role", "warning" if info.get("warning") else "hint")
         self.font_label.setWordWrap(True)
@@ -250,7 +250,7 @@ class PrintPage(Page):
         return "(尚未选择户:在户页面点“打印”,或选择网格)"
 
     def options(self) -> PrintOptions:
-        font = self.ctx.settings.value("print/font", "", type=str) or None
+        font = str(self.ctx.settings.value("print/font", "", type=str)) or None
         return PrintOptions(unmask=self.unmask.isChecked(), split=self.split.isChecked() and self.kind_archive.isChecked(),
                             font_path=font)
 
@@ -388,7 +388,8 @@ class PrintPage(Page):
 
     def show_preview(self, pdf: Path) -> None:
         while self.pages_box.count():
-            w = self.pages_box.takeAt(0).widget()
+            item = self.pages_box.takeAt(0)
+            w = item.widget() if item is not None else None
             if w is not None:
                 w.deleteLater()
         for png in render_pages(pdf, 0, 3, 70):

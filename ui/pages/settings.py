@@ -34,6 +34,15 @@ from ui.workers import JobFailure, run_job, wait_all
 log = logging.getLogger(__name__)
 
 
+
+def _quit_app() -> None:
+    """The application's quit (through its instance: tests replace it there)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        app.quit()
+
 class SettingsPage(Page):
     title = "设置"
 
@@ -42,11 +51,11 @@ class SettingsPage(Page):
         heading = QLabel("设置")
         heading.setProperty("role", "page-title")
         self.dark = QCheckBox("深色主题")
-        self.dark.setChecked(ctx.settings.value("ui/dark", False, type=bool))
+        self.dark.setChecked(bool(ctx.settings.value("ui/dark", False, type=bool)))
         self.dark.toggled.connect(self._toggle_dark)
         self.reindex_button = reindex = QPushButton("重建检索索引")
         reindex.clicked.connect(self.reindex)
-        self.font_path = QLabel(ctx.settings.value("print/font", "", type=str) or "自动(系统中文字体)")
+        self.font_path = QLabel(str(ctx.settings.value("print/font", "", type=str)) or "自动(系统中文字体)")
         self.font_path.setWordWrap(True)
         choose_font = QPushButton("选择打印字体…")
         choose_font.clicked.connect(self.choose_font)
@@ -124,7 +133,7 @@ class SettingsPage(Page):
         self.idle.setRange(0, 240)
         self.idle.setSuffix(" 分钟")
         self.idle.setSpecialValueText("不自动锁定")
-        self.idle.setValue(int(float(ctx.settings.value("security/idle_minutes", DEFAULT_MINUTES))))
+        self.idle.setValue(int(float(str(ctx.settings.value("security/idle_minutes", DEFAULT_MINUTES)))))
         self.idle.setEnabled(allows(ctx.actor, Ability.SET_IDLE_LOCK))
         self.idle.setToolTip("无键盘鼠标操作超过该时间后锁定窗口,需重新输入密码(由社区管理员或网格长设置)")
         self.idle.valueChanged.connect(self.set_idle_minutes)
@@ -314,7 +323,7 @@ class SettingsPage(Page):
         run_job(backup_now, self.ctx.store, self.ctx.actor, on_done=done, on_error=failed, pool=self.ctx.pool)
 
     def choose_restore(self) -> None:
-        from PySide6.QtWidgets import QApplication, QInputDialog
+        from PySide6.QtWidgets import QInputDialog
 
         from desktop.services.backup import list_backups, restore
         rows = list_backups(self.ctx.store.path) if self.ctx.store.path else []
@@ -333,6 +342,7 @@ class SettingsPage(Page):
         if answer != QMessageBox.StandardButton.Yes:
             return
         path, key = self.ctx.store.path, self.ctx.store.key
+        assert path is not None  # the app works on a file (an in-memory store is the tests')
         wait_all(5000)
         self.ctx.store.close()
         try:
@@ -341,7 +351,7 @@ class SettingsPage(Page):
             QMessageBox.critical(self, "恢复失败", f"恢复失败:{exc}\n当前数据库未被替换。程序将关闭,请重新打开。")
         else:
             QMessageBox.information(self, "已恢复", f"已从备份恢复。恢复前的数据库已另存为:\n{safety}\n程序将关闭,请重新打开。")
-        QApplication.instance().quit()
+        _quit_app()
 
     # --- encryption ------------------------------------------------------------------------
     def new_recovery_key(self) -> None:
@@ -368,7 +378,7 @@ class SettingsPage(Page):
         show_recovery_key(self, recovery_key)
 
     def encrypt_database(self) -> None:
-        from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+        from PySide6.QtWidgets import QInputDialog, QLineEdit
 
         from desktop.services.session import encrypt
         password, ok = QInputDialog.getText(
@@ -383,10 +393,12 @@ class SettingsPage(Page):
         if answer != QMessageBox.StandardButton.Yes:
             return
         path, username = self.ctx.store.path, self.ctx.actor.username
+        assert path is not None  # the app works on a file (an in-memory store is the tests')
         wait_all(5000)
         self.ctx.store.close()
         # off the GUI thread: a big street with its backups takes a minute; the window shows why
-        self.encrypt_progress = box = QProgressDialog("正在加密本机数据库,请勿关闭程序或电脑…", None, 0, 0, self)
+        self.encrypt_progress = box = QProgressDialog(  # type: ignore[call-overload]  # None: no cancel button (the stubs want a str)
+            "正在加密本机数据库,请勿关闭程序或电脑…", None, 0, 0, self)
         box.setWindowTitle("加密本机数据库")
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.setMinimumDuration(0)
@@ -402,12 +414,12 @@ class SettingsPage(Page):
             show_recovery_key(self, done.recovery_key)
             QMessageBox.information(self, "已加密", f"本机数据库已加密(以前的备份也已加密)。加密前的备份:\n{done.backup}\n"
                                     "程序将关闭,请重新打开并登录。")
-            QApplication.instance().quit()
+            _quit_app()
 
         def failed(failure: JobFailure) -> None:  # wrong password or a storage problem: the file stays as it was
             box.close()
             QMessageBox.critical(self, "未加密", f"未能加密:{failure.message}\n数据库未改动。程序将关闭,请重新打开。")
-            QApplication.instance().quit()
+            _quit_app()
 
         run_job(lambda job: encrypt(path, username, password, progress=job.report), with_job=True,
                 on_done=finished, on_error=failed, on_progress=step, pool=self.ctx.pool)

@@ -407,7 +407,7 @@ class SyncPage(Page):
     def _asking(self) -> bool:
         return self.trust_dialog is not None and self.trust_dialog.isVisible()
 
-    def _ask(self, title: str, text: str, accept: str, on_accept: Callable[[], None],
+    def _ask(self, title: str, text: str, accept: str, on_accept: Callable[[], object],
              on_reject: Callable[[], None], icon: QMessageBox.Icon = QMessageBox.Icon.Question) -> None:
         """A window-modal question, answered through the signal (the page keeps running)."""
         box = QMessageBox(icon, title, text, parent=self)
@@ -529,7 +529,7 @@ class SyncPage(Page):
 
     # --- bundles -----------------------------------------------------------------------------------
     def _bundle_dir(self) -> str:
-        return self.ctx.settings.value("sync/bundle_dir", str(Path.home()), type=str)
+        return str(self.ctx.settings.value("sync/bundle_dir", str(Path.home()), type=str))
 
     def export_bundle(self, path: Path | None = None) -> Job | None:
         if self.job is not None:

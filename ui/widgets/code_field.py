@@ -91,7 +91,7 @@ class ChoiceField(QLineEdit):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         """Tab in the open list takes the highlighted entry (then moves on, as Tab does)."""
         if watched is self.completer_.popup() and event.type() == QEvent.Type.KeyPress \
-                and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):  # type: ignore[attr-defined]
+                and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
             current = self.completer_.popup().currentIndex()
             if current.isValid():
                 self.set_label(str(current.data()))

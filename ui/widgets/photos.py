@@ -5,6 +5,7 @@ thumbnails are small and are read synchronously."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -197,17 +198,17 @@ class PhotoStrip(QWidget):
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.setSpacing(6)
         self._row.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(self._row_widget)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setFixedHeight(THUMB_VIEW + 8 + self.scroll.horizontalScrollBar().sizeHint().height() + 4)
+        self._scroll = QScrollArea()
+        self._scroll.setWidget(self._row_widget)
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._scroll.setFixedHeight(THUMB_VIEW + 8 + self._scroll.horizontalScrollBar().sizeHint().height() + 4)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
-        layout.addWidget(self.scroll)
+        layout.addWidget(self._scroll)
         self.set_owner(owner_kind, owner_id)
 
     # --- public API -----------------------------------------------------------------------
@@ -276,7 +277,7 @@ class PhotoStrip(QWidget):
         """Attach one file in the background (no dialog); `changed` fires when it is stored."""
         return self.add_files([path], purpose)
 
-    def add_files(self, paths: list[str | Path], purpose: str | None = None) -> Job | None:
+    def add_files(self, paths: Sequence[str | Path], purpose: str | None = None) -> Job | None:
         if self.owner_id is None or not paths:
             return None
         kind, owner_id = self.owner_kind, self.owner_id
