@@ -224,6 +224,13 @@ def test_a_new_community_from_the_app_alone_reaches_the_grid_workers_laptop(
         people = win.show_page("person")
         qtbot.waitUntil(lambda: people.model.total == 1 and people.model.rowCount() == 1, timeout=20000)
         assert people.model.data(people.model.index(0, 0)) == HEAD
+        # double-click the row: the household's page, with its room in the new building
+        rect = people.view.visualRect(people.model.index(0, 0))
+        qtbot.mouseClick(people.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(people.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        household = win.page("household")
+        assert win.current_page() is household
+        assert household.heading.text() == f"{HEAD}户 · 幸福小区3栋2单元301室"
     finally:
         close_window(qtbot, win)
         join.store.close()
