@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 from PySide6.QtCore import QSize, Qt
@@ -101,7 +102,11 @@ class MainWindow(QMainWindow):
         self.back_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.back_action.triggered.connect(self.go_back)
         self.back_action.setEnabled(False)
-        bar.insertAction(bar.actions()[0] if bar.actions() else None, self.back_action)
+        first = bar.actions()
+        if first:
+            bar.insertAction(first[0], self.back_action)
+        else:
+            bar.addAction(self.back_action)
         self.register_action = QAction("整户登记 (Ctrl+Shift+N)", self)
         self.register_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
         self.register_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -137,7 +142,7 @@ class MainWindow(QMainWindow):
         self.add_page("gridmap", lambda: self._gridmap_page(), title="网格一张图")
         self.add_page("building", lambda: self._building_page(), in_sidebar=False)
         for entry in kinds.listed():
-            self.add_page(entry.key, lambda k=entry.key: ListPage(self.ctx, k), title=entry.title)
+            self.add_page(entry.key, partial(ListPage, self.ctx, entry.key), title=entry.title)
         self.add_page("quality", lambda: self._quality_page(), title="数据质量")
         self.add_page("print", lambda: self._print_page(), title="打印")
         if allows(self.ctx.actor, Ability.READ_AUDIT):
@@ -226,7 +231,7 @@ class MainWindow(QMainWindow):
         if isinstance(current, AreasPage):
             current.register_household()
         else:
-            self.page("areas").register_household(None, {})
+            cast(AreasPage, self.page("areas")).register_household(None, {})
 
     def import_excel(self, kind: str = "person") -> bool:
         from ui.forms.exchange import ImportWizard

@@ -180,6 +180,7 @@ def cmd_print_map(args: argparse.Namespace) -> int:
                 result = _guard(lambda: print_door_plates(store, actor, gid, out=out, estate=estate, building=b,
                                                           options=options))
         else:
+            assert grid, "checked above: grid-map and door-plates without --building need --grid"
             gid = _grid_id(store, actor, grid)
             printer = print_grid_map if what == "grid-map" else print_door_plates
             result = _guard(lambda: printer(store, actor, gid, out=out, options=options))

@@ -226,7 +226,8 @@ def read_geojson(data: bytes, *, coords: str = "wgs84") -> list[Shape]:
         where = f"第 {n} 个要素"
         if not isinstance(feat, dict) or feat.get("type") != "Feature":
             raise GeoError(f"{where}不是 Feature,文件可能已损坏")
-        props = feat.get("properties") if isinstance(feat.get("properties"), dict) else {}
+        found = feat.get("properties")
+        props: dict[str, Any] = found if isinstance(found, dict) else {}
         polys = _polygons(feat.get("geometry"), where)
         if coords == "gcj02":
             polys = [[[gcj02_to_wgs84(x, y) for x, y in ring] for ring in poly] for poly in polys]

@@ -133,7 +133,8 @@ _ROOMS_SQL = (
 def _rooms(conn: Connection, grid_id: str, today: date, estate: str | None = None,
            building: str | None = None) -> list[tuple[Any, ...]]:
     """(row, status, problems) of every room of a grid (or of one building)."""
-    sql, params = _ROOMS_SQL, {"g": grid_id}
+    sql = _ROOMS_SQL
+    params: dict[str, Any] = {"g": grid_id}
     if estate is not None:
         sql += " AND a.estate = :e AND a.building = :b"
         params |= {"e": estate, "b": building}

@@ -64,9 +64,14 @@ def name_pinyin(name: str) -> tuple[str, str]:
     return full, initials
 
 
+def _chars(s: str) -> Any:
+    # as _each_char, without lower-casing (text_pinyin lower-cases what it keeps)
+    return [c for c in s]
+
+
 def text_pinyin(text: str) -> tuple[str, str]:
     """(full pinyin, initials) of an ordinary word such as a code label ("母亲" → ("muqin", "mq")),
     read as words, not as a name: 长子 is zhangzi here."""
-    syl = [s.lower() for s in lazy_pinyin(text or "", style=Style.NORMAL, errors=lambda s: [c for c in s])
+    syl = [s.lower() for s in lazy_pinyin(text or "", style=Style.NORMAL, errors=_chars)
            if s and s.isascii() and s.isalnum()]
     return "".join(syl), "".join(s[0] for s in syl)

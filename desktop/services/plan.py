@@ -112,6 +112,13 @@ def _d(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
+def _day(value: Any) -> date:
+    """`_d` for a column that is never NULL (the query filters it)."""
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
 @dataclass
 class Item:
     household_id: str
@@ -261,7 +268,9 @@ class _Loader:
             else:
                 statement = head + f"{column} IN (SELECT value FROM json_each(?))" + tail
                 args.append(self.grid_json)
-        cur = self.conn.connection.driver_connection.cursor()
+        raw = self.conn.connection.driver_connection
+        assert raw is not None, "the connection is closed"
+        cur = raw.cursor()
         try:
             return cur.execute(statement, (*args, *params)).fetchall()
         finally:
@@ -300,7 +309,7 @@ class _Loader:
         for h, v in self._rows(q, self.today.isoformat(), since.isoformat() if since else ""):
             d = days.get(v)
             if d is None:
-                d = days[v] = _d(v)
+                d = days[v] = _day(v)
             out[h].append(d)
         for dates in out.values():
             dates.sort()
@@ -309,7 +318,7 @@ class _Loader:
     def last_visits(self) -> dict[str, date]:
         q = ("SELECT household_id, max(visited_on) FROM visit WHERE deleted_at IS NULL AND {grid:grid_id} "
              "AND visited_on <= ? GROUP BY household_id")
-        return {h: _d(v) for h, v in self._rows(q, self.today.isoformat())}
+        return {h: _day(v) for h, v in self._rows(q, self.today.isoformat())}
 
     def events(self) -> list[Any]:
         return self._rows(
@@ -376,16 +385,16 @@ def _due_items(data: _Loader, last: dict[str, date], events: list[Any], today: d
             if lv is None or lv < opens:
                 yield hh, "residence_card", why, opens, due, {"person": person}
     for ev in events:
-        hh = data.houses.get(ev[1])
+        house = data.houses.get(ev[1])
         found = _event_item(ev)
-        if hh is None or found is None:
+        if house is None or found is None:
             continue
-        if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
+        if wanted and not any(c in wanted for m in house.members for c in marks_list(m[1]) + marks_list(m[2])):
             continue
         opens, due, why = found
-        lv = last.get(hh.id)
+        lv = last.get(house.id)
         if lv is None or lv < opens:
-            yield hh, "event", why, opens, due, {"event_id": ev[0], "person": ev[4]}
+            yield house, "event", why, opens, due, {"event_id": ev[0], "person": ev[4]}
 
 
 def household_due_dates(conn: Connection, today: date, grids: list[str] | None) -> dict[str, date]:
@@ -520,25 +529,25 @@ class VisitPlan:
                 k = bisect.bisect_left(vs, opens)
                 count(hh, due, vs[k] if k < len(vs) else None, why)
         for ev in events:
-            hh = data.houses.get(ev[1])
+            house = data.houses.get(ev[1])
             found = _event_item(ev)
-            if hh is None or found is None:
+            if house is None or found is None:
                 continue
             opens, due, why = found
-            vs = visits.get(hh.id, [])
+            vs = visits.get(house.id, [])
             k = bisect.bisect_left(vs, opens)
-            count(hh, due, vs[k] if k < len(vs) else None, why)
+            count(house, due, vs[k] if k < len(vs) else None, why)
 
         listed = sorted({d["household_id"] for items in detail.values() for d in items})
         if listed:  # the head and address of the households listed as late or overdue
             with self.store.session() as s:
-                found = {r[0]: (r[1] or "", r[2] or "") for r in s.connection().exec_driver_sql(
+                heads = {r[0]: (r[1] or "", r[2] or "") for r in s.connection().exec_driver_sql(
                     "SELECT hh.id, p.name, a.full_text FROM household hh LEFT JOIN person p ON p.id = hh.head_person_id "
                     "LEFT JOIN house h ON h.id = hh.house_id LEFT JOIN address a ON a.id = h.address_id "
                     "WHERE hh.id IN (SELECT value FROM json_each(?))", (json.dumps(listed),))}
             for items in detail.values():
                 for d in items:
-                    d["head"], d["address"] = found.get(d["household_id"], ("", ""))
+                    d["head"], d["address"] = heads.get(d["household_id"], ("", ""))
         workers: dict[str, dict[str, Any]] = {}
         assigned: dict[str, list[str]] = defaultdict(list)
         for gid, username, display, role in people:
@@ -552,12 +561,12 @@ class VisitPlan:
             for name in names or [NO_WORKER]:
                 w = workers.setdefault(name, {"username": name, "name": name, "grids": [], **_zero()})
                 w["grids"].append(row["name"])
-                for k in ("due", "on_time", "late", "overdue"):
-                    w[k] += row[k]
-        total = {"name": "合计", **_zero()}
+                for key in ("due", "on_time", "late", "overdue"):
+                    w[key] += row[key]
+        total: dict[str, Any] = {"name": "合计", **_zero()}
         for row in per_grid.values():
-            for k in ("due", "on_time", "late", "overdue"):
-                total[k] += row[k]
+            for key in ("due", "on_time", "late", "overdue"):
+                total[key] += row[key]
         for row in [*per_grid.values(), *workers.values(), total]:
             row["rate"] = round(row["on_time"] / row["due"], 4) if row["due"] else None
         return {

@@ -299,7 +299,7 @@ class Quality:
         p = sc.params
 
         def rows(statement: str) -> list[Any]:
-            return conn.execute(sql(statement, "grids"), p).all()
+            return list(conn.execute(sql(statement, "grids"), p).all())
 
         # houses, one row each (their building is their people's building)
         h_missing = " OR ".join(f"({m})" for _, m in _required_sql("house")) or "0"
@@ -357,7 +357,7 @@ class Quality:
         from desktop.services.plan import household_intervals
 
         intervals = household_intervals(conn, sc.today, sc.grids)
-        last = dict(conn.execute(text(
+        last: dict[str, Any] = dict(conn.execute(text(
             "SELECT household_id, max(visited_on) FROM visit WHERE deleted_at IS NULL GROUP BY household_id")).all())
         for gid, hid, household_id, marks in rows(
             "SELECT r.grid_id, r.house_id, r.household_id, r.marks || r.derived_marks FROM person r "
@@ -443,7 +443,7 @@ class Quality:
         groups: dict[tuple, list[Any]] = defaultdict(list)
         for row in rows:
             groups[tuple(row[:n_key])].append(row[n_key:])
-        out = []
+        out: list[tuple[Any, ...]] = []
         for value, members in groups.items():
             if len({m[3] for m in members}) < 2:
                 continue
@@ -513,7 +513,7 @@ class Quality:
                                      f"{kinds.label(table)}缺少:{labels_}", fields=cols_missing)
 
     def _rows(self, conn: Connection, sc: Scope, statement: str) -> list[Any]:
-        return conn.execute(sql(statement, *(["grids"] if ":grids" in statement else [])), sc.params).all()
+        return list(conn.execute(sql(statement, *(["grids"] if ":grids" in statement else [])), sc.params).all())
 
     @staticmethod
     def _item(reason: str, kind: str, rid: str, grid_id: str, fld: str | None, title: str, detail: str,

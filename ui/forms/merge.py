@@ -102,7 +102,7 @@ class MergeDialog(QDialog):
                           "房屋和照片都改为指向保留的记录;被合并的记录标记为已合并并同步到所有电脑。当天可由社区管理员撤销。")
 
     def choices(self) -> dict[str, str]:
-        return {col: g.checkedButton().property("side") for col, g in self.groups.items() if g.checkedButton()}
+        return {col: b.property("side") for col, g in self.groups.items() if (b := g.checkedButton()) is not None}
 
     def swap(self) -> None:
         self.load(self.drop_id, self.keep_id)

@@ -122,8 +122,8 @@ class BuildingTablePage(Page):
         for w in (back, self.heading):
             top.addWidget(w)
         top.addStretch(1)
-        for w in (self.filter, self.paper, print_button, plates):
-            top.addWidget(w)
+        for control in (self.filter, self.paper, print_button, plates):
+            top.addWidget(control)
         self.legend_box = QVBoxLayout()
         hint = QLabel("每格:户室号、状态字母、户主姓氏与人数。单击打开该户;未登记的户室可在此登记整户。")
         hint.setProperty("role", "hint")
@@ -158,7 +158,8 @@ class BuildingTablePage(Page):
         self.table_model = t
         self.heading.setText(f"楼盘表 · {t.title}")
         while self.legend_box.count():
-            old = self.legend_box.takeAt(0).widget()
+            taken = self.legend_box.takeAt(0)
+            old = taken.widget() if taken is not None else None
             if old is not None:
                 old.deleteLater()
         self.legend_box.addWidget(legend(t.counts))
@@ -297,9 +298,9 @@ class GridMapPage(Page):
         heading.setProperty("role", "page-title")
         self.grid_box = QComboBox()
         self.grid_box.currentIndexChanged.connect(lambda _: self.load())
-        self.find = QLineEdit()
-        self.find.setPlaceholderText("楼栋(如 3栋)或户主姓名,回车定位")
-        self.find.returnPressed.connect(lambda: self.centre_on(self.find.text()))
+        self.find_box = QLineEdit()
+        self.find_box.setPlaceholderText("楼栋(如 3栋)或户主姓名,回车定位")
+        self.find_box.returnPressed.connect(lambda: self.centre_on(self.find_box.text()))
         print_map = QPushButton("打印地图(A3)…")
         print_map.clicked.connect(self.print_map)
         plates = QPushButton("打印全网格门牌…")
@@ -310,7 +311,7 @@ class GridMapPage(Page):
         top = QHBoxLayout()
         top.addWidget(heading)
         top.addWidget(self.grid_box)
-        top.addWidget(self.find, 1)
+        top.addWidget(self.find_box, 1)
         for b in (print_map, plates, self.import_button):
             top.addWidget(b)
         self.legend_slot = QVBoxLayout()
@@ -368,7 +369,8 @@ class GridMapPage(Page):
             if b.status:
                 counts[b.status] = counts.get(b.status, 0) + 1
         while self.legend_slot.count():
-            old = self.legend_slot.takeAt(0).widget()
+            taken = self.legend_slot.takeAt(0)
+            old = taken.widget() if taken is not None else None
             if old is not None:
                 old.deleteLater()
         self.legend_slot.addWidget(legend(counts))

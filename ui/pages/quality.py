@@ -77,7 +77,9 @@ class QualityPage(Page):
             bar.addWidget(w)
         self.figures = read_only_table(["网格", *(label for _k, label in FIGURE_COLUMNS)])
         for i, (key, _label) in enumerate(FIGURE_COLUMNS, start=1):
-            self.figures.horizontalHeaderItem(i).setToolTip(formula(key))
+            header = self.figures.horizontalHeaderItem(i)
+            if header is not None:  # read_only_table sets every header
+                header.setToolTip(formula(key))
         self.queue = read_only_table(["网格", "类别", "原因", "记录", "说明"])
         self.queue.doubleClicked.connect(lambda _i: self.open_selected())
         self.queue.setColumnWidth(0, 200)
@@ -164,7 +166,7 @@ class QualityPage(Page):
             self.queue.setItem(r, 2, cell(it["reason_label"]))
             self.queue.setItem(r, 3, cell(str(it["title"])))
             self.queue.setItem(r, 4, cell(it["detail"]))
-        by_group = {}
+        by_group: dict[str, int] = {}
         for it in self.data["items"]:
             by_group[it["group"]] = by_group.get(it["group"], 0) + 1
         summary = "、".join(f"{label} {by_group.get(k, 0):,}" for k, label in GROUPS.items())

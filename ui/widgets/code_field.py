@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QStringListModel, Qt, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
-from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QCompleter, QLineEdit, QWidget
 
 from desktop.services.pinyin import text_pinyin
 from desktop.validation import code_table
@@ -33,7 +33,7 @@ class ChoiceField(QLineEdit):
         self.completer_.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self.completer_.setMaxVisibleItems(10)
         self.completer_.activated.connect(self._picked)
-        self.completer_.popup().installEventFilter(self)  # after the completer's: sees keys first
+        self._popup().installEventFilter(self)  # after the completer's: sees keys first
         self.textEdited.connect(self._filter)
         if choices:
             self.set_choices([(c, c) for c in choices])
@@ -69,14 +69,19 @@ class ChoiceField(QLineEdit):
             ranked.append((rank, pos, label))
         return [label for _r, _p, label in sorted(ranked)]
 
+    def _popup(self) -> QAbstractItemView:
+        popup = self.completer_.popup()  # a QCompleter makes its list view when first asked
+        assert popup is not None
+        return popup
+
     def _filter(self, text: str) -> None:
         found = self.matches(text)
         self._model.setStringList(found)
         if found and text.strip():
             self.completer_.complete()
-            self.completer_.popup().setCurrentIndex(self._model.index(0, 0))
+            self._popup().setCurrentIndex(self._model.index(0, 0))
         else:
-            self.completer_.popup().hide()
+            self._popup().hide()
 
     def _picked(self, label: str) -> None:
         self.set_label(label)
@@ -90,9 +95,9 @@ class ChoiceField(QLineEdit):
     # --- keys and focus ----------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         """Tab in the open list takes the highlighted entry (then moves on, as Tab does)."""
-        if watched is self.completer_.popup() and event.type() == QEvent.Type.KeyPress \
+        if watched is self._popup() and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) \
                 and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
-            current = self.completer_.popup().currentIndex()
+            current = self._popup().currentIndex()
             if current.isValid():
                 self.set_label(str(current.data()))
         return super().eventFilter(watched, event)
@@ -103,10 +108,10 @@ class ChoiceField(QLineEdit):
         super().focusInEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Down and not self.completer_.popup().isVisible() and self._entries:
+        if event.key() == Qt.Key.Key_Down and not self._popup().isVisible() and self._entries:
             self._model.setStringList(self.matches("" if self.known() else self.text()))
             self.completer_.complete()
-            self.completer_.popup().setCurrentIndex(self._model.index(0, 0))
+            self._popup().setCurrentIndex(self._model.index(0, 0))
             return
         super().keyPressEvent(event)
 
@@ -161,5 +166,5 @@ class CodeField(ChoiceField):
 
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
         super().focusOutEvent(event)
-        if not self.completer_.popup().isVisible():
+        if not self._popup().isVisible():
             self.resolve()
