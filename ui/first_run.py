@@ -641,8 +641,9 @@ class FirstRunDialog(QDialog):
         title = QLabel("从备份恢复")
         title.setProperty("role", "page-title")
         lay.addWidget(title)
-        lay.addWidget(_hint("选择以前的备份文件(.db,通常在原电脑数据文件夹的 backups 中)。加密的备份还需要原电脑上的"
-                            "密钥文件(与数据库同名、以 .keys 结尾)。恢复后用备份中的用户和密码登录。"))
+        lay.addWidget(_hint("选择以前的备份文件(.db,通常在原电脑数据文件夹的 backups 中)。加密的备份旁边有随它保存的"
+                            "密钥文件(备份名加 .keys),会自动使用;没有时请选择原电脑上的密钥文件。恢复后用备份中的用户和"
+                            "密码登录;密码对应的密钥丢失时,填写加密时打印的恢复密钥。"))
         self.backup_file = QLineEdit()
         self.backup_file.setPlaceholderText("备份文件")
         self.keyring_file = QLineEdit()
@@ -654,6 +655,8 @@ class FirstRunDialog(QDialog):
         self.restore_user = QLineEdit()
         self.restore_user.setPlaceholderText("备份中的用户名")
         self.restore_password = _password_field()
+        self.recovery_key = QLineEdit()
+        self.recovery_key.setPlaceholderText("可不填:加密时打印的恢复密钥,如 ABCDE-FGHJK-…")
         form = QFormLayout()
         for label, field, button in (("备份文件", self.backup_file, pick_backup), ("密钥文件", self.keyring_file, pick_keys)):
             row = QHBoxLayout()
@@ -662,6 +665,7 @@ class FirstRunDialog(QDialog):
             form.addRow(label, row)
         form.addRow("用户名", self.restore_user)
         form.addRow("密码", self.restore_password)
+        form.addRow("恢复密钥", self.recovery_key)
         lay.addLayout(form)
         self.errors["restore"] = _error_label()
         lay.addWidget(self.errors["restore"])
@@ -685,7 +689,8 @@ class FirstRunDialog(QDialog):
             return
         keys = self.keyring_file.text().strip()
         error.setText("")
-        work = partial(first_run.restore_first, keyring_file=Path(keys) if keys else None)
+        work = partial(first_run.restore_first, keyring_file=Path(keys) if keys else None,
+                       recovery_key=self.recovery_key.text().strip() or None)
         self._busy(run_job(guarded(work, self.db_path), self.db_path, Path(backup), username, password,
                            on_done=lambda _r: self._signed_in(username, password), on_error=self._failed),
                    "正在检查并恢复备份…")

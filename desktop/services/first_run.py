@@ -32,7 +32,17 @@ from typing import Any
 
 from desktop import kinds
 from desktop.db.engine import StorageError
-from desktop.db.keys import Keyring, KeyringError, is_encrypted, keyring_path, new_key
+from desktop.db.keys import (
+    Keyring,
+    KeyringError,
+    backup_keyring_path,
+    is_encrypted,
+    keyring_path,
+    new_key,
+    normalize_recovery_key,
+    recovery_path,
+    unwrap_recovery,
+)
 from desktop.policy import Role
 from desktop.services.errors import PermissionDenied, ServiceError, ValidationFailed
 from desktop.services.store import Actor, Store, remove_database_files
@@ -112,7 +122,7 @@ def _remove_building(tmp: Path) -> None:
     from desktop.db.copies import remove_quietly
 
     remove_database_files(tmp)
-    remove_quietly(keyring_path(tmp), tmp.with_name(tmp.name + ".sync-lock"))
+    remove_quietly(keyring_path(tmp), recovery_path(tmp), tmp.with_name(tmp.name + ".sync-lock"))
 
 
 @contextmanager
@@ -134,6 +144,8 @@ def new_database(path: Path) -> Iterator[Path]:
         ring = keyring_path(tmp)
         if ring.exists():
             os.replace(ring, keyring_path(path))
+        if recovery_path(tmp).exists():  # the recovery entry on its own, beside the keyring
+            os.replace(recovery_path(tmp), recovery_path(path))
         os.replace(tmp, path)  # last: the database appears only when it is complete
     except BaseException:
         _remove_building(tmp)
@@ -297,17 +309,22 @@ def create_community(path: Path, plan: CommunityPlan, admin: AdminPlan, *, encry
 def _ring_from(keyring_file: Path) -> Keyring:
     try:
         data = json.loads(Path(keyring_file).read_text(encoding="utf-8"))
-        return Keyring(Path(keyring_file), dict(data["users"]))
+        recovery = data.get("recovery")
+        return Keyring(Path(keyring_file), dict(data["users"]), recovery if isinstance(recovery, dict) else None)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise StorageError(f"{Path(keyring_file).name} 不是网格台账的密钥文件或已损坏,请选择与备份同一台电脑上的"
                            "“数据库名.keys”文件。") from exc
 
 
 def restore_first(path: Path, backup: Path, username: str, password: str, *,
-                  keyring_file: Path | None = None) -> None:
+                  keyring_file: Path | None = None, recovery_key: str | None = None) -> None:
     """Restore `backup` onto a laptop with no database: checked whole, given a new file id (it
     enrols as a new device at the next sync), opened with the password of `username`, one of its
-    users. An encrypted backup needs the keyring file of the laptop it came from."""
+    users. An encrypted backup needs a keyring: the one kept beside it (`X.db.keys`, written with
+    every encrypted backup) unless another is chosen. The keyring is unlocked by that user's
+    password, or, when `recovery_key` is given (the password's keyring entry is lost or the
+    password forgotten by every other user), by the recovery key: the user's password is then
+    checked against the database itself and wrapped for them again."""
     from desktop.services.backup import is_plain, restore
     from desktop.services.session import LocalDatabase
     from desktop.services.store import SYSTEM
@@ -324,20 +341,40 @@ def restore_first(path: Path, backup: Path, username: str, password: str, *,
     key = None
     ring = None
     if not plain:
+        if keyring_file is None and backup_keyring_path(backup).exists():
+            keyring_file = backup_keyring_path(backup)  # kept beside every encrypted backup
         if keyring_file is None:
-            raise StorageError(f"备份 {backup.name} 是加密的:请同时选择原电脑上的密钥文件"
-                               "(与数据库同名、以 .keys 结尾,例如 gridledger.db.keys)。")
+            raise StorageError(f"备份 {backup.name} 是加密的,旁边没有随备份保存的密钥文件 {backup.name}.keys:"
+                               "请同时选择原电脑上的密钥文件(与数据库同名、以 .keys 结尾,例如 gridledger.db.keys)。")
         ring = _ring_from(keyring_file)
-        try:
-            key = ring.unlock(username.strip(), password)
-        except KeyringError as exc:
-            raise PermissionDenied(f"{exc}(用备份中的用户和密码解锁)") from exc
+        if recovery_key:
+            if ring.recovery is None:
+                raise PermissionDenied(f"密钥文件 {Path(keyring_file).name} 中没有恢复密钥的记录(该数据库加密时还没有"
+                                       "恢复密钥):请不填恢复密钥,改用备份中一位用户的密码。")
+            try:
+                key = unwrap_recovery(ring.recovery, normalize_recovery_key(recovery_key))
+            except KeyringError as exc:
+                raise PermissionDenied(str(exc)) from exc
+        else:
+            try:
+                key = ring.unlock(username.strip(), password)
+            except KeyringError as exc:
+                raise PermissionDenied(f"{exc}(用备份中的用户和密码解锁)") from exc
     with new_database(path) as tmp:
         if ring is not None:
-            Keyring(keyring_path(tmp), ring.users).save()
+            Keyring(keyring_path(tmp), ring.users, ring.recovery).save()
             shutil.copyfile(backup, tmp)  # restore() replaces an existing file under the same key
         safety = restore(tmp, backup, SYSTEM, key=key)
         safety.unlink(missing_ok=True)  # a copy of the same backup, of no use on a new laptop
+        if recovery_key and key is not None:
+            from desktop.services.auth import sign_in
+
+            store = Store.open(tmp, key=key)
+            try:
+                sign_in(store, username.strip(), password)  # the password as the database knows it
+            finally:
+                store.close()
+            Keyring.load(tmp).add(username.strip(), password, key)  # their way in again
         store, _ = LocalDatabase(tmp).open(username.strip(), password)  # the password is one of its users'
         store.close()
 

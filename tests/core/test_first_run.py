@@ -100,6 +100,47 @@ def test_a_plain_backup_restores_onto_an_empty_laptop_only_with_a_users_password
         restored.close()
 
 
+def test_an_encrypted_backup_restores_with_its_own_keyring_or_with_the_recovery_key(tmp_path):
+    """The keyring kept beside an encrypted backup is used without being chosen; when the user's
+    entry in it is gone, the recovery key printed at encryption opens it, the password is checked
+    against the database, and the user gets their entry back. A wrong key leaves nothing."""
+    import json
+
+    from desktop.db.keys import backup_keyring_path, keyring_path
+    from desktop.services.backup import backup_now
+    from desktop.services.session import new_recovery_key_for
+
+    old = tmp_path / "old" / "gridledger.db"
+    first_run.create_community(old, PLAN, ADMIN)
+    recovery = new_recovery_key_for(old, ADMIN.username, ADMIN.password)
+    store, actor = LocalDatabase(old).open(ADMIN.username, ADMIN.password)
+    try:
+        backup = backup_now(store, actor)
+    finally:
+        store.close()
+    assert backup_keyring_path(backup).exists()
+    # 1. the keyring beside the backup, found by itself
+    first = tmp_path / "a" / "gridledger.db"
+    first_run.restore_first(first, backup, ADMIN.username, ADMIN.password)
+    LocalDatabase(first).open(ADMIN.username, ADMIN.password)[0].close()
+    # 2. the user's entry lost: the password alone cannot open it, the recovery key can
+    ring = json.loads(backup_keyring_path(backup).read_text(encoding="utf-8"))
+    ring["users"] = {}
+    backup_keyring_path(backup).write_text(json.dumps(ring), encoding="utf-8")
+    second = tmp_path / "b" / "gridledger.db"
+    with pytest.raises(PermissionDenied):
+        first_run.restore_first(second, backup, ADMIN.username, ADMIN.password)
+    with pytest.raises(PermissionDenied, match="恢复密钥"):
+        first_run.restore_first(second, backup, ADMIN.username, ADMIN.password, recovery_key="2345-" * 4 + "23456")
+    with pytest.raises(PermissionDenied):  # the right key, a wrong password: checked against the database
+        first_run.restore_first(second, backup, ADMIN.username, "wrong-password-1", recovery_key=recovery)
+    assert names(second.parent) in ([], ["backups"])
+    first_run.restore_first(second, backup, ADMIN.username, ADMIN.password, recovery_key=recovery.lower())
+    restored, _ = LocalDatabase(second).open(ADMIN.username, ADMIN.password)
+    restored.close()
+    assert ADMIN.username in json.loads(keyring_path(second).read_text(encoding="utf-8"))["users"]
+
+
 def test_the_demo_never_joins_real_data(tmp_path, capsys, monkeypatch):
     from desktop.cli.main import main
 

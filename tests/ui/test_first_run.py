@@ -186,6 +186,8 @@ def encrypted_backup(tmp_path):
 
 
 def test_a_backup_is_restored_verified_and_signed_in(qtbot, wizard, encrypted_backup, answers):
+    from desktop.db.keys import backup_keyring_path
+
     backup, keys = encrypted_backup
     folder = wizard.db_path.parent
     click(qtbot, wizard.choice_buttons["restore"])
@@ -194,6 +196,7 @@ def test_a_backup_is_restored_verified_and_signed_in(qtbot, wizard, encrypted_ba
     assert wizard.backup_file.text() == str(backup)
     type_text(qtbot, wizard.restore_user, "zhangli")
     type_text(qtbot, wizard.restore_password, "abcDEF-2026x")
+    backup_keyring_path(backup).unlink()  # as if only the .db were copied from the old laptop
     click(qtbot, wizard.next_button)  # no keyring for an encrypted backup: said, nothing made
     finish(qtbot, wizard)
     assert "密钥文件" in wizard.errors["restore"].text() and files_in(folder) == []
