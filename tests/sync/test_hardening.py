@@ -314,6 +314,7 @@ def test_a_server_database_from_before_gains_the_new_columns(tmp_path):
     try:
         cols = {c["name"] for c in inspect(store.engine).get_columns("srv_audit")}
         assert {"sent_by", "claimed_actor", "claimed_at"} <= cols
+        assert inspect(store.engine).has_table("srv_first_sync")
     finally:
         store.close()
 

@@ -17,6 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # a database stamped as the baseline may have it already (created by a build that made its
+    # tables with create_all): only what is missing is added, as in the baseline
+    if sa.inspect(op.get_bind()).has_table('srv_first_sync'):
+        return
     op.create_table(
         'srv_first_sync',
         sa.Column('device_id', sa.String(length=36), nullable=False),
