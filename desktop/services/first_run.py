@@ -425,7 +425,7 @@ def make_demo(path: Path, *, households: int = 300, seed: int = 1, encrypt: bool
 
 @dataclass(frozen=True)
 class StartStep:
-    key: str  # grids, workers, buildings, import, server
+    key: str  # recovery, grids, workers, buildings, import, server
     label: str
     done: bool
     hint: str
@@ -451,7 +451,13 @@ def start_steps(store: Store, actor: Actor) -> list[StartStep]:
         buildings = count("SELECT count(*) FROM address WHERE deleted_at IS NULL")
         people = count("SELECT count(*) FROM person WHERE deleted_at IS NULL")
     server = bool(store.meta("sync_server_url"))
-    return [
+    steps = []
+    if store.key is not None:  # encrypted: the way back in when every password is lost (kept off the laptop)
+        from desktop.db.keys import recovery_entries
+
+        steps.append(StartStep("recovery", "保存恢复密钥", bool(recovery_entries(store.path)),
+                               "在 设置 中生成恢复密钥,抄写后锁在办公室保险柜(忘记所有密码时用它恢复)"))
+    return steps + [
         StartStep("grids", "划分网格", grids > 0, "在 地址与网格 中添加社区的网格"),
         StartStep("workers", "添加网格员", workers > 0, "在 设置 → 本机用户 中为每位网格员建账号并分配网格"),
         StartStep("buildings", "添加楼栋和房屋", buildings > 0, "在 地址与网格 中添加小区、楼栋和户室"),

@@ -166,6 +166,8 @@ class HomePage(Page):
             self._import()
         elif key == "workers" and hasattr(win, "show_page"):
             win.show_page("settings").manage_users()
+        elif key == "recovery" and hasattr(win, "show_page"):
+            win.show_page("settings").new_recovery_key()
         else:
             self.navigate.emit({"grids": "areas", "buildings": "areas", "server": "sync"}[key], {})
 
