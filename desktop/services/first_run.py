@@ -452,7 +452,7 @@ def start_steps(store: Store, actor: Actor) -> list[StartStep]:
         people = count("SELECT count(*) FROM person WHERE deleted_at IS NULL")
     server = bool(store.meta("sync_server_url"))
     steps = []
-    if store.key is not None:  # encrypted: the way back in when every password is lost (kept off the laptop)
+    if store.key is not None and store.path is not None:  # encrypted: the way back in when every password is lost (kept off the laptop)
         from desktop.db.keys import recovery_entries
 
         steps.append(StartStep("recovery", "保存恢复密钥", bool(recovery_entries(store.path)),
