@@ -92,8 +92,22 @@ def new_community(qtbot, wizard):
     assert wizard.result() == QDialog.DialogCode.Accepted, wizard.errors["admin"].text()
 
 
+@pytest.fixture
+def closing():
+    """The laptops' databases, kept until pytest-qt has closed the windows (this fixture comes
+    before qtbot: torn down after it)."""
+    stores: list = []
+    yield stores
+    from ui.workers import wait_all
+
+    wait_all(10000)
+    # left open: a page's refresh timer may still start a job while pytest-qt closes the windows,
+    # and a job on a closed database would show the crash dialog in whichever test runs next
+    stores.clear()
+
+
 def test_a_new_community_from_the_app_alone_reaches_the_grid_workers_laptop(
-        qtbot, tmp_path, server, monkeypatch, answers):
+        closing, qtbot, tmp_path, server, monkeypatch, answers):
     from desktop.services.users import Users
     from desktop.sync import replica
     from tests.sync.test_processes import gl
@@ -193,7 +207,7 @@ def test_a_new_community_from_the_app_alone_reaches_the_grid_workers_laptop(
         assert sync.stage.text().startswith("同步完成") and replica.pending_count(store) == 0
     finally:
         close_window(qtbot, win)
-        store.close()
+        closing.append(store)
 
     # the office gives 李明 a server account for 第1网格 (server administration, not the laptop)
     server.add_user("liming", "grid_worker")
@@ -233,4 +247,4 @@ def test_a_new_community_from_the_app_alone_reaches_the_grid_workers_laptop(
         assert household.heading.text() == f"{HEAD}户 · 幸福小区3栋2单元301室"
     finally:
         close_window(qtbot, win)
-        join.store.close()
+        closing.append(join.store)

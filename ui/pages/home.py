@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.formatting import care_mark_table
 from desktop.policy import Ability, allows
 from desktop.services.first_run import StartStep, start_steps
 from desktop.services.lists import OVERDUE
@@ -267,7 +268,7 @@ class HomePage(Page):
         self.types.set_items([(k, v["label"], v["count"]) for k, v in y["people_by_type"].items()],
                              code_table("person_type").codes())
         self.marks.set_items(sorted(((k, v["label"], v["count"]) for k, v in y["care_marks"].items()), key=lambda t: -t[2]),
-                             code_table("care_mark").codes())
+                             [code for code, _label in care_mark_table()])
         self.uses.set_items([(k, v["label"], v["count"]) for k, v in y["houses_by_use"].items()],
                             code_table("house_use").codes())
         if len(data["grids"]) <= 30:
