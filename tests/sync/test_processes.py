@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,11 +40,20 @@ class ServeProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's stderr, open as long as it runs
+        self.log.close()  # opened afresh by each start
+
+    def log_text(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")[-4000:]
 
     def start(self) -> ServeProcess:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by kill/stop
         self.proc = subprocess.Popen(
             [str(BIN), "serve", "--database", self.db_url, "--port", str(self.port), "--dev", *self.extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            # a file, not a pipe: the server writes a JSON line per request, and a pipe nobody
+            # reads fills up and stops the server mid-request
+            stdout=subprocess.DEVNULL, stderr=self.log,
         )
         import httpx
 
@@ -55,7 +65,7 @@ class ServeProcess:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+                raise AssertionError(f"serve exited: {self.log_text()}")
             time.sleep(0.1)
         raise AssertionError("serve did not start")
 
@@ -65,6 +75,7 @@ class ServeProcess:
             self.proc.wait(10)
         if self.proc and self.proc.stderr:
             self.proc.stderr.close()
+        self.log.close()
 
     def add_user(self, name: str, role: str, grids: str | None = None) -> None:
         args = ["server", "--database", self.db_url, "add-user", name, "--role", role, "--password-stdin"]

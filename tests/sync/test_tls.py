@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,13 +58,22 @@ class TlsServe:
         self.port = port or free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's stderr, open as long as it runs
+        self.log.close()  # opened afresh by each start
+
+    def log_text(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")[-4000:]
 
     def start(self) -> TlsServe:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by kill/stop
         self.proc = subprocess.Popen(
             [str(BIN), "serve", "--database", self.db_url, "--port", str(self.port), "--dev",
              "--certfile", str(self.cert_dir / "gridledger-server.crt"),
              "--keyfile", str(self.cert_dir / "gridledger-server.key")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            # a file, not a pipe: the server writes a JSON line per request, and a pipe nobody
+            # reads fills up and stops the server mid-request
+            stdout=subprocess.DEVNULL, stderr=self.log,
         )
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -73,7 +83,7 @@ class TlsServe:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+                raise AssertionError(f"serve exited: {self.log_text()}")
             time.sleep(0.1)
         raise AssertionError("serve did not start")
 
@@ -87,6 +97,7 @@ class TlsServe:
                 self.proc.wait(10)
         if self.proc and self.proc.stderr:
             self.proc.stderr.close()
+        self.log.close()
 
 
 def sync(db: Path, url: str, *extra: str, user: str = "admin") -> subprocess.CompletedProcess:
