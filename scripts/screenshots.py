@@ -153,7 +153,7 @@ def main() -> int:
     with store.engine.connect() as c:
         c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(tmp / "demo.db", copy)
-    encrypt(copy, "admin", DEMO_PASSWORD, others={"supervisor": DEMO_PASSWORD, args.user: DEMO_PASSWORD})
+    encrypt(copy, "admin", DEMO_PASSWORD, others={"wgz001": DEMO_PASSWORD, args.user: DEMO_PASSWORD})
     admin_store, admin = LocalDatabase(copy).open("admin", DEMO_PASSWORD)
     admin_ctx = AppContext(admin_store, admin)
     users = UsersDialog(admin_ctx)

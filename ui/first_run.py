@@ -711,7 +711,7 @@ class FirstRunDialog(QDialog):
         form = QFormLayout()
         form.addRow("户数", self.demo_households)
         lay.addLayout(form)
-        lay.addWidget(_hint("生成后以演示用户 admin(社区管理员)登录;其他演示用户:supervisor、wgy001…,密码均为 demo1234。"))
+        lay.addWidget(_hint("生成后以演示用户 admin(社区管理员)登录;其他演示用户:wgz001(网格长)、wgy001…(网格员),密码均为 demo1234。"))
         self.errors["demo"] = _error_label()
         lay.addWidget(self.errors["demo"])
         lay.addStretch(1)

@@ -154,7 +154,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{rep.people} 人、{rep.vehicles} 辆车、{rep.visits} 条走访、{rep.events} 件事件、"
             f"{rep.disputes} 件纠纷、{rep.users} 个用户,用时 {rep.seconds} 秒。"
         )
-        print(f"数据库:{path};演示用户 admin / supervisor / wgy001…,密码 demo1234")
+        print(f"数据库:{path};演示用户 admin(社区管理员)/ wgz001(网格长)/ wgy001…(网格员),密码 demo1234")
     return 0
 
 

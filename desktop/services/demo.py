@@ -303,7 +303,7 @@ class _Generator:
         street = self._row(Area, level="street", code=HOME_COUNTY + "001", name="福利路街道",
                            parent_id=district["id"], note=None)
         admin = self._user("admin", "社区管理员", Role.COMMUNITY_ADMIN)
-        self._user("supervisor", "网格长", Role.SUPERVISOR)
+        self._user("wgz001", "网格长", Role.SUPERVISOR)
         _ = admin
         left = self.n_households
         grid_no = 0

@@ -74,7 +74,7 @@ def test_several_users_and_a_password_change_without_reencryption(plain):
     path, *_ = plain
     encrypt(path, "admin", DEMO_PASSWORD)
     with pytest.raises(PermissionDenied):  # a grid worker cannot open the laptop for others
-        add_local_user(path, "wgy001", DEMO_PASSWORD, "supervisor", DEMO_PASSWORD)
+        add_local_user(path, "wgy001", DEMO_PASSWORD, "wgz001", DEMO_PASSWORD)
     add_local_user(path, "admin", DEMO_PASSWORD, "wgy001", DEMO_PASSWORD)
     store, actor = LocalDatabase(path).open("wgy001", DEMO_PASSWORD)
     store.close()

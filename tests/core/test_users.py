@@ -22,7 +22,7 @@ from tests.factories import encrypted_demo
 def laptop(request, tmp_path):
     path = tmp_path / "laptop.db"
     store, admin = encrypted_demo(path, households=40, seed=11, encrypt_db=request.param == "encrypted",
-                                  others={"supervisor": DEMO_PASSWORD})
+                                  others={"wgz001": DEMO_PASSWORD})
     yield path, store, admin
     store.close()
 
@@ -121,8 +121,8 @@ def test_admins_cannot_lock_themselves_or_the_laptop_out(laptop):
         users.set_active("admin", False)
     with pytest.raises(ServiceError, match="不能修改自己的角色"):
         users.update("admin", role="grid_worker", grid_ids=[_grids(store, admin)[0][0]])
-    users.set_active("supervisor", False)  # admin remains
-    supervisor_gone = {u["username"]: u for u in users.list()}["supervisor"]
+    users.set_active("wgz001", False)  # admin remains
+    supervisor_gone = {u["username"]: u for u in users.list()}["wgz001"]
     assert supervisor_gone["active"] is False
 
 

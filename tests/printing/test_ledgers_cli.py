@@ -148,7 +148,7 @@ def test_cli_ledger_as_a_real_console_script(street_store, tmp_path):
     out = tmp_path / "vehicles.pdf"
     done = subprocess.run(
         [sys.executable, "-m", "desktop.cli", "--db", str(street_store.path), "print", "ledger", "vehicle",
-         "--grid", GRID1, "--user", "supervisor", "--out", str(out)],
+         "--grid", GRID1, "--user", "wgz001", "--out", str(out)],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr

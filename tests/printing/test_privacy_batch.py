@@ -58,7 +58,7 @@ def test_grid_worker_prints_masked_only_and_only_own_grid(store, community, fami
 
 
 def test_supervisor_unmasks_a_ledger_and_it_is_audited(street_store, tmp_path):
-    sup = actor_for(street_store, "supervisor")
+    sup = actor_for(street_store, "wgz001")
     out = tmp_path / "floating.pdf"
     result = print_ledger(street_store, sup, "floating", grid_code=GRID1, date_from=None, date_to=None, out=out,
                           options=PrintOptions(unmask=True))
@@ -66,7 +66,7 @@ def test_supervisor_unmasks_a_ledger_and_it_is_audited(street_store, tmp_path):
     assert re.search(r"\d{17}[\dX]", flat)  # full ID numbers
     entry = _prints(street_store)[-1]
     detail = json.loads(entry.detail)
-    assert entry.actor == "supervisor" and detail["masked"] is False and detail["kind"] == "ledger:floating"
+    assert entry.actor == "wgz001" and detail["masked"] is False and detail["kind"] == "ledger:floating"
     assert detail["grids"] == [GRID1] and detail["pages"] == result.pages == pdfpages(out)
     blob = entry.detail + entry.summary
     with street_store.session() as s:

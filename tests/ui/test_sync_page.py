@@ -30,7 +30,7 @@ JOB_TIMEOUT = 60000
 @pytest.fixture
 def server(tmp_path):
     srv = ThreadServer(f"sqlite:///{tmp_path / 'server.db'}").start()
-    srv.add_user("supervisor", "supervisor")
+    srv.add_user("wgz001", "supervisor")
     yield srv
     wait_all(10000)  # no job may still talk to it
     srv.stop()
@@ -81,8 +81,8 @@ def fill(qtbot, page, url, password=PASSWORD):
 def test_one_click_sync_sends_everything(qtbot, server, laptop):
     before = replica.pending_count(laptop)
     assert before > 0
-    page = open_page(qtbot, laptop, "supervisor")
-    assert page.user.text() == "supervisor"  # the signed-in user by default
+    page = open_page(qtbot, laptop, "wgz001")
+    assert page.user.text() == "wgz001"  # the signed-in user by default
     assert f"待上传的修改:{before} 条" in page.waiting.text()
     assert "人员" in page.waiting_kinds.text() and "户" in page.waiting_kinds.text()
     assert "还没有与服务器同步过" in page.last.text()
@@ -109,14 +109,14 @@ def test_one_click_sync_sends_everything(qtbot, server, laptop):
     settings = page.ctx.settings
     assert not [k for k in settings.allKeys() if PASSWORD in str(settings.value(k))]
     # a second page on the same file starts with the remembered address
-    again = open_page(qtbot, laptop, "supervisor")
+    again = open_page(qtbot, laptop, "wgz001")
     assert again.url.text() == server.url and again.password.text() == ""
     assert "已上传" in again.result.text()
 
 
 def test_wrong_password_says_so_and_keeps_what_was_typed(qtbot, server, laptop):
     before = replica.pending_count(laptop)
-    page = open_page(qtbot, laptop, "supervisor")
+    page = open_page(qtbot, laptop, "wgz001")
     fill(qtbot, page, server.url, "wrong-password")
     click_sync(qtbot, page)
     assert page.error.isVisibleTo(page) and "用户名或密码不正确" in page.error.text()
@@ -130,7 +130,7 @@ def test_wrong_password_says_so_and_keeps_what_was_typed(qtbot, server, laptop):
 
 
 def test_unreachable_server_and_missing_input(qtbot, laptop):
-    page = open_page(qtbot, laptop, "supervisor")
+    page = open_page(qtbot, laptop, "wgz001")
     page.password.clear()
     qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
     assert page.job is None and "服务器地址" in page.error.text()
@@ -151,7 +151,7 @@ def test_cancel_leaves_nothing_half_done(qtbot, server, laptop):
     so the cancel always lands while it runs: no race with a quick sync."""
     before = replica.pending_count(laptop)
     assert before > 0
-    page = open_page(qtbot, laptop, "supervisor")
+    page = open_page(qtbot, laptop, "wgz001")
     proxy = StallingProxy(server.port)
     try:
         fill(qtbot, page, proxy.url)
@@ -187,14 +187,14 @@ def test_the_page_and_a_command_line_sync_at_once(qtbot, server, laptop, tmp_pat
     proxy = StallingProxy(server.port)
     cli = subprocess.Popen(
         [str(Path(sys.executable).parent / "gridledger"), "--db", str(laptop.path), "sync", "--server", proxy.url,
-         "--user", "supervisor", "--password-stdin", "--quiet"],
+         "--user", "wgz001", "--password-stdin", "--quiet"],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         cli.stdin.write(PASSWORD + "\n")
         cli.stdin.close()
         assert proxy.first_seen.wait(120)
         before = replica.pending_count(laptop)
-        page = open_page(qtbot, laptop, "supervisor")
+        page = open_page(qtbot, laptop, "wgz001")
         fill(qtbot, page, server.url)
         click_sync(qtbot, page)
         assert page.error.isVisibleTo(page)
@@ -220,16 +220,16 @@ def test_the_page_and_a_command_line_sync_at_once(qtbot, server, laptop, tmp_pat
 
 
 def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, answers):
-    page = open_page(qtbot, laptop, "supervisor")
-    out = tmp_path / "supervisor-1201.glb"
+    page = open_page(qtbot, laptop, "wgz001")
+    out = tmp_path / "wgz001-1201.glb"
     answers.save_file(out)
     qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
     finish(qtbot, page)
     assert page.bundle_state.text().startswith("未导出同步包:本机尚未在服务器登记") and not out.exists()  # never synced: refused
-    sync(laptop, server.url, "supervisor")  # enrolled once online
+    sync(laptop, server.url, "wgz001")  # enrolled once online
     grid = grid_ids(laptop)[0]
     pid = person_in(laptop, grid)[0]
-    Records(laptop, actor_for(laptop, "supervisor")).update("person", pid, {"occupation": "快递员"})
+    Records(laptop, actor_for(laptop, "wgz001")).update("person", pid, {"occupation": "快递员"})
     page.refresh_status()
     assert "待上传的修改:1 条" in page.waiting.text()
     answers.save_file(out)
@@ -237,7 +237,7 @@ def test_bundles_out_and_back(qtbot, server, laptop, tmp_path, answers):
     finish(qtbot, page)
     assert answers.titles("save_file") == ["导出同步包", "导出同步包"]
     assert out.exists() and "修改 1 条" in page.bundle_state.text(), page.bundle_state.text()
-    reply = tmp_path / "supervisor-1201-回执.glb"
+    reply = tmp_path / "wgz001-1201-回执.glb"
     import_bundle(server.store, out, reply)
     answers.open_file(reply)
     with qtbot.waitSignal(page.synced, timeout=JOB_TIMEOUT):
@@ -263,7 +263,7 @@ def test_grid_worker_sees_no_conflict_review(qtbot, laptop):
 @pytest.fixture
 def worker(server, laptop, tmp_path):
     """The supervisor's laptop (the demo file) synced once; a grid worker's laptop holding grid 1."""
-    sync(laptop, server.url, "supervisor")
+    sync(laptop, server.url, "wgz001")
     grid = grid_ids(laptop)[0]
     server.add_user("wgy001", "grid_worker", [grid])
     other = Store.open(tmp_path / "worker.db", create=True)
@@ -280,15 +280,15 @@ def clash(server, laptop, worker):
     grid, other = worker
     pid, name, _phone, occupation, employer = person_in(laptop, grid)
     Records(other, actor_for(other, "wgy001")).update("person", pid, {"occupation": "厨师", "employer": "兰州饭店"})
-    Records(laptop, actor_for(laptop, "supervisor")).update("person", pid, {"occupation": "司机", "employer": "公交公司"})
+    Records(laptop, actor_for(laptop, "wgz001")).update("person", pid, {"occupation": "司机", "employer": "公交公司"})
     sync(other, server.url, "wgy001")
-    res = sync(laptop, server.url, "supervisor")
+    res = sync(laptop, server.url, "wgz001")
     assert res.push_status.get("conflict") == 1
     return {"pid": pid, "name": name, "occupation": occupation, "employer": employer, "other": other}
 
 
 def test_supervisor_settles_a_conflict_in_one_click(qtbot, server, laptop, clash, tmp_path):
-    page = open_page(qtbot, laptop, "supervisor")
+    page = open_page(qtbot, laptop, "wgz001")
     assert page.review is not None
     page.refresh_conflicts()
     assert page.job is None and "密码" in page.review.review_state.text()  # nothing to sign in with yet
@@ -306,7 +306,7 @@ def test_supervisor_settles_a_conflict_in_one_click(qtbot, server, laptop, clash
     assert page.current_conflict()["fields"] == ["occupation"]
     v = page.review.values_table
     assert [v.item(0, c).text() for c in range(4)] == ["职业", clash["occupation"] or "(空)", "厨师", "司机"]
-    assert "wgy001" in page.review.server_who.text() and "supervisor" in page.review.client_who.text()
+    assert "wgy001" in page.review.server_who.text() and "wgz001" in page.review.client_who.text()
     assert "当前生效" in page.review.client_who.text()
     buttons = page.review.choice_buttons
     assert [k for k, b in buttons.items() if b.isVisibleTo(page)] == ["server", "client", "custom"]
@@ -327,16 +327,16 @@ def test_supervisor_settles_a_conflict_in_one_click(qtbot, server, laptop, clash
     assert t.rowCount() == 0 and "没有待处理的冲突" in page.review.review_count.text()
     assert not page.review.detail.isVisibleTo(page)
 
-    sup = Scope("supervisor", "supervisor", None)
+    sup = Scope("wgz001", "supervisor", None)
     assert service.list_conflicts(server.store, sup, "open") == []
     done = {tuple(c["fields"]): c for c in service.list_conflicts(server.store, sup, "resolved")}
     assert done[("occupation",)]["resolution"]["choice"] == "server"
     assert done[("employer",)]["resolution"] == {"choice": "custom", "values": {"employer": "兰州公交集团"}}
-    assert done[("occupation",)]["resolved_by"] == "supervisor"
+    assert done[("occupation",)]["resolved_by"] == "wgz001"
     # one sync and the laptop holds the decision; the worker's laptop too
     click_sync(qtbot, page)
     assert not page.error.isVisibleTo(page), page.error.text()
-    person = Records(laptop, actor_for(laptop, "supervisor")).get("person", clash["pid"])
+    person = Records(laptop, actor_for(laptop, "wgz001")).get("person", clash["pid"])
     assert (person["occupation"], person["employer"]) == ("厨师", "兰州公交集团")
     other = clash["other"]
     sync(other, server.url, "wgy001")
@@ -347,8 +347,8 @@ def test_supervisor_settles_a_conflict_in_one_click(qtbot, server, laptop, clash
 def test_delete_against_edit_and_a_refused_change(qtbot, server, laptop, worker):
     grid, other = worker
     pid, name = person_in(laptop, grid)[:2]
-    Records(laptop, actor_for(laptop, "supervisor")).delete("person", pid)
-    sync(laptop, server.url, "supervisor")
+    Records(laptop, actor_for(laptop, "wgz001")).delete("person", pid)
+    sync(laptop, server.url, "wgz001")
     mine = Records(other, actor_for(other, "wgy001"))
     mine.update("person", pid, {"occupation": "厨师"})  # the worker has not heard of the delete
     # areas are the supervisor's: the app refuses this edit to a grid worker, so write it the way an
@@ -357,7 +357,7 @@ def test_delete_against_edit_and_a_refused_change(qtbot, server, laptop, worker)
         c.exec_driver_sql("UPDATE area SET note = '网格员的备注', version = version + 1 WHERE id = ?", (grid,))
     res = sync(other, server.url, "wgy001")
     assert res.push_status == {"conflict": 1, "rejected": 1}
-    page = open_page(qtbot, laptop, "supervisor")
+    page = open_page(qtbot, laptop, "wgz001")
     fill(qtbot, page, server.url)
     page.refresh_conflicts()
     finish(qtbot, page)
@@ -399,7 +399,7 @@ def test_a_typed_value_that_does_not_fit_is_refused_before_sending(qtbot, server
         parse_value("person", "gender", "不知道")
     with pytest.raises(ValueError, match="建筑面积"):
         parse_value("house", "area_m2", "很大")
-    page = open_page(qtbot, laptop, "supervisor")
+    page = open_page(qtbot, laptop, "wgz001")
     fill(qtbot, page, server.url)
     page.refresh_conflicts()
     finish(qtbot, page)

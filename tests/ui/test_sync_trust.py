@@ -57,7 +57,7 @@ class TlsThreadServer:
 def world(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'server.db'}"
     store = ServerStore(db_url)
-    service.add_user(store, "supervisor", PASSWORD, "supervisor")
+    service.add_user(store, "wgz001", PASSWORD, "supervisor")
     certs = {}
     for name in ("a", "b"):
         _, _, info = make_cert(tmp_path / name, ["127.0.0.1"])
@@ -90,7 +90,7 @@ def test_fingerprint_compared_before_pinning_and_a_swapped_certificate_refused(q
     port = free_port()
     srv = serve(db_url, store, dir_a, port)
     before = replica.pending_count(laptop)
-    page = open_page(qtbot, laptop, "supervisor")
+    page = open_page(qtbot, laptop, "wgz001")
     fill(qtbot, page, srv.url)
     assert "加密连接" in page.protection.text() and "核对" in page.protection.text()
     # the first sync shows the fingerprint; cancelling it syncs nothing and pins nothing
@@ -143,7 +143,7 @@ def test_fingerprint_compared_before_pinning_and_a_swapped_certificate_refused(q
 
 def test_the_page_says_when_a_connection_is_not_encrypted(qtbot, world):
     _, _, _, laptop = world
-    page = open_page(qtbot, laptop, "supervisor")
+    page = open_page(qtbot, laptop, "wgz001")
     fill(qtbot, page, "http://127.0.0.1:8765")
     assert page.protection.text().startswith("未加密(本机地址")
     assert page.protection.property("role") == "hint"
@@ -200,7 +200,7 @@ def test_a_certificate_from_a_trusted_ca_needs_no_fingerprint(qtbot, world, tmp_
     monkeypatch.setenv("SSL_CERT_FILE", str(_ca_and_leaf(tmp_path / "ca")))  # this computer trusts the CA
     port = free_port()
     srv = serve(db_url, store, tmp_path / "ca", port)
-    page = open_page(qtbot, laptop, "supervisor")
+    page = open_page(qtbot, laptop, "wgz001")
     try:
         fill(qtbot, page, srv.url)
         qtbot.mouseClick(page.sync_button, Qt.MouseButton.LeftButton)
