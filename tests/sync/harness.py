@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from desktop.services.store import Store
@@ -20,12 +25,82 @@ from server.app import Settings, create_app
 from server.store import ServerStore
 
 PASSWORD = "demo-pass-1234"
+BIN = Path(sys.executable).parent / "gridledger"
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class ServeProcess:
+    """A real `gridledger serve` process on a loopback port (plain http; `TlsServe` adds TLS)."""
+
+    scheme = "http"
+    startup_seconds = 30.0
+
+    def __init__(self, db_url: str, *extra: str, port: int | None = None) -> None:
+        self.db_url = db_url
+        self.extra = extra  # more `serve` options
+        self.port = port or free_port()
+        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's stderr, open as long as it runs
+        self.log.close()  # opened afresh by each start
+
+    def serve_args(self) -> list[str]:
+        return ["serve", "--database", self.db_url, "--port", str(self.port), "--dev", *self.extra]
+
+    def log_text(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")[-4000:]
+
+    def start(self) -> ServeProcess:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by kill/stop
+        self.proc = subprocess.Popen(
+            [str(BIN), *self.serve_args()],
+            # a file, not a pipe: the server writes a JSON line per request, and a pipe nobody
+            # reads fills up and stops the server mid-request
+            stdout=subprocess.DEVNULL, stderr=self.log,
+        )
+        deadline = time.time() + self.startup_seconds
+        while time.time() < deadline:
+            try:
+                if httpx.get(self.url + "/api/v1/info", timeout=2, verify=False).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited: {self.log_text()}")
+            time.sleep(0.1)
+        raise AssertionError("serve did not start")
+
+    def kill(self) -> None:
+        """kill -9: nothing is finished."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self.log.close()
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it: in-flight requests finish."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+
+    def add_user(self, name: str, role: str, grids: str | None = None) -> None:
+        args = ["server", "--database", self.db_url, "add-user", name, "--role", role, "--password-stdin"]
+        if grids:
+            args += ["--grids", grids]
+        done = subprocess.run([str(BIN), *args], input=PASSWORD + "\n", capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise AssertionError(f"gridledger {' '.join(args)} failed: {done.stderr}")
 
 
 class ThreadServer:

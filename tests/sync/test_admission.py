@@ -10,8 +10,7 @@ import pytest
 from desktop.services.store import Store
 from desktop.sync.client import SyncClient, SyncError, SyncResult
 from desktop.sync.protocol import API, SCHEMA_VERSION
-from tests.sync.harness import PASSWORD, demo_file, laptop, sync
-from tests.sync.test_processes import ServeProcess
+from tests.sync.harness import PASSWORD, ServeProcess, demo_file, laptop, sync
 
 
 def _no_wait(seconds: float) -> None:

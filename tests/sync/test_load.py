@@ -15,8 +15,7 @@ from desktop.services.records import Records
 from desktop.services.store import Store
 from server.models import Received, Record
 from server.store import ServerStore
-from tests.sync.harness import laptop_snapshot, server_snapshot, sync
-from tests.sync.test_processes import ServeProcess
+from tests.sync.harness import ServeProcess, laptop_snapshot, server_snapshot, sync
 
 LAPTOPS = 20
 EDITS = 15

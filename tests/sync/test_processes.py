@@ -9,8 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,9 +18,15 @@ from sqlalchemy import func, select
 from desktop.services.store import Store
 from server.models import Device, Received, Record
 from server.store import ServerStore
-from tests.sync.harness import PASSWORD, StallingProxy, demo_file, free_port, laptop_snapshot
+from tests.sync.harness import (
+    BIN,
+    PASSWORD,
+    ServeProcess,
+    StallingProxy,
+    demo_file,
+    laptop_snapshot,
+)
 
-BIN = Path(sys.executable).parent / "gridledger"
 HOUSEHOLDS = 1500
 
 
@@ -31,57 +35,6 @@ def gl(*args: str, stdin: str | None = None, check: bool = True, **kw) -> subpro
     if check and done.returncode != 0:
         raise AssertionError(f"gridledger {' '.join(args)} failed: {done.stderr}")
     return done
-
-
-class ServeProcess:
-    def __init__(self, db_url: str, *extra: str) -> None:
-        self.db_url = db_url
-        self.extra = extra  # more `serve` options
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's stderr, open as long as it runs
-        self.log.close()  # opened afresh by each start
-
-    def log_text(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")[-4000:]
-
-    def start(self) -> ServeProcess:
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by kill/stop
-        self.proc = subprocess.Popen(
-            [str(BIN), "serve", "--database", self.db_url, "--port", str(self.port), "--dev", *self.extra],
-            # a file, not a pipe: the server writes a JSON line per request, and a pipe nobody
-            # reads fills up and stops the server mid-request
-            stdout=subprocess.DEVNULL, stderr=self.log,
-        )
-        import httpx
-
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if httpx.get(self.url + "/api/v1/info", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited: {self.log_text()}")
-            time.sleep(0.1)
-        raise AssertionError("serve did not start")
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-        if self.proc and self.proc.stderr:
-            self.proc.stderr.close()
-        self.log.close()
-
-    def add_user(self, name: str, role: str, grids: str | None = None) -> None:
-        args = ["server", "--database", self.db_url, "add-user", name, "--role", role, "--password-stdin"]
-        if grids:
-            args += ["--grids", grids]
-        gl(*args, stdin=PASSWORD + "\n")
 
 
 def sync_proc(db: Path, url: str, user: str) -> subprocess.Popen:

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import signal
 import sqlite3
 import subprocess
-import sys
-import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,9 +25,7 @@ from desktop.services.store import Store
 from desktop.sync import trust
 from desktop.sync.client import SyncClient, SyncError
 from server.tls import TlsError, check_pair
-from tests.sync.harness import PASSWORD, free_port
-
-BIN = Path(sys.executable).parent / "gridledger"
+from tests.sync.harness import BIN, PASSWORD, ServeProcess, free_port
 
 
 def gl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -50,54 +44,19 @@ def make_cert(out: Path, *hosts: str) -> str:
     return m.group(1).replace(":", "")
 
 
-class TlsServe:
+class TlsServe(ServeProcess):
     """A real `gridledger serve` over https on a loopback port."""
 
+    scheme = "https"
+    startup_seconds = 60.0
+
     def __init__(self, db_url: str, cert_dir: Path, port: int | None = None) -> None:
-        self.db_url, self.cert_dir = db_url, cert_dir
-        self.port = port or free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's stderr, open as long as it runs
-        self.log.close()  # opened afresh by each start
+        self.cert_dir = cert_dir
+        super().__init__(db_url, port=port)
 
-    def log_text(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")[-4000:]
-
-    def start(self) -> TlsServe:
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by kill/stop
-        self.proc = subprocess.Popen(
-            [str(BIN), "serve", "--database", self.db_url, "--port", str(self.port), "--dev",
-             "--certfile", str(self.cert_dir / "gridledger-server.crt"),
-             "--keyfile", str(self.cert_dir / "gridledger-server.key")],
-            # a file, not a pipe: the server writes a JSON line per request, and a pipe nobody
-            # reads fills up and stops the server mid-request
-            stdout=subprocess.DEVNULL, stderr=self.log,
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if httpx.get(self.url + "/api/v1/info", timeout=2, verify=False).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited: {self.log_text()}")
-            time.sleep(0.1)
-        raise AssertionError("serve did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.proc and self.proc.stderr:
-            self.proc.stderr.close()
-        self.log.close()
+    def serve_args(self) -> list[str]:
+        return [*super().serve_args(), "--certfile", str(self.cert_dir / "gridledger-server.crt"),
+                "--keyfile", str(self.cert_dir / "gridledger-server.key")]
 
 
 def sync(db: Path, url: str, *extra: str, user: str = "admin") -> subprocess.CompletedProcess:

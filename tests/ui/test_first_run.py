@@ -223,8 +223,8 @@ def test_a_backup_is_restored_verified_and_signed_in(qtbot, wizard, encrypted_ba
 @pytest.fixture(scope="module")
 def community_server(tmp_path_factory):
     """`gridledger serve` over http on 127.0.0.1 holding a small demo street, with a grid worker."""
-    from tests.sync.harness import demo_file, sync
-    from tests.sync.test_processes import ServeProcess, gl
+    from tests.sync.harness import ServeProcess, demo_file, sync
+    from tests.sync.test_processes import gl
 
     folder = tmp_path_factory.mktemp("server")
     srv = ServeProcess(f"sqlite:///{folder / 'server.db'}").start()

@@ -24,7 +24,7 @@ HEAD = "陈建国"
 @pytest.fixture
 def server(tmp_path):
     """The office's `gridledger serve` over http on 127.0.0.1, with the admin as its user."""
-    from tests.sync.test_processes import ServeProcess
+    from tests.sync.harness import ServeProcess
 
     srv = ServeProcess(f"sqlite:///{tmp_path / 'server.db'}").start()
     try:
