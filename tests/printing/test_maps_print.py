@@ -76,6 +76,19 @@ def test_grid_map_prints_every_building_with_its_estate(store, admin, grid, tmp_
         assert s in text
 
 
+def _decode_qr(cv2, crop) -> str:
+    """The QR code of one plate. OpenCV's detector misses the odd code at one scale (the tokens
+    hold fresh ids, so the pattern differs each run): a scanner would look again, so does this,
+    at twice the size and then thresholded."""
+    detector = cv2.QRCodeDetector()
+    big = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    for image in (crop, big, cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]):
+        value, _, _ = detector.detectAndDecode(image)
+        if value:
+            return value
+    return ""
+
+
 def test_door_plate_qr_codes_decode_to_tokens_that_open_the_room(store, admin, grid, tmp_path):
     import cv2  # opencv-python-headless: a test dependency (pyproject.toml)
     import numpy as np
@@ -94,8 +107,7 @@ def test_door_plate_qr_codes_decode_to_tokens_that_open_the_room(store, admin, g
         for col in range(PLATE_COLS):
             y0, x0 = int((24 + row * ph) * px), int((10 + col * pw) * px)
             crop = page[y0:y0 + int(ph * px), x0:x0 + int(pw * px)]
-            value, _, _ = cv2.QRCodeDetector().detectAndDecode(crop)
-            found.append(value)
+            found.append(_decode_qr(cv2, crop))
     plates = plans.door_plates(grid, "幸福小区", "3")
     assert found == [p["token"] for p in plates]
     opened = plans.resolve(found[0])
