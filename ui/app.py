@@ -204,9 +204,9 @@ def run_session(app: Any, store: Any, actor: Any, settings: Any, state: dict[str
     run_job(daily, store, actor, on_done=lambda n: window.data_changed() if n else None, pool=ctx.pool)
 
     if after == "start":  # a new community: import the existing Excel ledgers, or start entering
-        QTimer.singleShot(300, lambda: offer_import(window))
-    QTimer.singleShot(300, lambda: offer_drafts(window, ctx))
-    QTimer.singleShot(600, lambda: offer_encryption(window, ctx))
+        QTimer.singleShot(300, window, lambda: offer_import(window))
+    QTimer.singleShot(300, window, lambda: offer_drafts(window, ctx))
+    QTimer.singleShot(600, window, lambda: offer_encryption(window, ctx))  # not once the window is gone
     quit_after = getattr(args, "quit_after", None)
     if quit_after:
         QTimer.singleShot(int(quit_after), window.close)

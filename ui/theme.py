@@ -60,6 +60,10 @@ def apply_theme(app: QApplication, *, dark: bool = False) -> None:
     generate.RESOURCES_PATH = str(data_dir() / "qt_material")
     family = cjk_font_family()
     font_stack = ", ".join(x for x in (family, "Roboto", "sans-serif") if x)
+    applied = f"{'dark' if dark else 'light'}|{font_stack}"
+    done = app.property("gl_theme")
+    if isinstance(done, list) and done[0] == applied and done[1] == app.styleSheet():
+        return  # already this theme: a restyle walks every widget of the application for nothing
     logging.getLogger("qt_material").setLevel(logging.ERROR)
     qt_material.apply_stylesheet(
         app, theme=DARK if dark else LIGHT, invert_secondary=not dark,
@@ -69,6 +73,7 @@ def apply_theme(app: QApplication, *, dark: bool = False) -> None:
         app.setFont(QFont(family, 10))
     app.setProperty("gl_dark", dark)
     app.setStyleSheet(app.styleSheet() + extra_qss(COLOURS[dark]))
+    app.setProperty("gl_theme", [applied, app.styleSheet()])
 
 
 def extra_qss(c: dict[str, str]) -> str:

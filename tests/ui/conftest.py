@@ -20,10 +20,25 @@ def ui_ctx(store, admin):
 
 @pytest.fixture(autouse=True)
 def _no_jobs_left(qapp):
+    _delete_leftover_windows(qapp)
     yield
     from ui.workers import wait_all
 
     assert wait_all(10000), "a background job was still running at the end of the test"
+
+
+def _delete_leftover_windows(qapp) -> None:
+    """Earlier tests' windows are gone before a test starts. pytest-qt closes what a test
+    registered and asks Qt to delete it later, but no event loop runs between tests, and windows
+    the code under test opened itself stay alive: thousands of hidden widgets by the end of the
+    run, which every restyle (the app applies its theme at start) walked through, 36 s a time."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    for widget in QApplication.topLevelWidgets():
+        if widget.parent() is None and not widget.isVisible():
+            widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
 
 
 def type_text(qtbot, widget, text: str) -> None:
