@@ -42,7 +42,7 @@ from desktop.services.errors import (
     require,
 )
 from desktop.services.photos import MAX_SOURCE_BYTES, MIME, process_image
-from desktop.services.records import Records, clean, to_dict
+from desktop.services.records import Records, clean
 from desktop.services.rules import (
     PLAN_OWNER,
     PLAN_PURPOSE,
@@ -176,15 +176,6 @@ class MapShapes:
             raise NotFound("找不到该形状,可能已被删除,请刷新地图后再试")
         self._grid(s, row.grid_id)
         return row
-
-    def buildings(self, grid_id: str) -> list[tuple[str, str]]:
-        """(小区, 楼栋) of the grid's buildings, in address order: what a shape may link to."""
-        with self.store.session() as s:
-            self._grid(s, grid_id)
-            rows = s.connection().execute(text(
-                "SELECT DISTINCT estate, building FROM address WHERE grid_id = :g AND deleted_at IS NULL "
-                "AND cancelled = 0 AND building IS NOT NULL"), {"g": grid_id}).all()
-        return sorted(((r[0], r[1]) for r in rows), key=lambda r: (r[0], _natural(r[1])))
 
     # --- the background plan --------------------------------------------------------------------
     def set_plan(self, grid_id: str, source: str | Path | bytes, *, filename: str | None = None) -> Plan:
@@ -422,13 +413,3 @@ class MapShapes:
         for plan in plans:
             self._remove_attachment(s, plan, now)
         return len(rows) + len(plans)
-
-    def record(self, shape_id: str) -> dict[str, Any]:
-        """The shape's row as the record service gives it (for tests and the conflict view)."""
-        with self.store.session() as s:
-            return to_dict(self._row(s, shape_id))
-
-
-def _natural(value: Any) -> tuple:
-    v = "" if value is None else str(value)
-    return (0, int(v), "") if v.isdigit() else (1, 0, v)
