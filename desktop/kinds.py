@@ -53,6 +53,7 @@ from desktop.models import (
     Household,
     HouseholdLedger,
     LifeEvent,
+    MapShape,
     OrgUnit,
     Person,
     User,
@@ -293,6 +294,12 @@ _ENTRIES: tuple[Kind, ...] = (
         {**_GRID, "household_id": "所属户", "person_id": "相关人员", "event_type": "变化类型",
          "occurred_on": "发生日期", "note": "备注"},
         date_label="发生日期",
+    ),
+    Kind(
+        # 网格一张图: drawn or imported outlines (desktop.services.map_shapes); admins write them
+        "map_shape", MapShape, "地图形状",
+        {**_GRID, "what": "形状类型", "estate": "小区", "building": "楼栋", "space": "坐标空间",
+         "geometry": "几何图形"},
     ),
 )
 

@@ -29,9 +29,9 @@ from desktop.sync.protocol import LOCAL_ONLY  # noqa: E402
 GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("basics", "一标三实: areas, addresses, people, households, houses, vehicles, units",
      ("area", "address", "house", "household", "person", "vehicle", "org_unit")),
-    ("work", "Visits, ledgers, events and disputes",
-     ("visit", "visit_need", "household_ledger", "grid_event", "event_step", "dispute")),
-    ("users", "Local users and photos", ("app_user", "user_grid", "attachment")),
+    ("work", "Visits, their rules and life events, ledgers, events and disputes",
+     ("visit", "visit_need", "visit_rule", "life_event", "household_ledger", "grid_event", "event_step", "dispute")),
+    ("users", "Local users, photos and the grid map's shapes", ("app_user", "user_grid", "attachment", "map_shape")),
     ("local", "The laptop's own bookkeeping (never a kind, never synced)",
      ("local_meta", "sync_outbox", "audit_log")),
 )

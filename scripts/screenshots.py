@@ -258,9 +258,87 @@ def plan_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
     return 0
 
 
+def _grid_code(store, grid_id: str) -> str:
+    with store.engine.connect() as c:
+        return c.exec_driver_sql("SELECT code FROM area WHERE id = ?", (grid_id,)).scalar() or ""
+
+
+def draw_demo_plan(store, grid_id: str, tmp: Path) -> None:
+    """What an office does once per grid: a scanned 网格平面图 (made up here, drawn with Pillow
+    from the demo's layout, one building with a wing) set as the background plan by the community
+    admin, the grid's outline and all but two of its buildings drawn over it (the other two wait
+    in the column beside the plan)."""
+    import random
+
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    from desktop.printing.fonts import resolve_font
+    from desktop.services.auth import actor_for
+    from desktop.services.floorplan import FloorPlans
+    from desktop.services.map_shapes import MapShapes
+
+    admin = actor_for(store, "admin")
+    m = FloorPlans(store, admin).grid_map(grid_id)  # metres: the demo's own layout
+    pts = [q for b in m.buildings for q in b.polygon]
+    x0, y0 = min(q[0] for q in pts), min(q[1] for q in pts)
+    x1, y1 = max(q[0] for q in pts), max(q[1] for q in pts)
+    k, margin = 5.0, 110.0
+    width, height = int((x1 - x0) * k + 2 * margin), int((y1 - y0) * k + 2 * margin + 40)
+
+    def px(q: tuple[float, float]) -> tuple[float, float]:
+        return (q[0] - x0) * k + margin, (q[1] - y0) * k + margin + 40
+
+    rng = random.Random(16)
+    font_path = resolve_font(None).path
+    big = ImageFont.truetype(font_path, 34) if font_path else ImageFont.load_default()
+    small = ImageFont.truetype(font_path, 20) if font_path else ImageFont.load_default()
+    img = Image.new("RGB", (width, height), (243, 238, 224))
+    d = ImageDraw.Draw(img)
+    road = (214, 211, 203)
+    d.rectangle([margin * 0.35, 40 + margin * 0.35, width - margin * 0.35, height - margin * 0.35], outline=road,
+                width=26)
+    rows = sorted({round(px(q)[1] / 60) for b in m.buildings for q in b.polygon[:1]})
+    if len(rows) > 1:
+        mid = (min(px(q)[1] for b in m.buildings for q in b.polygon) + max(px(q)[1] for b in m.buildings
+                                                                             for q in b.polygon)) / 2
+        d.rectangle([margin * 0.35, mid - 16, width - margin * 0.35, mid + 16], fill=road)
+    for _ in range(7):  # lawns
+        cx, cy = rng.uniform(margin, width - margin), rng.uniform(margin + 40, height - margin)
+        d.ellipse([cx - 38, cy - 22, cx + 38, cy + 22], fill=(205, 224, 190))
+    shapes: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for i, b in enumerate(m.buildings):
+        ring = [px(q) for q in b.polygon]
+        if i == 0:  # a building with a wing: an L, drawn as a polygon
+            (ax, ay), (bx, _), (_, cy), _ = ring
+            ring = [(ax, ay), (bx, ay), (bx, cy + 45), (bx - 30, cy + 45), (bx - 30, cy), (ax, cy)]
+        shapes[(b.estate, b.building)] = ring
+        d.polygon(ring, fill=(252, 251, 246), outline=(45, 45, 45), width=3)
+        d.text((ring[0][0] + 4, ring[0][1] - 26), f"{b.building}号楼", fill=(60, 60, 60), font=small)
+    d.text((margin * 0.5, 14), f"{m.buildings[0].estate if m.buildings else ''} · {m.name}平面图", fill=(30, 30, 30),
+           font=big)
+    d.text((width - 90, 14), "N ↑", fill=(30, 30, 30), font=big)
+    scan = img.filter(ImageFilter.GaussianBlur(0.7))
+    noise = scan.load()
+    for _ in range(width * height // 60):  # a scanner's specks
+        x, y = rng.randrange(width), rng.randrange(height)
+        v = rng.randint(150, 235)
+        noise[x, y] = (v, v, v - 8)
+    path = tmp / "plan-scan.jpg"
+    scan.save(path, "JPEG", quality=80)
+    maps = MapShapes(store, admin)
+    maps.set_plan(grid_id, path, filename="网格平面图(扫描件).jpg")
+    edge = margin * 0.35 + 18
+    maps.draw_outline(grid_id, [[[(edge, 40 + edge), (width - edge, 40 + edge), (width - edge, height - edge),
+                                  (edge, height - edge)]]])
+    for (estate, building), ring in list(shapes.items())[:-2]:
+        hand = [(x + rng.uniform(-2, 2), y + rng.uniform(-2, 2)) for x, y in ring]  # drawn by hand
+        maps.draw_building(grid_id, estate, building, [[hand]])
+
+
 def map_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
-    """16: the grid map of the worker's first grid; 17: the 楼盘表 of its worst building;
-    18–20: the printed 楼盘表, grid map and door plates, rendered with pdftoppm (first page)."""
+    """16: the grid map of the worker's first grid, drawn over its scanned plan; 17: the 楼盘表 of
+    its worst building; 18–20: the printed 楼盘表, grid map and door plates, rendered with
+    pdftoppm (first page)."""
     import subprocess
 
     from PySide6.QtCore import QTimer
@@ -277,6 +355,9 @@ def map_shots(app, out: Path, tmp: Path, user: str, households: int) -> int:
     store = Store.open(tmp / "map.db", create=True)
     generate(store, households=households, seed=1)
     actor = actor_for(store, user)
+    grid_ids = sorted(actor.grid_ids or ())
+    if grid_ids:  # the worker's first grid, as the combo box lists it
+        draw_demo_plan(store, min(grid_ids, key=lambda g: _grid_code(store, g)), tmp)
     win = MainWindow(AppContext(store, actor))
     win.resize(1440, 900)
     win.show()

@@ -15,8 +15,15 @@ import orjson
 from sqlalchemy import select
 
 from desktop.models import new_id
+from desktop.policy import denial
 from desktop.sync.bundle_file import BundleError, read_bundle, write_bundle
-from desktop.sync.protocol import MIN_SCHEMA_VERSION, PULL_PAGE, SCHEMA_VERSION, has_grid
+from desktop.sync.protocol import (
+    GRID_WRITERS,
+    MIN_SCHEMA_VERSION,
+    PULL_PAGE,
+    SCHEMA_VERSION,
+    has_grid,
+)
 from server import service
 from server.models import Blob, BlobPart, BundleSeen, Device, Record, ServerUser, utcnow
 from server.service import ApiError, Caller
@@ -156,6 +163,9 @@ def _check_scope(store: ServerStore, who: Caller, changes: list[dict[str, Any]])
                 continue
             for g in grids or {None}:
                 if not scope.writes(table, g):
+                    if table in GRID_WRITERS and scope.writes("attachment", g):
+                        raise ApiError(403, "bundle_refused", "同步包被拒绝:其中有该用户无权修改的记录("
+                                       f"{denial(GRID_WRITERS[table])}),整包未导入。")
                     raise ApiError(403, "bundle_refused",
                                    "同步包被拒绝:其中有不属于该网格员负责网格的记录,整包未导入。请网格长核实网格分配。")
 

@@ -23,16 +23,18 @@ import orjson
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from desktop.policy import Ability, denial
+from desktop.policy import Ability, allows, denial
 from desktop.sync.protocol import (
     COMMUNITY_WIDE,
     FIELDS,
+    GRID_WRITERS,
     RECORD_META,
     SYNC_TABLES,
     check_value,
     group_of,
     has_grid,
     ts_storage,
+    write_ability,
 )
 from server.models import AttachmentRef, Conflict, Device, Received, Record
 from server.store import Scope, next_seq, widen_scope
@@ -312,7 +314,10 @@ class Merger:
                     raise Rejected(denial(Ability.EDIT_VISIT_RULES) + ",已暂存待审核")
                 if table in COMMUNITY_WIDE:
                     raise Rejected("只有社区管理员或网格长可以新建区域与网格,已暂存待审核")
+                if table in GRID_WRITERS and self.scope.writes("attachment", grid):
+                    raise Rejected(denial(GRID_WRITERS[table]) + ",已暂存待审核")
                 raise Rejected("该记录不在您负责的网格内,服务器拒绝写入,已暂存待审核")
+            self._check_ability(table, fields.get("owner_kind", [None, None])[1])
             if table == "attachment":
                 self._check_photo(row_id, fields.get("sha256", [None, None])[1])
             data: dict[str, Any] = {f: None for f in FIELDS[table]}
@@ -328,7 +333,12 @@ class Merger:
                 raise Rejected(denial(Ability.EDIT_VISIT_RULES) + ",修改已暂存待审核")
             if table in COMMUNITY_WIDE:
                 raise Rejected("只有社区管理员或网格长可以修改区域与网格,修改已暂存待审核")
+            if table in GRID_WRITERS and self.scope.writes("attachment", st.grid_id):
+                raise Rejected(denial(GRID_WRITERS[table]) + ",修改已暂存待审核")
             raise Rejected("该记录已不在您负责的网格内,服务器拒绝写入,已暂存待审核")
+        self._check_ability(table, st.data.get("owner_kind"))
+        if "owner_kind" in fields:
+            self._check_ability(table, fields["owner_kind"][1])
         if has_grid(table) and "grid_id" in fields:
             new_grid = fields["grid_id"][1]
             if not new_grid or not self.scope.writes(table, new_grid):
@@ -426,6 +436,12 @@ class Merger:
         st.dirty = True
         self.purged.append((st.table, st.row_id))
         return Outcome("applied", version=st.version)
+
+    def _check_ability(self, table: str, owner_kind: Any) -> None:
+        """A write that needs an ability beyond the grid scope (a grid's background plan)."""
+        needed = write_ability(table, owner_kind if isinstance(owner_kind, str) else None)
+        if needed is not None and table not in COMMUNITY_WIDE and not allows(self.scope, needed):
+            raise Rejected(denial(needed) + ",已暂存待审核")
 
     def _check_photo(self, row_id: str, sha: Any) -> None:
         """An attachment record may name a photo the server already knows only if this device

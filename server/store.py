@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.domain.areas import AreaTree
 from desktop.policy import Ability, allows, sees_all_grids
-from desktop.sync.protocol import COMMUNITY_WIDE, COMMUNITY_WRITERS
+from desktop.sync.protocol import COMMUNITY_WIDE, COMMUNITY_WRITERS, GRID_WRITERS
 from server.models import AttachmentRef, Counter, Record, ServerKey, ServerUser
 
 SEQ = "server_seq"
@@ -178,6 +178,8 @@ class Scope:
     def writes(self, table: str, grid_id: str | None) -> bool:
         if table in COMMUNITY_WIDE:
             return allows(self, COMMUNITY_WRITERS[table])
+        if table in GRID_WRITERS and not allows(self, GRID_WRITERS[table]):
+            return False
         return self.grids is None or grid_id in self.grids
 
     @property

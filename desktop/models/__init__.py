@@ -20,6 +20,7 @@ from desktop.models.domain import (
     Household,
     HouseholdLedger,
     LifeEvent,
+    MapShape,
     OrgUnit,
     Person,
     User,
@@ -50,6 +51,7 @@ SYNCED_MODELS = (
     Attachment,
     VisitRule,
     LifeEvent,
+    MapShape,
 )
 SYNCED_TABLES = tuple(m.__tablename__ for m in SYNCED_MODELS)
 
@@ -63,6 +65,7 @@ __all__ = [
     "Area",
     "Attachment",
     "LifeEvent",
+    "MapShape",
     "VisitRule",
     "AuditEntry",
     "Base",

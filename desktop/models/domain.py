@@ -343,3 +343,22 @@ class LifeEvent(Synced, Base):
     event_type: Mapped[str] = mapped_column(String(16))  # code table life_event
     occurred_on: Mapped[date] = mapped_column(Date, index=True)
     note: Mapped[str | None] = mapped_column(String(200))
+
+
+class MapShape(Synced, Base):
+    """A shape on the grid map (网格一张图): a building's outline, linked to its 楼栋 by 小区 and
+    楼栋 (the standard addresses that make the building), or the grid's outline.
+
+    ``geometry`` is JSON, the coordinates of a GeoJSON MultiPolygon (polygons of rings, holes
+    after the outer ring; desktop.domain.geo.check_polygons) in ``space``: ``wgs84`` (longitude,
+    latitude: from a GeoJSON import) or ``image`` (pixels of the grid's background plan, origin
+    top left: drawn by hand over it). The plan itself is an attachment of the grid (owner_kind
+    ``area``, purpose ``map_plan``), so it syncs as a photo does (desktop.services.map_shapes)."""
+
+    __tablename__ = "map_shape"
+    grid_id: Mapped[str] = fk("area.id", nullable=False)
+    what: Mapped[str] = mapped_column(String(16))  # building | grid_outline
+    estate: Mapped[str | None] = mapped_column(String(64))  # a building's 小区 (address.estate)
+    building: Mapped[str | None] = mapped_column(String(16))  # a building's 楼栋 (address.building)
+    space: Mapped[str] = mapped_column(String(8))  # wgs84 | image
+    geometry: Mapped[str] = mapped_column(String(16000))  # GEOMETRY_CHARS in desktop.domain.geo

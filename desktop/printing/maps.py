@@ -19,8 +19,10 @@ from reportlab.graphics.shapes import Drawing
 from reportlab.lib.colors import HexColor, black, white
 from reportlab.lib.pagesizes import A3, A4, landscape
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
+from desktop.domain.geo import Polygon, label_point
 from desktop.printing.common import (
     MissingGlyphs,
     PrintOptions,
@@ -37,6 +39,7 @@ from desktop.services.audit import write_audit
 from desktop.services.demo import demo_mark
 from desktop.services.errors import ServiceError
 from desktop.services.floorplan import BuildingTable, FloorPlans, GridMap
+from desktop.services.map_shapes import MapShapes
 from desktop.services.room_status import ORDER, STATUSES
 from desktop.services.rules import compose_address
 from desktop.services.store import Actor, Store
@@ -141,8 +144,30 @@ def draw_building_table(c: Canvas, t: BuildingTable, font: str, page: tuple[floa
     return pages
 
 
+EVEN_ODD = 0  # reportlab.pdfgen.canvas.FILL_EVEN_ODD (its type stubs lack the name): a hole stays open
+PLAN_FADE = 0.55  # how far the background plan is washed towards white under the shapes
+PLAN_PRINT_SIDE = 2400  # pixels of the plan on the page (A3 at about 150 dpi)
+
+
+def faded_plan(data: bytes) -> Any:
+    """The background plan washed out (the shapes stay readable over it), for the page; None
+    for bytes that are no image."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as src:
+            img = src.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    img.thumbnail((PLAN_PRINT_SIDE, PLAN_PRINT_SIDE))
+    img = Image.blend(img, Image.new("RGB", img.size, (255, 255, 255)), PLAN_FADE)
+    return ImageReader(img)
+
+
 def draw_grid_map(c: Canvas, m: GridMap, font: str, page: tuple[float, float], footer: str,
-                  mark: str | None, name: Callable[[str], str]) -> int:
+                  mark: str | None, name: Callable[[str], str], plan_image: bytes | None = None) -> int:
     w, h = page
     counts: dict[str, int] = {}
     for b in m.buildings:
@@ -151,47 +176,57 @@ def draw_grid_map(c: Canvas, m: GridMap, font: str, page: tuple[float, float], f
     _header(c, font, page, f"网格一张图 · {name(m.name)}", f"{len(m.buildings)} 栋楼 · 颜色为楼内最需处理的户室",
             footer, mark)
     _legend(c, font, 12 * mm, h - 22 * mm, counts)
-    pts = m.outline or [(0.0, 0.0), (1.0, 1.0)]
-    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    x0, y0, x1, y1 = m.extent
     area_w, area_h = w - 24 * mm, h - 44 * mm
-    scale = min(area_w / max(1e-6, max(xs) - min(xs)), area_h / max(1e-6, max(ys) - min(ys)))
+    scale = min(area_w / max(1e-6, x1 - x0), area_h / max(1e-6, y1 - y0))
 
     def at(p: tuple[float, float]) -> tuple[float, float]:
-        return 12 * mm + (p[0] - min(xs)) * scale, h - 30 * mm - (p[1] - min(ys)) * scale
+        return 12 * mm + (p[0] - x0) * scale, h - 30 * mm - (p[1] - y0) * scale
 
-    if m.outline:
+    def path_of(parts: list[Polygon]) -> Any:
         path = c.beginPath()
-        path.moveTo(*at(m.outline[0]))
-        for p in m.outline[1:]:
-            path.lineTo(*at(p))
-        path.close()
+        for part in parts:
+            for ring in part:
+                path.moveTo(*at(ring[0]))
+                for q in ring[1:]:
+                    path.lineTo(*at(q))
+                path.close()
+        return path
+
+    if m.plan is not None and plan_image:
+        reader = faded_plan(plan_image)
+        if reader is not None:
+            left, top = at((0.0, 0.0))
+            pw, ph = m.plan.width * scale, m.plan.height * scale
+            c.drawImage(reader, left, top - ph, pw, ph)
+            c.setStrokeColor(HexColor("#90a4ae"))
+            c.rect(left, top - ph, pw, ph, stroke=1, fill=0)
+    if m.outline_parts:
         c.setDash(4, 3)
+        c.setLineWidth(1.5 if m.outline_id else 1)
         c.setStrokeColor(HexColor("#455a64"))
-        c.drawPath(path, stroke=1, fill=0)
+        c.drawPath(path_of(m.outline_parts), stroke=1, fill=0)
         c.setDash()
+        c.setLineWidth(1)
     for b in m.buildings:
         colour = STATUSES[b.status][2] if b.status else "#ffffff"
-        path = c.beginPath()
-        path.moveTo(*at(b.polygon[0]))
-        for p in b.polygon[1:]:
-            path.lineTo(*at(p))
-        path.close()
         c.setStrokeColor(black)
         c.setFillColor(HexColor(colour))
-        c.drawPath(path, stroke=1, fill=1)
-        cx = sum(at(p)[0] for p in b.polygon) / len(b.polygon)
-        cy = sum(at(p)[1] for p in b.polygon) / len(b.polygon)
-        bw = max(at(p)[0] for p in b.polygon) - min(at(p)[0] for p in b.polygon)
+        c.drawPath(path_of(b.parts), stroke=1, fill=1, fillMode=EVEN_ODD)
+        cx, cy = at(label_point(b.parts))
+        xs = [at(q)[0] for part in b.parts for q in part[0]]
         c.setFillColor(_text_colour(colour))
         label = f"{b.label} {STATUSES[b.status][1] if b.status else ''}"
-        c.setFont(font, _fit_text(c, font, label, 9, bw - 1 * mm))
+        c.setFont(font, _fit_text(c, font, label, 9, max(xs) - min(xs) - 1 * mm))
         c.drawCentredString(cx, cy - 1.5 * mm, label)
     estates: dict[str, list[float]] = {}
     for b in m.buildings:
-        top = min(at(p)[1] for p in b.polygon), max(at(p)[1] for p in b.polygon)
+        if m.space == "image" and b.drawn:
+            continue  # the plan names its own estates
+        pts = [at(q) for part in b.parts for q in part[0]]
         e = estates.setdefault(b.estate, [1e9, -1e9])
-        e[0] = min(e[0], min(at(p)[0] for p in b.polygon))
-        e[1] = max(e[1], top[1])
+        e[0] = min(e[0], min(x for x, _ in pts))
+        e[1] = max(e[1], max(y for _, y in pts))
     c.setFillColor(HexColor("#263238"))
     c.setFont(font, 10)
     for estate, (x, y) in estates.items():
@@ -279,14 +314,18 @@ def print_building_table(store: Store, actor: Actor, grid_id: str, estate: str, 
 
 def print_grid_map(store: Store, actor: Actor, grid_id: str, *, out: Path | str,
                    options: PrintOptions | None = None) -> PrintResult:
-    """The grid map with its legend on A3 landscape."""
+    """The grid map with its legend on A3 landscape: the real shapes, over the background plan
+    (washed out) when they are drawn on one."""
     m = FloorPlans(store, actor).grid_map(grid_id)
     if not m.buildings:
         raise ServiceError(f"网格“{m.name}”还没有楼栋,没有可打印的地图:请先在“地址与网格”中新建楼栋")
+    image = MapShapes(store, actor).plan_image(grid_id) if m.plan is not None else None
     texts = [m.name] + [b.estate for b in m.buildings]
     return _print(store, actor, out, options, "grid_map", grid_id,
-                  lambda c, f, name, footer, mark: draw_grid_map(c, m, f.name, PAGES["A3"], footer, mark, name),
-                  texts, f"网格一张图 {m.name}", buildings=len(m.buildings))
+                  lambda c, f, name, footer, mark: draw_grid_map(c, m, f.name, PAGES["A3"], footer, mark, name,
+                                                                 image),
+                  texts, f"网格一张图 {m.name}", buildings=len(m.buildings), space=m.space,
+                  drawn=sum(1 for b in m.buildings if b.drawn))
 
 
 def print_door_plates(store: Store, actor: Actor, grid_id: str, *, out: Path | str, estate: str | None = None,

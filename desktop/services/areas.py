@@ -19,8 +19,9 @@ from desktop.models.base import row_as
 from desktop.policy import Ability
 from desktop.services.audit import write_audit
 from desktop.services.errors import NotFound, ServiceError, require
+from desktop.services.map_shapes import MapShapes
 from desktop.services.records import GRID_SCOPED, Records, to_dict
-from desktop.services.rules import compose_address
+from desktop.services.rules import PLAN_OWNER, compose_address
 from desktop.services.store import Actor, Store
 
 LEVELS = ("community", "grid", "estate", "building", "unit", "room")  # the place tree's levels
@@ -323,6 +324,7 @@ class AreaAdmin:
                 self.records._update(s, "area", row.id, {"name": new_name})
             for a in addresses:
                 self.records._update(s, "address", a.id, self._retext(a, estate=new_name))
+            MapShapes(self.store, self.actor).follow_estate(s, grid_id, old_name, new_name)
             write_audit(s, self.actor, "update", "area", row.id if row is not None else grid_id,
                         {"estate": old_name, "to": new_name, "addresses": len(addresses)},
                         f"小区“{old_name}”改名为“{new_name}”({len(addresses)} 个地址)")
@@ -468,6 +470,8 @@ class AreaAdmin:
                 elif a.code and target_building != building and target_building.isdigit() and a.unit and a.room:
                     changes["code"] = f"{target_grid.code}{int(target_building):02d}{a.unit}{a.room}"
                 self.records._update(s, "address", a.id, changes)
+            MapShapes(self.store, self.actor).follow_building(s, grid_id, estate, building, to_grid=target_grid.id,
+                                                              to_estate=target_estate, to_building=target_building)
             old_text = compose_address(estate, building, None, None)
             new_text = compose_address(target_estate, target_building, None, None)
             write_audit(s, self.actor, "update", "address", None,
@@ -490,6 +494,7 @@ class AreaAdmin:
                                    "请先把这些记录移走或删除,或把整栋楼移到别的小区")
             for a in rooms:
                 self.records._set_deleted(s, "address", a.id, True, None)
+            MapShapes(self.store, self.actor).drop_building(s, grid_id, estate, building)
             return len(rooms)
 
     def _refuse_full_estate(self, s: Session, grid_id: str, name: str) -> None:
@@ -537,11 +542,13 @@ class AreaAdmin:
             elif row.level == "grid":
                 counts = {}
                 for kind in kind_keys():
-                    if kind in GRID_SCOPED:
+                    if kind in GRID_SCOPED and kind != "map_shape":  # the grid's map goes with it
                         table = kind_entry(kind).model.__table__
-                        n = s.scalar(select(func.count()).select_from(table).where(
-                            table.c.grid_id == row.id, table.c.deleted_at.is_(None))) or 0
-                        counts[kind] = n
+                        q = select(func.count()).select_from(table).where(
+                            table.c.grid_id == row.id, table.c.deleted_at.is_(None))
+                        if kind == "attachment":  # the map's background plan goes with it too
+                            q = q.where(table.c.owner_kind != PLAN_OWNER)
+                        counts[kind] = s.scalar(q) or 0
                 users = s.scalar(select(func.count()).select_from(UserGrid).where(
                     UserGrid.grid_id == row.id, UserGrid.deleted_at.is_(None))) or 0
                 what = _count_text(counts)
@@ -552,6 +559,7 @@ class AreaAdmin:
                                        "请先把这些记录移到其他网格或删除,并在 设置 → 本机用户 中取消分配")
                 for c in children:  # empty 小区 rows go with their grid
                     self.records._set_deleted(s, "area", c.id, True, None)
+                MapShapes(self.store, self.actor).drop_grid(s, row.id)
                 children = []
             if children:
                 names = {"grid": "网格", "community": "社区", "street": "街道", "estate": "小区"}

@@ -2,9 +2,12 @@
 tokens (门牌二维码), all coloured by `room_status` (desktop/services/room_status.py).
 
 A building exists through its standard addresses (小区/楼栋/单元/户室), so the 楼盘表 needs no
-coordinates. The map places each building at the mean of its rooms' coordinates when they have
-some (set by a GeoJSON import, `import_geojson`), else in a generated layout: one block per 小区,
-buildings in rows, each as wide as its units and as deep as its floors allow."""
+coordinates. The map draws each building by its stored shape when it has one
+(desktop.services.map_shapes: imported from GeoJSON, or drawn over the grid's background plan),
+else at the mean of its rooms' coordinates (set by a GeoJSON import, `import_geojson`), else in a
+generated layout: one block per 小区, buildings in rows, each as wide as its units and as deep as
+its floors allow. With a background plan the map is drawn in the plan's pixels and the buildings
+not drawn on it yet stand in a column beside it."""
 
 from __future__ import annotations
 
@@ -18,10 +21,19 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from desktop.domain.geo import COORD_SYSTEMS, GeoError, project, read_geojson
+from desktop.domain.geo import (
+    COORD_SYSTEMS,
+    GeoError,
+    Polygon,
+    bbox,
+    project,
+    read_geojson,
+    signed_area,
+)
 from desktop.policy import Ability
 from desktop.services.audit import write_audit
 from desktop.services.errors import NotFound, ServiceError, require
+from desktop.services.map_shapes import MapShapes, Plan, Shape
 from desktop.services.records import Records
 from desktop.services.room_status import (
     STATUSES,
@@ -104,9 +116,16 @@ class MapBuilding:
     rooms: int
     status: str | None
     counts: dict[str, int]
-    polygon: list[tuple[float, float]]  # scene metres (y downwards)
-    located: bool  # from coordinates (True) or the generated layout
+    polygon: list[tuple[float, float]]  # scene units (y downwards): the outer ring of the largest part
+    located: bool  # from a shape or coordinates (True) or the generated layout
     households: list[tuple[str, str]] = field(default_factory=list)  # (household_id, head name) for search
+    parts: list[Polygon] = field(default_factory=list)  # every part, holes after its outer ring
+    drawn: str | None = None  # the space of its stored shape ("image", "wgs84"), None without one
+    shape_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            self.parts = [[list(self.polygon)]]
 
     @property
     def label(self) -> str:
@@ -115,10 +134,30 @@ class MapBuilding:
 
 @dataclass
 class GridMap:
+    """The grid drawn in scene units, y downwards: metres (space "metres") or, when the grid has a
+    background plan, the plan's pixels (space "image", the plan at (0, 0)–(width, height))."""
+
     grid_id: str
     name: str
-    outline: list[tuple[float, float]]
+    outline: list[tuple[float, float]]  # the outer ring of the outline's largest part ([] for none)
     buildings: list[MapBuilding]
+    space: str = "metres"
+    plan: Plan | None = None
+    outline_parts: list[Polygon] = field(default_factory=list)
+    outline_id: str | None = None  # the drawn or imported outline's shape (None: the buildings' box)
+    label_size: float = 6.0  # scene units of a label's height
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of everything drawn: plan, outline and buildings."""
+        pts = [p for part in self.outline_parts for p in part[0]] + list(self.outline)
+        pts += [p for b in self.buildings for part in b.parts for p in part[0]]
+        if self.plan is not None:
+            pts += [(0.0, 0.0), (float(self.plan.width), float(self.plan.height))]
+        if not pts:
+            return 0.0, 0.0, 1.0, 1.0
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        return min(xs), min(ys), max(xs), max(ys)
 
 
 _ROOMS_SQL = (
@@ -207,38 +246,23 @@ class FloorPlans:
             conn = s.connection()
             name = self._grid(conn, grid_id)
             rooms = _rooms(conn, grid_id, today)
+            plan = MapShapes._plan_in(s, grid_id)
+            shapes = MapShapes._shapes_in(s, grid_id)
         groups: dict[tuple[str, str], list[tuple[Any, str]]] = defaultdict(list)
         for r, status, _ in rooms:
             groups[(r[1], r[2])].append((r, status))
-        located = {k: [(r[6], r[7]) for r, _ in v if r[6] is not None and r[7] is not None] for k, v in groups.items()}
-        points = [p for v in located.values() for p in v]
-        lon0 = sum(p[0] for p in points) / len(points) if points else 0.0
-        lat0 = sum(p[1] for p in points) / len(points) if points else 0.0
-        layout = _generated_layout([(k, v) for k, v in groups.items() if not located[k]],
-                                   below=max((project(x, y, lon0, lat0)[1] for x, y in points), default=None))
-        out = []
-        for key in sorted(groups, key=lambda k: (k[0], _natural(k[1]))):
-            members = groups[key]
-            counts: dict[str, int] = {}
-            for _, st in members:
-                counts[st] = counts.get(st, 0) + 1
-            hh = [(r[9], r[10] or "") for r, _ in members if r[9]]
-            if located[key]:
-                pts = located[key]
-                x, y = project(sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts), lon0, lat0)
-                w, d = _footprint(members)
-                poly = [(x - w / 2, y - d / 2), (x + w / 2, y - d / 2), (x + w / 2, y + d / 2), (x - w / 2, y + d / 2)]
-            else:
-                poly = layout[key]
-            out.append(MapBuilding(key[0], key[1], len(members), worst(counts), counts, poly, bool(located[key]), hh))
-        return GridMap(grid_id, name, _outline([p for b in out for p in b.polygon]), out)
+        if plan is not None:
+            return _image_map(grid_id, name, groups, plan, [sh for sh in shapes if sh.space == "image"])
+        return _metres_map(grid_id, name, groups, [sh for sh in shapes if sh.space == "wgs84"])
 
     # --- outlines from GeoJSON ------------------------------------------------------------------
     def import_geojson(self, grid_id: str, path: str | Path, *, coords: str = "wgs84") -> dict[str, Any]:
         """Place the grid's buildings from a GeoJSON file whose features name 小区 and 楼栋: each
-        building's rooms get the centre of its outline (WGS84) as longitude/latitude, through the
-        record service (so the map syncs). All or nothing; refusals are one sentence.
-        Returns {"placed": n, "unmatched": [names], "coords": label}."""
+        building's rooms get the centre of its outline (WGS84) as longitude/latitude, and its
+        outline (holes and several parts kept) becomes its map shape; a feature whose 类型 (or
+        kind) is 网格边界 (grid) becomes the grid's outline. Through the record and map-shape
+        services (so the map syncs). All or nothing; refusals are one sentence.
+        Returns {"placed": n, "shapes": n, "outline": bool, "unmatched": [names], "coords": label}."""
         require(self.actor, Ability.EDIT_AREAS, act="导入网格地图的楼栋轮廓")
         p = Path(path)
         try:
@@ -254,6 +278,7 @@ class FloorPlans:
         except GeoError as exc:
             raise ServiceError(str(exc)) from None
         records = Records(self.store, self.actor)
+        maps = MapShapes(self.store, self.actor)
         with self.store.transaction() as s:
             conn = s.connection()
             self._grid(conn, grid_id)
@@ -263,8 +288,14 @@ class FloorPlans:
             by_building: dict[str, list[tuple[str, str]]] = defaultdict(list)
             for aid, est, b in rows:
                 by_building[b].append((aid, est))
-            placed, unmatched = 0, []
+            placed, kept, outline, unmatched = 0, 0, False, []
             for shape in shapes:
+                if shape.outline:
+                    if outline:
+                        raise ServiceError("文件中有不止一个网格边界(类型为“网格边界”的要素),请只保留一个,没有做任何修改")
+                    maps._put(s, grid_id, "grid_outline", None, None, "wgs84", shape.polygons)
+                    outline = True
+                    continue
                 b = re.sub(r"(栋|幢|号楼|座)$", "", shape.building or "")
                 hits = [aid for aid, est in by_building.get(b, []) if shape.estate in (None, est)]
                 estates = {est for aid, est in by_building.get(b, []) if shape.estate in (None, est)}
@@ -274,14 +305,23 @@ class FloorPlans:
                 lon, lat = shape.centroid
                 for aid in hits:
                     records._update(s, "address", aid, {"longitude": round(lon, 7), "latitude": round(lat, 7)})
+                (estate,) = estates
+                if shape.point:  # a place without an outline: an older outline of it no longer holds
+                    maps._remove(s, grid_id, "building", estate, b, "wgs84")
+                else:
+                    maps._put(s, grid_id, "building", estate, b, "wgs84", shape.polygons)
+                    kept += 1
                 placed += 1
-            if not placed:
+            if not placed and not outline:
                 raise ServiceError("文件中没有一个要素能对应到本网格的楼栋:要素的属性应写明“小区”和“楼栋”"
                                    "(例如 {\"小区\": \"幸福里\", \"楼栋\": \"3\"}),没有做任何修改")
             write_audit(s, self.actor, "update", "address", None,
-                        {"grid_id": grid_id, "placed": placed, "unmatched": len(unmatched), "coords": coords},
-                        f"导入楼栋轮廓:定位 {placed} 栋楼({COORD_SYSTEMS[coords]})")
-        return {"placed": placed, "unmatched": unmatched, "coords": COORD_SYSTEMS[coords]}
+                        {"grid_id": grid_id, "placed": placed, "shapes": kept, "outline": outline,
+                         "unmatched": len(unmatched), "coords": coords},
+                        f"导入楼栋轮廓:定位 {placed} 栋楼,保存 {kept} 个轮廓" + (",及网格边界" if outline else "")
+                        + f"({COORD_SYSTEMS[coords]})")
+        return {"placed": placed, "shapes": kept, "outline": outline, "unmatched": unmatched,
+                "coords": COORD_SYSTEMS[coords]}
 
     # --- door plates ----------------------------------------------------------------------------
     @staticmethod
@@ -373,10 +413,107 @@ def _generated_layout(groups: list[tuple[tuple[str, str], list[tuple[Any, str]]]
 
 
 def _outline(points: list[tuple[float, float]], margin: float = 20.0) -> list[tuple[float, float]]:
-    """The grid's outline: the bounding box of its buildings with a margin (until a drawn outline
-    is stored)."""
+    """The grid's outline when none is stored: the bounding box of its buildings with a margin."""
     if not points:
         return []
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     a, b, c, d = min(xs) - margin, min(ys) - margin, max(xs) + margin, max(ys) + margin
     return [(a, b), (c, b), (c, d), (a, d)]
+
+
+# --- the map in metres or on the plan -------------------------------------------------------------
+def _largest(parts: list[Polygon]) -> list[tuple[float, float]]:
+    return list(max(parts, key=lambda p: abs(signed_area(p[0])))[0])
+
+
+def _summary(members: list[tuple[Any, str]]) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    counts: dict[str, int] = {}
+    for _, st in members:
+        counts[st] = counts.get(st, 0) + 1
+    return counts, [(r[9], r[10] or "") for r, _ in members if r[9]]
+
+
+def _order(groups: dict[tuple[str, str], Any]) -> list[tuple[str, str]]:
+    return sorted(groups, key=lambda k: (k[0], _natural(k[1])))
+
+
+def _metres_map(grid_id: str, name: str, groups: dict[tuple[str, str], list[tuple[Any, str]]],
+                shapes: list[Shape]) -> GridMap:
+    """Metres east and south of the located buildings' mean: imported outlines projected,
+    buildings with coordinates as rectangles there, the rest in the generated layout below."""
+    outline_shape = next((sh for sh in shapes if sh.what == "grid_outline" and sh.polygons), None)
+    by_key = {(sh.estate or "", sh.building or ""): sh for sh in shapes if sh.what == "building" and sh.polygons}
+    located = {k: [(r[6], r[7]) for r, _ in v if r[6] is not None and r[7] is not None] for k, v in groups.items()}
+    points = [p for v in located.values() for p in v]
+    if not points:  # no room coordinates: the shapes' own points place the origin
+        points = [p for k in groups if k in by_key for part in by_key[k].polygons for p in part[0]]
+        if not points and outline_shape is not None:
+            points = [p for part in outline_shape.polygons for p in part[0]]
+    lon0 = sum(p[0] for p in points) / len(points) if points else 0.0
+    lat0 = sum(p[1] for p in points) / len(points) if points else 0.0
+
+    def proj(parts: list[Polygon]) -> list[Polygon]:
+        return [[[project(x, y, lon0, lat0) for x, y in ring] for ring in part] for part in parts]
+
+    placed: dict[tuple[str, str], tuple[list[Polygon], str | None]] = {}
+    for key, members in groups.items():
+        if key in by_key:
+            placed[key] = (proj(by_key[key].polygons), by_key[key].id)
+        elif located[key]:
+            pts = located[key]
+            x, y = project(sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts), lon0, lat0)
+            w, d = _footprint(members)
+            placed[key] = ([[[(x - w / 2, y - d / 2), (x + w / 2, y - d / 2), (x + w / 2, y + d / 2),
+                              (x - w / 2, y + d / 2)]]], None)
+    outline_parts = proj(outline_shape.polygons) if outline_shape is not None else []
+    ys = [p[1] for parts, _ in placed.values() for part in parts for p in part[0]]
+    ys += [p[1] for part in outline_parts for p in part[0]]
+    layout = _generated_layout([(k, v) for k, v in groups.items() if k not in placed], below=max(ys, default=None))
+    out = []
+    for key in _order(groups):
+        counts, hh = _summary(groups[key])
+        if key in placed:
+            parts, shape_id = placed[key]
+            drawn = "wgs84" if shape_id else None
+        else:
+            parts, shape_id, drawn = [[layout[key]]], None, None
+        out.append(MapBuilding(key[0], key[1], len(groups[key]), worst(counts), counts, _largest(parts),
+                               key in placed, hh, parts, drawn, shape_id))
+    if outline_parts:
+        outline = _largest(outline_parts)
+    else:
+        outline = _outline([p for b in out for part in b.parts for p in part[0]])
+        outline_parts = [[outline]] if outline else []
+    return GridMap(grid_id, name, outline, out, "metres", None, outline_parts,
+                   outline_shape.id if outline_shape is not None else None, 6.0)
+
+
+def _image_map(grid_id: str, name: str, groups: dict[tuple[str, str], list[tuple[Any, str]]], plan: Plan,
+               shapes: list[Shape]) -> GridMap:
+    """The plan's pixels: buildings drawn on it where they are drawn; the others in the
+    generated layout, scaled to the drawn ones' size, in a column to the right of the plan."""
+    outline_shape = next((sh for sh in shapes if sh.what == "grid_outline" and sh.polygons), None)
+    by_key = {(sh.estate or "", sh.building or ""): sh for sh in shapes if sh.what == "building" and sh.polygons}
+    w, h = float(plan.width), float(plan.height)
+    depths = sorted(min(x1 - x0, y1 - y0) for sh in by_key.values() if (sh.estate or "", sh.building or "") in groups
+                    for x0, y0, x1, y1 in [bbox(sh.polygons)])
+    # pixels per metre: a drawn slab is about 14 m deep; without one, the plan spans about 400 m
+    k = depths[len(depths) // 2] / 14.0 if depths else max(w, h) / 400.0
+    k = min(max(k, max(w, h) / 4000.0), max(w, h) / 40.0)
+    rest = [(key, v) for key, v in groups.items() if key not in by_key]
+    layout = _generated_layout(rest, below=None)
+    x_off = w + max(30.0 * k, w * 0.03)
+    out = []
+    for key in _order(groups):
+        counts, hh = _summary(groups[key])
+        if key in by_key:
+            sh = by_key[key]
+            parts, shape_id, drawn = sh.polygons, sh.id, "image"
+        else:
+            parts = [[[(x_off + x * k, y * k) for x, y in layout[key]]]]
+            shape_id, drawn = None, None
+        out.append(MapBuilding(key[0], key[1], len(groups[key]), worst(counts), counts, _largest(parts),
+                               drawn is not None, hh, parts, drawn, shape_id))
+    outline_parts = outline_shape.polygons if outline_shape is not None else []
+    return GridMap(grid_id, name, _largest(outline_parts) if outline_parts else [], out, "image", plan,
+                   outline_parts, outline_shape.id if outline_shape is not None else None, max(6.0 * k, 4.0))

@@ -107,14 +107,15 @@ def _encode(img: Image.Image, quality: int, icc: bytes | None) -> bytes:
     return buf.getvalue()
 
 
-def process_image(raw: bytes, name: str = "所选图片") -> dict[str, Any]:
-    """Decode, orient, convert, shrink and re-encode; returns data, thumb, width, height."""
+def process_image(raw: bytes, name: str = "所选图片", *, max_side: int = MAX_SIDE) -> dict[str, Any]:
+    """Decode, orient, convert, shrink (to `max_side` on the long side) and re-encode; returns
+    data, thumb, width, height."""
     try:
         with warnings.catch_warnings():
             # A picture with an absurd number of pixels (a "decompression bomb") is refused.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(raw)) as src:
-                src.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale
+                src.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
                 src.load()
                 icc = src.info.get("icc_profile")
                 img = _upright(src)
@@ -126,7 +127,7 @@ def process_image(raw: bytes, name: str = "所选图片") -> dict[str, Any]:
             "photo.not_image",
             f"文件“{name}”不是可识别的图片或已损坏,请选择 JPG、PNG 等格式的照片",
         ) from None
-    img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     thumb = img.copy()
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
     return {

@@ -212,6 +212,8 @@ class Cleaner:
             require(self.actor, Ability.MANAGE_USERS, act="新建或修改本机用户")
         if kind == "visit_rule":  # the rules' own service validates; no other path may bypass the policy
             require(self.actor, Ability.EDIT_VISIT_RULES)
+        if kind == "map_shape":  # the grid map's shapes: drawn by those who set up the grids
+            require(self.actor, Ability.EDIT_AREAS, act="绘制或修改网格地图")
         draft = Draft(kind, {}, existing)
         for key, raw in data.items():
             if key not in self.writable:

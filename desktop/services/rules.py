@@ -11,6 +11,7 @@ from sqlalchemy import CursorResult, func, select, text
 from sqlalchemy.orm import Session
 
 from desktop.db.sql import sql
+from desktop.domain.geo import SPACES, GeoError, check_polygons, dump_polygons
 from desktop.domain.marks import (
     DERIVED_MARKS,
     FLOATING_TYPE,
@@ -22,6 +23,7 @@ from desktop.kinds import field_label
 from desktop.models import (
     Address,
     Area,
+    Attachment,
     GridEvent,
     House,
     Household,
@@ -326,6 +328,56 @@ def area_hook(s: Session, draft: Draft) -> None:
         draft.error("level", "area.level", f"层级:“{level}”应为 {'、'.join(AREA_LEVELS[:-1])} 或 {AREA_LEVELS[-1]}")
 
 
+# A grid's background plan: an attachment of the grid (desktop.services.map_shapes).
+PLAN_OWNER, PLAN_PURPOSE = "area", "map_plan"
+MAP_SHAPE_WHAT = {"building": "楼栋轮廓", "grid_outline": "网格边界"}
+
+
+def current_plan(s: Session, grid_id: str) -> Attachment | None:
+    """The grid's background plan: its newest live one (two laptops that each set one before
+    syncing both keep theirs; the newer is the plan)."""
+    return s.scalars(select(Attachment).where(
+        Attachment.owner_kind == PLAN_OWNER, Attachment.owner_id == grid_id, Attachment.purpose == PLAN_PURPOSE,
+        Attachment.deleted_at.is_(None)).order_by(Attachment.created_at.desc(), Attachment.id.desc()).limit(1)).first()
+
+
+def map_shape_hook(s: Session, draft: Draft) -> None:
+    """A shape names what it is, its coordinate space and a geometry of real polygons; a building's
+    shape links to a building of its grid; image pixels lie on the grid's background plan."""
+    what, space, grid = draft.get("what"), draft.get("space"), draft.get("grid_id")
+    if what not in MAP_SHAPE_WHAT:
+        draft.error("what", "map.what", f"形状类型:“{what}”应为 building(楼栋轮廓)或 grid_outline(网格边界)")
+        return
+    if space not in SPACES:
+        draft.error("space", "map.space", f"坐标空间:“{space}”应为 wgs84(经纬度)或 image(底图像素)")
+        return
+    estate, building = draft.get("estate"), draft.get("building")
+    if what == "grid_outline":
+        if estate is not None or building is not None:
+            draft.error("building", "map.outline", "网格边界不链接楼栋:小区和楼栋应留空")
+    elif not estate or not building:
+        draft.error("building", "map.building", "楼栋轮廓要链接到本网格的一栋楼:请选择小区和楼栋")
+    elif grid and s.scalar(select(Address.id).where(
+            Address.grid_id == grid, Address.estate == estate, Address.building == building,
+            Address.deleted_at.is_(None), Address.cancelled.is_(False)).limit(1)) is None:
+        draft.error("building", "map.building",
+                    f"楼栋:本网格没有“{compose_address(estate, building, None, None)}”,请从本网格已有的楼栋中选择")
+    if not ({"geometry", "space"} & set(draft.values)) and draft.existing is not None:
+        return
+    bounds = None
+    if space == "image" and grid:
+        plan = current_plan(s, grid)
+        if plan is None:
+            draft.error("geometry", "map.plan", "本网格还没有底图:请先设置底图,再在底图上绘制")
+            return
+        bounds = (float(plan.width), float(plan.height))
+    try:
+        polygons = check_polygons(draft.get("geometry"), space, bounds=bounds)
+        draft.values["geometry"] = dump_polygons(polygons, space)
+    except GeoError as exc:
+        draft.error("geometry", "map.geometry", str(exc))
+
+
 def user_hook(s: Session, draft: Draft) -> None:
     _phone(draft, "phone")
     name = draft.values.get("username")
@@ -340,6 +392,7 @@ HOOKS = {
     "house": house_hook, "vehicle": vehicle_hook, "org_unit": org_unit_hook,
     "visit": visit_hook, "visit_need": visit_need_hook, "household_ledger": ledger_hook,
     "grid_event": event_hook, "dispute": dispute_hook, "area": area_hook, "app_user": user_hook,
+    "map_shape": map_shape_hook,
 }
 
 

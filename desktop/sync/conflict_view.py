@@ -31,7 +31,7 @@ CAPTION_FIELDS: dict[str, tuple[str, ...]] = {
     "house": ("owner_name", "title_no"), "org_unit": ("name",), "grid_event": ("title",),
     "dispute": ("parties", "place"), "visit": ("visited_on", "visitor"), "visit_need": ("content",),
     "household_ledger": ("period",), "event_step": ("note", "actor"), "area": ("name",),
-    "attachment": ("caption", "purpose"),
+    "attachment": ("caption", "purpose"), "map_shape": ("estate", "building", "what"),
 }
 KIND_HINTS = {
     "field": "两台电脑都改了这个字段:后同步上来的“本机值”已生效,先到的“服务器值”保留在此,请决定以哪个为准。",

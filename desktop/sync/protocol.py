@@ -17,9 +17,11 @@ from desktop.policy import Ability
 
 API = "/api/v1"
 # The sync schema: bumped whenever a synced table changes shape. A server accepts a range.
-SCHEMA_VERSION = 4  # 4: visit_rule, life_event, person.residence_card_until, grid_event.handler,
-#   person.no_cert_reason, verified_on and merged_into (person, house, vehicle)
-MIN_SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 4: visit_rule, life_event, person.residence_card_until, grid_event.handler,
+#   person.no_cert_reason, verified_on and merged_into (person, house, vehicle); 5: map_shape
+# An older laptop would skip the records of a table it does not know and move its cursor past
+# them (it would never get them after its upgrade): a new table raises the minimum too.
+MIN_SCHEMA_VERSION = 5
 PROTOCOL = "gridledger-sync/1"
 
 PUSH_BATCH = 500  # changes per push request
@@ -88,6 +90,18 @@ LOCAL_ONLY = frozenset({"app_user", "user_grid"})
 # Readable by everybody in the community, writable only by the holders of an ability.
 COMMUNITY_WRITERS: dict[str, Ability] = {"area": Ability.EDIT_AREAS, "visit_rule": Ability.EDIT_VISIT_RULES}
 COMMUNITY_WIDE = frozenset(COMMUNITY_WRITERS)
+# Kept per grid (read by the grid's workers), written only by the holders of an ability.
+GRID_WRITERS: dict[str, Ability] = {"map_shape": Ability.EDIT_AREAS}
+# Attachments of these owner kinds are written only by the holders of an ability: a grid's
+# background plan (owner_kind "area", desktop.services.map_shapes).
+ATTACHMENT_WRITERS: dict[str, Ability] = {"area": Ability.EDIT_AREAS}
+
+
+def write_ability(table: str, owner_kind: str | None = None) -> Ability | None:
+    """The ability a write to `table` needs beyond the grid scope (None: the scope is enough)."""
+    if table == "attachment":
+        return ATTACHMENT_WRITERS.get(owner_kind or "")
+    return COMMUNITY_WRITERS.get(table) or GRID_WRITERS.get(table)
 
 # Fields that merge as one unit: a clash on any of them is one clash on the whole group.
 FIELD_GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {

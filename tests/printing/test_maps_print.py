@@ -151,3 +151,58 @@ def test_the_command_line_prints_all_three(capsys, tmp_path):
     assert code == 2 and "--grid(整个网格)或 --building" in err and "Traceback" not in err
     code, out, err = run("building-table", "--building", f"{grid}/兰园花园/99", "--out", tmp_path / "x.pdf")
     assert code == 2 and "找不到楼栋" in err and not (tmp_path / "x.pdf").exists()
+
+
+@needs_poppler
+def test_a_map_drawn_on_a_plan_prints_its_real_shapes_over_the_faded_plan(store, admin, grid, tmp_path):
+    """Rendered with pdftoppm at 72 dpi (one pixel a point): the drawn building is red where it was
+    drawn, its courtyard (a hole) shows the plan through it, the plan is there washed out, and the
+    buildings not drawn yet stand beside it."""
+    import subprocess
+
+    from PIL import Image
+    from reportlab.lib.pagesizes import A3, landscape
+    from reportlab.lib.units import mm
+
+    from desktop.printing.maps import PLAN_FADE
+    from desktop.services.map_shapes import MapShapes
+    from tests.core.test_map_shapes import plan_png
+
+    maps = MapShapes(store, admin)
+    maps.set_plan(grid, plan_png(800, 600))
+    ring = [[60, 60], [260, 60], [260, 200], [60, 200]]
+    courtyard = [[120, 100], [200, 100], [200, 160], [120, 160]]
+    maps.draw_building(grid, "幸福小区", "3", [[ring, courtyard]])
+    maps.draw_outline(grid, [[[[10, 10], [790, 10], [790, 590], [10, 590]]]])
+    r = print_grid_map(store, admin, grid, out=tmp_path / "m.pdf")
+    text = pdftext(r.files[0])
+    assert "3栋 逾" in text and "5栋 未" in text and "1栋 未" in text
+    subprocess.run(["pdftoppm", "-png", "-r", "72", "-singlefile", str(r.files[0]), str(tmp_path / "m")],
+                   check=True, timeout=120)
+    page = Image.open(tmp_path / "m.png").convert("RGB")
+    m = FloorPlans(store, admin).grid_map(grid)
+    x0, y0, x1, y1 = m.extent
+    w, h = landscape(A3)
+    scale = min((w - 24 * mm) / (x1 - x0), (h - 44 * mm) / (y1 - y0))
+
+    def px(x: float, y: float) -> tuple[int, int]:
+        return round(12 * mm + (x - x0) * scale), round(30 * mm + (y - y0) * scale)
+
+    def close(c: tuple[int, ...], want: tuple[int, int, int], tol: int = 40) -> bool:
+        return all(abs(a - b) <= tol for a, b in zip(c, want, strict=True))
+
+    red = (0xd3, 0x2f, 0x2f)
+    assert close(page.getpixel(px(80, 80)), red)  # the building, where it was drawn
+    assert close(page.getpixel(px(240, 180)), red)
+    paper = tuple(round(c + (255 - c) * PLAN_FADE) for c in (246, 242, 230))
+    assert close(page.getpixel(px(160, 130)), paper, 12)  # the courtyard: the plan shows through
+    assert close(page.getpixel(px(600, 250)), paper, 12)  # the plan, washed out
+    road = page.getpixel(px(400, 300))  # the plan's road, grey but lighter than on the scan
+    assert 210 < road[0] < 250 and close(road, (road[0],) * 3, 8)
+    # the buildings not drawn yet: to the right of the plan
+    others = [b for b in m.buildings if not b.drawn]
+    assert len(others) == 2 and all(min(x for x, _ in b.polygon) > 800 for b in others)
+    for b in others:  # grey: their rooms are 未登记
+        bx0, by0 = min(x for x, _ in b.polygon), min(y for _, y in b.polygon)
+        bx1, by1 = max(x for x, _ in b.polygon), max(y for _, y in b.polygon)
+        assert close(page.getpixel(px(bx0 + 0.1 * (bx1 - bx0), by0 + 0.2 * (by1 - by0))), (0x9e, 0x9e, 0x9e), 12)

@@ -1,26 +1,46 @@
 """网格一张图 and 楼盘表: the grid drawn offline (QGraphicsView), each building coloured by the
 worst status of its rooms; a click opens the building's 楼盘表 (units × floors, one cell per
-room), where a click opens the household or offers "在此登记整户". Both print; so do door plates."""
+room), where a click opens the household or offers "在此登记整户". Both print; so do door plates.
+
+Admins (Ability.EDIT_AREAS) set the grid's background plan (设置底图…), draw buildings and the
+grid's outline over it (a polygon point by point, or a dragged rectangle; Esc cancels), link each
+building shape to a 楼栋, redraw, move the corners of, relink or delete shapes from a right-click
+menu, and import GeoJSON outlines; desktop.services.map_shapes does the writing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPalette, QPen, QPolygonF
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QGraphicsPolygonItem,
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPushButton,
     QStyle,
@@ -32,11 +52,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.domain.geo import COORD_SYSTEMS
+from desktop.domain.geo import COORD_SYSTEMS, label_point
 from desktop.policy import Ability, allows
 from desktop.services.areas import AreaAdmin, Areas
 from desktop.services.errors import ServiceError
 from desktop.services.floorplan import BuildingTable, Cell, FloorPlans, GridMap
+from desktop.services.map_shapes import MapShapes
 from desktop.services.room_status import ORDER, STATUSES
 from ui.context import AppContext
 from ui.pages.base import Page
@@ -261,29 +282,242 @@ def _run_print(page: Page, job: Any) -> None:
     page.status.emit(f"已保存 {result.files[0].name}(共 {result.pages} 页)")
 
 
+DRAW_HINTS = {
+    "building": "绘制楼栋:在底图上单击逐点描出楼栋轮廓,双击、回车或单击起点完成;也可按住鼠标拖出矩形。"
+                "退格撤销上一点,Esc 取消。",
+    "grid_outline": "绘制网格边界:在底图上单击逐点描出网格的边界,双击、回车或单击起点完成;也可拖出矩形。"
+                    "退格撤销上一点,Esc 取消。",
+}
+DRAG_PX = 6  # a press and release this far apart (view pixels) is a rectangle, nearer a click
+CLOSE_PX = 10  # a click this near the first point closes the polygon
+PLAN_FILTER = "图片 (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp *.gif);;所有文件 (*)"
+
+
 class MapView(QGraphicsView):
-    """Zoom with the wheel, pan by dragging; a click on a building emits its (estate, building)."""
+    """Zoom with the wheel, pan by dragging; a click on a building emits its (estate, building).
+
+    Drawing mode (`start_drawing`): clicks add the points of a polygon (a double click, Enter or
+    a click on the first point closes it), a press dragged and released draws a rectangle;
+    Backspace takes the last point back, Esc cancels. The points (scene units, clamped to
+    `bounds`) come out of `drawing_finished`."""
 
     building_clicked = Signal(str, str)
+    drawing_finished = Signal(list)  # [(x, y), …] in scene units
+    drawing_cancelled = Signal()
+    menu_requested = Signal(object, QPoint)  # the item's key ((estate, building) or "outline"), global pos
+    editing_done = Signal(bool)  # corners moved: True to keep them (Enter), False to drop them (Esc)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.drawing = False
+        self.editing = False  # a shape's corners are being moved (GridMapPage.edit_corners)
+        self.points: list[tuple[float, float]] = []
+        self._bounds: QRectF | None = None
+        self._press: QPoint | None = None
+        self._press_scene: tuple[float, float] | None = None
+        self._skip_release = False
+        self._preview: QGraphicsPathItem | None = None
 
     def wheelEvent(self, event: Any) -> None:  # noqa: N802
         factor = 1.25 if event.angleDelta().y() > 0 else 0.8
         self.scale(factor, factor)
 
+    # --- drawing --------------------------------------------------------------------------------
+    def start_drawing(self, bounds: QRectF | None = None) -> None:
+        self.cancel_drawing(quiet=True)
+        self.drawing = True
+        self.points = []
+        self._bounds = bounds
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+        pen = QPen(QColor("#1565c0"), 2, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self._preview = QGraphicsPathItem()
+        self._preview.setPen(pen)
+        self._preview.setBrush(QBrush(QColor(21, 101, 192, 50)))
+        self._preview.setZValue(10)
+        if self.scene() is not None:
+            self.scene().addItem(self._preview)
+        self.setFocus()
+
+    def cancel_drawing(self, *, quiet: bool = False) -> None:
+        was = self.drawing
+        self._end()
+        if was and not quiet:
+            self.drawing_cancelled.emit()
+
+    def _end(self) -> None:
+        self.drawing = False
+        self._press = self._press_scene = None
+        if self._preview is not None and self._preview.scene() is not None:
+            self._preview.scene().removeItem(self._preview)
+        self._preview = None
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.viewport().unsetCursor()
+
+    def finish_drawing(self) -> bool:
+        """Close the polygon drawn so far (at least three points)."""
+        if not self.drawing or len(self.points) < 3:
+            return False
+        points = list(self.points)
+        self._end()
+        self.drawing_finished.emit(points)
+        return True
+
+    def _scene_point(self, pos: QPoint) -> tuple[float, float]:
+        p = self.mapToScene(pos)
+        x, y = p.x(), p.y()
+        if self._bounds is not None:
+            b = self._bounds
+            x, y = min(max(x, b.left()), b.right()), min(max(y, b.top()), b.bottom())
+        return x, y
+
+    def _show(self, extra: list[tuple[float, float]] | None = None) -> None:
+        if self._preview is None:
+            return
+        pts = self.points + (extra or [])
+        path = QPainterPath()
+        if pts:
+            path.moveTo(*pts[0])
+            for q in pts[1:]:
+                path.lineTo(*q)
+            if len(pts) > 2:
+                path.closeSubpath()
+            for q in self.points:  # the corners placed so far
+                r = 3 / max(self.transform().m11(), 1e-6)
+                path.addEllipse(QPointF(*q), r, r)
+        self._preview.setPath(path)
+
+    def _rect(self, a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]:
+        return [(a[0], a[1]), (b[0], a[1]), (b[0], b[1]), (a[0], b[1])]
+
+    def _dragged(self, pos: QPoint) -> bool:
+        return self._press is not None and (pos - self._press).manhattanLength() > DRAG_PX
+
+    def mousePressEvent(self, event: Any) -> None:  # noqa: N802
+        if self.drawing and event.button() == Qt.MouseButton.LeftButton:
+            pos = event.position().toPoint()
+            self._press, self._press_scene = pos, self._scene_point(pos)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: Any) -> None:  # noqa: N802
+        if self.drawing:
+            pos = event.position().toPoint()
+            here = self._scene_point(pos)
+            if self._press_scene is not None and not self.points and self._dragged(pos):
+                self._show(self._rect(self._press_scene, here))
+            elif self.points:
+                self._show([here])
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseDoubleClickEvent(self, event: Any) -> None:  # noqa: N802
+        if self.drawing:
+            self._skip_release = True
+            self.finish_drawing()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
     def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802
+        if self.drawing or self._skip_release:
+            if self._skip_release:
+                self._skip_release = False
+                event.accept()
+                return
+            if event.button() != Qt.MouseButton.LeftButton:
+                return
+            pos = event.position().toPoint()
+            here = self._scene_point(pos)
+            start, dragged = self._press_scene, self._dragged(pos)
+            self._press = self._press_scene = None
+            event.accept()
+            if start is not None and dragged and not self.points:
+                rect = self._rect(start, here)
+                if abs(here[0] - start[0]) > 0 and abs(here[1] - start[1]) > 0:
+                    self.points = rect
+                    self.finish_drawing()
+                return
+            if len(self.points) >= 3:
+                first = self.mapFromScene(QPointF(*self.points[0]))
+                if (first - pos).manhattanLength() <= CLOSE_PX:
+                    self.finish_drawing()
+                    return
+            if not self.points or self.points[-1] != here:
+                self.points.append(here)
+            self._show()
+            return
         super().mouseReleaseEvent(event)
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() == Qt.MouseButton.LeftButton and not self.editing:
             for item in self.items(event.position().toPoint()):
                 key = item.data(KEY_ROLE)
-                if key:
+                if key and key != "outline":
                     self.building_clicked.emit(*key)
                     return
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802
+        if self.editing and event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.editing_done.emit(event.key() != Qt.Key.Key_Escape)
+            event.accept()
+            return
+        if self.drawing:
+            key = event.key()
+            if key == Qt.Key.Key_Escape:
+                self.cancel_drawing()
+            elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.finish_drawing()
+            elif key == Qt.Key.Key_Backspace and self.points:
+                self.points.pop()
+                self._show()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def contextMenuEvent(self, event: Any) -> None:  # noqa: N802
+        if self.drawing or self.editing:
+            return
+        for item in self.items(event.pos()):
+            key = item.data(KEY_ROLE)
+            if key:
+                self.menu_requested.emit(key, event.globalPos())
+                return
+
+
+class CornerHandle(QGraphicsEllipseItem):
+    """One corner of a shape being edited: drag it; the shape follows (the same size at every
+    zoom, kept on the plan)."""
+
+    SIZE = 9.0
+
+    def __init__(self, index: tuple[int, int, int], bounds: QRectF, moved: Any) -> None:
+        r = self.SIZE / 2
+        super().__init__(-r, -r, self.SIZE, self.SIZE)
+        self.index = index  # (part, ring, corner)
+        self.bounds = bounds
+        self.moved = moved
+        self.setBrush(QBrush(QColor("#ffffff")))
+        pen = QPen(QColor("#1565c0"), 2)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+        self.setZValue(20)
+        self.setCursor(Qt.CursorShape.SizeAllCursor)
+        for flag in (QGraphicsItem.GraphicsItemFlag.ItemIsMovable, QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations,
+                     QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges):
+            self.setFlag(flag, True)
+
+    def itemChange(self, change: Any, value: Any) -> Any:  # noqa: N802
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange:
+            b = self.bounds
+            return QPointF(min(max(value.x(), b.left()), b.right()), min(max(value.y(), b.top()), b.bottom()))
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            self.moved(self.index, (self.pos().x(), self.pos().y()))
+        return super().itemChange(change, value)
 
 
 class GridMapPage(Page):
@@ -292,8 +526,16 @@ class GridMapPage(Page):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.plans = FloorPlans(ctx.store, ctx.actor)
+        self.maps = MapShapes(ctx.store, ctx.actor)
+        self.editable = allows(ctx.actor, Ability.EDIT_AREAS)
         self.map: GridMap | None = None
-        self.items: dict[tuple[str, str], QGraphicsPolygonItem] = {}
+        self.items: dict[tuple[str, str], QGraphicsPathItem] = {}
+        self.outline_item: QGraphicsPathItem | None = None
+        self.plan_item: QGraphicsPixmapItem | None = None
+        self._pixmaps: dict[str, QPixmap] = {}
+        self._drawing: tuple[str, tuple[str, str] | None] | None = None  # ("building" | "grid_outline", key)
+        self._editing: tuple[str, Any, list[Any], list[CornerHandle]] | None = None  # shape id, key, parts, handles
+        self._fit_next = False
         heading = QLabel("网格一张图")
         heading.setProperty("role", "page-title")
         self.grid_box = QComboBox()
@@ -305,24 +547,58 @@ class GridMapPage(Page):
         print_map.clicked.connect(self.print_map)
         plates = QPushButton("打印全网格门牌…")
         plates.clicked.connect(self.print_plates)
-        self.import_button = QPushButton("导入楼栋轮廓(GeoJSON)…")
-        self.import_button.clicked.connect(self.import_outlines)
-        self.import_button.setVisible(allows(ctx.actor, Ability.EDIT_AREAS))
         top = QHBoxLayout()
         top.addWidget(heading)
         top.addWidget(self.grid_box)
         top.addWidget(self.find_box, 1)
-        for b in (print_map, plates, self.import_button):
+        for b in (print_map, plates):
             top.addWidget(b)
+        # the admins' tools: the plan, drawing, importing
+        self.plan_button = QPushButton("设置底图…")
+        self.plan_button.setToolTip("选择扫描或拍摄的网格平面图,作为地图的底图(随同步到本网格的每台电脑)")
+        self.plan_button.clicked.connect(self.choose_plan)
+        self.remove_plan_button = QPushButton("移除底图")
+        self.remove_plan_button.clicked.connect(self.remove_plan)
+        self.draw_button = QPushButton("绘制楼栋")
+        self.draw_button.setToolTip("在底图上描出一栋楼(多边形或拖出矩形),再选择它对应的楼栋")
+        self.draw_button.clicked.connect(lambda: self.start_drawing("building"))
+        self.outline_button = QPushButton("绘制网格边界")
+        self.outline_button.clicked.connect(lambda: self.start_drawing("grid_outline"))
+        self.import_button = QPushButton("导入楼栋轮廓(GeoJSON)…")
+        self.import_button.clicked.connect(self.import_outlines)
+        self.save_corners_button = QPushButton("保存形状")
+        self.save_corners_button.clicked.connect(lambda: self.finish_corners(save=True))
+        self.cancel_corners_button = QPushButton("取消编辑")
+        self.cancel_corners_button.clicked.connect(lambda: self.finish_corners(save=False))
+        self.tools = QWidget()
+        tools = QHBoxLayout(self.tools)
+        tools.setContentsMargins(0, 0, 0, 0)
+        tools_label = QLabel("编辑地图:")
+        tools_label.setProperty("role", "hint")
+        tools.addWidget(tools_label)
+        for b in (self.plan_button, self.remove_plan_button, self.draw_button, self.outline_button,
+                  self.import_button, self.save_corners_button, self.cancel_corners_button):
+            tools.addWidget(b)
+        self.save_corners_button.hide()
+        self.cancel_corners_button.hide()
+        tools.addStretch(1)
+        self.tools.setVisible(self.editable)
+        self.import_button.setVisible(self.editable)
         self.legend_slot = QVBoxLayout()
         self.note = QLabel("")
         self.note.setProperty("role", "hint")
+        self.note.setWordWrap(True)
         self.scene = QGraphicsScene(self)
         self.view = MapView()
         self.view.setScene(self.scene)
         self.view.building_clicked.connect(self.open_building)
+        self.view.drawing_finished.connect(self._drawn)
+        self.view.drawing_cancelled.connect(self._cancelled)
+        self.view.menu_requested.connect(self._menu_at)
+        self.view.editing_done.connect(lambda keep: self.finish_corners(save=keep))
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addWidget(self.tools)
         lay.addLayout(self.legend_slot)
         lay.addWidget(self.note)
         lay.addWidget(self.view, 1)
@@ -348,20 +624,30 @@ class GridMapPage(Page):
             self.load()
 
     def data_changed(self) -> None:
-        if self.map is not None:
-            self.load()
+        if self.map is not None and not self.view.drawing and not self.view.editing:
+            self.load(keep_view=not self._fit_next)
 
-    def load(self) -> None:
+    def load(self, *, keep_view: bool = False) -> None:
         grid_id = self.grid_box.currentData()
+        keep = keep_view and self.map is not None and self.map.grid_id == grid_id
+        transform, centre = self.view.transform(), self.view.mapToScene(self.view.viewport().rect().center())
+        self.view.cancel_drawing(quiet=True)
+        self._drawing = None
+        self._end_corners()
         self.scene.clear()
         self.items.clear()
+        self.outline_item = self.plan_item = None
         if not grid_id:
+            self.map = None
             self.note.setText("还没有可查看的网格:请先在“地址与网格”中新建网格和楼栋。")
+            self._update_tools()
             return
         try:
             m = self.plans.grid_map(grid_id)
         except ServiceError as exc:
+            self.map = None
             self.note.setText(str(exc))
+            self._update_tools()
             return
         self.map = m
         counts: dict[str, int] = {}
@@ -374,35 +660,86 @@ class GridMapPage(Page):
             if old is not None:
                 old.deleteLater()
         self.legend_slot.addWidget(legend(counts))
+        self.note.setText(self._summary(m))
+        self._draw_map(m)
+        self._update_tools()
+        if keep:
+            self.view.setTransform(transform)
+            self.view.centerOn(centre)
+            return
+        rect = self.scene.itemsBoundingRect()
+        self.view.resetTransform()
+        if not rect.isEmpty():
+            pad = max(rect.width(), rect.height()) * 0.02
+            self.view.fitInView(rect.adjusted(-pad, -pad, pad, pad), Qt.AspectRatioMode.KeepAspectRatio)
+
+    @staticmethod
+    def _summary(m: GridMap) -> str:
+        if not m.buildings:
+            return "该网格还没有楼栋:请先在“地址与网格”中新建楼栋。"
+        head = f"{len(m.buildings)} 栋楼,颜色为楼内最需处理的户室;单击楼栋打开楼盘表。"
+        if m.space == "image":
+            drawn = sum(1 for b in m.buildings if b.drawn)
+            rest = len(m.buildings) - drawn
+            if m.plan is not None and not m.plan.available:
+                head += "底图尚未同步到本机(同步后显示)。"
+            return head + (f"{drawn} 栋已在底图上绘制" + (f",其余 {rest} 栋排在底图右侧。" if rest else "。")
+                           if drawn else "楼栋还没有在底图上绘制,暂排在底图右侧。")
         located = sum(1 for b in m.buildings if b.located)
-        self.note.setText(
-            f"{len(m.buildings)} 栋楼,颜色为楼内最需处理的户室;单击楼栋打开楼盘表。" +
-            (f"其中 {located} 栋按坐标定位" + (",其余按小区自动排布。" if located < len(m.buildings) else "。") if located else "楼栋按小区自动排布(管理员可导入 GeoJSON 轮廓)。")
-            if m.buildings else "该网格还没有楼栋:请先在“地址与网格”中新建楼栋。")
-        if m.outline:
-            outline = self.scene.addPolygon(QPolygonF([QPointF(*p) for p in m.outline]),
-                                            self._cosmetic("#607d8b", Qt.PenStyle.DashLine))
-            outline.setZValue(-1)
+        shaped = sum(1 for b in m.buildings if b.drawn)
+        if not located:
+            return head + "楼栋按小区自动排布(管理员可设置底图并绘制楼栋,或导入 GeoJSON 轮廓)。"
+        text = f"其中 {located} 栋按" + ("导入的轮廓" if shaped == located else "坐标") + "定位"
+        return head + text + (",其余按小区自动排布。" if located < len(m.buildings) else "。")
+
+    def _draw_map(self, m: GridMap) -> None:
+        if m.plan is not None:
+            pixmap = self._plan_pixmap(m)
+            if pixmap is not None:
+                self.plan_item = self.scene.addPixmap(pixmap)
+                self.plan_item.setZValue(-2)
+                self.plan_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+            else:  # the record arrived, its bytes not yet: the plan's frame
+                frame = self.scene.addRect(QRectF(0, 0, m.plan.width, m.plan.height),
+                                           self._cosmetic("#90a4ae", Qt.PenStyle.DotLine))
+                frame.setZValue(-2)
+        if m.outline_parts:
+            self.outline_item = QGraphicsPathItem(_path(m.outline_parts))
+            self.outline_item.setPen(self._cosmetic("#607d8b" if not m.outline_id else "#37474f",
+                                                    Qt.PenStyle.DashLine, 1.5 if not m.outline_id else 2.5))
+            self.outline_item.setZValue(-1)
+            if m.outline_id:
+                self.outline_item.setData(KEY_ROLE, "outline")
+                self.outline_item.setToolTip("网格边界" + ("(右键可重新绘制或删除)" if self.editable else ""))
+            self.scene.addItem(self.outline_item)
         font = QFont()
-        font.setPixelSize(6)
+        font.setPixelSize(max(1, round(m.label_size)))
         estates: dict[str, tuple[float, float]] = {}
         for b in m.buildings:
             colour = STATUSES[b.status][2] if b.status else "#ffffff"
-            item = QGraphicsPolygonItem(QPolygonF([QPointF(*p) for p in b.polygon]))
-            item.setBrush(QBrush(QColor(colour)))
+            item = QGraphicsPathItem(_path(b.parts))
+            fill = QColor(colour)
+            if m.space == "image" and b.drawn:
+                fill.setAlpha(215)  # the plan's lines show through a little
+            item.setBrush(QBrush(fill))
             item.setPen(self._cosmetic("#263238"))
             item.setData(KEY_ROLE, (b.estate, b.building))
-            item.setToolTip(f"{b.estate}{b.label}:{b.rooms} 户室 · " +
-                            "、".join(f"{STATUSES[k][0]} {n}" for k, n in sorted(b.counts.items(), key=lambda kv: STATUSES[kv[0]][3])))
+            tip = f"{b.estate}{b.label}:{b.rooms} 户室 · " + "、".join(
+                f"{STATUSES[k][0]} {n}" for k, n in sorted(b.counts.items(), key=lambda kv: STATUSES[kv[0]][3]))
+            if m.space == "image" and not b.drawn:
+                tip += "(尚未在底图上绘制)"
+            item.setToolTip(tip)
             item.setCursor(Qt.CursorShape.PointingHandCursor)
             self.scene.addItem(item)
             self.items[(b.estate, b.building)] = item
             label = QGraphicsSimpleTextItem(f"{b.label} {STATUSES[b.status][1] if b.status else ''}", item)
             label.setFont(font)
             label.setBrush(QBrush(_ink(colour)))
-            r = item.boundingRect()
+            lx, ly = label_point(b.parts)
             lr = label.boundingRect()
-            label.setPos(r.center().x() - lr.width() / 2, r.center().y() - lr.height() / 2)
+            label.setPos(lx - lr.width() / 2, ly - lr.height() / 2)
+            if m.space == "image" and b.drawn:
+                continue  # the plan names its own estates
             x, y = min(p[0] for p in b.polygon), min(p[1] for p in b.polygon)
             ex, ey = estates.get(b.estate, (x, y))
             estates[b.estate] = (min(ex, x), min(ey, y))
@@ -410,15 +747,32 @@ class GridMapPage(Page):
         for estate, (x, y) in estates.items():
             t = self.scene.addSimpleText(estate, font)
             t.setBrush(QBrush(ink))
-            t.setPos(x, y - 9)
-        rect = self.scene.itemsBoundingRect()
-        self.view.resetTransform()
-        if not rect.isEmpty():
-            self.view.fitInView(rect.adjusted(-10, -10, 10, 10), Qt.AspectRatioMode.KeepAspectRatio)
+            t.setPos(x, y - m.label_size * 1.5)
+
+    def _plan_pixmap(self, m: GridMap) -> QPixmap | None:
+        plan = m.plan
+        if plan is None or not plan.available:
+            return None
+        if plan.sha256 not in self._pixmaps:
+            data = self.maps.plan_image(m.grid_id)
+            pixmap = QPixmap()
+            if not data or not pixmap.loadFromData(data):
+                return None
+            self._pixmaps = {plan.sha256: pixmap}  # one plan kept: the grid shown
+        return self._pixmaps[plan.sha256]
+
+    def _update_tools(self) -> None:
+        has_plan = self.map is not None and self.map.plan is not None
+        self.remove_plan_button.setEnabled(has_plan)
+        for b in (self.draw_button, self.outline_button):
+            b.setEnabled(has_plan)
+            b.setToolTip("" if has_plan else "请先用“设置底图…”选择扫描或拍摄的网格平面图,再在底图上绘制")
+        self.plan_button.setEnabled(self.map is not None)
+        self.import_button.setEnabled(self.map is not None)
 
     @staticmethod
-    def _cosmetic(colour: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
-        pen = QPen(QColor(colour), 1.5, style)
+    def _cosmetic(colour: str, style: Qt.PenStyle = Qt.PenStyle.SolidLine, width: float = 1.5) -> QPen:
+        pen = QPen(QColor(colour), width, style)
         pen.setCosmetic(True)  # the same width at every zoom
         return pen
 
@@ -437,7 +791,7 @@ class GridMapPage(Page):
             return False
         item = self.items[(hit.estate, hit.building)]
         self.scene.clearSelection()
-        item.setFlag(QGraphicsPolygonItem.GraphicsItemFlag.ItemIsSelectable, True)
+        item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         item.setSelected(True)
         self.view.centerOn(item)
         self.status.emit(f"已定位到 {hit.estate}{hit.label}")
@@ -450,6 +804,270 @@ class GridMapPage(Page):
     def building_rect(self, estate: str, building: str) -> QRectF:
         return self.items[(estate, building)].sceneBoundingRect()
 
+    # --- the background plan --------------------------------------------------------------------
+    def choose_plan(self) -> bool:
+        """设置底图…: an image file becomes the grid's background plan."""
+        if self.map is None or not self.editable:
+            return False
+        path, _ = QFileDialog.getOpenFileName(self, "选择网格底图(扫描或拍摄的网格平面图)", str(Path.home()),
+                                              PLAN_FILTER)
+        if not path:
+            return False
+        drawn = sum(1 for b in self.map.buildings if b.drawn == "image") + (
+            1 if self.map.space == "image" and self.map.outline_id else 0)
+        if self.map.plan is not None and QMessageBox.question(
+                self, "设置底图", "替换本网格的底图吗?" + (
+                    f"已在旧底图上绘制的 {drawn} 个形状将按新底图的大小缩放,请替换后核对位置。" if drawn else "")) \
+                != QMessageBox.StandardButton.Yes:
+            return False
+        try:
+            plan = self.maps.set_plan(self.map.grid_id, path)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "设置底图", str(exc))
+            return False
+        self.status.emit(f"已设置底图({plan.width}×{plan.height} 像素):可以开始绘制楼栋")
+        self._changed(fit=True)
+        return True
+
+    def remove_plan(self) -> bool:
+        if self.map is None or self.map.plan is None:
+            return False
+        if QMessageBox.question(self, "移除底图", "移除本网格的底图吗?在底图上绘制的楼栋轮廓和网格边界将一并删除。") \
+                != QMessageBox.StandardButton.Yes:
+            return False
+        try:
+            n = self.maps.remove_plan(self.map.grid_id)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "移除底图", str(exc))
+            return False
+        self.status.emit(f"已移除底图及其上的 {n} 个形状")
+        self._changed(fit=True)
+        return True
+
+    # --- drawing ----------------------------------------------------------------------------------
+    def start_drawing(self, what: str, key: tuple[str, str] | None = None) -> bool:
+        """Draw a building ("building"; `key` redraws that building without asking) or the grid's
+        outline ("grid_outline") over the plan."""
+        if self.map is None or not self.editable:
+            return False
+        if self._editing is not None:
+            self.finish_corners(save=False)
+        if self.map.plan is None:
+            QMessageBox.information(self, "绘制", "本网格还没有底图:请先用“设置底图…”选择扫描或拍摄的网格平面图,"
+                                                 "再在底图上绘制。")
+            return False
+        self._drawing = (what, key)
+        plan = self.map.plan
+        self.view.start_drawing(QRectF(0, 0, plan.width, plan.height))
+        hint = DRAW_HINTS[what]
+        if key is not None:
+            hint = f"重新绘制 {key[0]}{key[1]}栋:" + hint.split(":", 1)[1]
+        self.note.setText(hint)
+        return True
+
+    def _cancelled(self) -> None:
+        self._drawing = None
+        if self.map is not None:
+            self.note.setText(self._summary(self.map))
+        self.status.emit("已取消绘制")
+
+    def _drawn(self, points: list[tuple[float, float]]) -> None:
+        what, key = self._drawing or ("building", None)
+        self._drawing = None
+        if self.map is None:
+            return
+        polygons = [[[(round(x, 1), round(y, 1)) for x, y in points]]]
+        try:
+            if what == "grid_outline":
+                self.maps.draw_outline(self.map.grid_id, polygons)
+                done = "已保存网格边界"
+            else:
+                key = key or self._pick_building()
+                if key is None:
+                    self.note.setText(self._summary(self.map))
+                    self.status.emit("已取消:没有选择楼栋")
+                    return
+                self.maps.draw_building(self.map.grid_id, key[0], key[1], polygons)
+                done = f"已绘制 {key[0]}{key[1]}栋"
+        except ServiceError as exc:
+            QMessageBox.warning(self, "绘制", str(exc))
+            self.note.setText(self._summary(self.map))
+            return
+        self.status.emit(done)
+        self._changed()
+
+    def _pick_building(self) -> tuple[str, str] | None:
+        """Which 楼栋 a drawn shape is: the grid's buildings, those not drawn yet first."""
+        if self.map is None:
+            return None
+        buildings = sorted(self.map.buildings, key=lambda b: b.drawn == "image")
+        labels = [f"{b.estate}{b.label}" + ("(已绘制,将替换)" if b.drawn == "image" else "") for b in buildings]
+        if not labels:
+            QMessageBox.information(self, "绘制楼栋", "本网格还没有楼栋:请先在“地址与网格”中新建楼栋,再把它画到底图上。")
+            return None
+        choice, ok = QInputDialog.getItem(self, "绘制楼栋", "刚画的形状是哪一栋楼?", labels, 0, False)
+        if not ok or choice not in labels:
+            return None
+        b = buildings[labels.index(choice)]
+        return b.estate, b.building
+
+    # --- a shape's menu ---------------------------------------------------------------------------
+    def shape_actions(self, key: Any) -> list[tuple[str, Any]]:
+        """What the right-click menu offers for a building or the outline (admins only)."""
+        if self.map is None or not self.editable:
+            return []
+        if key == "outline":
+            if not self.map.outline_id:
+                return []
+            out: list[tuple[str, Any]] = [("删除网格边界", lambda: self.delete_shape(self.map.outline_id))]
+            if self.map.space == "image":
+                out[:0] = [("重新绘制网格边界", lambda: self.start_drawing("grid_outline")),
+                           ("移动各角…", lambda: self.edit_corners("outline"))]
+            return out
+        b = next((b for b in self.map.buildings if (b.estate, b.building) == tuple(key)), None)
+        if b is None:
+            return []
+        actions: list[tuple[str, Any]] = [("打开楼盘表", lambda: self.open_building(b.estate, b.building))]
+        if self.map.space == "image":
+            actions.append(("重新绘制" if b.drawn else "在底图上绘制", lambda: self.start_drawing("building", key)))
+        if self.map.space == "image" and b.drawn:
+            actions.append(("移动各角…", lambda: self.edit_corners(key)))
+        if b.shape_id:
+            actions.append(("改为其他楼栋…", lambda: self.relink(b.shape_id)))
+            actions.append(("删除形状", lambda: self.delete_shape(b.shape_id)))
+        return actions
+
+    def _menu_at(self, key: Any, pos: QPoint) -> None:
+        actions = self.shape_actions(key)
+        if not actions:
+            return
+        menu = QMenu(self)
+        for text, run in actions:
+            menu.addAction(text).triggered.connect(run)
+        menu.exec(pos)
+
+    # --- moving a drawn shape's corners -------------------------------------------------------------
+    def edit_corners(self, key: Any) -> bool:
+        """Handles on every corner of a drawn building (or of the drawn outline, key "outline"):
+        drag them, then 保存形状 (Enter) or 取消编辑 (Esc)."""
+        if self.map is None or not self.editable or self.map.plan is None:
+            return False
+        if key == "outline":
+            shape_id, parts, item = self.map.outline_id, self.map.outline_parts, self.outline_item
+        else:
+            b = next((b for b in self.map.buildings if (b.estate, b.building) == tuple(key)), None)
+            shape_id, parts, item = (b.shape_id, b.parts, self.items.get(tuple(key))) if b and b.drawn else (None, [], None)
+        if not shape_id or item is None:
+            return False
+        self.view.cancel_drawing(quiet=True)
+        self._end_corners()
+        work = [[[tuple(q) for q in ring] for ring in part] for part in parts]
+        bounds = QRectF(0, 0, self.map.plan.width, self.map.plan.height)
+
+        def moved(index: tuple[int, int, int], at: tuple[float, float]) -> None:
+            pi, ri, vi = index
+            work[pi][ri][vi] = at
+            item.setPath(_path(work))
+
+        handles = []
+        for pi, part in enumerate(work):
+            for ri, ring in enumerate(part):
+                for vi, (x, y) in enumerate(ring):
+                    h = CornerHandle((pi, ri, vi), bounds, moved)
+                    h.setPos(x, y)
+                    self.scene.addItem(h)
+                    handles.append(h)
+        self._editing = (shape_id, key, work, handles)
+        self.view.editing = True
+        self.view.setFocus()
+        self.save_corners_button.show()
+        self.cancel_corners_button.show()
+        name = "网格边界" if key == "outline" else f"{key[0]}{key[1]}栋"
+        self.note.setText(f"移动 {name} 的各角:拖动圆点,然后按“保存形状”(回车);“取消编辑”(Esc)恢复原样。")
+        return True
+
+    def corner_handles(self) -> list[CornerHandle]:
+        return list(self._editing[3]) if self._editing else []
+
+    def finish_corners(self, *, save: bool) -> bool:
+        if self._editing is None:
+            return False
+        shape_id, key, work, _ = self._editing
+        self._end_corners()
+        if not save:
+            self.status.emit("已取消编辑,形状未改动")
+            self.load(keep_view=True)
+            return False
+        try:
+            self.maps.update(shape_id, polygons=[[[(round(x, 1), round(y, 1)) for x, y in ring] for ring in part]
+                                                 for part in work])
+        except ServiceError as exc:
+            QMessageBox.warning(self, "移动各角", str(exc))
+            self.load(keep_view=True)
+            return False
+        self.status.emit("已保存形状" if key == "outline" else f"已保存 {key[0]}{key[1]}栋 的形状")
+        self._changed()
+        return True
+
+    def _end_corners(self) -> None:
+        if self._editing is not None:
+            for h in self._editing[3]:
+                if h.scene() is not None:
+                    h.scene().removeItem(h)
+        self._editing = None
+        self.view.editing = False
+        self.save_corners_button.hide()
+        self.cancel_corners_button.hide()
+
+    def relink(self, shape_id: str | None) -> bool:
+        if self.map is None or not shape_id:
+            return False
+        key = self._pick_building()
+        if key is None:
+            return False
+        try:
+            self.maps.update(shape_id, estate=key[0], building=key[1])
+        except ServiceError as exc:
+            QMessageBox.warning(self, "改为其他楼栋", str(exc))
+            return False
+        self.status.emit(f"形状已改为 {key[0]}{key[1]}栋")
+        self._changed()
+        return True
+
+    def delete_shape(self, shape_id: str | None) -> bool:
+        if self.map is None or not shape_id:
+            return False
+        try:
+            shape = self.maps.shape(shape_id)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "删除形状", str(exc))
+            return False
+        if QMessageBox.question(self, "删除形状", f"删除“{shape.label}”的形状吗?楼栋和户室不受影响。") \
+                != QMessageBox.StandardButton.Yes:
+            return False
+        try:
+            self.maps.delete(shape_id, expected_version=shape.version)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "删除形状", str(exc))
+            return False
+        self.status.emit(f"已删除“{shape.label}”的形状")
+        self._changed()
+        return True
+
+    def _changed(self, *, fit: bool = False) -> None:
+        """After a write: every page refreshes (the 楼盘表 …); this one keeps its zoom and place,
+        or fits the whole map again (`fit`: a new plan, an import)."""
+        self._fit_next = fit
+        try:
+            win = self.window()
+            if win is not self and hasattr(win, "data_changed"):
+                win.data_changed()
+            else:
+                self.data_changed()
+        finally:
+            self._fit_next = False
+
+    # --- printing and importing -------------------------------------------------------------------
     def print_map(self) -> None:
         from desktop.printing.maps import print_grid_map
 
@@ -471,8 +1089,6 @@ class GridMapPage(Page):
             _run_print(self, lambda: print_door_plates(self.ctx.store, self.ctx.actor, m.grid_id, out=path))
 
     def import_outlines(self) -> None:
-        from PySide6.QtWidgets import QInputDialog
-
         if self.map is None:
             return
         path, _ = QFileDialog.getOpenFileName(self, "选择楼栋轮廓文件", str(Path.home()),
@@ -491,6 +1107,20 @@ class GridMapPage(Page):
             return
         more = f";{len(result['unmatched'])} 个要素没有对应的楼栋:{'、'.join(result['unmatched'][:5])}" \
             if result["unmatched"] else ""
-        QMessageBox.information(self, "导入楼栋轮廓", f"已按 {result['coords']} 定位 {result['placed']} 栋楼{more}。")
-        win = self.window()
-        win.data_changed() if hasattr(win, "data_changed") else self.load()
+        outline = ",并导入了网格边界" if result["outline"] else ""
+        on_plan = ";本网格有底图,地图仍按底图显示(移除底图后按导入的轮廓显示)" \
+            if self.map.plan is not None else ""
+        QMessageBox.information(self, "导入楼栋轮廓", f"已按 {result['coords']} 定位 {result['placed']} 栋楼"
+                                f"{outline}{more}{on_plan}。")
+        self._changed(fit=True)
+
+
+def _path(parts: list[Any]) -> QPainterPath:
+    """Polygons with holes as one path (even-odd: a hole stays open and is not clickable)."""
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.OddEvenFill)
+    for part in parts:
+        for ring in part:
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in ring]))
+            path.closeSubpath()
+    return path
