@@ -181,7 +181,7 @@ def _rooms(conn: Connection, grid_id: str, today: date, estate: str | None = Non
     hh_ids = sorted({r[9] for r in rows if r[9]})
     key = key_households(conn, hh_ids)
     due = due_households(conn, hh_ids, today, key)
-    problems = quality_problems(conn, hh_ids)
+    problems = quality_problems(conn, hh_ids, today)
     out = []
     for r in rows:
         hid = r[9]

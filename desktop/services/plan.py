@@ -55,9 +55,12 @@ measured against today's rules (said on the ledger).
 from __future__ import annotations
 
 import bisect
+import gc
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -117,6 +120,15 @@ def _day(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+class _Days(dict[str, date]):
+    """Stored day texts as dates, each distinct text parsed once (a street's visits share a few
+    hundred days)."""
+
+    def __missing__(self, text: str) -> date:
+        d = self[text] = _day(text)
+        return d
 
 
 @dataclass
@@ -184,18 +196,19 @@ class _House:
     """One household as the plan sees it (a plain class with slots: a street has 37,000)."""
 
     __slots__ = ("id", "grid_id", "registered", "use", "estate", "building", "unit", "room", "address", "head",
-                 "phone", "members", "marks", "types", "groups", "cards")
+                 "phone", "marks", "types", "groups", "cards")
 
     def __init__(self, id: str, grid_id: str, registered: date, use: str | None, estate: str, building: str,  # noqa: A002
                  unit: str, room: str, address: str, head: str, phone: str | None) -> None:
         self.id, self.grid_id, self.registered, self.use = id, grid_id, registered, use
         self.estate, self.building, self.unit, self.room = estate, building, unit, room
         self.address, self.head, self.phone = address, head, phone
-        self.members: list[Any] = []
-        self.marks = ""  # every member's typed and derived marks, one text
-        self.types: set[str] = set()  # the members' person types
-        self.groups: set[str] = set()  # the named groups a member belongs to (domain.visits.in_group)
-        self.cards: list[Any] = []  # members with a residence-card end date
+        self.marks = ""  # every live member's typed and derived marks, one ",a,,b," text
+        self.types: frozenset[str] = frozenset()  # the members' person types
+        self.groups: frozenset[str] = frozenset()  # the named groups a member belongs to (domain.visits.in_group)
+        # (residence-card end date, name) of each member with one; households without share the
+        # empty tuple (a street's 37,000 lists would wake the garbage collector's full passes)
+        self.cards: list[tuple[date, str]] | tuple[()] = ()
 
 
 def _horizon(today: date, scope: str) -> date:
@@ -204,14 +217,78 @@ def _horizon(today: date, scope: str) -> date:
     return today
 
 
+# A household's members, read in one grouped pass (one row per household): what formula 3 asks of
+# them, and formula 7's cards. 1. every member's typed and derived marks, one text (as
+# ",a,,b,"); 2. the distinct person types; 3. each member 60 or older (only they can be in a named
+# group) as "ALhealth": A 1 when 80 or older, L 1 when holding lone_elderly, then the health text,
+# for domain.visits.in_group (`_groups`); 4. each residence-card end date with the member's name.
+# A column no rule in force asks about is not read (`_member_facts`): NULL instead.
+_SEP, _UNIT = "\x1e", "\x1f"
+_MARKS = "group_concat(nullif(coalesce(marks, '') || coalesce(derived_marks, ''), ''), '')"
+_TYPES = "group_concat(DISTINCT person_type)"
+_ELDERS = ("group_concat(CASE WHEN birth_date <= :cut60 AND birth_date <> '' THEN (birth_date <= :cut80) "
+           "|| (instr(coalesce(marks, '') || coalesce(derived_marks, ''), ',lone_elderly,') > 0) "
+           "|| coalesce(health, '') END, char(30))")
+_CARDS = "group_concat(residence_card_until || char(31) || coalesce(name, ''), char(30))"
+
+
+def _member_facts(rules: list[Rule], *, marks: bool) -> str:
+    kinds = {r.target_kind for r in rules}
+    return (f"SELECT household_id, {_MARKS if marks or 'mark' in kinds else 'NULL'}, "
+            f"{_TYPES if 'person_type' in kinds else 'NULL'}, {_ELDERS if 'group' in kinds else 'NULL'}, {_CARDS} "
+            "FROM person WHERE deleted_at IS NULL AND household_id IS NOT NULL AND {grid:grid_id} GROUP BY household_id")
+
+
+def _groups(elders: str | None) -> frozenset[str]:
+    """The named groups of a household's members 60 or older (the third column of `_member_facts`)."""
+    if not elders:
+        return frozenset()
+    out: set[str] = set()
+    for e in elders.split(_SEP):
+        years = HIGH_RISK_AGE if e[0] == "1" else 60
+        for group in GROUPS:
+            if in_group(group, lone_elderly=e[1] == "1", age=years, health=e[2:] or None):
+                out.add(group)
+    return frozenset(out)
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_resume_collector = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a street becomes objects (37,000 households): its
+    full passes over every object of the process otherwise cost about as much as reading the
+    street. Nothing here makes a reference cycle, and the callers free their objects (by reference
+    count) before leaving, so nothing is left for the collector. Nested or threaded use keeps it
+    paused until the last one leaves; it is resumed only if it was running."""
+    global _pauses, _resume_collector
+    with _pause_lock:
+        if _pauses == 0:
+            _resume_collector = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _resume_collector:
+                gc.enable()
+
+
 class _Loader:
-    """Reads one scope's households, members, rules and visits: plain SQL on the session's own
-    driver connection (a street has 100,000 members; rows are read without ORM or Row objects),
-    grids passed as one JSON list (``json_each``)."""
+    """Reads one scope's households, their members' facts, the rules and the visits: plain SQL on
+    the session's own driver connection (a street has 100,000 members: no ORM or Row objects; the
+    members come grouped, one row per household), grids passed as one JSON list (``json_each``).
+    Formula 3 is worked out once per distinct set of facts (house use, marks, types, groups): most
+    households share theirs with many others."""
 
     def __init__(self, conn: Connection, grids: list[str] | None, today: date, *, light: bool = False) -> None:
-        """`light`: without the address and the head (the on-time figures fill them in later for
-        the few households they list)."""
+        """`light`: without the address, the head and the marks no rule asks about (the on-time
+        figures fill the address and head in later for the few households they list)."""
         self.conn = conn
         self.today = today
         self.everything = grids is None
@@ -221,70 +298,87 @@ class _Loader:
         self.grids = grids
         self.grid_json = json.dumps(grids)
         self.rules: list[Rule] = effective_rules(conn)
-        self.cut80 = years_before(today, HIGH_RISK_AGE).isoformat()
-        self.cut60 = years_before(today, 60).isoformat()
+        self._intervals: dict[tuple, tuple[int, str] | None] = {}
         self.houses: dict[str, _House] = {}
+        houses = self.houses
         registered: dict[str, date] = {}
-        full = ("SELECT hh.id, hh.grid_id, hh.created_at, h.use, a.estate, a.building, a.unit, a.room, a.full_text, "
-                "p.name, coalesce(hh.phone, p.phone) FROM household hh LEFT JOIN house h ON h.id = hh.house_id "
-                "LEFT JOIN address a ON a.id = h.address_id LEFT JOIN person p ON p.id = hh.head_person_id "
-                "WHERE hh.deleted_at IS NULL AND {grid:hh.grid_id}")
-        short = ("SELECT hh.id, hh.grid_id, hh.created_at, h.use, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
-                 "FROM household hh LEFT JOIN house h ON h.id = hh.house_id "
-                 "WHERE hh.deleted_at IS NULL AND {grid:hh.grid_id}")
-        for r in self._rows(short if light else full):
-            key = str(r[2])[:13]  # the hour decides the local day
-            day = registered.get(key)
-            if day is None:
-                day = registered[key] = local_date(r[2]) or today
-            self.houses[r[0]] = _House(r[0], r[1], day, r[3], r[4] or "", r[5] or "", r[6] or "", r[7] or "",
-                                       r[8] or "", r[9] or "", r[10])
-        for m in self._rows(
-                "SELECT household_id, marks, derived_marks, person_type, birth_date, health, residence_card_until, name "
-                "FROM person WHERE deleted_at IS NULL AND household_id IS NOT NULL AND {grid:grid_id}"):
-            hh = self.houses.get(m[0])
+        if light:
+            for hid, gid, created, use in self._rows(
+                    "SELECT hh.id, hh.grid_id, hh.created_at, h.use FROM household hh "
+                    "LEFT JOIN house h ON h.id = hh.house_id WHERE hh.deleted_at IS NULL AND {grid:hh.grid_id}"):
+                key = str(created)[:13]  # the hour decides the local day
+                day = registered.get(key)
+                if day is None:
+                    day = registered[key] = local_date(created) or today
+                houses[hid] = _House(hid, gid, day, use, "", "", "", "", "", "", None)
+        else:
+            for r in self._rows(
+                    "SELECT hh.id, hh.grid_id, hh.created_at, h.use, a.estate, a.building, a.unit, a.room, "
+                    "a.full_text, p.name, coalesce(hh.phone, p.phone) FROM household hh "
+                    "LEFT JOIN house h ON h.id = hh.house_id LEFT JOIN address a ON a.id = h.address_id "
+                    "LEFT JOIN person p ON p.id = hh.head_person_id WHERE hh.deleted_at IS NULL AND {grid:hh.grid_id}"):
+                key = str(r[2])[:13]
+                day = registered.get(key)
+                if day is None:
+                    day = registered[key] = local_date(r[2]) or today
+                houses[r[0]] = _House(r[0], r[1], day, r[3], r[4] or "", r[5] or "", r[6] or "", r[7] or "",
+                                      r[8] or "", r[9] or "", r[10])
+        types: dict[str | None, frozenset[str]] = {}
+        groups: dict[str | None, frozenset[str]] = {}
+        day_of = _Days().__getitem__
+        for hid, marks, kinds, elders, cards in self._rows(
+                _member_facts(self.rules, marks=not light), cut60=years_before(today, 60).isoformat(),
+                cut80=years_before(today, HIGH_RISK_AGE).isoformat()):
+            hh = houses.get(hid)
             if hh is None:
                 continue
-            hh.members.append(m)
-            hh.marks += (m[1] or "") + (m[2] or "")
-            hh.types.add(m[3])
-            if m[6]:
-                hh.cards.append(m)
-            if m[4] and str(m[4]) <= self.cut60:  # only 60 or older can be in a group
-                years = HIGH_RISK_AGE if str(m[4]) <= self.cut80 else 60
-                lone = ",lone_elderly," in (m[2] or "") or ",lone_elderly," in (m[1] or "")
-                for group in GROUPS:
-                    if in_group(group, lone_elderly=lone, age=years, health=m[5]):
-                        hh.groups.add(group)
+            hh.marks = marks or ""
+            t = types.get(kinds)
+            if t is None:
+                t = types[kinds] = frozenset((kinds or "").split(",")) - {""}
+            hh.types = t
+            g = groups.get(elders)
+            if g is None:
+                g = groups[elders] = _groups(elders)
+            hh.groups = g
+            if cards:
+                hh.cards = [(day_of(until), name) for until, _, name in
+                            (card.partition(_UNIT) for card in cards.split(_SEP))]
 
-    def _rows(self, statement: str, *params: Any) -> list[tuple]:
-        """Rows of `statement`, where ``{grid:COLUMN}`` stands for "COLUMN is one of the scope's grids"."""
+    def _rows(self, statement: str, **params: Any) -> list[tuple]:
+        """Rows of `statement` (parameters by name), where ``{grid:COLUMN}`` stands for "COLUMN is
+        one of the scope's grids"."""
         head, sep, rest = statement.partition("{grid:")
-        args: list[Any] = []
         if sep:
             column, _, tail = rest.partition("}")
             if self.everything:
                 statement = head + "1" + tail
             else:
-                statement = head + f"{column} IN (SELECT value FROM json_each(?))" + tail
-                args.append(self.grid_json)
+                statement = head + f"{column} IN (SELECT value FROM json_each(:scope_grids))" + tail
+                params["scope_grids"] = self.grid_json
         raw = self.conn.connection.driver_connection
         assert raw is not None, "the connection is closed"
         cur = raw.cursor()
         try:
-            return cur.execute(statement, (*args, *params)).fetchall()
+            return cur.execute(statement, params).fetchall()
         finally:
             cur.close()
 
     def interval(self, hh: _House) -> tuple[int, str] | None:
         """Formula 3: (interval, reason) of the strictest rule that applies, or None."""
+        facts = (hh.use, hh.marks, hh.types, hh.groups)
+        try:
+            return self._intervals[facts]
+        except KeyError:
+            pass
         best: tuple[int, int, str] | None = None
         for i, rule in enumerate(self.rules):
             if best is not None and rule.interval_days >= best[0]:
                 continue
             if self._applies(rule, hh):
                 best = (rule.interval_days, i, rule.reason)
-        return (best[0], best[2]) if best else None
+        found = self._intervals[facts] = (best[0], best[2]) if best else None
+        return found
 
     def _applies(self, rule: Rule, hh: _House) -> bool:
         kind, value = rule.target_kind, rule.target_value
@@ -300,36 +394,37 @@ class _Loader:
             return value in hh.groups
         return False
 
-    def visits(self, since: date | None = None) -> dict[str, list[date]]:
-        """household -> its live visit dates ≤ today (≥ since), ascending."""
-        out: dict[str, list[date]] = defaultdict(list)
-        q = ("SELECT household_id, visited_on FROM visit WHERE deleted_at IS NULL AND {grid:grid_id} "
-             "AND visited_on <= ? AND visited_on >= ?")
-        days: dict[str, date] = {}
-        for h, v in self._rows(q, self.today.isoformat(), since.isoformat() if since else ""):
-            d = days.get(v)
-            if d is None:
-                d = days[v] = _day(v)
-            out[h].append(d)
-        for dates in out.values():
-            dates.sort()
-        return out
+    def visits(self, since: date | None = None) -> dict[str, tuple[date, ...]]:
+        """household -> its live visit dates ≤ today (≥ since), ascending (grouped in SQL: one row
+        per household; each distinct day is parsed once; tuples, which the garbage collector
+        stops tracking, not lists)."""
+        day = _Days().__getitem__
+        return {h: tuple(map(day, sorted(joined.split(",")))) for h, joined in self._rows(
+            "SELECT household_id, group_concat(visited_on, ',') FROM visit WHERE deleted_at IS NULL "
+            "AND {grid:grid_id} AND visited_on <= :today AND visited_on >= :since GROUP BY household_id",
+            today=self.today.isoformat(), since=since.isoformat() if since else "")}
 
     def last_visits(self) -> dict[str, date]:
         q = ("SELECT household_id, max(visited_on) FROM visit WHERE deleted_at IS NULL AND {grid:grid_id} "
-             "AND visited_on <= ? GROUP BY household_id")
-        return {h: _day(v) for h, v in self._rows(q, self.today.isoformat())}
+             "AND visited_on <= :today GROUP BY household_id")
+        day = _Days().__getitem__
+        return {h: day(v) for h, v in self._rows(q, today=self.today.isoformat())}
 
     def events(self) -> list[Any]:
         return self._rows(
             "SELECT e.id, e.household_id, e.event_type, e.occurred_on, p.name FROM life_event e "
             "LEFT JOIN person p ON p.id = e.person_id WHERE e.deleted_at IS NULL AND {grid:e.grid_id} "
-            "AND e.occurred_on <= ? ORDER BY e.occurred_on, e.id", self.today.isoformat())
+            "AND e.occurred_on <= :today ORDER BY e.occurred_on, e.id", today=self.today.isoformat())
 
 
 def household_intervals(conn: Connection, today: date, grids: list[str] | None = None) -> dict[str, int]:
     """household -> its interval in days (formula 3), for the households a rule applies to."""
-    data = _Loader(conn, grids, today)
+    with _collector_paused():
+        return _household_intervals(conn, today, grids)
+
+
+def _household_intervals(conn: Connection, today: date, grids: list[str] | None) -> dict[str, int]:
+    data = _Loader(conn, grids, today, light=True)
     out = {}
     for hh in data.houses.values():
         rule = data.interval(hh)
@@ -354,15 +449,14 @@ def _event_item(ev: Any) -> tuple[date, date, str] | None:
 
 def _card_items(hh: _House, today: date) -> list[tuple[date, date, str, str]]:
     """(opens, due, reason, person) of the residence-card notices of a household (formula 7)."""
+    if not hh.cards:
+        return []
     out = []
-    for m in hh.cards:
-        until = _d(m[6])
-        if until is None:
-            continue
+    for until, name in hh.cards:
         opens = until - timedelta(days=RESIDENCE_CARD_NOTICE)
         if opens <= today:
             out.append((opens, until - timedelta(days=RESIDENCE_CARD_DUE),
-                        f"{m[7]} 的居住证 {until.isoformat()} 到期,请提醒续签", m[7]))
+                        f"{name} 的居住证 {until.isoformat()} 到期,请提醒续签", name))
     return out
 
 
@@ -371,7 +465,7 @@ def _due_items(data: _Loader, last: dict[str, date], events: list[Any], today: d
     """Every plan item due on or before `horizon` (formulas 5–7): (household, kind, reason, opens,
     due, extra). The plan page, the room colours of the map and 楼盘表, all from here."""
     for hh in data.houses.values():
-        if wanted and not any(c in wanted for m in hh.members for c in marks_list(m[1]) + marks_list(m[2])):
+        if wanted and not any(c in wanted for c in marks_list(hh.marks)):
             continue
         rule = data.interval(hh)
         lv = last.get(hh.id)
@@ -389,7 +483,7 @@ def _due_items(data: _Loader, last: dict[str, date], events: list[Any], today: d
         found = _event_item(ev)
         if house is None or found is None:
             continue
-        if wanted and not any(c in wanted for m in house.members for c in marks_list(m[1]) + marks_list(m[2])):
+        if wanted and not any(c in wanted for c in marks_list(house.marks)):
             continue
         opens, due, why = found
         lv = last.get(house.id)
@@ -401,7 +495,12 @@ def household_due_dates(conn: Connection, today: date, grids: list[str] | None) 
     """household -> the earliest due date of its open plan items (regular, life event, residence
     card) within the next DUE_AHEAD_DAYS days or overdue: what colours a room 逾 or 访
     (desktop/services/room_status.py). The same items as `VisitPlan.plan`, no second rule."""
-    data = _Loader(conn, grids, today)
+    with _collector_paused():
+        return _household_due_dates(conn, today, grids)
+
+
+def _household_due_dates(conn: Connection, today: date, grids: list[str] | None) -> dict[str, date]:
+    data = _Loader(conn, grids, today, light=True)
     out: dict[str, date] = {}
     for hh, _kind, _why, _opens, due, _extra in _due_items(data, data.last_visits(), data.events(), today,
                                                           today + timedelta(days=DUE_AHEAD_DAYS), None):
@@ -448,6 +547,11 @@ class VisitPlan:
     # --- the plan (formulas 3–9) ----------------------------------------------------------------
     def plan(self, *, today: date | None = None, scope: str = "today", grid_id: str | None = None,
              worker: str | None = None, mark: str | None = None) -> Plan:
+        with _collector_paused():
+            return self._plan(today, scope, grid_id, worker, mark)
+
+    def _plan(self, today: date | None, scope: str, grid_id: str | None, worker: str | None,
+              mark: str | None) -> Plan:
         today = today or date.today()
         if scope not in SCOPES:
             raise ServiceError(f"计划范围“{scope}”不认识:可选 " + "、".join(f"{k}({v})" for k, v in SCOPES.items()) + "。")
@@ -468,7 +572,7 @@ class VisitPlan:
         for hh, kind, reason, opens, due, extra in _due_items(data, last, events, today, horizon, wanted):
             if scope == "overdue" and due >= today:
                 continue
-            marks = care_mark_labels(*(c for m in hh.members for c in (m[1], m[2]) if c))
+            marks = care_mark_labels(hh.marks)
             items.append(Item(hh.id, hh.grid_id, kind, reason, due, opens, max(0, (today - due).days),
                               last.get(hh.id), hh.head, hh.address, hh.estate, hh.building, hh.unit, hh.room,
                               marks, phone=hh.phone, **extra))
@@ -480,6 +584,11 @@ class VisitPlan:
     # --- on-time figures (formulas 10–12) -------------------------------------------------------
     def on_time(self, start: date, end: date, *, today: date | None = None, grid_id: str | None = None,
                 worker: str | None = None) -> dict[str, Any]:
+        with _collector_paused():
+            return self._on_time(start, end, today, grid_id, worker)
+
+    def _on_time(self, start: date, end: date, today: date | None, grid_id: str | None,
+                 worker: str | None) -> dict[str, Any]:
         today = today or date.today()
         if start > end:
             raise ServiceError(f"统计期开始 {start.isoformat()} 晚于结束 {end.isoformat()}:请把开始日期放在前面。")
@@ -515,26 +624,37 @@ class VisitPlan:
                                            "what": what, "due_on": due.isoformat(), "state": state,
                                            "visited_on": done.isoformat() if done else None})
 
+        # interval -> (interval, first and last visit day whose next due date falls in the period:
+        # the only visits count's first test lets through)
+        windows: dict[int, tuple[timedelta, date, date]] = {}
         for hh in data.houses.values():
-            vs = visits.get(hh.id, [])
+            vs = visits.get(hh.id, ())
             rule = data.interval(hh)
             if rule is not None:
-                days = rule[0]
-                if start <= hh.registered <= end and (not vs or vs[0] > hh.registered):
-                    k = bisect.bisect_left(vs, hh.registered)
-                    count(hh, hh.registered, vs[k] if k < len(vs) else None, "首次走访")
-                for i, v in enumerate(vs):
-                    count(hh, v + timedelta(days=days), vs[i + 1] if i + 1 < len(vs) else None, rule[1])
-            for opens, due, why, _person in _card_items(hh, as_of):
-                k = bisect.bisect_left(vs, opens)
-                count(hh, due, vs[k] if k < len(vs) else None, why)
+                days, why = rule
+                reg = hh.registered
+                if start <= reg <= end and (not vs or vs[0] > reg):
+                    k = bisect.bisect_left(vs, reg)
+                    count(hh, reg, vs[k] if k < len(vs) else None, "首次走访")
+                if vs:
+                    window = windows.get(days)
+                    if window is None:
+                        step = timedelta(days=days)
+                        window = windows[days] = (step, start - step, end - step)
+                    step, first, last = window
+                    for i in range(bisect.bisect_left(vs, first), bisect.bisect_right(vs, last)):
+                        count(hh, vs[i] + step, vs[i + 1] if i + 1 < len(vs) else None, why)
+            if hh.cards:
+                for opens, due, what, _person in _card_items(hh, as_of):
+                    k = bisect.bisect_left(vs, opens)
+                    count(hh, due, vs[k] if k < len(vs) else None, what)
         for ev in events:
             house = data.houses.get(ev[1])
             found = _event_item(ev)
             if house is None or found is None:
                 continue
             opens, due, why = found
-            vs = visits.get(house.id, [])
+            vs = visits.get(house.id, ())
             k = bisect.bisect_left(vs, opens)
             count(house, due, vs[k] if k < len(vs) else None, why)
 

@@ -30,17 +30,22 @@ to them, summed):
 The queue (`Quality.queue`): one item per problem with its reason (``REASONS``), the record and
 the field to focus. Groups: 重复 (duplicates), 缺项 (missing required fields), 未关联 (unlinked),
 不一致 (inconsistent), 久未核实 (stale). Duplicates list every record of the group.
+
+The 楼盘表 and the map colour a room 缺 (信息不全) from the same checks: `household_problems` gives,
+for a set of households, the queue's items of `ROOM_REASONS` (the groups 缺项, 未关联, 不一致) of
+each household, its live members and its house (desktop/services/room_status.py).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from desktop import kinds
 from desktop.db.sql import sql
@@ -58,6 +63,7 @@ ADULT_CERT_AGE = 16
 MAX_AGE = 110
 STALE_MONTHS_KEY = "quality.stale_months"
 DEFAULT_STALE_MONTHS = 12
+MAX_STALE_MONTHS = 120
 QUALITY_KINDS = ("person", "household", "house", "vehicle", "org_unit")  # 信息完整率 by kind
 VERIFIED_KINDS = ("person", "house", "vehicle")  # 核实率
 
@@ -140,7 +146,8 @@ def last_visit_within(last_visit: date | str | None, interval_days: int, today: 
 
 
 def _missing_sql(kind: str, col: str) -> str:
-    return f"(r.{col} IS NULL OR CAST(r.{col} AS TEXT) = '')"
+    """True when the field is empty: NULL or blank text (a number or a date is never blank)."""
+    return f"coalesce(r.{col}, '') = ''"
 
 
 def _required_sql(kind: str) -> list[tuple[str, str]]:
@@ -184,6 +191,7 @@ class Scope:
     cut16: date
     params: dict[str, Any] = field(default_factory=dict)
     grid_set: frozenset[str] = frozenset()
+    grids_json: str = "[]"
 
 
 class Quality:
@@ -201,20 +209,23 @@ class Quality:
         return months if months > 0 else DEFAULT_STALE_MONTHS
 
     def set_stale_months(self, months: int) -> None:
-        """How many months without a 核实 make a record 久未核实 (1 to 60), for this laptop; audited."""
+        """How many months without a 核实 make a record 久未核实 (1 to 120), for this laptop; office
+        roles only (Ability.QUALITY_SETTINGS); audited with the value before."""
         from desktop.policy import Ability
         from desktop.services.audit import write_audit
         from desktop.services.errors import ServiceError, require
 
         require(self.actor, Ability.QUALITY_SETTINGS)
-        if not isinstance(months, int) or not 1 <= months <= 60:
-            raise ServiceError("核实期限应为 1 到 60 个月")
+        if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_STALE_MONTHS:
+            raise ServiceError(f"核实期限应为 1 到 {MAX_STALE_MONTHS} 个月的整数(超过该期限未核实的记录列为“久未核实”)")
         from desktop.models import LocalMeta
 
+        before = self.stale_months()
         with self.store.transaction() as s:
             s.merge(LocalMeta(key=STALE_MONTHS_KEY, value=str(months)))
-            write_audit(s, self.actor, "update", None, None, {"setting": STALE_MONTHS_KEY, "months": months},
-                        summary="修改核实期限")
+            write_audit(s, self.actor, "update", None, None,
+                        {"setting": STALE_MONTHS_KEY, "months": months, "before": before},
+                        summary=f"修改核实期限:{before} 个月 → {months} 个月")
 
     def grid_for_code(self, code: str) -> str:
         from desktop.services.errors import NotFound
@@ -235,7 +246,8 @@ class Quality:
         today = today or date.today()
         months = self.stale_months()
         stale_since = years_before(today, months // 12) if months % 12 == 0 else today - timedelta(days=round(months * 30.44))
-        sc = Scope(grids, tree, today, stale_since, years_before(today, ADULT_CERT_AGE), grid_set=frozenset(grids))
+        sc = Scope(grids, tree, today, stale_since, years_before(today, ADULT_CERT_AGE), grid_set=frozenset(grids),
+                   grids_json=json.dumps(grids))
         sc.params = {"grids": grids, "cut16": sc.cut16.isoformat(), "today": today.isoformat(), "months": months,
                      "stale": stale_since.isoformat(), "cut110": years_before(today, MAX_AGE).isoformat()}
         return sc
@@ -296,10 +308,8 @@ class Quality:
         }
 
     def _count(self, conn: Connection, sc: Scope, cells: dict[tuple[str, str], dict[str, Any]]) -> None:
-        p = sc.params
-
         def rows(statement: str) -> list[Any]:
-            return list(conn.execute(sql(statement, "grids"), p).all())
+            return self._rows(conn, sc, statement)
 
         # houses, one row each (their building is their people's building)
         h_missing = " OR ".join(f"({m})" for _, m in _required_sql("house")) or "0"
@@ -357,17 +367,28 @@ class Quality:
         from desktop.services.plan import household_intervals
 
         intervals = household_intervals(conn, sc.today, sc.grids)
-        last: dict[str, Any] = dict(conn.execute(text(
-            "SELECT household_id, max(visited_on) FROM visit WHERE deleted_at IS NULL GROUP BY household_id")).all())
+        # a last visit older than the longest interval in use is "not within" whatever the interval:
+        # only the visits since then are read (the partial index on live visits by day)
+        longest = max([*intervals.values(), DEFAULT_KEY_INTERVAL, *_MARK_INTERVALS.values()])
+        since = (sc.today - timedelta(days=longest)).isoformat()
+        last: dict[str, Any] = dict(self._rows(conn, sc, (
+            "SELECT household_id, max(visited_on) FROM visit INDEXED BY ix_visit_live_day "
+            "WHERE deleted_at IS NULL AND visited_on >= :since GROUP BY household_id"), since=since))
+        key: dict[str, bool] = {}  # marks text -> key_group (a street has a few hundred distinct texts)
         for gid, hid, household_id, marks in rows(
             "SELECT r.grid_id, r.house_id, r.household_id, r.marks || r.derived_marks FROM person r "
             "WHERE r.deleted_at IS NULL AND r.grid_id IN :grids AND (r.marks <> '' OR r.derived_marks <> '')"
         ):
-            if not key_group(marks):
+            is_key = key.get(marks)
+            if is_key is None:
+                is_key = key[marks] = key_group(marks)
+            if not is_key:
                 continue
             c = cells[(gid, building.get(hid, "") if hid else "")]
             c["key_people"] += 1
-            interval = intervals.get(household_id, visit_interval_days(marks)) if household_id else visit_interval_days(marks)
+            interval = intervals.get(household_id) if household_id else None
+            if interval is None:
+                interval = visit_interval_days(marks)
             if last_visit_within(last.get(household_id), interval, sc.today):
                 c["key_known"] += 1
 
@@ -473,47 +494,21 @@ class Quality:
     # --- one scan per table for every other reason --------------------------------------------
     def _scan(self, conn: Connection, sc: Scope, reason: str | None, *, count: bool) -> Iterator[Any]:
         """Per table, one pass: in count mode (reason, n) pairs, else the items."""
-        for table, spec in _scan_specs(sc.params["months"]).items():
-            flags = [(code, cond) for code, cond in spec["flags"] if reason is None or reason == code]
-            req = _required_sql(table) if table in QUALITY_KINDS else []
-            want_missing = reason in (None, "missing") and bool(req)
-            if not flags and not want_missing:
-                continue
-            any_missing = " OR ".join(f"({m})" for _, m in req) or "0"
-            if count:
-                sums = [f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)" for _code, cond in flags]
-                if want_missing:
-                    sums.append(f"sum(CASE WHEN {any_missing} THEN 1 ELSE 0 END)")
-                row = self._rows(conn, sc, f"SELECT {', '.join(sums)} FROM {table} r {spec['join']} "
-                                           "WHERE r.deleted_at IS NULL AND r.grid_id IN :grids")[0]
-                codes = [c for c, _ in flags] + (["missing"] if want_missing else [])
-                yield from ((c, n or 0) for c, n in zip(codes, row, strict=True))
-                continue
-            cols = [f"CASE WHEN {cond} THEN 1 ELSE 0 END" for _code, cond in flags]
-            if want_missing:
-                cols += [f"CASE WHEN {m} THEN 1 ELSE 0 END" for _, m in req]
-            where = " OR ".join([f"({cond})" for _c, cond in flags] + ([f"({any_missing})"] if want_missing else []))
-            extra = spec["extra"]
-            for row in self._rows(conn, sc, (
-                f"SELECT r.id, r.grid_id, {spec['title']}, {', '.join(extra) or 'NULL'}, {', '.join(cols)} "
-                f"FROM {table} r {spec['join']} WHERE r.deleted_at IS NULL AND r.grid_id IN :grids AND ({where}) "
-                "ORDER BY r.grid_id, r.id")):
-                rid, gid, title, *rest = row
-                ex = rest[:max(len(extra), 1)]
-                bits = rest[max(len(extra), 1):]
-                for (code, _cond), bit in zip(flags, bits, strict=False):
-                    if bit:
-                        fld, text_ = spec["items"][code](ex)
-                        yield self._item(code, table, rid, gid, fld, title or kinds.label(table), text_)
-                miss = bits[len(flags):]
-                if want_missing and any(miss):
-                    cols_missing = [col for (col, _), bit in zip(req, miss, strict=True) if bit]
-                    labels_ = "、".join(kinds.field_label(table, c) for c in cols_missing)
-                    yield self._item("missing", table, rid, gid, cols_missing[0], title or kinds.label(table),
-                                     f"{kinds.label(table)}缺少:{labels_}", fields=cols_missing)
+        return _scan(conn, sc, None if reason is None else {reason}, count=count)
 
-    def _rows(self, conn: Connection, sc: Scope, statement: str) -> list[Any]:
-        return list(conn.execute(sql(statement, *(["grids"] if ":grids" in statement else [])), sc.params).all())
+    @staticmethod
+    def _rows(conn: Connection, sc: Scope, statement: str, **extra: Any) -> list[tuple]:
+        """Rows of `statement` as plain tuples through the driver's own cursor (a street has
+        100,000 people: no Row objects), with the scope's parameters; ``IN :grids`` takes the
+        scope's grids as one JSON list."""
+        statement = statement.replace("IN :grids", "IN (SELECT value FROM json_each(:grids))")
+        raw = conn.connection.driver_connection
+        assert raw is not None, "the connection is closed"
+        cur = raw.cursor()
+        try:
+            return cur.execute(statement, {**sc.params, "grids": sc.grids_json, **extra}).fetchall()
+        finally:
+            cur.close()
 
     @staticmethod
     def _item(reason: str, kind: str, rid: str, grid_id: str, fld: str | None, title: str, detail: str,
@@ -618,6 +613,112 @@ def _scan_specs(months: int) -> dict[str, dict[str, Any]]:
         },
         "org_unit": {"join": "", "title": "r.name", "extra": [], "flags": [], "items": {}},
     }
+
+# The rows of each table that belong to a set of households (``:households``, one JSON list): the
+# household itself, its live members and its house (the 楼盘表 and the map, `household_problems`).
+_OF_HOUSEHOLDS = {
+    "person": "r.household_id IN (SELECT value FROM json_each(:households))",
+    "household": "r.id IN (SELECT value FROM json_each(:households))",
+    "house": ("r.id IN (SELECT o.house_id FROM household o WHERE o.deleted_at IS NULL "
+              "AND o.id IN (SELECT value FROM json_each(:households)))"),
+}
+
+
+def _scan(conn: Connection, sc: Scope, reasons: set[str] | None, *, count: bool,
+          within: dict[str, str] | None = None) -> Iterator[Any]:
+    """Every reason but the duplicates, per table in one pass: in count mode (reason, n) pairs,
+    else the items. `reasons` keeps those reasons only (None: all); `within` (table -> SQL over the
+    row ``r``) reads only those tables' rows that match instead of the scope's grids."""
+    for table, spec in _scan_specs(sc.params["months"]).items():
+        if within is not None and table not in within:
+            continue
+        flags = [(code, cond) for code, cond in spec["flags"] if reasons is None or code in reasons]
+        req = _required_sql(table) if table in QUALITY_KINDS else []
+        want_missing = (reasons is None or "missing" in reasons) and bool(req)
+        if not flags and not want_missing:
+            continue
+        rows_of = within[table] if within is not None else "r.grid_id IN :grids"
+        any_missing = " OR ".join(f"({m})" for _, m in req) or "0"
+        if count:
+            sums = [f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END)" for _code, cond in flags]
+            if want_missing:
+                sums.append(f"sum(CASE WHEN {any_missing} THEN 1 ELSE 0 END)")
+            row = Quality._rows(conn, sc, f"SELECT {', '.join(sums)} FROM {table} r {spec['join']} "
+                                          f"WHERE r.deleted_at IS NULL AND {rows_of}")[0]
+            codes = [c for c, _ in flags] + (["missing"] if want_missing else [])
+            yield from ((c, n or 0) for c, n in zip(codes, row, strict=True))
+            continue
+        cols = [f"CASE WHEN {cond} THEN 1 ELSE 0 END" for _code, cond in flags]
+        if want_missing:
+            cols += [f"CASE WHEN {m} THEN 1 ELSE 0 END" for _, m in req]
+        where = " OR ".join([f"({cond})" for _c, cond in flags] + ([f"({any_missing})"] if want_missing else []))
+        extra = spec["extra"]
+        for row in Quality._rows(conn, sc, (
+            f"SELECT r.id, r.grid_id, {spec['title']}, {', '.join(extra) or 'NULL'}, {', '.join(cols)} "
+            f"FROM {table} r {spec['join']} WHERE r.deleted_at IS NULL AND {rows_of} AND ({where}) "
+            "ORDER BY r.grid_id, r.id")):
+            rid, gid, title, *rest = row
+            ex = rest[:max(len(extra), 1)]
+            bits = rest[max(len(extra), 1):]
+            for (code, _cond), bit in zip(flags, bits, strict=False):
+                if bit:
+                    fld, text_ = spec["items"][code](ex)
+                    yield Quality._item(code, table, rid, gid, fld, title or kinds.label(table), text_)
+            miss = bits[len(flags):]
+            if want_missing and any(miss):
+                cols_missing = [col for (col, _), bit in zip(req, miss, strict=True) if bit]
+                labels_ = "、".join(kinds.field_label(table, c) for c in cols_missing)
+                yield Quality._item("missing", table, rid, gid, cols_missing[0], title or kinds.label(table),
+                                    f"{kinds.label(table)}缺少:{labels_}", fields=cols_missing)
+
+
+# The queue's groups that make a room 信息不全 (缺) on the 楼盘表 and the map: missing required
+# fields, unlinked records and inconsistencies. Duplicates (street-wide, fixed by merging) and
+# 久未核实 (a matter of time, not of content) do not.
+ROOM_GROUPS = ("missing", "unlinked", "inconsistent")
+ROOM_REASONS = frozenset(code for code, (group, _label) in REASONS.items() if group in ROOM_GROUPS
+                         and code not in DUP_REASONS)
+
+
+def household_problems(conn: Connection, household_ids: list[str], today: date | None = None
+                       ) -> dict[str, list[dict[str, Any]]]:
+    """{household id: [queue item, …]}: the queue's items of `ROOM_REASONS` for each household's own
+    record, its live members and its house, by the queue's own checks (`_scan`: the registry's
+    required fields with their conditions, no head or two heads, …). What colours a room 缺 on the
+    楼盘表 and the map (desktop/services/room_status.py), so that they and the queue agree. The
+    caller has already decided the households may be seen: no actor here."""
+    if not household_ids:
+        return {}
+    today = today or date.today()
+    ids = json.dumps(sorted(set(household_ids)))
+    sc = Scope([], None, today, today, years_before(today, ADULT_CERT_AGE))
+    sc.params = {"cut16": sc.cut16.isoformat(), "today": today.isoformat(), "months": DEFAULT_STALE_MONTHS,
+                 "stale": today.isoformat(), "cut110": years_before(today, MAX_AGE).isoformat(), "households": ids}
+    items = list(_scan(conn, sc, set(ROOM_REASONS), count=False, within=_OF_HOUSEHOLDS))
+    if not items:
+        return {}
+    owner: dict[tuple[str, str], list[str]] = defaultdict(list)  # (kind, record id) -> its households
+    for hid, pid in Quality._rows(conn, sc, (
+            "SELECT household_id, id FROM person WHERE deleted_at IS NULL "
+            "AND household_id IN (SELECT value FROM json_each(:households))")):
+        owner[("person", pid)].append(hid)
+    for hid, house in Quality._rows(conn, sc, (
+            "SELECT id, house_id FROM household WHERE deleted_at IS NULL AND house_id IS NOT NULL "
+            "AND id IN (SELECT value FROM json_each(:households))")):
+        owner[("house", house)].append(hid)
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for it in items:
+        group, label = REASONS[it["reason"]]
+        it["group"], it["reason_label"] = group, label
+        for hid in ([it["id"]] if it["kind"] == "household" else owner.get((it["kind"], it["id"]), [])):
+            out[hid].append(it)
+    return dict(out)
+
+
+def problem_text(item: dict[str, Any]) -> str:
+    """One queue item as a short sentence for a room's hover line (a member's name first)."""
+    return f"{item['title']}:{item['detail']}" if item["kind"] == "person" else item["detail"]
+
 
 def _add(into: dict[str, Any], c: dict[str, Any]) -> None:
     for k, v in c.items():

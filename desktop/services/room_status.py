@@ -6,10 +6,9 @@ small hooks, so that the day plan and the quality queue can feed it without a se
 * `due_households(conn, household_ids, today)` -> {household_id: "overdue" | "due"}: which
   households need a visit, from the visit plan's own items (desktop/services/plan.py
   `household_due_dates`: visit rules, life-event follow-ups, residence-card notices).
-* `quality_problems(conn, household_ids)` -> {household_id: [problem, …]}: data-quality
-  problems. In main: no head, no members, members without a required field (read from the
-  registry's labels and required fields). The quality queue itself (desktop/services/quality.py)
-  is scoped to a signed-in user and is not asked here yet.
+* `quality_problems(conn, household_ids, today)` -> {household_id: [problem, …]}: the 数据质量
+  queue's own items (desktop/services/quality.py `household_problems`, the reasons of
+  `quality.ROOM_REASONS`) of each household, its members and its house.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, text
-
-from desktop.kinds import get as kind_entry
 
 # status key -> (label, letter shown in the cell for colour-blind readers, colour, rank: lower = worse)
 STATUSES: dict[str, tuple[str, str, str, int]] = {
@@ -35,11 +32,6 @@ STATUSES: dict[str, tuple[str, str, str, int]] = {
 ORDER = tuple(sorted(STATUSES, key=lambda k: STATUSES[k][3]))
 
 from desktop.services.plan import DUE_AHEAD_DAYS  # noqa: E402  ("due" this many days ahead: one number)
-
-# a member lacking one of the person's required fields (desktop/kinds.py `required`, the same
-# declaration as 信息完整率) is incomplete; the conditions (an ID number is not required under 16
-# or with 无证件 and a reason) are the quality queue's to weigh: here every listed field counts
-PERSON_REQUIRED = tuple(c for c in kind_entry("person").required if c in ("name", "cert_no", "gender", "birth_date"))
 
 
 @dataclass(frozen=True)
@@ -124,29 +116,12 @@ def due_households(conn: Connection, household_ids: list[str], today: date,
 
 
 # --- hook: data-quality problems ------------------------------------------------------------------
-def quality_problems(conn: Connection, household_ids: list[str]) -> dict[str, list[str]]:
-    """{household_id: [problem sentence, …]} for households whose record is incomplete.
+def quality_problems(conn: Connection, household_ids: list[str], today: date | None = None) -> dict[str, list[str]]:
+    """{household_id: [problem sentence, …]} for the households the 数据质量 queue lists: its own
+    checks (desktop/services/quality.py `household_problems`: required fields with their
+    conditions, no head or two heads, members without a house, other inconsistencies) of the
+    household, its members and its house, so the 楼盘表, the map and the queue cannot disagree."""
+    from desktop.services.quality import household_problems, problem_text
 
-    Plug-in point for branch quality: replace the body with the quality queue's findings for
-    these households (same return shape)."""
-    labels = kind_entry("person").fields
-    out: dict[str, list[str]] = {}
-    for chunk in _chunks(household_ids):
-        marks, params = _in(chunk)
-        for hid, head, members in conn.execute(text(
-                f"SELECT h.id, h.head_person_id, (SELECT count(*) FROM person p WHERE p.household_id = h.id "
-                f"AND p.deleted_at IS NULL) FROM household h WHERE h.id IN ({marks})"), params):
-            if not members:
-                out.setdefault(hid, []).append("没有登记成员")
-            elif head is None:
-                out.setdefault(hid, []).append("没有指定户主")
-        missing = " OR ".join(f"{c} IS NULL OR trim({c}) = ''" if c != "birth_date" else f"{c} IS NULL"
-                              for c in PERSON_REQUIRED)
-        cols = ", ".join(f"{c} IS NULL OR trim({c}) = ''" if c != "birth_date" else f"{c} IS NULL"
-                         for c in PERSON_REQUIRED)
-        for row in conn.execute(text(
-                f"SELECT household_id, {cols} FROM person WHERE household_id IN ({marks}) "
-                f"AND deleted_at IS NULL AND ({missing})"), params):
-            gaps = [labels[c] for c, gap in zip(PERSON_REQUIRED, row[1:], strict=True) if gap]
-            out.setdefault(row[0], []).append(f"成员缺少{'、'.join(gaps)}")
-    return out
+    return {hid: [problem_text(it) for it in items]
+            for hid, items in household_problems(conn, household_ids, today).items()}

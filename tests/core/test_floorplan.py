@@ -16,6 +16,7 @@ from desktop.services.room_status import RoomFacts, room_status, worst
 from desktop.services.store import Actor
 
 TODAY = date.today()  # the plan counts from each household's registration date: today
+HOUSE = {"use": "自住", "owner_name": "房主", "area_m2": 80}
 
 
 @pytest.fixture
@@ -27,7 +28,10 @@ def building(store, admin, community):
     h, r = Households(store, admin), Records(store, admin)
 
     def family(room: str, name: str, *, visited: int | None, **member) -> str:
-        view = h.register(grid_id=grid, address_id=ids[room], members=[{**community.member(name, 40), **member}])
+        # complete by the 数据质量 queue's rules (the head's phone, the house's owner and area) unless
+        # a member says otherwise
+        view = h.register(grid_id=grid, address_id=ids[room], house=HOUSE,
+                          members=[{**community.member(name, 40, phone="13800000001"), **member}])
         hid = view["household"]["id"]
         if visited is not None:
             r.create("visit", {"household_id": hid, "visited_on": TODAY - timedelta(days=visited), "visitor": "admin"})
@@ -143,3 +147,69 @@ def test_the_demo_street_gives_every_grid_a_plausible_layout(store, admin):
         assert 50 < width < 1000  # metres: a grid, not a continent
         statuses = {b.status for b in m.buildings}
         assert statuses & {"overdue", "due", "key", "incomplete"}  # something to do on the map
+
+
+def test_the_quality_queue_and_the_building_table_agree(store, admin, community):
+    """One rule for 缺 (信息不全): a household the 数据质量 queue lists under one of
+    `quality.ROOM_REASONS` (its record, a member or its house) shows 缺 on the 楼盘表, and a
+    household shown 缺 is one the queue lists (desktop/services/quality.py `household_problems`)."""
+    from desktop.services.quality import ROOM_REASONS, Quality
+
+    grid = community.grid1["id"]
+    made = AreaAdmin(store, admin).create_building(grid, "和平小区", "5", units=1, floors=4, rooms_per_floor=2)
+    rooms = iter(made["address_ids"])
+    h, r = Households(store, admin), Records(store, admin)
+
+    def family(*members, house=HOUSE) -> dict:
+        view = h.register(grid_id=grid, address_id=next(rooms), house=house, members=list(members))
+        r.create("visit", {"household_id": view["household"]["id"], "visited_on": TODAY - timedelta(days=3),
+                           "visitor": "admin"})
+        return view
+
+    def head(name, age=40, **extra):
+        return community.member(name, age, phone="13800000002", **extra)
+
+    ok = family(head("赵一"), community.member("赵小", 10, relation="20"))
+    no_phone = family(community.member("钱二", 40))
+    house_missing = family(head("孙三"), house={"use": "自住"})  # no owner, no area
+    child_older = family(head("李四", 30), community.member("李大", 50, relation="20"))
+    no_head = family(head("周五"), community.member("周小", 12, relation="20"))
+    r.update("household", no_head["household"]["id"], {"head_person_id": None})
+    r.update("person", no_head["members"][0]["id"], {"relation": "10"})
+    two_heads = family(head("吴六"), community.member("吴七", 38, relation="10"))
+    r.update("person", two_heads["members"][1]["id"], {"relation": "02"})
+    unlinked = family(head("郑八"))
+    r.update("person", unlinked["members"][0]["id"], {"house_id": None})
+
+    # what the queue lists, per household (a member's item, the household's, its house's)
+    household_of = {}
+    for v in (ok, no_phone, house_missing, child_older, no_head, two_heads, unlinked):
+        hid = v["household"]["id"]
+        household_of |= {m["id"]: hid for m in v["members"]} | {hid: hid, v["household"]["house_id"]: hid}
+    listed: dict[str, set[str]] = {}
+    for it in Quality(store, admin).queue(grid_id=grid):
+        if it["reason"] in ROOM_REASONS and it["id"] in household_of:
+            listed.setdefault(household_of[it["id"]], set()).add(it["reason"])
+    t = FloorPlans(store, admin).building_table(grid, "和平小区", "5", today=TODAY)
+    cells = [c for row in t.cells.values() for c in row if c.household_id]
+    shown = {c.household_id for c in cells if c.status == "incomplete"}
+    assert shown == set(listed)
+    assert {c.household_id: c.status for c in cells}[ok["household"]["id"]] == "complete"
+    assert listed == {
+        no_phone["household"]["id"]: {"missing"},
+        house_missing["household"]["id"]: {"missing"},
+        child_older["household"]["id"]: {"child_older"},
+        no_head["household"]["id"]: {"no_head"},
+        two_heads["household"]["id"]: {"two_heads"},
+        unlinked["household"]["id"]: {"person_no_house", "house_no_resident"},
+    }
+    # the hover line says what the queue says
+    tip = {c.household_id: c.tip for c in cells}
+    assert "钱二:人员缺少:联系电话" in tip[no_phone["household"]["id"]]
+    assert "该户有两人以上登记为户主" in tip[two_heads["household"]["id"]]
+    # and the same households are the ones the map's hook reports
+    from desktop.services.room_status import quality_problems
+
+    with store.session() as s:
+        found = quality_problems(s.connection(), [c.household_id for c in cells], TODAY)
+    assert set(found) == set(listed)

@@ -232,8 +232,13 @@ def test_the_stale_setting(store, admin, community, db_path, capsys):
     q.set_stale_months(6)
     assert q.counts()["by_reason"]["stale"] == 12
     assert "超过 6 个月" in next(i["detail"] for i in q.queue(reason="stale") if i["title"] == "钱七")
-    with pytest.raises(ServiceError, match="1 到 60 个月"):
+    with pytest.raises(ServiceError, match="1 到 120 个月"):
         q.set_stale_months(0)
+    with pytest.raises(ServiceError, match="1 到 120 个月"):
+        q.set_stale_months(121)
+    q.set_stale_months(120)
+    assert q.stale_months() == 120
+    q.set_stale_months(6)
     worker = Actor("wg1", "grid_worker", frozenset({community.grid1["id"]}), "dev-1", "网格员")
     with pytest.raises(PermissionDenied, match="修改数据质量设置"):
         Quality(store, worker).set_stale_months(24)

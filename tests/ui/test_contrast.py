@@ -121,3 +121,41 @@ def test_overdue_rows_are_painted_red_despite_the_themes_item_colour(themed, qtb
         view.show()
         counts.append(reddish_pixels(view))
     assert counts[1] > 20 and counts[1] > 3 * counts[0], counts  # the theme alone paints it in its own colour
+
+
+def test_overdue_plan_items_are_red_and_bold_in_both_themes(themed, qtbot, ui_ctx):
+    """今日走访 (ui/pages/plan.py): an overdue item's reason and days are painted in the theme's
+    alert red, bold, though qt-material gives every tree item one text colour; an item due later is not."""
+    from datetime import date, timedelta
+
+    from desktop.services.plan import Item, Plan
+    from ui.pages.plan import PlanPage
+    from ui.theme import alert_colour
+
+    today = date(2026, 6, 10)
+
+    def item(room: str, days: int) -> Item:
+        due = today - timedelta(days=days)
+        return Item("h" + room, "g", "regular", "常规走访 每 90 天一次,已 95 天未访", due, due, max(0, days), None,
+                    "张三", "幸福小区1栋1单元" + room, "幸福小区", "1", "1", room, "")
+
+    page = PlanPage(ui_ctx)
+    qtbot.addWidget(page)
+    page.resize(1100, 400)
+    page.show()
+    page._show(Plan(today, today, "today", [item("101", 5), item("102", -3)]))
+    tree = page.tree
+    late, later = (tree.topLevelItem(0).child(0).child(i) for i in (0, 1))
+    assert late.font(4).bold() and not later.font(4).bold()
+    image = tree.viewport().grab().toImage()
+    red = alert_colour()
+    ratio = image.width() / tree.viewport().width()
+
+    def reddish(row) -> int:
+        rect = tree.visualItemRect(row)
+        return sum(1 for x in range(0, image.width(), 2) for y in range(int(rect.top() * ratio), int(rect.bottom() * ratio))
+                   if abs(image.pixelColor(x, y).red() - red.red()) < 40
+                   and abs(image.pixelColor(x, y).green() - red.green()) < 40
+                   and abs(image.pixelColor(x, y).blue() - red.blue()) < 40)
+
+    assert reddish(late) > 30 and reddish(later) < 5, (reddish(late), reddish(later))

@@ -28,7 +28,10 @@ def _street(store, admin, community):
     # last seen 100 days ago: past every household's 90-day rule (never visited would only be due today)
     Records(store, admin).create("visit", {"household_id": overdue["household"]["id"],
                                            "visited_on": date.today() - timedelta(days=100), "visitor": "admin"})
-    fine = h.register(grid_id=g, address_id=green["address_ids"][0], members=[community.member("张伟", 40)])
+    # complete by the 数据质量 queue's rules: the head's phone, the house's use, owner and area
+    fine = h.register(grid_id=g, address_id=green["address_ids"][0],
+                      house={"use": "自住", "owner_name": "张伟", "area_m2": 80},
+                      members=[community.member("张伟", 40, phone="13800000001")])
     r.create("visit", {"household_id": fine["household"]["id"], "visited_on": date.today() - timedelta(days=2),
                        "visitor": "admin"})
     return g, overdue["household"]["id"], red["address_ids"]

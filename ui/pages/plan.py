@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -31,10 +31,12 @@ from desktop.services.plan import SCOPES, Item, Plan, VisitPlan
 from ui.context import AppContext
 from ui.forms.opener import open_record_dialog
 from ui.pages.base import Page
+from ui.theme import alert_colour
+from ui.widgets.coloured import ForegroundDelegate
 
 COLUMNS = ["户室 / 楼栋", "户主", "走访事由", "上次走访", "逾期", "关注标识", ""]
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
-OVERDUE = QColor("#c0392b")
+OVERDUE_COLUMNS = (2, 4)  # an overdue item's reason and days: bold, in the theme's alert red
 
 
 class PlanPage(Page):
@@ -75,6 +77,9 @@ class PlanPage(Page):
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setAlternatingRowColors(True)
+        # qt-material gives every item one text colour, which wins over an item's own: the delegate
+        # paints the overdue cells' red itself (ui/widgets/coloured.py)
+        self.tree.setItemDelegate(ForegroundDelegate(self.tree))
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemClicked.connect(self._clicked)
         self.empty = QLabel("")
@@ -127,6 +132,9 @@ class PlanPage(Page):
 
     def _show(self, plan: Plan) -> None:
         self.tree.clear()
+        alert = alert_colour()  # readable on the theme in use (ui/theme.py COLOURS)
+        bold = QFont(self.tree.font())
+        bold.setBold(True)
         overdue = sum(1 for i in plan.items if i.overdue)
         households = len({i.household_id for i in plan.items})
         self.summary.setText(f"{plan.today.isoformat()} · {households} 户 · {len(plan.items)} 项,其中逾期 {overdue} 项")
@@ -151,8 +159,10 @@ class PlanPage(Page):
                     row.setData(0, ITEM_ROLE, it)
                     row.setToolTip(2, it.address)
                     if it.overdue:
-                        for col in (2, 4):
-                            row.setForeground(col, QBrush(OVERDUE))
+                        for col in OVERDUE_COLUMNS:
+                            row.setForeground(col, QBrush(alert))
+                            row.setFont(col, bold)
+                        row.setToolTip(4, f"已逾期 {it.days_overdue} 天(应于 {it.due_on.isoformat()} 前走访)")
                     parent.addChild(row)
                     button = QPushButton("登记走访")
                     button.setProperty("role", "small")

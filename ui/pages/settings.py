@@ -85,6 +85,30 @@ class SettingsPage(Page):
         rules_row.addWidget(QLabel("各类户的走访间隔(社区设置)"), 1)
         rules_row.addWidget(self.rules_button)
         form.addRow("走访规则", rules_row)
+        # 数据质量: the months without 核实 after which a record is 久未核实 (office roles, audited)
+        from desktop.services.quality import MAX_STALE_MONTHS, Quality
+
+        self.quality = Quality(ctx.store, ctx.actor)
+        may = allows(ctx.actor, Ability.QUALITY_SETTINGS)
+        self.stale = QSpinBox()
+        self.stale.setRange(1, MAX_STALE_MONTHS)
+        self.stale.setSuffix(" 个月")
+        self.stale.setValue(self.quality.stale_months())
+        self.stale.setEnabled(may)
+        self.stale.setToolTip(f"超过该期限未核实的人员、房屋、车辆列入“数据质量 → 久未核实”,并计入核实率;"
+                              f"1 到 {MAX_STALE_MONTHS} 个月(由社区管理员或网格长设置)")
+        self.stale_button = QPushButton("保存")
+        self.stale_button.setEnabled(False)
+        self.stale_button.setVisible(may)
+        self.stale_button.clicked.connect(lambda: self.set_stale_months(self.stale.value()))
+        self.stale.valueChanged.connect(
+            lambda v: self.stale_button.setEnabled(v != self.quality.stale_months()))
+        stale_row = QHBoxLayout()
+        stale_row.addWidget(QLabel("超过"))
+        stale_row.addWidget(self.stale)
+        stale_row.addWidget(QLabel("未核实即列为“久未核实”"), 1)
+        stale_row.addWidget(self.stale_button)
+        form.addRow("核实期限", stale_row)
         form.addRow("数据库文件", QLabel(str(ctx.store.path)))
         form.addRow("数据目录", QLabel(str(data_dir())))
         form.addRow("打印字体(TrueType)", font_row)
@@ -272,6 +296,25 @@ class SettingsPage(Page):
         lock = getattr(self.window(), "idle_lock", None)
         if lock is not None:
             lock.set_minutes(minutes)
+
+    def set_stale_months(self, months: int) -> bool:
+        """Save the 核实期限 (months before 久未核实); the service checks the role and the range and
+        writes the audit entry. Every page showing figures recomputes them."""
+        from desktop.services.errors import ServiceError
+
+        try:
+            self.quality.set_stale_months(months)
+        except ServiceError as exc:
+            QMessageBox.warning(self, "未能修改核实期限", exc.message)
+            self.stale.setValue(self.quality.stale_months())
+            return False
+        self.stale.setValue(months)
+        self.stale_button.setEnabled(False)
+        self.status.emit(f"核实期限已改为 {months} 个月")
+        win = self.window()
+        if hasattr(win, "data_changed"):
+            win.data_changed()
+        return True
 
     def visit_rules(self) -> None:
         from ui.forms.visit_rules import RulesDialog
