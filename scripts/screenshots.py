@@ -28,6 +28,8 @@ def main() -> int:
     ap.add_argument("--only-quality", action="store_true", help="only the 数据质量 page (20-quality)")
     ap.add_argument("--only-map", action="store_true",
                     help="only the grid map, the 楼盘表 and their printouts (16–20)")
+    ap.add_argument("--only-pages", action="store_true",
+                    help="only every page of the window at 1024×768, light and dark (page-*.png)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,6 +58,8 @@ def main() -> int:
         return quality_shots(app, out, tmp)
     if args.only_map:
         return map_shots(app, out, tmp, args.user, args.households)
+    if args.only_pages:
+        return page_shots(app, out, tmp, args.households)
     store = Store.open(tmp / "demo.db", create=True)
     generate(store, households=args.households, seed=1)
     ctx = AppContext(store, actor_for(store, args.user))
@@ -173,7 +177,59 @@ def main() -> int:
     store.close()
     areas_admin_shots(app, out, tmp)
     quality_shots(app, out, tmp)
-    return map_shots(app, out, tmp, args.user, args.households)
+    map_shots(app, out, tmp, args.user, args.households)
+    return page_shots(app, out, tmp, args.households)
+
+
+SMALL_SCREEN = (1024, 768)
+
+
+def page_shots(app, out: Path, tmp: Path, households: int) -> int:
+    """Every page of the window on the smallest screen it is made for (1024×768), in the light and
+    the dark theme: the community admin (who has every page, 审计 included) on a demo street, each
+    page as the sidebar opens it, and a household's page. page-NN-KEY-light.png / -dark.png."""
+    from desktop.services.auth import actor_for
+    from desktop.services.demo import generate
+    from desktop.services.store import Store
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+    from ui.theme import apply_theme
+    from ui.workers import wait_all
+
+    store = Store.open(tmp / "pages.db", create=True)
+    generate(store, households=households, seed=1)
+    with store.engine.connect() as c:
+        household = c.exec_driver_sql(
+            "SELECT household_id FROM person WHERE household_id IS NOT NULL "
+            "GROUP BY household_id HAVING count(*) >= 4 LIMIT 1").scalar()
+
+    def settle() -> None:
+        for _ in range(8):
+            wait_all()
+            app.processEvents()
+
+    for theme, dark in (("light", False), ("dark", True)):
+        apply_theme(app, dark=dark)
+        win = MainWindow(AppContext(store, actor_for(store, "admin")))
+        win.resize(*SMALL_SCREEN)
+        win.show()
+        settle()
+        keys = [win.sidebar.item(i).data(256) for i in range(win.sidebar.count())]  # Qt.UserRole
+        for n, key in enumerate([*keys, "household"], start=1):
+            if key == "household":
+                win.open_record("household", household)
+            else:
+                win.show_page(key)
+            settle()
+            assert (win.width(), win.height()) == SMALL_SCREEN, f"{key}: the window grew to {win.width()}×{win.height()}"
+            name = f"page-{n:02d}-{key}-{theme}"
+            win.grab().save(str(out / f"{name}.png"))
+            print("saved", out / f"{name}.png")
+        win.close()
+        settle()
+    apply_theme(app, dark=False)
+    store.close()
+    return 0
 
 
 def quality_shots(app, out: Path, tmp: Path) -> int:

@@ -65,6 +65,9 @@ def _main(args: Any) -> int:
     apply_theme(app, dark=dark)
     from ui.chinese import install_chinese
     app.setProperty("gl_translators", len(install_chinese(app)))  # parented to app: they live with it
+    from ui.widgets.popups import install_wide_popups
+
+    install_wide_popups(app)  # every drop-down list as wide as its longest entry
 
     db = Path(getattr(args, "db", None) or default_db_path()).expanduser()
     from desktop.services.session import start_using, stop_using

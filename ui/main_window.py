@@ -37,6 +37,9 @@ from ui.search_box import SearchBox
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext, *, on_toggle_theme: Any = None) -> None:
         super().__init__()
+        from ui.widgets.popups import install_wide_popups
+
+        install_wide_popups()  # (once per application; ui.app installs it before the sign-in)
         self.ctx = ctx
         self.on_toggle_theme = on_toggle_theme
         role = role_label(ctx.actor.role)

@@ -88,6 +88,9 @@ QLabel[role="card-value"] {{ font-size: 26px; font-weight: bold; }}
 QLabel[role="card-title"] {{ font-size: 13px; }}
 QLabel[role="page-title"] {{ font-size: 20px; font-weight: bold; }}
 QLineEdit[invalid="true"] {{ border-bottom: 2px solid {c["error"]}; }}
+QComboBox QAbstractItemView::item:selected, QComboBox QAbstractItemView::item:selected:focus,
+QComboBox QAbstractItemView::item:hover {{
+    background-color: {c["selected"]}; color: {c["selected_text"]}; }}
 """
 
 

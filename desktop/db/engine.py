@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from desktop.db.functions import cjk_grams
 
@@ -82,7 +83,14 @@ def make_engine(path: str | Path, *, key: str | None = None, echo: bool = False)
             raise StorageError("无法打开加密数据库:未安装 sqlcipher3 组件。") from exc
         # The pysqlcipher dialect escapes the key and sends PRAGMA key before anything else.
         url = URL.create("sqlite+pysqlcipher", password=key, database=database)
-        engine = create_engine(url, echo=echo, hide_parameters=True)  # no record values in errors or logs
+        # Its default pool (SingletonThreadPool) keeps one connection per thread, five at most: the
+        # sixth thread to connect closes another thread's connection, even in the middle of a query
+        # ("Cannot operate on a closed database", then a segmentation fault). The app's background
+        # jobs run on pool threads that come and go, so a file gets a queue of connections, as a
+        # plain one does (SQLAlchemy's choice for file databases; the dialect connects with
+        # check_same_thread off for a file).
+        extra: dict[str, Any] = {} if database == ":memory:" else {"poolclass": QueuePool}
+        engine = create_engine(url, echo=echo, hide_parameters=True, **extra)  # no record values in errors or logs
 
     event.listen(engine, "connect", _register)
     if key is not None:

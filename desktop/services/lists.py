@@ -326,7 +326,7 @@ SPECS: dict[str, _Kind] = {
             _c("occurred_on", "发生日期", "d.occurred_on", width=6),
             _c("dispute_type", "纠纷类型", "d.dispute_type", width=5),
             _c("parties", "当事人", "d.parties", width=14),
-            _c("mediator", "调解人", "d.mediator", width=5),
+            _c("mediator", "调解人", "d.mediator", width=7),  # 社区调解委员会, whole
             _c("result", "调解结果", "d.result", width=5),
             _c("grid", "网格", (GRID, "-d.occurred_on"), joins="grid", width=6),
         ),

@@ -192,3 +192,49 @@ def test_cli_on_an_encrypted_file_acts_as_who_unlocked_it(plain, monkeypatch, ca
     out = tmp_path / "ledger.pdf"
     assert main(["--db", str(path), "print", "ledger", "house", "--out", str(out)]) == 0
     assert out.exists() and out.stat().st_size > 1000
+
+
+# an encrypted file used from many threads at once: the app's background jobs run on pool threads
+# that come and go. SQLCipher's default SQLAlchemy pool kept one connection per thread, five at most,
+# and the sixth thread closed another's connection mid-query ("Cannot operate on a closed database",
+# then a segmentation fault of the whole process: run in a child process to see it as a failure).
+MANY_THREADS = r'''
+import sys, threading
+from pathlib import Path
+from desktop.services.session import LocalDatabase
+
+store, _actor = LocalDatabase(Path(sys.argv[1])).open("admin", sys.argv[2])
+errors = []
+
+def work():
+    try:
+        for _ in range(6):
+            with store.engine.connect() as c:
+                c.exec_driver_sql("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 200000) "
+                                  "SELECT count(*) FROM n, person WHERE person.rowid = 1").scalar()
+    except Exception as exc:
+        errors.append(repr(exc))
+
+for _round in range(3):  # new threads each round, as the app's job threads expire and come back
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+store.close()
+print(type(store.engine.pool).__name__, len(errors), errors[:1])
+'''
+
+
+def test_an_encrypted_file_serves_many_threads_at_once(plain):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path, _name, _cert = plain
+    encrypt(path, "admin", DEMO_PASSWORD)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", MANY_THREADS, str(path), DEMO_PASSWORD], capture_output=True,
+                          text=True, cwd=root, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[:2] == ["QueuePool", "0"], done.stdout

@@ -50,3 +50,29 @@ def test_the_filter_bar_wraps_at_1024(window, qtbot):
         assert w.isVisible() and edge <= right, f"{w} is pushed off the page"
     assert bar.height() > page.grid_combo.height() * 1.5  # it took a second line rather than overflow
     assert page.view.isVisible() and page.view.height() > 200
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_print_choices_are_whole_at_1024_in_the_theme(window, qapp, dark):
+    """打印 at 1024×768 in the app's own theme: the choices' column is as wide as the choices (it
+    was cut at two fifths of the page beside an empty preview, 范围 and the buttons half hidden)."""
+    from ui.pages.printing import ChoicesScroll
+    from ui.theme import apply_theme
+
+    before, font = qapp.styleSheet(), qapp.font()
+    apply_theme(qapp, dark=dark)
+    try:
+        window.resize(SCREENS["1024×768"] - FRAME)
+        page = window.show_page("print")
+        for _ in range(5):  # the new theme's sizes travel up the layouts
+            QApplication.processEvents()
+        [column] = page.findChildren(ChoicesScroll)
+        choices = column.widget()
+        assert choices.width() >= choices.minimumSizeHint().width()
+        assert column.viewport().width() >= choices.minimumSizeHint().width()
+        edge = page.mapFromGlobal(page.save_button.mapToGlobal(page.save_button.rect().topRight())).x()
+        assert edge <= column.geometry().right(), "保存为 PDF… is cut"
+    finally:
+        qapp.setStyleSheet(before)
+        qapp.setFont(font)
+        qapp.setProperty("gl_dark", None)

@@ -550,9 +550,14 @@ class GridMapPage(Page):
         top = QHBoxLayout()
         top.addWidget(heading)
         top.addWidget(self.grid_box)
-        top.addWidget(self.find_box, 1)
+        top.addStretch(1)
         for b in (print_map, plates):
             top.addWidget(b)
+        # its own line: beside the buttons at 1024×768 it was left a sliver ("楼栋(如 3…")
+        self.find_box.setMinimumWidth(self.find_box.fontMetrics().horizontalAdvance(self.find_box.placeholderText()) + 40)
+        find_row = QHBoxLayout()
+        find_row.addWidget(self.find_box)
+        find_row.addStretch(1)
         # the admins' tools: the plan, drawing, importing
         self.plan_button = QPushButton("设置底图…")
         self.plan_button.setToolTip("选择扫描或拍摄的网格平面图,作为地图的底图(随同步到本网格的每台电脑)")
@@ -598,6 +603,7 @@ class GridMapPage(Page):
         self.view.editing_done.connect(lambda keep: self.finish_corners(save=keep))
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addLayout(find_row)
         lay.addWidget(self.tools)
         lay.addLayout(self.legend_slot)
         lay.addWidget(self.note)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -82,6 +82,38 @@ def _grid_code(ctx: AppContext, grid_id: str | None) -> str | None:
     if not grid_id:
         return None
     return next((g["code"] for g in grid_choices(ctx.store, ctx.actor) if g["id"] == grid_id), None)
+
+
+class ChoicesScroll(QScrollArea):
+    """The choices' column: scrolls up and down on a short screen, but is never narrower than the
+    choices themselves (at 1024×768 it was cut at two fifths of the page, 范围 and the buttons
+    half hidden, beside an empty preview)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        hint = super().minimumSizeHint()
+        inner = self.widget()
+        if inner is not None:
+            need = inner.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+            hint.setWidth(max(hint.width(), need))
+        return hint
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = super().sizeHint()
+        hint.setWidth(max(hint.width(), self.minimumSizeHint().width()))
+        return hint
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        # the choices were laid out anew (another theme, another font): the page's layout asks
+        # this column's size again (a scroll area does not pass its content's change on by itself)
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+        return super().eventFilter(watched, event)
 
 
 class PrintPage(Page):
@@ -192,13 +224,11 @@ class PrintPage(Page):
         scroll.setWidget(holder)
         left_holder = QWidget()
         left_holder.setLayout(left)
-        left_scroll = QScrollArea()  # the choices scroll on a small screen instead of pushing off it
-        left_scroll.setWidgetResizable(True)
-        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        left_scroll = ChoicesScroll()  # the choices scroll on a short screen instead of pushing off it
         left_scroll.setWidget(left_holder)
         body = QHBoxLayout()
-        body.addWidget(left_scroll, 2)
-        body.addWidget(scroll, 3)
+        body.addWidget(left_scroll)  # as wide as the choices need; the preview takes the rest
+        body.addWidget(scroll, 1)
         lay = QVBoxLayout(self)
         lay.addWidget(heading)
         lay.addLayout(body, 1)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QAbstractItemView, QCompleter, QLineEdit, QWidget
 
 from desktop.services.pinyin import text_pinyin
 from desktop.validation import code_table
+from ui.widgets.popups import fit_popup
 
 
 class ChoiceField(QLineEdit):
@@ -78,10 +79,16 @@ class ChoiceField(QLineEdit):
         found = self.matches(text)
         self._model.setStringList(found)
         if found and text.strip():
-            self.completer_.complete()
+            self._open()
             self._popup().setCurrentIndex(self._model.index(0, 0))
         else:
             self._popup().hide()
+
+    def _open(self) -> None:
+        """The list of what fits, below the field and as wide as its longest entry (the field
+        itself is often narrower: 与户主关系 in 整户登记 is 110 pixels)."""
+        fit_popup(self._popup(), self, self.completer_.maxVisibleItems())
+        self.completer_.complete()
 
     def _picked(self, label: str) -> None:
         self.set_label(label)
@@ -110,7 +117,7 @@ class ChoiceField(QLineEdit):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Down and not self._popup().isVisible() and self._entries:
             self._model.setStringList(self.matches("" if self.known() else self.text()))
-            self.completer_.complete()
+            self._open()
             self._popup().setCurrentIndex(self._model.index(0, 0))
             return
         super().keyPressEvent(event)
