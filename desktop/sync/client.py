@@ -36,7 +36,7 @@ from desktop.sync.protocol import (
     PUSH_BATCH,
     PUSH_REQUEST_MAX,
     SCHEMA_VERSION,
-    Change,
+    OutgoingChange,
     PullPage,
     PushResult,
     cut_text,
@@ -453,7 +453,7 @@ class SyncClient:
 
         total = replica.pending_count(self.store)
         done = 0
-        batch = replica.read_batch(self.store, after=0, limit=self.batch_size)
+        batch = replica.read_push_page(self.store, after=0, limit=self.batch_size)
         if not batch:
             self.progress("上传修改", 0, total)
             return
@@ -461,7 +461,7 @@ class SyncClient:
             self._check_cancel()
             self.progress("上传修改", done, total)
             pending = pool.submit(self._push_one, batch)
-            following = replica.read_batch(self.store, after=batch[-1]["seq"], limit=self.batch_size)
+            following = replica.read_push_page(self.store, after=batch[-1]["seq"], limit=self.batch_size)
             while True:
                 results = pending.result()
                 if following and not self.cancel.is_set():
@@ -479,10 +479,10 @@ class SyncClient:
                 self.progress("上传修改", done, total)
                 # deferred changes stay queued; reading goes on after each batch so they never loop forever
                 batch = following
-                following = replica.read_batch(self.store, after=batch[-1]["seq"], limit=self.batch_size)
+                following = replica.read_push_page(self.store, after=batch[-1]["seq"], limit=self.batch_size)
         self.progress("上传修改", done, max(done, total))
 
-    def _push_one(self, batch: list[Change]) -> list[PushResult]:
+    def _push_one(self, batch: list[OutgoingChange]) -> list[PushResult]:
         body = {"changes": batch}
         if len(batch) == 1 and len(orjson.dumps(body)) > PUSH_REQUEST_MAX:
             # one change the server can never take (its text is far past the field lengths, e.g.
