@@ -51,16 +51,16 @@ def say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def ensure_street(db: Path) -> None:
+def ensure_street(db: Path, households: int = 37400) -> None:
     if db.exists():
         return
     from desktop.services.demo import generate
 
-    say(f"[street] {db} not found: generating 37,400 households (≈100,000 people) …")
+    say(f"[street] {db} not found: generating {households:,} households (≈{households * 2.7:,.0f} people) …")
     db.parent.mkdir(parents=True, exist_ok=True)
     store = Store.open(db, create=True)
     try:
-        rep = generate(store, households=37400, seed=1)
+        rep = generate(store, households=households, seed=1)
     finally:
         store.close()
     say(f"  {rep.people:,} people in {rep.seconds:.1f} s")

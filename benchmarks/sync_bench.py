@@ -117,12 +117,17 @@ def raw_baseline(src: Path, work: Path) -> tuple[float, int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="sync benchmark; writes benchmarks/RESULTS.md")
     ap.add_argument("--db", type=Path, required=True, help="a generated street (make bench keeps one)")
+    ap.add_argument("--households", type=int, default=37400,
+                    help="the street's size when --db does not exist yet and is generated (default 37400 "
+                         "≈ 100,000 people; e.g. 7000 for a quick profile)")
+    ap.add_argument("--push-only", action="store_true",
+                    help="only the first push (1.), printed and not written to the report: for profiling")
     ap.add_argument("--laptops", type=int, default=20)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     args = ap.parse_args(argv)
     from benchmarks.excel_bench import ensure_street
 
-    ensure_street(args.db)
+    ensure_street(args.db, args.households)
     work = Path(tempfile.mkdtemp(prefix="gridledger-sync-"))
     started = datetime.now().astimezone()
     lines: list[str] = []
@@ -144,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         add_user(db_url, "sup", "supervisor")
         say(f"[sync] {people:,} people, {rows:,} rows; pushing the street to the server …")
         t_push, res = sync(admin, url, "admin")
-        say(f"  initial push {t_push:.1f} s: {res['push_status']}")
+        say(f"  initial push {t_push:.1f} s ({rows / t_push:,.0f} rows/s): {res['push_status']}")
+        if args.push_only:
+            return 0
 
         base_s, base_n = raw_baseline(admin_path, work)
         say(f"  baseline: {base_n:,} rows inserted directly in {base_s:.2f} s")

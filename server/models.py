@@ -6,7 +6,9 @@ table gains a column, and SQLite and PostgreSQL store exactly the same thing."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -37,7 +39,8 @@ class ServerBase(DeclarativeBase):
 
 class Record(ServerBase):
     """Current state of one synced row. `data` is a JSON object of every field plus the
-    bookkeeping columns; `field_meta` is {field: [server_seq, device_id, device_seq, user, at]}."""
+    bookkeeping columns; `field_meta` is {field: [server_seq, device_id, device_seq, user, at]}
+    (written by `dump_meta`, read by `load_meta`)."""
 
     __tablename__ = "srv_record"
     table_name: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -60,6 +63,50 @@ class Record(ServerBase):
         Index("ix_srv_record_grid_seq", "grid_id", "server_seq"),
         Index("ix_srv_record_prev_grid_seq", "prev_grid_id", "server_seq"),
     )
+
+
+# In `field_meta`, an entry that several fields share (every field one change set) is written
+# once, in a list under this key, and each of those fields holds its index in that list: a new
+# record's entries took three times the room of its values. No field is named so.
+SHARED_META = "~"
+
+
+def dump_meta(meta: dict[str, list[Any]]) -> str:
+    """`field_meta` as stored: an entry that is one object for several fields (the merge gives
+    every field one change sets the same entry), or equal for every field, written once."""
+    entries = list(meta.values())
+    if len(entries) > 1 and entries.count(entries[0]) == len(entries):
+        # a record one change made: every field the same entry
+        return orjson.dumps({SHARED_META: [entries[0]], **dict.fromkeys(meta, 0)}).decode()
+    uses: dict[int, int] = {}
+    for entry in entries:
+        uses[id(entry)] = uses.get(id(entry), 0) + 1
+    if len(uses) == len(entries):
+        return orjson.dumps(meta).decode()
+    shared: list[list[Any]] = []
+    index: dict[int, int] = {}
+    out: dict[str, Any] = {SHARED_META: shared}
+    for name, entry in meta.items():
+        if uses[id(entry)] == 1:
+            out[name] = entry
+            continue
+        i = index.get(id(entry))
+        if i is None:
+            i = index[id(entry)] = len(shared)
+            shared.append(entry)
+        out[name] = i
+    return orjson.dumps(out).decode()
+
+
+def load_meta(text: str) -> dict[str, list[Any]]:
+    """`field_meta` as {field: entry}, from either stored form (a shared entry is one object)."""
+    meta = orjson.loads(text)
+    shared = meta.pop(SHARED_META, None)
+    if shared is not None:
+        for name, entry in meta.items():
+            if type(entry) is int:
+                meta[name] = shared[entry]
+    return meta
 
 
 class FirstSync(ServerBase):

@@ -356,8 +356,7 @@ def pull(store: ServerStore, scope: Scope, cursor: int, limit: int, *,
     """A page of records changed after `cursor`, as JSON bytes (record data is spliced in as
     stored, never re-serialised). The page always ends on a whole commit sequence."""
     limit = max(1, min(limit, 5000))
-    cols = (Record.table_name, Record.row_id, Record.grid_id, Record.server_seq, Record.data,
-            Record.last_device, Record.other_seq)
+    cols = (Record.table_name, Record.row_id, Record.grid_id, Record.server_seq, Record.data)
     with store.session() as s:
         # Read the committed sequence first: every commit at or below it is visible to the
         # queries that follow (sequences are handed out under a lock held until commit).
@@ -367,6 +366,14 @@ def pull(store: ServerStore, scope: Scope, cursor: int, limit: int, *,
         flt = _scope_filter(scope, only_grids)
         if flt is not None:
             cond.append(flt)
+        # A laptop's own edits are not echoed back to it: it already holds that state (version and
+        # time are set when the push is acknowledged). Never on a first pull or a backfill, where the
+        # laptop may have evicted rows it once wrote. Left out by the query itself, so that a page
+        # is `limit` rows the laptop needs (after its first push of a whole street, the laptop
+        # that pushed it reads one page instead of walking every row it sent, a page at a time).
+        if device_id is not None and cursor > 0 and only_grids is None:
+            cond.append(or_(Record.last_device.is_(None), Record.last_device != device_id,
+                            func.coalesce(Record.other_seq, 0) > cursor))
         order = (Record.server_seq, Record.table_name, Record.row_id)
         rows = s.execute(select(*cols).where(*cond).order_by(*order).limit(limit + 1)).all()
         more = len(rows) > limit
@@ -387,13 +394,7 @@ def pull(store: ServerStore, scope: Scope, cursor: int, limit: int, *,
             (admission.renew if more else admission.release)(w, device_id)
     parts: list[bytes] = []
     evict: list[list[str]] = []
-    # A laptop's own edits are not echoed back to it: it already holds that state (version and
-    # time are set when the push is acknowledged). Never on a first pull or a backfill, where the
-    # laptop may have evicted rows it once wrote.
-    skip_own = device_id is not None and cursor > 0 and only_grids is None
     for r in rows:
-        if skip_own and r.last_device == device_id and (r.other_seq or 0) <= cursor:
-            continue
         if scope.reads(r.table_name, r.grid_id) and (only_grids is None or r.grid_id in only_grids):
             parts.append(b'{"t":"' + r.table_name.encode() + b'","d":' + r.data.encode() + b"}")
         else:

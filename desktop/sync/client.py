@@ -6,6 +6,7 @@ and a pulled page is stored together with its cursor."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -13,7 +14,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +37,7 @@ from desktop.sync.protocol import (
     PUSH_BATCH,
     PUSH_REQUEST_MAX,
     SCHEMA_VERSION,
-    Change,
+    OutgoingChange,
     PullPage,
     PushResult,
     cut_text,
@@ -223,6 +224,22 @@ def hello_when_admitted(conn: Connection, body: dict[str, Any], *, progress: Pro
             waited += delay
 
 
+@contextlib.contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """What the process holds before a sync (the app, its libraries) out of the garbage
+    collector's sight while it runs: a first push allocates millions of objects, and every full
+    collection walked the whole app again (a third of the laptop's time). Given back afterwards,
+    so nothing that became garbage meanwhile is kept; left alone when something else froze it."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _code(resp: httpx.Response) -> str:
     try:
         return str(resp.json().get("code"))
@@ -367,7 +384,7 @@ class SyncClient:
         result = SyncResult()
         try:
             try:
-                with sync_lock(self.store):
+                with sync_lock(self.store), _heap_frozen():
                     self._run(result)
             except SyncLocked as exc:
                 raise SyncError(str(exc), exc.code) from exc
@@ -453,7 +470,7 @@ class SyncClient:
 
         total = replica.pending_count(self.store)
         done = 0
-        batch = replica.read_batch(self.store, after=0, limit=self.batch_size)
+        batch = replica.read_push_page(self.store, after=0, limit=self.batch_size)
         if not batch:
             self.progress("上传修改", 0, total)
             return
@@ -461,7 +478,7 @@ class SyncClient:
             self._check_cancel()
             self.progress("上传修改", done, total)
             pending = pool.submit(self._push_one, batch)
-            following = replica.read_batch(self.store, after=batch[-1]["seq"], limit=self.batch_size)
+            following = replica.read_push_page(self.store, after=batch[-1]["seq"], limit=self.batch_size)
             while True:
                 results = pending.result()
                 if following and not self.cancel.is_set():
@@ -479,10 +496,10 @@ class SyncClient:
                 self.progress("上传修改", done, total)
                 # deferred changes stay queued; reading goes on after each batch so they never loop forever
                 batch = following
-                following = replica.read_batch(self.store, after=batch[-1]["seq"], limit=self.batch_size)
+                following = replica.read_push_page(self.store, after=batch[-1]["seq"], limit=self.batch_size)
         self.progress("上传修改", done, max(done, total))
 
-    def _push_one(self, batch: list[Change]) -> list[PushResult]:
+    def _push_one(self, batch: list[OutgoingChange]) -> list[PushResult]:
         body = {"changes": batch}
         if len(batch) == 1 and len(orjson.dumps(body)) > PUSH_REQUEST_MAX:
             # one change the server can never take (its text is far past the field lengths, e.g.

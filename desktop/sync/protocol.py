@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
+import orjson
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, LargeBinary, Numeric, String, Text
 
 from desktop.models import BOOKKEEPING_COLUMNS, SYNCED_MODELS, max_chars
@@ -24,11 +25,13 @@ SCHEMA_VERSION = 5  # 4: visit_rule, life_event, person.residence_card_until, gr
 MIN_SCHEMA_VERSION = 5
 PROTOCOL = "gridledger-sync/1"
 
-PUSH_BATCH = 500  # changes per push request
-PUSH_MAX_BYTES = 1024 * 1024
+# Changes per push request: the most a server takes (server/push_body.py MAX_CHANGES); fewer,
+# larger requests for a first push of a whole street (each request is a transaction and a round trip).
+PUSH_BATCH = 2000
+PUSH_MAX_BYTES = 4 * 1024 * 1024
 # The largest push request the server takes (server/limits.py). Pages stay near PUSH_MAX_BYTES; only a
 # single change far past the field lengths (an old version's or a hand-edited file's) can exceed it.
-PUSH_REQUEST_MAX = 8 * PUSH_MAX_BYTES
+PUSH_REQUEST_MAX = 8 * 1024 * 1024
 PULL_PAGE = 4000  # records per pull page (a page is extended to end on a whole server commit)
 BLOB_CHUNK = 256 * 1024
 # An audit entry as the server keeps it: longer texts are cut (the laptop keeps them whole), and
@@ -50,6 +53,21 @@ class Change(TypedDict):
     at: str
     by: str | None
     prev: int  # the previous unacknowledged change to the same row, 0 for none
+
+
+class OutgoingChange(TypedDict):
+    """A Change as a push request carries it (desktop.sync.replica.read_push_page): `fields` is
+    still the JSON text the laptop's outbox holds, spliced into the request as it is."""
+
+    seq: int
+    table: str
+    id: str
+    op: str
+    fields: orjson.Fragment
+    known: int
+    at: str
+    by: str | None
+    prev: int
 
 
 class PushResult(TypedDict):
@@ -187,6 +205,14 @@ def has_grid(table: str) -> bool:
 _DERIVED_COLUMNS = {t: {c for cols in d.values() for c in cols} for t, d in DERIVED.items()}
 
 
+# table -> field -> (kind, most characters): check_value's rules, for fields_problem
+_RULES: dict[str, dict[str, tuple[str, int | None]]] = {
+    t: {name: (c.kind, c.length * 4 if c.length is not None and name in _DERIVED_COLUMNS.get(t, ()) else c.length)
+        for name, c in cols.items()}
+    for t, cols in FIELDS.items()
+}
+
+
 def check_value(table: str, field: str, value: Any) -> str | None:
     """None if `value` fits the column; otherwise a Chinese reason naming the field. A text takes
     the same number of characters as in the core's record check (desktop.models.max_chars)."""
@@ -215,6 +241,44 @@ def check_value(table: str, field: str, value: Any) -> str | None:
         if isinstance(value, str) and kind == "text":
             return f"字段 {table}.{field} 的内容太长:最多 {limit:,} 个字符,现有 {len(value):,} 个"
         return f"字段 {table}.{field} 的值格式不正确:{str(value)[:40]!r}"
+    return None
+
+
+def fields_problem(table: str, fields: dict[str, Any]) -> str | None:
+    """The first problem of a change's fields ({name: [old, new]}, every new value by
+    check_value), or None: the same answers as checking them one by one, in a loop that decides
+    the common cases itself (a first push checks millions of values)."""
+    rules = _RULES[table]
+    for name, pair in fields.items():
+        if not isinstance(pair, list) or len(pair) != 2:
+            return f"字段 {name} 的修改格式不正确"
+        value = pair[1]
+        rule = rules.get(name)
+        if rule is not None:
+            if value is None:
+                continue
+            kind, limit = rule
+            vtype = type(value)
+            if kind == "text":
+                if vtype is str and (limit is None or len(value) <= limit):
+                    continue
+            elif kind == "int":
+                if vtype is int and -(2**53) < value < 2**53:
+                    continue
+            elif kind == "date":
+                if vtype is str and _DATE.match(value):
+                    continue
+            elif kind == "datetime":
+                if vtype is str and _DATETIME.match(value):
+                    continue
+            elif kind == "float":
+                if vtype is float or vtype is int:
+                    continue
+            elif kind == "bool" and (vtype is bool or (vtype is int and (value == 0 or value == 1))):
+                continue
+        problem = check_value(table, name, value)
+        if problem:
+            return problem
     return None
 
 

@@ -9,10 +9,11 @@ import os
 import platform
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import Connection
 
 from desktop.db import ddl
@@ -28,6 +29,7 @@ from desktop.sync.protocol import (
     PUSH_MAX_BYTES,
     SYNC_TABLES,
     Change,
+    OutgoingChange,
     PullPage,
     PushResult,
     has_grid,
@@ -146,29 +148,54 @@ def read_batch(store: Store, *, after: int = 0, states: tuple[int, ...] = (WAITI
                limit: int = PUSH_BATCH, max_bytes: int = PUSH_MAX_BYTES) -> list[Change]:
     """The next changes to send, oldest first, each with `prev`: the previous unacknowledged
     change to the same row (the server waits for that one first if batches arrive out of order)."""
-    out: list[Change] = []
-    size = 0
+    return [{"seq": seq, "table": table, "id": row_id, "op": op, "fields": orjson.loads(changes),
+             "known": known or 0, "at": at, "by": by, "prev": prev or 0}
+            for seq, table, row_id, op, changes, known, at, by, prev
+            in _outbox_rows(store, after, states, limit, max_bytes)]
+
+
+def read_push_page(store: Store, *, after: int = 0, limit: int = PUSH_BATCH,
+                   max_bytes: int = PUSH_MAX_BYTES) -> list[OutgoingChange]:
+    """`read_batch` for a push request: each change's fields stay the JSON text the capture
+    triggers stored, spliced into the request as it is (the laptop never reads them: parsing
+    and writing them again was most of its time in a first push; the server checks every field)."""
+    return [{"seq": seq, "table": table, "id": row_id, "op": op, "fields": orjson.Fragment(changes),
+             "known": known or 0, "at": at, "by": by, "prev": prev or 0}
+            for seq, table, row_id, op, changes, known, at, by, prev
+            in _outbox_rows(store, after, (WAITING, IN_BUNDLE), limit, max_bytes)]
+
+
+def _outbox_rows(store: Store, after: int, states: tuple[int, ...], limit: int, max_bytes: int) -> list[Any]:
+    """The outbox rows of `read_batch` (seq, table, id, op, fields as stored, known, at, by, prev).
+    One query per state, each walking the index on (sent, seq) from `after` in order: a single
+    `sent IN (...)` read and sorted every waiting change for each page, which made a first push
+    of a whole street quadratic."""
+    found: list[Any] = []
     with store.engine.connect() as conn:
-        rows = conn.execute(sql(
-            "SELECT o.seq, o.table_name, o.row_id, o.op, o.changes, o.known_seq, o.changed_at, o.changed_by, "
-            "(SELECT max(p.seq) FROM sync_outbox p WHERE p.row_id = o.row_id AND p.seq < o.seq "
-            "AND p.sent IN :pending) "
-            "FROM sync_outbox o WHERE o.seq > :after AND o.sent IN :states AND o.table_name IN :tables "
-            "ORDER BY o.seq LIMIT :limit", "pending", "states", "tables"),
-            {"pending": [WAITING, IN_BUNDLE], "after": after, "states": list(states),
-             "tables": list(SYNC_TABLES), "limit": limit},
-        ).all()
-    for seq, table, row_id, op, changes, known, at, by, prev in rows:
-        size += len(changes) + 200
+        for state in sorted(set(states)):
+            found += conn.execute(sql(
+                "SELECT o.seq, o.table_name, o.row_id, o.op, o.changes, o.known_seq, o.changed_at, o.changed_by, "
+                "(SELECT max(p.seq) FROM sync_outbox p WHERE p.row_id = o.row_id AND p.seq < o.seq "
+                "AND +p.sent IN :pending) "
+                "FROM sync_outbox o WHERE o.sent = :state AND o.seq > :after AND o.table_name IN :tables "
+                "ORDER BY o.seq LIMIT :limit", "pending", "tables"),
+                {"pending": [WAITING, IN_BUNDLE], "after": after, "state": state,
+                 "tables": list(SYNC_TABLES), "limit": limit},
+            ).all()
+    if len(states) > 1:
+        found.sort(key=lambda r: r[0])
+    out: list[Any] = []
+    size = 0
+    for row in found[:limit]:
+        size += len(row[4]) + 200
         if out and size > max_bytes:
             break
-        out.append({"seq": seq, "table": table, "id": row_id, "op": op, "fields": json.loads(changes),
-                    "known": known or 0, "at": at, "by": by, "prev": prev or 0})
+        out.append(row)
     return out
 
 
 def acknowledge(store: Store, results: list[PushResult],
-                batch: list[Change] | None = None) -> dict[str, int]:
+                batch: Sequence[Change | OutgoingChange] | None = None) -> dict[str, int]:
     """Record the server's answer for each change in one transaction: accepted ones are done,
     set-aside ones are kept (sent=3) and shown, deferred ones wait for the next push. With the
     `batch` that was sent, an applied change also takes the server's version and time, so the
@@ -190,28 +217,57 @@ def acknowledge(store: Store, results: list[PushResult],
             if rows:
                 conn.exec_driver_sql(f"UPDATE sync_outbox SET sent = {state}, result = ? WHERE seq = ?", rows)
         if batch:
-            from desktop.sync.protocol import ts_storage
-
-            sent = {c["seq"]: c for c in batch}
-            for r in results:
-                ch = sent.get(r.get("seq"))
-                if ch is None or r.get("status") not in ("applied", "conflict") or not r.get("version"):
-                    continue
-                if ch["table"] not in FIELDS:
-                    continue
-                # only if nothing newer for the row waits (then the local version is ahead)
-                later = conn.exec_driver_sql(
-                    f"SELECT 1 FROM sync_outbox WHERE row_id = ? AND seq > ? AND sent IN ({WAITING}, {IN_BUNDLE}) LIMIT 1",
-                    (ch["id"], ch["seq"])).first()
-                if later:
-                    continue
-                at = ts_storage(ch.get("at"))
-                extra = ', created_at = ?' if ch["op"] == "I" and at else ""
-                params = (r["version"], at, at) if extra else (r["version"], at)
-                conn.exec_driver_sql(
-                    f'UPDATE "{ch["table"]}" SET version = ?, updated_at = coalesce(?, updated_at){extra} '
-                    f"WHERE id = ?", (*params, ch["id"]))
+            _take_versions(conn, results, batch)
     return dict(counts)
+
+
+def _take_versions(conn: Connection, results: list[PushResult], batch: Sequence[Change | OutgoingChange]) -> None:
+    """Applied changes take the server's version and time, in bulk: per row the end state of
+    applying them one after the other (the last version; the last time given, else the row's
+    own; a new row's creation time), and only where nothing newer for the row still waits
+    (then the local version is ahead)."""
+    from desktop.sync.protocol import ts_storage
+
+    sent = {c["seq"]: c for c in batch}
+    taken: list[tuple[Change | OutgoingChange, int]] = []
+    for r in results:
+        ch = sent.get(r.get("seq"))
+        version = r.get("version")
+        if ch is None or r.get("status") not in ("applied", "conflict") or not version:
+            continue
+        if ch["table"] in FIELDS:
+            taken.append((ch, version))
+    if not taken:
+        return
+    newest: dict[str, int] = {}  # row id -> its newest change still waiting
+    ids = sorted({ch["id"] for ch, _ in taken})
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        newest.update(conn.exec_driver_sql(
+            # (+sent: by the row ids' index; SQLite would otherwise walk every waiting change)
+            f"SELECT row_id, max(seq) FROM sync_outbox WHERE row_id IN ({','.join('?' * len(chunk))}) "
+            f"AND +sent IN ({WAITING}, {IN_BUNDLE}) GROUP BY row_id", tuple(chunk)).all())
+    end: dict[tuple[str, str], list[Any]] = {}  # (table, id) -> [version, updated_at, created_at]
+    for ch, version in taken:
+        if newest.get(ch["id"], 0) > ch["seq"]:
+            continue
+        at = ts_storage(ch.get("at"))
+        state = end.setdefault((ch["table"], ch["id"]), [version, None, None])
+        state[0] = version
+        if at is not None:
+            state[1] = at
+            if ch["op"] == "I":
+                state[2] = at
+    groups: dict[tuple[str, bool], list[tuple[Any, ...]]] = defaultdict(list)
+    for (table, row_id), (version, at, created) in end.items():
+        if created is not None:
+            groups[(table, True)].append((version, at, created, row_id))
+        else:
+            groups[(table, False)].append((version, at, row_id))
+    for (table, created), rows in groups.items():
+        extra = ", created_at = ?" if created else ""
+        conn.exec_driver_sql(
+            f'UPDATE "{table}" SET version = ?, updated_at = coalesce(?, updated_at){extra} WHERE id = ?', rows)
 
 
 def mark_in_bundle(store: Store, seqs: list[int]) -> None:
@@ -251,6 +307,10 @@ def apply_page(store: Store, page: PullPage, *, initial: bool = False,
     for rec in page.get("records", ()):
         if rec["t"] in FIELDS:
             by_table[rec["t"]].append(rec["d"])
+    if initial and by_table and _all_held(store, by_table):
+        # a first pull that only brings rows this laptop already holds (the laptop that pushed
+        # them): its search index is current, and the triggers keep it so for what changes
+        initial = False
     with raw_apply(store, search=not initial) as conn:
         purged = [(t, d["id"]) for t, rows in by_table.items() for d in rows if d.get("_purged")]
         if purged:
@@ -271,6 +331,20 @@ def apply_page(store: Store, page: PullPage, *, initial: bool = False,
         if initial and by_table:
             set_meta(conn, SEARCH_DIRTY, "1")
     return dict(counts)
+
+
+def _all_held(store: Store, by_table: dict[str, list[dict[str, Any]]]) -> bool:
+    """Whether this laptop already holds a row of every one of these ids."""
+    with store.engine.connect() as conn:
+        for table, rows in by_table.items():
+            ids = sorted({d["id"] for d in rows})
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                held = conn.exec_driver_sql(
+                    f'SELECT count(*) FROM "{table}" WHERE id IN ({",".join("?" * len(chunk))})', tuple(chunk)).scalar()
+                if held != len(chunk):
+                    return False
+    return True
 
 
 def _upsert(conn: Connection, table: str, rows: list[dict[str, Any]], pending: dict) -> int:

@@ -244,11 +244,11 @@ def test_pushed_changes_are_stamped_with_the_signed_in_user(api, two_grids):
     assert _push(api, w1, _vehicle(1, "car-1", "grid-1", by="admin"))[0]["status"] == "applied"
     import orjson
 
-    from server.models import Record
+    from server.models import Record, load_meta
 
     with api.store.session() as s:
         rec = s.get(Record, ("vehicle", "car-1"))
-        data, meta = orjson.loads(rec.data), orjson.loads(rec.field_meta)
+        data, meta = orjson.loads(rec.data), load_meta(rec.field_meta)
     assert data["created_by"] == data["updated_by"] == "w1"
     assert meta["plate_no"][3] == "w1" and meta["plate_no"][5] == "admin"  # the claim, beside the author
     # a clash keeps both sides' authors as the server knows them, and the claim as a claim
