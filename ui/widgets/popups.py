@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -147,9 +147,9 @@ def _completion_list(view: QAbstractItemView) -> bool:
     return view.isWindow() and model is not None and model.metaObject().className() == "QCompletionModel"
 
 
-def install_wide_popups(app: QApplication | None = None) -> WidePopups:
+def install_wide_popups(app: QCoreApplication | None = None) -> WidePopups:
     """Install the filter once (parented to the application: it lives as long); again is a no-op."""
-    app = app or QApplication.instance()  # type: ignore[assignment]
+    app = app or QApplication.instance()
     assert app is not None
     existing = app.findChild(WidePopups, "gl_wide_popups")
     if existing is not None:
