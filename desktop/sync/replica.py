@@ -243,10 +243,10 @@ def _take_versions(conn: Connection, results: list[PushResult], batch: Sequence[
     ids = sorted({ch["id"] for ch, _ in taken})
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
-        newest.update(conn.exec_driver_sql(
+        newest.update(conn.execute(sql(
             # (+sent: by the row ids' index; SQLite would otherwise walk every waiting change)
-            f"SELECT row_id, max(seq) FROM sync_outbox WHERE row_id IN ({','.join('?' * len(chunk))}) "
-            f"AND +sent IN ({WAITING}, {IN_BUNDLE}) GROUP BY row_id", tuple(chunk)).all())
+            "SELECT row_id, max(seq) FROM sync_outbox WHERE row_id IN :ids "
+            f"AND +sent IN ({WAITING}, {IN_BUNDLE}) GROUP BY row_id", "ids"), {"ids": chunk}).all())
     end: dict[tuple[str, str], list[Any]] = {}  # (table, id) -> [version, updated_at, created_at]
     for ch, version in taken:
         if newest.get(ch["id"], 0) > ch["seq"]:
@@ -340,8 +340,8 @@ def _all_held(store: Store, by_table: dict[str, list[dict[str, Any]]]) -> bool:
             ids = sorted({d["id"] for d in rows})
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
-                held = conn.exec_driver_sql(
-                    f'SELECT count(*) FROM "{table}" WHERE id IN ({",".join("?" * len(chunk))})', tuple(chunk)).scalar()
+                held = conn.execute(sql(f'SELECT count(*) FROM "{table}" WHERE id IN :ids', "ids"),
+                                    {"ids": chunk}).scalar()
                 if held != len(chunk):
                     return False
     return True

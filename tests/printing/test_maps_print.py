@@ -77,15 +77,16 @@ def test_grid_map_prints_every_building_with_its_estate(store, admin, grid, tmp_
 
 
 def _decode_qr(cv2, crop) -> str:
-    """The QR code of one plate. OpenCV's detector misses the odd code at one scale (the tokens
+    """The QR code of one plate. OpenCV's detectors each miss the odd code at one scale (the tokens
     hold fresh ids, so the pattern differs each run): a scanner would look again, so does this,
-    at twice the size and then thresholded."""
-    detector = cv2.QRCodeDetector()
+    with both of OpenCV's detectors, at twice the size and then thresholded."""
     big = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
-    for image in (crop, big, cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]):
-        value, _, _ = detector.detectAndDecode(image)
-        if value:
-            return value
+    images = (crop, big, cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1])
+    for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
+        for image in images:
+            value, _, _ = detector.detectAndDecode(image)
+            if value:
+                return value
     return ""
 
 
